@@ -1,0 +1,139 @@
+import type {
+  AuthScheme,
+  AuthTarget,
+  BitsErrorData,
+  Credentials,
+  ErrorName,
+  FileProgress,
+  FileRange,
+  Job,
+  JobPriority,
+  JobProgress,
+  JobState,
+  JobTimes,
+  JobType,
+  ProxySettings,
+  ReplyProgress,
+} from '../core/index.ts';
+
+/**
+ * The manager interface (the shape of IBackgroundCopyManager + IBackgroundCopyJob, flattened to
+ * job-id calls). `createManager()` (in-process) and `connect()` (through bitsd) both return it,
+ * and one contract suite runs against both. Every failure is a BitsError.
+ */
+export interface BitsManager {
+  /** CreateJob: a new SUSPENDED job with BITS's defaults. */
+  createJob(displayName: string, type?: JobType): Promise<JobInfo>;
+  /** GetJob: BG_E_NOT_FOUND for unknown and final jobs. */
+  getJob(jobId: string): Promise<JobInfo>;
+  /** EnumJobs: the caller's jobs (allUsers: admin only, else E_ACCESSDENIED). */
+  enumJobs(options?: { allUsers?: boolean }): Promise<JobInfo[]>;
+  /** The job named by GUID or by a unique display name (bitsadmin's `<job>`). */
+  findJob(nameOrId: string): Promise<JobInfo>;
+
+  addFile(jobId: string, remoteName: string, localName: string): Promise<void>;
+  addFileSet(jobId: string, files: ReadonlyArray<{ remoteName: string; localName: string }>): Promise<void>;
+  addFileWithRanges(jobId: string, remoteName: string, localName: string, ranges: readonly FileRange[]): Promise<void>;
+  enumFiles(jobId: string): Promise<FileInfo[]>;
+
+  resume(jobId: string): Promise<void>;
+  suspend(jobId: string): Promise<void>;
+  /** S_OK, or BG_S_UNABLE_TO_DELETE_FILES. */
+  cancel(jobId: string): Promise<ResultCode>;
+  /** S_OK, BG_S_PARTIAL_COMPLETE or BG_S_UNABLE_TO_DELETE_FILES. */
+  complete(jobId: string): Promise<ResultCode>;
+
+  getProgress(jobId: string): Promise<JobProgress>;
+  getTimes(jobId: string): Promise<JobTimes>;
+  /** GetError: BG_E_ERROR_INFORMATION_UNAVAILABLE unless ERROR/TRANSIENT_ERROR. */
+  getError(jobId: string): Promise<JobErrorInfo>;
+
+  setDisplayName(jobId: string, name: string): Promise<void>;
+  setDescription(jobId: string, description: string): Promise<void>;
+  setPriority(jobId: string, priority: JobPriority): Promise<void>;
+  setNotifyFlags(jobId: string, flags: number): Promise<void>;
+  setNotifyCmdLine(jobId: string, program: string | null, parameters: string | null): Promise<void>;
+  setMinimumRetryDelay(jobId: string, seconds: number): Promise<void>;
+  setNoProgressTimeout(jobId: string, seconds: number): Promise<void>;
+  setMaximumDownloadTime(jobId: string, seconds: number): Promise<void>;
+  setProxySettings(jobId: string, settings: ProxySettings): Promise<void>;
+  /** Lines `Name: value`, or null to remove. */
+  setCustomHeaders(jobId: string, headers: readonly string[] | null): Promise<void>;
+  /** Owner only; E_ACCESSDENIED after makeCustomHeadersWriteOnly. Null when none. */
+  getCustomHeaders(jobId: string): Promise<string[] | null>;
+  makeCustomHeadersWriteOnly(jobId: string): Promise<void>;
+  setCredentials(jobId: string, credentials: Credentials): Promise<void>;
+  removeCredentials(jobId: string, target: AuthTarget, scheme: AuthScheme): Promise<ResultCode>;
+  setSecurityFlags(jobId: string, flags: number): Promise<void>;
+  /** S_OK, or S_FALSE when no remote name matched. */
+  replaceRemotePrefix(jobId: string, oldPrefix: string, newPrefix: string): Promise<ResultCode>;
+  setRemoteName(jobId: string, fileIndex: number, remoteName: string): Promise<void>;
+  /** BITS_JOB_PROPERTY_DYNAMIC_CONTENT (before the first Resume). */
+  setDynamicContent(jobId: string, enable: boolean): Promise<void>;
+  /** BITS_JOB_PROPERTY_HIGH_PERFORMANCE (before any file is added). */
+  setHighPerformance(jobId: string, enable: boolean): Promise<void>;
+  /** BITS_JOB_PROPERTY_MAX_DOWNLOAD_SIZE (before the first Resume); null removes. */
+  setMaxDownloadSize(jobId: string, bytes: number | null): Promise<void>;
+  /** Beyond BITS: per-job bandwidth cap in bytes per second; 0 removes it. */
+  setMaxBandwidth(jobId: string, bytesPerSecond: number): Promise<void>;
+  setReplyFileName(jobId: string, path: string | null): Promise<void>;
+  getReplyFileName(jobId: string): Promise<string | null>;
+  getReplyProgress(jobId: string): Promise<ReplyProgress>;
+  /** ≤ 1 MiB, else BG_E_TOO_LARGE; null when the server sent no reply. */
+  getReplyData(jobId: string): Promise<Buffer | null>;
+  takeOwnership(jobId: string): Promise<void>;
+
+  /** GetErrorDescription. */
+  getErrorDescription(hresult: number): Promise<string>;
+
+  /** Live events; returns an unsubscribe function. */
+  subscribe(listener: (event: ManagerEvent) => void, filter?: { jobId?: string }): () => void;
+  /** The same events as an async iterator; ends when `signal` aborts or the manager closes. */
+  events(options?: { jobId?: string; signal?: AbortSignal }): AsyncIterable<ManagerEvent>;
+
+  close(): Promise<void>;
+}
+
+/** A success code some methods return. */
+export type ResultCode = 'S_OK' | 'S_FALSE' | 'BG_S_PARTIAL_COMPLETE' | 'BG_S_UNABLE_TO_DELETE_FILES';
+
+/** A job as callers see it: no passwords, no write-only headers. */
+export interface JobInfo
+  extends Omit<Job, 'credentials' | 'customHeaders' | 'files' | 'error' | 'times' | 'everResumed'> {
+  readonly credentials: ReadonlyArray<{ target: AuthTarget; scheme: AuthScheme; userName: string | null }>;
+  readonly hasCustomHeaders: boolean;
+  readonly progress: JobProgress;
+  readonly times: JobTimes;
+  readonly replyProgress: ReplyProgress | null;
+  /** The current error (only in ERROR / TRANSIENT_ERROR). */
+  readonly error: JobErrorInfo | null;
+  readonly files: FileInfo[];
+}
+
+export interface FileInfo {
+  readonly index: number;
+  readonly remoteName: string;
+  readonly localName: string;
+  readonly ranges: readonly FileRange[] | null;
+  readonly progress: FileProgress;
+  readonly temporaryName: string | null;
+}
+
+export interface JobErrorInfo extends BitsErrorData {
+  readonly contextDescription: string;
+  /** The file involved, or null (GetFile → BG_E_FILE_NOT_AVAILABLE). */
+  readonly file: { index: number; remoteName: string; localName: string } | null;
+  readonly protocol: string | null;
+}
+
+/** Events (names `noun:verb`). Progress is coalesced to ≤ 10 per second per job. */
+export type ManagerEvent =
+  | { type: 'job:created'; jobId: string }
+  | { type: 'job:state'; jobId: string; state: JobState; previous: JobState }
+  | { type: 'job:progress'; jobId: string; progress: JobProgress }
+  | { type: 'file:transferred'; jobId: string; fileIndex: number }
+  | { type: 'job:transferred'; jobId: string }
+  | { type: 'job:error'; jobId: string; error: BitsErrorData }
+  | { type: 'job:modified'; jobId: string };
+
+export type { ErrorName };

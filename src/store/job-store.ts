@@ -1,0 +1,120 @@
+import type {
+  BitsErrorData,
+  FileRange,
+  Job,
+  JobEvent,
+  JobMethod,
+  JobState,
+  JobType,
+  Quotas,
+  RemoteValidators,
+} from '../core/index.ts';
+
+/**
+ * The job store: named domain verbs, each one transaction. A state change applies only if the
+ * job is still in the state the caller saw (compare-and-set); otherwise the verb throws
+ * BitsError BG_E_INVALID_STATE naming both states, and nothing changes. Every verb that
+ * takes a `method` checks the method-legality table inside the same transaction.
+ *
+ * All verbs are synchronous (node:sqlite is); `now` is the wall-clock time (epoch ms) recorded
+ * as ModificationTime, passed in so the store never reads a clock.
+ */
+export interface JobStore {
+  createJob(input: CreateJobInput): Job;
+  /** Any job, final ones included; undefined if unknown. */
+  getJob(id: string): Job | undefined;
+  /** Jobs still in the queue (not ACKNOWLEDGED/CANCELLED), oldest first; `owner` filters. */
+  listJobs(filter?: { owner?: string }): Job[];
+  /** AddFileSet: all files or none (quotas, upload single-file rule, legality). */
+  addFiles(id: string, files: readonly NewFile[], ctx: CallerContext): Job;
+  /** Apply one row of the transition table, if the job is still in `expected`. */
+  applyTransition(id: string, change: TransitionInput): Job;
+  /** A property setter (SetDescription, SetPriority, …), legality-checked as `method`. */
+  updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job;
+  /** Per-file changes made by the transfer engine or Complete. */
+  updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): Job;
+  /** Record a durable offset: called only after the bytes were fdatasync'ed. */
+  saveCheckpoint(id: string, fileIndex: number, bytesTransferred: number, now: number): void;
+  /** Scheduler timers that must survive a restart (opaque to the store). */
+  saveTimers(id: string, timers: JobTimers): void;
+  getTimers(id: string): JobTimers | undefined;
+  /** Remove final-state jobs older than `before` (housekeeping). Returns how many. */
+  purgeFinal(before: number): number;
+  setQuotas(quotas: Quotas): void;
+  close(): void;
+}
+
+export interface CallerContext {
+  readonly owner: string;
+  /** Admins (root or a configured group) are exempt from quotas. */
+  readonly isAdmin: boolean;
+  readonly now: number;
+}
+
+export interface CreateJobInput extends CallerContext {
+  readonly id: string;
+  readonly type: JobType;
+  readonly displayName: string;
+}
+
+export interface NewFile {
+  readonly remoteName: string;
+  readonly localName: string;
+  readonly ranges?: readonly FileRange[] | null;
+}
+
+export interface TransitionInput {
+  readonly expected: JobState;
+  readonly event: JobEvent;
+  /** Required when the row sets the error. */
+  readonly error?: (BitsErrorData & { readonly fileIndex: number | null }) | null;
+  readonly now: number;
+}
+
+/** Settable job properties. */
+export type JobPatch = Partial<
+  Pick<
+    Job,
+    | 'displayName'
+    | 'description'
+    | 'priority'
+    | 'minimumRetryDelay'
+    | 'noProgressTimeout'
+    | 'maximumDownloadTime'
+    | 'notifyFlags'
+    | 'notifyCmdLine'
+    | 'proxy'
+    | 'securityFlags'
+    | 'customHeaders'
+    | 'customHeadersWriteOnly'
+    | 'credentials'
+    | 'dynamicContent'
+    | 'highPerformance'
+    | 'maxDownloadSize'
+    | 'maxBandwidth'
+    | 'replyFileName'
+    | 'owner'
+  >
+>;
+
+export type FilePatch = Partial<{
+  remoteName: string;
+  bytesTotal: number;
+  bytesTransferred: number;
+  transferred: boolean;
+  completed: boolean;
+  temporaryName: string | null;
+  validators: RemoteValidators | null;
+}>;
+
+/** Timers kept as elapsed amounts, so a reboot (new monotonic epoch) or wall jump changes nothing. */
+export interface JobTimers {
+  /** Time spent CONNECTING+TRANSFERRING since the last Resume (MaxDownloadTime). */
+  readonly activeMs: number;
+  /** Time without progress since the first transient error, or null (NoProgressTimeout). */
+  readonly noProgressMs: number | null;
+  /** Retry delay still to wait in TRANSIENT_ERROR, or null. */
+  readonly retryRemainingMs: number | null;
+  /** Time since the last activity (JobInactivityTimeout). */
+  readonly inactiveMs: number;
+}

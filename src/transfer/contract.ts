@@ -1,0 +1,65 @@
+import type { BitsErrorData, Clock, Credentials, FileRange, ProxySettings, RemoteValidators } from '../core/index.ts';
+
+/**
+ * What the transfer engine needs to move one download file, and how it reports back. The
+ * engine knows nothing of scheduling or the store: the caller persists what the hooks report.
+ */
+export interface DownloadFileRequest {
+  readonly jobId: string;
+  readonly fileIndex: number;
+  readonly remoteName: string;
+  readonly localName: string;
+  readonly ranges: readonly FileRange[] | null;
+  /** Durable offset recorded at the last checkpoint (bytes past it in the temp file are truncated). */
+  readonly bytesTransferred: number;
+  /** Size known from an earlier attempt, or -1. */
+  readonly bytesTotal: number;
+  readonly validators: RemoteValidators | null;
+  readonly temporaryName: string | null;
+  readonly options: TransferOptions;
+  readonly signal: AbortSignal;
+  readonly clock: Clock;
+  /** Bandwidth limiter the engine must consume from before writing (null: unlimited). */
+  readonly limiter: RateLimiter | null;
+  readonly hooks: DownloadHooks;
+}
+
+export interface TransferOptions {
+  readonly customHeaders: ReadonlyArray<readonly [string, string]>;
+  readonly credentials: readonly Credentials[];
+  readonly proxy: ProxySettings;
+  readonly securityFlags: number;
+  readonly dynamicContent: boolean;
+  readonly maxDownloadSize: number | null;
+  /** Checkpoint spacing: fdatasync + record at most every this many bytes or ms. */
+  readonly checkpointBytes: number;
+  readonly checkpointMs: number;
+}
+
+export interface DownloadHooks {
+  /** Response headers accepted: the job may move CONNECTING → TRANSFERRING. */
+  onConnected(): void;
+  /** Size, validators and temp name are known (or changed); persist them. */
+  onMetadata(meta: { bytesTotal: number; validators: RemoteValidators | null; temporaryName: string }): void;
+  /** ALLOW_REPORT: the remote name becomes the final URL; DISALLOW: the redirect target. */
+  onRemoteNameChanged(url: string): void;
+  /** The remote file changed: progress went back to 0 before this call. */
+  onRestart(reason: string): void;
+  /** Bytes are durable in the temp file up to `bytesTransferred` (called after fdatasync). */
+  onCheckpoint(bytesTransferred: number): void;
+  /** In-memory progress (not durable), for progress events. */
+  onProgress(bytesTransferred: number): void;
+}
+
+/** A failed transfer, classified. */
+export interface TransferFailure {
+  readonly kind: 'transient' | 'fatal';
+  readonly error: BitsErrorData;
+  /** Server's Retry-After, in ms, when it gave one. */
+  readonly retryAfterMs: number | null;
+}
+
+/** Token bucket shared by transfers; `take` resolves when `bytes` may be read. */
+export interface RateLimiter {
+  take(bytes: number, signal: AbortSignal): Promise<void>;
+}
