@@ -26,6 +26,15 @@ describe('failure table', () => {
     assert.equal(new Set(FAILURE_TABLE.map((r) => r.key)).size, FAILURE_TABLE.length, 'keys are unique');
   });
 
+  test('docs/transfer.md shows exactly this table', async () => {
+    const doc = await readFile(new URL('../../docs/transfer.md', import.meta.url), 'utf8');
+    const rows = doc.split('\n').filter((l) => /^\| `(net|tls|http|local):/u.test(l));
+    assert.equal(rows.length, FAILURE_TABLE.length);
+    for (const r of FAILURE_TABLE) {
+      assert.ok(rows.includes(`| \`${r.key}\` | ${r.kind} | \`${r.name}\` | ${r.context} | ${r.note} |`), r.key);
+    }
+  });
+
   test('HTTP statuses: 5xx transient except 501/505; 408/409/429 transient; other 4xx fatal', () => {
     const kinds = Object.fromEntries(
       [400, 401, 403, 404, 407, 408, 409, 410, 429, 500, 501, 502, 503, 504, 505].map((s) => [
