@@ -7,7 +7,15 @@ import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { closeDispatchers, downloadFile } from '../../src/transfer/index.ts';
 import { RecordedFile, sha256, transferFailure } from '../helpers/download-request.ts';
-import { type OriginServer, serve, startOrigin } from '../helpers/origin-server.ts';
+import {
+  failFirst,
+  hugeHeaders,
+  type OriginServer,
+  redirectTo,
+  serve,
+  serving,
+  startOrigin,
+} from '../helpers/origin-server.ts';
 import { StepClock } from '../helpers/step-clock.ts';
 
 // One test per fault of reliability-security-performance.md §1.6 against a scripted origin.
@@ -219,8 +227,8 @@ describe('origin faults', () => {
   });
 
   test('redirect loop: fatal ERROR_HTTP_REDIRECT_FAILED', async () => {
-    origin.route('/loop-a', (_req, res) => res.writeHead(302, { location: '/loop-b', 'content-length': '0' }).end());
-    origin.route('/loop-b', (_req, res) => res.writeHead(302, { location: '/loop-a', 'content-length': '0' }).end());
+    origin.route('/loop-a', redirectTo('/loop-b'));
+    origin.route('/loop-b', redirectTo('/loop-a'));
     const f = file('/loop-a');
     const err = await transferFailure(downloadFile(f.request()));
     assert.equal(err.failure.kind, 'fatal');
@@ -230,7 +238,7 @@ describe('origin faults', () => {
 
   test('too many redirects (cap 10): fatal', async () => {
     for (let i = 0; i < 12; i++) {
-      origin.route(`/hop${i}`, (_req, res) => res.writeHead(301, { location: `/hop${i + 1}` }).end());
+      origin.route(`/hop${i}`, redirectTo(`/hop${i + 1}`, 301));
     }
     const err = await transferFailure(downloadFile(file('/hop0').request()));
     assert.equal(err.failure.error.name, 'ERROR_HTTP_REDIRECT_FAILED');
@@ -239,11 +247,7 @@ describe('origin faults', () => {
   });
 
   test('1 MiB of response headers: fatal ERROR_HTTP_HEADER_SIZE_OVERFLOW', async () => {
-    origin.route('/bighead', (_req, res) => {
-      const headers: Record<string, string> = { 'content-length': '2' };
-      for (let i = 0; i < 128; i++) headers[`x-filler-${i}`] = 'a'.repeat(8192);
-      res.writeHead(200, headers).end('ok');
-    });
+    origin.route('/bighead', hugeHeaders());
     const err = await transferFailure(downloadFile(file('/bighead').request()));
     assert.equal(err.failure.kind, 'fatal');
     assert.equal(err.failure.error.name, 'ERROR_HTTP_HEADER_SIZE_OVERFLOW');
@@ -271,13 +275,7 @@ describe('origin faults', () => {
   });
 
   test('503 with Retry-After, then OK: transient with retryAfterMs, then the right sha256', async () => {
-    origin.route('/busy', (req, res, n) => {
-      if (n === 1) {
-        res.writeHead(503, { 'retry-after': '7', 'content-length': '4' }).end('busy');
-        return;
-      }
-      return serve(req, res, BODY);
-    });
+    origin.route('/busy', failFirst(1, 503, { 'retry-after': '7' }, serving(BODY)));
     const f = file('/busy');
     const err = await transferFailure(downloadFile(f.request()));
     assert.equal(err.failure.kind, 'transient');
