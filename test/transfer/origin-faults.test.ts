@@ -60,12 +60,13 @@ describe('origin faults', () => {
     const err = await transferFailure(downloadFile(f.request({ options: { checkpointBytes: 256 * 1024 } })));
     assert.equal(err.failure.kind, 'transient');
     assert.match(err.failure.error.name, /CONNECTION_RESET|CONNECTION_CLOSED/u);
-    assert.ok(f.bytesTransferred > 0 && f.bytesTransferred < BODY.length, `kept ${f.bytesTransferred}`);
+    // A RST may drop bytes the client had not read yet, so the kept prefix can be anything.
+    assert.ok(f.bytesTransferred < BODY.length, `kept ${f.bytesTransferred}`);
     const kept = f.bytesTransferred;
     await downloadFile(f.request());
     const second = origin.hits('/reset')[1];
-    assert.equal(second?.headers.range, `bytes=${kept}-`);
-    assert.equal(second?.headers['if-range'], '"r"');
+    assert.equal(second?.headers.range, kept > 0 ? `bytes=${kept}-` : undefined);
+    assert.equal(second?.headers['if-range'], kept > 0 ? '"r"' : undefined);
     assert.equal(await f.tempSha256(), BODY_SHA);
   });
 
@@ -82,8 +83,23 @@ describe('origin faults', () => {
     );
     const f = file('/stall');
     const clock = new StepClock();
-    const p = downloadFile(f.request({ clock, options: { checkpointBytes: 64 * 1024 } }));
+    const req = f.request({ clock, options: { checkpointBytes: 64 * 1024 } });
+    let checkpointed!: () => void;
+    const firstCheckpoint = new Promise<void>((r) => {
+      checkpointed = r;
+    });
+    const p = downloadFile({
+      ...req,
+      hooks: {
+        ...req.hooks,
+        onCheckpoint: (n) => {
+          req.hooks.onCheckpoint(n);
+          checkpointed();
+        },
+      },
+    });
     await stall;
+    await firstCheckpoint;
     clock.advance(59_000);
     clock.advance(1_000);
     const err = await transferFailure(p);
@@ -158,7 +174,7 @@ describe('origin faults', () => {
           ...(validator === 'etag'
             ? { etag: n === 1 ? '"one"' : '"two"' }
             : { lastModified: lm[n === 1 ? 0 : 1] ?? null }),
-          ...(n === 1 ? { fault: 'reset', faultAfter: 1_000_000 } : {}),
+          ...(n === 1 ? { fault: 'short', faultAfter: 1_000_000 } : {}),
         }),
       );
       const f = file(path);
@@ -176,7 +192,7 @@ describe('origin faults', () => {
       serve(req, res, n === 1 ? BODY : v2, {
         etag: n === 1 ? '"one"' : '"two"',
         ignoreIfRange: true,
-        ...(n === 1 ? { fault: 'reset', faultAfter: 1_000_000 } : {}),
+        ...(n === 1 ? { fault: 'short', faultAfter: 1_000_000 } : {}),
       }),
     );
     const f = file('/flip206');
