@@ -34,6 +34,7 @@ export interface DownloadFileRequest {
   readonly hooks: DownloadHooks;
 }
 
+/** The job properties that shape a transfer (bits-client.md §5). */
 export interface TransferOptions {
   readonly customHeaders: ReadonlyArray<readonly [string, string]>;
   readonly credentials: readonly Credentials[];
@@ -55,6 +56,7 @@ export interface TransferTimeouts {
   readonly bodyIdleMs: number;
 }
 
+/** Called synchronously by the engine; the caller persists what they report. */
 export interface DownloadHooks {
   /** Response headers accepted: the job may move CONNECTING → TRANSFERRING. */
   onConnected(): void;
