@@ -40,6 +40,7 @@ export function jobStoreFileContract(factory: StoreFactory): void {
         transferred: false,
         completed: false,
         temporaryName: null,
+        temporaryFileId: null,
         validators: null,
       });
       assert.equal(job.times.modificationTime, T0 + 6);

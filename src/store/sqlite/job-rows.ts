@@ -71,6 +71,7 @@ export function fileParams(jobId: string, file: JobFile): Record<string, SQLInpu
     transferred: file.transferred ? 1 : 0,
     completed: file.completed ? 1 : 0,
     temporary_name: file.temporaryName,
+    temporary_file_id: file.temporaryFileId,
     validators: json(file.validators),
   };
 }
@@ -91,6 +92,7 @@ export function rowToFile(row: Row): JobFile {
     transferred: row.transferred === 1,
     completed: row.completed === 1,
     temporaryName: row.temporary_name as string | null,
+    temporaryFileId: row.temporary_file_id as string | null,
     validators: parse<JobFile['validators']>(row.validators),
   };
 }

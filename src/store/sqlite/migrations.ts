@@ -57,6 +57,7 @@ export const MIGRATIONS: readonly Migration[] = [
         transferred INTEGER NOT NULL,
         completed INTEGER NOT NULL,
         temporary_name TEXT,
+        temporary_file_id TEXT,
         validators TEXT,
         PRIMARY KEY (job_id, idx)
       ) WITHOUT ROWID;
