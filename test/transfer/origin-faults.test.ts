@@ -147,7 +147,9 @@ describe('origin faults', () => {
       const lm = ['Wed, 01 Jan 2025 00:00:00 GMT', 'Thu, 02 Jan 2025 00:00:00 GMT'];
       origin.route(path, (req, res, n) =>
         serve(req, res, n === 1 ? BODY : v2, {
-          ...(validator === 'etag' ? { etag: n === 1 ? '"one"' : '"two"' } : { lastModified: lm[n === 1 ? 0 : 1] ?? null }),
+          ...(validator === 'etag'
+            ? { etag: n === 1 ? '"one"' : '"two"' }
+            : { lastModified: lm[n === 1 ? 0 : 1] ?? null }),
           ...(n === 1 ? { fault: 'reset', faultAfter: 1_000_000 } : {}),
         }),
       );
