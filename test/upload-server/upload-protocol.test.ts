@@ -104,10 +104,7 @@ describe('core/upload-protocol', () => {
   });
 
   test('session ids: IIS form, ≤ 100 visible characters', () => {
-    assert.equal(
-      formatSessionId('a0ff5911-4144-45b3-bf27-27afc8ec8a67'),
-      '{A0FF5911-4144-45B3-BF27-27AFC8EC8A67}',
-    );
+    assert.equal(formatSessionId('a0ff5911-4144-45b3-bf27-27afc8ec8a67'), '{A0FF5911-4144-45B3-BF27-27AFC8EC8A67}');
     assert.ok(isValidSessionId('{A0FF5911-4144-45B3-BF27-27AFC8EC8A67}'));
     assert.ok(isValidSessionId('12345'));
     assert.ok(!isValidSessionId('a b'));
