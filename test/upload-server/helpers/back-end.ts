@@ -9,7 +9,7 @@ export interface ReceivedNotification {
   readonly body: Buffer;
 }
 
-export type BackEndReply = (n: ReceivedNotification, res: http.ServerResponse) => void | Promise<void>;
+export type BackEndReply = (n: ReceivedNotification, res: http.ServerResponse) => unknown;
 
 /** A small server application on 127.0.0.1:0 that records notifications and answers them. */
 export async function startBackEnd(reply: BackEndReply) {
