@@ -61,13 +61,30 @@ export async function createBitsUploadHandler(options: BitsUploadOptions): Promi
 
   let timer: TimerHandle | undefined;
   let closed = false;
+  let sweeping = false;
+  let sweepAgain = false;
+  const sweep = () => {
+    if (sweeping) {
+      // A tick during a sweep: sweep once more afterwards, with the clock as it is then.
+      sweepAgain = true;
+      return;
+    }
+    sweeping = true;
+    cleanup()
+      .catch(opts.onError)
+      .finally(() => {
+        sweeping = false;
+        if (sweepAgain && !closed) {
+          sweepAgain = false;
+          sweep();
+        }
+      });
+  };
   const schedule = () => {
     timer = opts.clock.setTimer(opts.cleanupIntervalMs, () => {
-      cleanup()
-        .catch(opts.onError)
-        .finally(() => {
-          if (!closed) schedule();
-        });
+      // Re-arm first, so the period does not drift by the sweep's duration.
+      if (!closed) schedule();
+      sweep();
     });
   };
   schedule();
