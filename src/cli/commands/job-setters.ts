@@ -36,7 +36,7 @@ function setter(
 ): Command {
   return {
     name,
-    syntax: `/${name} <job> ${syntax}`,
+    syntax: `/${name} <job> ${syntax}`.trimEnd(),
     summary,
     async run(ctx: CommandContext) {
       expectArgs(name, ctx.args, count[0] + 1, count[1] + 1);
