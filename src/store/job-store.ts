@@ -104,6 +104,7 @@ export type FilePatch = Partial<{
   transferred: boolean;
   completed: boolean;
   temporaryName: string | null;
+  temporaryFileId: string | null;
   validators: RemoteValidators | null;
 }>;
 
