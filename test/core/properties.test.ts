@@ -11,15 +11,30 @@ import {
   JOB_STATES,
   JOB_TYPES,
   type JobEvent,
+  type JobMethod,
   type JobState,
+  methodError,
   transition,
 } from '../../src/core/index.ts';
-import { type JobStore, MemoryJobStore, openSqliteJobStore } from '../../src/store/index.ts';
+import { type JobPatch, type JobStore, MemoryJobStore, openSqliteJobStore } from '../../src/store/index.ts';
 import { caller, file, jobId, T0 } from '../store/store-fixtures.ts';
 import { type JobScript, jobScript, runScript } from './job-script.ts';
 
-/** An action on one job: an event (sometimes with a stale expected state) or AddFile. */
-type Action = { kind: 'event'; event: JobEvent; stale: JobState | null } | { kind: 'addFile' };
+/** Setters whose legality depends on the job (type, files, Resume), with a valid value each. */
+const SETTERS: ReadonlyArray<readonly [JobMethod, JobPatch]> = [
+  ['setDescription', { description: 'd' }],
+  ['setHighPerformance', { highPerformance: true }],
+  ['setDynamicContent', { dynamicContent: true }],
+  ['setMaxDownloadSize', { maxDownloadSize: 1024 }],
+  ['setReplyFileName', { replyFileName: '/srv/reply' }],
+  ['setPriority', { priority: 'HIGH' }],
+];
+
+/** An action on one job: an event (sometimes with a stale expected state), AddFile or a setter. */
+type Action =
+  | { kind: 'event'; event: JobEvent; stale: JobState | null }
+  | { kind: 'addFile' }
+  | { kind: 'set'; setter: number };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
   {
@@ -31,6 +46,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
     }),
   },
   { weight: 1, arbitrary: fc.constant({ kind: 'addFile' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('set' as const), setter: fc.nat(SETTERS.length - 1) }) },
 );
 
 function withSqlite<T>(fn: (open: () => JobStore) => T): T {
@@ -56,6 +72,17 @@ function checkSequence(store: JobStore, type: (typeof JOB_TYPES)[number], action
     try {
       if (a.kind === 'addFile') {
         job = store.addFiles(id, [file(job.files.length)], caller('alice', now));
+      } else if (a.kind === 'set') {
+        const [method, patch] = SETTERS[a.setter] as (typeof SETTERS)[number];
+        const facts = { ...before, fileCount: before.files.length, replyStarted: false };
+        const want = methodError(method, facts);
+        try {
+          job = store.updateJob(id, method, patch, now);
+        } catch (err) {
+          assert.equal((err as BitsError).name, want, `${method} on ${before.type} ${before.state}`);
+          throw err;
+        }
+        assert.equal(want, null, `${method} succeeded on ${before.type} ${before.state}, the table says ${want}`);
       } else {
         const error = { ...new BitsError('BG_E_HTTP_ERROR_503').toJSON(), fileIndex: null };
         job = store.applyTransition(id, { expected: a.stale ?? job.state, event: a.event, error, now });

@@ -47,7 +47,10 @@ export function jobParams(job: Job): Record<string, SQLInputValue> {
   };
 }
 
-/** The job columns, in the order of jobParams (for the INSERT and UPDATE texts). */
+/**
+ * The job columns, in the order of jobParams (for the INSERT and UPDATE texts). Derived from the
+ * parameter builder run on a skeleton record, so the column list cannot drift from it.
+ */
 export const JOB_COLUMNS: readonly string[] = Object.keys(
   jobParams({
     times: {},
@@ -76,6 +79,7 @@ export function fileParams(jobId: string, file: JobFile): Record<string, SQLInpu
   };
 }
 
+/** The file columns, in the order of fileParams (derived the same way as JOB_COLUMNS). */
 export const FILE_COLUMNS: readonly string[] = Object.keys(
   fileParams('', { ranges: null, validators: null } as JobFile),
 );

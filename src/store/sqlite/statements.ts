@@ -38,6 +38,7 @@ export interface Statements {
   readonly purgeFinal: StatementSync;
 }
 
+/** Prepare every statement on `db` (migrated already: the tables must exist). */
 export function prepareStatements(db: DatabaseSync): Statements {
   const jobUpdateColumns = JOB_COLUMNS.filter((c) => c !== 'id');
   const fileUpdateColumns = FILE_COLUMNS.filter((c) => c !== 'job_id' && c !== 'idx');
