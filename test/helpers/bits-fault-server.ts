@@ -46,7 +46,9 @@ export type FaultAction =
   /** Reset the connection once `afterBytes` of the body arrived (0: at once). */
   | { readonly kind: 'reset'; readonly afterBytes?: number }
   /** Read the request and never answer. */
-  | { readonly kind: 'hang' };
+  | { readonly kind: 'hang' }
+  /** Stop reading from the connection (the client's send stalls once buffers fill). */
+  | { readonly kind: 'stall' };
 
 export interface ServerSession {
   readonly id: string;
@@ -81,6 +83,9 @@ export class BitsFaultServer {
   /** Reply bodies by URL path. */
   readonly replies = new Map<string, Buffer>();
   onRequest: ((req: RecordedRequest) => FaultAction | undefined) | null = null;
+  /** Most requests ever outstanding at once, over all connections (one-at-a-time check). */
+  maxInFlight = 0;
+  #inFlight = 0;
   readonly #server: Server;
   readonly #options: BitsFaultServerOptions;
   readonly #sockets = new Set<Socket>();
@@ -132,6 +137,9 @@ export class BitsFaultServer {
     let buf = Buffer.alloc(0);
     let current: { req: RecordedRequest; need: number; action: FaultAction } | null = null;
     let busy = false;
+    socket.on('close', () => {
+      if (current !== null && current.action.kind !== 'hang') this.#inFlight--;
+    });
     const pump = (): void => {
       if (busy || socket.destroyed) return;
       if (current === null) {
@@ -142,7 +150,13 @@ export class BitsFaultServer {
         const req = this.#parseHead(head, connection);
         this.requests.push(req);
         const action = this.onRequest?.(req) ?? { kind: 'default' };
+        this.#inFlight++;
+        this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight);
         current = { req, need: Number(req.headers['content-length'] ?? 0), action };
+        if (action.kind === 'stall') {
+          socket.pause();
+          return;
+        }
         if (action.kind === 'reset' && (action.afterBytes ?? 0) === 0) {
           socket.resetAndDestroy();
           return;
@@ -157,6 +171,7 @@ export class BitsFaultServer {
       cur.req.body = Buffer.from(buf.subarray(0, cur.need));
       buf = buf.subarray(cur.need);
       current = null;
+      if (cur.action.kind !== 'hang') this.#inFlight--;
       busy = true;
       this.#answer(socket, cur.req, cur.action);
       busy = false;
