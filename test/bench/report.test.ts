@@ -46,7 +46,7 @@ test('markdown has a table per scenario, the ratio with its verdict, and the sta
     [
       result('S1', {
         measurements: [measurement('ours', 'time', 's', 'lower', [2, 2.2, 1.8])],
-        ratios: [ratioRow('time ours / curl', 2, { op: '<=', value: 1.1 })],
+        ratios: [ratioRow('time ours / curl', 2, { op: '<=', value: 1.1 }), ratioRow('ours |error| %', 3)],
         notes: ['128 MiB'],
       }),
       result('S7', { status: 'not-available', notes: ['no upload capability'] }),
@@ -59,6 +59,7 @@ test('markdown has a table per scenario, the ratio with its verdict, and the sta
   assert.match(md, /\| time ours \/ curl \| 2\.00 \| ≤ 1\.10 \| \*\*NOT met\*\* \|/);
   assert.match(md, /\| S1 \| time ours \/ curl \| 2\.00 \| ≤ 1\.10 \| \*\*NOT met\*\* \|/);
   assert.match(md, /\| S7 \| not available yet \|/);
+  assert.match(md, /\| ours \\\|error\\\| % \| 3\.00 \| — \| — \|/);
   assert.match(md, /\*\*Not available yet\.\*\* no upload capability/);
   assert.match(md, /!\[ratios against targets\]\(benchmarks\.svg\)/);
   assert.match(md, /commit `0123456789`/);
