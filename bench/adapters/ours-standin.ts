@@ -108,6 +108,7 @@ export function createStandInAdapter(): OursAdapter {
       }
       child.kill('SIGKILL');
       await exited;
+      bytesOnDiskAtKill = statSync(item.dest).size; // what the crash left behind
       const ckpt = readFileSync(join(first.stateDir, 'job-0.ckpt'), 'utf8').trim().split(' ');
       const resumedFrom = Number(ckpt[1] ?? 0);
       const second = writeSpec([item], 'one-job', { resume: true, stateDir: first.stateDir });

@@ -87,7 +87,18 @@ export interface OursAdapter {
   api?(options: { readonly cycles: number; readonly listJobs: number; readonly cpu: string }): Promise<ApiMeasure>;
 }
 
-/** The adapter the suite uses. Switch to the real openbits adapter here. */
-export function currentOurs(): OursAdapter {
-  return createStandInAdapter();
+/** Adapters by name; `OPENBITS_BENCH_OURS` picks one (default below). Register the real one here. */
+const ADAPTERS: Record<string, () => OursAdapter> = {
+  standin: createStandInAdapter,
+};
+
+/** The default adapter. Switch to the real openbits adapter here once it exists. */
+export const DEFAULT_OURS = 'standin';
+
+/** The adapter the suite uses: `OPENBITS_BENCH_OURS` or the default. */
+export function currentOurs(name = process.env.OPENBITS_BENCH_OURS ?? DEFAULT_OURS): OursAdapter {
+  const make = ADAPTERS[name];
+  if (!make)
+    throw new Error(`OPENBITS_BENCH_OURS=${name}: unknown adapter (known: ${Object.keys(ADAPTERS).join(', ')})`);
+  return make();
 }

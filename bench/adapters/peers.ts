@@ -22,8 +22,9 @@ export function singleFilePeers(url: string, dest: string): PeerCommand[] {
 
 /** The same download followed by `sync -f` (durable peers for S2). */
 export function syncedPeer(peer: PeerCommand, dest: string): PeerCommand {
-  const quoted = peer.argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-  return { tool: `${peer.tool}+sync`, bin: peer.bin, argv: ['sh', '-c', `${quoted} && sync -f '${dest}'`] };
+  const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+  const command = `${peer.argv.map(quote).join(' ')} && sync -f ${quote(dest)}`;
+  return { tool: `${peer.tool}+sync`, bin: peer.bin, argv: ['sh', '-c', command] };
 }
 
 /** Many-file peers (S3): each reads the URL list from `listFile` and writes into `dir`. */

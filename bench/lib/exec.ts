@@ -102,6 +102,20 @@ export async function processTreeHwmKiB(pid: number): Promise<number> {
   return total;
 }
 
+/**
+ * Reset the peak-RSS mark (VmHWM) of a long-lived process, e.g. the daemon before each run
+ * (`echo 5 > /proc/PID/clear_refs`). False when not permitted.
+ */
+export async function resetPeakRss(pid: number): Promise<boolean> {
+  const { writeFile } = await import('node:fs/promises');
+  try {
+    await writeFile(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Resolve after `ms`. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,6 +1,11 @@
 import type { RunMeta, ScenarioResult } from '../lib/types.ts';
 import { fmt, fmtMet, fmtTarget } from './format.ts';
 
+/** A table cell: pipes escaped so a label like |x| cannot split the row. Pure. */
+export function cell(text: string): string {
+  return text.replaceAll('|', '\\|');
+}
+
 function metaLine(meta: RunMeta): string {
   const m = meta.machine;
   return `Run \`${meta.runId}\` (${meta.mode}), commit \`${meta.commit.slice(0, 10)}\`, Node ${meta.node}, ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB RAM, kernel ${m.kernel}. Ours: ${meta.oursLabel}.`;
@@ -18,14 +23,16 @@ function scenarioSection(r: ScenarioResult): string[] {
   if (r.measurements.length) {
     out.push('| tool | metric | median | min | max | n | unit |', '|---|---|--:|--:|--:|--:|---|');
     for (const m of r.measurements) {
-      out.push(`| ${m.tool} | ${m.metric} | ${fmt(m.median)} | ${fmt(m.min)} | ${fmt(m.max)} | ${m.n} | ${m.unit} |`);
+      out.push(
+        `| ${cell(m.tool)} | ${cell(m.metric)} | ${fmt(m.median)} | ${fmt(m.min)} | ${fmt(m.max)} | ${m.n} | ${m.unit} |`,
+      );
     }
     out.push('');
   }
   if (r.ratios.length) {
     out.push('| ratio (of medians) | value | target | |', '|---|--:|--:|---|');
     for (const row of r.ratios)
-      out.push(`| ${row.label} | ${fmt(row.value)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`);
+      out.push(`| ${cell(row.label)} | ${fmt(row.value)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`);
     out.push('');
   }
   return out;
@@ -63,7 +70,9 @@ export function renderMarkdown(results: readonly ScenarioResult[], chartFile: st
   for (const r of results) {
     if (r.status === 'not-available') out.push(`| ${r.scenario} | not available yet | — | — | — |`);
     for (const row of r.ratios.filter((x) => x.target)) {
-      out.push(`| ${r.scenario} | ${row.label} | ${fmt(row.value)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`);
+      out.push(
+        `| ${r.scenario} | ${cell(row.label)} | ${fmt(row.value)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`,
+      );
     }
   }
   out.push('', `![ratios against targets](${chartFile})`, '');

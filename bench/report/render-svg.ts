@@ -46,7 +46,7 @@ export function renderSvg(rows: readonly ChartRow[], title: string): string {
     parts.push(
       `<text x="${LABEL_W - 8}" y="${y + 15}" text-anchor="end">${escapeXml(`${scenario} ${row.label}`)}</text>`,
       `<rect x="${LABEL_W}" y="${y + 4}" width="${len.toFixed(1)}" height="${ROW_H - 8}" fill="${color}"/>`,
-      `<text x="${LABEL_W + len + 6}" y="${y + 15}" fill="#333">${escapeXml(text)}</text>`,
+      `<text x="${(LABEL_W + len + 6).toFixed(1)}" y="${y + 15}" fill="#333">${escapeXml(text)}</text>`,
     );
   });
   const bottom = TOP + shown.length * ROW_H;

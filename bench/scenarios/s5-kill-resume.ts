@@ -31,7 +31,7 @@ async function curlKillResume(ctx: BenchContext, url: string, dest: string, size
   await exited;
   const resumedFrom = statSync(dest).size;
   const r = await runTimed(['curl', '-s', '-f', '-C', '-', '-o', dest, url], ctx.clientCpu);
-  return { bytesOnDiskAtKill: onDisk, resumedFrom, ttfbAfterRestartMs: Number.NaN, resumeWallMs: r.wallMs };
+  return { bytesOnDiskAtKill: resumedFrom, resumedFrom, ttfbAfterRestartMs: Number.NaN, resumeWallMs: r.wallMs };
 }
 
 /** S5: kill -9 at 50 % and restart; bytes fetched again, measured at nginx and at the file. */
@@ -48,7 +48,7 @@ export const s5: Scenario = {
     const item = { url, dest, size: file.size };
     const interval = ours.checkpointIntervalBytes;
     const notes = [
-      `${file.size / MiB} MiB to disk, killed at 50 %. Server rework = body bytes nginx sent for the file − its size (socket buffers included). File rework = bytes on disk at the kill − offset resumed from. Checkpoint interval ${interval / MiB} MiB.`,
+      `${file.size / MiB} MiB to disk, killed at 50 %. Server rework = body bytes nginx sent for the file − its size (socket buffers included). File rework = bytes in the file after the kill − offset resumed from. Checkpoint interval ${interval / MiB} MiB.`,
       'curl -C - is context: it resumes from whatever reached its file, so its file rework is 0 by construction (and nothing was fsync’d).',
     ];
     const tools = [

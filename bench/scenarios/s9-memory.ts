@@ -24,7 +24,10 @@ export const s9: Scenario = {
       { tool: `1 file of ${big.size / MiB} MiB`, items: [item(big)], mode: 'one-job' },
       { tool: `${mid.length} concurrent jobs × ${one.size / MiB} MiB`, items: mid.map(item), mode: 'concurrent-jobs' },
     ];
-    const notes = ['Peak RSS (VmHWM / GNU time %M) of every process of ours, MiB.'];
+    const notes = [
+      'Peak RSS (VmHWM / GNU time %M) of every process of ours, MiB.',
+      'V8 frees dead Buffers lazily (external memory triggers a GC only after tens of MiB), so RSS rises by up to that much before it levels off; flatness shows between the two largest sizes of a full run.',
+    ];
     const rss = new Map<string, number[]>();
     await alternate(
       ctx.runs,
