@@ -76,6 +76,8 @@ export interface ManagerOptions {
   readonly policyFile?: string;
   /** Where network connectivity comes from (default: the kernel's routing tables). */
   readonly network?: NetworkSource;
+  /** Loopback and file:// sources keep running when the network is down (default true). */
+  readonly loopbackWithoutNetwork?: boolean;
   /** Use this store instead of opening `home/jobs.db`. */
   readonly store?: JobStore;
 }
@@ -105,6 +107,7 @@ export class InProcessManager implements BitsManager {
   readonly #policyOverrides: Partial<Policy>;
   readonly #bandwidth: BandwidthControl;
   readonly #network: NetworkSource;
+  readonly #loopbackWithoutNetwork: boolean;
   readonly #hub: EventHub;
   readonly #scheduler: Scheduler;
   readonly #runners = new Map<string, Runner>();
@@ -123,6 +126,7 @@ export class InProcessManager implements BitsManager {
       ...this.#policyOverrides,
     };
     this.#network = options.network ?? new ProcNetworkSource(this.#clock);
+    this.#loopbackWithoutNetwork = options.loopbackWithoutNetwork ?? true;
     this.#network.onChange((up) => this.#networkChanged(up));
     if (options.store === undefined) mkdirSync(options.home, { recursive: true, mode: 0o700 });
     this.#store = options.store ?? openSqliteJobStore(join(options.home, 'jobs.db'), { quotas: this.#policy.quotas });
@@ -325,7 +329,8 @@ export class InProcessManager implements BitsManager {
   // ── network and bandwidth policy ─────────────────────────────────────────────────────────
 
   #waitsForNetwork(job: Job): boolean {
-    return !this.#network.isConnected() && job.files.some((f) => !f.transferred && needsNetwork(f.remoteName));
+    if (this.#network.isConnected()) return false;
+    return job.files.some((f) => !f.transferred && (!this.#loopbackWithoutNetwork || needsNetwork(f.remoteName)));
   }
 
   /** No route out: network jobs wait in TRANSIENT_ERROR (ErrorCount unchanged); back: all retried. */

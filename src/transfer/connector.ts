@@ -27,7 +27,8 @@ export function makeConnector(o: ConnectorOptions): buildConnector.connector {
   const base = buildConnector({
     timeout: o.connectTimeoutMs,
     allowH2: false,
-    ...(manual ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {}),
+    // A resumed session carries no peer chain to check: no session cache when checking by hand.
+    ...(manual ? { rejectUnauthorized: false, checkServerIdentity: () => undefined, maxCachedSessions: 0 } : {}),
   });
   const verified = (opts: buildConnector.Options, cb: buildConnector.Callback): void => {
     base(opts, (err, socket) => {

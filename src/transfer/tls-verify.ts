@@ -85,8 +85,10 @@ export function verifyPeer(socket: TLSSocket, hostname: string, securityFlags: n
   const ignoreUsage = (securityFlags & SecurityFlag.IGNORE_CERT_WRONG_USAGE) !== 0;
   // OpenSSL reports one error only: a date error may hide a CA error, so walk the chain then.
   const caBad = authErr !== null && (CA_CODES.has(authErr) || (DATE_CODES.has(authErr) && !chainTrusted(certs)));
-  if (caBad && !ignoreCa)
-    return certError(authErr ?? 'CERT_UNTRUSTED', `certificate authority not trusted (${authErr})`);
+  if (caBad && !ignoreCa) {
+    const code = authErr !== null && CA_CODES.has(authErr) ? authErr : 'CERT_UNTRUSTED';
+    return certError(code, `certificate authority not trusted (${authErr})`);
+  }
   // Validity is about the real world, as OpenSSL checks it: real time, not the job's clock.
   const dateBad = (authErr !== null && DATE_CODES.has(authErr)) || !datesValid(certs, Date.now());
   if (dateBad && !ignoreDate) return certError('CERT_HAS_EXPIRED', 'certificate expired or not yet valid');

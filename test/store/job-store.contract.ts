@@ -301,6 +301,21 @@ function jobStoreBasicContract(factory: StoreFactory): void {
       assert.equal(store.getTimers(id), undefined);
     });
 
+    test('transfer state round-trips as JSON, is replaced by the next save, and goes with its job', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      assert.equal(store.getTransferState(id), undefined);
+      const state = { sessionId: '{A0FF5911-4144-45B3-BF27-27AFC8EC8A67}', bytesAcked: 4096, snapshot: null };
+      store.saveTransferState(id, state);
+      assert.deepEqual(store.getTransferState(id), state);
+      store.saveTransferState(id, { ...state, bytesAcked: 8192 });
+      assert.deepEqual(store.getTransferState(id), { ...state, bytesAcked: 8192 });
+      assertBitsError(() => store.saveTransferState(jobId(99), state), 'BG_E_NOT_FOUND');
+      store.applyTransition(id, { expected: 'SUSPENDED', event: 'cancel', now: T0 + 10 });
+      assert.equal(store.purgeFinal(T0 + 11), 1);
+      assert.equal(store.getTransferState(id), undefined);
+    });
+
     test('purgeFinal removes only final jobs last changed before the cut-off', () => {
       for (const n of [1, 2, 3, 4]) createJob(store, n);
       store.applyTransition(jobId(1), { expected: 'SUSPENDED', event: 'cancel', now: T0 + 100 });

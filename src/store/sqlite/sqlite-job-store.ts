@@ -181,6 +181,21 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  saveTransferState(id: string, state: unknown): void {
+    const text = JSON.stringify(state);
+    this.#write(() => {
+      if (this.#sql.selectJob.get(id) === undefined) throw jobNotFound(id);
+      this.#sql.upsertTransferState.run(id, text);
+    });
+  }
+
+  getTransferState(id: string): unknown {
+    return this.#read(() => {
+      const row = this.#sql.selectTransferState.get(id) as Row | undefined;
+      return row === undefined ? undefined : JSON.parse(row.state as string);
+    });
+  }
+
   purgeFinal(before: number): number {
     return this.#write(() => Number(this.#sql.purgeFinal.run(before).changes));
   }

@@ -33,6 +33,8 @@ export interface Statements {
   readonly touchJob: StatementSync;
   readonly upsertTimers: StatementSync;
   readonly selectTimers: StatementSync;
+  readonly upsertTransferState: StatementSync;
+  readonly selectTransferState: StatementSync;
   readonly purgeFinal: StatementSync;
 }
 
@@ -70,6 +72,11 @@ export function prepareStatements(db: DatabaseSync): Statements {
          retry_remaining_ms = excluded.retry_remaining_ms, inactive_ms = excluded.inactive_ms`,
     ),
     selectTimers: db.prepare('SELECT * FROM timers WHERE job_id = ?'),
+    upsertTransferState: db.prepare(
+      `INSERT INTO transfer_state (job_id, state) VALUES (?, ?)
+       ON CONFLICT (job_id) DO UPDATE SET state = excluded.state`,
+    ),
+    selectTransferState: db.prepare('SELECT state FROM transfer_state WHERE job_id = ?'),
     purgeFinal: db.prepare(`DELETE FROM jobs WHERE state IN ${FINAL} AND modification_time < ?`),
   };
 }
