@@ -5,11 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BitsManager } from '../../src/api/contract.ts';
+import { runBitsadmin } from '../../src/cli/run.ts';
 import { sleep as realSleep } from '../../src/cli/sleep.ts';
 import { FileServer, sha256 } from '../helpers/file-server.ts';
 import { waitForState } from '../helpers/manager-harness.ts';
 import { TestClock } from '../helpers/test-clock.ts';
-import { bitsadmin, body, makeManager } from './helpers.ts';
+import { bitsadmin, body, Capture, makeManager } from './helpers.ts';
 
 // /transfer end to end: the real in-process manager downloading from a real HTTP origin on
 // 127.0.0.1 (Content-Length, Range), the CLI following it through events.
@@ -154,6 +155,26 @@ describe('/transfer against a local HTTP server', () => {
     assert.equal(doc.result, 'S_OK');
     assert.equal(doc.job.state, 'TRANSFERRED');
     assert.equal(doc.job.progress.bytesTransferred, 2_000);
+  });
+
+  it('on a terminal draws a progress bar instead of lines', async () => {
+    const m = await makeManager();
+    const data = server.add('/tty.bin', 200_000, { rateBps: 200_000 });
+    const stdout = new Capture();
+    stdout.isTTY = true;
+    const stderr = new Capture();
+    const code = await runBitsadmin(['/transfer', 'tty', server.url('/tty.bin'), join(dir, 'tty.bin')], {
+      manager: async () => m,
+      stdout,
+      stderr,
+      isTTY: true,
+      columns: 120,
+    });
+    assert.equal(code, 0, stderr.text);
+    assert.match(stdout.text, /TRANSFERRED {5}\[█{40}\] 100% \| 200000 \/ 200000 bytes \| files 1 \/ 1/u);
+    assert.doesNotMatch(stdout.text, /^STATE: /mu);
+    assert.match(stdout.text, /Transfer complete\.\n$/u);
+    assert.deepEqual(await readFile(join(dir, 'tty.bin')), data);
   });
 
   it('/rawreturn /transfer prints only the GUID of the job', async () => {
