@@ -13,6 +13,11 @@ export async function main(argv: readonly string[], open: () => Promise<BitsMana
     interrupt.abort();
   };
   process.on('SIGINT', onSigint);
+  // `bitsadmin /monitor | head`: a closed pipe ends the command quietly, like other tools.
+  const onPipeError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === 'EPIPE') interrupt.abort();
+  };
+  process.stdout.on('error', onPipeError);
   let manager: BitsManager | undefined;
   try {
     return await runBitsadmin(argv, {
@@ -28,6 +33,7 @@ export async function main(argv: readonly string[], open: () => Promise<BitsMana
     });
   } finally {
     process.off('SIGINT', onSigint);
+    process.stdout.off('error', onPipeError);
     await manager?.close().catch(() => undefined);
   }
 }

@@ -1,4 +1,4 @@
-import type { BitsManager, JobInfo } from './bits.ts';
+import type { BitsManager, JobInfo, JobProgress } from './bits.ts';
 
 /** How often the job is re-read when no event arrives (the fallback if events are unavailable). */
 export const POLL_MS = 1000;
@@ -24,20 +24,27 @@ export async function* watchJob(
   outer?.addEventListener('abort', onAbort, { once: true });
   let pending = false;
   let wake: (() => void) | null = null;
+  // Progress events carry the live byte count; a re-read job may lag behind (it shows the last
+  // checkpoint), so the newest event's progress is shown while the job is moving bytes.
+  let live: JobProgress | null = null;
   const poke = (): void => {
     pending = true;
     wake?.();
   };
   void (async () => {
     try {
-      for await (const _event of manager.events({ jobId, signal: stop.signal })) poke();
+      for await (const event of manager.events({ jobId, signal: stop.signal })) {
+        if (event.type === 'job:progress') live = event.progress;
+        else if (event.type === 'job:state') live = null;
+        poke();
+      }
     } catch {
       // No event stream (or it broke): polling alone keeps the snapshots coming.
     }
   })();
   try {
     while (!stop.signal.aborted) {
-      yield await manager.getJob(jobId);
+      yield withLive(await manager.getJob(jobId), live);
       if (!pending && !stop.signal.aborted) {
         const woken = new Promise<void>((resolve) => {
           wake = resolve;
@@ -56,4 +63,11 @@ export async function* watchJob(
     outer?.removeEventListener('abort', onAbort);
     stop.abort();
   }
+}
+
+/** The job with `live` progress when that is the newer view of an active transfer. */
+function withLive(job: JobInfo, live: JobProgress | null): JobInfo {
+  if (live === null || (job.state !== 'TRANSFERRING' && job.state !== 'CONNECTING')) return job;
+  if (live.bytesTransferred < job.progress.bytesTransferred || live.filesTotal !== job.progress.filesTotal) return job;
+  return { ...job, progress: live };
 }

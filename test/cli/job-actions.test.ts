@@ -199,12 +199,14 @@ describe('bitsadmin state switches', () => {
     assert.match(r.stderr, /^ERROR: BG_E_INVALID_STATE \(0x80200002\) /u);
   });
 
-  it('/takeownership succeeds on an own job', async () => {
-    const m = await makeManager();
+  it('/takeownership needs an administrator: E_ACCESSDENIED otherwise, nothing changed', async () => {
+    const m = await makeManager({ isAdmin: false });
     const job = await m.createJob('mine');
+    await m.setCustomHeaders(job.id, ['X-Kept: 1']);
     const r = await bitsadmin(m, ['/takeownership', 'mine']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal((await m.getJob(job.id)).owner, job.owner);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^ERROR: E_ACCESSDENIED \(0x80070005\) /u);
+    assert.equal((await m.getJob(job.id)).hasCustomHeaders, true);
   });
 });
 

@@ -1,6 +1,21 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { bitsadmin, body, makeManager } from './helpers.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FileServer } from '../helpers/file-server.ts';
+import { bitsadmin, body, jobInError, makeManager } from './helpers.ts';
+
+let server: FileServer;
+let dir: string;
+before(async () => {
+  server = await FileServer.start();
+  dir = await mkdtemp(join(tmpdir(), 'bitsadmin-props-'));
+});
+after(async () => {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
 const URL_A = 'http://127.0.0.1:9/a.bin';
 
@@ -61,21 +76,24 @@ describe('bitsadmin getters', () => {
 
   it('/geterror without an error is BG_E_ERROR_INFORMATION_UNAVAILABLE; with one it prints the three lines', async () => {
     const m = await makeManager();
-    const job = await m.createJob('err');
-    const none = await bitsadmin(m, ['/geterror', 'err']);
+    await m.createJob('fine');
+    const none = await bitsadmin(m, ['/geterror', 'fine']);
     assert.equal(none.code, 1);
     assert.match(none.stderr, /^ERROR: BG_E_ERROR_INFORMATION_UNAVAILABLE \(0x8020000f\)/u);
-    m.force?.(job.id, 'TRANSIENT_ERROR', {
-      name: 'ERROR_INTERNET_CANNOT_CONNECT',
-      hresult: 0x80072efd,
-      context: 'REMOTE_FILE',
-      message: 'A connection with the server could not be established.',
-    });
+    const job = await jobInError(m, server, 'err', dir);
     const r = await bitsadmin(m, ['/geterror', 'err']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(body(r.stdout), /^ERROR FILE: {4}.*\nERROR CODE: {4}0x80072efd - ERROR_INTERNET_CANNOT_CONNECT: /u);
+    assert.equal(
+      body(r.stdout).split('\n')[0],
+      `ERROR FILE:    ${server.url('/missing.bin')} -> ${job.files[0]?.localName}`,
+    );
+    assert.match(
+      body(r.stdout),
+      /\nERROR CODE: {4}0x80190194 - BG_E_HTTP_ERROR_404: .*\nERROR CONTEXT: 0x00000005 - /u,
+    );
     const j = await bitsadmin(m, ['--json', '/geterror', 'err']);
-    assert.equal(JSON.parse(j.stdout).name, 'ERROR_INTERNET_CANNOT_CONNECT');
+    assert.equal(JSON.parse(j.stdout).name, 'BG_E_HTTP_ERROR_404');
+    assert.equal((await bitsadmin(m, ['/rawreturn', '/geterrorcount', 'err'])).stdout, '1');
   });
 
   it('upload-reply getters: /getreplyfilename, /getreplyprogress, /getreplydata', async () => {

@@ -1,6 +1,21 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { bitsadmin, body, createdId, makeManager } from './helpers.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FileServer } from '../helpers/file-server.ts';
+import { bitsadmin, body, createdId, jobInError, makeManager } from './helpers.ts';
+
+let server: FileServer;
+let dir: string;
+before(async () => {
+  server = await FileServer.start();
+  dir = await mkdtemp(join(tmpdir(), 'bitsadmin-queue-'));
+});
+after(async () => {
+  await server.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
 const GUID = /^\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}$/u;
 
@@ -123,22 +138,19 @@ describe('bitsadmin /list, /info, /reset', () => {
 
   it('/info /verbose shows the ERROR FILE / CODE / CONTEXT lines of a failed job', async () => {
     const m = await makeManager();
-    const job = await m.createJob('failing');
-    m.force?.(job.id, 'ERROR', {
-      name: 'BG_E_HTTP_ERROR_404',
-      hresult: 0x80190194,
-      context: 'REMOTE_FILE',
-      message: 'The server returned HTTP status 404.',
-    });
+    const job = await jobInError(m, server, 'failing', dir);
     const r = await bitsadmin(m, ['/info', 'failing', '/verbose']);
-    assert.match(
+    assert.match(r.stdout, /^TYPE: DOWNLOAD STATE: ERROR /mu);
+    assert.ok(
+      r.stdout.includes(`ERROR FILE:    ${server.url('/missing.bin')} -> ${job.files[0]?.localName}\n`),
       r.stdout,
-      /^ERROR CODE: {4}0x80190194 - BG_E_HTTP_ERROR_404: The server returned HTTP status 404\.$/mu,
     );
+    assert.match(r.stdout, /^ERROR CODE: {4}0x80190194 - BG_E_HTTP_ERROR_404: /mu);
     assert.match(
       r.stdout,
       /^ERROR CONTEXT: 0x00000005 - The error occurred while the remote file was being processed\.$/mu,
     );
+    assert.match(r.stdout, /^RETRY DELAY: 600 NO PROGRESS TIMEOUT: 1209600 ERROR COUNT: 1$/mu);
   });
 
   it('/reset cancels every job and prints "{GUID} canceled." lines and the count', async () => {

@@ -6,11 +6,12 @@ import { BITSADMIN_VERSION, OPENBITS_VERSION } from '../version.ts';
 
 /**
  * Policy methods a manager may offer (service-wide settings, bits-client.md §9.1): getPolicy
- * returns the settings (possibly nested, e.g. `quotas.maxFilesPerJob`); setPolicy merges a patch.
+ * returns the settings (nested, e.g. `quotas.maxFilesPerJob`); setPolicy sets one dotted key
+ * (null removes it, back to the default).
  */
 interface PolicyMethods {
   getPolicy(): unknown;
-  setPolicy(patch: Record<string, unknown>): unknown;
+  setPolicy(key: string, value: unknown): unknown;
 }
 
 function policyMethods(manager: BitsManager): PolicyMethods {
@@ -36,22 +37,16 @@ function flatten(policy: Record<string, unknown>, prefix = ''): Array<[string, u
   );
 }
 
-/** The patch that sets dotted `key` to `value`, keeping the other members of nested objects. */
-function patchFor(policy: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
-  const [head, ...tail] = key.split('.');
-  if (head === undefined || head === '') throw new UsageError(`bad policy key: ${key}`, 'util');
-  const name = Object.keys(policy).find((k) => k.toLowerCase() === head.toLowerCase());
-  if (name === undefined) throw new BitsError('E_INVALIDARG', `no policy named ${key}`);
-  if (tail.length === 0) return { [name]: value };
-  const inner = policy[name];
-  if (typeof inner !== 'object' || inner === null) throw new BitsError('E_INVALIDARG', `no policy named ${key}`);
-  const nested = inner as Record<string, unknown>;
-  return { [name]: { ...nested, ...patchFor(nested, tail.join('.'), value) } };
-}
-
-/** A policy value typed on the command line: a number, true/false, null, or the text. */
+/** A policy value typed on the command line: a number, true/false, null, JSON ({…} or […]), or the text. */
 function policyValue(text: string): unknown {
   if (/^-?\d+(\.\d+)?$/u.test(text)) return Number(text);
+  if (/^\s*[[{]/u.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new UsageError(`not valid JSON: ${text}`, 'util');
+    }
+  }
   const lower = text.toLowerCase();
   if (lower === 'true' || lower === 'false') return lower === 'true';
   if (lower === 'null') return null;
@@ -91,8 +86,7 @@ export const utilCommand: Command = {
       case 'setpolicy': {
         expectArgs('util', rest, 2);
         const methods = policyMethods(await ctx.manager());
-        const patch = patchFor(await readPolicy(methods), arg(rest, 0), policyValue(arg(rest, 1)));
-        await methods.setPolicy(patch);
+        await methods.setPolicy(arg(rest, 0), policyValue(arg(rest, 1)));
         return { text: `Policy ${arg(rest, 0)} set to ${arg(rest, 1)}.`, json: await readPolicy(methods) };
       }
       case 'help':
