@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { constants, mkdirSync } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BitsManager, FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from '../api/contract.ts';
 import {
@@ -28,8 +29,8 @@ import {
   methodError,
   normalizeJobId,
   type ProxySettings,
+  parseCustomHeaders,
   type ReplyProgress,
-  SIZE_UNKNOWN,
   validateBandwidth,
   validateCredentials,
   validateCustomHeaders,
@@ -52,9 +53,10 @@ import { Scheduler } from '../scheduler/scheduler.ts';
 import { openSqliteJobStore } from '../store/index.ts';
 import type { JobPatch, JobStore, NewFile } from '../store/job-store.ts';
 import type { TransferFailure } from '../transfer/contract.ts';
-import { checkLocalDestination } from '../transfer/index.ts';
+import { checkLocalDestination, commitFile } from '../transfer/index.ts';
+import { discardUploadLocalState, readReply } from '../transfer/upload/index.ts';
 import { BandwidthControl } from './bandwidth-control.ts';
-import { type RunOutcome, runDownloadJob } from './download-runner.ts';
+import { runDownloadJob } from './download-runner.ts';
 import { EventHub } from './event-hub.ts';
 import { discardFiles, publishFiles } from './finish-job.ts';
 import { toErrorInfo, toFileInfo, toJobInfo } from './job-info.ts';
@@ -62,6 +64,8 @@ import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { DEFAULT_POLICY, loadPolicyFile, type Policy, setPolicyKey } from './policy-file.ts';
 import { ProcNetworkSource } from './proc-network-source.ts';
 import { systemClock } from './system-clock.ts';
+import { UploadCancelQueue } from './upload-cancel-queue.ts';
+import { replyProgressOf, runUploadJob, uploadStateOf } from './upload-runner.ts';
 
 export interface ManagerOptions {
   /** Folder for the job database (`jobs.db`); created 0700 if missing. */
@@ -113,6 +117,7 @@ export class InProcessManager implements BitsManager {
   readonly #runners = new Map<string, Runner>();
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #notify: NotifyCommandRunner;
+  readonly #uploadCancels: UploadCancelQueue;
   #closed = false;
 
   constructor(options: ManagerOptions) {
@@ -143,6 +148,7 @@ export class InProcessManager implements BitsManager {
       clock: this.#clock,
       getJob: (id) => this.#store.getJob(id),
     });
+    this.#uploadCancels = new UploadCancelQueue(this.#clock);
     this.#bandwidth = new BandwidthControl(this.#clock, this.#policy.bandwidth, (priority, blocked) =>
       this.#policyBlockChanged(priority, blocked),
     );
@@ -235,7 +241,8 @@ export class InProcessManager implements BitsManager {
       type: job.type,
       fileCount: job.files.length,
       everResumed: job.everResumed,
-      replyStarted: false,
+      replyStarted:
+        job.type === 'UPLOAD_REPLY' && uploadStateOf(this.#store.getTransferState(job.id)).replyBytesTotal >= 0,
     });
     if (name !== null) {
       throw new BitsError(name, `${method} is not allowed on a ${job.type} job in state ${job.state}`, {
@@ -404,35 +411,25 @@ export class InProcessManager implements BitsManager {
 
   async #run(job: Job, signal: AbortSignal): Promise<void> {
     const id = job.id;
-    let outcome: RunOutcome;
-    if (isUploadType(job.type)) {
-      outcome = {
-        kind: 'failed',
-        fileIndex: 0,
-        failure: {
-          kind: 'fatal',
-          retryAfterMs: null,
-          error: new BitsError('E_NOTIMPL', 'upload jobs are not supported yet', {
-            context: 'GENERAL_TRANSPORT',
-          }).toJSON(),
-        },
-      };
-    } else {
-      outcome = await runDownloadJob(id, {
-        store: this.#store,
-        clock: this.#clock,
-        signal,
-        limiter: this.#bandwidth.limiterFor(job),
-        checkpointBytes: this.#policy.checkpointBytes,
-        checkpointMs: this.#policy.checkpointMilliseconds,
-        onConnected: () => {
-          const current = this.#store.getJob(id);
-          if (current?.state === 'CONNECTING') this.#enterState(this.#apply(current, 'connected'));
-        },
-        onProgress: (files, advanced) => this.#progress(id, files, advanced),
-        onFileTransferred: (fileIndex) => this.#hub.emit({ type: 'file:transferred', jobId: id, fileIndex }),
-      });
-    }
+    const ctx = {
+      store: this.#store,
+      clock: this.#clock,
+      signal,
+      limiter: this.#bandwidth.limiterFor(job),
+      checkpointBytes: this.#policy.checkpointBytes,
+      checkpointMs: this.#policy.checkpointMilliseconds,
+      onConnected: () => {
+        const current = this.#store.getJob(id);
+        if (current?.state === 'CONNECTING') this.#enterState(this.#apply(current, 'connected'));
+      },
+      onProgress: (files: readonly JobFile[], advanced: boolean) => this.#progress(id, files, advanced),
+      onFileTransferred: (fileIndex: number) => this.#hub.emit({ type: 'file:transferred', jobId: id, fileIndex }),
+      onReplyProgress: () => {
+        this.#scheduler.progress(id);
+        this.#hub.emit({ type: 'job:modified', jobId: id });
+      },
+    };
+    const outcome = isUploadType(job.type) ? await runUploadJob(id, ctx) : await runDownloadJob(id, ctx);
     if (outcome.kind === 'aborted' || signal.aborted) return;
     const current = this.#store.getJob(id);
     if (current === undefined || !isActiveState(current.state)) return;
@@ -610,7 +607,8 @@ export class InProcessManager implements BitsManager {
         const remoteName = validateRemoteUrl(f.remoteName, { uploadOnly: isUploadType(job.type) });
         const localName = validateLocalPath(f.localName);
         const ranges = f.ranges === undefined ? null : validateRanges(f.ranges);
-        if (!isUploadType(job.type)) await checkLocalDestination(localName);
+        if (isUploadType(job.type)) await checkUploadSource(localName);
+        else await checkLocalDestination(localName);
         checked.push({ remoteName, localName, ranges });
       }
       const next = this.#store.addFiles(job.id, checked, {
@@ -699,9 +697,30 @@ export class InProcessManager implements BitsManager {
       this.#check('cancel', this.#job(jobId));
       await this.#stop(this.#id(jobId), 'cancel');
       const job = this.#job(jobId);
-      const result = await discardFiles(job);
+      if (!isUploadType(job.type)) {
+        const result = await discardFiles(job);
+        this.#enterState(this.#apply(job, 'cancel'));
+        return result;
+      }
+      const session = uploadStateOf(this.#store.getTransferState(job.id));
+      const deleted = await discardUploadLocalState(session);
       this.#enterState(this.#apply(job, 'cancel'));
-      return result;
+      const file = job.files[0];
+      if (file !== undefined && !file.transferred) {
+        this.#uploadCancels.add(
+          job.id,
+          file.remoteName,
+          session,
+          {
+            customHeaders: parseCustomHeaders(job.customHeaders),
+            credentials: job.credentials,
+            proxy: job.proxy,
+            securityFlags: job.securityFlags,
+          },
+          job.noProgressTimeout * 1000,
+        );
+      }
+      return deleted ? 'S_OK' : 'BG_S_UNABLE_TO_DELETE_FILES';
     });
   }
 
@@ -711,11 +730,23 @@ export class InProcessManager implements BitsManager {
       await this.#stop(this.#id(jobId), 'complete');
       let job = this.#job(jobId);
       if (isActiveState(job.state)) job = this.#apply(job, 'slice_end');
-      const result = isUploadType(job.type) ? 'S_OK' : await publishFiles(job, this.#store, () => this.#now());
+      const result = isUploadType(job.type)
+        ? await this.#publishReply(job)
+        : await publishFiles(job, this.#store, () => this.#now());
       const fresh = this.#store.getJob(job.id) as Job;
       this.#enterState(this.#apply(fresh, 'complete'));
       return result;
     });
+  }
+
+  /** Upload-reply Complete: the reply file is renamed into place (uploads need no network here). */
+  async #publishReply(job: Job): Promise<ResultCode> {
+    if (job.type !== 'UPLOAD_REPLY') return 'S_OK';
+    const session = uploadStateOf(this.#store.getTransferState(job.id));
+    if (session.replyTemporaryName === null || session.replyFileName === null) return 'S_OK';
+    await commitFile(session.replyTemporaryName, session.replyFileName);
+    this.#store.saveTransferState(job.id, { ...session, replyTemporaryName: null });
+    return 'S_OK';
   }
 
   // ── getters ──────────────────────────────────────────────────────────────────────────────
@@ -750,13 +781,27 @@ export class InProcessManager implements BitsManager {
   }
 
   async getReplyProgress(jobId: string): Promise<ReplyProgress> {
-    this.#check('getReplyProgress', this.#job(jobId));
-    return { bytesTotal: SIZE_UNKNOWN, bytesTransferred: 0 };
+    const job = this.#job(jobId);
+    this.#check('getReplyProgress', job);
+    return replyProgressOf(uploadStateOf(this.#store.getTransferState(job.id)));
   }
 
+  /** GetReplyData: in TRANSFERRED, and after Complete too (BITS allows both). */
   async getReplyData(jobId: string): Promise<Buffer | null> {
-    this.#check('getReplyData', this.#job(jobId));
-    return null;
+    const id = this.#id(jobId);
+    const job = this.#store.getJob(id);
+    if (job === undefined || (job.owner !== this.#owner && !this.#isAdmin) || job.state === 'CANCELLED') {
+      throw new BitsError('BG_E_NOT_FOUND', `job ${id} was not found`);
+    }
+    this.#check('getReplyData', job);
+    const session = uploadStateOf(this.#store.getTransferState(id));
+    const path = session.replyTemporaryName ?? session.replyFileName;
+    if (session.replyUrl === null || path === null) return null;
+    const reply = await readReply(path);
+    if (reply.data === null) {
+      throw new BitsError('BG_E_TOO_LARGE', `the reply is ${reply.size} bytes; GetReplyData returns at most 1 MiB`);
+    }
+    return reply.data;
   }
 
   // ── setters ──────────────────────────────────────────────────────────────────────────────
@@ -879,6 +924,7 @@ export class InProcessManager implements BitsManager {
     await Promise.all(running.map((id) => this.#stop(id, 'shutdown')));
     for (const job of this.#store.listJobs()) this.#store.saveTimers(job.id, this.#scheduler.timers(job.id));
     this.#notify.stop();
+    this.#uploadCancels.stop();
     this.#bandwidth.stop();
     this.#network.close();
     this.#hub.close();
@@ -904,4 +950,21 @@ const blockedError = (): BitsErrorData & { fileIndex: null } => ({
 /** TRANSIENT_ERROR that waits for a condition (network, policy) rather than a retry timer. */
 function isConditionWait(job: Job): boolean {
   return job.error?.name === 'BG_E_NETWORK_DISCONNECTED' || job.error?.name === 'BG_E_BLOCKED_BY_POLICY';
+}
+
+/** AddFile on an upload job: the local file must exist, be a regular file and be readable. */
+async function checkUploadSource(localName: string): Promise<void> {
+  try {
+    await access(localName, constants.R_OK);
+    if (!(await stat(localName)).isFile()) throw new BitsError('E_INVALIDARG', `${localName} is not a regular file`);
+  } catch (err) {
+    if (err instanceof BitsError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new BitsError('ERROR_FILE_NOT_FOUND', `the file to upload does not exist: ${localName}`, {
+        context: 'LOCAL_FILE',
+      });
+    }
+    throw new BitsError('E_ACCESSDENIED', `the file to upload cannot be read: ${localName}`, { context: 'LOCAL_FILE' });
+  }
 }
