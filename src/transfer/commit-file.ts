@@ -121,12 +121,3 @@ export async function deleteTempFile(path: string): Promise<boolean> {
     return (err as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
-
-/** Exposed for the manager's reconciliation at start: the temp file's size, or -1 if missing. */
-export async function tempFileSize(path: string): Promise<number> {
-  try {
-    return (await lstat(path)).size;
-  } catch {
-    return -1;
-  }
-}

@@ -309,4 +309,71 @@ describe('origin faults', () => {
     assert.equal(err.failure.kind, 'transient');
     assert.equal(err.failure.error.name, 'ERROR_INTERNET_CANNOT_CONNECT');
   });
+
+  test('body longer than the range: writing stops at the size, protocol error, nothing past it', async () => {
+    const small = BODY.subarray(0, 1000);
+    origin.route('/long', (req, res, n) => {
+      if (n === 1) return serve(req, res, small, { etag: '"L"', fault: 'short', faultAfter: 500 });
+      // Chunked 206 for bytes 500-999 that keeps going past byte 999.
+      res.writeHead(206, { etag: '"L"', 'content-range': 'bytes 500-999/1000' });
+      res.end(Buffer.concat([small.subarray(500), Buffer.alloc(5000, 0xab)]));
+    });
+    const f = file('/long');
+    await transferFailure(downloadFile(f.request({ options: { checkpointBytes: 1 } })));
+    assert.equal(f.bytesTransferred, 500);
+    const err = await transferFailure(downloadFile(f.request()));
+    assert.equal(err.failure.error.name, 'BG_E_INVALID_SERVER_RESPONSE');
+    assert.equal(f.bytesTransferred, 1000);
+    assert.equal(await f.tempSha256(), sha256(small), 'exactly the declared bytes, nothing past the size');
+    await downloadFile(f.request());
+    assert.equal(origin.hits('/long').length, 2, 'complete: no further request');
+  });
+
+  test('206 whose start is not the offset asked for: protocol error, body never written', async () => {
+    const small = BODY.subarray(0, 1000);
+    origin.route('/wrongstart', (req, res, n) => {
+      if (n === 1) return serve(req, res, small, { etag: '"W"', fault: 'short', faultAfter: 400 });
+      res.writeHead(206, { etag: '"W"', 'content-range': 'bytes 0-999/1000', 'content-length': '1000' }).end(small);
+    });
+    const f = file('/wrongstart');
+    await transferFailure(downloadFile(f.request({ options: { checkpointBytes: 1 } })));
+    const err = await transferFailure(downloadFile(f.request()));
+    assert.equal(err.failure.error.name, 'BG_E_INVALID_SERVER_RESPONSE');
+    assert.equal(f.bytesTransferred, 400);
+    assert.equal(await f.tempSha256(), sha256(small.subarray(0, 400)));
+  });
+
+  test('the rate limiter is consumed for every byte before it is accepted', async () => {
+    origin.route('/limited', (req, res) => serve(req, res, BODY));
+    let taken = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let firstTake!: () => void;
+    const firstTaken = new Promise<void>((r) => {
+      firstTake = r;
+    });
+    const limiter = {
+      take: async (n: number) => {
+        if (taken === 0) {
+          firstTake();
+          await gate;
+        }
+        taken += n;
+      },
+    };
+    const f = file('/limited');
+    let settled = false;
+    const p = downloadFile(f.request({ limiter })).finally(() => {
+      settled = true;
+    });
+    await firstTaken;
+    assert.equal(settled, false);
+    assert.equal(f.checkpoints.length, 0, 'nothing written while the bucket is empty');
+    release();
+    await p;
+    assert.equal(taken, BODY.length);
+    assert.equal(await f.tempSha256(), BODY_SHA);
+  });
 });
