@@ -52,81 +52,98 @@ async function wholeFile(st: DownloadState, session: HttpSession): Promise<void>
     if (k > 0) extra.range = `bytes=${k}-`;
     if (ifRange !== null) extra['if-range'] = ifRange;
     const ex = await session.get(extra);
-    const size = st.validators?.size ?? st.bytesTotal;
+    try {
+      if ((await wholeFileAnswer(st, ex, k, ifRange, dynamic)) === 'done') return;
+    } catch (err) {
+      await ex.discard();
+      throw err;
+    }
+  }
+}
 
-    if (ex.status === 412) {
-      await ex.discard();
-      await st.restart('the remote file changed (412 Precondition Failed)');
-      continue;
-    }
-    if (ex.status === 416) {
-      await ex.discard();
-      const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
-      if (k > 0 && cr?.complete === size && k === size) return;
-      await st.restart(`the server cannot serve bytes from ${k} (416)`);
-      continue;
-    }
-    if (ex.status === 200) {
-      const length = parseContentLength(ex.headers);
-      const fresh = responseValidators(ex.headers, length ?? -1);
-      if (k > 0) {
-        const changed = ifRange !== null && validatorsChanged(st.validators, fresh);
-        if (!changed && !dynamic) {
-          await ex.discard();
-          throw transferError(
-            'fatal',
-            'BG_E_INSUFFICIENT_RANGE_SUPPORT',
-            'REMOTE_FILE',
-            `the server answered 200 with the whole file to a request for bytes ${k}-`,
-          );
-        }
-        await st.restart(changed ? 'the remote file changed (If-Range answered 200)' : 'dynamic content');
-      }
-      if (length === null && !dynamic) {
+/** Act on one answer to a whole-file request: write it, restart, finish, or throw. */
+async function wholeFileAnswer(
+  st: DownloadState,
+  ex: Exchange,
+  k: number,
+  ifRange: string | null,
+  dynamic: boolean,
+): Promise<'again' | 'done'> {
+  const { sink } = st;
+  const size = st.validators?.size ?? st.bytesTotal;
+
+  if (ex.status === 412) {
+    await ex.discard();
+    await st.restart('the remote file changed (412 Precondition Failed)');
+    return 'again';
+  }
+  if (ex.status === 416) {
+    await ex.discard();
+    const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
+    if (k > 0 && cr?.complete === size && k === size) return 'done';
+    await st.restart(`the server cannot serve bytes from ${k} (416)`);
+    return 'again';
+  }
+  if (ex.status === 200) {
+    const length = parseContentLength(ex.headers);
+    const fresh = responseValidators(ex.headers, length ?? -1);
+    if (k > 0) {
+      const changed = ifRange !== null && validatorsChanged(st.validators, fresh);
+      if (!changed && !dynamic) {
         await ex.discard();
-        throw transferError('fatal', 'BG_E_MISSING_FILE_SIZE', 'REMOTE_FILE', 'the server sent no Content-Length');
-      }
-      st.learn(length ?? -1, fresh);
-      st.connected();
-      await writeBody(st, ex, length);
-      if (length === null) st.learn(sink.position, { ...fresh, size: sink.position });
-      continue;
-    }
-    if (ex.status === 206) {
-      const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
-      if (k === 0 || cr === null || cr.first === null || cr.last === null || cr.complete === null) {
-        await ex.discard();
-        throw invalidResponse(
-          `206 with Content-Range ${headerValue(ex.headers, 'content-range')} to a request for ${k}-`,
+        throw transferError(
+          'fatal',
+          'BG_E_INSUFFICIENT_RANGE_SUPPORT',
+          'REMOTE_FILE',
+          `the server answered 200 with the whole file to a request for bytes ${k}-`,
         );
       }
-      const fresh = responseValidators(ex.headers, cr.complete);
-      if (validatorsChanged(st.validators, fresh) || (size >= 0 && cr.complete !== size)) {
-        await ex.discard();
-        await st.restart('the remote file changed (size or validator)');
-        continue;
-      }
-      if (cr.first !== k) {
-        await ex.discard();
-        throw invalidResponse(`206 for bytes ${cr.first}-${cr.last} to a request for ${k}-`);
-      }
-      const length = cr.last - cr.first + 1;
-      const declared = parseContentLength(ex.headers);
-      if (declared !== null && declared !== length) {
-        await ex.discard();
-        throw invalidResponse(`206 with Content-Length ${declared} for a ${length}-byte range`);
-      }
-      st.learn(cr.complete, fresh);
-      st.connected();
-      await writeBody(st, ex, length);
-      continue;
+      await st.restart(changed ? 'the remote file changed (If-Range answered 200)' : 'dynamic content');
     }
-    if (ex.status >= 200 && ex.status <= 299) {
+    if (length === null && !dynamic) {
       await ex.discard();
-      throw invalidResponse(`unexpected HTTP ${ex.status}`);
+      throw transferError('fatal', 'BG_E_MISSING_FILE_SIZE', 'REMOTE_FILE', 'the server sent no Content-Length');
     }
-    await failStatus(st, ex);
+    st.learn(length ?? -1, fresh);
+    st.connected();
+    await writeBody(st, ex, length);
+    if (length === null) st.learn(sink.position, { ...fresh, size: sink.position });
+    return 'again';
   }
+  if (ex.status === 206) {
+    const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
+    if (k === 0 || cr === null || cr.first === null || cr.last === null || cr.complete === null) {
+      await ex.discard();
+      throw invalidResponse(
+        `206 with Content-Range ${headerValue(ex.headers, 'content-range')} to a request for ${k}-`,
+      );
+    }
+    const fresh = responseValidators(ex.headers, cr.complete);
+    if (validatorsChanged(st.validators, fresh) || (size >= 0 && cr.complete !== size)) {
+      await ex.discard();
+      await st.restart('the remote file changed (size or validator)');
+      return 'again';
+    }
+    if (cr.first !== k) {
+      await ex.discard();
+      throw invalidResponse(`206 for bytes ${cr.first}-${cr.last} to a request for ${k}-`);
+    }
+    const length = cr.last - cr.first + 1;
+    const declared = parseContentLength(ex.headers);
+    if (declared !== null && declared !== length) {
+      await ex.discard();
+      throw invalidResponse(`206 with Content-Length ${declared} for a ${length}-byte range`);
+    }
+    st.learn(cr.complete, fresh);
+    st.connected();
+    await writeBody(st, ex, length);
+    return 'again';
+  }
+  if (ex.status >= 200 && ex.status <= 299) {
+    await ex.discard();
+    throw invalidResponse(`unexpected HTTP ${ex.status}`);
+  }
+  return await failStatus(st, ex);
 }
 
 async function rangedFile(
@@ -144,67 +161,82 @@ async function rangedFile(
     const extra: Record<string, string> = { range: `bytes=${span.remoteFirst}-${span.remoteLast ?? ''}` };
     if (st.validators?.lastModified != null) extra['if-unmodified-since'] = st.validators.lastModified;
     const ex = await session.get(extra);
-    if (ex.status === 412) {
+    try {
+      segments = await rangedAnswer(st, ex, ranges, segments, extra.range ?? '');
+    } catch (err) {
       await ex.discard();
-      await st.restart('the remote file changed (412 Precondition Failed)');
-      segments = planSegments(ranges, null);
-      continue;
+      throw err;
     }
-    if (ex.status === 200) {
+  }
+}
+
+/** Act on one answer to a range request; returns the (re)planned segments. */
+async function rangedAnswer(
+  st: DownloadState,
+  ex: Exchange,
+  ranges: NonNullable<DownloadState['req']['ranges']>,
+  planned: Segment[],
+  asked: string,
+): Promise<Segment[]> {
+  const { sink } = st;
+  let segments = planned;
+  if (ex.status === 412) {
+    await ex.discard();
+    await st.restart('the remote file changed (412 Precondition Failed)');
+    return planSegments(ranges, null);
+  }
+  if (ex.status === 200) {
+    await ex.discard();
+    throw transferError(
+      'fatal',
+      'BG_E_INSUFFICIENT_RANGE_SUPPORT',
+      'REMOTE_FILE',
+      'the server answered 200 with the whole file to a range request',
+    );
+  }
+  if (ex.status === 416) {
+    await ex.discard();
+    const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
+    const known = st.validators?.size ?? null;
+    if (known !== null && cr?.complete != null && cr.complete !== known) {
+      await st.restart('the remote file changed size (416)');
+      return planSegments(ranges, null);
+    }
+    throw transferError('fatal', 'BG_E_INVALID_RANGE', 'REMOTE_FILE', `the server cannot serve ${asked} (416)`);
+  }
+  if (ex.status === 206) {
+    const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
+    if (cr === null || cr.first === null || cr.last === null || cr.complete === null) {
       await ex.discard();
-      throw transferError(
+      throw invalidResponse(
+        `206 without a usable Content-Range (${headerValue(ex.headers, 'content-range')})`,
         'fatal',
-        'BG_E_INSUFFICIENT_RANGE_SUPPORT',
-        'REMOTE_FILE',
-        'the server answered 200 with the whole file to a range request',
       );
     }
-    if (ex.status === 416) {
+    const fresh = responseValidators(ex.headers, cr.complete);
+    if (validatorsChanged(st.validators, fresh)) {
       await ex.discard();
-      const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
-      const known = st.validators?.size ?? null;
-      if (known !== null && cr?.complete != null && cr.complete !== known) {
-        await st.restart('the remote file changed size (416)');
-        segments = planSegments(ranges, null);
-        continue;
-      }
-      throw transferError('fatal', 'BG_E_INVALID_RANGE', 'REMOTE_FILE', `the server cannot serve ${extra.range} (416)`);
+      await st.restart('the remote file changed (size or validator)');
+      return planSegments(ranges, null);
     }
-    if (ex.status === 206) {
-      const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
-      if (cr === null || cr.first === null || cr.last === null || cr.complete === null) {
-        await ex.discard();
-        throw invalidResponse(
-          `206 without a usable Content-Range (${headerValue(ex.headers, 'content-range')})`,
-          'fatal',
-        );
-      }
-      const fresh = responseValidators(ex.headers, cr.complete);
-      if (validatorsChanged(st.validators, fresh)) {
-        await ex.discard();
-        await st.restart('the remote file changed (size or validator)');
-        segments = planSegments(ranges, null);
-        continue;
-      }
-      if (st.validators === null || segments.some((s) => s.length === LENGTH_TO_EOF || s.localStart < 0)) {
-        segments = planSegments(ranges, cr.complete);
-      }
-      st.learn(segmentsTotal(segments), fresh);
-      const want = spanAt(segments, sink.position);
-      if (want === null || cr.first !== want.remoteFirst || cr.last > (want.remoteLast ?? cr.complete - 1)) {
-        await ex.discard();
-        throw invalidResponse(`206 for bytes ${cr.first}-${cr.last} to a request for ${extra.range}`, 'fatal');
-      }
-      st.connected();
-      await writeBody(st, ex, cr.last - cr.first + 1);
-      continue;
+    if (st.validators === null || segments.some((s) => s.length === LENGTH_TO_EOF || s.localStart < 0)) {
+      segments = planSegments(ranges, cr.complete);
     }
-    if (ex.status >= 200 && ex.status <= 299) {
+    st.learn(segmentsTotal(segments), fresh);
+    const want = spanAt(segments, sink.position);
+    if (want === null || cr.first !== want.remoteFirst || cr.last > (want.remoteLast ?? cr.complete - 1)) {
       await ex.discard();
-      throw invalidResponse(`unexpected HTTP ${ex.status}`, 'fatal');
+      throw invalidResponse(`206 for bytes ${cr.first}-${cr.last} to a request for ${asked}`, 'fatal');
     }
-    await failStatus(st, ex);
+    st.connected();
+    await writeBody(st, ex, cr.last - cr.first + 1);
+    return segments;
   }
+  if (ex.status >= 200 && ex.status <= 299) {
+    await ex.discard();
+    throw invalidResponse(`unexpected HTTP ${ex.status}`, 'fatal');
+  }
+  return await failStatus(st, ex);
 }
 
 /**

@@ -43,8 +43,15 @@ export class HttpSession {
     const creds = [...st.req.options.credentials];
     // userinfo in the URL is a server credential (never sent as part of the URL).
     if (url.username !== '' && !creds.some((c) => c.target === 'SERVER')) {
-      const user = decodeURIComponent(url.username);
-      const password = decodeURIComponent(url.password);
+      const decode = (s: string): string => {
+        try {
+          return decodeURIComponent(s);
+        } catch {
+          return s;
+        }
+      };
+      const user = decode(url.username);
+      const password = decode(url.password);
       creds.push({ target: 'SERVER', scheme: 'BASIC', userName: user, password });
       creds.push({ target: 'SERVER', scheme: 'DIGEST', userName: user, password });
     }
@@ -154,11 +161,13 @@ export class HttpSession {
     }
     const body = res.body;
     const idle = new PhaseTimer(req.clock, timeouts.bodyIdleMs, 'UND_ERR_BODY_TIMEOUT', (e) => attempt.abort(e));
+    let taken = false;
     return {
       status: res.statusCode,
       headers: res.headers as RawHeaders,
       url,
       async *chunks() {
+        taken = true;
         try {
           for await (const chunk of body) {
             idle.touch();
@@ -171,6 +180,11 @@ export class HttpSession {
       },
       async discard() {
         idle.cancel();
+        if (taken) {
+          if (!body.readableEnded) body.destroy();
+          return;
+        }
+        taken = true;
         try {
           await body.dump({ limit: DUMP_LIMIT });
         } catch {

@@ -48,7 +48,9 @@ export type FaultAction =
   /** Read the request and never answer. */
   | { readonly kind: 'hang' }
   /** Stop reading from the connection (the client's send stalls once buffers fill). */
-  | { readonly kind: 'stall' };
+  | { readonly kind: 'stall' }
+  /** Answer normally but close the connection after `bytes` of the response body. */
+  | { readonly kind: 'cutResponse'; readonly bytes: number };
 
 export interface ServerSession {
   readonly id: string;
@@ -89,6 +91,7 @@ export class BitsFaultServer {
   readonly #server: Server;
   readonly #options: BitsFaultServerOptions;
   readonly #sockets = new Set<Socket>();
+  readonly #aliases: Server[] = [];
   #connections = 0;
   port = 0;
 
@@ -114,6 +117,19 @@ export class BitsFaultServer {
     return this.requests.filter((r) => r.packetType?.toLowerCase() === type.toLowerCase());
   }
 
+  /**
+   * Also accept connections on `host` at the same port — a second web-farm node sharing this
+   * one's sessions, for BITS-Host-Id tests (127.0.0.2 is loopback on Linux).
+   */
+  async listenAlso(host: string): Promise<void> {
+    const alias = createServer((socket) => this.#accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      alias.once('error', reject);
+      alias.listen(this.port, host, resolve);
+    });
+    this.#aliases.push(alias);
+  }
+
   /** Forget every session (server restart without persistence). */
   loseSessions(): void {
     this.sessions.clear();
@@ -126,7 +142,8 @@ export class BitsFaultServer {
 
   async close(): Promise<void> {
     this.dropConnections();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const all = [this.#server, ...this.#aliases];
+    await Promise.all(all.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
   }
 
   #accept(socket: Socket): void {
@@ -219,6 +236,18 @@ export class BitsFaultServer {
     const [status, headers, body] = this.#handle(req);
     if (action.kind === 'dropAck') {
       socket.destroy();
+      return;
+    }
+    if (action.kind === 'cutResponse') {
+      const full = typeof body === 'string' ? Buffer.from(body) : body;
+      this.#write(
+        socket,
+        req,
+        status,
+        { 'Content-Length': String(full.length), ...headers },
+        full.subarray(0, action.bytes),
+      );
+      socket.end();
       return;
     }
     this.#write(socket, req, status, headers, body);

@@ -342,4 +342,38 @@ describe('origin faults', () => {
     assert.equal(f.bytesTransferred, 400);
     assert.equal(await f.tempSha256(), sha256(small.subarray(0, 400)));
   });
+
+  test('the rate limiter is consumed for every byte before it is accepted', async () => {
+    origin.route('/limited', (req, res) => serve(req, res, BODY));
+    let taken = 0;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let firstTake!: () => void;
+    const firstTaken = new Promise<void>((r) => {
+      firstTake = r;
+    });
+    const limiter = {
+      take: async (n: number) => {
+        if (taken === 0) {
+          firstTake();
+          await gate;
+        }
+        taken += n;
+      },
+    };
+    const f = file('/limited');
+    let settled = false;
+    const p = downloadFile(f.request({ limiter })).finally(() => {
+      settled = true;
+    });
+    await firstTaken;
+    assert.equal(settled, false);
+    assert.equal(f.checkpoints.length, 0, 'nothing written while the bucket is empty');
+    release();
+    await p;
+    assert.equal(taken, BODY.length);
+    assert.equal(await f.tempSha256(), BODY_SHA);
+  });
 });

@@ -26,6 +26,10 @@ export async function uploadFile(req: UploadFileRequest): Promise<UploadResult> 
   const origin = checkRequest(req);
   const file = await LocalUploadFile.open(req.localName, req.state.snapshot);
   try {
+    if (file.size === 0 && req.type === 'UPLOAD_REPLY') {
+      // The reply URL only comes with the Ack of the last fragment, and an empty file has none.
+      throw transferError('fatal', 'E_INVALIDARG', 'LOCAL_FILE', 'an upload-reply job cannot send an empty file');
+    }
     const session = new UploadSession(req, origin);
     if (req.state.snapshot === null) session.update({ ...req.state, snapshot: file.snapshot });
     for (let restarts = 0; ; restarts++) {
