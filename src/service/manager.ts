@@ -817,41 +817,41 @@ export class InProcessManager implements BitsManager {
     });
   }
 
-  setDisplayName(jobId: string, name: string): Promise<void> {
+  async setDisplayName(jobId: string, name: string): Promise<void> {
     return this.#set(jobId, 'setDisplayName', { displayName: validateDisplayName(name) });
   }
-  setDescription(jobId: string, description: string): Promise<void> {
+  async setDescription(jobId: string, description: string): Promise<void> {
     return this.#set(jobId, 'setDescription', { description: validateDescription(description) });
   }
-  setPriority(jobId: string, priority: JobPriority): Promise<void> {
+  async setPriority(jobId: string, priority: JobPriority): Promise<void> {
     return this.#set(jobId, 'setPriority', { priority: validatePriority(priority) });
   }
-  setNotifyFlags(jobId: string, flags: number): Promise<void> {
+  async setNotifyFlags(jobId: string, flags: number): Promise<void> {
     return this.#set(jobId, 'setNotifyFlags', { notifyFlags: validateNotifyFlags(flags) });
   }
-  setNotifyCmdLine(jobId: string, program: string | null, parameters: string | null): Promise<void> {
+  async setNotifyCmdLine(jobId: string, program: string | null, parameters: string | null): Promise<void> {
     return this.#set(jobId, 'setNotifyCmdLine', { notifyCmdLine: validateNotifyCmdLine(program, parameters) });
   }
-  setMinimumRetryDelay(jobId: string, seconds: number): Promise<void> {
+  async setMinimumRetryDelay(jobId: string, seconds: number): Promise<void> {
     return this.#set(jobId, 'setMinimumRetryDelay', { minimumRetryDelay: validateMinimumRetryDelay(seconds) });
   }
-  setNoProgressTimeout(jobId: string, seconds: number): Promise<void> {
+  async setNoProgressTimeout(jobId: string, seconds: number): Promise<void> {
     return this.#set(jobId, 'setNoProgressTimeout', {
       noProgressTimeout: validateSeconds(seconds, 'no-progress timeout'),
     });
   }
-  setMaximumDownloadTime(jobId: string, seconds: number): Promise<void> {
+  async setMaximumDownloadTime(jobId: string, seconds: number): Promise<void> {
     return this.#set(jobId, 'setMaximumDownloadTime', {
       maximumDownloadTime: validateSeconds(seconds, 'maximum download time'),
     });
   }
-  setProxySettings(jobId: string, settings: ProxySettings): Promise<void> {
+  async setProxySettings(jobId: string, settings: ProxySettings): Promise<void> {
     return this.#set(jobId, 'setProxySettings', { proxy: validateProxySettings(settings) });
   }
-  setCustomHeaders(jobId: string, headers: readonly string[] | null): Promise<void> {
+  async setCustomHeaders(jobId: string, headers: readonly string[] | null): Promise<void> {
     return this.#set(jobId, 'setCustomHeaders', { customHeaders: validateCustomHeaders(headers) });
   }
-  makeCustomHeadersWriteOnly(jobId: string): Promise<void> {
+  async makeCustomHeadersWriteOnly(jobId: string): Promise<void> {
     return this.#set(jobId, 'makeCustomHeadersWriteOnly', { customHeadersWriteOnly: true });
   }
   async setCredentials(jobId: string, credentials: Credentials): Promise<void> {
@@ -870,18 +870,18 @@ export class InProcessManager implements BitsManager {
     await this.#set(jobId, 'removeCredentials', { credentials: kept });
     return 'S_OK';
   }
-  setSecurityFlags(jobId: string, flags: number): Promise<void> {
+  async setSecurityFlags(jobId: string, flags: number): Promise<void> {
     return this.#set(jobId, 'setSecurityFlags', { securityFlags: validateSecurityFlags(flags) });
   }
-  setDynamicContent(jobId: string, enable: boolean): Promise<void> {
+  async setDynamicContent(jobId: string, enable: boolean): Promise<void> {
     return this.#set(jobId, 'setDynamicContent', { dynamicContent: enable === true });
   }
-  setHighPerformance(jobId: string, enable: boolean): Promise<void> {
+  async setHighPerformance(jobId: string, enable: boolean): Promise<void> {
     return this.#set(jobId, 'setHighPerformance', { highPerformance: enable === true });
   }
-  setMaxDownloadSize(jobId: string, bytes: number | null): Promise<void> {
+  async setMaxDownloadSize(jobId: string, bytes: number | null): Promise<void> {
     if (bytes !== null && (!Number.isSafeInteger(bytes) || bytes <= 0)) {
-      return Promise.reject(new BitsError('BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE'));
+      throw new BitsError('BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE');
     }
     return this.#set(jobId, 'setMaxDownloadSize', { maxDownloadSize: bytes });
   }
@@ -889,7 +889,7 @@ export class InProcessManager implements BitsManager {
     await this.#set(jobId, 'setMaxBandwidth', { maxBandwidth: validateBandwidth(bytesPerSecond) });
     this.#bandwidth.setJobRate(this.#id(jobId), bytesPerSecond);
   }
-  setReplyFileName(jobId: string, path: string | null): Promise<void> {
+  async setReplyFileName(jobId: string, path: string | null): Promise<void> {
     return this.#set(jobId, 'setReplyFileName', {
       replyFileName: path === null || path === '' ? null : validateLocalPath(path, 'reply file name'),
     });
