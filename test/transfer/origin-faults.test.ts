@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -389,5 +391,30 @@ describe('origin faults', () => {
     await p;
     assert.equal(taken, BODY.length);
     assert.equal(await f.tempSha256(), BODY_SHA);
+  });
+
+  test('Content-Length together with Transfer-Encoding (raw server): rejected as a protocol error', async () => {
+    const raw = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n');
+        // The body follows the head in a later packet, as from a real server streaming it.
+        setTimeout(() => socket.end('5\r\nhello\r\n0\r\n\r\n'), 50);
+      });
+    });
+    raw.listen(0, '127.0.0.1');
+    await once(raw, 'listening');
+    try {
+      const f = new RecordedFile(`http://127.0.0.1:${(raw.address() as AddressInfo).port}/x`, join(dir, 'smuggle.bin'));
+      const err = await transferFailure(downloadFile(f.request()));
+      // llhttp refuses the head; undici reports it as a Content-Length mismatch. Either way the
+      // body is never read (the engine also refuses such a head itself if a parser lets it by).
+      assert.equal(err.failure.kind, 'transient');
+      assert.ok(['ERROR_HTTP_INVALID_SERVER_RESPONSE', 'BG_E_CONNECTION_CLOSED'].includes(err.failure.error.name));
+      assert.equal(f.bytesTransferred, 0);
+      assert.equal(f.connected, 0);
+    } finally {
+      raw.close();
+    }
   });
 });
