@@ -417,4 +417,32 @@ describe('origin faults', () => {
       raw.close();
     }
   });
+
+  test('a server that never answers: the headers timeout (injected clock, 60 s) fails transient', async () => {
+    let asked!: () => void;
+    const reached = new Promise<void>((r) => {
+      asked = r;
+    });
+    origin.route('/silent', () => {
+      asked();
+      return new Promise(() => undefined);
+    });
+    const clock = new StepClock();
+    const p = downloadFile(file('/silent').request({ clock }));
+    await reached;
+    clock.advance(59_999);
+    let settled = false;
+    p.then(
+      () => undefined,
+      () => {
+        settled = true;
+      },
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, false, 'still waiting before 60 s');
+    clock.advance(1);
+    const err = await transferFailure(p);
+    assert.equal(err.failure.kind, 'transient');
+    assert.equal(err.failure.error.name, 'ERROR_INTERNET_TIMEOUT');
+  });
 });
