@@ -1,0 +1,40 @@
+import { homedir, tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+
+/** Where bitsd keeps its files; the client finds the socket with the same rules. */
+export interface OpenbitsPaths {
+  /** Database and log (the manager's `home`): `$XDG_STATE_HOME/openbits`. */
+  readonly stateDir: string;
+  /** Socket folder, mode 0700: `$XDG_RUNTIME_DIR/openbits`. */
+  readonly runtimeDir: string;
+  readonly socketPath: string;
+  /** Where an on-demand daemon's log goes. */
+  readonly logPath: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** An XDG variable counts only when it is an absolute path (XDG Base Directory spec). */
+function xdg(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value !== undefined && value !== '' && isAbsolute(value) ? value : undefined;
+}
+
+/**
+ * The file layout, from the environment alone (no I/O):
+ * - `OPENBITS_HOME=DIR` puts everything in DIR (tests, portable installs);
+ * - else the database under `$XDG_STATE_HOME/openbits` (default `~/.local/state/openbits`) and
+ *   the socket in `$XDG_RUNTIME_DIR/openbits/bitsd.sock`;
+ * - without XDG_RUNTIME_DIR, the socket goes to `<tmpdir>/openbits-<uid>/`, which the daemon
+ *   creates 0700 and refuses to use unless it owns it and it is not a symlink.
+ */
+export function resolvePaths(env: Env = process.env, uid: number = process.getuid?.() ?? 0): OpenbitsPaths {
+  const home = env.OPENBITS_HOME;
+  if (home !== undefined && home !== '') {
+    return { stateDir: home, runtimeDir: home, socketPath: join(home, 'bitsd.sock'), logPath: join(home, 'bitsd.log') };
+  }
+  const stateDir = join(xdg(env, 'XDG_STATE_HOME') ?? join(env.HOME || homedir(), '.local', 'state'), 'openbits');
+  const runtime = xdg(env, 'XDG_RUNTIME_DIR');
+  const runtimeDir = runtime === undefined ? join(tmpdir(), `openbits-${uid}`) : join(runtime, 'openbits');
+  return { stateDir, runtimeDir, socketPath: join(runtimeDir, 'bitsd.sock'), logPath: join(stateDir, 'bitsd.log') };
+}
