@@ -6,4 +6,5 @@ export * from './job-state.ts';
 export * from './limits.ts';
 export * from './method-rules.ts';
 export * from './transitions.ts';
+export * from './upload-protocol.ts';
 export * from './validate.ts';

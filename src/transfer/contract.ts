@@ -16,6 +16,11 @@ export interface DownloadFileRequest {
   readonly bytesTotal: number;
   readonly validators: RemoteValidators | null;
   readonly temporaryName: string | null;
+  /**
+   * Identity (`dev:ino`) of the temp file as reported by onMetadata; when given, a reopened temp
+   * file with another identity is not trusted (the file restarts in a fresh temp file).
+   */
+  readonly temporaryFileId?: string | null;
   readonly options: TransferOptions;
   readonly signal: AbortSignal;
   readonly clock: Clock;
@@ -34,13 +39,22 @@ export interface TransferOptions {
   /** Checkpoint spacing: fdatasync + record at most every this many bytes or ms. */
   readonly checkpointBytes: number;
   readonly checkpointMs: number;
+  /** Per-phase timeouts in ms; defaults in DEFAULT_TIMEOUTS (connect 30 s, headers 60 s, body idle 60 s). */
+  readonly timeouts?: Partial<TransferTimeouts>;
+}
+
+/** Per-phase network timeouts, in ms. Headers and body-idle run on the request's Clock. */
+export interface TransferTimeouts {
+  readonly connectMs: number;
+  readonly headersMs: number;
+  readonly bodyIdleMs: number;
 }
 
 export interface DownloadHooks {
   /** Response headers accepted: the job may move CONNECTING → TRANSFERRING. */
   onConnected(): void;
   /** Size, validators and temp name are known (or changed); persist them. */
-  onMetadata(meta: { bytesTotal: number; validators: RemoteValidators | null; temporaryName: string }): void;
+  onMetadata(meta: DownloadMetadata): void;
   /** ALLOW_REPORT: the remote name becomes the final URL; DISALLOW: the redirect target. */
   onRemoteNameChanged(url: string): void;
   /** The remote file changed: progress went back to 0 before this call. */
@@ -49,6 +63,15 @@ export interface DownloadHooks {
   onCheckpoint(bytesTransferred: number): void;
   /** In-memory progress (not durable), for progress events. */
   onProgress(bytesTransferred: number): void;
+}
+
+/** What onMetadata reports; `validators.size` is the remote file's size (differs from bytesTotal with ranges). */
+export interface DownloadMetadata {
+  readonly bytesTotal: number;
+  readonly validators: RemoteValidators | null;
+  readonly temporaryName: string;
+  /** `dev:ino` of the temp file, to pass back as DownloadFileRequest.temporaryFileId. */
+  readonly temporaryFileId: string;
 }
 
 /** A failed transfer, classified. */

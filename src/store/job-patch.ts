@@ -1,0 +1,172 @@
+import {
+  BitsError,
+  type Credentials,
+  type Job,
+  type JobFile,
+  type JobMethod,
+  validateBandwidth,
+  validateCredentials,
+  validateCustomHeaders,
+  validateDescription,
+  validateDisplayName,
+  validateLocalPath,
+  validateMinimumRetryDelay,
+  validateNotifyCmdLine,
+  validateNotifyFlags,
+  validatePriority,
+  validateProxySettings,
+  validateRemoteUrl,
+  validateSeconds,
+  validateSecurityFlags,
+} from '../core/index.ts';
+import { assertJobMethod, assertNotFinal, checkFileBytes, checkNow, fileAt, replaceFile } from './job-rules.ts';
+import type { FilePatch, JobPatch } from './job-store.ts';
+
+/**
+ * Property setters and per-file updates, applied to a job record (pure; shared by every store).
+ * The store re-validates each value with core's validators, so a caller that skipped validation
+ * still cannot store an oversize string or a header with a line break.
+ */
+
+type PatchKey = keyof JobPatch;
+
+/** Which properties each setter may change; anything else in the patch is a caller bug. */
+const METHOD_KEYS: Partial<Record<JobMethod, readonly PatchKey[]>> = {
+  setDisplayName: ['displayName'],
+  setDescription: ['description'],
+  setPriority: ['priority'],
+  setNotifyFlags: ['notifyFlags'],
+  setNotifyCmdLine: ['notifyCmdLine'],
+  setMinimumRetryDelay: ['minimumRetryDelay'],
+  setNoProgressTimeout: ['noProgressTimeout'],
+  setMaximumDownloadTime: ['maximumDownloadTime'],
+  setProxySettings: ['proxy'],
+  setCustomHeaders: ['customHeaders'],
+  makeCustomHeadersWriteOnly: ['customHeadersWriteOnly'],
+  setCredentials: ['credentials'],
+  removeCredentials: ['credentials'],
+  setSecurityFlags: ['securityFlags'],
+  setDynamicContent: ['dynamicContent'],
+  setHighPerformance: ['highPerformance'],
+  setMaxDownloadSize: ['maxDownloadSize'],
+  setMaxBandwidth: ['maxBandwidth'],
+  setReplyFileName: ['replyFileName'],
+  // TakeOwnership strips what belonged to the previous owner (bits-client.md §18 item 19).
+  takeOwnership: ['owner', 'credentials', 'customHeaders', 'notifyCmdLine'],
+};
+
+const invalid = (message: string): BitsError => new BitsError('E_INVALIDARG', message);
+
+function bool(value: unknown, what: string): boolean {
+  if (typeof value !== 'boolean') throw invalid(`${what} must be true or false`);
+  return value;
+}
+
+function credentialList(value: unknown): Credentials[] {
+  if (!Array.isArray(value)) throw invalid('credentials must be a list');
+  const list = value.map((c: unknown) => validateCredentials(c));
+  const pairs = new Set(list.map((c) => `${c.target}/${c.scheme}`));
+  // One entry per (target, scheme) pair (bits-client.md §5.3).
+  if (pairs.size !== list.length) throw invalid('credentials hold two entries for the same target and scheme');
+  return list;
+}
+
+const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Job[K] } = {
+  displayName: (v) => validateDisplayName(v),
+  description: (v) => validateDescription(v),
+  priority: (v) => validatePriority(v),
+  minimumRetryDelay: (v) => validateMinimumRetryDelay(v),
+  noProgressTimeout: (v) => validateSeconds(v, 'no-progress timeout'),
+  maximumDownloadTime: (v) => validateSeconds(v, 'maximum download time'),
+  notifyFlags: (v) => validateNotifyFlags(v),
+  notifyCmdLine: (v) => {
+    if (v === null) return null;
+    if (typeof v !== 'object') throw invalid('notify command line must be { program, parameters } or null');
+    const { program, parameters } = v as { program?: unknown; parameters?: unknown };
+    return validateNotifyCmdLine(program, parameters);
+  },
+  proxy: (v) => validateProxySettings(v),
+  securityFlags: (v) => validateSecurityFlags(v),
+  customHeaders: (v) => (v === null ? null : validateCustomHeaders(v)),
+  customHeadersWriteOnly: (v, job) => {
+    const on = bool(v, 'customHeadersWriteOnly');
+    // MakeCustomHeadersWriteOnly is irreversible (bits-client.md §5.10).
+    if (!on && job.customHeadersWriteOnly) throw invalid('custom headers are write-only for good');
+    return on;
+  },
+  credentials: (v) => credentialList(v),
+  dynamicContent: (v) => bool(v, 'dynamic content'),
+  highPerformance: (v) => bool(v, 'high performance'),
+  maxDownloadSize: (v) => {
+    if (v === null) return null;
+    if (!Number.isSafeInteger(v) || (v as number) <= 0) {
+      throw new BitsError('BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE', 'maximum download size must be a byte count > 0');
+    }
+    return v as number;
+  },
+  maxBandwidth: (v) => validateBandwidth(v),
+  replyFileName: (v) => (v === null ? null : validateLocalPath(v, 'reply file name')),
+  owner: (v) => {
+    if (typeof v !== 'string' || v === '' || v.length > 256 || v.includes('\0')) {
+      throw invalid('owner must be a non-empty string of at most 256 characters');
+    }
+    return v;
+  },
+};
+
+/** A property setter: legality of `method`, the keys it may change, each value validated. */
+export function patchJob(job: Job, method: JobMethod, patch: JobPatch, now: number): Job {
+  checkNow(now);
+  const allowed = METHOD_KEYS[method];
+  if (allowed === undefined) throw invalid(`${method} is not a property setter`);
+  if (patch === null || typeof patch !== 'object') throw invalid('patch must be an object');
+  const keys = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
+  if (keys.length === 0) throw invalid(`${method}: nothing to change`);
+  for (const key of keys) {
+    if (!(allowed as readonly string[]).includes(key)) throw invalid(`${method} cannot change ${key}`);
+  }
+  assertJobMethod(job, method);
+  const next: Record<string, unknown> = { ...job };
+  for (const key of keys as PatchKey[]) {
+    next[key] = VALIDATORS[key]((patch as Record<string, unknown>)[key], job);
+  }
+  return { ...(next as unknown as Job), times: { ...job.times, modificationTime: now } };
+}
+
+const FILE_VALIDATORS: { readonly [K in keyof FilePatch]-?: (value: unknown, job: Job) => JobFile[K] } = {
+  remoteName: (v, job) => validateRemoteUrl(v, { uploadOnly: job.type !== 'DOWNLOAD' }),
+  bytesTotal: (v) => v as number,
+  bytesTransferred: (v) => v as number,
+  transferred: (v) => bool(v, 'transferred'),
+  completed: (v) => bool(v, 'completed'),
+  temporaryName: (v) => (v === null ? null : validateLocalPath(v, 'temporary name')),
+  temporaryFileId: (v) => (v === null ? null : String(v)),
+  validators: (v) => {
+    if (v === null) return null;
+    const { size, lastModified = null, etag = null } = (v ?? {}) as Record<string, unknown>;
+    if (!Number.isSafeInteger(size) || (size as number) < -1) throw invalid('validators need a size');
+    if ((lastModified !== null && typeof lastModified !== 'string') || (etag !== null && typeof etag !== 'string')) {
+      throw invalid('validators: lastModified and etag are strings or null');
+    }
+    return { size: size as number, lastModified, etag };
+  },
+};
+
+/** Per-file changes reported by the transfer engine or made by Complete. */
+export function patchFile(job: Job, index: number, patch: FilePatch, now: number): Job {
+  checkNow(now);
+  assertNotFinal(job, 'file update');
+  const file: Record<string, unknown> = { ...fileAt(job, index) };
+  if (patch === null || typeof patch !== 'object') throw invalid('file patch must be an object');
+  let changed = false;
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) continue;
+    if (!Object.hasOwn(FILE_VALIDATORS, key)) throw invalid(`files have no property ${key}`);
+    file[key] = FILE_VALIDATORS[key as keyof FilePatch](value, job);
+    changed = true;
+  }
+  if (!changed) throw invalid('file update: nothing to change');
+  const next = file as unknown as JobFile;
+  checkFileBytes(job, next);
+  return replaceFile(job, next, now);
+}

@@ -1,0 +1,329 @@
+import {
+  BitsError,
+  ERROR_CONTEXTS,
+  errorInfo,
+  isFinalState,
+  JOB_DEFAULTS,
+  JOB_METHODS,
+  type Job,
+  type JobFacts,
+  type JobFile,
+  type JobMethod,
+  methodError,
+  normalizeJobId,
+  type Quotas,
+  SIZE_UNKNOWN,
+  transition,
+  validateDisplayName,
+  validateJobType,
+  validateLocalPath,
+  validateRanges,
+  validateRemoteUrl,
+} from '../core/index.ts';
+import type { CallerContext, CreateJobInput, JobTimers, NewFile, TransitionInput } from './job-store.ts';
+
+/**
+ * The rules every JobStore applies to a job record, written once and pure: both the SQLite and
+ * the memory store load a record, call one of these, and write back what it returns. Each
+ * function throws a BitsError and returns nothing partial, so a store that calls it before
+ * writing leaves the stored job unchanged on bad input.
+ */
+
+/** BG_E_NOT_FOUND for an id the store does not hold. */
+export function jobNotFound(id: string): BitsError {
+  return new BitsError('BG_E_NOT_FOUND', `job ${id} was not found`, { context: 'GENERAL_QUEUE_MANAGER' });
+}
+
+/** The facts the method-legality table needs (no reply download exists yet in the store). */
+export function jobFacts(job: Job): JobFacts {
+  return {
+    state: job.state,
+    type: job.type,
+    fileCount: job.files.length,
+    everResumed: job.everResumed,
+    replyStarted: false,
+  };
+}
+
+/** Throw the BitsError the legality table names for `method` on this job, if any. */
+export function assertJobMethod(job: Job, method: JobMethod): void {
+  const name = methodError(method, jobFacts(job));
+  if (name === null) return;
+  throw new BitsError(name, `${method} is not allowed on ${job.type} job ${job.id} in state ${job.state}`, {
+    context: 'GENERAL_QUEUE_MANAGER',
+  });
+}
+
+/** `now` is an epoch-ms timestamp handed in by the caller. */
+export function checkNow(now: unknown): number {
+  if (!Number.isSafeInteger(now) || (now as number) < 0) {
+    throw new BitsError('E_INVALIDARG', `now must be epoch milliseconds, got ${String(now)}`);
+  }
+  return now as number;
+}
+
+function checkOwner(owner: unknown): string {
+  if (typeof owner !== 'string' || owner === '' || owner.length > 256 || owner.includes('\0')) {
+    throw new BitsError('E_INVALIDARG', 'owner must be a non-empty string of at most 256 characters');
+  }
+  return owner;
+}
+
+/** A new job record: validated input plus BITS's defaults (bits-client.md §5.1, §18 item 1). */
+export function newJob(input: CreateJobInput): Job {
+  const id = normalizeJobId(input.id);
+  if (id === null || id !== input.id) {
+    throw new BitsError('E_INVALIDARG', `job id must be a lower-case GUID without braces, got ${String(input.id)}`);
+  }
+  const now = checkNow(input.now);
+  return {
+    id,
+    type: validateJobType(input.type),
+    displayName: validateDisplayName(input.displayName),
+    description: '',
+    owner: checkOwner(input.owner),
+    state: 'SUSPENDED',
+    priority: JOB_DEFAULTS.priority,
+    minimumRetryDelay: JOB_DEFAULTS.minimumRetryDelay,
+    noProgressTimeout: JOB_DEFAULTS.noProgressTimeout,
+    maximumDownloadTime: JOB_DEFAULTS.maximumDownloadTime,
+    notifyFlags: JOB_DEFAULTS.notifyFlags,
+    notifyCmdLine: null,
+    proxy: { ...JOB_DEFAULTS.proxy },
+    securityFlags: JOB_DEFAULTS.securityFlags,
+    customHeaders: null,
+    customHeadersWriteOnly: false,
+    credentials: [],
+    dynamicContent: false,
+    highPerformance: false,
+    maxDownloadSize: null,
+    maxBandwidth: 0,
+    replyFileName: null,
+    errorCount: 0,
+    error: null,
+    times: { creationTime: now, modificationTime: now, transferCompletionTime: null },
+    everResumed: false,
+    files: [],
+  };
+}
+
+/** Jobs still in the queue, machine-wide and for the creating owner. */
+export interface QueueCounts {
+  readonly machine: number;
+  readonly owner: number;
+}
+
+/** MaxJobsPerUser / MaxJobsPerMachine (bits-client.md §9.1): admins are exempt. */
+export function checkJobQuota(counts: QueueCounts, quotas: Quotas, ctx: CallerContext): void {
+  if (ctx.isAdmin) return;
+  if (counts.owner >= quotas.maxJobsPerUser) {
+    throw new BitsError(
+      'BG_E_TOO_MANY_JOBS_PER_USER',
+      `${ctx.owner} already has ${counts.owner} jobs in the queue (MaxJobsPerUser ${quotas.maxJobsPerUser})`,
+      { context: 'GENERAL_QUEUE_MANAGER' },
+    );
+  }
+  if (counts.machine >= quotas.maxJobsPerMachine) {
+    throw new BitsError(
+      'BG_E_TOO_MANY_JOBS_PER_MACHINE',
+      `the queue already holds ${counts.machine} jobs (MaxJobsPerMachine ${quotas.maxJobsPerMachine})`,
+      { context: 'GENERAL_QUEUE_MANAGER' },
+    );
+  }
+}
+
+/** Quotas must be whole numbers ≥ 0. */
+export function checkQuotas(quotas: Quotas): Quotas {
+  for (const [key, value] of Object.entries(quotas)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new BitsError('E_INVALIDARG', `quota ${key} must be a whole number ≥ 0, got ${String(value)}`);
+    }
+  }
+  return {
+    maxJobsPerUser: quotas.maxJobsPerUser,
+    maxJobsPerMachine: quotas.maxJobsPerMachine,
+    maxFilesPerJob: quotas.maxFilesPerJob,
+    maxRangesPerFile: quotas.maxRangesPerFile,
+  };
+}
+
+/**
+ * AddFileSet: validate every file, the legality of the call and the quotas, and return the new
+ * file records (indexes follow the existing files). All or nothing: any bad file throws.
+ */
+export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext, quotas: Quotas): JobFile[] {
+  checkNow(ctx.now);
+  if (!Array.isArray(files) || files.length === 0) throw new BitsError('E_INVALIDARG', 'the file set is empty');
+  const withRanges = files.some((f) => f.ranges !== undefined && f.ranges !== null);
+  assertJobMethod(job, withRanges ? 'addFileWithRanges' : 'addFile');
+  if (job.type !== 'DOWNLOAD' && job.files.length + files.length > 1) {
+    throw new BitsError('BG_E_TOO_MANY_FILES', `upload job ${job.id} takes exactly one file`, {
+      context: 'GENERAL_QUEUE_MANAGER',
+    });
+  }
+  if (!ctx.isAdmin && job.files.length + files.length > quotas.maxFilesPerJob) {
+    throw new BitsError(
+      'BG_E_TOO_MANY_FILES_IN_JOB',
+      `job ${job.id} would hold ${job.files.length + files.length} files (MaxFilesPerJob ${quotas.maxFilesPerJob})`,
+      { context: 'GENERAL_QUEUE_MANAGER' },
+    );
+  }
+  return files.map((file, i): JobFile => {
+    const remoteName = validateRemoteUrl(file.remoteName, { uploadOnly: job.type !== 'DOWNLOAD' });
+    const localName = validateLocalPath(file.localName);
+    let ranges: JobFile['ranges'] = null;
+    if (file.ranges !== undefined && file.ranges !== null) {
+      ranges = validateRanges(file.ranges);
+      if (!ctx.isAdmin && ranges.length > quotas.maxRangesPerFile) {
+        throw new BitsError(
+          'BG_E_TOO_MANY_RANGES_IN_FILE',
+          `${localName} has ${ranges.length} ranges (MaxRangesPerFile ${quotas.maxRangesPerFile})`,
+          { context: 'GENERAL_QUEUE_MANAGER' },
+        );
+      }
+    }
+    return {
+      index: job.files.length + i,
+      remoteName,
+      localName,
+      ranges,
+      bytesTotal: SIZE_UNKNOWN,
+      bytesTransferred: 0,
+      transferred: false,
+      completed: false,
+      temporaryName: null,
+      temporaryFileId: null,
+      validators: null,
+    };
+  });
+}
+
+/** The job after its files were added. */
+export function withFiles(job: Job, added: readonly JobFile[], now: number): Job {
+  return { ...job, files: [...job.files, ...added], times: { ...job.times, modificationTime: now } };
+}
+
+const METHOD_EVENTS = new Set<string>(JOB_METHODS);
+
+function checkRecordedError(job: Job, error: TransitionInput['error']): NonNullable<TransitionInput['error']> {
+  if (error === null || error === undefined || typeof error !== 'object') {
+    throw new BitsError('E_INVALIDARG', 'this transition records an error: pass one');
+  }
+  const info = errorInfo(error.name);
+  if (info === undefined || info.hresult !== error.hresult) {
+    throw new BitsError('E_INVALIDARG', `recorded error ${String(error.name)} is not a registered BITS error`);
+  }
+  if (!(ERROR_CONTEXTS as readonly string[]).includes(error.context) || typeof error.message !== 'string') {
+    throw new BitsError('E_INVALIDARG', 'recorded error needs a BG_ERROR_CONTEXT and a message');
+  }
+  const fi = error.fileIndex;
+  if (fi !== null && (!Number.isInteger(fi) || fi < 0 || fi >= job.files.length)) {
+    throw new BitsError('E_INVALIDARG', `recorded error names file ${String(fi)}, which job ${job.id} does not have`);
+  }
+  return { name: error.name, hresult: error.hresult, context: error.context, message: error.message, fileIndex: fi };
+}
+
+/**
+ * Apply one row of core's transition table, compare-and-set: the job must still be in
+ * `change.expected`, the event must be legal from there (and, for the four state methods, the
+ * method-legality table must allow it: Resume on an empty job is BG_E_EMPTY).
+ */
+export function transitionJob(job: Job, change: TransitionInput): Job {
+  const now = checkNow(change.now);
+  if (job.state !== change.expected) {
+    throw new BitsError(
+      'BG_E_INVALID_STATE',
+      `job ${job.id} is ${job.state}, not ${change.expected} as expected: ${change.event} was not applied`,
+      { context: 'GENERAL_QUEUE_MANAGER' },
+    );
+  }
+  if (METHOD_EVENTS.has(change.event)) assertJobMethod(job, change.event as JobMethod);
+  const result = transition(job.state, change.event, job.type);
+  if (!result.ok) {
+    throw new BitsError(
+      'BG_E_INVALID_STATE',
+      `${change.event} is not allowed for ${job.type} job ${job.id} in state ${job.state}`,
+      { context: 'GENERAL_QUEUE_MANAGER' },
+    );
+  }
+  const { row } = result;
+  let error = job.error;
+  if (row.error === 'set') error = checkRecordedError(job, change.error);
+  else if (row.error === 'clear') error = null;
+  return {
+    ...job,
+    state: result.to,
+    errorCount: row.countsError === true ? job.errorCount + 1 : job.errorCount,
+    error,
+    everResumed: job.everResumed || change.event === 'resume',
+    times: {
+      ...job.times,
+      modificationTime: now,
+      transferCompletionTime: change.event === 'all_files_done' ? now : job.times.transferCompletionTime,
+    },
+  };
+}
+
+/** The store records nothing more on a final job (the transfer engine raced a Cancel/Complete). */
+export function assertNotFinal(job: Job, what: string): void {
+  if (isFinalState(job.state)) {
+    throw new BitsError('BG_E_INVALID_STATE', `job ${job.id} is ${job.state}: ${what} refused`, {
+      context: 'GENERAL_QUEUE_MANAGER',
+    });
+  }
+}
+
+/** The file at `index`, or E_INVALIDARG. */
+export function fileAt(job: Job, index: number): JobFile {
+  const file = Number.isInteger(index) ? job.files[index] : undefined;
+  if (file === undefined) throw new BitsError('E_INVALIDARG', `job ${job.id} has no file ${String(index)}`);
+  return file;
+}
+
+/** Byte counts: whole numbers, transferred never past a known total. */
+export function checkFileBytes(job: Job, file: JobFile): void {
+  const { bytesTotal: total, bytesTransferred: done } = file;
+  if (!Number.isSafeInteger(total) || total < SIZE_UNKNOWN || !Number.isSafeInteger(done) || done < 0) {
+    throw new BitsError('E_INVALIDARG', `file ${file.index} of job ${job.id}: byte counts must be whole numbers`);
+  }
+  if (total !== SIZE_UNKNOWN && done > total) {
+    throw new BitsError('E_INVALIDARG', `file ${file.index} of job ${job.id}: ${done} bytes transferred of ${total}`);
+  }
+}
+
+/** saveCheckpoint: the durable offset of one file. */
+export function checkpointJob(job: Job, index: number, bytesTransferred: number, now: number): Job {
+  checkNow(now);
+  assertNotFinal(job, 'checkpoint');
+  const file = { ...fileAt(job, index), bytesTransferred };
+  checkFileBytes(job, file);
+  return replaceFile(job, file, now);
+}
+
+/** The job with one file replaced and ModificationTime set. */
+export function replaceFile(job: Job, file: JobFile, now: number): Job {
+  const files = job.files.map((f) => (f.index === file.index ? file : f));
+  return { ...job, files, times: { ...job.times, modificationTime: now } };
+}
+
+/** Timers are elapsed amounts in ms: finite and ≥ 0 (null where the type allows). */
+export function checkTimers(timers: JobTimers): JobTimers {
+  const ok = (v: unknown, nullable: boolean): boolean =>
+    (nullable && v === null) || (typeof v === 'number' && Number.isFinite(v) && v >= 0);
+  if (
+    timers === null ||
+    typeof timers !== 'object' ||
+    !ok(timers.activeMs, false) ||
+    !ok(timers.noProgressMs, true) ||
+    !ok(timers.retryRemainingMs, true) ||
+    !ok(timers.inactiveMs, false)
+  ) {
+    throw new BitsError('E_INVALIDARG', 'timers must be elapsed milliseconds ≥ 0');
+  }
+  return {
+    activeMs: timers.activeMs,
+    noProgressMs: timers.noProgressMs,
+    retryRemainingMs: timers.retryRemainingMs,
+    inactiveMs: timers.inactiveMs,
+  };
+}

@@ -1,0 +1,157 @@
+import { BitsError, DEFAULT_QUOTAS, isFinalState, type Job, type JobMethod, type Quotas } from '../core/index.ts';
+import { patchFile, patchJob } from './job-patch.ts';
+import {
+  checkJobQuota,
+  checkpointJob,
+  checkQuotas,
+  checkTimers,
+  jobNotFound,
+  newFiles,
+  newJob,
+  transitionJob,
+  withFiles,
+} from './job-rules.ts';
+import type {
+  CallerContext,
+  CreateJobInput,
+  FilePatch,
+  JobPatch,
+  JobStore,
+  JobTimers,
+  NewFile,
+  TransitionInput,
+} from './job-store.ts';
+
+/** Options of the in-memory store. */
+export interface MemoryJobStoreOptions {
+  readonly quotas?: Quotas;
+}
+
+/**
+ * A JobStore that lives in memory and dies with the process: for tests and for embedding
+ * without persistence. It applies the same rules (job-rules.ts) as the SQLite store and passes
+ * the same contract suite. Records are copied in and out, so callers never share state with it.
+ */
+export class MemoryJobStore implements JobStore {
+  #jobs = new Map<string, Job>();
+  #timers = new Map<string, JobTimers>();
+  #transferState = new Map<string, string>();
+  #quotas: Quotas;
+  #open = true;
+
+  constructor(options: MemoryJobStoreOptions = {}) {
+    this.#quotas = checkQuotas(options.quotas ?? DEFAULT_QUOTAS);
+  }
+
+  createJob(input: CreateJobInput): Job {
+    const job = newJob(input);
+    const jobs = this.#live();
+    if (jobs.has(job.id)) throw new BitsError('E_INVALIDARG', `job ${job.id} already exists`);
+    let machine = 0;
+    let owner = 0;
+    for (const j of jobs.values()) {
+      if (isFinalState(j.state)) continue;
+      machine++;
+      if (j.owner === job.owner) owner++;
+    }
+    checkJobQuota({ machine, owner }, this.#quotas, input);
+    return this.#put(job);
+  }
+
+  getJob(id: string): Job | undefined {
+    const job = this.#live().get(id);
+    return job === undefined ? undefined : structuredClone(job);
+  }
+
+  listJobs(filter: { owner?: string } = {}): Job[] {
+    const out: Job[] = [];
+    for (const job of this.#live().values()) {
+      if (isFinalState(job.state)) continue;
+      if (filter.owner !== undefined && job.owner !== filter.owner) continue;
+      out.push(structuredClone(job));
+    }
+    return out;
+  }
+
+  addFiles(id: string, files: readonly NewFile[], ctx: CallerContext): Job {
+    const job = this.#get(id);
+    return this.#put(withFiles(job, newFiles(job, files, ctx, this.#quotas), ctx.now));
+  }
+
+  applyTransition(id: string, change: TransitionInput): Job {
+    return this.#put(transitionJob(this.#get(id), change));
+  }
+
+  updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job {
+    return this.#put(patchJob(this.#get(id), method, patch, now));
+  }
+
+  updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): Job {
+    return this.#put(patchFile(this.#get(id), fileIndex, patch, now));
+  }
+
+  saveCheckpoint(id: string, fileIndex: number, bytesTransferred: number, now: number): void {
+    this.#put(checkpointJob(this.#get(id), fileIndex, bytesTransferred, now));
+  }
+
+  saveTimers(id: string, timers: JobTimers): void {
+    this.#get(id);
+    this.#timers.set(id, checkTimers(timers));
+  }
+
+  getTimers(id: string): JobTimers | undefined {
+    this.#live();
+    const timers = this.#timers.get(id);
+    return timers === undefined ? undefined : { ...timers };
+  }
+
+  saveTransferState(id: string, state: unknown): void {
+    this.#get(id);
+    this.#transferState.set(id, JSON.stringify(state));
+  }
+
+  getTransferState(id: string): unknown {
+    this.#live();
+    const text = this.#transferState.get(id);
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
+  purgeFinal(before: number): number {
+    let removed = 0;
+    for (const [id, job] of this.#live()) {
+      if (isFinalState(job.state) && job.times.modificationTime < before) {
+        this.#jobs.delete(id);
+        this.#timers.delete(id);
+        this.#transferState.delete(id);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  setQuotas(quotas: Quotas): void {
+    this.#live();
+    this.#quotas = checkQuotas(quotas);
+  }
+
+  close(): void {
+    this.#open = false;
+  }
+
+  #live(): Map<string, Job> {
+    if (!this.#open) throw new BitsError('E_FAIL', 'the job store is closed');
+    return this.#jobs;
+  }
+
+  #get(id: string): Job {
+    const job = this.#live().get(id);
+    if (job === undefined) throw jobNotFound(id);
+    return job;
+  }
+
+  #put(job: Job): Job {
+    const stored = structuredClone(job);
+    this.#jobs.set(job.id, stored);
+    return structuredClone(stored);
+  }
+}

@@ -1,0 +1,267 @@
+import type { DatabaseSync } from 'node:sqlite';
+import {
+  BitsError,
+  DEFAULT_QUOTAS,
+  isBitsError,
+  type Job,
+  type JobFile,
+  type JobMethod,
+  type JobState,
+  type Quotas,
+} from '../../core/index.ts';
+import { patchFile, patchJob } from '../job-patch.ts';
+import {
+  checkJobQuota,
+  checkpointJob,
+  checkQuotas,
+  checkTimers,
+  jobNotFound,
+  newFiles,
+  newJob,
+  transitionJob,
+  withFiles,
+} from '../job-rules.ts';
+import type {
+  CallerContext,
+  CreateJobInput,
+  FilePatch,
+  JobPatch,
+  JobStore,
+  JobTimers,
+  NewFile,
+  TransitionInput,
+} from '../job-store.ts';
+import { fileParams, jobParams, rowToFile, rowToJob, rowToTimers } from './job-rows.ts';
+import { prepareStatements, type Statements } from './statements.ts';
+
+type Row = Record<string, unknown>;
+
+/** What `PRAGMA synchronous` numbers mean. */
+const SYNCHRONOUS_NAMES: readonly string[] = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
+
+/** The pragmas that decide what survives a crash. */
+export interface DurabilitySettings {
+  readonly journalMode: string;
+  readonly synchronous: string;
+  readonly foreignKeys: boolean;
+  readonly busyTimeoutMs: number;
+}
+
+/** SQLite primary result codes worth a specific BITS error. */
+const SQLITE_CORRUPT = 11;
+const SQLITE_FULL = 13;
+const SQLITE_NOTADB = 26;
+
+/** A driver error as a BitsError (the cause keeps SQLite's own text). */
+export function sqliteError(err: unknown): BitsError {
+  if (isBitsError(err)) return err;
+  const code = ((err as { errcode?: number }).errcode ?? 0) & 0xff;
+  const text = err instanceof Error ? err.message : String(err);
+  if (code === SQLITE_CORRUPT || code === SQLITE_NOTADB) {
+    return new BitsError('BG_E_DATABASE_CORRUPT', `the job database is corrupt: ${text}`, { cause: err });
+  }
+  if (code === SQLITE_FULL)
+    return new BitsError('ERROR_DISK_FULL', `the job database is full: ${text}`, { cause: err });
+  return new BitsError('E_FAIL', `job database error: ${text}`, { cause: err });
+}
+
+/**
+ * The durable JobStore on node:sqlite. Every verb is one transaction: writes take the write lock
+ * up front (BEGIN IMMEDIATE) so the read-check-write inside cannot race another connection, and
+ * COMMIT returns only once the WAL is fsynced (synchronous=FULL, set by openSqliteJobStore).
+ * The rules applied to a record live in job-rules.ts/job-patch.ts, shared with MemoryJobStore.
+ */
+export class SqliteJobStore implements JobStore {
+  readonly #db: DatabaseSync;
+  readonly #sql: Statements;
+  #quotas: Quotas;
+
+  /** Takes an open, migrated database (see openSqliteJobStore). */
+  constructor(db: DatabaseSync, options: { quotas?: Quotas } = {}) {
+    this.#db = db;
+    this.#sql = prepareStatements(db);
+    this.#quotas = checkQuotas(options.quotas ?? DEFAULT_QUOTAS);
+  }
+
+  createJob(input: CreateJobInput): Job {
+    const job = newJob(input);
+    return this.#write(() => {
+      if (this.#sql.selectJob.get(job.id) !== undefined) {
+        throw new BitsError('E_INVALIDARG', `job ${job.id} already exists`);
+      }
+      const machine = (this.#sql.countQueue.get() as Row).n as number;
+      const owner = (this.#sql.countOwnerQueue.get(job.owner) as Row).n as number;
+      checkJobQuota({ machine, owner }, this.#quotas, input);
+      this.#sql.insertJob.run(jobParams(job));
+      return job;
+    });
+  }
+
+  getJob(id: string): Job | undefined {
+    return this.#read(() => this.#load(id));
+  }
+
+  listJobs(filter: { owner?: string } = {}): Job[] {
+    return this.#read(() => {
+      const owner = filter.owner;
+      const rows = (owner === undefined ? this.#sql.selectQueue.all() : this.#sql.selectOwnerQueue.all(owner)) as Row[];
+      const fileRows = (
+        owner === undefined ? this.#sql.selectQueueFiles.all() : this.#sql.selectOwnerQueueFiles.all(owner)
+      ) as Row[];
+      const files = new Map<string, JobFile[]>();
+      for (const row of fileRows) {
+        const list = files.get(row.job_id as string);
+        if (list === undefined) files.set(row.job_id as string, [rowToFile(row)]);
+        else list.push(rowToFile(row));
+      }
+      return rows.map((row) => rowToJob(row, files.get(row.id as string) ?? []));
+    });
+  }
+
+  addFiles(id: string, files: readonly NewFile[], ctx: CallerContext): Job {
+    return this.#write(() => {
+      const job = this.#mustLoad(id);
+      const added = newFiles(job, files, ctx, this.#quotas);
+      const next = withFiles(job, added, ctx.now);
+      for (const file of added) this.#sql.insertFile.run(fileParams(id, file));
+      this.#saveJob(next, job.state);
+      return next;
+    });
+  }
+
+  applyTransition(id: string, change: TransitionInput): Job {
+    return this.#write(() => {
+      const job = this.#mustLoad(id);
+      const next = transitionJob(job, change);
+      this.#saveJob(next, job.state);
+      return next;
+    });
+  }
+
+  updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job {
+    return this.#write(() => {
+      const job = this.#mustLoad(id);
+      const next = patchJob(job, method, patch, now);
+      this.#saveJob(next, job.state);
+      return next;
+    });
+  }
+
+  updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): Job {
+    return this.#write(() => {
+      const job = this.#mustLoad(id);
+      const next = patchFile(job, fileIndex, patch, now);
+      this.#sql.updateFile.run(fileParams(id, next.files[fileIndex] as JobFile));
+      this.#sql.touchJob.run(now, id);
+      return next;
+    });
+  }
+
+  saveCheckpoint(id: string, fileIndex: number, bytesTransferred: number, now: number): void {
+    this.#write(() => {
+      const job = this.#mustLoad(id);
+      checkpointJob(job, fileIndex, bytesTransferred, now);
+      this.#sql.updateCheckpoint.run(bytesTransferred, id, fileIndex);
+      this.#sql.touchJob.run(now, id);
+    });
+  }
+
+  saveTimers(id: string, timers: JobTimers): void {
+    const t = checkTimers(timers);
+    this.#write(() => {
+      if (this.#sql.selectJob.get(id) === undefined) throw jobNotFound(id);
+      this.#sql.upsertTimers.run(id, t.activeMs, t.noProgressMs, t.retryRemainingMs, t.inactiveMs);
+    });
+  }
+
+  getTimers(id: string): JobTimers | undefined {
+    return this.#read(() => {
+      const row = this.#sql.selectTimers.get(id) as Row | undefined;
+      return row === undefined ? undefined : rowToTimers(row);
+    });
+  }
+
+  saveTransferState(id: string, state: unknown): void {
+    const text = JSON.stringify(state);
+    this.#write(() => {
+      if (this.#sql.selectJob.get(id) === undefined) throw jobNotFound(id);
+      this.#sql.upsertTransferState.run(id, text);
+    });
+  }
+
+  getTransferState(id: string): unknown {
+    return this.#read(() => {
+      const row = this.#sql.selectTransferState.get(id) as Row | undefined;
+      return row === undefined ? undefined : JSON.parse(row.state as string);
+    });
+  }
+
+  purgeFinal(before: number): number {
+    return this.#write(() => Number(this.#sql.purgeFinal.run(before).changes));
+  }
+
+  setQuotas(quotas: Quotas): void {
+    this.#quotas = checkQuotas(quotas);
+  }
+
+  /** The connection's durability pragmas, as SQLite reports them (for diagnostics and tests). */
+  durabilitySettings(): DurabilitySettings {
+    const get = (pragma: string): unknown => Object.values(this.#db.prepare(`PRAGMA ${pragma}`).get() ?? {})[0];
+    return {
+      journalMode: String(get('journal_mode')),
+      synchronous: SYNCHRONOUS_NAMES[Number(get('synchronous'))] ?? 'UNKNOWN',
+      foreignKeys: get('foreign_keys') === 1,
+      busyTimeoutMs: Number(get('busy_timeout')),
+    };
+  }
+
+  close(): void {
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  #load(id: string): Job | undefined {
+    const row = this.#sql.selectJob.get(id) as Row | undefined;
+    if (row === undefined) return undefined;
+    return rowToJob(row, (this.#sql.selectFiles.all(id) as Row[]).map(rowToFile));
+  }
+
+  #mustLoad(id: string): Job {
+    const job = this.#load(id);
+    if (job === undefined) throw jobNotFound(id);
+    return job;
+  }
+
+  /** Write the whole job row, only if it is still in the state the change was computed from. */
+  #saveJob(job: Job, expected: JobState): void {
+    const { changes } = this.#sql.updateJobIfState.run({ ...jobParams(job), expected_state: expected });
+    if (Number(changes) !== 1) {
+      throw new BitsError('BG_E_INVALID_STATE', `job ${job.id} left state ${expected} during the update`);
+    }
+  }
+
+  #write<T>(fn: () => T): T {
+    return this.#transaction(this.#sql.begin, fn);
+  }
+
+  /** Reads run in a deferred transaction so a job and its files come from one snapshot. */
+  #read<T>(fn: () => T): T {
+    return this.#transaction(this.#sql.beginRead, fn);
+  }
+
+  #transaction<T>(begin: Statements['begin'], fn: () => T): T {
+    if (!this.#db.isOpen) throw new BitsError('E_FAIL', 'the job store is closed');
+    try {
+      begin.run();
+    } catch (err) {
+      throw sqliteError(err);
+    }
+    try {
+      const result = fn();
+      this.#sql.commit.run();
+      return result;
+    } catch (err) {
+      if (this.#db.isTransaction) this.#sql.rollback.run();
+      throw sqliteError(err);
+    }
+  }
+}

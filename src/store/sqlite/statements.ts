@@ -1,0 +1,83 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { FILE_COLUMNS, JOB_COLUMNS } from './job-rows.ts';
+
+/** Final states, spelled once for the SQL below. */
+const FINAL = `('ACKNOWLEDGED', 'CANCELLED')`;
+
+const insertText = (table: string, columns: readonly string[]): string =>
+  `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `:${c}`).join(', ')})`;
+
+const updateText = (table: string, columns: readonly string[], key: string): string =>
+  `UPDATE ${table} SET ${columns.map((c) => `${c} = :${c}`).join(', ')} WHERE ${key}`;
+
+/** Every statement the store runs, prepared once when the store opens. */
+export interface Statements {
+  readonly begin: StatementSync;
+  readonly beginRead: StatementSync;
+  readonly commit: StatementSync;
+  readonly rollback: StatementSync;
+  readonly selectJob: StatementSync;
+  readonly selectFiles: StatementSync;
+  readonly selectQueue: StatementSync;
+  readonly selectQueueFiles: StatementSync;
+  readonly selectOwnerQueue: StatementSync;
+  readonly selectOwnerQueueFiles: StatementSync;
+  readonly countQueue: StatementSync;
+  readonly countOwnerQueue: StatementSync;
+  readonly insertJob: StatementSync;
+  /** Full-row update, compare-and-set on the state the change was computed from. */
+  readonly updateJobIfState: StatementSync;
+  readonly insertFile: StatementSync;
+  readonly updateFile: StatementSync;
+  readonly updateCheckpoint: StatementSync;
+  readonly touchJob: StatementSync;
+  readonly upsertTimers: StatementSync;
+  readonly selectTimers: StatementSync;
+  readonly upsertTransferState: StatementSync;
+  readonly selectTransferState: StatementSync;
+  readonly purgeFinal: StatementSync;
+}
+
+/** Prepare every statement on `db` (migrated already: the tables must exist). */
+export function prepareStatements(db: DatabaseSync): Statements {
+  const jobUpdateColumns = JOB_COLUMNS.filter((c) => c !== 'id');
+  const fileUpdateColumns = FILE_COLUMNS.filter((c) => c !== 'job_id' && c !== 'idx');
+  return {
+    begin: db.prepare('BEGIN IMMEDIATE'),
+    beginRead: db.prepare('BEGIN DEFERRED'),
+    commit: db.prepare('COMMIT'),
+    rollback: db.prepare('ROLLBACK'),
+    selectJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
+    selectFiles: db.prepare('SELECT * FROM files WHERE job_id = ? ORDER BY idx'),
+    selectQueue: db.prepare(`SELECT * FROM jobs WHERE state NOT IN ${FINAL} ORDER BY seq`),
+    selectQueueFiles: db.prepare(
+      `SELECT f.* FROM files f JOIN jobs j ON j.id = f.job_id WHERE j.state NOT IN ${FINAL} ORDER BY j.seq, f.idx`,
+    ),
+    selectOwnerQueue: db.prepare(`SELECT * FROM jobs WHERE state NOT IN ${FINAL} AND owner = ? ORDER BY seq`),
+    selectOwnerQueueFiles: db.prepare(
+      `SELECT f.* FROM files f JOIN jobs j ON j.id = f.job_id
+       WHERE j.state NOT IN ${FINAL} AND j.owner = ? ORDER BY j.seq, f.idx`,
+    ),
+    countQueue: db.prepare(`SELECT count(*) AS n FROM jobs WHERE state NOT IN ${FINAL}`),
+    countOwnerQueue: db.prepare(`SELECT count(*) AS n FROM jobs WHERE state NOT IN ${FINAL} AND owner = ?`),
+    insertJob: db.prepare(insertText('jobs', JOB_COLUMNS)),
+    updateJobIfState: db.prepare(updateText('jobs', jobUpdateColumns, 'id = :id AND state = :expected_state')),
+    insertFile: db.prepare(insertText('files', FILE_COLUMNS)),
+    updateFile: db.prepare(updateText('files', fileUpdateColumns, 'job_id = :job_id AND idx = :idx')),
+    updateCheckpoint: db.prepare('UPDATE files SET bytes_transferred = ? WHERE job_id = ? AND idx = ?'),
+    touchJob: db.prepare('UPDATE jobs SET modification_time = ? WHERE id = ?'),
+    upsertTimers: db.prepare(
+      `INSERT INTO timers (job_id, active_ms, no_progress_ms, retry_remaining_ms, inactive_ms)
+       VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (job_id) DO UPDATE SET active_ms = excluded.active_ms, no_progress_ms = excluded.no_progress_ms,
+         retry_remaining_ms = excluded.retry_remaining_ms, inactive_ms = excluded.inactive_ms`,
+    ),
+    selectTimers: db.prepare('SELECT * FROM timers WHERE job_id = ?'),
+    upsertTransferState: db.prepare(
+      `INSERT INTO transfer_state (job_id, state) VALUES (?, ?)
+       ON CONFLICT (job_id) DO UPDATE SET state = excluded.state`,
+    ),
+    selectTransferState: db.prepare('SELECT state FROM transfer_state WHERE job_id = ?'),
+    purgeFinal: db.prepare(`DELETE FROM jobs WHERE state IN ${FINAL} AND modification_time < ?`),
+  };
+}

@@ -1,0 +1,142 @@
+import { BitsError, validateCustomHeaders } from '../core/index.ts';
+import type { DownloadFileRequest, DownloadHooks } from './contract.ts';
+import { DownloadSink } from './download-sink.ts';
+import { DownloadState } from './download-state.ts';
+import { classifyLocalError, classifyNetworkError } from './failure-table.ts';
+import { fileDownload } from './file-download.ts';
+import { httpDownload } from './http-download.ts';
+import { createTempFile, isTempNameFor, type OpenTempFile, reopenTempFile, TempFileReplaced } from './temp-file.ts';
+import { abortError, TransferError, transferError } from './transfer-error.ts';
+
+/**
+ * Move the bytes of one download file into its temp file. Resolves when every byte is in the
+ * temp file and fdatasync'ed (the last onCheckpoint reported bytesTotal). Rejects with a
+ * TransferError (`.failure`: transient or fatal, BITS error and context) — the bytes received
+ * are checkpointed first — or, when `req.signal` aborts, with a DOMException named AbortError
+ * after a last checkpoint. An exception thrown by a hook stops the transfer and is rethrown as is.
+ */
+export async function downloadFile(request: DownloadFileRequest): Promise<void> {
+  if (request.signal.aborted) throw abortError(request.signal);
+  const req: DownloadFileRequest = { ...request, hooks: guardHooks(request.hooks) };
+  const url = checkRequest(req);
+  const temp = await openTemp(req);
+  try {
+    const fresh = temp.restartReason !== null;
+    const offset = fresh ? 0 : Math.min(req.bytesTransferred, temp.file.size);
+    const sink = new DownloadSink(temp.file.handle, offset, {
+      clock: req.clock,
+      checkpointBytes: req.options.checkpointBytes,
+      checkpointMs: req.options.checkpointMs,
+      limiter: req.limiter,
+      signal: req.signal,
+      onCheckpoint: (n) => req.hooks.onCheckpoint(n),
+      onProgress: (n) => req.hooks.onProgress(n),
+    });
+    // Bytes past the recorded offset were never confirmed: drop them.
+    if (temp.file.size !== offset) await sink.reset(offset);
+    const st = new DownloadState(
+      req,
+      sink,
+      url,
+      temp.file,
+      fresh && req.ranges === null ? -1 : req.bytesTotal,
+      fresh ? null : req.validators,
+    );
+    try {
+      st.publishMetadata();
+      if (temp.restartReason !== null && req.bytesTransferred > 0) {
+        req.hooks.onRestart(temp.restartReason);
+        req.hooks.onProgress(0);
+      }
+      if (url.protocol === 'file:') await fileDownload(st);
+      else await httpDownload(st);
+      await sink.checkpoint();
+    } catch (err) {
+      throw await settleFailure(req, sink, err);
+    }
+  } finally {
+    await temp.file.handle.close();
+  }
+}
+
+function checkRequest(req: DownloadFileRequest): URL {
+  const lines = req.options.customHeaders.map(([name, value]) => `${name}: ${value}`);
+  try {
+    validateCustomHeaders(lines);
+  } catch (err) {
+    const message = err instanceof BitsError ? err.message : String(err);
+    throw transferError('fatal', 'E_INVALIDARG', 'GENERAL_TRANSPORT', message, { cause: err });
+  }
+  let url: URL;
+  try {
+    url = new URL(req.remoteName);
+  } catch (err) {
+    throw transferError('fatal', 'E_INVALIDARG', 'REMOTE_FILE', `not a URL: ${req.remoteName}`, { cause: err });
+  }
+  if (!['http:', 'https:', 'file:'].includes(url.protocol)) {
+    throw transferError('fatal', 'E_INVALIDARG', 'REMOTE_FILE', `unsupported protocol ${url.protocol}`);
+  }
+  return url;
+}
+
+async function openTemp(req: DownloadFileRequest): Promise<{ file: OpenTempFile; restartReason: string | null }> {
+  try {
+    if (req.temporaryName !== null && isTempNameFor(req.temporaryName, req.localName)) {
+      try {
+        return { file: await reopenTempFile(req.temporaryName, req.temporaryFileId ?? null), restartReason: null };
+      } catch (err) {
+        if (!(err instanceof TempFileReplaced)) throw err;
+        return { file: await createTempFile(req.localName), restartReason: err.message };
+      }
+    }
+    const reason = req.temporaryName === null ? 'no temporary file yet' : 'temporary file is not where it belongs';
+    return { file: await createTempFile(req.localName), restartReason: reason };
+  } catch (err) {
+    throw new TransferError(classifyLocalError(err), { cause: err });
+  }
+}
+
+/** An exception thrown by one of the caller's hooks: the transfer stops and rethrows it as is. */
+class HookFailure extends Error {
+  override readonly name = 'HookFailure';
+}
+
+function guardHooks(hooks: DownloadHooks): DownloadHooks {
+  const guard =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        fn.apply(hooks, args);
+      } catch (err) {
+        throw new HookFailure('a download hook threw', { cause: err });
+      }
+    };
+  return {
+    onConnected: guard(hooks.onConnected),
+    onMetadata: guard(hooks.onMetadata),
+    onRemoteNameChanged: guard(hooks.onRemoteNameChanged),
+    onRestart: guard(hooks.onRestart),
+    onCheckpoint: guard(hooks.onCheckpoint),
+    onProgress: guard(hooks.onProgress),
+  };
+}
+
+/** Checkpoint what arrived, then the error to reject with (a local failure wins). */
+async function settleFailure(req: DownloadFileRequest, sink: DownloadSink, err: unknown): Promise<unknown> {
+  if (err instanceof HookFailure) {
+    await sink.checkpoint().catch(() => undefined);
+    return err.cause;
+  }
+  let failure: Error = req.signal.aborted
+    ? abortError(req.signal)
+    : err instanceof TransferError
+      ? err
+      : new TransferError(classifyNetworkError(err), { cause: err });
+  try {
+    await sink.checkpoint();
+  } catch (local) {
+    if (local instanceof HookFailure) return local.cause;
+    if (!req.signal.aborted) failure = local instanceof Error ? local : failure;
+  }
+  return failure;
+}

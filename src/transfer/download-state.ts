@@ -1,0 +1,106 @@
+import type { RemoteValidators } from '../core/index.ts';
+import type { DownloadFileRequest, TransferTimeouts } from './contract.ts';
+import type { DownloadSink } from './download-sink.ts';
+import { transferError } from './transfer-error.ts';
+
+/** Restarts (remote file changed) allowed in one call before giving up as transient. */
+const MAX_RESTARTS = 4;
+
+/** Defaults for TransferOptions.timeouts. */
+export const DEFAULT_TIMEOUTS: TransferTimeouts = { connectMs: 30_000, headersMs: 60_000, bodyIdleMs: 60_000 };
+
+/**
+ * What one downloadFile call knows about its file — size, validators, temp file, progress — and
+ * the hook calls that report changes of it. Shared by the http and file sources.
+ */
+export class DownloadState {
+  readonly req: DownloadFileRequest;
+  readonly sink: DownloadSink;
+  readonly url: URL;
+  readonly timeouts: TransferTimeouts;
+  readonly temporaryName: string;
+  readonly temporaryFileId: string;
+  bytesTotal: number;
+  validators: RemoteValidators | null;
+  #restarts = 0;
+  #connected = false;
+
+  constructor(
+    req: DownloadFileRequest,
+    sink: DownloadSink,
+    url: URL,
+    temp: { path: string; id: string },
+    bytesTotal: number,
+    validators: RemoteValidators | null,
+  ) {
+    this.req = req;
+    this.sink = sink;
+    this.url = url;
+    this.timeouts = { ...DEFAULT_TIMEOUTS, ...req.options.timeouts };
+    this.temporaryName = temp.path;
+    this.temporaryFileId = temp.id;
+    this.bytesTotal = bytesTotal;
+    this.validators = validators;
+  }
+
+  /** Report size / validators / temp file (after a change). */
+  publishMetadata(): void {
+    this.req.hooks.onMetadata({
+      bytesTotal: this.bytesTotal,
+      validators: this.validators,
+      temporaryName: this.temporaryName,
+      temporaryFileId: this.temporaryFileId,
+    });
+  }
+
+  /** Adopt what a response says about the file; reports it if it changed. */
+  learn(bytesTotal: number, validators: RemoteValidators): void {
+    this.checkMaxSize(bytesTotal);
+    const same =
+      this.bytesTotal === bytesTotal &&
+      this.validators !== null &&
+      this.validators.size === validators.size &&
+      this.validators.etag === validators.etag &&
+      this.validators.lastModified === validators.lastModified;
+    this.bytesTotal = bytesTotal;
+    this.validators = validators;
+    if (!same) this.publishMetadata();
+  }
+
+  /** BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED when `bytes` exceed the job's cap. */
+  checkMaxSize(bytes: number): void {
+    const max = this.req.options.maxDownloadSize;
+    if (max !== null && bytes > max) {
+      throw transferError(
+        'fatal',
+        'BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED',
+        'REMOTE_FILE',
+        `the file is ${bytes} bytes; the job allows ${max}`,
+      );
+    }
+  }
+
+  /** Response accepted: CONNECTING → TRANSFERRING (once per call). */
+  connected(): void {
+    if (this.#connected) return;
+    this.#connected = true;
+    this.req.hooks.onConnected();
+  }
+
+  /** The remote file changed: truncate to 0, forget size and validators, report. */
+  async restart(reason: string, keepTotal = false): Promise<void> {
+    if (++this.#restarts > MAX_RESTARTS) {
+      throw transferError(
+        'transient',
+        'BG_E_REMOTE_FILE_CHANGED',
+        'REMOTE_FILE',
+        `${reason} (again; giving up for now)`,
+      );
+    }
+    await this.sink.reset(0);
+    if (!keepTotal) this.bytesTotal = -1;
+    this.validators = null;
+    this.req.hooks.onRestart(reason);
+    this.req.hooks.onProgress(0);
+  }
+}

@@ -1,0 +1,266 @@
+import { LENGTH_TO_EOF } from '../core/index.ts';
+import {
+  headerValue,
+  ifRangeValue,
+  parseContentLength,
+  parseContentRange,
+  responseValidators,
+  validatorsChanged,
+} from './content-range.ts';
+import type { DownloadState } from './download-state.ts';
+import { classifyHttpStatus, parseRetryAfter } from './failure-table.ts';
+import { type Exchange, HttpSession } from './http-exchange.ts';
+import { planSegments, type Segment, segmentsTotal, spanAt } from './range-plan.ts';
+import { transferError } from './transfer-error.ts';
+
+/**
+ * HTTP(S) download of one file with BITS semantics: resume with Range from the recorded offset;
+ * Content-Range decides what arrived (a body is accepted for offset k only as 206 `bytes k-E/T`
+ * with T the known size, or as 200 for k = 0 with Content-Length the size); validators stored
+ * first, sent back as If-Range / If-Unmodified-Since; a changed file restarts from 0.
+ */
+export async function httpDownload(st: DownloadState): Promise<void> {
+  const session = new HttpSession(st);
+  if (st.req.ranges === null) await wholeFile(st, session);
+  else await rangedFile(st, session, st.req.ranges);
+}
+
+const invalidResponse = (message: string, kind: 'transient' | 'fatal' = 'transient') =>
+  transferError(kind, 'BG_E_INVALID_SERVER_RESPONSE', 'REMOTE_FILE', message);
+
+/** Fail on a status that is neither 2xx nor handled (416, 412): the failure table decides. */
+async function failStatus(st: DownloadState, ex: Exchange): Promise<never> {
+  await ex.discard();
+  const retryAfter = parseRetryAfter(headerValue(ex.headers, 'retry-after'), st.req.clock.wallMs());
+  const failure = classifyHttpStatus(ex.status, retryAfter);
+  throw transferError(failure.kind, failure.error.name, failure.error.context, failure.error.message, {
+    retryAfterMs: failure.retryAfterMs,
+  });
+}
+
+async function wholeFile(st: DownloadState, session: HttpSession): Promise<void> {
+  const { sink } = st;
+  const dynamic = st.req.options.dynamicContent;
+  if (dynamic && sink.position > 0) {
+    await st.restart('dynamic content restarts from 0 after an interruption');
+  }
+  for (;;) {
+    if (st.bytesTotal >= 0 && st.validators !== null && sink.position >= st.bytesTotal) return;
+    const k = sink.position;
+    const extra: Record<string, string> = {};
+    const ifRange = k > 0 ? ifRangeValue(st.validators) : null;
+    if (k > 0) extra.range = `bytes=${k}-`;
+    if (ifRange !== null) extra['if-range'] = ifRange;
+    const ex = await session.get(extra);
+    try {
+      if ((await wholeFileAnswer(st, ex, k, ifRange, dynamic)) === 'done') return;
+    } catch (err) {
+      await ex.discard();
+      throw err;
+    }
+  }
+}
+
+/** Act on one answer to a whole-file request: write it, restart, finish, or throw. */
+async function wholeFileAnswer(
+  st: DownloadState,
+  ex: Exchange,
+  k: number,
+  ifRange: string | null,
+  dynamic: boolean,
+): Promise<'again' | 'done'> {
+  const { sink } = st;
+  const size = st.validators?.size ?? st.bytesTotal;
+
+  if (ex.status === 412) {
+    await ex.discard();
+    await st.restart('the remote file changed (412 Precondition Failed)');
+    return 'again';
+  }
+  if (ex.status === 416) {
+    await ex.discard();
+    const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
+    if (k > 0 && cr?.complete === size && k === size) return 'done';
+    await st.restart(`the server cannot serve bytes from ${k} (416)`);
+    return 'again';
+  }
+  if (ex.status === 200) {
+    const length = parseContentLength(ex.headers);
+    const fresh = responseValidators(ex.headers, length ?? -1);
+    if (k > 0) {
+      const changed = ifRange !== null && validatorsChanged(st.validators, fresh);
+      if (!changed && !dynamic) {
+        await ex.discard();
+        throw transferError(
+          'fatal',
+          'BG_E_INSUFFICIENT_RANGE_SUPPORT',
+          'REMOTE_FILE',
+          `the server answered 200 with the whole file to a request for bytes ${k}-`,
+        );
+      }
+      await st.restart(changed ? 'the remote file changed (If-Range answered 200)' : 'dynamic content');
+    }
+    if (length === null && !dynamic) {
+      await ex.discard();
+      throw transferError('fatal', 'BG_E_MISSING_FILE_SIZE', 'REMOTE_FILE', 'the server sent no Content-Length');
+    }
+    st.learn(length ?? -1, fresh);
+    st.connected();
+    await writeBody(st, ex, length);
+    if (length === null) st.learn(sink.position, { ...fresh, size: sink.position });
+    return 'again';
+  }
+  if (ex.status === 206) {
+    const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
+    if (k === 0 || cr === null || cr.first === null || cr.last === null || cr.complete === null) {
+      await ex.discard();
+      throw invalidResponse(
+        `206 with Content-Range ${headerValue(ex.headers, 'content-range')} to a request for ${k}-`,
+      );
+    }
+    const fresh = responseValidators(ex.headers, cr.complete);
+    if (validatorsChanged(st.validators, fresh) || (size >= 0 && cr.complete !== size)) {
+      await ex.discard();
+      await st.restart('the remote file changed (size or validator)');
+      return 'again';
+    }
+    if (cr.first !== k) {
+      await ex.discard();
+      throw invalidResponse(`206 for bytes ${cr.first}-${cr.last} to a request for ${k}-`);
+    }
+    const length = cr.last - cr.first + 1;
+    const declared = parseContentLength(ex.headers);
+    if (declared !== null && declared !== length) {
+      await ex.discard();
+      throw invalidResponse(`206 with Content-Length ${declared} for a ${length}-byte range`);
+    }
+    st.learn(cr.complete, fresh);
+    st.connected();
+    await writeBody(st, ex, length);
+    return 'again';
+  }
+  if (ex.status >= 200 && ex.status <= 299) {
+    await ex.discard();
+    throw invalidResponse(`unexpected HTTP ${ex.status}`);
+  }
+  return await failStatus(st, ex);
+}
+
+async function rangedFile(
+  st: DownloadState,
+  session: HttpSession,
+  ranges: NonNullable<DownloadState['req']['ranges']>,
+): Promise<void> {
+  const { sink } = st;
+  let segments: Segment[] = planSegments(ranges, st.validators?.size ?? null);
+  for (;;) {
+    const total = segmentsTotal(segments);
+    if (total >= 0 && st.validators !== null && sink.position >= total) return;
+    const span = spanAt(segments, sink.position);
+    if (span === null) throw invalidResponse('no range left to request', 'fatal');
+    const extra: Record<string, string> = { range: `bytes=${span.remoteFirst}-${span.remoteLast ?? ''}` };
+    if (st.validators?.lastModified != null) extra['if-unmodified-since'] = st.validators.lastModified;
+    const ex = await session.get(extra);
+    try {
+      segments = await rangedAnswer(st, ex, ranges, segments, extra.range ?? '');
+    } catch (err) {
+      await ex.discard();
+      throw err;
+    }
+  }
+}
+
+/** Act on one answer to a range request; returns the (re)planned segments. */
+async function rangedAnswer(
+  st: DownloadState,
+  ex: Exchange,
+  ranges: NonNullable<DownloadState['req']['ranges']>,
+  planned: Segment[],
+  asked: string,
+): Promise<Segment[]> {
+  const { sink } = st;
+  let segments = planned;
+  if (ex.status === 412) {
+    await ex.discard();
+    await st.restart('the remote file changed (412 Precondition Failed)');
+    return planSegments(ranges, null);
+  }
+  if (ex.status === 200) {
+    await ex.discard();
+    throw transferError(
+      'fatal',
+      'BG_E_INSUFFICIENT_RANGE_SUPPORT',
+      'REMOTE_FILE',
+      'the server answered 200 with the whole file to a range request',
+    );
+  }
+  if (ex.status === 416) {
+    await ex.discard();
+    const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
+    const known = st.validators?.size ?? null;
+    if (known !== null && cr?.complete != null && cr.complete !== known) {
+      await st.restart('the remote file changed size (416)');
+      return planSegments(ranges, null);
+    }
+    throw transferError('fatal', 'BG_E_INVALID_RANGE', 'REMOTE_FILE', `the server cannot serve ${asked} (416)`);
+  }
+  if (ex.status === 206) {
+    const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
+    if (cr === null || cr.first === null || cr.last === null || cr.complete === null) {
+      await ex.discard();
+      throw invalidResponse(
+        `206 without a usable Content-Range (${headerValue(ex.headers, 'content-range')})`,
+        'fatal',
+      );
+    }
+    const fresh = responseValidators(ex.headers, cr.complete);
+    if (validatorsChanged(st.validators, fresh)) {
+      await ex.discard();
+      await st.restart('the remote file changed (size or validator)');
+      return planSegments(ranges, null);
+    }
+    if (st.validators === null || segments.some((s) => s.length === LENGTH_TO_EOF || s.localStart < 0)) {
+      segments = planSegments(ranges, cr.complete);
+    }
+    st.learn(segmentsTotal(segments), fresh);
+    const want = spanAt(segments, sink.position);
+    if (want === null || cr.first !== want.remoteFirst || cr.last > (want.remoteLast ?? cr.complete - 1)) {
+      await ex.discard();
+      throw invalidResponse(`206 for bytes ${cr.first}-${cr.last} to a request for ${asked}`, 'fatal');
+    }
+    st.connected();
+    await writeBody(st, ex, cr.last - cr.first + 1);
+    return segments;
+  }
+  if (ex.status >= 200 && ex.status <= 299) {
+    await ex.discard();
+    throw invalidResponse(`unexpected HTTP ${ex.status}`, 'fatal');
+  }
+  return await failStatus(st, ex);
+}
+
+/**
+ * Stream the body into the sink: exactly `expected` bytes (a longer body is cut at the size and
+ * fails; a shorter one fails transient with the prefix kept), or to the end when unknown.
+ */
+async function writeBody(st: DownloadState, ex: Exchange, expected: number | null): Promise<void> {
+  let got = 0;
+  for await (const chunk of ex.chunks()) {
+    if (expected !== null && got + chunk.byteLength > expected) {
+      const head = chunk.subarray(0, expected - got);
+      if (head.byteLength > 0) await st.sink.write(head);
+      throw invalidResponse(`the body is longer than the ${expected} bytes declared`);
+    }
+    if (expected === null) st.checkMaxSize(st.sink.position + chunk.byteLength);
+    await st.sink.write(chunk);
+    got += chunk.byteLength;
+  }
+  if (expected !== null && got < expected) {
+    throw transferError(
+      'transient',
+      'BG_E_CONNECTION_CLOSED',
+      'REMOTE_FILE',
+      `the connection closed after ${got} of ${expected} bytes`,
+    );
+  }
+}

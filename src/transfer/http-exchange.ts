@@ -1,0 +1,196 @@
+import type { Dispatcher } from 'undici';
+import { redirectPolicy } from '../core/index.ts';
+import { AuthResponder, parseChallenges } from './auth.ts';
+import { headerValue, headerValues, type RawHeaders } from './content-range.ts';
+import { dispatcherFor } from './dispatcher-pool.ts';
+import type { DownloadState } from './download-state.ts';
+import { PhaseTimer } from './phase-timer.ts';
+import { selectProxy } from './proxy.ts';
+import { nextHop, REDIRECT_STATUSES } from './redirects.ts';
+
+/** Headers the engine owns on every request; custom headers cannot replace them. */
+const USER_AGENT = 'openbits/0.1 (BITS)';
+/** Bytes of an error or redirect body read before the connection is dropped instead. */
+const DUMP_LIMIT = 64 * 1024;
+
+/** A response whose status the caller decides on; `body` not yet read. */
+export interface Exchange {
+  readonly status: number;
+  readonly headers: RawHeaders;
+  readonly url: URL;
+  /** Read the body chunk by chunk; each chunk resets the body-idle timer. */
+  chunks(): AsyncGenerator<Buffer>;
+  /** Drop the body (read a little of it to keep the connection, else close). */
+  discard(): Promise<void>;
+}
+
+/**
+ * Requests of one downloadFile call: follows redirects under the job's policy, answers 401/407
+ * challenges, drops credentials and custom headers on a cross-origin hop, runs the headers and
+ * body-idle timeouts on the request's Clock.
+ */
+export class HttpSession {
+  readonly #st: DownloadState;
+  readonly #origin: URL;
+  readonly #serverAuth: AuthResponder;
+  readonly #proxyAuth: AuthResponder;
+  #current: URL;
+  #reported: string | null = null;
+
+  constructor(st: DownloadState) {
+    this.#st = st;
+    const url = new URL(st.url.href);
+    const creds = [...st.req.options.credentials];
+    // userinfo in the URL is a server credential (never sent as part of the URL).
+    if (url.username !== '' && !creds.some((c) => c.target === 'SERVER')) {
+      const decode = (s: string): string => {
+        try {
+          return decodeURIComponent(s);
+        } catch {
+          return s;
+        }
+      };
+      const user = decode(url.username);
+      const password = decode(url.password);
+      creds.push({ target: 'SERVER', scheme: 'BASIC', userName: user, password });
+      creds.push({ target: 'SERVER', scheme: 'DIGEST', userName: user, password });
+    }
+    url.username = '';
+    url.password = '';
+    url.hash = '';
+    this.#origin = url;
+    this.#current = url;
+    this.#serverAuth = new AuthResponder('SERVER', creds);
+    this.#proxyAuth = new AuthResponder('PROXY', creds);
+  }
+
+  /** GET with `extra` headers (Range, If-Range, …); returns the first non-redirect, non-challenge answer. */
+  async get(extra: Readonly<Record<string, string>>): Promise<Exchange> {
+    const { req } = this.#st;
+    let url = this.#current;
+    const visited = new Set([url.href]);
+    let serverChallenges = 0;
+    let proxyChallenges = 0;
+    for (;;) {
+      const sameOrigin = url.origin === this.#origin.origin;
+      const route = selectProxy(req.options.proxy, url);
+      const kind = route === null ? 'direct' : url.protocol === 'https:' ? 'tunnel' : 'forward';
+      const headers: Record<string, string> = {};
+      if (sameOrigin) for (const [name, value] of req.options.customHeaders) headers[name.toLowerCase()] = value;
+      Object.assign(headers, extra, {
+        'accept-encoding': 'identity',
+        'user-agent': headers['user-agent'] ?? USER_AGENT,
+      });
+      const path = `${url.pathname}${url.search}`;
+      if (!sameOrigin) {
+        delete headers.authorization;
+        delete headers.cookie;
+        delete headers['proxy-authorization'];
+      } else {
+        const auth = this.#serverAuth.header('GET', path);
+        if (auth !== null) headers.authorization = auth;
+      }
+      if (kind === 'forward') {
+        headers.host = url.host;
+        const pa = this.#proxyAuth.header('GET', url.href);
+        if (pa !== null) headers['proxy-authorization'] = pa;
+      }
+      const dispatcher = dispatcherFor({
+        kind,
+        proxy: route,
+        securityFlags: req.options.securityFlags,
+        timeouts: this.#st.timeouts,
+        proxyCredentials: req.options.credentials.filter((c) => c.target === 'PROXY'),
+      });
+      const ex = await this.#send(
+        dispatcher,
+        kind === 'forward' && route !== null ? route : url,
+        kind === 'forward' ? url.href : path,
+        headers,
+        url,
+      );
+      const status = ex.status;
+      if (REDIRECT_STATUSES.has(status)) {
+        await ex.discard();
+        url = nextHop(url, status, headerValue(ex.headers, 'location'), req.options.securityFlags, visited, (t) =>
+          req.hooks.onRemoteNameChanged(t),
+        );
+        continue;
+      }
+      if (status === 401 && sameOrigin && serverChallenges++ === 0) {
+        if (this.#serverAuth.accept(parseChallenges(headerValues(ex.headers, 'www-authenticate')))) {
+          await ex.discard();
+          continue;
+        }
+      }
+      if (status === 407 && kind === 'forward' && proxyChallenges++ === 0) {
+        if (this.#proxyAuth.accept(parseChallenges(headerValues(ex.headers, 'proxy-authenticate')))) {
+          await ex.discard();
+          continue;
+        }
+      }
+      if (status >= 200 && status <= 299) {
+        this.#current = url;
+        if (redirectPolicy(req.options.securityFlags) === 'ALLOW_REPORT' && url.href !== this.#origin.href) {
+          if (this.#reported !== url.href) req.hooks.onRemoteNameChanged(url.href);
+          this.#reported = url.href;
+        }
+      }
+      return ex;
+    }
+  }
+
+  async #send(
+    dispatcher: Dispatcher,
+    to: URL,
+    path: string,
+    headers: Record<string, string>,
+    url: URL,
+  ): Promise<Exchange> {
+    const { req, timeouts } = this.#st;
+    const attempt = new AbortController();
+    const signal = AbortSignal.any([req.signal, attempt.signal]);
+    const headersTimer = new PhaseTimer(req.clock, timeouts.headersMs, 'UND_ERR_HEADERS_TIMEOUT', (e) =>
+      attempt.abort(e),
+    );
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await dispatcher.request({ origin: to.origin, path, method: 'GET', headers, signal });
+    } finally {
+      headersTimer.cancel();
+    }
+    const body = res.body;
+    const idle = new PhaseTimer(req.clock, timeouts.bodyIdleMs, 'UND_ERR_BODY_TIMEOUT', (e) => attempt.abort(e));
+    let taken = false;
+    return {
+      status: res.statusCode,
+      headers: res.headers as RawHeaders,
+      url,
+      async *chunks() {
+        taken = true;
+        try {
+          for await (const chunk of body) {
+            idle.touch();
+            yield chunk as Buffer;
+          }
+        } finally {
+          idle.cancel();
+          if (!body.readableEnded) body.destroy();
+        }
+      },
+      async discard() {
+        idle.cancel();
+        if (taken) {
+          if (!body.readableEnded) body.destroy();
+          return;
+        }
+        taken = true;
+        try {
+          await body.dump({ limit: DUMP_LIMIT });
+        } catch {
+          // The connection is dropped instead; nothing of this body is kept.
+        }
+      },
+    };
+  }
+}

@@ -1,0 +1,57 @@
+import { BitsError, type BitsErrorData, type ErrorContext, type ErrorName } from '../core/index.ts';
+import type { TransferFailure } from './contract.ts';
+
+/**
+ * The error `downloadFile` rejects with when a transfer fails: `failure` says transient or
+ * fatal, with the BITS error (name, HRESULT, context) to record on the job.
+ */
+export class TransferError extends Error {
+  override readonly name = 'TransferError';
+  readonly failure: TransferFailure;
+
+  constructor(failure: TransferFailure, options?: { cause?: unknown }) {
+    super(`${failure.error.name}: ${failure.error.message}`, options);
+    this.failure = failure;
+  }
+}
+
+/** Build a classified failure from an error name of the core registry. */
+export function transferFailure(
+  kind: TransferFailure['kind'],
+  name: ErrorName,
+  context: ErrorContext,
+  message?: string,
+  retryAfterMs: number | null = null,
+): TransferFailure {
+  const error: BitsErrorData = new BitsError(name, message, { context }).toJSON();
+  return { kind, error, retryAfterMs };
+}
+
+/** Shorthand: a TransferError for `name` in `context`. */
+export function transferError(
+  kind: TransferFailure['kind'],
+  name: ErrorName,
+  context: ErrorContext,
+  message?: string,
+  options?: { cause?: unknown; retryAfterMs?: number | null },
+): TransferError {
+  return new TransferError(transferFailure(kind, name, context, message, options?.retryAfterMs ?? null), {
+    cause: options?.cause,
+  });
+}
+
+/** The rejection of an aborted download: a DOMException named AbortError, the signal's reason as cause. */
+export function abortError(signal: AbortSignal): DOMException {
+  const err = new DOMException('the download was aborted', 'AbortError');
+  Object.defineProperty(err, 'cause', { value: signal.reason, enumerable: false });
+  return err;
+}
+
+/** True for the rejection of an aborted download (as opposed to a TransferError). */
+export function isAbortError(value: unknown): value is DOMException {
+  return value instanceof DOMException && value.name === 'AbortError';
+}
+
+export function isTransferError(value: unknown): value is TransferError {
+  return value instanceof TransferError;
+}

@@ -1,0 +1,110 @@
+import { constants, type FileHandle, open } from 'node:fs/promises';
+import type { RateLimiter } from '../contract.ts';
+import { classifyLocalError } from '../failure-table.ts';
+import { TransferError, transferError } from '../transfer-error.ts';
+import type { LocalFileSnapshot } from './contract.ts';
+import type { PacketBody } from './packet-exchange.ts';
+
+/**
+ * The local file of an upload. BITS trusts size and timestamp only: if either changed since the
+ * upload first started, the job fails with BG_E_LOCAL_FILE_CHANGED in context LOCAL_FILE — an
+ * error, not a restart (bits-upload-protocol.md §9.3 step 6, bits-client.md §3.1).
+ */
+
+/** Bytes read from the file per chunk of a fragment (and per limiter take). */
+const CHUNK_BYTES = 256 * 1024;
+
+export class LocalUploadFile {
+  readonly #handle: FileHandle;
+  readonly #path: string;
+  readonly snapshot: LocalFileSnapshot;
+
+  private constructor(handle: FileHandle, path: string, snapshot: LocalFileSnapshot) {
+    this.#handle = handle;
+    this.#path = path;
+    this.snapshot = snapshot;
+  }
+
+  /** Open the file; with `expected` (a resumed upload) fail if it changed since then. */
+  static async open(path: string, expected: LocalFileSnapshot | null): Promise<LocalUploadFile> {
+    let handle: FileHandle;
+    try {
+      // O_NONBLOCK: a FIFO planted at the name fails instead of blocking the open.
+      handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        throw transferError('fatal', 'ERROR_FILE_NOT_FOUND', 'LOCAL_FILE', `${path} does not exist`, { cause: err });
+      }
+      throw new TransferError(classifyLocalError(err), { cause: err });
+    }
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw transferError('fatal', 'E_INVALIDARG', 'LOCAL_FILE', `${path} is not a regular file`);
+      const file = new LocalUploadFile(handle, path, expected ?? { size: st.size, mtimeMs: st.mtimeMs });
+      await file.checkUnchanged();
+      return file;
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  get size(): number {
+    return this.snapshot.size;
+  }
+
+  /** Fail with BG_E_LOCAL_FILE_CHANGED when size or mtime differ from the snapshot. */
+  async checkUnchanged(): Promise<void> {
+    let size: number;
+    let mtimeMs: number;
+    try {
+      ({ size, mtimeMs } = await this.#handle.stat());
+    } catch (err) {
+      throw new TransferError(classifyLocalError(err), { cause: err });
+    }
+    if (size !== this.snapshot.size || mtimeMs !== this.snapshot.mtimeMs) {
+      throw changed(this.#path, `size ${this.snapshot.size} → ${size}, mtime ${this.snapshot.mtimeMs} → ${mtimeMs}`);
+    }
+  }
+
+  /** The body of the fragment [start, start+length): read chunk by chunk through the limiter. */
+  fragment(start: number, length: number, limiter: RateLimiter | null, signal: AbortSignal): PacketBody {
+    const handle = this.#handle;
+    const path = this.#path;
+    return {
+      length,
+      async *chunks() {
+        let pos = start;
+        const end = start + length;
+        while (pos < end) {
+          const want = Math.min(CHUNK_BYTES, end - pos);
+          if (limiter !== null) await limiter.take(want, signal);
+          const buf = Buffer.allocUnsafe(want);
+          let n: number;
+          try {
+            ({ bytesRead: n } = await handle.read(buf, 0, want, pos));
+          } catch (err) {
+            throw new TransferError(classifyLocalError(err), { cause: err });
+          }
+          if (n < want) throw changed(path, `it ended at byte ${pos + n} while reading`);
+          pos += n;
+          yield buf;
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.#handle.close();
+  }
+}
+
+function changed(path: string, detail: string): TransferError {
+  return transferError(
+    'fatal',
+    'BG_E_LOCAL_FILE_CHANGED',
+    'LOCAL_FILE',
+    `the local file ${path} changed after the upload started (${detail})`,
+  );
+}

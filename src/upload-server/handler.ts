@@ -1,0 +1,133 @@
+/**
+ * `createBitsUploadHandler`: the upload server as a connection handler, for the standalone
+ * listener and for mounting in an existing Node HTTP(S) server. Mounting works at the
+ * connection level because Node's HTTP parser rejects BITS_POST before any request handler
+ * could see it (§11): our parser reads each request first, serves what lies under the URL
+ * prefix, and hands anything else — the socket, with the bytes put back — to the app's server.
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Server as TlsServer } from 'node:tls';
+import type { TimerHandle } from '../core/clock.ts';
+import type { ServerContext } from './context.ts';
+import { type ConnectionFallback, serveConnection } from './http/connection.ts';
+import { type BitsUploadOptions, resolveOptions } from './options.ts';
+import { isExpired } from './packets/session-lookup.ts';
+import { createRouter } from './router.ts';
+import { SessionStore } from './session-store.ts';
+
+/** A mountable BITS upload handler. */
+export interface BitsUploadHandler {
+  /**
+   * Serve the requests of one connection (plain or TLS socket). Requests outside the URL
+   * prefix go to `fallback` (the socket with the unread bytes put back), or get 404 without one.
+   */
+  handleConnection(socket: Duplex, fallback?: ConnectionFallback): void;
+  /**
+   * Put this handler in front of an existing `http.Server`/`https.Server`: its connections are
+   * read by our parser first; the first request outside the prefix hands the connection over to
+   * the server's own HTTP handling for good.
+   */
+  attach(server: HttpServer): void;
+  /** Delete sessions idle past the session timeout (and old tombstones); returns how many. */
+  cleanup(): Promise<number>;
+  /** Stop the periodic cleanup (sessions stay on disk for the next start). */
+  close(): void;
+}
+
+/** Tombstones of closed sessions answer repeated Close/Cancel for at most this long. */
+const TOMBSTONE_MS = 24 * 3600 * 1000;
+
+/** Create the handler: loads the sessions on disk, starts the periodic cleanup. */
+export async function createBitsUploadHandler(options: BitsUploadOptions): Promise<BitsUploadHandler> {
+  const opts = resolveOptions(options);
+  const store = new SessionStore(opts.sessionsDir);
+  await store.open();
+  const ctx: ServerContext = { opts, store };
+  const routerWithHandOff = createRouter(ctx, true);
+  const routerAlone = createRouter(ctx, false);
+  const connections = new Set<Duplex>();
+
+  const cleanup = async (): Promise<number> => {
+    const now = opts.clock.wallMs();
+    const stale = [...store.all()].filter((s) =>
+      s.phase === 'closed'
+        ? now - s.lastProgressMs > Math.min(TOMBSTONE_MS, opts.sessionTimeoutMs)
+        : isExpired(ctx, s, now),
+    );
+    for (const s of stale) await store.withLock(s.id, () => store.remove(s.id));
+    return stale.length;
+  };
+
+  let timer: TimerHandle | undefined;
+  let closed = false;
+  let sweeping = false;
+  let sweepAgain = false;
+  const sweep = () => {
+    if (sweeping) {
+      // A tick during a sweep: sweep once more afterwards, with the clock as it is then.
+      sweepAgain = true;
+      return;
+    }
+    sweeping = true;
+    cleanup()
+      .catch(opts.onError)
+      .finally(() => {
+        sweeping = false;
+        if (sweepAgain && !closed) {
+          sweepAgain = false;
+          sweep();
+        }
+      });
+  };
+  const schedule = () => {
+    timer = opts.clock.setTimer(opts.cleanupIntervalMs, () => {
+      // Re-arm first, so the period does not drift by the sweep's duration.
+      if (!closed) schedule();
+      sweep();
+    });
+  };
+  schedule();
+
+  const handleConnection = (socket: Duplex, fallback?: ConnectionFallback): void => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+    serveConnection(socket, {
+      router: fallback === undefined ? routerAlone : routerWithHandOff,
+      clock: opts.clock,
+      limits: opts.headLimits,
+      idleTimeoutMs: opts.idleTimeoutMs,
+      headersTimeoutMs: opts.headersTimeoutMs,
+      maxDiscard: opts.maxFragmentSize,
+      fallback: (s) => {
+        connections.delete(s);
+        fallback?.(s);
+      },
+      onError: opts.onError,
+    }).catch(opts.onError);
+  };
+
+  return {
+    handleConnection,
+    attach(server: HttpServer): void {
+      // An https.Server runs HTTP on 'secureConnection' (after the handshake), http on 'connection'.
+      const event = server instanceof TlsServer ? 'secureConnection' : 'connection';
+      const original = server.listeners(event)[0] as ((socket: Duplex) => void) | undefined;
+      if (original === undefined) throw new Error(`server has no ${event} listener to take over`);
+      server.removeListener(event, original);
+      server.prependListener(event, (socket: Duplex) =>
+        handleConnection(socket, (s) => {
+          original.call(server, s);
+          // Node's HTTP server reads a socket only when it flows; the hand-off paused it.
+          s.resume();
+        }),
+      );
+    },
+    cleanup,
+    close(): void {
+      closed = true;
+      timer?.cancel();
+      for (const s of connections) s.destroy();
+    },
+  };
+}

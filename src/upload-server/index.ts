@@ -1,0 +1,12 @@
+/** The BITS upload server: standalone (`startBitsUploadServer`) or mounted (`createBitsUploadHandler`). */
+export { type BitsUploadHandler, createBitsUploadHandler } from './handler.ts';
+export type { ConnectionFallback } from './http/connection.ts';
+export type {
+  AuthDecision,
+  AuthHook,
+  AuthRequest,
+  BitsUploadOptions,
+  NotificationType,
+} from './options.ts';
+export { type BitsUploadServer, type BitsUploadServerOptions, startBitsUploadServer } from './server.ts';
+export { systemClock } from './system-clock.ts';

@@ -1,0 +1,57 @@
+import { BITS_HEADERS, selectProtocol } from '../../core/upload-protocol.ts';
+import { type Ack, accessDenied, ack, badRequest, UploadError } from '../ack.ts';
+import type { PacketRequest, ServerContext } from '../context.ts';
+import { header } from '../http/request-head.ts';
+import { destinationState, walkParents } from '../safe-fs.ts';
+
+/**
+ * Create-Session (§8.3): pick the common protocol, check the destination, make the session.
+ * Ack: BITS-Protocol, BITS-Session-Id, Accept-Encoding: identity (+ Host-Id when configured).
+ */
+export async function createSession(ctx: ServerContext, req: PacketRequest): Promise<Ack> {
+  const { opts, store } = ctx;
+  const target = req.target;
+  if (target.kind === 'reserved') throw accessDenied('the session folder is not an upload destination');
+  if (target.kind !== 'file') throw badRequest('the upload URL maps to a folder');
+  if (!opts.uploadEnabled(`/${target.path}`)) {
+    // BITSUploadEnabled off: 501 + E_ACCESSDENIED (note <22>).
+    throw new UploadError(501, 'E_ACCESSDENIED', 'BITS uploads are not enabled for this URL');
+  }
+  const protocol = selectProtocol(header(req.head, 'bits-supported-protocols'));
+  if (protocol === undefined) throw badRequest('no protocol in common (BITS-Supported-Protocols)');
+
+  await walkParents(opts.root, target.segments, false);
+  const state = await destinationState(opts.root, target.segments);
+  // With a notification the upload goes to the app and is only copied on request, so an
+  // existing file matters only at commit time then (checked again there).
+  if (state !== 'absent' && !opts.allowOverwrite && opts.notificationType === 'none') {
+    // 403, not [W32]'s 409: Windows treats 409 as transient and would retry forever (§6.2).
+    throw accessDenied('the destination exists and overwrites are not allowed');
+  }
+  if (opts.maxSessionsPerUser > 0 && store.countOpen(req.user) >= opts.maxSessionsPerUser) {
+    throw new UploadError(503, 'BG_E_TOO_MANY_JOBS_PER_USER', 'too many open upload sessions for this user');
+  }
+
+  const record = await store.create(
+    { segments: target.segments, originalUrl: originalUrl(req), user: req.user, protocol },
+    opts.clock.wallMs(),
+  );
+  const headers: Array<readonly [string, string]> = [
+    [BITS_HEADERS.protocol, protocol],
+    [BITS_HEADERS.sessionId, record.id],
+    [BITS_HEADERS.acceptEncoding, 'identity'],
+  ];
+  if (opts.hostId !== undefined) {
+    headers.push([BITS_HEADERS.hostId, opts.hostId]);
+    if (opts.hostIdFallbackTimeoutS !== undefined) {
+      headers.push([BITS_HEADERS.hostIdFallbackTimeout, String(opts.hostIdFallbackTimeoutS)]);
+    }
+  }
+  return ack(200, headers);
+}
+
+/** The upload URL as the client addressed it, made absolute. */
+function originalUrl(req: PacketRequest): string {
+  const t = req.head.target;
+  return /^https?:\/\//i.test(t) ? t : `${req.baseUrl}${t}`;
+}

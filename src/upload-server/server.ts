@@ -1,0 +1,60 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { type BitsUploadHandler, createBitsUploadHandler } from './handler.ts';
+import type { BitsUploadOptions } from './options.ts';
+
+/** Options of the standalone server: the handler's, plus TLS material for HTTPS. */
+export interface BitsUploadServerOptions extends BitsUploadOptions {
+  /** PEM certificate chain and private key: serve HTTPS instead of HTTP. */
+  readonly tls?: { readonly cert: string | Buffer; readonly key: string | Buffer };
+}
+
+/** A running standalone upload server. */
+export interface BitsUploadServer {
+  readonly handler: BitsUploadHandler;
+  readonly server: net.Server;
+  /** Bound address (after listen). */
+  readonly port: number;
+  readonly host: string;
+  /** `http(s)://host:port` */
+  readonly url: string;
+  /** Stop accepting, drop open connections, stop the cleanup timer. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start a standalone BITS upload server on `net.Server` (or `tls.Server`): every request goes
+ * through our own HTTP/1.1 parser, because Node's rejects BITS_POST (§11).
+ */
+export async function startBitsUploadServer(
+  options: BitsUploadServerOptions,
+  listen: { port?: number; host?: string } = {},
+): Promise<BitsUploadServer> {
+  const handler = await createBitsUploadHandler(options);
+  const server = options.tls
+    ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, (socket) => handler.handleConnection(socket))
+    : net.createServer((socket) => handler.handleConnection(socket));
+  if (options.tls) server.on('tlsClientError', () => {});
+  const host = listen.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listen.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as net.AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    handler,
+    server,
+    port: address.port,
+    host: address.address,
+    url: `${options.tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
+    async close(): Promise<void> {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      handler.close();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import { once } from 'node:events';
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A real origin server on 127.0.0.1:0 (HTTP, or HTTPS with a given key/cert) whose paths are
+ * scripted per test: `serve()` answers like a correct server (Range, If-Range,
+ * If-Unmodified-Since, 416 with `bytes * /N`) and takes faults — reset, stall, drip, short body,
+ * ignore Range, no Content-Length, merged ranges. Every request is recorded.
+ */
+
+export interface RecordedRequest {
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+  readonly rawHeaders: readonly string[];
+}
+
+/** `n` is the 1-based count of requests to this path so far. */
+export type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => unknown;
+
+export interface OriginServer {
+  readonly port: number;
+  readonly origin: string;
+  readonly requests: RecordedRequest[];
+  url(path: string): string;
+  route(path: string, handler: Handler): void;
+  /** Requests seen for one path. */
+  hits(path: string): RecordedRequest[];
+  close(): Promise<void>;
+}
+
+export async function startOrigin(tls?: { key: string; cert: string }): Promise<OriginServer> {
+  const routes = new Map<string, Handler>();
+  const counts = new Map<string, number>();
+  const requests: RecordedRequest[] = [];
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = (req.url ?? '/').replace(/^https?:\/\/[^/]+/u, '');
+    requests.push({ path, headers: req.headers, rawHeaders: req.rawHeaders });
+    const n = (counts.get(path) ?? 0) + 1;
+    counts.set(path, n);
+    const h = routes.get(path);
+    if (h === undefined) {
+      res.writeHead(404, { 'content-length': '9' }).end('not found');
+      return;
+    }
+    try {
+      await h(req, res, n);
+    } catch (err) {
+      res.destroy(err as Error);
+    }
+  };
+  const server: Server = tls === undefined ? createHttp(handle) : createHttps({ ...tls }, handle);
+  server.keepAliveTimeout = 1000;
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const origin = `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
+  return {
+    port,
+    origin,
+    requests,
+    url: (path) => `${origin}${path}`,
+    route: (path, handler) => {
+      routes.set(path, handler);
+    },
+    hits: (path) => requests.filter((r) => r.path === path),
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+}
+
+export interface ServeOptions {
+  readonly etag?: string | null;
+  readonly lastModified?: string | null;
+  /** Answer 200 with the whole body to a Range request. */
+  readonly ignoreRange?: boolean;
+  /** Answer 206 for a bigger span than asked (a server merging ranges). */
+  readonly mergeRanges?: boolean;
+  /** Answer a changed-validator If-Range with 206 anyway (a server ignoring If-Range). */
+  readonly ignoreIfRange?: boolean;
+  /** Chunked, no Content-Length. */
+  readonly noLength?: boolean;
+  readonly extraHeaders?: Record<string, string | string[]>;
+  /** After this many body bytes: 'reset' (TCP RST), 'stall' (keep open, send nothing), 'short' (FIN). */
+  readonly faultAfter?: number;
+  readonly fault?: 'reset' | 'stall' | 'short';
+  /** Called once the fault happened. */
+  readonly onFault?: () => void;
+  /** Send the body in pieces of this size with `dripMs` between them. */
+  readonly dripBytes?: number;
+  readonly dripMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function writeAsync(res: ServerResponse, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => res.write(data, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Answer `req` for `body` like a correct HTTP/1.1 origin, with the faults in `o`. */
+export async function serve(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  o: ServeOptions = {},
+): Promise<void> {
+  const size = body.length;
+  const headers: Record<string, string | string[]> = { 'accept-ranges': 'bytes', ...o.extraHeaders };
+  if (o.etag != null) headers.etag = o.etag;
+  if (o.lastModified != null) headers['last-modified'] = o.lastModified;
+  const ius = req.headers['if-unmodified-since'];
+  if (ius !== undefined && o.lastModified != null && ius !== o.lastModified) {
+    res.writeHead(412, { 'content-length': '0' }).end();
+    return;
+  }
+  let first = 0;
+  let last = size - 1;
+  let partial = false;
+  const range = /^bytes=(\d+)-(\d*)$/u.exec(req.headers.range ?? '');
+  const ifRange = req.headers['if-range'];
+  const ifRangeOk = ifRange === undefined || ifRange === o.etag || ifRange === o.lastModified || o.ignoreIfRange;
+  if (range !== null && !o.ignoreRange && ifRangeOk) {
+    first = Number(range[1]);
+    last = range[2] === '' ? size - 1 : Math.min(Number(range[2]), size - 1);
+    if (first >= size) {
+      res.writeHead(416, { 'content-range': `bytes */${size}`, 'content-length': '0' }).end();
+      return;
+    }
+    if (o.mergeRanges) last = size - 1;
+    partial = true;
+    headers['content-range'] = `bytes ${first}-${last}/${size}`;
+  }
+  const slice = body.subarray(first, last + 1);
+  if (!o.noLength) headers['content-length'] = String(slice.length);
+  res.writeHead(partial ? 206 : 200, headers);
+  const faultAt = o.fault === undefined ? slice.length : Math.min(o.faultAfter ?? 0, slice.length);
+  const piece = o.dripBytes ?? 256 * 1024;
+  for (let at = 0; at < faultAt; at += piece) {
+    await writeAsync(res, slice.subarray(at, Math.min(at + piece, faultAt)));
+    if (o.dripMs !== undefined) await sleep(o.dripMs);
+  }
+  if (o.fault === undefined) {
+    res.end();
+    return;
+  }
+  // Let the bytes reach the client before the fault.
+  await sleep(30);
+  if (o.fault === 'reset') res.socket?.resetAndDestroy();
+  else if (o.fault === 'short') res.socket?.end();
+  o.onFault?.();
+}
