@@ -10,6 +10,8 @@ export interface OpenbitsPaths {
   readonly socketPath: string;
   /** Where an on-demand daemon's log goes. */
   readonly logPath: string;
+  /** The policy file (quotas, bandwidth, …): `$XDG_CONFIG_HOME/openbits/config.json`. */
+  readonly configPath: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -23,18 +25,28 @@ function xdg(env: Env, name: string): string | undefined {
 /**
  * The file layout, from the environment alone (no I/O):
  * - `OPENBITS_HOME=DIR` puts everything in DIR (tests, portable installs);
+ * - the policy file is `$XDG_CONFIG_HOME/openbits/config.json` (default `~/.config/…`);
  * - else the database under `$XDG_STATE_HOME/openbits` (default `~/.local/state/openbits`) and
  *   the socket in `$XDG_RUNTIME_DIR/openbits/bitsd.sock`;
  * - without XDG_RUNTIME_DIR, the socket goes to `<tmpdir>/openbits-<uid>/`, which the daemon
  *   creates 0700 and refuses to use unless it owns it and it is not a symlink.
  */
 export function resolvePaths(env: Env = process.env, uid: number = process.getuid?.() ?? 0): OpenbitsPaths {
-  const home = env.OPENBITS_HOME;
-  if (home !== undefined && home !== '') {
-    return { stateDir: home, runtimeDir: home, socketPath: join(home, 'bitsd.sock'), logPath: join(home, 'bitsd.log') };
+  const single = env.OPENBITS_HOME;
+  if (single !== undefined && single !== '') {
+    return {
+      stateDir: single,
+      runtimeDir: single,
+      socketPath: join(single, 'bitsd.sock'),
+      logPath: join(single, 'bitsd.log'),
+      configPath: join(single, 'config.json'),
+    };
   }
-  const stateDir = join(xdg(env, 'XDG_STATE_HOME') ?? join(env.HOME || homedir(), '.local', 'state'), 'openbits');
+  const home = env.HOME || homedir();
+  const stateDir = join(xdg(env, 'XDG_STATE_HOME') ?? join(home, '.local', 'state'), 'openbits');
+  const configPath = join(xdg(env, 'XDG_CONFIG_HOME') ?? join(home, '.config'), 'openbits', 'config.json');
   const runtime = xdg(env, 'XDG_RUNTIME_DIR');
   const runtimeDir = runtime === undefined ? join(tmpdir(), `openbits-${uid}`) : join(runtime, 'openbits');
-  return { stateDir, runtimeDir, socketPath: join(runtimeDir, 'bitsd.sock'), logPath: join(stateDir, 'bitsd.log') };
+  const socketPath = join(runtimeDir, 'bitsd.sock');
+  return { stateDir, runtimeDir, socketPath, logPath: join(stateDir, 'bitsd.log'), configPath };
 }

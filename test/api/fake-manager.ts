@@ -79,10 +79,13 @@ export class FakeManager implements BitsManager {
     return this.#listeners.size;
   }
 
-  #job(jobId: string): FakeJob {
+  /** A known job; a final one only for methods (they then fail the legality check). */
+  #job(jobId: string, finalToo = false): FakeJob {
     const id = normalizeJobId(jobId);
     const job = id === null ? undefined : this.#jobs.get(id);
-    if (job === undefined || isFinalState(job.state)) throw new BitsError('BG_E_NOT_FOUND', `no job ${jobId}`);
+    if (job === undefined || (isFinalState(job.state) && !finalToo)) {
+      throw new BitsError('BG_E_NOT_FOUND', `no job ${jobId}`);
+    }
     return job;
   }
 
@@ -202,24 +205,24 @@ export class FakeManager implements BitsManager {
     return structuredClone(this.#job(jobId).files);
   }
   async resume(jobId: string): Promise<void> {
-    const job = this.#job(jobId);
+    const job = this.#job(jobId, true);
     this.#allowed('resume', job);
     this.#move(job, 'resume');
     job.everResumed = true;
   }
   async suspend(jobId: string): Promise<void> {
-    const job = this.#job(jobId);
+    const job = this.#job(jobId, true);
     this.#allowed('suspend', job);
     this.#move(job, 'suspend');
   }
   async cancel(jobId: string): Promise<ResultCode> {
-    const job = this.#job(jobId);
+    const job = this.#job(jobId, true);
     this.#allowed('cancel', job);
     this.#move(job, 'cancel');
     return 'S_OK';
   }
   async complete(jobId: string): Promise<ResultCode> {
-    const job = this.#job(jobId);
+    const job = this.#job(jobId, true);
     this.#allowed('complete', job);
     if (job.type !== 'DOWNLOAD' && job.state !== 'TRANSFERRED') {
       throw new BitsError('BG_E_INVALID_STATE', 'upload jobs complete only when TRANSFERRED');
