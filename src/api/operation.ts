@@ -62,19 +62,24 @@ export function defineOperation<K extends OperationName, B extends TSchema | und
   return {
     ...spec,
     checkBody: spec.body === undefined ? undefined : checker(spec.body, 'request body'),
-    checkReply: spec.reply === undefined ? undefined : checker(spec.reply, 'reply'),
+    // A reply of the wrong shape is the daemon's fault (or a version skew), not the caller's.
+    checkReply: spec.reply === undefined ? undefined : checker(spec.reply, 'reply', 'E_FAIL'),
   };
 }
 
 /**
- * A compiled check that throws E_INVALIDARG naming the first offending field, e.g.
+ * A compiled check that throws (E_INVALIDARG by default) naming the first offending field, e.g.
  * `request body: files[2].localName must be string`.
  */
-export function checker(schema: TSchema, what: string): (value: unknown) => void {
+export function checker(
+  schema: TSchema,
+  what: string,
+  name: 'E_INVALIDARG' | 'E_FAIL' = 'E_INVALIDARG',
+): (value: unknown) => void {
   const compiled = Compile(schema);
   return (value) => {
     if (compiled.Check(value)) return;
-    throw new BitsError('E_INVALIDARG', `${what}: ${describeErrors(compiled.Errors(value))}`);
+    throw new BitsError(name, `${what}: ${describeErrors(compiled.Errors(value))}`);
   };
 }
 

@@ -61,10 +61,11 @@ async function readBody(c: Context, op: Operation): Promise<unknown> {
  * The v1 API as a Hono app over any BitsManager: one route per operation, the error envelope,
  * GET /v1/status and the GET /v1/events stream.
  */
-export function createApiApp(options: ApiOptions): { app: Hono; streams: EventStreams } {
+export function createApiApp(options: ApiOptions): { app: Hono; streams: EventStreams; beginShutdown(): void } {
   const { manager } = options;
   const logger = options.logger ?? silent;
   const app = new Hono();
+  let closing = false;
 
   app.onError((err) => {
     const { error, internal } = asBitsError(err);
@@ -80,6 +81,15 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     }),
   );
 
+  // While stopping, every reply closes its connection, and no new event stream opens (a
+  // client's reconnect on a kept-alive socket would otherwise hold the stop up).
+  app.use('*', async (c, next) => {
+    if (closing && c.req.path === '/v1/events') {
+      return failure(new BitsError('RPC_S_SERVER_UNAVAILABLE', 'bitsd is stopping'));
+    }
+    await next();
+    if (closing) c.res.headers.set('connection', 'close');
+  });
   app.get('/v1/status', () => json(options.status(), 200));
   const streams = mountEvents(app, {
     manager,
@@ -101,8 +111,18 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
       return json(result, op.status ?? 200);
     });
   }
-  return { app, streams };
+  return {
+    app,
+    streams,
+    beginShutdown() {
+      closing = true;
+      streams.closeAll();
+    },
+  };
 }
+
+/** How long requests in flight may take once the server stops. */
+const CLOSE_GRACE_MS = 2_000;
 
 /** A listening API server. */
 export interface ApiServer {
@@ -116,7 +136,7 @@ export interface ApiServer {
  * no window where another user could connect; the caller provides a 0700 folder as well.
  */
 export async function listenApi(options: ApiOptions & { socketPath: string }): Promise<ApiServer> {
-  const { app, streams } = createApiApp(options);
+  const { app, beginShutdown } = createApiApp(options);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   server.requestTimeout = 60_000;
   server.headersTimeout = 30_000;
@@ -137,9 +157,16 @@ export async function listenApi(options: ApiOptions & { socketPath: string }): P
     path: options.socketPath,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      streams.closeAll();
+      // Connections that turn idle from now on (an ended event stream, a finished request)
+      // close at once instead of lingering for the keep-alive timeout.
+      server.keepAliveTimeout = 1;
+      server.keepAliveTimeoutBuffer = 0;
+      beginShutdown();
       server.closeIdleConnections();
+      // Requests in flight get a moment to finish; then whatever is left is cut.
+      const grace = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
       await closed;
+      clearTimeout(grace);
     },
   };
 }

@@ -18,7 +18,7 @@ export interface TransportOptions {
   readonly timeoutMs?: number;
 }
 
-const checkStatus = checker(StatusReply, 'status reply');
+const checkStatus = checker(StatusReply, 'status reply', 'E_FAIL');
 
 /**
  * HTTP+JSON over the daemon's Unix socket with a keep-alive undici Agent. Failures come back

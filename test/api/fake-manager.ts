@@ -374,7 +374,26 @@ export class FakeManager implements BitsManager {
   subscribe(listener: (event: ManagerEvent) => void, filter?: { jobId?: string }): Unsubscribe {
     const entry = { fn: listener, jobId: filter?.jobId };
     this.#listeners.add(entry);
-    return () => this.#listeners.delete(entry);
+    this.#listenersChanged();
+    return () => {
+      this.#listeners.delete(entry);
+      this.#listenersChanged();
+    };
+  }
+
+  readonly #countWaiters = new Set<{ count: number; resolve: () => void }>();
+  #listenersChanged(): void {
+    for (const w of [...this.#countWaiters]) {
+      if (w.count !== this.#listeners.size) continue;
+      this.#countWaiters.delete(w);
+      w.resolve();
+    }
+  }
+
+  /** Resolves when exactly `count` listeners are subscribed. */
+  listenerCountIs(count: number): Promise<void> {
+    if (this.#listeners.size === count) return Promise.resolve();
+    return new Promise((resolve) => this.#countWaiters.add({ count, resolve }));
   }
   async *events(options: { jobId?: string; signal?: AbortSignal } = {}): AsyncIterable<ManagerEvent> {
     const queue: ManagerEvent[] = [];
