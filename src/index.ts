@@ -5,6 +5,7 @@
  * Both return a `BitsManager` (src/api/contract.ts).
  */
 export type * from './api/contract.ts';
+export { type BitsClient, type ConnectOptions, connect } from './client/index.ts';
 export * from './core/index.ts';
 export { createManager, InProcessManager, type ManagerOptions } from './service/manager.ts';
 export { DEFAULT_POLICY, type Policy } from './service/policy-file.ts';

@@ -87,12 +87,19 @@ export interface BitsManager {
   getErrorDescription(hresult: number): Promise<string>;
 
   /** Live events; returns an unsubscribe function. */
-  subscribe(listener: (event: ManagerEvent) => void, filter?: { jobId?: string }): () => void;
+  subscribe(listener: (event: ManagerEvent) => void, filter?: { jobId?: string }): Unsubscribe;
   /** The same events as an async iterator; ends when `signal` aborts or the manager closes. */
   events(options?: { jobId?: string; signal?: AbortSignal }): AsyncIterable<ManagerEvent>;
 
   close(): Promise<void>;
 }
+
+/**
+ * What subscribe returns: call it to stop listening. Over the socket the stream opens in the
+ * background; `ready` (absent or already resolved in-process) resolves once events flow, so a
+ * caller can subscribe, await ready, then act without missing the first event.
+ */
+export type Unsubscribe = (() => void) & { readonly ready?: Promise<void> };
 
 /** A success code some methods return. */
 export type ResultCode = 'S_OK' | 'S_FALSE' | 'BG_S_PARTIAL_COMPLETE' | 'BG_S_UNABLE_TO_DELETE_FILES';

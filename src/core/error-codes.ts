@@ -37,6 +37,10 @@ export const ERROR_CODES = {
   E_PENDING: entry(0x8000000a, 'The data necessary to complete this operation is not yet available.', 409),
   E_FAIL: entry(0x80004005, 'Unspecified error.', 500),
   E_OUTOFMEMORY: entry(0x8007000e, 'Not enough memory resources are available.', 500),
+  /** The local service cannot be reached (what Windows returns when the BITS service is down). */
+  RPC_S_SERVER_UNAVAILABLE: entry(0x800706ba, 'The RPC server is unavailable.', 503),
+  /** The connection to the service broke during a call: it may or may not have happened. */
+  RPC_S_CALL_FAILED: entry(0x800706be, 'The remote procedure call failed.', 502),
   /** Win32 errors surfaced as HRESULTs for local-file failures. */
   ERROR_FILE_NOT_FOUND: entry(0x80070002, 'The system cannot find the file specified.', 404),
   ERROR_PATH_NOT_FOUND: entry(0x80070003, 'The system cannot find the path specified.', 404),

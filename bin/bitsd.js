@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// bitsd: the openbits service. Plain JavaScript so that an old Node gets a clear message first.
+import './require-node.js';
+
+await import('../src/daemon/main.ts');

@@ -1,0 +1,101 @@
+import type { Hono } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { BitsManager, ManagerEvent } from './contract.ts';
+import type { ApiLogger } from './server.ts';
+
+/** A client that reads slower than events arrive is cut off past this backlog (it reconnects). */
+const MAX_BACKLOG = 10_000;
+
+/** Open event streams, so a shutting-down server can end them. */
+export interface EventStreams {
+  closeAll(): void;
+  readonly size: number;
+}
+
+interface EventsOptions {
+  readonly manager: BitsManager;
+  readonly clock: Clock;
+  readonly logger: ApiLogger;
+  readonly heartbeatMs: number;
+}
+
+/**
+ * GET /v1/events[?jobId=]: server-sent events from manager.subscribe. The first message is
+ * `ready` (the subscription is live from then on); each event is `event: <type>` with the
+ * event as JSON in `data:`; an idle stream gets a `: heartbeat` comment every heartbeatMs.
+ * Progress arrives already coalesced by the manager (≤ 10 per second per job).
+ */
+export function mountEvents(app: Hono, options: EventsOptions): EventStreams {
+  const { manager, clock, logger, heartbeatMs } = options;
+  const enders = new Set<() => void>();
+
+  app.get('/v1/events', (c) => {
+    const jobId = c.req.query('jobId');
+    return streamSSE(c, async (stream) => {
+      const backlog: ManagerEvent[] = [];
+      let ended = false;
+      let wake: (() => void) | undefined;
+      const end = (): void => {
+        ended = true;
+        wake?.();
+      };
+      let heartbeatDue = false;
+      let timer: TimerHandle | undefined;
+      const beat = (): void => {
+        heartbeatDue = true;
+        wake?.();
+        timer = clock.setTimer(heartbeatMs, beat);
+      };
+      const unsubscribe = manager.subscribe(
+        (event) => {
+          if (backlog.length >= MAX_BACKLOG) {
+            logger.warn({ jobId }, 'event stream reader too slow; closing it');
+            end();
+            return;
+          }
+          backlog.push(event);
+          wake?.();
+        },
+        jobId === undefined ? undefined : { jobId },
+      );
+      enders.add(end);
+      stream.onAbort(end);
+      try {
+        await stream.writeSSE({ event: 'ready', data: JSON.stringify({ heartbeatMs }) });
+        timer = clock.setTimer(heartbeatMs, beat);
+        let seq = 0;
+        while (!ended && !stream.aborted) {
+          const event = backlog.shift();
+          if (event !== undefined) {
+            seq++;
+            await stream.writeSSE({ event: event.type, data: JSON.stringify(event), id: String(seq) });
+            continue;
+          }
+          if (heartbeatDue) {
+            heartbeatDue = false;
+            await stream.write(': heartbeat\n\n');
+            continue;
+          }
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+        }
+      } finally {
+        unsubscribe();
+        timer?.cancel();
+        enders.delete(end);
+      }
+    });
+  });
+
+  return {
+    closeAll() {
+      for (const end of [...enders]) end();
+    },
+    get size() {
+      return enders.size;
+    },
+  };
+}

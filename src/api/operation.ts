@@ -1,0 +1,121 @@
+import type { Static, TSchema } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { BitsError } from '../core/bits-error.ts';
+import type { BitsManager } from './contract.ts';
+
+/** The BitsManager methods that are plain request/reply calls (not events, not close). */
+export type OperationName = Exclude<keyof BitsManager, 'subscribe' | 'events' | 'close'>;
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type PathParams = Readonly<Record<string, string>>;
+
+type Body<B> = B extends TSchema ? Static<B> : undefined;
+type Args<K extends OperationName> = Parameters<BitsManager[K]>;
+/** What a manager method resolves to. */
+export type OperationResult<K extends OperationName> = Awaited<ReturnType<BitsManager[K]>>;
+
+/** A call as it travels: path parameters, query string and JSON body. */
+export interface WireRequest<B> {
+  readonly params?: PathParams;
+  readonly query?: PathParams;
+  readonly body?: Body<B>;
+}
+
+/** What the server hands an operation after checking the request. */
+export interface ServerRequest<B> {
+  readonly params: PathParams;
+  readonly query: PathParams;
+  readonly body: Body<B>;
+}
+
+/**
+ * One route of the API, described once: the client encodes a method call with it, the server
+ * checks and invokes it, the client decodes the reply with it. `reply` undefined means 204.
+ */
+export interface OperationSpec<K extends OperationName, B extends TSchema | undefined, R extends TSchema | undefined> {
+  readonly name: K;
+  readonly method: HttpMethod;
+  /** Hono-style template, e.g. `/v1/jobs/:id/priority`. */
+  readonly path: string;
+  readonly body: B;
+  readonly reply: R;
+  /** Success status when there is a reply (default 200). */
+  readonly status?: 200 | 201;
+  encode(...args: Args<K>): WireRequest<B>;
+  invoke(manager: BitsManager, req: ServerRequest<B>): Promise<Body<R>>;
+  decode(reply: Body<R>): OperationResult<K>;
+}
+
+export interface Operation<
+  K extends OperationName = OperationName,
+  B extends TSchema | undefined = TSchema | undefined,
+  R extends TSchema | undefined = TSchema | undefined,
+> extends OperationSpec<K, B, R> {
+  /** Compiled checks (TypeBox `Compile`). */
+  readonly checkBody: ((value: unknown) => void) | undefined;
+  readonly checkReply: ((value: unknown) => void) | undefined;
+}
+
+/** Define an operation; compiles its schemas once. */
+export function defineOperation<K extends OperationName, B extends TSchema | undefined, R extends TSchema | undefined>(
+  spec: OperationSpec<K, B, R>,
+): Operation<K, B, R> {
+  return {
+    ...spec,
+    checkBody: spec.body === undefined ? undefined : checker(spec.body, 'request body'),
+    // A reply of the wrong shape is the daemon's fault (or a version skew), not the caller's.
+    checkReply: spec.reply === undefined ? undefined : checker(spec.reply, 'reply', 'E_FAIL'),
+  };
+}
+
+/**
+ * A compiled check that throws (E_INVALIDARG by default) naming the first offending field, e.g.
+ * `request body: files[2].localName must be string`.
+ */
+export function checker(
+  schema: TSchema,
+  what: string,
+  name: 'E_INVALIDARG' | 'E_FAIL' = 'E_INVALIDARG',
+): (value: unknown) => void {
+  const compiled = Compile(schema);
+  return (value) => {
+    if (compiled.Check(value)) return;
+    throw new BitsError(name, `${what}: ${describeErrors(compiled.Errors(value))}`);
+  };
+}
+
+interface SchemaError {
+  readonly keyword: string;
+  readonly instancePath: string;
+  readonly params: unknown;
+  readonly message: string;
+}
+
+/** The most useful error first: a missing or unknown field, else the deepest type mismatch. */
+function describeErrors(errors: readonly SchemaError[]): string {
+  for (const e of errors) {
+    const params = e.params as { requiredProperties?: string[]; additionalProperties?: string[] };
+    if (e.keyword === 'required' && params.requiredProperties !== undefined) {
+      return params.requiredProperties.map((p) => `${field(e.instancePath, p)} is required`).join('; ');
+    }
+    if (e.keyword === 'additionalProperties' && params.additionalProperties !== undefined) {
+      return params.additionalProperties.map((p) => `${field(e.instancePath, p)} is not a known field`).join('; ');
+    }
+  }
+  const useful = errors.filter((e) => e.keyword !== 'boolean' && e.keyword !== 'anyOf' && e.keyword !== 'const');
+  const best = useful.sort((a, b) => b.instancePath.length - a.instancePath.length)[0] ?? errors[0];
+  if (best === undefined) return 'does not match the expected shape';
+  const anyOf = errors.some((e) => e.keyword === 'anyOf' && e.instancePath === best.instancePath);
+  return `${field(best.instancePath)} ${best.message}${anyOf ? ' (or null)' : ''}`;
+}
+
+/** JSON pointer `/files/2/localName` → `files[2].localName`. */
+function field(pointer: string, child?: string): string {
+  const parts = pointer.split('/').slice(1);
+  if (child !== undefined) parts.push(child);
+  if (parts.length === 0) return 'the body';
+  return parts
+    .map((p, i) => (/^\d+$/u.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`))
+    .join('')
+    .replaceAll('~1', '/')
+    .replaceAll('~0', '~');
+}

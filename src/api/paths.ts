@@ -1,0 +1,52 @@
+import { homedir, tmpdir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
+
+/** Where bitsd keeps its files; the client finds the socket with the same rules. */
+export interface OpenbitsPaths {
+  /** Database and log (the manager's `home`): `$XDG_STATE_HOME/openbits`. */
+  readonly stateDir: string;
+  /** Socket folder, mode 0700: `$XDG_RUNTIME_DIR/openbits`. */
+  readonly runtimeDir: string;
+  readonly socketPath: string;
+  /** Where an on-demand daemon's log goes. */
+  readonly logPath: string;
+  /** The policy file (quotas, bandwidth, …): `$XDG_CONFIG_HOME/openbits/config.json`. */
+  readonly configPath: string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** An XDG variable counts only when it is an absolute path (XDG Base Directory spec). */
+function xdg(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value !== undefined && value !== '' && isAbsolute(value) ? value : undefined;
+}
+
+/**
+ * The file layout, from the environment alone (no I/O):
+ * - `OPENBITS_HOME=DIR` puts everything in DIR (tests, portable installs);
+ * - the policy file is `$XDG_CONFIG_HOME/openbits/config.json` (default `~/.config/…`);
+ * - else the database under `$XDG_STATE_HOME/openbits` (default `~/.local/state/openbits`) and
+ *   the socket in `$XDG_RUNTIME_DIR/openbits/bitsd.sock`;
+ * - without XDG_RUNTIME_DIR, the socket goes to `<tmpdir>/openbits-<uid>/`, which the daemon
+ *   creates 0700 and refuses to use unless it owns it and it is not a symlink.
+ */
+export function resolvePaths(env: Env = process.env, uid: number = process.getuid?.() ?? 0): OpenbitsPaths {
+  const single = env.OPENBITS_HOME;
+  if (single !== undefined && single !== '') {
+    return {
+      stateDir: single,
+      runtimeDir: single,
+      socketPath: join(single, 'bitsd.sock'),
+      logPath: join(single, 'bitsd.log'),
+      configPath: join(single, 'config.json'),
+    };
+  }
+  const home = env.HOME || homedir();
+  const stateDir = join(xdg(env, 'XDG_STATE_HOME') ?? join(home, '.local', 'state'), 'openbits');
+  const configPath = join(xdg(env, 'XDG_CONFIG_HOME') ?? join(home, '.config'), 'openbits', 'config.json');
+  const runtime = xdg(env, 'XDG_RUNTIME_DIR');
+  const runtimeDir = runtime === undefined ? join(tmpdir(), `openbits-${uid}`) : join(runtime, 'openbits');
+  const socketPath = join(runtimeDir, 'bitsd.sock');
+  return { stateDir, runtimeDir, socketPath, logPath: join(stateDir, 'bitsd.log'), configPath };
+}

@@ -1,0 +1,67 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BitsError } from '../core/bits-error.ts';
+import { isNotRunning, type Transport } from './transport.ts';
+
+/** bin/bitsd.js of this package. */
+export const BITSD_BIN = fileURLToPath(new URL('../../bin/bitsd.js', import.meta.url));
+
+export interface AutoStartOptions {
+  /** Environment of the daemon (default: this process's). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The daemon's stderr (its pino log) is appended here. */
+  readonly logPath: string;
+  /** How long to wait for the socket (default 5 s). */
+  readonly waitMs?: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Start bitsd detached (`process.execPath bin/bitsd.js`), then wait until it answers on the
+ * socket. Two clients racing here both spawn; the instance lock lets one daemon win and the
+ * other exit, and both clients then reach the winner.
+ */
+export async function startDaemon(transport: Transport, options: AutoStartOptions): Promise<void> {
+  mkdirSync(dirname(options.logPath), { recursive: true, mode: 0o700 });
+  const log = openSync(options.logPath, 'a', 0o600);
+  let exited: string | undefined;
+  try {
+    const child = spawn(process.execPath, [BITSD_BIN], {
+      detached: true,
+      stdio: ['ignore', 'ignore', log],
+      env: { ...(options.env ?? process.env) } as NodeJS.ProcessEnv,
+    });
+    child.once('exit', (code, signal) => {
+      exited = signal === null ? `exit code ${code}` : `signal ${signal}`;
+    });
+    child.once('error', (err) => {
+      exited = err.message;
+    });
+    child.unref();
+  } finally {
+    closeSync(log);
+  }
+  const deadline = Date.now() + (options.waitMs ?? 5_000);
+  let delay = 20;
+  for (;;) {
+    try {
+      await transport.status();
+      return;
+    } catch (err) {
+      if (!isNotRunning(err)) throw err;
+    }
+    // A daemon that lost the instance race exits at once; the winner still answers soon.
+    if (Date.now() >= deadline) {
+      const why = exited === undefined ? '' : ` (the started bitsd ended: ${exited})`;
+      throw new BitsError(
+        'RPC_S_SERVER_UNAVAILABLE',
+        `bitsd did not answer at ${transport.socketPath} after starting it${why}; see ${options.logPath}`,
+      );
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 200);
+  }
+}

@@ -1,0 +1,127 @@
+import type { BitsManager, ManagerEvent, Unsubscribe } from '../api/contract.ts';
+import type { Operation, OperationName } from '../api/operation.ts';
+import { OPERATIONS } from '../api/operations.ts';
+import { resolvePaths } from '../api/paths.ts';
+import type { DaemonStatus } from '../api/schemas.ts';
+import { startDaemon } from './autostart.ts';
+import { EventFeed } from './event-feed.ts';
+import { isNotRunning, Transport } from './transport.ts';
+
+export interface ConnectOptions {
+  /** The daemon's socket (default: the daemon's own path rules, see resolvePaths). */
+  readonly socketPath?: string;
+  /**
+   * Start bitsd when nobody answers (default true; `false` or OPENBITS_NO_AUTOSTART=1 turns
+   * it off). The daemon is spawned detached with this process's Node and environment.
+   */
+  readonly autoStart?: boolean;
+  /** Longest wait for a reply (default 30 s). */
+  readonly timeoutMs?: number;
+  /** Environment for path rules and for an on-demand daemon (default process.env). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** A BitsManager served by bitsd, plus what only a remote manager has. */
+export interface BitsClient extends BitsManager {
+  readonly socketPath: string;
+  /** GET /v1/status: the answering daemon's pid, version and start time. */
+  status(): Promise<DaemonStatus>;
+}
+
+type Calls = { [K in OperationName]: BitsManager[K] };
+// Every request/reply method of BitsManager has a route (a missing one fails typechecking).
+const exhaustive: Record<OperationName, Operation> = OPERATIONS;
+void exhaustive;
+
+/**
+ * Connect to bitsd over its Unix socket. Returns at once; the first call connects (and starts
+ * the daemon on demand). Errors are BitsErrors rebuilt from the daemon's envelope.
+ */
+export function connect(options: ConnectOptions = {}): BitsClient {
+  const env = options.env ?? process.env;
+  const paths = resolvePaths(env);
+  const socketPath = options.socketPath ?? paths.socketPath;
+  const autoStart = options.autoStart ?? env.OPENBITS_NO_AUTOSTART !== '1';
+  const transport = new Transport({
+    socketPath,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+  });
+  const feed = new EventFeed({ dispatcher: transport.dispatcher });
+  const enders = new Set<() => void>();
+  let starting: Promise<void> | undefined;
+
+  async function withDaemon<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      // Only "nobody listens" is retried: the request never reached a daemon.
+      if (!autoStart || !isNotRunning(err)) throw err;
+    }
+    starting ??= startDaemon(transport, { env, logPath: paths.logPath }).finally(() => {
+      starting = undefined;
+    });
+    await starting;
+    return fn();
+  }
+
+  const calls: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const [name, op] of Object.entries(OPERATIONS) as Array<[string, Operation]>) {
+    calls[name] = (...args) => withDaemon(() => transport.call(op, args));
+  }
+
+  function subscribe(listener: (event: ManagerEvent) => void, filter?: { jobId?: string }): Unsubscribe {
+    const { remove, ready } = feed.add(listener, filter?.jobId);
+    return Object.assign(() => remove(), { ready });
+  }
+
+  function events(options: { jobId?: string; signal?: AbortSignal } = {}): AsyncIterable<ManagerEvent> {
+    const queue: ManagerEvent[] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    const { remove } = feed.add((e) => {
+      queue.push(e);
+      wake?.();
+    }, options.jobId);
+    const finish = (): void => {
+      done = true;
+      remove();
+      enders.delete(finish);
+      wake?.();
+    };
+    enders.add(finish);
+    if (options.signal?.aborted === true) finish();
+    options.signal?.addEventListener('abort', finish, { once: true });
+    async function* iterate(): AsyncGenerator<ManagerEvent> {
+      try {
+        for (;;) {
+          const next = queue.shift();
+          if (next !== undefined) {
+            yield next;
+            continue;
+          }
+          if (done) return;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
+        }
+      } finally {
+        finish();
+      }
+    }
+    return iterate();
+  }
+
+  return {
+    ...(calls as unknown as Calls),
+    socketPath,
+    status: () => withDaemon(() => transport.status()),
+    subscribe,
+    events,
+    async close() {
+      for (const end of [...enders]) end();
+      feed.close();
+      await transport.close();
+    },
+  };
+}

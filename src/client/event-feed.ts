@@ -1,0 +1,158 @@
+import type { Dispatcher } from 'undici';
+import type { ManagerEvent } from '../api/contract.ts';
+
+type Listener = (event: ManagerEvent) => void;
+interface Entry {
+  readonly fn: Listener;
+  readonly jobId: string | undefined;
+}
+
+export interface EventFeedOptions {
+  readonly dispatcher: Dispatcher;
+  /** Reconnect delay bounds after the stream drops (default 100 ms doubling to 5 s). */
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** Called for a stream failure (for logging); the feed reconnects on its own. */
+  readonly onError?: (err: unknown) => void;
+}
+
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+
+/**
+ * One GET /v1/events stream shared by every subscriber of a client, opened while anyone listens
+ * and reopened (with back-off) when it drops. Filtering by job happens here. Events that
+ * happen while the stream is down are lost, as BITS's own modification callbacks may be:
+ * read the job again after a reconnect if it matters.
+ */
+export class EventFeed {
+  readonly #options: EventFeedOptions;
+  readonly #entries = new Set<Entry>();
+  #abort: AbortController | undefined;
+  #ready: Promise<void> | undefined;
+  #markReady: (() => void) | undefined;
+  #closed = false;
+
+  constructor(options: EventFeedOptions) {
+    this.#options = options;
+  }
+
+  /** Add a listener; resolves `ready` once the stream delivers events (at once if it already does). */
+  add(fn: Listener, jobId: string | undefined): { remove: () => void; ready: Promise<void> } {
+    const entry: Entry = { fn, jobId };
+    this.#entries.add(entry);
+    if (this.#abort === undefined && !this.#closed) this.#start();
+    return {
+      remove: () => {
+        this.#entries.delete(entry);
+        if (this.#entries.size === 0) this.#stop();
+      },
+      ready: this.#ready ?? Promise.resolve(),
+    };
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#entries.clear();
+    this.#stop();
+  }
+
+  #start(): void {
+    const abort = new AbortController();
+    this.#abort = abort;
+    this.#ready = new Promise<void>((resolve) => {
+      this.#markReady = resolve;
+    });
+    void this.#run(abort.signal);
+  }
+
+  #stop(): void {
+    this.#abort?.abort();
+    this.#abort = undefined;
+    this.#markReady?.(); // nobody waits for a stream that will not come
+    this.#ready = undefined;
+  }
+
+  async #run(signal: AbortSignal): Promise<void> {
+    const min = this.#options.minBackoffMs ?? 100;
+    let backoff = min;
+    while (!signal.aborted) {
+      try {
+        const res = await this.#options.dispatcher.request({
+          origin: 'http://bitsd',
+          path: '/v1/events',
+          method: 'GET',
+          headers: { accept: 'text/event-stream' },
+          signal,
+          // Heartbeats arrive every 15 s; three missed ones mean a dead connection.
+          bodyTimeout: 45_000,
+        });
+        if (res.statusCode !== 200) {
+          await res.body.text();
+          throw new Error(`GET /v1/events answered HTTP ${res.statusCode}`);
+        }
+        for await (const message of parseSse(res.body)) {
+          if (message.event === 'ready') {
+            backoff = min;
+            this.#markReady?.();
+            continue;
+          }
+          this.#dispatch(JSON.parse(message.data) as ManagerEvent);
+        }
+      } catch (err) {
+        if (signal.aborted) return;
+        this.#options.onError?.(err);
+      }
+      await sleep(backoff, signal);
+      backoff = Math.min(backoff * 2, this.#options.maxBackoffMs ?? 5_000);
+    }
+  }
+
+  #dispatch(event: ManagerEvent): void {
+    for (const entry of [...this.#entries]) {
+      if (entry.jobId !== undefined && entry.jobId !== event.jobId) continue;
+      try {
+        entry.fn(event);
+      } catch {
+        // One throwing listener must not starve the others.
+      }
+    }
+  }
+}
+
+interface SseMessage {
+  readonly event: string;
+  readonly data: string;
+}
+
+/** Parse a text/event-stream body into messages (comments and ids are skipped). */
+export async function* parseSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const chunk of body) {
+    buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
+    let cut = buffer.search(/\r?\n\r?\n/u);
+    while (cut !== -1) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut).replace(/^\r?\n\r?\n/u, '');
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split(/\r?\n/u)) {
+        if (line.startsWith(':')) continue;
+        const colon = line.indexOf(':');
+        const name = colon === -1 ? line : line.slice(0, colon);
+        const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /u, '');
+        if (name === 'event') event = value;
+        else if (name === 'data') data.push(value);
+      }
+      if (data.length > 0) yield { event, data: data.join('\n') };
+      cut = buffer.search(/\r?\n\r?\n/u);
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { get } from 'node:http';
+import type { BitsManager } from '../api/contract.ts';
+import type { OpenbitsPaths } from '../api/paths.ts';
+import { type ApiLogger, type ApiServer, listenApi } from '../api/server.ts';
+import { BitsError } from '../core/bits-error.ts';
+import type { Clock } from '../core/clock.ts';
+import { AlreadyRunning, acquireInstanceLock, removeStaleSocket } from './instance-lock.ts';
+import { ensurePrivateDir } from './private-dir.ts';
+
+/** What bitsd needs from the manager beyond BitsManager (all optional). */
+export interface ServedManager extends BitsManager {
+  /** SIGHUP: re-read the policy file. */
+  reloadPolicy?(): Promise<unknown>;
+}
+
+export interface DaemonOptions {
+  readonly paths: OpenbitsPaths;
+  readonly version: string;
+  readonly clock: Clock;
+  readonly logger: ApiLogger;
+  readonly createManager: (options: { home: string; policyFile: string }) => Promise<ServedManager>;
+}
+
+export interface RunningDaemon {
+  readonly manager: ServedManager;
+  readonly server: ApiServer;
+  /** SIGHUP: reload the policy if the manager can; a bad file keeps the old policy. */
+  reload(): Promise<void>;
+  /** SIGTERM: stop serving, stop transfers at a checkpoint, close the database. */
+  stop(): Promise<void>;
+}
+
+/** A Unix socket path longer than this does not fit in sockaddr_un. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/** The pid of the daemon already serving `socketPath`, if it answers GET /v1/status. */
+function runningPid(socketPath: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const req = get({ socketPath, path: '/v1/status', timeout: 2_000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () => {
+        try {
+          const pid = (JSON.parse(text) as { pid?: unknown }).pid;
+          resolve(typeof pid === 'number' ? pid : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+/**
+ * Start bitsd: private folders, the one-instance lock, the manager (which re-queues jobs that
+ * were transferring when the last daemon stopped), then the API on the socket.
+ */
+export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon> {
+  const { paths, logger } = options;
+  if (Buffer.byteLength(paths.socketPath) > MAX_SOCKET_PATH_BYTES) {
+    throw new BitsError(
+      'E_INVALIDARG',
+      `socket path is longer than ${MAX_SOCKET_PATH_BYTES} bytes: ${paths.socketPath}`,
+    );
+  }
+  ensurePrivateDir(paths.stateDir);
+  ensurePrivateDir(paths.runtimeDir);
+
+  let lock: { release(): void };
+  try {
+    lock = await acquireInstanceLock(paths.socketPath);
+  } catch (err) {
+    if (!(err instanceof AlreadyRunning)) throw err;
+    const pid = await runningPid(paths.socketPath);
+    throw new AlreadyRunning(
+      `bitsd is already running${pid === undefined ? '' : ` (pid ${pid})`} at ${paths.socketPath}`,
+    );
+  }
+
+  let manager: ServedManager | undefined;
+  try {
+    if (removeStaleSocket(paths.socketPath)) logger.info({ socket: paths.socketPath }, 'removed a stale socket');
+    manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath });
+    const startedAt = options.clock.wallMs();
+    const served = manager;
+    const server = await listenApi({
+      manager: served,
+      clock: options.clock,
+      socketPath: paths.socketPath,
+      logger,
+      status: () => ({ service: 'bitsd', version: options.version, pid: process.pid, startedAt }),
+    });
+    logger.info({ socket: paths.socketPath, home: paths.stateDir, pid: process.pid }, 'bitsd is listening');
+    let stopping: Promise<void> | undefined;
+    return {
+      manager: served,
+      server,
+      async reload() {
+        if (served.reloadPolicy === undefined) return;
+        try {
+          await served.reloadPolicy();
+          logger.info({ file: paths.configPath }, 'policy reloaded');
+        } catch (err) {
+          logger.error({ err, file: paths.configPath }, 'policy not reloaded; the previous one stays');
+        }
+      },
+      stop() {
+        stopping ??= (async () => {
+          await server.close();
+          await served.close();
+          lock.release();
+          logger.info({}, 'bitsd stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await manager?.close().catch(() => undefined);
+    lock.release();
+    throw err;
+  }
+}

@@ -1,0 +1,66 @@
+import pino from 'pino';
+import pkg from '../../package.json' with { type: 'json' };
+import { resolvePaths } from '../api/paths.ts';
+import { createManager } from '../service/manager.ts';
+import { systemClock } from '../service/system-clock.ts';
+import { startDaemon } from './daemon.ts';
+import { AlreadyRunning } from './instance-lock.ts';
+
+/** Exit code when another bitsd already serves the socket (systemd: RestartPreventExitStatus). */
+export const EXIT_ALREADY_RUNNING = 3;
+/** A stop that takes longer than this is cut short (systemd's default is 90 s; ours is 5 s). */
+const STOP_DEADLINE_MS = 4_500;
+
+const logger = pino(
+  { name: 'bitsd', level: process.env.OPENBITS_LOG_LEVEL ?? 'info' },
+  pino.destination({ fd: 2, sync: true }),
+);
+
+process.on('uncaughtException', (err) => {
+  logger.fatal({ err }, 'uncaught exception');
+  process.exit(1);
+});
+process.on('unhandledRejection', (err) => {
+  logger.fatal({ err }, 'unhandled rejection');
+  process.exit(1);
+});
+
+let daemon: Awaited<ReturnType<typeof startDaemon>>;
+try {
+  daemon = await startDaemon({
+    paths: resolvePaths(process.env),
+    version: pkg.version,
+    clock: systemClock,
+    logger,
+    createManager: (options) => createManager(options),
+  });
+} catch (err) {
+  if (err instanceof AlreadyRunning) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(EXIT_ALREADY_RUNNING);
+  }
+  logger.fatal({ err }, 'bitsd could not start');
+  process.exit(1);
+}
+
+function shutdown(signal: NodeJS.Signals): void {
+  logger.info({ signal }, 'stopping');
+  const force = setTimeout(() => {
+    logger.error({ signal }, `bitsd did not stop within ${STOP_DEADLINE_MS} ms; exiting anyway`);
+    process.exit(1);
+  }, STOP_DEADLINE_MS);
+  force.unref();
+  daemon.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      logger.error({ err }, 'error while stopping');
+      process.exit(1);
+    },
+  );
+}
+
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+process.on('SIGHUP', () => {
+  void daemon.reload();
+});

@@ -1,0 +1,206 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Agent } from 'undici';
+import { connect } from '../../src/client/connect.ts';
+import { parseSse } from '../../src/client/event-feed.ts';
+import { BitsError } from '../../src/core/index.ts';
+import { rejectsWith } from './contract.ts';
+import { FakeManager, fakeError } from './fake-manager.ts';
+import { serve, tempDir } from './helpers.ts';
+
+// The API's shape over a real Unix socket: envelopes, statuses, field-naming validation, binary
+// replies and the event stream. An in-memory manager stands behind it (nothing here transfers).
+
+describe('API server', () => {
+  const fake = new FakeManager();
+  let served: Awaited<ReturnType<typeof serve>>;
+  let agent: Agent;
+
+  async function call(method: string, path: string, body?: string) {
+    const res = await agent.request({
+      origin: 'http://bitsd',
+      path,
+      method: method as 'GET',
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body ?? null,
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, json: text === '' ? undefined : JSON.parse(text) };
+  }
+
+  before(async () => {
+    served = await serve(fake, { heartbeatMs: 20, maxBodyBytes: 64 * 1024 });
+    agent = new Agent({ connect: { socketPath: served.socketPath } });
+  });
+  after(async () => {
+    await agent.close();
+    await served.close();
+  });
+
+  it('creates a job: 201 with the job', async () => {
+    const { status, json } = await call('POST', '/v1/jobs', JSON.stringify({ displayName: 'shape' }));
+    assert.equal(status, 201);
+    assert.equal(json.state, 'SUSPENDED');
+    assert.equal(json.displayName, 'shape');
+  });
+
+  it('answers errors with the envelope and the registry’s HTTP status', async () => {
+    const missing = await call('GET', '/v1/jobs/00000000-0000-4000-8000-000000000000');
+    assert.equal(missing.status, 404);
+    assert.deepEqual(Object.keys(missing.json.error).sort(), ['context', 'hresult', 'message', 'name']);
+    assert.equal(missing.json.error.name, 'BG_E_NOT_FOUND');
+    assert.equal(missing.json.error.hresult, 0x80200001);
+
+    const job = (await call('POST', '/v1/jobs', '{"displayName":"upload","type":"UPLOAD"}')).json;
+    const state = await call('POST', `/v1/jobs/${job.id}/complete`);
+    assert.equal(state.status, 409);
+    assert.equal(state.json.error.name, 'BG_E_INVALID_STATE');
+
+    const empty = await call('POST', `/v1/jobs/${job.id}/resume`);
+    assert.equal(empty.status, 409);
+    assert.equal(empty.json.error.name, 'BG_E_EMPTY');
+  });
+
+  it('names the offending field in E_INVALIDARG for a malformed body', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['POST', '{"displayName": 7}', /displayName must be string/],
+      ['POST', '{}', /displayName is required/],
+      ['POST', '{"displayName":"a","colour":"red"}', /colour is not a known field/],
+      ['POST', '{not json', /not valid JSON/],
+      ['POST', '', /a JSON object is required/],
+    ];
+    for (const [method, body, message] of cases) {
+      const { status, json } = await call(method, '/v1/jobs', body);
+      assert.equal(status, 400, body);
+      assert.equal(json.error.name, 'E_INVALIDARG');
+      assert.match(json.error.message, message);
+    }
+    const job = (await call('POST', '/v1/jobs', '{"displayName":"files"}')).json;
+    const nested = await call(
+      'POST',
+      `/v1/jobs/${job.id}/file-set`,
+      JSON.stringify({ files: [{ remoteName: 'http://a/x', localName: '/tmp/x' }, { remoteName: 'http://a/y' }] }),
+    );
+    assert.equal(nested.status, 400);
+    assert.match(nested.json.error.message, /files\[1\]\.localName is required/);
+    const index = await call('PUT', `/v1/jobs/${job.id}/files/first/remote-name`, '{"value":"http://a/z"}');
+    assert.match(index.json.error.message, /path parameter index must be a whole number/);
+    const query = await call('GET', '/v1/jobs?allUsers=maybe');
+    assert.match(query.json.error.message, /allUsers must be true or false/);
+  });
+
+  it('refuses an oversized body with BG_E_TOO_LARGE (413) and an unknown route with 404', async () => {
+    const big = await call('POST', '/v1/jobs', JSON.stringify({ displayName: 'x'.repeat(100_000) }));
+    assert.equal(big.status, 413);
+    assert.equal(big.json.error.name, 'BG_E_TOO_LARGE');
+    const route = await call('GET', '/v1/nothing-here');
+    assert.equal(route.status, 404);
+    assert.match(route.json.error.message, /no route GET \/v1\/nothing-here/);
+  });
+
+  it('turns a non-BITS failure inside the manager into E_FAIL (500) without leaking its text', async () => {
+    const original = fake.getTimes;
+    fake.getTimes = () => Promise.reject(new TypeError('secret internal detail'));
+    try {
+      const { status, json } = await call('GET', '/v1/jobs/00000000-0000-4000-8000-000000000000/times');
+      assert.equal(status, 500);
+      assert.equal(json.error.name, 'E_FAIL');
+      assert.doesNotMatch(json.error.message, /secret/);
+    } finally {
+      fake.getTimes = original;
+    }
+  });
+
+  it('client: rebuilds envelopes into BitsErrors, reply data from base64, job errors intact', async () => {
+    const client = connect({ socketPath: served.socketPath, autoStart: false });
+    try {
+      const err = await rejectsWith(() => client.getJob('00000000-0000-4000-8000-000000000000'), 'BG_E_NOT_FOUND');
+      assert.equal(err.hresult, 0x80200001);
+      const job = await client.createJob('reply', 'UPLOAD_REPLY');
+      const bytes = Buffer.from([0, 1, 2, 250, 255, 10, 13]);
+      fake.force(job.id, 'TRANSFERRED');
+      fake.setReplyData(job.id, bytes);
+      assert.deepEqual(await client.getReplyData(job.id), bytes);
+      const failed = await client.createJob('failed');
+      fake.force(failed.id, 'ERROR', fakeError('BG_E_HTTP_ERROR_404'));
+      const info = await client.getError(failed.id);
+      assert.equal(info.name, 'BG_E_HTTP_ERROR_404');
+      assert.equal(info.context, 'REMOTE_FILE');
+      assert.equal((await client.getJob(failed.id)).error?.hresult, 0x80190194);
+      assert.equal((await client.status()).service, 'bitsd');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('events: ready first, then this job’s events as SSE; heartbeats; unsubscribed on disconnect', async () => {
+    const job = (await call('POST', '/v1/jobs', '{"displayName":"events"}')).json;
+    const baseline = fake.listenerCount;
+    const abort = new AbortController();
+    const res = await agent.request({
+      origin: 'http://bitsd',
+      path: `/v1/events?jobId=${job.id}`,
+      method: 'GET',
+      signal: abort.signal,
+    });
+    assert.equal(res.statusCode, 200);
+    assert.match(String(res.headers['content-type']), /text\/event-stream/);
+    const iterator = parseSse(res.body)[Symbol.asyncIterator]();
+    assert.equal((await iterator.next()).value?.event, 'ready');
+    fake.emit({ type: 'job:modified', jobId: '11111111-1111-4111-8111-111111111111' });
+    fake.emit({
+      type: 'job:progress',
+      jobId: job.id,
+      progress: { bytesTotal: 10, bytesTransferred: 5, filesTotal: 1, filesTransferred: 0 },
+    });
+    const message = (await iterator.next()).value;
+    assert.equal(message?.event, 'job:progress');
+    assert.equal(JSON.parse(message?.data ?? '{}').progress.bytesTransferred, 5);
+
+    // Heartbeats are comments: read raw chunks until one shows up.
+    const raw = await agent.request({ origin: 'http://bitsd', path: '/v1/events', method: 'GET' });
+    let seen = '';
+    for await (const chunk of raw.body) {
+      seen += chunk.toString();
+      if (seen.includes(': heartbeat')) break;
+    }
+    assert.ok(seen.startsWith('event: ready'));
+    raw.body.destroy();
+
+    abort.abort();
+    await fake.listenerCountIs(baseline);
+    assert.equal(fake.listenerCount, baseline);
+  });
+
+  it('client reply checks: a server answering the wrong shape gives E_FAIL naming the field', async () => {
+    const dir = await tempDir();
+    const socketPath = join(dir.path, 'wrong.sock');
+    const wrong = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ id: 'x', state: 'SLEEPING' }));
+    });
+    await new Promise<void>((resolve) => wrong.listen(socketPath, resolve));
+    const client = connect({ socketPath, autoStart: false });
+    try {
+      const err = await rejectsWith(() => client.getJob('00000000-0000-4000-8000-000000000000'), 'E_FAIL');
+      assert.match(err.message, /^reply: (type|displayName|description|owner|state)/);
+    } finally {
+      await client.close();
+      await new Promise((resolve) => wrong.close(resolve));
+      await dir.remove();
+    }
+  });
+
+  it('client without a daemon: RPC_S_SERVER_UNAVAILABLE naming the socket', async () => {
+    const client = connect({ socketPath: join(served.dir.path, 'nobody.sock'), autoStart: false });
+    try {
+      const err = await rejectsWith(() => client.enumJobs(), 'RPC_S_SERVER_UNAVAILABLE');
+      assert.match(err.message, /nobody\.sock/);
+      assert.ok(err instanceof BitsError);
+    } finally {
+      await client.close();
+    }
+  });
+});

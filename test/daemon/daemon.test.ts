@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { chownSync, existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { BITSD_BIN } from '../../src/client/autostart.ts';
+import { connect } from '../../src/client/connect.ts';
+import { tempDir } from '../api/helpers.ts';
+import { runDaemonToExit, spawnDaemon, stopDaemon } from './helpers.ts';
+
+const mode = (path: string): number => lstatSync(path).mode & 0o777;
+
+describe('bitsd process', () => {
+  it('keeps its folder 0700 and its socket and database files 0600', async () => {
+    const home = await tempDir('openbits-perm-');
+    const daemon = await spawnDaemon(home.path);
+    try {
+      const client = connect({ socketPath: daemon.socketPath, autoStart: false });
+      await client.createJob('makes the database write'); // WAL and SHM exist from here on
+      await client.close();
+      assert.equal(mode(home.path), 0o700);
+      assert.ok(lstatSync(daemon.socketPath).isSocket());
+      assert.equal(mode(daemon.socketPath), 0o600);
+      for (const file of ['jobs.db', 'jobs.db-wal', 'jobs.db-shm']) {
+        assert.equal(mode(join(home.path, file)), 0o600, file);
+      }
+    } finally {
+      await stopDaemon(daemon);
+      await home.remove();
+    }
+  });
+
+  it('follows XDG: state under XDG_STATE_HOME, socket in XDG_RUNTIME_DIR/openbits (0700)', async () => {
+    const root = await tempDir('openbits-xdg-');
+    const state = join(root.path, 'state');
+    const runtime = join(root.path, 'run');
+    mkdirSync(runtime, { mode: 0o700 });
+    const env = { ...process.env, XDG_STATE_HOME: state, XDG_RUNTIME_DIR: runtime, OPENBITS_HOME: '' };
+    const child = spawn(process.execPath, [BITSD_BIN], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let log = '';
+    child.stderr.setEncoding('utf8');
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (chunk: string) => {
+        log += chunk;
+        if (log.includes('bitsd is listening')) resolve();
+      });
+      child.once('exit', () => reject(new Error(log)));
+    });
+    try {
+      assert.equal(mode(join(runtime, 'openbits')), 0o700);
+      assert.equal(mode(join(runtime, 'openbits', 'bitsd.sock')), 0o600);
+      assert.ok(existsSync(join(state, 'openbits', 'jobs.db')));
+      assert.equal(mode(join(state, 'openbits')), 0o700);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+      await root.remove();
+    }
+  });
+
+  it('without XDG_RUNTIME_DIR refuses a planted <tmp>/openbits-<uid> symlink or foreign folder', async () => {
+    const root = await tempDir('openbits-fallback-');
+    const uid = process.getuid?.() ?? 0;
+    const planted = join(root.path, `openbits-${uid}`);
+    const target = join(root.path, 'elsewhere');
+    mkdirSync(target);
+    symlinkSync(target, planted);
+    const env = {
+      ...process.env,
+      OPENBITS_HOME: '',
+      XDG_RUNTIME_DIR: '',
+      TMPDIR: root.path,
+      XDG_STATE_HOME: join(root.path, 'state'),
+    };
+    const run = async () => {
+      const child = spawn(process.execPath, [BITSD_BIN], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let log = '';
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (c: string) => {
+        log += c;
+      });
+      const [code] = await once(child, 'exit');
+      return { code, log };
+    };
+    try {
+      const symlinked = await run();
+      assert.equal(symlinked.code, 1);
+      assert.match(symlinked.log, /is not a directory \(a symlink or a file is in the way\)/);
+      assert.ok(!existsSync(join(target, 'bitsd.sock')));
+      if (uid === 0) {
+        // As root the harness can plant a folder owned by someone else.
+        const { unlinkSync } = await import('node:fs');
+        unlinkSync(planted);
+        mkdirSync(planted, { mode: 0o777 });
+        chownSync(planted, 65534, 65534);
+        const foreign = await run();
+        assert.equal(foreign.code, 1);
+        assert.match(foreign.log, /belongs to uid 65534/);
+        assert.ok(!existsSync(join(planted, 'bitsd.sock')));
+      }
+    } finally {
+      await root.remove();
+    }
+  });
+
+  it('a second daemon on the same socket refuses with exit code 3 and the running pid', async () => {
+    const home = await tempDir('openbits-twice-');
+    const first = await spawnDaemon(home.path);
+    try {
+      const second = await runDaemonToExit(home.path);
+      assert.equal(second.code, 3);
+      assert.match(second.stderr, new RegExp(`bitsd is already running \\(pid ${first.child.pid}\\)`));
+      // The first one is untouched and still answers.
+      const client = connect({ socketPath: first.socketPath, autoStart: false });
+      assert.equal((await client.status()).pid, first.child.pid);
+      await client.close();
+    } finally {
+      await stopDaemon(first);
+      await home.remove();
+    }
+  });
+
+  it('SIGTERM: exits 0 within 5 s and removes its socket; jobs survive the restart', async () => {
+    const home = await tempDir('openbits-term-');
+    const daemon = await spawnDaemon(home.path);
+    const client = connect({ socketPath: daemon.socketPath, autoStart: false });
+    const job = await client.createJob('survivor');
+    // An open event stream must not hold the stop up.
+    const unsubscribe = client.subscribe(() => {});
+    await unsubscribe.ready;
+    const started = performance.now();
+    const code = await stopDaemon(daemon);
+    const elapsed = performance.now() - started;
+    unsubscribe();
+    await client.close();
+    try {
+      assert.equal(code, 0, daemon.stderr());
+      assert.ok(elapsed < 5_000, `stopping took ${elapsed} ms`);
+      assert.ok(!existsSync(daemon.socketPath));
+      const again = await spawnDaemon(home.path);
+      const after = connect({ socketPath: again.socketPath, autoStart: false });
+      assert.equal((await after.getJob(job.id)).displayName, 'survivor');
+      await after.close();
+      assert.equal(await stopDaemon(again), 0);
+    } finally {
+      await home.remove();
+    }
+  });
+
+  it('recovers the stale socket a kill -9 leaves behind', async () => {
+    const home = await tempDir('openbits-kill-');
+    const daemon = await spawnDaemon(home.path);
+    const client = connect({ socketPath: daemon.socketPath, autoStart: false });
+    const job = await client.createJob('before the crash');
+    await client.close();
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+    assert.ok(lstatSync(daemon.socketPath).isSocket(), 'the dead daemon left its socket');
+    const again = await spawnDaemon(home.path);
+    try {
+      assert.match(again.stderr(), /removed a stale socket/);
+      const after = connect({ socketPath: again.socketPath, autoStart: false });
+      assert.equal((await after.getJob(job.id)).displayName, 'before the crash');
+      await after.close();
+    } finally {
+      await stopDaemon(again);
+      await home.remove();
+    }
+  });
+
+  it('refuses to replace a non-socket file at the socket path', async () => {
+    const home = await tempDir('openbits-notsock-');
+    writeFileSync(join(home.path, 'bitsd.sock'), 'precious');
+    try {
+      const run = await runDaemonToExit(home.path);
+      assert.equal(run.code, 1);
+      assert.match(run.stderr, /is not a socket; refusing to replace it/);
+      assert.ok(statSync(join(home.path, 'bitsd.sock')).isFile());
+    } finally {
+      await home.remove();
+    }
+  });
+
+  it('SIGHUP reloads the policy file; a bad file is logged and the old policy stays', async () => {
+    const home = await tempDir('openbits-hup-');
+    const daemon = await spawnDaemon(home.path);
+    const waitLog = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (daemon.stderr().includes(text)) {
+            daemon.child.stderr?.off('data', check);
+            resolve();
+          }
+        };
+        daemon.child.stderr?.on('data', check);
+        check();
+      });
+    try {
+      writeFileSync(join(home.path, 'config.json'), JSON.stringify({ quotas: { maxJobsPerUser: 'many' } }));
+      daemon.child.kill('SIGHUP');
+      await waitLog('policy not reloaded');
+      writeFileSync(join(home.path, 'config.json'), JSON.stringify({ quotas: { maxJobsPerUser: 5000 } }));
+      daemon.child.kill('SIGHUP');
+      await waitLog('policy reloaded');
+      assert.match(daemon.stderr(), /maxJobsPerUser/);
+    } finally {
+      assert.equal(await stopDaemon(daemon), 0);
+      await home.remove();
+    }
+  });
+});
