@@ -25,7 +25,14 @@ process.on('unhandledRejection', (err) => {
   process.exit(1);
 });
 
-let daemon: Awaited<ReturnType<typeof startDaemon>>;
+// Signals are handled from the first moment: a SIGHUP or SIGTERM that arrives while the socket is
+// already bound but startDaemon() has not returned must not kill the process by default action.
+let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+const early: NodeJS.Signals[] = [];
+process.on('SIGTERM', () => (daemon === undefined ? early.push('SIGTERM') : shutdown('SIGTERM')));
+process.on('SIGINT', () => (daemon === undefined ? early.push('SIGINT') : shutdown('SIGINT')));
+process.on('SIGHUP', () => (daemon === undefined ? early.push('SIGHUP') : void daemon.reload()));
+
 try {
   daemon = await startDaemon({
     paths: resolvePaths(process.env),
@@ -50,7 +57,7 @@ function shutdown(signal: NodeJS.Signals): void {
     process.exit(1);
   }, STOP_DEADLINE_MS);
   force.unref();
-  daemon.stop().then(
+  (daemon as NonNullable<typeof daemon>).stop().then(
     () => process.exit(0),
     (err: unknown) => {
       logger.error({ err }, 'error while stopping');
@@ -59,8 +66,4 @@ function shutdown(signal: NodeJS.Signals): void {
   );
 }
 
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-process.on('SIGHUP', () => {
-  void daemon.reload();
-});
+for (const signal of early) process.emit(signal, signal);

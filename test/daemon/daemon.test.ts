@@ -186,14 +186,17 @@ describe('bitsd process', () => {
     const home = await tempDir('openbits-hup-');
     const daemon = await spawnDaemon(home.path);
     const waitLog = (text: string) =>
-      new Promise<void>((resolve) => {
+      new Promise<void>((resolve, reject) => {
+        const exited = (code: number | null) => reject(new Error(`bitsd exited (${code}) before logging "${text}"`));
         const check = () => {
           if (daemon.stderr().includes(text)) {
             daemon.child.stderr?.off('data', check);
+            daemon.child.off('exit', exited);
             resolve();
           }
         };
         daemon.child.stderr?.on('data', check);
+        daemon.child.once('exit', exited);
         check();
       });
     try {
