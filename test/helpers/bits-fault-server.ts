@@ -81,6 +81,8 @@ export interface BitsFaultServerOptions {
   readonly reply?: (data: Buffer, path: string) => Buffer | null;
   /** How BITS-Reply-URL is written: absolute, or IIS-style relative with backslashes. */
   readonly replyUrlStyle?: 'absolute' | 'relative-backslash';
+  /** Absolute reply URLs point here instead of this server (a reply on another origin). */
+  readonly replyBase?: string;
   /** Header-name case of Acks: as IIS writes them, or Go-canonicalised (`Bits-Packet-Type`). */
   readonly headerCase?: 'iis' | 'go';
   /** Session id shape: IIS braced GUID, or bare lower-case hex. */
@@ -379,7 +381,7 @@ export class BitsFaultServer {
         ack['BITS-Reply-URL'] =
           o.replyUrlStyle === 'relative-backslash'
             ? `..\\replies\\${s.id}\\responsefile.bin`
-            : `http://127.0.0.1:${this.port}${replyPath}`;
+            : `${o.replyBase ?? `http://127.0.0.1:${this.port}`}${replyPath}`;
       }
     }
     return [200, ack, ''];

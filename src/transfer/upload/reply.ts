@@ -5,6 +5,7 @@ import { downloadFile } from '../download-file.ts';
 import { classifyLocalError } from '../failure-table.ts';
 import { TransferError } from '../transfer-error.ts';
 import { MAX_REPLY_DATA, type UploadFileRequest, type UploadSessionState } from './contract.ts';
+import { packetUrl } from './host-id.ts';
 
 /**
  * The reply of an upload-reply job (bits-upload-protocol.md §7.2 step 5, bits-client.md §5.3):
@@ -43,6 +44,9 @@ export async function fetchReply(
   if (!getState().replyComplete || getState().replyTemporaryName === null) {
     const state = getState();
     const o = req.options;
+    // Job credentials and custom headers are for the upload server: a reply on another origin
+    // gets neither (as the download engine does on a cross-origin redirect).
+    const trusted = sameServer(req, state, replyUrl);
     const download: DownloadFileRequest = {
       jobId: req.jobId,
       fileIndex: 0,
@@ -55,8 +59,8 @@ export async function fetchReply(
       temporaryName: state.replyTemporaryName,
       temporaryFileId: state.replyTemporaryFileId,
       options: {
-        customHeaders: o.customHeaders,
-        credentials: o.credentials,
+        customHeaders: trusted ? o.customHeaders : [],
+        credentials: trusted ? o.credentials : o.credentials.filter((c) => c.target === 'PROXY'),
         proxy: o.proxy,
         securityFlags: o.securityFlags,
         dynamicContent: false,
@@ -105,6 +109,14 @@ export async function fetchReply(
   const temporaryName = stored.replyTemporaryName;
   if (temporaryName === null) throw new Error('fetchReply: the reply has no temporary file');
   return readReply(temporaryName);
+}
+
+/** True when the reply lives on the upload URL's origin (or its Host-Id node). */
+function sameServer(req: UploadFileRequest, state: UploadSessionState, replyUrl: string): boolean {
+  const upload = new URL(req.remoteName);
+  const reply = new URL(replyUrl);
+  if (reply.origin === upload.origin) return true;
+  return state.hostId !== null && reply.origin === packetUrl(upload, state).origin;
 }
 
 /** Size of the stored reply, and its bytes when GetReplyData may return them (≤ 1 MiB). */

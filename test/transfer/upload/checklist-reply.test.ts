@@ -110,3 +110,39 @@ test('§14.2 item 14: an interrupted reply download resumes with a ranged GET; n
     assert.equal(result.replyData?.length, reply.length);
   });
 });
+
+test('§14.2 item 14: job credentials and custom headers go to a reply on the upload server, never to another origin', async () => {
+  const other = await BitsFaultServer.start();
+  try {
+    const base = `http://127.0.0.1:${other.port}`;
+    const options = {
+      customHeaders: [['X-Api-Key', 'k1']] as const,
+      credentials: [{ target: 'SERVER', scheme: 'BASIC', userName: 'u', password: 'p' }] as const,
+    };
+    await withServer(
+      { reply: answer, replyBase: base, basicAuth: { user: 'u', password: 'p' } },
+      5000,
+      async (server, rec, data) => {
+        // The other origin serves what the upload server's back end produced.
+        other.onRequest = () => {
+          for (const [path, body] of server.replies) other.replies.set(path, body);
+          return undefined;
+        };
+        const result = await uploadFile(rec.request({ type: 'UPLOAD_REPLY', options }));
+        assert.deepEqual(result.replyData, answer(data));
+        const get = other.requests.find((r) => r.method === 'GET');
+        assert.ok(get !== undefined);
+        assert.equal(get.headers.authorization, undefined);
+        assert.equal(get.headers['x-api-key'], undefined);
+        assert.ok(server.packets('Fragment').every((r) => r.headers['x-api-key'] === 'k1'));
+      },
+    );
+    // Same origin: the reply request carries the custom header.
+    await withServer({ reply: answer }, 5000, async (server, rec) => {
+      await uploadFile(rec.request({ type: 'UPLOAD_REPLY', options: { customHeaders: options.customHeaders } }));
+      assert.equal(server.requests.find((r) => r.method === 'GET')?.headers['x-api-key'], 'k1');
+    });
+  } finally {
+    await other.close();
+  }
+});
