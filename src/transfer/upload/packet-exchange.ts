@@ -166,6 +166,7 @@ export class PacketExchange {
     const responseMs = this.#options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
     return new Promise<PacketAnswer>((resolve, reject) => {
       let settled = false;
+      // Covers connecting and sending; classified like undici's connect timeout (ERROR_INTERNET_TIMEOUT).
       let sendTimer: PhaseTimer | null = new PhaseTimer(clock, requestMs, 'UND_ERR_CONNECT_TIMEOUT', (e) =>
         req.destroy(e),
       );
