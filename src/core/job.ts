@@ -112,6 +112,8 @@ export interface JobFile {
   /** Renamed to the local name by Complete (BG_FILE_PROGRESS.Completed). */
   readonly completed: boolean;
   readonly temporaryName: string | null;
+  /** `dev:ino` of the temp file when created; a file with another identity is not trusted. */
+  readonly temporaryFileId: string | null;
   readonly validators: RemoteValidators | null;
 }
 

@@ -113,7 +113,10 @@ export function validateRemoteUrl(value: unknown, options: { uploadOnly?: boolea
   if (!REMOTE_SCHEMES.has(url.protocol))
     throw invalid(`unsupported protocol ${url.protocol} (http, https and file are supported)`);
   if (options.uploadOnly === true && url.protocol === 'file:') throw invalid('upload jobs need an http or https URL');
-  if (url.protocol !== 'file:' && url.hostname === '') throw invalid(`remote name has no host: ${s}`);
+  // WHATWG parsing turns `http:///x` into host "x": require the authority in the text itself.
+  if (url.protocol !== 'file:' && (url.hostname === '' || !/^https?:\/\/[^/?#]/iu.test(s))) {
+    throw invalid(`remote name has no host: ${s}`);
+  }
   if (url.protocol === 'file:' && (url.host !== '' || !url.pathname.startsWith('/'))) {
     throw invalid('file URLs must name a local absolute path (file:///path)');
   }

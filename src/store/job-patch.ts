@@ -140,6 +140,7 @@ const FILE_VALIDATORS: { readonly [K in keyof FilePatch]-?: (value: unknown, job
   transferred: (v) => bool(v, 'transferred'),
   completed: (v) => bool(v, 'completed'),
   temporaryName: (v) => (v === null ? null : validateLocalPath(v, 'temporary name')),
+  temporaryFileId: (v) => (v === null ? null : String(v)),
   validators: (v) => {
     if (v === null) return null;
     const { size, lastModified = null, etag = null } = (v ?? {}) as Record<string, unknown>;

@@ -192,6 +192,7 @@ export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext
       transferred: false,
       completed: false,
       temporaryName: null,
+      temporaryFileId: null,
       validators: null,
     };
   });

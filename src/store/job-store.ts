@@ -38,6 +38,12 @@ export interface JobStore {
   /** Scheduler timers that must survive a restart (opaque to the store). */
   saveTimers(id: string, timers: JobTimers): void;
   getTimers(id: string): JobTimers | undefined;
+  /**
+   * Protocol state of a job's transfer that must survive a restart (an upload session: id,
+   * acknowledged offset, reply progress), as plain JSON data owned by the transfer engine.
+   */
+  saveTransferState(id: string, state: unknown): void;
+  getTransferState(id: string): unknown;
   /** Remove final-state jobs older than `before` (housekeeping). Returns how many. */
   purgeFinal(before: number): number;
   setQuotas(quotas: Quotas): void;
@@ -104,6 +110,7 @@ export type FilePatch = Partial<{
   transferred: boolean;
   completed: boolean;
   temporaryName: string | null;
+  temporaryFileId: string | null;
   validators: RemoteValidators | null;
 }>;
 

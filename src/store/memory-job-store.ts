@@ -35,6 +35,7 @@ export interface MemoryJobStoreOptions {
 export class MemoryJobStore implements JobStore {
   #jobs = new Map<string, Job>();
   #timers = new Map<string, JobTimers>();
+  #transferState = new Map<string, string>();
   #quotas: Quotas;
   #open = true;
 
@@ -104,12 +105,24 @@ export class MemoryJobStore implements JobStore {
     return timers === undefined ? undefined : { ...timers };
   }
 
+  saveTransferState(id: string, state: unknown): void {
+    this.#get(id);
+    this.#transferState.set(id, JSON.stringify(state));
+  }
+
+  getTransferState(id: string): unknown {
+    this.#live();
+    const text = this.#transferState.get(id);
+    return text === undefined ? undefined : JSON.parse(text);
+  }
+
   purgeFinal(before: number): number {
     let removed = 0;
     for (const [id, job] of this.#live()) {
       if (isFinalState(job.state) && job.times.modificationTime < before) {
         this.#jobs.delete(id);
         this.#timers.delete(id);
+        this.#transferState.delete(id);
         removed++;
       }
     }

@@ -1,5 +1,5 @@
 import { BitsError, validateCustomHeaders } from '../core/index.ts';
-import type { DownloadFileRequest } from './contract.ts';
+import type { DownloadFileRequest, DownloadHooks } from './contract.ts';
 import { DownloadSink } from './download-sink.ts';
 import { DownloadState } from './download-state.ts';
 import { classifyLocalError, classifyNetworkError } from './failure-table.ts';
@@ -13,10 +13,11 @@ import { abortError, TransferError, transferError } from './transfer-error.ts';
  * temp file and fdatasync'ed (the last onCheckpoint reported bytesTotal). Rejects with a
  * TransferError (`.failure`: transient or fatal, BITS error and context) — the bytes received
  * are checkpointed first — or, when `req.signal` aborts, with a DOMException named AbortError
- * after a last checkpoint.
+ * after a last checkpoint. An exception thrown by a hook stops the transfer and is rethrown as is.
  */
-export async function downloadFile(req: DownloadFileRequest): Promise<void> {
-  if (req.signal.aborted) throw abortError(req.signal);
+export async function downloadFile(request: DownloadFileRequest): Promise<void> {
+  if (request.signal.aborted) throw abortError(request.signal);
+  const req: DownloadFileRequest = { ...request, hooks: guardHooks(request.hooks) };
   const url = checkRequest(req);
   const temp = await openTemp(req);
   try {
@@ -41,12 +42,12 @@ export async function downloadFile(req: DownloadFileRequest): Promise<void> {
       fresh && req.ranges === null ? -1 : req.bytesTotal,
       fresh ? null : req.validators,
     );
-    st.publishMetadata();
-    if (temp.restartReason !== null && req.bytesTransferred > 0) {
-      req.hooks.onRestart(temp.restartReason);
-      req.hooks.onProgress(0);
-    }
     try {
+      st.publishMetadata();
+      if (temp.restartReason !== null && req.bytesTransferred > 0) {
+        req.hooks.onRestart(temp.restartReason);
+        req.hooks.onProgress(0);
+      }
       if (url.protocol === 'file:') await fileDownload(st);
       else await httpDownload(st);
       await sink.checkpoint();
@@ -95,8 +96,37 @@ async function openTemp(req: DownloadFileRequest): Promise<{ file: OpenTempFile;
   }
 }
 
+/** An exception thrown by one of the caller's hooks: the transfer stops and rethrows it as is. */
+class HookFailure extends Error {
+  override readonly name = 'HookFailure';
+}
+
+function guardHooks(hooks: DownloadHooks): DownloadHooks {
+  const guard =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A): void => {
+      try {
+        fn.apply(hooks, args);
+      } catch (err) {
+        throw new HookFailure('a download hook threw', { cause: err });
+      }
+    };
+  return {
+    onConnected: guard(hooks.onConnected),
+    onMetadata: guard(hooks.onMetadata),
+    onRemoteNameChanged: guard(hooks.onRemoteNameChanged),
+    onRestart: guard(hooks.onRestart),
+    onCheckpoint: guard(hooks.onCheckpoint),
+    onProgress: guard(hooks.onProgress),
+  };
+}
+
 /** Checkpoint what arrived, then the error to reject with (a local failure wins). */
-async function settleFailure(req: DownloadFileRequest, sink: DownloadSink, err: unknown): Promise<Error> {
+async function settleFailure(req: DownloadFileRequest, sink: DownloadSink, err: unknown): Promise<unknown> {
+  if (err instanceof HookFailure) {
+    await sink.checkpoint().catch(() => undefined);
+    return err.cause;
+  }
   let failure: Error = req.signal.aborted
     ? abortError(req.signal)
     : err instanceof TransferError
@@ -105,6 +135,7 @@ async function settleFailure(req: DownloadFileRequest, sink: DownloadSink, err: 
   try {
     await sink.checkpoint();
   } catch (local) {
+    if (local instanceof HookFailure) return local.cause;
     if (!req.signal.aborted) failure = local instanceof Error ? local : failure;
   }
   return failure;

@@ -123,7 +123,11 @@ export class DownloadSink {
       () => {
         this.#spare.push(buf);
         this.#inFlight.delete(p);
-        this.#opts.onProgress(at + len);
+        try {
+          this.#opts.onProgress(at + len);
+        } catch {
+          // In-memory progress only; the next checkpoint reports again (and may throw then).
+        }
       },
       (err: unknown) => {
         this.#writeError ??= err;

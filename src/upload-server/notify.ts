@@ -4,7 +4,7 @@
  * BITS-Response-DataFile-Name, empty body) or by value (the file as the body, the reply as the
  * response body) — and turn its answer into the reply the client downloads via BITS-Reply-URL.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, constants as FS } from 'node:fs';
 import fs from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -44,7 +44,7 @@ export async function notifyBackEnd(ctx: ServerContext, record: SessionRecord): 
   const replyFile = store.replyFile(record.id);
   await fs.mkdir(store.replyDir(record.id), { recursive: true, mode: 0o755 });
   // A fresh, empty reply: an app that writes nothing gives an empty (legal) reply.
-  await fs.writeFile(replyFile, '', { mode: 0o644 });
+  await (await openReplyFile(replyFile)).close();
 
   const headers: Record<string, string> = {
     'user-agent': 'BITSExts 1.5 (openbits)',
@@ -86,7 +86,8 @@ export async function notifyBackEnd(ctx: ServerContext, record: SessionRecord): 
       return { staticReplyUrl: staticUrl, copyToDestination };
     }
     if (byValue) {
-      await pipeline(res.body, capBytes(opts.maxReplySize), createWriteStream(replyFile, { mode: 0o644 }));
+      const out = await openReplyFile(replyFile);
+      await pipeline(res.body, capBytes(opts.maxReplySize), out.createWriteStream());
     } else {
       await res.body.dump();
     }
@@ -106,6 +107,11 @@ export async function notifyBackEnd(ctx: ServerContext, record: SessionRecord): 
   } finally {
     timer.cancel();
   }
+}
+
+/** Create or empty the reply file, never through a symlink. */
+function openReplyFile(file: string): Promise<fs.FileHandle> {
+  return fs.open(file, FS.O_WRONLY | FS.O_CREAT | FS.O_TRUNC | FS.O_NOFOLLOW, 0o644);
 }
 
 function firstHeader(value: string | string[] | undefined): string | undefined {

@@ -96,7 +96,14 @@ export async function commitFile(
   const target = path.join(root, ...segments);
   let from = source;
   try {
-    await fs.chmod(source, 0o644);
+    // chmod through an O_NOFOLLOW handle that is checked to be our plain file: a symlink
+    // planted at the source would otherwise be chmod'ed through, or linked into place.
+    const fh = await openDataFile(source);
+    try {
+      await fh.chmod(0o644);
+    } finally {
+      await fh.close();
+    }
     await place(from, target, allowOverwrite);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw mapPlaceError(err);

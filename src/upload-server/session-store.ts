@@ -5,10 +5,11 @@
  * the IIS layout of §8.1.
  */
 import { randomUUID } from 'node:crypto';
+import { constants as FS } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { formatSessionId } from '../core/upload-protocol.ts';
-import { createPrivateFile, syncDir } from './safe-fs.ts';
+import { createPrivateFile, openDataFile, syncDir } from './safe-fs.ts';
 
 /** Lifecycle of a session (§8.3, simplified): bytes arriving, all bytes held, closed/cancelled. */
 export type SessionPhase = 'receiving' | 'complete' | 'closed';
@@ -91,14 +92,36 @@ export class SessionStore {
         continue;
       }
       if (record.version !== 1 || record.id !== id) continue;
-      if (record.phase !== 'closed') {
-        try {
-          await fs.truncate(this.dataFile(id), record.received);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        }
+      if (record.phase !== 'closed' && !(await this.#cutToRecorded(record))) {
+        // The data file is gone or was replaced (a planted symlink): the session cannot resume.
+        await this.#removeFiles(id);
+        continue;
       }
       this.#sessions.set(id, record);
+    }
+  }
+
+  /** Truncate the data file to the recorded offset through an O_NOFOLLOW handle (a path-based
+   * truncate would follow a symlink planted in its place and cut the file it points to). */
+  async #cutToRecorded(record: SessionRecord): Promise<boolean> {
+    let fh: fs.FileHandle;
+    try {
+      fh = await openDataFile(this.dataFile(record.id));
+    } catch {
+      return false;
+    }
+    try {
+      // Never extend: a file shorter than recorded (tampered with) resumes from what it holds.
+      const { size } = await fh.stat();
+      if (size < record.received) {
+        record.received = size;
+        record.phase = 'receiving';
+      }
+      await fh.truncate(record.received);
+      await fh.sync();
+      return true;
+    } finally {
+      await fh.close();
     }
   }
 
@@ -145,7 +168,7 @@ export class SessionStore {
   async save(record: SessionRecord): Promise<void> {
     const dir = this.requestDir(record.id);
     const tmp = path.join(dir, 'state.json.tmp');
-    const fh = await fs.open(tmp, 'w', 0o600);
+    const fh = await fs.open(tmp, FS.O_WRONLY | FS.O_CREAT | FS.O_TRUNC | FS.O_NOFOLLOW, 0o600);
     try {
       await fh.writeFile(JSON.stringify(record));
       await fh.sync();

@@ -244,4 +244,25 @@ describe('abort', () => {
     await downloadFile(f.request());
     assert.equal(await f.tempSha256(), sha256(BODY));
   });
+
+  test('an exception thrown by a hook stops the transfer and is rethrown as is, after a checkpoint', async () => {
+    const f = file();
+    const req = f.request({ options: { checkpointBytes: 512 * 1024 } });
+    const boom = new Error('store is read-only');
+    let calls = 0;
+    await assert.rejects(
+      downloadFile({
+        ...req,
+        hooks: {
+          ...req.hooks,
+          onCheckpoint: (n) => {
+            req.hooks.onCheckpoint(n);
+            if (++calls === 2) throw boom;
+          },
+        },
+      }),
+      (err) => err === boom,
+    );
+    assert.ok(f.bytesTransferred >= 1024 * 1024 && f.bytesTransferred < BODY.length);
+  });
 });

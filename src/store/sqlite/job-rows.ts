@@ -47,7 +47,10 @@ export function jobParams(job: Job): Record<string, SQLInputValue> {
   };
 }
 
-/** The job columns, in the order of jobParams (for the INSERT and UPDATE texts). */
+/**
+ * The job columns, in the order of jobParams (for the INSERT and UPDATE texts). Derived from the
+ * parameter builder run on a skeleton record, so the column list cannot drift from it.
+ */
 export const JOB_COLUMNS: readonly string[] = Object.keys(
   jobParams({
     times: {},
@@ -71,10 +74,12 @@ export function fileParams(jobId: string, file: JobFile): Record<string, SQLInpu
     transferred: file.transferred ? 1 : 0,
     completed: file.completed ? 1 : 0,
     temporary_name: file.temporaryName,
+    temporary_file_id: file.temporaryFileId,
     validators: json(file.validators),
   };
 }
 
+/** The file columns, in the order of fileParams (derived the same way as JOB_COLUMNS). */
 export const FILE_COLUMNS: readonly string[] = Object.keys(
   fileParams('', { ranges: null, validators: null } as JobFile),
 );
@@ -91,6 +96,7 @@ export function rowToFile(row: Row): JobFile {
     transferred: row.transferred === 1,
     completed: row.completed === 1,
     temporaryName: row.temporary_name as string | null,
+    temporaryFileId: row.temporary_file_id as string | null,
     validators: parse<JobFile['validators']>(row.validators),
   };
 }

@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { BitsError } from '../../core/index.ts';
-import { MIGRATIONS, SCHEMA_VERSION } from './migrations.ts';
+import { MIGRATIONS, type Migration } from './migrations.ts';
 
 /** The schema version recorded in the database header. */
 export function schemaVersion(db: DatabaseSync): number {
@@ -8,30 +8,35 @@ export function schemaVersion(db: DatabaseSync): number {
   return row?.user_version ?? 0;
 }
 
-function refuseNewer(found: number): BitsError {
+function refuseNewer(found: number, latest: number): BitsError {
   return new BitsError(
     'BG_E_DATABASE_CORRUPT',
-    `the job database has schema version ${found}, newer than version ${SCHEMA_VERSION} that this openbits ` +
+    `the job database has schema version ${found}, newer than version ${latest} that this openbits ` +
       'understands; upgrade openbits (the database was left untouched)',
     { context: 'GENERAL_QUEUE_MANAGER' },
   );
 }
 
 /**
- * Bring the database to SCHEMA_VERSION: each pending step and its version bump in one
+ * Bring the database to the last step's version: each pending step and its version bump in one
  * IMMEDIATE transaction (so two processes opening a new file cannot both apply step 1).
- * Refuses, before writing anything, a database written by a newer openbits.
+ * Refuses, before writing anything, a database written by a newer openbits. `steps` must be
+ * numbered 1, 2, … (tests pass their own).
  */
-export function migrate(db: DatabaseSync): { from: number; to: number } {
+export function migrate(db: DatabaseSync, steps: readonly Migration[] = MIGRATIONS): { from: number; to: number } {
+  const latest = steps.length;
+  for (const [i, step] of steps.entries()) {
+    if (step.version !== i + 1) throw new TypeError(`migration ${i + 1} is numbered ${step.version}`);
+  }
   const from = schemaVersion(db);
-  if (from > SCHEMA_VERSION) throw refuseNewer(from);
-  for (const step of MIGRATIONS) {
+  if (from > latest) throw refuseNewer(from, latest);
+  for (const step of steps) {
     if (step.version <= from) continue;
     db.exec('BEGIN IMMEDIATE');
     try {
       // Re-read under the write lock: another process may have migrated meanwhile.
       const now = schemaVersion(db);
-      if (now > SCHEMA_VERSION) throw refuseNewer(now);
+      if (now > latest) throw refuseNewer(now, latest);
       if (now < step.version) {
         db.exec(step.sql);
         db.exec(`PRAGMA user_version = ${step.version}`);
@@ -42,5 +47,5 @@ export function migrate(db: DatabaseSync): { from: number; to: number } {
       throw err;
     }
   }
-  return { from, to: SCHEMA_VERSION };
+  return { from, to: latest };
 }

@@ -57,6 +57,7 @@ export const MIGRATIONS: readonly Migration[] = [
         transferred INTEGER NOT NULL,
         completed INTEGER NOT NULL,
         temporary_name TEXT,
+        temporary_file_id TEXT,
         validators TEXT,
         PRIMARY KEY (job_id, idx)
       ) WITHOUT ROWID;
@@ -66,6 +67,16 @@ export const MIGRATIONS: readonly Migration[] = [
         no_progress_ms REAL,
         retry_remaining_ms REAL,
         inactive_ms REAL NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 2,
+    description: 'per-job transfer protocol state (upload sessions)',
+    sql: `
+      CREATE TABLE transfer_state (
+        job_id TEXT PRIMARY KEY REFERENCES jobs (id) ON DELETE CASCADE,
+        state TEXT NOT NULL
       ) WITHOUT ROWID;
     `,
   },

@@ -36,6 +36,17 @@ import { prepareStatements, type Statements } from './statements.ts';
 
 type Row = Record<string, unknown>;
 
+/** What `PRAGMA synchronous` numbers mean. */
+const SYNCHRONOUS_NAMES: readonly string[] = ['OFF', 'NORMAL', 'FULL', 'EXTRA'];
+
+/** The pragmas that decide what survives a crash. */
+export interface DurabilitySettings {
+  readonly journalMode: string;
+  readonly synchronous: string;
+  readonly foreignKeys: boolean;
+  readonly busyTimeoutMs: number;
+}
+
 /** SQLite primary result codes worth a specific BITS error. */
 const SQLITE_CORRUPT = 11;
 const SQLITE_FULL = 13;
@@ -170,12 +181,38 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  saveTransferState(id: string, state: unknown): void {
+    const text = JSON.stringify(state);
+    this.#write(() => {
+      if (this.#sql.selectJob.get(id) === undefined) throw jobNotFound(id);
+      this.#sql.upsertTransferState.run(id, text);
+    });
+  }
+
+  getTransferState(id: string): unknown {
+    return this.#read(() => {
+      const row = this.#sql.selectTransferState.get(id) as Row | undefined;
+      return row === undefined ? undefined : JSON.parse(row.state as string);
+    });
+  }
+
   purgeFinal(before: number): number {
     return this.#write(() => Number(this.#sql.purgeFinal.run(before).changes));
   }
 
   setQuotas(quotas: Quotas): void {
     this.#quotas = checkQuotas(quotas);
+  }
+
+  /** The connection's durability pragmas, as SQLite reports them (for diagnostics and tests). */
+  durabilitySettings(): DurabilitySettings {
+    const get = (pragma: string): unknown => Object.values(this.#db.prepare(`PRAGMA ${pragma}`).get() ?? {})[0];
+    return {
+      journalMode: String(get('journal_mode')),
+      synchronous: SYNCHRONOUS_NAMES[Number(get('synchronous'))] ?? 'UNKNOWN',
+      foreignKeys: get('foreign_keys') === 1,
+      busyTimeoutMs: Number(get('busy_timeout')),
+    };
   }
 
   close(): void {

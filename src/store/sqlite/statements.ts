@@ -33,9 +33,12 @@ export interface Statements {
   readonly touchJob: StatementSync;
   readonly upsertTimers: StatementSync;
   readonly selectTimers: StatementSync;
+  readonly upsertTransferState: StatementSync;
+  readonly selectTransferState: StatementSync;
   readonly purgeFinal: StatementSync;
 }
 
+/** Prepare every statement on `db` (migrated already: the tables must exist). */
 export function prepareStatements(db: DatabaseSync): Statements {
   const jobUpdateColumns = JOB_COLUMNS.filter((c) => c !== 'id');
   const fileUpdateColumns = FILE_COLUMNS.filter((c) => c !== 'job_id' && c !== 'idx');
@@ -70,6 +73,11 @@ export function prepareStatements(db: DatabaseSync): Statements {
          retry_remaining_ms = excluded.retry_remaining_ms, inactive_ms = excluded.inactive_ms`,
     ),
     selectTimers: db.prepare('SELECT * FROM timers WHERE job_id = ?'),
+    upsertTransferState: db.prepare(
+      `INSERT INTO transfer_state (job_id, state) VALUES (?, ?)
+       ON CONFLICT (job_id) DO UPDATE SET state = excluded.state`,
+    ),
+    selectTransferState: db.prepare('SELECT state FROM transfer_state WHERE job_id = ?'),
     purgeFinal: db.prepare(`DELETE FROM jobs WHERE state IN ${FINAL} AND modification_time < ?`),
   };
 }

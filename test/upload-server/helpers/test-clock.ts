@@ -4,7 +4,7 @@ import type { Clock, TimerHandle } from '../../../src/core/clock.ts';
 export class TestClock implements Clock {
   #mono = 1_000_000;
   #wall: number;
-  #timers: Array<{ at: number; fn: () => void; cancelled: boolean }> = [];
+  #timers: Array<{ at: number; ms: number; fn: () => void; cancelled: boolean }> = [];
 
   constructor(wallStartMs = Date.UTC(2026, 10, 21, 8, 0, 0)) {
     this.#wall = wallStartMs;
@@ -19,7 +19,7 @@ export class TestClock implements Clock {
   }
 
   setTimer(ms: number, fn: () => void): TimerHandle {
-    const t = { at: this.#mono + ms, fn, cancelled: false };
+    const t = { at: this.#mono + ms, ms, fn, cancelled: false };
     this.#timers.push(t);
     return {
       cancel: () => {
@@ -31,6 +31,11 @@ export class TestClock implements Clock {
   /** Pending (not cancelled) timers. */
   get pending(): number {
     return this.#timers.filter((t) => !t.cancelled).length;
+  }
+
+  /** Pending timers that were set with exactly this delay (to wait until code armed one). */
+  pendingWithDelay(ms: number): number {
+    return this.#timers.filter((t) => !t.cancelled && t.ms === ms).length;
   }
 
   /** Move both clocks forward, firing due timers in order. */

@@ -1,0 +1,104 @@
+/**
+ * The "ours" side of every comparison, as a pluggable adapter. Today `currentOurs()` returns the
+ * stand-in (bench/adapters/ours-standin.ts: undici stream() into a buffered file writer, NOT
+ * openbits). When bitsd/bitsadmin land, add an adapter that drives them and return it here;
+ * bench/README.md says how.
+ */
+import { createStandInAdapter } from './ours-standin.ts';
+
+/** One file to fetch: source URL, destination path, expected size. */
+export interface DownloadItem {
+  readonly url: string;
+  readonly dest: string;
+  readonly size: number;
+}
+
+export interface DownloadOptions {
+  /**
+   * `one-job`: all items in one job, fetched in order (BITS semantics, used by S3).
+   * `concurrent-jobs`: one job per item, all running at once (S4).
+   */
+  readonly mode: 'one-job' | 'concurrent-jobs';
+  /** CPU list for `taskset -c` (the client side; nginx has CPU 0). */
+  readonly cpu: string;
+}
+
+/** What one download run cost. CPU and RSS must include every process of ours (daemon too). */
+export interface DownloadMeasure {
+  /** From the request (CLI start / createJob) to the last file being durable / TRANSFERRED. */
+  readonly wallMs: number;
+  readonly cpuMs: number;
+  /** Peak RSS of the whole process tree (VmHWM), KiB. */
+  readonly peakRssKiB: number;
+  /** Per item, ms from start to that item's last byte; same order as the items. */
+  readonly perItemMs: readonly number[];
+}
+
+/** S5: kill -9 ours at `killAtFraction` of the file, restart, let it finish. */
+export interface KillResumeMeasure {
+  /** Bytes in the destination (or temp) file when the process was killed. */
+  readonly bytesOnDiskAtKill: number;
+  /** The offset the restarted process resumed from (its last durable checkpoint). */
+  readonly resumedFrom: number;
+  /** From restart to the first byte of the resumed body. */
+  readonly ttfbAfterRestartMs: number;
+  /** From restart to done. */
+  readonly resumeWallMs: number;
+}
+
+/** S6: a throttled download left running until the harness stops it. */
+export interface RunningDownload {
+  /** CPU ms used so far by every process of ours. */
+  cpuMs(): Promise<number>;
+  /** Stop the transfer (cancel the job / kill the client) and clean up. */
+  stop(): Promise<void>;
+}
+
+/** S8 figures. */
+export interface ApiMeasure {
+  /** create + addfile + cancel cycles per second over the socket. */
+  readonly cyclesPerSecond: number;
+  /** Latency of listing `listJobs` jobs, ms. */
+  readonly listP50Ms: number;
+  readonly listP99Ms: number;
+  /** Cold start of the CLI (e.g. `bitsadmin /list`), ms. */
+  readonly cliStartMs: number;
+}
+
+/** The harness's view of "ours". Optional methods are capabilities; a missing one is reported as such. */
+export interface OursAdapter {
+  /** Printed in every table, e.g. "stand-in (undici stream, not openbits)". */
+  readonly label: string;
+  readonly isStandIn: boolean;
+  /** The durable checkpoint spacing, bytes (S5's yardstick). */
+  readonly checkpointIntervalBytes: number;
+  /** Called once before the scenarios (start a daemon, make a home folder…). */
+  setup(env: { readonly workDir: string; readonly cpu: string }): Promise<void>;
+  teardown(): Promise<void>;
+  /** Fetch `items` durably: fdatasync'd checkpoints and a durable end, like a finished BITS job. */
+  download(items: readonly DownloadItem[], options: DownloadOptions): Promise<DownloadMeasure>;
+  /** S6: start a download throttled to `bytesPerSecond` (URL may point at the counting proxy). */
+  startThrottled?(item: DownloadItem, bytesPerSecond: number, cpu: string): Promise<RunningDownload>;
+  /** S5. */
+  killAndResume?(item: DownloadItem, killAtFraction: number, cpu: string): Promise<KillResumeMeasure>;
+  /** S7: upload `path` with the BITS upload protocol to ours server; measured like a download. */
+  upload?(path: string, size: number, cpu: string): Promise<DownloadMeasure>;
+  /** S8. */
+  api?(options: { readonly cycles: number; readonly listJobs: number; readonly cpu: string }): Promise<ApiMeasure>;
+}
+
+/** Adapters by name; `OPENBITS_BENCH_OURS` picks one (default below). Register the real one here. */
+const ADAPTERS: Record<string, () => OursAdapter> = {
+  standin: createStandInAdapter,
+};
+
+/** The default adapter. Switch to the real openbits adapter here once it exists. */
+export const DEFAULT_OURS = 'standin';
+
+/** The adapter the suite uses: `OPENBITS_BENCH_OURS` or the default. */
+export function currentOurs(name = process.env.OPENBITS_BENCH_OURS ?? DEFAULT_OURS): OursAdapter {
+  const make = ADAPTERS[name];
+  if (!make)
+    throw new Error(`OPENBITS_BENCH_OURS=${name}: unknown adapter (known: ${Object.keys(ADAPTERS).join(', ')})`);
+  return make();
+}

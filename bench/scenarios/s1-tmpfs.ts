@@ -1,0 +1,56 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { singleFilePeers } from '../adapters/peers.ts';
+import { alternate, push, type Scenario } from '../lib/context.ts';
+import { measurement, medianOf, ratioRow } from '../lib/ratio.ts';
+import type { RatioRow } from '../lib/types.ts';
+import { OURS, oursTool, withPeers } from './download-tools.ts';
+
+/** S1: the big file to a tmpfs destination: ours vs curl -o, wget -O, aria2c -x1 (and -x4). */
+export const s1: Scenario = {
+  id: 'S1',
+  title: 'Big file → tmpfs destination',
+  async run(ctx) {
+    const file = ctx.corpus.big;
+    const url = ctx.url(file);
+    const dest = join(ctx.ws.tmpDest, 'big.bin');
+    const tools = withPeers(
+      ctx,
+      oursTool(ctx, [{ url, dest, size: file.size }], 'one-job'),
+      singleFilePeers(url, dest),
+    );
+    const notes = [
+      `${(file.size / 2 ** 20).toFixed(0)} MiB, same URL and destination for every tool.`,
+      'Times run from process start to exit for every tool, so start-up cost (for a Node client: runtime + modules) weighs more on the small files of --quick.',
+    ];
+    const wall = new Map<string, number[]>();
+    await alternate(
+      ctx.runs,
+      tools,
+      async (t) => {
+        rmSync(dest, { force: true });
+        push(wall, t.tool, (await t.run()).wallMs / 1000);
+      },
+      notes,
+      ctx.log,
+    );
+    rmSync(dest, { force: true });
+    const measurements = [...wall].flatMap(([tool, s]) => [
+      measurement(tool, 'time', 's', 'lower', s),
+      measurement(
+        tool,
+        'throughput',
+        'MB/s',
+        'higher',
+        s.map((sec) => file.size / 1e6 / sec),
+      ),
+    ]);
+    const t = (tool: string) => medianOf(measurements, tool, 'time');
+    const ratios: RatioRow[] = [
+      ratioRow('time ours / curl', t(OURS) / t('curl'), { op: '<=', value: 1.1 }),
+      ratioRow('time ours / aria2c -x1', t(OURS) / t('aria2c -x1')),
+      ratioRow('time ours / wget', t(OURS) / t('wget')),
+    ];
+    return { status: 'ok', measurements, ratios, notes };
+  },
+};

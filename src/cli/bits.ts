@@ -1,0 +1,31 @@
+/**
+ * Everything the CLI takes from below: the manager contract and the shared BITS vocabulary
+ * (error class, codes, enumerations). One import point, so the CLI's view of the lower layers
+ * stays in one file.
+ */
+export type { BitsManager, FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from '../api/contract.ts';
+export {
+  AUTH_SCHEMES,
+  AUTH_TARGETS,
+  type AuthScheme,
+  type AuthTarget,
+  BitsError,
+  type ErrorName,
+  errorContextValue,
+  errorInfo,
+  type FileRange,
+  formatHresult,
+  formatJobId,
+  isFinalState,
+  JOB_PRIORITIES,
+  JOB_TYPES,
+  type JobPriority,
+  type JobProgress,
+  type JobState,
+  type JobType,
+  LENGTH_TO_EOF,
+  normalizeJobId,
+  PROXY_USAGES,
+  type ProxyUsage,
+  SIZE_UNKNOWN,
+} from '../core/index.ts';

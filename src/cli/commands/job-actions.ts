@@ -1,0 +1,168 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { BitsError, errorInfo, formatHresult, formatJobId, type JobType, type ResultCode } from '../bits.ts';
+import type { Command } from '../command.ts';
+import { fileLine } from '../format-job.ts';
+import { arg, expectArgs, jobTypeSwitch, parseCount, parseFileSet, parseRangeList } from '../parse-values.ts';
+import { UsageError } from '../usage-error.ts';
+import { jobChanged, resolveJob, value } from './job-context.ts';
+
+/** A note for a success code other than S_OK (BG_S_PARTIAL_COMPLETE, BG_S_UNABLE_TO_DELETE_FILES…). */
+function resultNote(code: ResultCode): string {
+  if (code === 'S_OK') return '';
+  const info = errorInfo(code);
+  return info === undefined ? `\nNOTE: ${code}` : `\nNOTE: ${code} (${formatHresult(info.hresult)}) ${info.message}`;
+}
+
+/** The state methods that leave the queue (Cancel, Complete): the job is gone afterwards. */
+function finalAction(name: 'cancel' | 'complete', done: string): Command {
+  return {
+    name,
+    syntax: `/${name} <job>`,
+    summary:
+      name === 'cancel' ? 'Cancel the job and delete its temporary files' : 'Complete the job: publish its files',
+    async run(ctx) {
+      expectArgs(name, ctx.args, 1);
+      const { manager, job } = await resolveJob(ctx);
+      const code = await manager[name](job.id);
+      return { text: `${done}${resultNote(code)}`, json: { jobId: job.id, result: code } };
+    },
+  };
+}
+
+function stateAction(name: 'resume' | 'suspend', done: string, summary: string): Command {
+  return {
+    name,
+    syntax: `/${name} <job>`,
+    summary,
+    async run(ctx) {
+      expectArgs(name, ctx.args, 1);
+      const { manager, job } = await resolveJob(ctx);
+      await manager[name](job.id);
+      return jobChanged(manager, job.id, done);
+    },
+  };
+}
+
+export const jobActionCommands: readonly Command[] = [
+  {
+    name: 'create',
+    syntax: '/create [/download | /upload | /upload-reply] <displayname>',
+    summary: 'Create a job (suspended; download unless a type is given)',
+    async run(ctx) {
+      let type: JobType = 'DOWNLOAD';
+      const names: string[] = [];
+      let typed = false;
+      for (const a of ctx.args) {
+        const t = jobTypeSwitch(a);
+        if (t !== undefined && !typed) {
+          type = t;
+          typed = true;
+        } else names.push(a);
+      }
+      expectArgs('create', names, 1);
+      const job = await (await ctx.manager()).createJob(arg(names, 0), type);
+      return { text: `Created job ${formatJobId(job.id)}.`, raw: formatJobId(job.id), json: job };
+    },
+  },
+  {
+    name: 'addfile',
+    syntax: '/addfile <job> <remoteURL> <localname>',
+    summary: 'Add a file to the job (localname is an absolute path)',
+    async run(ctx) {
+      expectArgs('addfile', ctx.args, 3);
+      const { manager, job } = await resolveJob(ctx);
+      await manager.addFile(job.id, arg(ctx.args, 1), arg(ctx.args, 2));
+      return jobChanged(manager, job.id, `Added ${arg(ctx.args, 1)} -> ${arg(ctx.args, 2)} to job.`);
+    },
+  },
+  {
+    name: 'addfileset',
+    syntax: '/addfileset <job> <textfile>',
+    summary: 'Add the files listed in textfile ("remote local" per line, # comments) in one call',
+    async run(ctx) {
+      expectArgs('addfileset', ctx.args, 2);
+      let text: string;
+      try {
+        text = await readFile(resolve(arg(ctx.args, 1)), 'utf8');
+      } catch (err) {
+        throw new UsageError(`cannot read ${arg(ctx.args, 1)}: ${(err as Error).message}`, 'addfileset');
+      }
+      const files = parseFileSet('addfileset', text);
+      const { manager, job } = await resolveJob(ctx);
+      await manager.addFileSet(job.id, files);
+      return jobChanged(manager, job.id, `Added ${files.length} file(s) to job.`);
+    },
+  },
+  {
+    name: 'addfilewithranges',
+    syntax: '/addfilewithranges <job> <remoteURL> <localname> <rangelist>',
+    summary: 'Add a file, downloading only the ranges offset:length[,…] (length may be eof)',
+    async run(ctx) {
+      expectArgs('addfilewithranges', ctx.args, 4);
+      const ranges = parseRangeList('addfilewithranges', arg(ctx.args, 3));
+      const { manager, job } = await resolveJob(ctx);
+      await manager.addFileWithRanges(job.id, arg(ctx.args, 1), arg(ctx.args, 2), ranges);
+      return jobChanged(
+        manager,
+        job.id,
+        `Added ${arg(ctx.args, 1)} -> ${arg(ctx.args, 2)} to job with ${ranges.length} range(s).`,
+      );
+    },
+  },
+  {
+    name: 'listfiles',
+    syntax: '/listfiles <job>',
+    summary: "List the job's files with their progress",
+    async run(ctx) {
+      expectArgs('listfiles', ctx.args, 1);
+      const { manager, job } = await resolveJob(ctx);
+      const files = await manager.enumFiles(job.id);
+      const lines = files.map(fileLine);
+      return { text: [...lines, `Listed ${files.length} file(s).`].join('\n'), raw: lines.join('\n'), json: files };
+    },
+  },
+  stateAction('resume', 'Job resumed.', 'Activate the job in the transfer queue'),
+  stateAction('suspend', 'Job suspended.', 'Suspend the job'),
+  finalAction('cancel', 'Job canceled.'),
+  finalAction('complete', 'Job completed.'),
+  {
+    name: 'takeownership',
+    syntax: '/takeownership <job>',
+    summary: 'Make the current user the owner of the job',
+    async run(ctx) {
+      expectArgs('takeownership', ctx.args, 1);
+      const { manager, job } = await resolveJob(ctx);
+      await manager.takeOwnership(job.id);
+      return jobChanged(manager, job.id, 'Took ownership of the job.');
+    },
+  },
+  {
+    name: 'replaceremoteprefix',
+    syntax: '/replaceremoteprefix <job> <oldprefix> <newprefix>',
+    summary: 'Replace the start of every remote URL that begins with oldprefix',
+    async run(ctx) {
+      expectArgs('replaceremoteprefix', ctx.args, 3);
+      const { manager, job } = await resolveJob(ctx);
+      const code = await manager.replaceRemotePrefix(job.id, arg(ctx.args, 1), arg(ctx.args, 2));
+      const text =
+        code === 'S_FALSE'
+          ? `No remote name starts with ${arg(ctx.args, 1)}.`
+          : `Replaced ${arg(ctx.args, 1)} with ${arg(ctx.args, 2)}.`;
+      return { text, json: { jobId: job.id, result: code, files: await manager.enumFiles(job.id) } };
+    },
+  },
+  {
+    name: 'gettemporaryname',
+    syntax: '/gettemporaryname <job> <file_index>',
+    summary: 'Print the temporary file name of the file at file_index (0-based)',
+    async run(ctx) {
+      expectArgs('gettemporaryname', ctx.args, 2);
+      const index = parseCount('gettemporaryname', arg(ctx.args, 1), 'file index');
+      const { manager, job } = await resolveJob(ctx);
+      const file = (await manager.enumFiles(job.id)).find((f) => f.index === index);
+      if (file === undefined) throw new BitsError('E_INVALIDARG', `the job has no file with index ${index}`);
+      return value(file.temporaryName ?? 'NULL', file.temporaryName);
+    },
+  },
+];

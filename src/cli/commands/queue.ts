@@ -1,0 +1,91 @@
+import { formatJobId, type JobInfo } from '../bits.ts';
+import type { Command, CommandContext } from '../command.ts';
+import { listLine, verboseInfo } from '../format-job.ts';
+import { expectArgs } from '../parse-values.ts';
+import { resolveJob } from './job-context.ts';
+
+/** Splits switches such as `/allusers` and `/verbose` (any of / - --, any case) out of the arguments. */
+export function takeSwitches(
+  args: readonly string[],
+  allowed: readonly string[],
+): { switches: Set<string>; rest: string[] } {
+  const switches = new Set<string>();
+  const rest: string[] = [];
+  for (const a of args) {
+    const s = a.toLowerCase().replace(/^(--|-|\/)/u, '');
+    if (a !== s && allowed.includes(s)) switches.add(s);
+    else rest.push(a);
+  }
+  return { switches, rest };
+}
+
+/** The verbose blocks of several jobs, separated by blank lines. */
+function verboseBlocks(jobs: readonly JobInfo[]): string[] {
+  return jobs.flatMap((j, i) => [...(i === 0 ? [] : ['']), ...verboseInfo(j)]);
+}
+
+/** The jobs of the caller (or of all users). */
+export async function listJobs(ctx: CommandContext, allUsers: boolean): Promise<JobInfo[]> {
+  const manager = await ctx.manager();
+  return manager.enumJobs(allUsers ? { allUsers: true } : {});
+}
+
+export const queueCommands: readonly Command[] = [
+  {
+    name: 'list',
+    syntax: '/list [/allusers] [/verbose]',
+    summary: 'List the jobs',
+    async run(ctx) {
+      const { switches, rest } = takeSwitches(ctx.args, ['allusers', 'verbose']);
+      expectArgs('list', rest, 0);
+      const jobs = await listJobs(ctx, switches.has('allusers'));
+      const lines = switches.has('verbose') ? verboseBlocks(jobs) : jobs.map(listLine);
+      const summary = `${lines.length > 0 ? '\n\n' : ''}Listed ${jobs.length} job(s).`;
+      return { text: `${lines.join('\n')}${summary}`, raw: lines.join('\n'), json: jobs };
+    },
+  },
+  {
+    name: 'info',
+    syntax: '/info <job> [/verbose]',
+    summary: 'Display information about the job',
+    async run(ctx) {
+      const { switches, rest } = takeSwitches(ctx.args, ['verbose']);
+      expectArgs('info', rest, 1);
+      const { job } = await resolveJob({ ...ctx, args: rest });
+      const text = switches.has('verbose') ? verboseInfo(job).join('\n') : listLine(job);
+      return { text, raw: text, json: job };
+    },
+  },
+  {
+    name: 'reset',
+    syntax: '/reset [/allusers]',
+    summary: 'Cancel every job (of all users with /allusers)',
+    async run(ctx) {
+      const { switches, rest } = takeSwitches(ctx.args, ['allusers']);
+      expectArgs('reset', rest, 0);
+      const manager = await ctx.manager();
+      const jobs = await listJobs(ctx, switches.has('allusers'));
+      const lines: string[] = [];
+      const canceled: string[] = [];
+      const failed: Array<{ jobId: string; error: string }> = [];
+      for (const job of jobs) {
+        try {
+          await manager.cancel(job.id);
+          canceled.push(job.id);
+          lines.push(`${formatJobId(job.id)} canceled.`);
+        } catch (err) {
+          const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+          failed.push({ jobId: job.id, error: message });
+          lines.push(`${formatJobId(job.id)} could not be canceled: ${message}`);
+        }
+      }
+      lines.push(`${canceled.length} out of ${jobs.length} jobs canceled.`);
+      return {
+        text: lines.join('\n'),
+        raw: canceled.map(formatJobId).join('\n'),
+        json: { canceled, failed, total: jobs.length },
+        exitCode: failed.length === 0 ? 0 : 1,
+      };
+    },
+  },
+];

@@ -1,0 +1,123 @@
+import { type BitsManager, formatJobId, type JobInfo, type JobPriority, type JobType } from '../bits.ts';
+import type { Command, CommandContext, CommandResult } from '../command.ts';
+import { errorText } from '../error-text.ts';
+import { errorLines } from '../format-job.ts';
+import { arg, jobTypeSwitch, parsePriority } from '../parse-values.ts';
+import { sleep as realSleep } from '../sleep.ts';
+import { barProgress, type ProgressView, plainProgress } from '../transfer-progress.ts';
+import { UsageError } from '../usage-error.ts';
+import { watchJob } from '../watch-job.ts';
+
+/** Exit code after Ctrl-C (128 + SIGINT). */
+export const INTERRUPTED_EXIT_CODE = 130;
+
+interface TransferArgs {
+  readonly name: string;
+  readonly type: JobType;
+  readonly priority: JobPriority | null;
+  readonly files: Array<{ remoteName: string; localName: string }>;
+}
+
+/** `NAME [/download|/upload|/upload-reply] [/priority P] REMOTE LOCAL [REMOTE LOCAL…]` */
+export function parseTransferArgs(args: readonly string[]): TransferArgs {
+  if (args.length === 0) throw new UsageError('missing job name', 'transfer');
+  const name = arg(args, 0);
+  let type: JobType | null = null;
+  let priority: JobPriority | null = null;
+  let i = 1;
+  for (; i < args.length; i++) {
+    const a = arg(args, i);
+    const t = jobTypeSwitch(a);
+    if (t !== undefined && type === null) type = t;
+    else if (a.toLowerCase() === '/priority' && priority === null) {
+      if (i + 1 >= args.length) throw new UsageError('/priority needs a value', 'transfer');
+      priority = parsePriority('transfer', arg(args, ++i));
+    } else break;
+  }
+  const pairs = args.slice(i);
+  if (pairs.length === 0) throw new UsageError('missing remote and local file names', 'transfer');
+  if (pairs.length % 2 !== 0) throw new UsageError(`unpaired file name: ${pairs.at(-1)}`, 'transfer');
+  const files: Array<{ remoteName: string; localName: string }> = [];
+  for (let j = 0; j < pairs.length; j += 2) files.push({ remoteName: arg(pairs, j), localName: arg(pairs, j + 1) });
+  return { name, type: type ?? 'DOWNLOAD', priority, files };
+}
+
+/** Creates the job with its files; if a file cannot be added the job is cancelled again. */
+async function createTransferJob(manager: BitsManager, t: TransferArgs): Promise<JobInfo> {
+  const job = await manager.createJob(t.name, t.type);
+  try {
+    if (t.priority !== null) await manager.setPriority(job.id, t.priority);
+    if (t.files.length === 1) {
+      const f = t.files[0] as { remoteName: string; localName: string };
+      await manager.addFile(job.id, f.remoteName, f.localName);
+    } else await manager.addFileSet(job.id, t.files);
+  } catch (err) {
+    await manager.cancel(job.id).catch(() => undefined);
+    throw err;
+  }
+  return job;
+}
+
+function progressView(ctx: CommandContext): ProgressView {
+  if (ctx.mode !== 'text') return { update() {}, stop() {} };
+  if (ctx.io.isTTY) return barProgress(ctx.io.stdout, ctx.io.columns);
+  return plainProgress((line) => ctx.print(line), ctx.io.now ?? (() => performance.now()));
+}
+
+/** Runs the job to its end: Complete on TRANSFERRED, Cancel on ERROR, Suspend on Ctrl-C. */
+async function follow(ctx: CommandContext, manager: BitsManager, created: JobInfo): Promise<CommandResult> {
+  const id = created.id;
+  const view = progressView(ctx);
+  const signal = ctx.io.signal;
+  let last: JobInfo = created;
+  try {
+    for await (const job of watchJob(manager, id, { signal, sleep: ctx.io.sleep ?? realSleep })) {
+      last = job;
+      view.update(job);
+      if (job.state === 'TRANSFERRED') {
+        view.stop();
+        const result = await manager.complete(id);
+        return { text: 'Transfer complete.', raw: formatJobId(id), json: { job, result } };
+      }
+      if (job.state === 'ERROR') {
+        view.stop();
+        const error = job.error ?? (await manager.getError(id));
+        await manager.cancel(id).catch(() => undefined);
+        ctx.io.stderr.write(`${errorText(error)}\n`);
+        return {
+          text: [...errorLines(error), 'Unable to complete transfer.'].join('\n'),
+          raw: formatJobId(id),
+          json: { job, error },
+          exitCode: 1,
+        };
+      }
+    }
+  } finally {
+    view.stop();
+  }
+  // Interrupted: keep the job (and its bytes) so it can be resumed later.
+  await manager.suspend(id).catch(() => undefined);
+  ctx.io.stderr.write(`To resume it: bitsadmin /resume ${formatJobId(id)}\n`);
+  return {
+    text: `Transfer interrupted; job ${formatJobId(id)} suspended.`,
+    raw: formatJobId(id),
+    json: { job: last, interrupted: true, resume: `bitsadmin /resume ${formatJobId(id)}` },
+    exitCode: INTERRUPTED_EXIT_CODE,
+  };
+}
+
+export const transferCommand: Command = {
+  name: 'transfer',
+  syntax: '/transfer <name> [/download | /upload | /upload-reply] [/priority <priority>] <remote> <local> […]',
+  summary: 'Create a job, add the files, resume it and wait: complete on success, cancel on error',
+  async run(ctx) {
+    const t = parseTransferArgs(ctx.args);
+    const manager = await ctx.manager();
+    const job = await createTransferJob(manager, t);
+    ctx.print(
+      `DISPLAY: '${t.name}' TYPE: ${t.type} PRIORITY: ${t.priority ?? job.priority} JOB: ${formatJobId(job.id)}`,
+    );
+    await manager.resume(job.id);
+    return follow(ctx, manager, job);
+  },
+};

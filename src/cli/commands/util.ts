@@ -1,0 +1,100 @@
+import { BitsError, type BitsManager } from '../bits.ts';
+import type { Command, CommandResult } from '../command.ts';
+import { arg, expectArgs } from '../parse-values.ts';
+import { UsageError } from '../usage-error.ts';
+import { BITSADMIN_VERSION, OPENBITS_VERSION } from '../version.ts';
+
+/**
+ * Policy methods a manager may offer (service-wide settings, bits-client.md §9.1): getPolicy
+ * returns the settings (nested, e.g. `quotas.maxFilesPerJob`); setPolicy sets one dotted key
+ * (null removes it, back to the default).
+ */
+interface PolicyMethods {
+  getPolicy(): unknown;
+  setPolicy(key: string, value: unknown): unknown;
+}
+
+function policyMethods(manager: BitsManager): PolicyMethods {
+  const m = manager as BitsManager & Partial<PolicyMethods>;
+  if (typeof m.getPolicy !== 'function' || typeof m.setPolicy !== 'function') {
+    throw new BitsError('E_NOTIMPL', 'this service does not expose its policies');
+  }
+  return m as BitsManager & PolicyMethods;
+}
+
+async function readPolicy(methods: PolicyMethods): Promise<Record<string, unknown>> {
+  const policy = await methods.getPolicy();
+  return typeof policy === 'object' && policy !== null ? (policy as Record<string, unknown>) : {};
+}
+
+/** `{ quotas: { maxFilesPerJob: 200 } }` → `[['quotas.maxFilesPerJob', 200]]`. */
+function flatten(policy: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
+  return Object.entries(policy).flatMap(
+    ([k, v]): Array<[string, unknown]> =>
+      typeof v === 'object' && v !== null && !Array.isArray(v)
+        ? flatten(v as Record<string, unknown>, `${prefix}${k}.`)
+        : [[`${prefix}${k}`, v]],
+  );
+}
+
+/** A policy value typed on the command line: a number, true/false, null, JSON ({…} or […]), or the text. */
+function policyValue(text: string): unknown {
+  if (/^-?\d+(\.\d+)?$/u.test(text)) return Number(text);
+  if (/^\s*[[{]/u.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw new UsageError(`not valid JSON: ${text}`, 'util');
+    }
+  }
+  const lower = text.toLowerCase();
+  if (lower === 'true' || lower === 'false') return lower === 'true';
+  if (lower === 'null') return null;
+  return text;
+}
+
+const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+
+export const UTIL_SYNTAX = '/util /version | /getpolicy [<key>] | /setpolicy <key> <value> | /help';
+
+export const utilCommand: Command = {
+  name: 'util',
+  syntax: UTIL_SYNTAX,
+  summary: 'Utilities: versions, service policies',
+  async run(ctx): Promise<CommandResult> {
+    const sub = (ctx.args[0] ?? '').toLowerCase().replace(/^(--|-|\/)/u, '');
+    const rest = ctx.args.slice(1);
+    switch (sub) {
+      case 'version': {
+        expectArgs('util', rest, 0);
+        const text = `BITSADMIN ${BITSADMIN_VERSION} openbits ${OPENBITS_VERSION}`;
+        return { text, raw: OPENBITS_VERSION, json: { bitsadmin: BITSADMIN_VERSION, openbits: OPENBITS_VERSION } };
+      }
+      case 'getpolicy': {
+        expectArgs('util', rest, 0, 1);
+        const policy = await readPolicy(policyMethods(await ctx.manager()));
+        const entries = flatten(policy);
+        if (rest.length === 1) {
+          const key = arg(rest, 0).toLowerCase();
+          const found = entries.find(([k]) => k.toLowerCase() === key);
+          if (found === undefined) throw new BitsError('E_INVALIDARG', `no policy named ${arg(rest, 0)}`);
+          return { text: show(found[1]), raw: show(found[1]), json: found[1] };
+        }
+        const text = entries.map(([k, v]) => `${k}: ${show(v)}`).join('\n');
+        return { text, raw: text, json: policy };
+      }
+      case 'setpolicy': {
+        expectArgs('util', rest, 2);
+        const methods = policyMethods(await ctx.manager());
+        await methods.setPolicy(arg(rest, 0), policyValue(arg(rest, 1)));
+        return { text: `Policy ${arg(rest, 0)} set to ${arg(rest, 1)}.`, json: await readPolicy(methods) };
+      }
+      case 'help':
+      case '?':
+      case '':
+        return { text: `Usage: bitsadmin ${UTIL_SYNTAX}`, raw: UTIL_SYNTAX, json: { syntax: UTIL_SYNTAX } };
+      default:
+        throw new UsageError(`unknown /util switch: ${ctx.args[0]}`, 'util');
+    }
+  },
+};

@@ -1,0 +1,39 @@
+import type { BitsManager } from './bits.ts';
+import { runBitsadmin } from './run.ts';
+
+/**
+ * The bitsadmin process: binds runBitsadmin to stdin/stdout, Ctrl-C and a manager opened by
+ * `open` (bin/bitsadmin.js passes the client's connect()). The first Ctrl-C is handed to the
+ * running switch (/transfer suspends its job, /monitor stops); a second one exits at once.
+ */
+export async function main(argv: readonly string[], open: () => Promise<BitsManager>): Promise<number> {
+  const interrupt = new AbortController();
+  const onSigint = (): void => {
+    if (interrupt.signal.aborted) process.exit(130);
+    interrupt.abort();
+  };
+  process.on('SIGINT', onSigint);
+  // `bitsadmin /monitor | head`: a closed pipe ends the command quietly, like other tools.
+  const onPipeError = (err: NodeJS.ErrnoException): void => {
+    if (err.code === 'EPIPE') interrupt.abort();
+  };
+  process.stdout.on('error', onPipeError);
+  let manager: BitsManager | undefined;
+  try {
+    return await runBitsadmin(argv, {
+      manager: async () => {
+        manager = await open();
+        return manager;
+      },
+      stdout: process.stdout,
+      stderr: process.stderr,
+      isTTY: process.stdout.isTTY === true,
+      ...(process.stdout.columns === undefined ? {} : { columns: process.stdout.columns }),
+      signal: interrupt.signal,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.stdout.off('error', onPipeError);
+    await manager?.close().catch(() => undefined);
+  }
+}

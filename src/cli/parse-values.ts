@@ -1,0 +1,148 @@
+import {
+  AUTH_SCHEMES,
+  AUTH_TARGETS,
+  type AuthScheme,
+  type AuthTarget,
+  type FileRange,
+  JOB_PRIORITIES,
+  type JobPriority,
+  type JobType,
+  LENGTH_TO_EOF,
+  PROXY_USAGES,
+  type ProxyUsage,
+} from './bits.ts';
+import { UsageError } from './usage-error.ts';
+
+/**
+ * Parsers for the argument values bitsadmin takes. Each throws a UsageError naming the switch;
+ * range and state checks stay with the manager, which answers with the BITS code.
+ */
+
+/** Throws unless `args` has between `min` and `max` entries. */
+export function expectArgs(command: string, args: readonly string[], min: number, max = min): void {
+  if (args.length < min) throw new UsageError(`missing argument (expected ${min}, got ${args.length})`, command);
+  if (args.length > max) throw new UsageError(`too many arguments: ${args.slice(max).join(' ')}`, command);
+}
+
+/** The index-th argument, which expectArgs has already checked is there. */
+export function arg(args: readonly string[], index: number): string {
+  return args[index] ?? '';
+}
+
+/** bitsadmin spells "no value" as NULL (any case). */
+export function nullable(value: string | undefined): string | null {
+  return value === undefined || value.toUpperCase() === 'NULL' ? null : value;
+}
+
+function keyword<T extends string>(command: string, value: string, allowed: readonly T[], what: string): T {
+  const upper = value.toUpperCase().replaceAll('-', '_');
+  const found = allowed.find((a) => a === upper);
+  if (found === undefined) throw new UsageError(`${what} must be one of ${allowed.join(', ')}; got ${value}`, command);
+  return found;
+}
+
+export function parsePriority(command: string, value: string): JobPriority {
+  return keyword(command, value, JOB_PRIORITIES, 'priority');
+}
+
+export function parseProxyUsage(command: string, value: string): ProxyUsage {
+  return keyword(command, value, PROXY_USAGES, 'proxy usage');
+}
+
+export function parseAuthTarget(command: string, value: string): AuthTarget {
+  return keyword(command, value, AUTH_TARGETS, 'target');
+}
+
+export function parseAuthScheme(command: string, value: string): AuthScheme {
+  return keyword(command, value, AUTH_SCHEMES, 'scheme');
+}
+
+/** `/download`, `/upload`, `/upload-reply` (case-insensitive), or undefined if not a type switch. */
+export function jobTypeSwitch(token: string): JobType | undefined {
+  switch (token.toLowerCase()) {
+    case '/download':
+      return 'DOWNLOAD';
+    case '/upload':
+      return 'UPLOAD';
+    case '/upload-reply':
+      return 'UPLOAD_REPLY';
+    default:
+      return undefined;
+  }
+}
+
+/** A whole number of seconds (or any count) ≥ 0, decimal. */
+export function parseCount(command: string, value: string, what: string): number {
+  if (!/^\d+$/u.test(value)) throw new UsageError(`${what} must be a whole number ≥ 0; got ${value}`, command);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${what} is too large: ${value}`, command);
+  return n;
+}
+
+/** Flags, decimal or 0x-hex. */
+export function parseFlags(command: string, value: string, what: string): number {
+  const n = /^0x[0-9a-f]+$/iu.test(value)
+    ? Number.parseInt(value.slice(2), 16)
+    : /^\d+$/u.test(value)
+      ? Number(value)
+      : NaN;
+  if (!Number.isSafeInteger(n))
+    throw new UsageError(`${what} must be a number (decimal or 0x-hex); got ${value}`, command);
+  return n;
+}
+
+const BANDWIDTH_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Bytes per second: `65536`, `512k`, `10M`, `1.5m` (binary multiples); 0 means no cap. */
+export function parseBandwidth(command: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmg]?)(?:i?b)?(?:\/s)?$/iu.exec(value);
+  const unit = BANDWIDTH_UNITS[(m?.[2] ?? '').toLowerCase()];
+  if (m === null || unit === undefined) {
+    throw new UsageError(`bandwidth must be bytes per second, e.g. 65536, 512k or 10M; got ${value}`, command);
+  }
+  const n = Math.round(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`bandwidth is too large: ${value}`, command);
+  return n;
+}
+
+/** true/false, yes/no, on/off, 1/0. */
+export function parseBoolean(command: string, value: string): boolean {
+  const v = value.toLowerCase();
+  if (['true', 'yes', 'on', '1'].includes(v)) return true;
+  if (['false', 'no', 'off', '0'].includes(v)) return false;
+  throw new UsageError(`expected true or false; got ${value}`, command);
+}
+
+/** `offset:length[,offset:length…]`, length a number or `eof` (BG_LENGTH_TO_EOF). */
+export function parseRangeList(command: string, value: string): FileRange[] {
+  return value.split(',').map((part) => {
+    const m = /^\s*(\d+)\s*:\s*(\d+|eof)\s*$/iu.exec(part);
+    if (m === null) throw new UsageError(`a range must be offset:length or offset:eof; got ${part}`, command);
+    const offset = Number(m[1]);
+    const length = (m[2] ?? '').toLowerCase() === 'eof' ? LENGTH_TO_EOF : Number(m[2]);
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length)) {
+      throw new UsageError(`range is too large: ${part}`, command);
+    }
+    return { offset, length };
+  });
+}
+
+/**
+ * An /addfileset list file: one `remote local` pair per line, separated by spaces; blank lines
+ * and lines starting with `#` are skipped.
+ */
+export function parseFileSet(command: string, text: string): Array<{ remoteName: string; localName: string }> {
+  const files: Array<{ remoteName: string; localName: string }> = [];
+  const lines = text.split(/\r?\n/u);
+  for (const [i, raw] of lines.entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const parts = line.split(/\s+/u);
+    if (parts.length !== 2) {
+      throw new UsageError(`line ${i + 1} of the file set must be "remote local"; got: ${line}`, command);
+    }
+    files.push({ remoteName: parts[0] ?? '', localName: parts[1] ?? '' });
+  }
+  if (files.length === 0) throw new UsageError('the file set lists no files', command);
+  return files;
+}

@@ -1,0 +1,73 @@
+import type { BitsManager, JobInfo, JobProgress } from './bits.ts';
+
+/** How often the job is re-read when no event arrives (the fallback if events are unavailable). */
+export const POLL_MS = 1000;
+
+/**
+ * Snapshots of a job: one now, then one after every event for it (manager.events()) or, when
+ * nothing arrives, every `pollMs`. Ends when `signal` aborts; a failed getJob (e.g. the job was
+ * cancelled elsewhere) throws.
+ */
+export async function* watchJob(
+  manager: BitsManager,
+  jobId: string,
+  options: {
+    signal?: AbortSignal | undefined;
+    sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+    pollMs?: number;
+  },
+): AsyncGenerator<JobInfo> {
+  const stop = new AbortController();
+  const outer = options.signal;
+  const onAbort = (): void => stop.abort();
+  if (outer?.aborted === true) stop.abort();
+  outer?.addEventListener('abort', onAbort, { once: true });
+  let pending = false;
+  let wake: (() => void) | null = null;
+  // Progress events carry the live byte count; a re-read job may lag behind (it shows the last
+  // checkpoint), so the newest event's progress is shown while the job is moving bytes.
+  let live: JobProgress | null = null;
+  const poke = (): void => {
+    pending = true;
+    wake?.();
+  };
+  void (async () => {
+    try {
+      for await (const event of manager.events({ jobId, signal: stop.signal })) {
+        if (event.type === 'job:progress') live = event.progress;
+        else if (event.type === 'job:state') live = null;
+        poke();
+      }
+    } catch {
+      // No event stream (or it broke): polling alone keeps the snapshots coming.
+    }
+  })();
+  try {
+    while (!stop.signal.aborted) {
+      yield withLive(await manager.getJob(jobId), live);
+      if (!pending && !stop.signal.aborted) {
+        const woken = new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        const slept = new AbortController();
+        await Promise.race([
+          options.sleep(options.pollMs ?? POLL_MS, AbortSignal.any([stop.signal, slept.signal])),
+          woken,
+        ]);
+        slept.abort();
+      }
+      pending = false;
+      wake = null;
+    }
+  } finally {
+    outer?.removeEventListener('abort', onAbort);
+    stop.abort();
+  }
+}
+
+/** The job with `live` progress when that is the newer view of an active transfer. */
+function withLive(job: JobInfo, live: JobProgress | null): JobInfo {
+  if (live === null || (job.state !== 'TRANSFERRING' && job.state !== 'CONNECTING')) return job;
+  if (live.bytesTransferred < job.progress.bytesTransferred || live.filesTotal !== job.progress.filesTotal) return job;
+  return { ...job, progress: live };
+}

@@ -1,0 +1,10 @@
+/**
+ * openbits: a Background Intelligent Transfer Service for Linux.
+ *
+ * `createManager({ home })` runs jobs in this process; `connect()` talks to the bitsd daemon.
+ * Both return a `BitsManager` (src/api/contract.ts).
+ */
+export type * from './api/contract.ts';
+export * from './core/index.ts';
+export { createManager, InProcessManager, type ManagerOptions } from './service/manager.ts';
+export { DEFAULT_POLICY, type Policy } from './service/policy-file.ts';

@@ -1,0 +1,124 @@
+import type { Clock, TimerHandle } from '../core/index.ts';
+import type { RateLimiter } from '../transfer/contract.ts';
+
+interface Waiter {
+  bytes: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+  signal: AbortSignal;
+  onAbort: () => void;
+}
+
+/**
+ * A token bucket on the injected clock: `rate` bytes per second with a burst of at most a tenth
+ * of a second (≥ 16 KiB). Transfers `take()` before they read on, so an empty bucket stops
+ * reading and TCP pushes back on the server. Waiters are served strictly in order, so jobs that
+ * share one bucket get fair shares. A rate of 0 blocks until the rate changes; Infinity is
+ * unlimited.
+ */
+export class TokenBucket implements RateLimiter {
+  readonly #clock: Clock;
+  #rate: number;
+  #tokens: number;
+  #last: number;
+  readonly #queue: Waiter[] = [];
+  #timer: TimerHandle | null = null;
+
+  constructor(clock: Clock, bytesPerSecond: number) {
+    this.#clock = clock;
+    this.#rate = bytesPerSecond;
+    this.#last = clock.monotonicMs();
+    this.#tokens = this.#burst();
+  }
+
+  get rate(): number {
+    return this.#rate;
+  }
+
+  /** Change the rate; waiters are re-timed at once. */
+  setRate(bytesPerSecond: number): void {
+    this.#refill();
+    this.#rate = bytesPerSecond;
+    this.#tokens = Math.min(this.#tokens, this.#burst());
+    this.#pump();
+  }
+
+  #burst(): number {
+    if (!Number.isFinite(this.#rate)) return Number.POSITIVE_INFINITY;
+    return Math.max(16 * 1024, this.#rate / 10);
+  }
+
+  #refill(): void {
+    const now = this.#clock.monotonicMs();
+    if (Number.isFinite(this.#rate)) {
+      this.#tokens = Math.min(this.#burst(), this.#tokens + ((now - this.#last) * this.#rate) / 1000);
+    }
+    this.#last = now;
+  }
+
+  take(bytes: number, signal: AbortSignal): Promise<void> {
+    if (!Number.isFinite(this.#rate) || bytes <= 0) return Promise.resolve();
+    if (signal.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        bytes,
+        resolve,
+        reject,
+        signal,
+        onAbort: () => {
+          const i = this.#queue.indexOf(waiter);
+          if (i >= 0) this.#queue.splice(i, 1);
+          reject(signal.reason);
+          this.#pump();
+        },
+      };
+      signal.addEventListener('abort', waiter.onAbort, { once: true });
+      this.#queue.push(waiter);
+      this.#pump();
+    });
+  }
+
+  /** Serve waiters in order; a take larger than the burst runs the bucket into debt, paid before the next. */
+  #pump(): void {
+    this.#timer?.cancel();
+    this.#timer = null;
+    this.#refill();
+    while (this.#queue.length > 0) {
+      if (!Number.isFinite(this.#rate)) {
+        for (const w of this.#queue.splice(0)) this.#grant(w);
+        return;
+      }
+      const head = this.#queue[0] as Waiter;
+      if (this.#tokens > 0 || this.#tokens >= Math.min(head.bytes, this.#burst())) {
+        this.#queue.shift();
+        this.#tokens -= head.bytes;
+        this.#grant(head);
+        continue;
+      }
+      if (this.#rate <= 0) return;
+      const waitMs = Math.max(1, ((1 - this.#tokens) * 1000) / this.#rate);
+      this.#timer = this.#clock.setTimer(waitMs, () => {
+        this.#timer = null;
+        this.#pump();
+      });
+      return;
+    }
+  }
+
+  #grant(w: Waiter): void {
+    w.signal.removeEventListener('abort', w.onAbort);
+    w.resolve();
+  }
+}
+
+/** Several limiters at once (machine-wide and per-job): a take waits for each in turn. */
+export function combineLimiters(limiters: ReadonlyArray<RateLimiter | null>): RateLimiter | null {
+  const active = limiters.filter((l): l is RateLimiter => l !== null);
+  if (active.length === 0) return null;
+  if (active.length === 1) return active[0] as RateLimiter;
+  return {
+    async take(bytes: number, signal: AbortSignal): Promise<void> {
+      for (const l of active) await l.take(bytes, signal);
+    },
+  };
+}

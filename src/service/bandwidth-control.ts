@@ -1,0 +1,96 @@
+import type { Clock, Job, JobPriority, TimerHandle } from '../core/index.ts';
+import { type BandwidthPolicy, policyRate, weekTimeOf } from '../scheduler/bandwidth-policy.ts';
+import { combineLimiters, TokenBucket } from '../scheduler/token-bucket.ts';
+import type { RateLimiter } from '../transfer/contract.ts';
+
+const BACKGROUND = ['HIGH', 'NORMAL', 'LOW'] as const;
+type Background = (typeof BACKGROUND)[number];
+
+/** How often the policy rate is re-evaluated (window and timetable boundaries are on minutes). */
+const REFRESH_MS = 15_000;
+
+/**
+ * Bandwidth for transfers: one bucket per background priority, shared by every job of that
+ * priority (fair shares), at the rate the bandwidth policy gives now; plus a bucket per job with
+ * a per-job limit. FOREGROUND jobs are never throttled by policy. The time of week comes from the
+ * wall clock read once at start plus monotonic time, so a wall-clock jump changes nothing until a
+ * restart (as BITS's window does).
+ */
+export class BandwidthControl {
+  readonly #clock: Clock;
+  #policy: BandwidthPolicy;
+  readonly #onBlockChange: (priority: JobPriority, blocked: boolean) => void;
+  readonly #buckets = new Map<Background, TokenBucket>();
+  readonly #jobBuckets = new Map<string, TokenBucket>();
+  readonly #blocked = new Set<Background>();
+  readonly #wallAtStart: number;
+  readonly #monoAtStart: number;
+  #timer: TimerHandle | null = null;
+
+  constructor(clock: Clock, policy: BandwidthPolicy, onBlockChange: (priority: JobPriority, blocked: boolean) => void) {
+    this.#clock = clock;
+    this.#policy = policy;
+    this.#onBlockChange = onBlockChange;
+    this.#wallAtStart = clock.wallMs();
+    this.#monoAtStart = clock.monotonicMs();
+    for (const p of BACKGROUND) this.#buckets.set(p, new TokenBucket(clock, Number.POSITIVE_INFINITY));
+    this.#refresh();
+  }
+
+  setPolicy(policy: BandwidthPolicy): void {
+    this.#policy = policy;
+    this.#refresh();
+  }
+
+  /** The rate of `priority` now (bytes/s; Infinity unlimited; 0 blocked). */
+  rateNow(priority: JobPriority): number {
+    const now = new Date(this.#wallAtStart + (this.#clock.monotonicMs() - this.#monoAtStart));
+    return policyRate(this.#policy, priority, weekTimeOf(now));
+  }
+
+  isBlocked(priority: JobPriority): boolean {
+    return priority !== 'FOREGROUND' && this.#blocked.has(priority);
+  }
+
+  #refresh(): void {
+    this.#timer?.cancel();
+    for (const p of BACKGROUND) {
+      const rate = this.rateNow(p);
+      (this.#buckets.get(p) as TokenBucket).setRate(rate);
+      const blocked = rate <= 0;
+      if (blocked !== this.#blocked.has(p)) {
+        if (blocked) this.#blocked.add(p);
+        else this.#blocked.delete(p);
+        this.#onBlockChange(p, blocked);
+      }
+    }
+    this.#timer = this.#clock.setTimer(REFRESH_MS, () => this.#refresh());
+  }
+
+  /** A per-job limit (beyond BITS); 0 removes it. */
+  setJobRate(jobId: string, bytesPerSecond: number): void {
+    if (bytesPerSecond <= 0) {
+      this.#jobBuckets.get(jobId)?.setRate(Number.POSITIVE_INFINITY);
+      this.#jobBuckets.delete(jobId);
+      return;
+    }
+    const bucket = this.#jobBuckets.get(jobId);
+    if (bucket === undefined) this.#jobBuckets.set(jobId, new TokenBucket(this.#clock, bytesPerSecond));
+    else bucket.setRate(bytesPerSecond);
+  }
+
+  /** The limiter a transfer of `job` consumes from (null: unlimited). */
+  limiterFor(job: Job): RateLimiter | null {
+    if (job.maxBandwidth > 0 && !this.#jobBuckets.has(job.id)) this.setJobRate(job.id, job.maxBandwidth);
+    const shared = job.priority === 'FOREGROUND' ? null : (this.#buckets.get(job.priority) ?? null);
+    return combineLimiters([shared, this.#jobBuckets.get(job.id) ?? null]);
+  }
+
+  forget(jobId: string): void {
+    this.#jobBuckets.delete(jobId);
+  }
+
+  stop(): void {
+    this.#timer?.cancel();
+  }
+}

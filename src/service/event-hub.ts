@@ -1,0 +1,114 @@
+import type { ManagerEvent } from '../api/contract.ts';
+import type { Clock, JobProgress } from '../core/index.ts';
+
+type Listener = (event: ManagerEvent) => void;
+
+/** Progress events per job are coalesced to at most this many per second. */
+const MAX_PROGRESS_PER_SECOND = 10;
+
+/**
+ * Fan-out of manager events to subscribers, with progress coalescing (≤ 10/s per job, the
+ * latest value wins) so a fast transfer cannot flood the event loop or an API client.
+ */
+export class EventHub {
+  readonly #listeners = new Set<{ fn: Listener; jobId: string | undefined }>();
+  readonly #lastProgressAt = new Map<string, number>();
+  readonly #pendingProgress = new Map<string, JobProgress>();
+  readonly #clock: Clock;
+  #closed = false;
+  readonly #closeWaiters = new Set<() => void>();
+
+  constructor(clock: Clock) {
+    this.#clock = clock;
+  }
+
+  emit(event: ManagerEvent): void {
+    if (event.type === 'job:progress') {
+      this.#progress(event.jobId, event.progress);
+      return;
+    }
+    // A state change flushes pending progress first so listeners see them in order.
+    if (event.type !== 'job:created') this.flushProgress(event.jobId);
+    this.#deliver(event);
+  }
+
+  #progress(jobId: string, progress: JobProgress): void {
+    const now = this.#clock.monotonicMs();
+    const last = this.#lastProgressAt.get(jobId);
+    const gap = 1000 / MAX_PROGRESS_PER_SECOND;
+    if (last === undefined || now - last >= gap) {
+      this.#lastProgressAt.set(jobId, now);
+      this.#pendingProgress.delete(jobId);
+      this.#deliver({ type: 'job:progress', jobId, progress });
+      return;
+    }
+    const scheduled = this.#pendingProgress.has(jobId);
+    this.#pendingProgress.set(jobId, progress);
+    if (!scheduled) this.#clock.setTimer(gap - (now - last), () => this.flushProgress(jobId));
+  }
+
+  /** Deliver a held-back progress event now. */
+  flushProgress(jobId: string): void {
+    const pending = this.#pendingProgress.get(jobId);
+    if (pending === undefined) return;
+    this.#pendingProgress.delete(jobId);
+    this.#lastProgressAt.set(jobId, this.#clock.monotonicMs());
+    this.#deliver({ type: 'job:progress', jobId, progress: pending });
+  }
+
+  #deliver(event: ManagerEvent): void {
+    for (const l of this.#listeners) {
+      if (l.jobId !== undefined && l.jobId !== event.jobId) continue;
+      try {
+        l.fn(event);
+      } catch {
+        // A throwing listener must not break the transfer that emitted the event.
+      }
+    }
+  }
+
+  subscribe(fn: Listener, filter?: { jobId?: string }): () => void {
+    const entry = { fn, jobId: filter?.jobId };
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
+  }
+
+  /** Events as an async iterator; ends when `signal` aborts or the hub closes. */
+  async *iterate(options: { jobId?: string; signal?: AbortSignal } = {}): AsyncIterable<ManagerEvent> {
+    const queue: ManagerEvent[] = [];
+    let wake: (() => void) | undefined;
+    const unsubscribe = this.subscribe(
+      (e) => {
+        queue.push(e);
+        wake?.();
+      },
+      options.jobId === undefined ? undefined : { jobId: options.jobId },
+    );
+    const stop = (): void => wake?.();
+    options.signal?.addEventListener('abort', stop);
+    this.#closeWaiters.add(stop);
+    try {
+      while (!this.#closed && options.signal?.aborted !== true) {
+        const next = queue.shift();
+        if (next !== undefined) {
+          yield next;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    } finally {
+      unsubscribe();
+      options.signal?.removeEventListener('abort', stop);
+      this.#closeWaiters.delete(stop);
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const w of this.#closeWaiters) w();
+    this.#listeners.clear();
+  }
+}

@@ -1,0 +1,50 @@
+import type { FileInfo, JobErrorInfo, JobInfo } from '../api/contract.ts';
+import {
+  ERROR_CONTEXT_DESCRIPTIONS,
+  fileProgress,
+  hasErrorState,
+  type Job,
+  type JobFile,
+  jobProgress,
+} from '../core/index.ts';
+
+/** The caller's view of a file. */
+export function toFileInfo(file: JobFile): FileInfo {
+  return {
+    index: file.index,
+    remoteName: file.remoteName,
+    localName: file.localName,
+    ranges: file.ranges,
+    progress: fileProgress(file),
+    temporaryName: file.temporaryName,
+  };
+}
+
+/** GetError's view: only while the job is in ERROR / TRANSIENT_ERROR. */
+export function toErrorInfo(job: Job): JobErrorInfo | null {
+  if (!hasErrorState(job.state) || job.error === null) return null;
+  const { fileIndex, ...data } = job.error;
+  const file = fileIndex === null ? undefined : job.files[fileIndex];
+  const remote = file?.remoteName ?? '';
+  return {
+    ...data,
+    contextDescription: ERROR_CONTEXT_DESCRIPTIONS[data.context],
+    file: file === undefined ? null : { index: file.index, remoteName: file.remoteName, localName: file.localName },
+    protocol:
+      file === undefined ? null : remote.startsWith('https:') ? 'https' : remote.startsWith('file:') ? 'file' : 'http',
+  };
+}
+
+/** A job as callers see it: no passwords, no write-only headers, progress computed. */
+export function toJobInfo(job: Job, reply: JobInfo['replyProgress'] = null): JobInfo {
+  const { credentials, customHeaders, files, error: _error, everResumed: _everResumed, ...rest } = job;
+  return {
+    ...rest,
+    credentials: credentials.map(({ target, scheme, userName }) => ({ target, scheme, userName })),
+    hasCustomHeaders: customHeaders !== null,
+    progress: jobProgress(files),
+    replyProgress: job.type === 'UPLOAD_REPLY' ? reply : null,
+    error: toErrorInfo(job),
+    files: files.map(toFileInfo),
+  };
+}

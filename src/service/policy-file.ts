@@ -1,0 +1,204 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { BitsError, DEFAULT_JOB_INACTIVITY_TIMEOUT_S, DEFAULT_QUOTAS, type Quotas } from '../core/index.ts';
+import {
+  type BandwidthPolicy,
+  NO_BANDWIDTH_POLICY,
+  parseRate,
+  parseTimetable,
+  type Rate,
+} from '../scheduler/bandwidth-policy.ts';
+
+/**
+ * The policy file (`config.json`): quotas, bandwidth policy, concurrency, slice length and
+ * timeouts in one place, validated with errors that name the bad key. Rates are strings such as
+ * "512k", "10M", "off" (unlimited) or "0" (blocked).
+ */
+export interface Policy {
+  readonly quotas: Quotas;
+  readonly maxBackgroundJobs: number;
+  readonly timeSliceSeconds: number;
+  readonly jobInactivityTimeoutSeconds: number;
+  readonly checkpointBytes: number;
+  readonly checkpointMilliseconds: number;
+  readonly bandwidth: BandwidthPolicy;
+}
+
+export const DEFAULT_POLICY: Policy = {
+  quotas: DEFAULT_QUOTAS,
+  maxBackgroundJobs: 1,
+  timeSliceSeconds: 300,
+  jobInactivityTimeoutSeconds: DEFAULT_JOB_INACTIVITY_TIMEOUT_S,
+  checkpointBytes: 32 * 1024 * 1024,
+  checkpointMilliseconds: 2000,
+  bandwidth: NO_BANDWIDTH_POLICY,
+};
+
+const bad = (key: string, message: string): BitsError =>
+  new BitsError('E_INVALIDARG', `policy: "${key}" ${message}`, { context: 'GENERAL_QUEUE_MANAGER' });
+
+function int(value: unknown, key: string, min: number): number {
+  if (!Number.isSafeInteger(value) || (value as number) < min) throw bad(key, `must be a whole number ≥ ${min}`);
+  return value as number;
+}
+
+function hour(value: unknown, key: string): number {
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 24)
+    throw bad(key, 'must be an hour 0–24');
+  return value as number;
+}
+
+function rate(value: unknown, key: string): Rate | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number' && value >= 0) return value;
+  if (typeof value !== 'string') throw bad(key, 'must be a rate such as "512k", "10M", "off" or a number of bytes/s');
+  try {
+    return parseRate(value);
+  } catch (err) {
+    throw bad(key, (err as Error).message);
+  }
+}
+
+function object(value: unknown, key: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(key, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+function known(obj: Record<string, unknown>, keys: readonly string[], prefix: string): void {
+  for (const k of Object.keys(obj)) if (!keys.includes(k)) throw bad(`${prefix}${k}`, 'is not a known setting');
+}
+
+const PRIORITY_RATES = ['HIGH', 'NORMAL', 'LOW'] as const;
+
+function priorityRates(value: unknown, key: string): Partial<Record<'HIGH' | 'NORMAL' | 'LOW', Rate | null>> {
+  const o = object(value, key);
+  known(o, PRIORITY_RATES, `${key}.`);
+  const out: Partial<Record<'HIGH' | 'NORMAL' | 'LOW', Rate | null>> = {};
+  for (const p of PRIORITY_RATES) if (p in o) out[p] = rate(o[p], `${key}.${p}`);
+  return out;
+}
+
+function bandwidth(value: unknown): BandwidthPolicy {
+  const o = object(value, 'bandwidth');
+  known(o, ['maxInternetBandwidth', 'workSchedule', 'timetable'], 'bandwidth.');
+  let result: BandwidthPolicy = NO_BANDWIDTH_POLICY;
+  if (o.maxInternetBandwidth !== undefined && o.maxInternetBandwidth !== null) {
+    const k = 'bandwidth.maxInternetBandwidth';
+    const w = object(o.maxInternetBandwidth, k);
+    known(w, ['startHour', 'endHour', 'inWindow', 'outsideWindow'], `${k}.`);
+    result = {
+      ...result,
+      maxInternetBandwidth: {
+        startHour: hour(w.startHour, `${k}.startHour`),
+        endHour: hour(w.endHour, `${k}.endHour`),
+        inWindow: rate(w.inWindow, `${k}.inWindow`),
+        outsideWindow: rate(w.outsideWindow, `${k}.outsideWindow`),
+      },
+    };
+  }
+  if (o.workSchedule !== undefined && o.workSchedule !== null) {
+    const k = 'bandwidth.workSchedule';
+    const s = object(o.workSchedule, k);
+    known(s, ['workDays', 'workStartHour', 'workEndHour', 'work', 'nonWork'], `${k}.`);
+    const days = s.workDays ?? [1, 2, 3, 4, 5];
+    if (!Array.isArray(days) || days.some((d) => !Number.isInteger(d) || d < 0 || d > 6)) {
+      throw bad(`${k}.workDays`, 'must be a list of days 0 (Sunday) … 6 (Saturday)');
+    }
+    result = {
+      ...result,
+      workSchedule: {
+        workDays: days as number[],
+        workStartHour: hour(s.workStartHour ?? 8, `${k}.workStartHour`),
+        workEndHour: hour(s.workEndHour ?? 17, `${k}.workEndHour`),
+        work: priorityRates(s.work ?? {}, `${k}.work`),
+        nonWork: priorityRates(s.nonWork ?? {}, `${k}.nonWork`),
+      },
+    };
+  }
+  if (o.timetable !== undefined && o.timetable !== null) {
+    if (typeof o.timetable !== 'string')
+      throw bad('bandwidth.timetable', 'must be a string like "Mon-08:00,512k Sat-00:00,off"');
+    try {
+      result = { ...result, timetable: parseTimetable(o.timetable) };
+    } catch (err) {
+      throw bad('bandwidth.timetable', (err as Error).message);
+    }
+  }
+  return result;
+}
+
+const TOP_KEYS = [
+  'quotas',
+  'maxBackgroundJobs',
+  'timeSliceSeconds',
+  'jobInactivityTimeoutSeconds',
+  'checkpointBytes',
+  'checkpointMilliseconds',
+  'bandwidth',
+] as const;
+
+/** Validate a parsed config document; missing keys take the defaults. */
+export function parsePolicy(doc: unknown): Policy {
+  const o = object(doc ?? {}, '(top level)');
+  known(o, TOP_KEYS, '');
+  let quotas = DEFAULT_QUOTAS;
+  if (o.quotas !== undefined) {
+    const q = object(o.quotas, 'quotas');
+    known(q, Object.keys(DEFAULT_QUOTAS), 'quotas.');
+    quotas = {
+      maxJobsPerUser: int(q.maxJobsPerUser ?? DEFAULT_QUOTAS.maxJobsPerUser, 'quotas.maxJobsPerUser', 1),
+      maxJobsPerMachine: int(q.maxJobsPerMachine ?? DEFAULT_QUOTAS.maxJobsPerMachine, 'quotas.maxJobsPerMachine', 1),
+      maxFilesPerJob: int(q.maxFilesPerJob ?? DEFAULT_QUOTAS.maxFilesPerJob, 'quotas.maxFilesPerJob', 1),
+      maxRangesPerFile: int(q.maxRangesPerFile ?? DEFAULT_QUOTAS.maxRangesPerFile, 'quotas.maxRangesPerFile', 1),
+    };
+  }
+  const d = DEFAULT_POLICY;
+  return {
+    quotas,
+    maxBackgroundJobs: int(o.maxBackgroundJobs ?? d.maxBackgroundJobs, 'maxBackgroundJobs', 1),
+    timeSliceSeconds: int(o.timeSliceSeconds ?? d.timeSliceSeconds, 'timeSliceSeconds', 1),
+    jobInactivityTimeoutSeconds: int(
+      o.jobInactivityTimeoutSeconds ?? d.jobInactivityTimeoutSeconds,
+      'jobInactivityTimeoutSeconds',
+      1,
+    ),
+    checkpointBytes: int(o.checkpointBytes ?? d.checkpointBytes, 'checkpointBytes', 64 * 1024),
+    checkpointMilliseconds: int(o.checkpointMilliseconds ?? d.checkpointMilliseconds, 'checkpointMilliseconds', 10),
+    bandwidth: o.bandwidth === undefined ? d.bandwidth : bandwidth(o.bandwidth),
+  };
+}
+
+/** Read and validate the policy file; a missing file means the defaults. */
+export function loadPolicyFile(path: string): { policy: Policy; raw: Record<string, unknown> } {
+  if (!existsSync(path)) return { policy: DEFAULT_POLICY, raw: {} };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new BitsError('E_INVALIDARG', `policy file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  return { policy: parsePolicy(raw), raw: raw as Record<string, unknown> };
+}
+
+/**
+ * Change one setting (dotted key, e.g. `bandwidth.timetable` or `quotas.maxJobsPerUser`) and
+ * write the file atomically; the whole result is validated before anything is written.
+ */
+export function setPolicyKey(path: string, key: string, value: unknown): Policy {
+  const { raw } = loadPolicyFile(path);
+  const next = structuredClone(raw);
+  const parts = key.split('.');
+  let node: Record<string, unknown> = next;
+  for (const p of parts.slice(0, -1)) {
+    const child = node[p];
+    node[p] = typeof child === 'object' && child !== null ? child : {};
+    node = node[p] as Record<string, unknown>;
+  }
+  const last = parts.at(-1) as string;
+  if (value === null) delete node[last];
+  else node[last] = value;
+  const policy = parsePolicy(next);
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, path);
+  return policy;
+}

@@ -1,0 +1,101 @@
+import { parseCustomHeaders } from '../core/index.ts';
+import type { RateLimiter } from '../transfer/contract.ts';
+import { TransferError } from '../transfer/index.ts';
+import {
+  INITIAL_UPLOAD_SESSION_STATE,
+  type ReplyProgress,
+  type UploadOptions,
+  type UploadSessionState,
+  uploadFile,
+} from '../transfer/upload/index.ts';
+import type { RunContext, RunOutcome } from './download-runner.ts';
+
+/** The stored upload session of a job, or a fresh one. */
+export function uploadStateOf(stored: unknown): UploadSessionState {
+  if (stored === undefined || stored === null || typeof stored !== 'object') return INITIAL_UPLOAD_SESSION_STATE;
+  return { ...INITIAL_UPLOAD_SESSION_STATE, ...(stored as Partial<UploadSessionState>) };
+}
+
+/** GetReplyProgress from the stored session (BytesTotal -1 until the reply download began). */
+export function replyProgressOf(state: UploadSessionState): ReplyProgress {
+  return { bytesTotal: state.replyBytesTotal, bytesTransferred: state.replyBytesTransferred };
+}
+
+export interface UploadRunContext extends Omit<RunContext, 'checkpointBytes' | 'checkpointMs' | 'limiter'> {
+  readonly limiter: RateLimiter | null;
+  readonly checkpointBytes: number;
+  readonly checkpointMs: number;
+  onReplyProgress(progress: ReplyProgress): void;
+}
+
+/**
+ * Run an upload or upload-reply job's one file through the BITS upload protocol. The session
+ * (id, acknowledged offset, Host-Id, reply progress) is persisted as the engine reports it, so a
+ * restart resumes with a Ping and the next fragment.
+ */
+export async function runUploadJob(jobId: string, ctx: UploadRunContext): Promise<RunOutcome> {
+  const { store, clock } = ctx;
+  const job = store.getJob(jobId);
+  const file = job?.files[0];
+  if (job === undefined || file === undefined || job.type === 'DOWNLOAD') return { kind: 'aborted' };
+  const options: UploadOptions = {
+    customHeaders: parseCustomHeaders(job.customHeaders),
+    credentials: job.credentials,
+    proxy: job.proxy,
+    securityFlags: job.securityFlags,
+    checkpointBytes: ctx.checkpointBytes,
+    checkpointMs: ctx.checkpointMs,
+  };
+  let acked = file.bytesTransferred;
+  try {
+    await uploadFile({
+      jobId,
+      type: job.type,
+      remoteName: file.remoteName,
+      localName: file.localName,
+      replyFileName: job.replyFileName,
+      state: uploadStateOf(store.getTransferState(jobId)),
+      options,
+      signal: ctx.signal,
+      clock,
+      limiter: ctx.limiter,
+      hooks: {
+        onConnected: () => ctx.onConnected(),
+        onSessionChanged: (state) => store.saveTransferState(jobId, state),
+        onProgress: (bytesAcked, bytesTotal) => {
+          const advanced = bytesAcked > acked;
+          const first = file.bytesTotal !== bytesTotal;
+          if (first || bytesAcked < acked) {
+            store.updateFile(jobId, 0, { bytesTotal, bytesTransferred: bytesAcked }, clock.wallMs());
+          } else if (advanced) {
+            store.saveCheckpoint(jobId, 0, bytesAcked, clock.wallMs());
+          }
+          acked = bytesAcked;
+          ctx.onProgress([{ ...file, bytesTotal, bytesTransferred: bytesAcked }], advanced);
+        },
+        onReplyProgress: (progress) => ctx.onReplyProgress(progress),
+      },
+    });
+  } catch (err) {
+    if (ctx.signal.aborted) return { kind: 'aborted' };
+    if (err instanceof TransferError) return { kind: 'failed', failure: err.failure, fileIndex: 0 };
+    return {
+      kind: 'failed',
+      fileIndex: 0,
+      failure: {
+        kind: 'fatal',
+        retryAfterMs: null,
+        error: {
+          name: 'E_FAIL',
+          hresult: 0x80004005,
+          context: 'GENERAL_QUEUE_MANAGER',
+          message: err instanceof Error ? err.message : String(err),
+        },
+      },
+    };
+  }
+  const total = store.getJob(jobId)?.files[0]?.bytesTotal ?? acked;
+  store.updateFile(jobId, 0, { bytesTotal: total, bytesTransferred: total, transferred: true }, clock.wallMs());
+  ctx.onFileTransferred(0);
+  return { kind: 'done' };
+}

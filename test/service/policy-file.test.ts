@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { DEFAULT_POLICY, loadPolicyFile, parsePolicy, setPolicyKey } from '../../src/service/policy-file.ts';
+
+const dir = (): string => mkdtempSync(join(tmpdir(), 'openbits-policy-'));
+
+describe('policy file (config.json)', () => {
+  it('defaults to BITS’s values when the file is missing', () => {
+    const { policy } = loadPolicyFile(join(dir(), 'config.json'));
+    assert.deepEqual(policy, DEFAULT_POLICY);
+    assert.equal(policy.quotas.maxJobsPerUser, 60);
+    assert.equal(policy.maxBackgroundJobs, 1);
+  });
+
+  it('names the bad key in its error', () => {
+    assert.throws(() => parsePolicy({ maxBackgroundJobs: 0 }), /"maxBackgroundJobs" must be a whole number ≥ 1/);
+    assert.throws(() => parsePolicy({ quotas: { maxFilesPerJob: 'many' } }), /"quotas.maxFilesPerJob"/);
+    assert.throws(() => parsePolicy({ colour: 'blue' }), /"colour" is not a known setting/);
+    assert.throws(
+      () => parsePolicy({ bandwidth: { timetable: 'Mon-08:00,fast' } }),
+      /"bandwidth.timetable" not a rate/,
+    );
+    assert.throws(
+      () => parsePolicy({ bandwidth: { maxInternetBandwidth: { startHour: 30, endHour: 17 } } }),
+      /"bandwidth.maxInternetBandwidth.startHour" must be an hour/,
+    );
+  });
+
+  it('reads rates and windows', () => {
+    const p = parsePolicy({
+      bandwidth: { maxInternetBandwidth: { startHour: 8, endHour: 17, inWindow: '1M', outsideWindow: 'off' } },
+    });
+    assert.equal(p.bandwidth.maxInternetBandwidth?.inWindow, 1024 * 1024);
+    assert.equal(p.bandwidth.maxInternetBandwidth?.outsideWindow, Number.POSITIVE_INFINITY);
+  });
+
+  it('reports invalid JSON with the file name', () => {
+    const path = join(dir(), 'config.json');
+    writeFileSync(path, '{ nope');
+    assert.throws(() => loadPolicyFile(path), /config\.json is not valid JSON/);
+  });
+
+  it('sets one dotted key, validates the whole result before writing, and writes 0600', () => {
+    const path = join(dir(), 'config.json');
+    const p = setPolicyKey(path, 'quotas.maxJobsPerUser', 5);
+    assert.equal(p.quotas.maxJobsPerUser, 5);
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.throws(() => setPolicyKey(path, 'maxBackgroundJobs', -1), /maxBackgroundJobs/);
+    assert.deepEqual(JSON.parse(readFileSync(path, 'utf8')), { quotas: { maxJobsPerUser: 5 } });
+  });
+});

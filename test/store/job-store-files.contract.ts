@@ -1,0 +1,167 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import type { JobStore } from '../../src/store/index.ts';
+import { assertBitsError } from '../helpers/assert-bits-error.ts';
+import { caller, createJob, file, jobId, type StoreFactory, type StoreHandle, snapshot, T0 } from './store-fixtures.ts';
+
+/** Files: AddFileSet atomicity, upload rules, ranges, per-file updates and checkpoints. */
+export function jobStoreFileContract(factory: StoreFactory): void {
+  describe('files', () => {
+    let handle: StoreHandle;
+    let store: JobStore;
+    beforeEach(() => {
+      handle = factory({});
+      store = handle.store;
+    });
+    afterEach(() => handle.cleanup());
+
+    test('files are added in order with their indexes and read back as written', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1), file(2)], caller('alice', T0 + 5));
+      const ranges = [
+        { offset: 900, length: 100 },
+        { offset: 100, length: 100 },
+        { offset: 2000, length: -1 },
+      ];
+      const job = store.addFiles(id, [file(3, { ranges })], caller('alice', T0 + 6));
+      assert.deepEqual(
+        job.files.map((f) => [f.index, f.remoteName, f.localName]),
+        [1, 2, 3].map((n, i) => [i, `https://example.org/f${n}.bin`, `/srv/data/f${n}.bin`]),
+      );
+      assert.deepEqual(job.files[2]?.ranges, ranges, 'ranges keep the order given');
+      assert.deepEqual(job.files[0], {
+        index: 0,
+        remoteName: 'https://example.org/f1.bin',
+        localName: '/srv/data/f1.bin',
+        ranges: null,
+        bytesTotal: -1,
+        bytesTransferred: 0,
+        transferred: false,
+        completed: false,
+        temporaryName: null,
+        temporaryFileId: null,
+        validators: null,
+      });
+      assert.equal(job.times.modificationTime, T0 + 6);
+      assert.deepEqual(store.getJob(id), job);
+    });
+
+    test('AddFileSet is all or nothing: one bad file adds none', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1)], caller());
+      const before = snapshot(store, [id]);
+      const bad = [
+        { remoteName: 'https://example.org/ok', localName: 'relative/path' },
+        { remoteName: 'ftp://example.org/x', localName: '/srv/x' },
+        { remoteName: `https://example.org/${'a'.repeat(2200)}`, localName: '/srv/x' },
+        { remoteName: 'https://example.org/x', localName: '/srv/../etc/passwd' },
+      ];
+      for (const b of bad) {
+        assertBitsError(() => store.addFiles(id, [file(2), b, file(3)], caller('alice', T0 + 50)), 'E_INVALIDARG');
+      }
+      assertBitsError(() => store.addFiles(id, [], caller()), 'E_INVALIDARG');
+      assertBitsError(
+        () =>
+          store.addFiles(
+            id,
+            [
+              file(2),
+              file(3, {
+                ranges: [
+                  { offset: 0, length: 10 },
+                  { offset: 5, length: 10 },
+                ],
+              }),
+            ],
+            caller(),
+          ),
+        'BG_E_OVERLAPPING_RANGES',
+      );
+      assertBitsError(
+        () => store.addFiles(id, [file(2, { ranges: [{ offset: -1, length: 10 }] })], caller()),
+        'BG_E_INVALID_RANGE',
+      );
+      assertBitsError(() => store.addFiles(id, [file(2, { ranges: [] })], caller()), 'E_INVALIDARG');
+      assert.deepEqual(snapshot(store, [id]), before);
+    });
+
+    test('upload jobs take exactly one file and no ranges (BG_E_TOO_MANY_FILES, E_NOTIMPL)', () => {
+      createJob(store, 1, 'alice', 'UPLOAD');
+      createJob(store, 2, 'alice', 'UPLOAD_REPLY');
+      const [up, reply] = [jobId(1), jobId(2)];
+      assertBitsError(() => store.addFiles(up, [file(1), file(2)], caller()), 'BG_E_TOO_MANY_FILES');
+      assertBitsError(
+        () => store.addFiles(up, [file(1, { ranges: [{ offset: 0, length: 1 }] })], caller()),
+        'E_NOTIMPL',
+      );
+      assert.equal(store.getJob(up)?.files.length, 0);
+      store.addFiles(up, [file(1)], caller());
+      const before = snapshot(store, [up]);
+      assertBitsError(() => store.addFiles(up, [file(2)], caller()), 'BG_E_TOO_MANY_FILES');
+      assert.deepEqual(snapshot(store, [up]), before);
+      assertBitsError(
+        () => store.addFiles(reply, [{ remoteName: 'file:///srv/x', localName: '/srv/x' }], caller()),
+        'E_INVALIDARG',
+      );
+      store.addFiles(reply, [file(3)], caller());
+      assert.equal(store.getJob(reply)?.files.length, 1);
+    });
+
+    test('no files can be added to a final job', () => {
+      createJob(store, 1);
+      store.applyTransition(jobId(1), { expected: 'SUSPENDED', event: 'cancel', now: T0 });
+      assertBitsError(() => store.addFiles(jobId(1), [file(1)], caller()), 'BG_E_INVALID_STATE');
+      assert.equal(store.getJob(jobId(1))?.files.length, 0);
+    });
+
+    test('updateFile applies the engine’s metadata; bad patches change nothing', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1), file(2)], caller());
+      const validators = { size: 4096, lastModified: 'Sat, 21 Nov 2026 07:00:00 GMT', etag: '"abc"' };
+      const job = store.updateFile(
+        id,
+        1,
+        { bytesTotal: 4096, temporaryName: '/srv/data/.f2.bin.bits', validators },
+        T0 + 3,
+      );
+      assert.deepEqual(job.files[1], {
+        ...job.files[1],
+        bytesTotal: 4096,
+        temporaryName: '/srv/data/.f2.bin.bits',
+        validators,
+      });
+      assert.equal(job.times.modificationTime, T0 + 3);
+      assert.deepEqual(store.getJob(id), job);
+      const before = snapshot(store, [id]);
+      assertBitsError(() => store.updateFile(id, 1, { bytesTransferred: 4097 }, T0 + 4), 'E_INVALIDARG');
+      assertBitsError(() => store.updateFile(id, 2, { bytesTotal: 1 }, T0 + 4), 'E_INVALIDARG');
+      assertBitsError(() => store.updateFile(id, 0, { temporaryName: 'tmp' }, T0 + 4), 'E_INVALIDARG');
+      assertBitsError(() => store.updateFile(id, 0, { remoteName: 'gopher://x' }, T0 + 4), 'E_INVALIDARG');
+      assertBitsError(() => store.updateFile(id, 0, { bogus: 1 } as never, T0 + 4), 'E_INVALIDARG');
+      assert.deepEqual(snapshot(store, [id]), before);
+      store.updateFile(id, 0, { bytesTotal: 10, bytesTransferred: 10, transferred: true, completed: true }, T0 + 5);
+      assert.equal(store.getJob(id)?.files[0]?.completed, true);
+    });
+
+    test('saveCheckpoint records the durable offset; refused past the size and on final jobs', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1)], caller());
+      store.updateFile(id, 0, { bytesTotal: 1 << 20 }, T0 + 1);
+      store.saveCheckpoint(id, 0, 65_536, T0 + 2);
+      assert.equal(store.getJob(id)?.files[0]?.bytesTransferred, 65_536);
+      assert.equal(store.getJob(id)?.times.modificationTime, T0 + 2);
+      assertBitsError(() => store.saveCheckpoint(id, 0, (1 << 20) + 1, T0 + 3), 'E_INVALIDARG');
+      assertBitsError(() => store.saveCheckpoint(id, 1, 1, T0 + 3), 'E_INVALIDARG');
+      assertBitsError(() => store.saveCheckpoint(id, 0, -5, T0 + 3), 'E_INVALIDARG');
+      store.applyTransition(id, { expected: 'SUSPENDED', event: 'cancel', now: T0 + 4 });
+      assertBitsError(() => store.saveCheckpoint(id, 0, 70_000, T0 + 5), 'BG_E_INVALID_STATE');
+      assertBitsError(() => store.updateFile(id, 0, { bytesTransferred: 70_000 }, T0 + 5), 'BG_E_INVALID_STATE');
+      assert.equal(store.getJob(id)?.files[0]?.bytesTransferred, 65_536);
+      assert.equal(store.getJob(id)?.times.modificationTime, T0 + 4);
+    });
+  });
+}

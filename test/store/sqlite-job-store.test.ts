@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { openSqliteJobStore, SCHEMA_VERSION } from '../../src/store/index.ts';
+import { assertBitsError } from '../helpers/assert-bits-error.ts';
+import { jobStoreContract } from './job-store.contract.ts';
+import { caller, createJob, file, jobId, T0 } from './store-fixtures.ts';
+
+jobStoreContract('SqliteJobStore', (options) => {
+  const dir = mkdtempSync(join(tmpdir(), 'openbits-store-'));
+  const store = openSqliteJobStore(join(dir, 'jobs.db'), options);
+  return {
+    store,
+    cleanup: () => {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('SqliteJobStore on disk', () => {
+  let dir: string;
+  let path: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'openbits-sqlite-'));
+    path = join(dir, 'jobs.db');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const userVersion = (p: string): number => {
+    const db = new DatabaseSync(p);
+    try {
+      return (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
+    } finally {
+      db.close();
+    }
+  };
+
+  test('WAL, synchronous=FULL, foreign keys and a busy timeout are in force on the connection', () => {
+    const store = openSqliteJobStore(path);
+    assert.deepEqual(store.durabilitySettings(), {
+      journalMode: 'wal',
+      synchronous: 'FULL',
+      foreignKeys: true,
+      busyTimeoutMs: 5000,
+    });
+    store.close();
+    // WAL is a property of the file: a fresh connection sees it too.
+    const db = new DatabaseSync(path);
+    assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
+    db.close();
+  });
+
+  test('the database and its WAL are created 0600 whatever the umask; a wider file is tightened', () => {
+    const old = process.umask(0);
+    try {
+      const store = openSqliteJobStore(path);
+      createJob(store, 1);
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+      assert.equal(statSync(`${path}-wal`).mode & 0o777, 0o600);
+      store.close();
+      chmodSync(path, 0o644);
+      openSqliteJobStore(path).close();
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  test('a symlink in place of the database is refused, and its target is not touched', () => {
+    const target = join(dir, 'elsewhere');
+    writeFileSync(target, 'precious');
+    symlinkSync(target, path);
+    assertBitsError(() => openSqliteJobStore(path), 'E_ACCESSDENIED', /symbolic link/);
+    assert.equal(statSync(target).size, 'precious'.length);
+  });
+
+  test('a database from a newer schema is refused with both versions named, and left untouched', () => {
+    const db = new DatabaseSync(path);
+    db.exec('PRAGMA user_version = 99');
+    db.close();
+    const err = assertBitsError(() => openSqliteJobStore(path), 'BG_E_DATABASE_CORRUPT');
+    assert.match(err.message, /schema version 99/);
+    assert.match(err.message, new RegExp(`version ${SCHEMA_VERSION}\\b`));
+    assert.equal(userVersion(path), 99);
+    const check = new DatabaseSync(path);
+    assert.deepEqual(check.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all(), []);
+    check.close();
+  });
+
+  test('a file that is not a database is BG_E_DATABASE_CORRUPT', () => {
+    writeFileSync(path, 'this is not an SQLite database, just text long enough to have a header.'.repeat(10));
+    assertBitsError(() => openSqliteJobStore(path), 'BG_E_DATABASE_CORRUPT');
+  });
+
+  test('migrations are idempotent: reopening keeps the schema, the version and the jobs', () => {
+    const schema = (): unknown => {
+      const db = new DatabaseSync(path);
+      try {
+        return db.prepare('SELECT type, name, sql FROM sqlite_master ORDER BY name').all();
+      } finally {
+        db.close();
+      }
+    };
+    const store = openSqliteJobStore(path);
+    createJob(store, 1);
+    store.addFiles(jobId(1), [file(1)], caller());
+    const job = store.getJob(jobId(1));
+    store.close();
+    assert.equal(userVersion(path), SCHEMA_VERSION);
+    const first = schema();
+    for (let i = 0; i < 3; i++) {
+      const again = openSqliteJobStore(path);
+      assert.deepEqual(again.getJob(jobId(1)), job);
+      again.close();
+    }
+    assert.deepEqual(schema(), first);
+    assert.equal(userVersion(path), SCHEMA_VERSION);
+  });
+
+  test('compare-and-set holds across two connections to the same file', () => {
+    const a = openSqliteJobStore(path);
+    const b = openSqliteJobStore(path);
+    try {
+      createJob(a, 1);
+      a.addFiles(jobId(1), [file(1)], caller());
+      assert.equal(b.getJob(jobId(1))?.state, 'SUSPENDED');
+      b.applyTransition(jobId(1), { expected: 'SUSPENDED', event: 'resume', now: T0 + 1 });
+      assertBitsError(
+        () => a.applyTransition(jobId(1), { expected: 'SUSPENDED', event: 'cancel', now: T0 + 2 }),
+        'BG_E_INVALID_STATE',
+        /QUEUED/,
+      );
+      assert.equal(a.getJob(jobId(1))?.state, 'QUEUED');
+      assert.equal(a.getJob(jobId(1))?.times.modificationTime, T0 + 1);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  test('a job deleted by purgeFinal takes its files and timers with it (foreign keys)', () => {
+    const store = openSqliteJobStore(path);
+    createJob(store, 1);
+    store.addFiles(jobId(1), [file(1), file(2)], caller());
+    store.saveTimers(jobId(1), { activeMs: 1, noProgressMs: null, retryRemainingMs: null, inactiveMs: 2 });
+    store.applyTransition(jobId(1), { expected: 'SUSPENDED', event: 'cancel', now: T0 + 5 });
+    assert.equal(store.purgeFinal(T0 + 6), 1);
+    store.close();
+    const db = new DatabaseSync(path);
+    assert.deepEqual(
+      db.prepare('SELECT (SELECT count(*) FROM files) AS files, (SELECT count(*) FROM timers) AS timers').get(),
+      { __proto__: null, files: 0, timers: 0 },
+    );
+    db.close();
+  });
+});
