@@ -8,7 +8,7 @@ import { type Credentials, SecurityFlag } from '../../src/core/index.ts';
 import { closeDispatchers, downloadFile } from '../../src/transfer/index.ts';
 import { RecordedFile, sha256, transferFailure } from '../helpers/download-request.ts';
 import { AuthChecker, type AuthSpec } from '../helpers/http-auth.ts';
-import { type OriginServer, serve, startOrigin } from '../helpers/origin-server.ts';
+import { type OriginServer, requireAuth, serve, serving, startOrigin } from '../helpers/origin-server.ts';
 
 const BODY = randomBytes(200_000);
 let a: OriginServer;
@@ -93,14 +93,7 @@ describe('redirect policies', () => {
 });
 
 function protectedRoute(path: string, spec: AuthSpec): void {
-  const checker = new AuthChecker(spec);
-  a.route(path, (req, res) => {
-    if (!checker.check(req.headers.authorization, 'GET', path)) {
-      res.writeHead(401, { 'www-authenticate': checker.challenge(), 'content-length': '0' }).end();
-      return;
-    }
-    return serve(req, res, BODY);
-  });
+  a.route(path, requireAuth(new AuthChecker(spec), serving(BODY)));
 }
 
 const creds = (scheme: 'BASIC' | 'DIGEST', password: string): Credentials[] => [
