@@ -5,6 +5,7 @@
  * could see it (§11): our parser reads each request first, serves what lies under the URL
  * prefix, and hands anything else — the socket, with the bytes put back — to the app's server.
  */
+import { realpath, stat } from 'node:fs/promises';
 import type { Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
@@ -40,7 +41,15 @@ const TOMBSTONE_MS = 24 * 3600 * 1000;
 
 /** Create the handler: loads the sessions on disk, starts the periodic cleanup. */
 export async function createBitsUploadHandler(options: BitsUploadOptions): Promise<BitsUploadHandler> {
-  const opts = resolveOptions(options);
+  // The root itself may be a symlink (an admin's choice); everything below it may not.
+  let root: string;
+  try {
+    root = await realpath(options.root);
+  } catch {
+    throw new RangeError(`upload root ${options.root} does not exist`);
+  }
+  if (!(await stat(root)).isDirectory()) throw new RangeError(`upload root ${options.root} is not a folder`);
+  const opts = resolveOptions({ ...options, root });
   const store = new SessionStore(opts.sessionsDir);
   await store.open();
   const ctx: ServerContext = { opts, store };

@@ -84,7 +84,15 @@ export async function serveConnection(socket: Duplex & { remoteAddress?: string 
         else socket.destroy();
         return;
       }
-      const body = new BodyReader(input, head.contentLength);
+      // curl and other generic clients wait for `100 Continue` before a large body; it is sent
+      // only once the handler actually reads the body (never after an early final answer).
+      const expectsContinue =
+        head.minorVersion === 1 && head.headers.get('expect')?.[0]?.toLowerCase() === '100-continue';
+      const body = new BodyReader(
+        input,
+        head.contentLength,
+        expectsContinue ? () => socket.write('HTTP/1.1 100 Continue\r\n\r\n') : undefined,
+      );
       const res = new ResponseWriter(socket, opts.clock);
       res.close = !head.keepAlive;
       const req: IncomingRequest = {
@@ -102,7 +110,8 @@ export async function serveConnection(socket: Duplex & { remoteAddress?: string 
       }
       if (!res.sent) throw new Error('router returned without answering');
       if (!res.close && body.remaining > 0) {
-        if (body.remaining <= opts.maxDiscard) await body.discard();
+        // A client still waiting for 100 Continue may never send the body: close instead.
+        if (body.remaining <= opts.maxDiscard && !body.awaitingContinue) await body.discard();
         else res.close = true;
       }
       if (res.close) {

@@ -1,0 +1,137 @@
+// HTTP/1.1 details of our own request handling: keep-alive and pipelining, Connection: close,
+// Expect: 100-continue, and two connections racing on one session.
+import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { assertBitsError, assertOk, BG_E_SESSION_NOT_FOUND } from './helpers/assertions.ts';
+import {
+  createSession,
+  type Fixture,
+  fragment,
+  packet,
+  payload,
+  removeFixture,
+  startFixture,
+} from './helpers/fixture.ts';
+import { bitsPost, RawClient } from './helpers/raw-client.ts';
+
+let f: Fixture;
+before(async () => {
+  f = await startFixture();
+});
+after(async () => {
+  await removeFixture(f);
+});
+
+describe('HTTP handling', () => {
+  test('pipelined packets on one keep-alive connection are answered in order', async () => {
+    const c = await RawClient.connect(f.port);
+    const { id } = await createSession(c, '/pipe.bin');
+    const data = payload(3000, 2);
+    await c.write(
+      Buffer.concat([
+        bitsPost(
+          '/pipe.bin',
+          { 'BITS-Packet-Type': 'Fragment', 'BITS-Session-Id': id, 'Content-Range': 'bytes 0-999/3000' },
+          data.subarray(0, 1000),
+        ),
+        bitsPost('/pipe.bin', { 'BITS-Packet-Type': 'Ping' }),
+        bitsPost(
+          '/pipe.bin',
+          { 'BITS-Packet-Type': 'Fragment', 'BITS-Session-Id': id, 'Content-Range': 'bytes 1000-2999/3000' },
+          data.subarray(1000),
+        ),
+        bitsPost('/pipe.bin', { 'BITS-Packet-Type': 'Close-Session', 'BITS-Session-Id': id }),
+      ]),
+    );
+    const answers = [await c.read(), await c.read(), await c.read(), await c.read()];
+    for (const a of answers) assertOk(a);
+    assert.equal(answers[0]?.get('BITS-Received-Content-Range'), '1000');
+    assert.equal(answers[2]?.get('BITS-Received-Content-Range'), '3000');
+    assert.deepEqual(await fs.readFile(path.join(f.root, 'pipe.bin')), data);
+    c.destroy();
+  });
+
+  test('Connection: close and HTTP/1.0 end the connection after the answer', async () => {
+    const c = await RawClient.connect(f.port);
+    const res = await c.request(bitsPost('/c.txt', { 'BITS-Packet-Type': 'Ping', Connection: 'close' }));
+    assertOk(res);
+    assert.equal(res.get('Connection'), 'close');
+    assert.ok(await c.closed());
+    const c10 = await RawClient.connect(f.port);
+    const get = await c10.request('GET /nothing HTTP/1.0\r\n\r\n');
+    assert.equal(get.status, 404);
+    assert.ok(await c10.closed());
+    const b10 = await RawClient.connect(f.port);
+    const bits10 = await b10.request('BITS_POST /x HTTP/1.0\r\nBITS-Packet-Type: Ping\r\nContent-Length: 0\r\n\r\n');
+    assertBitsError(bits10, 400, '0x80070057');
+    b10.destroy();
+  });
+
+  test('Expect: 100-continue gets 100 before the body is read, and none when refused early', async () => {
+    const c = await RawClient.connect(f.port);
+    const { id } = await createSession(c, '/expect.bin');
+    const data = payload(5000, 3);
+    await c.write(
+      bitsPost(
+        '/expect.bin',
+        {
+          'BITS-Packet-Type': 'Fragment',
+          'BITS-Session-Id': id,
+          'Content-Range': 'bytes 0-4999/5000',
+          Expect: '100-continue',
+        },
+        Buffer.alloc(0),
+        { contentLength: 5000 },
+      ),
+    );
+    const cont = await c.read({ head: true });
+    assert.equal(cont.statusLine, 'HTTP/1.1 100 Continue');
+    const res = await c.request(data);
+    assertOk(res);
+    assert.equal(res.get('BITS-Received-Content-Range'), '5000');
+
+    const early = await c.request(
+      bitsPost(
+        '/expect.bin',
+        {
+          'BITS-Packet-Type': 'Fragment',
+          'BITS-Session-Id': '{00000000-0000-0000-0000-000000000000}',
+          'Content-Range': 'bytes 0-9/10',
+          Expect: '100-continue',
+        },
+        Buffer.alloc(0),
+        { contentLength: 10 },
+      ),
+    );
+    assertBitsError(early, 500, BG_E_SESSION_NOT_FOUND);
+    assert.ok(await c.closed(), 'closed rather than waiting for a body that may never come');
+  });
+
+  test('two connections racing on one session are serialised; data stays exact', async () => {
+    const data = payload(400_000, 4);
+    const a = await RawClient.connect(f.port);
+    const b = await RawClient.connect(f.port);
+    const { id } = await createSession(a, '/race.bin');
+    // A sends a fragment head and half its body, then stalls; B sends the same range whole.
+    const fragmentHead = bitsPost(
+      '/race.bin',
+      { 'BITS-Packet-Type': 'Fragment', 'BITS-Session-Id': id, 'Content-Range': 'bytes 0-199999/400000' },
+      Buffer.alloc(0),
+      { contentLength: 200_000 },
+    );
+    await a.write(Buffer.concat([fragmentHead, data.subarray(0, 100_000)]));
+    const bDone = fragment(b, '/race.bin', id, 0, data.subarray(0, 200_000), data.length);
+    await new Promise((r) => setImmediate(r));
+    // A dies mid-body: its partial bytes are never recorded; B then writes the range itself.
+    a.destroy();
+    const bRes = await bDone;
+    assertOk(bRes);
+    assert.equal(bRes.get('BITS-Received-Content-Range'), '200000');
+    assertOk(await fragment(b, '/race.bin', id, 200_000, data.subarray(200_000), data.length));
+    assertOk(await packet(b, '/race.bin', 'Close-Session', id));
+    assert.deepEqual(await fs.readFile(path.join(f.root, 'race.bin')), data);
+    b.destroy();
+  });
+});
