@@ -1,4 +1,4 @@
-import { constants, open } from 'node:fs/promises';
+import { constants, lstat, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DownloadFileRequest } from '../contract.ts';
 import { downloadFile } from '../download-file.ts';
@@ -41,7 +41,18 @@ export async function fetchReply(
   if (replyUrl === null) throw new Error('fetchReply: no reply URL yet');
   const localName = replyFileNameFor(req);
   if (start.replyFileName !== localName) update({ ...start, replyFileName: localName });
-  if (!getState().replyComplete || getState().replyTemporaryName === null) {
+  const kept = getState().replyTemporaryName;
+  if (getState().replyComplete && (kept === null || !(await isFile(kept)))) {
+    // The stored reply vanished before Close-Session: the server still has it, fetch it again.
+    update({
+      ...getState(),
+      replyComplete: false,
+      replyTemporaryName: null,
+      replyTemporaryFileId: null,
+      replyBytesTransferred: 0,
+    });
+  }
+  if (!getState().replyComplete) {
     const state = getState();
     const o = req.options;
     // Job credentials and custom headers are for the upload server: a reply on another origin
@@ -109,6 +120,14 @@ export async function fetchReply(
   const temporaryName = stored.replyTemporaryName;
   if (temporaryName === null) throw new Error('fetchReply: the reply has no temporary file');
   return readReply(temporaryName);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** True when the reply lives on the upload URL's origin (or its Host-Id node). */

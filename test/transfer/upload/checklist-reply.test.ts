@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { closeUploadAgents, MAX_REPLY_DATA, uploadFile } from '../../../src/transfer/upload/index.ts';
@@ -145,4 +145,19 @@ test('§14.2 item 14: job credentials and custom headers go to a reply on the up
   } finally {
     await other.close();
   }
+});
+
+test('§14.2 item 14: a stored reply that vanished before Close-Session is fetched again (the server keeps it until then)', async () => {
+  await withServer({ reply: answer }, 5000, async (server, rec, data) => {
+    let closes = 0;
+    server.onRequest = (r) =>
+      r.packetType === 'Close-Session' && ++closes === 1 ? { kind: 'respond', status: 503 } : undefined;
+    await failureOf(uploadFile(rec.request({ type: 'UPLOAD_REPLY' })));
+    assert.equal(rec.state.replyComplete, true);
+    unlinkSync(rec.state.replyTemporaryName ?? '');
+    const result = await uploadFile(rec.request({ type: 'UPLOAD_REPLY' }));
+    assert.deepEqual(result.replyData, answer(data));
+    assert.equal(server.requests.filter((r) => r.method === 'GET').length, 2);
+    assert.deepEqual(readFileSync(result.replyTemporaryName ?? ''), answer(data));
+  });
 });
