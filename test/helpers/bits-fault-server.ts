@@ -53,6 +53,8 @@ export type FaultAction =
   | { readonly kind: 'hang' }
   /** Stop reading from the connection (the client's send stalls once buffers fill). */
   | { readonly kind: 'stall' }
+  /** Answer at once, without reading the body, then close the connection (as some servers do for 413). */
+  | { readonly kind: 'respondEarly'; readonly status: number }
   /** Answer normally but close the connection after `bytes` of the response body. */
   | { readonly kind: 'cutResponse'; readonly bytes: number };
 
@@ -192,6 +194,12 @@ export class BitsFaultServer {
         this.#inFlight++;
         this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight);
         current = { req, need: Number(req.headers['content-length'] ?? 0), action };
+        if (action.kind === 'respondEarly') {
+          this.#inFlight--;
+          this.#write(socket, req, action.status, { 'BITS-Packet-Type': 'Ack', Connection: 'close' }, '');
+          socket.end();
+          return;
+        }
         if (action.kind === 'stall') {
           socket.pause();
           return;

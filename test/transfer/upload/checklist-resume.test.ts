@@ -221,3 +221,15 @@ test('§14.2 item 11: a keep-alive connection the server dropped while idle is r
     });
   }
 });
+
+test('§14.2 item 5: a 413 sent before the server reads the fragment (connection closed) still shrinks the fragment', async () => {
+  await withServer({}, 20 * MiB, async (server, rec, data) => {
+    server.onRequest = (r) =>
+      r.packetType === 'Fragment' && Number(r.headers['content-length']) > 200_000
+        ? { kind: 'respondEarly', status: 413 }
+        : undefined;
+    await uploadFile(rec.request({ options: { initialFragmentSize: 13 * MiB } }));
+    assert.equal(stored(server), sha256(data));
+    assert.ok(server.packets('Fragment').every((r) => Number(r.headers['content-length']) <= 13 * MiB));
+  });
+});
