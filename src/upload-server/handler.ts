@@ -9,6 +9,7 @@ import { realpath, stat } from 'node:fs/promises';
 import type { Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
+import { Agent } from 'undici';
 import type { TimerHandle } from '../core/clock.ts';
 import type { ServerContext } from './context.ts';
 import { type ConnectionFallback, serveConnection } from './http/connection.ts';
@@ -52,7 +53,9 @@ export async function createBitsUploadHandler(options: BitsUploadOptions): Promi
   const opts = resolveOptions({ ...options, root });
   const store = new SessionStore(opts.sessionsDir);
   await store.open();
-  const ctx: ServerContext = { opts, store };
+  // Our own agent: the deadline is the injected clock's, and close() can drop its keep-alives.
+  const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+  const ctx: ServerContext = { opts, store, dispatcher };
   const routerWithHandOff = createRouter(ctx, true);
   const routerAlone = createRouter(ctx, false);
   const connections = new Set<Duplex>();
@@ -137,6 +140,7 @@ export async function createBitsUploadHandler(options: BitsUploadOptions): Promi
       closed = true;
       timer?.cancel();
       for (const s of connections) s.destroy();
+      dispatcher.destroy().catch(() => {});
     },
   };
 }

@@ -10,6 +10,7 @@ import { sendStatus, serveFile } from './file-serving.ts';
 import type { IncomingRequest, RouteResult } from './http/connection.ts';
 import { header } from './http/request-head.ts';
 import type { ResponseWriter } from './http/response-writer.ts';
+import { ConnectionClosedError } from './http/socket-input.ts';
 import type { AuthDecision } from './options.ts';
 import { createSession } from './packets/create-session.ts';
 import { finishSession } from './packets/finish-session.ts';
@@ -108,6 +109,8 @@ async function handlePacket(
         return await finishSession(ctx, packet, 'cancel');
     }
   } catch (err) {
+    // The client is gone: no Ack can reach it; the connection loop just drops the socket.
+    if (err instanceof ConnectionClosedError) throw err;
     const e = toUploadError(err);
     if (e.status >= 500 && e.name === 'E_FAIL') ctx.opts.onError(err);
     if (e.closeConnection) res.close = true;

@@ -174,7 +174,8 @@ describe('server checklist §14.1 (settings)', () => {
       const active = await createSession(c1, '/active.txt');
       c1.destroy();
       f.clock.advance(1800 * 1000 + 600 * 1000 + 1); // past the timeout and the next sweep
-      for (let i = 0; i < 100; i++) {
+      // The sweep runs asynchronously (real file-system work): poll without sleeping.
+      for (let i = 0; i < 5000; i++) {
         if (
           await fs.stat(dir).then(
             () => false,

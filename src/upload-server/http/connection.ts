@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { HeadError, type HeadLimits, parseRequestHead, type RequestHead } from './request-head.ts';
 import { ResponseWriter } from './response-writer.ts';
-import { BodyReader, SocketInput } from './socket-input.ts';
+import { BodyReader, ConnectionClosedError, SocketInput } from './socket-input.ts';
 
 /** One parsed request as the router sees it. */
 export interface IncomingRequest {
@@ -120,7 +120,8 @@ export async function serveConnection(socket: Duplex & { remoteAddress?: string 
       }
     }
   } catch (err) {
-    opts.onError?.(err);
+    // A peer that vanished mid-request (or mid-response) is normal, not a server fault.
+    if (!(err instanceof ConnectionClosedError) && !socket.destroyed) opts.onError?.(err);
     socket.destroy();
   } finally {
     watchdog.disarm();

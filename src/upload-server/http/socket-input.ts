@@ -147,6 +147,14 @@ export class SocketInput {
   }
 }
 
+/** The peer went away in the middle of a request: nothing to answer, nothing to report. */
+export class ConnectionClosedError extends Error {
+  constructor() {
+    super('connection closed in the middle of a request body');
+    this.name = 'ConnectionClosedError';
+  }
+}
+
 /** A request body of known length, read chunk by chunk from the connection's input. */
 export class BodyReader {
   readonly #input: SocketInput;
@@ -176,7 +184,7 @@ export class BodyReader {
     const first = this.#beforeFirstRead;
     this.#beforeFirstRead = undefined;
     first?.();
-    if (!(await this.#input.waitData())) throw new Error('connection closed in the middle of a request body');
+    if (!(await this.#input.waitData())) throw new ConnectionClosedError();
     const chunk = this.#input.takeChunk(this.#remaining);
     this.#remaining -= chunk.length;
     return chunk;
