@@ -93,7 +93,7 @@ export async function serveConnection(socket: Duplex & { remoteAddress?: string 
         head.contentLength,
         expectsContinue ? () => socket.write('HTTP/1.1 100 Continue\r\n\r\n') : undefined,
       );
-      const res = new ResponseWriter(socket, opts.clock);
+      const res = new ResponseWriter(socket, opts.clock, () => watchdog.touch());
       res.close = !head.keepAlive;
       const req: IncomingRequest = {
         head,
