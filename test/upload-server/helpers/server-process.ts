@@ -14,9 +14,16 @@ export interface ServerProcess {
   exited: Promise<number | string>;
 }
 
-/** Start the CLI and wait for its `listening on` line. */
-export async function startServerProcess(args: readonly string[]): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Start the CLI and wait for its `listening on` line. `wrap` turns the node command line into
+ * another (e.g. run it inside `unshare` with a small file system mounted).
+ */
+export async function startServerProcess(
+  args: readonly string[],
+  wrap: (argv: string[]) => string[] = (argv) => argv,
+): Promise<ServerProcess> {
+  const [file = '', ...rest] = wrap([process.execPath, BIN, '--port', '0', ...args]);
+  const child = spawn(file, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
