@@ -51,7 +51,8 @@ export function createRouter(ctx: ServerContext, canHandOff: boolean) {
     }
     if (head.method === 'GET' || head.method === 'HEAD') {
       const auth = await authorize(ctx, req, undefined);
-      if (auth instanceof UploadError) await sendAck(res, errorAck(auth));
+      // Downloads are plain HTTP (§13): a denial is a plain 401/403, not an Ack.
+      if (auth instanceof UploadError) await sendStatus(res, auth.status, auth.extraHeaders);
       else await serveGet(ctx, req, res, target);
       return 'done';
     }

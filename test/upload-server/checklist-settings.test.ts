@@ -118,6 +118,11 @@ describe('server checklist §14.1 (settings)', () => {
           }),
         );
         assertBitsError(bob, 403, E_ACCESSDENIED);
+        // Downloads (replies) go through the hook as well, answered as plain HTTP.
+        const get = await c.request('GET /a.txt HTTP/1.1\r\nHost: h\r\n\r\n');
+        assert.equal(get.status, 401);
+        assert.equal(get.get('WWW-Authenticate'), 'Basic realm="bits"');
+        assert.ok(!get.has('BITS-Packet-Type'));
       },
     );
   });
