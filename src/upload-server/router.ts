@@ -132,6 +132,7 @@ async function authorize(
     url: req.head.target,
     headers: req.head.headers,
     remoteAddress: req.remoteAddress,
+    connectionId: req.connectionId,
     secure: req.secure,
     packetType,
   });

@@ -84,6 +84,7 @@ describe('server checklist §14.1 (settings)', () => {
   });
 
   test('#18 uploads disabled on a path → 501 + E_ACCESSDENIED; the auth hook answers 401/403', async () => {
+    const connections = new Set<number>();
     await withFixture({ uploadEnabled: (p) => !p.startsWith('/closed/') }, async (_f, c) => {
       assertBitsError((await createSession(c, '/closed/a.txt')).res, 501, E_ACCESSDENIED);
       assertOk((await createSession(c, '/open.txt')).res);
@@ -91,6 +92,7 @@ describe('server checklist §14.1 (settings)', () => {
     await withFixture(
       {
         authorize: (req) => {
+          connections.add(req.connectionId);
           const auth = req.headers.get('authorization')?.[0];
           if (auth === undefined)
             return { allow: false, status: 401, headers: [['WWW-Authenticate', 'Basic realm="bits"']] };
@@ -123,6 +125,7 @@ describe('server checklist §14.1 (settings)', () => {
         assert.equal(get.status, 401);
         assert.equal(get.get('WWW-Authenticate'), 'Basic realm="bits"');
         assert.ok(!get.has('BITS-Packet-Type'));
+        assert.equal(connections.size, 1, 'one connection id for all requests of the connection');
       },
     );
   });

@@ -9,6 +9,8 @@ export interface IncomingRequest {
   readonly head: RequestHead;
   readonly body: BodyReader;
   readonly remoteAddress: string;
+  /** Same number for every request of one connection (connection-oriented auth: NTLM, Negotiate). */
+  readonly connectionId: number;
   /** True on a TLS connection. */
   readonly secure: boolean;
   /** Stop the idle timeout until the next request (the server, not the peer, is busy). */
@@ -39,6 +41,7 @@ export interface ConnectionOptions {
 
 const INPUT_HIGH_WATER = 1024 * 1024;
 const LINGER_MS = 5000;
+let connectionCount = 0;
 const HEAD_ERROR_HEADERS = [['Content-Type', 'text/plain']] as const;
 
 /**
@@ -46,6 +49,7 @@ const HEAD_ERROR_HEADERS = [['Content-Type', 'text/plain']] as const;
  * §1), with keep-alive, until the peer closes, an error ends it, or the router hands it off.
  */
 export async function serveConnection(socket: Duplex & { remoteAddress?: string }, opts: ConnectionOptions) {
+  const connectionId = ++connectionCount;
   const secure = 'encrypted' in socket && socket.encrypted === true;
   const watchdog = new IdleWatchdog(opts.clock, opts.idleTimeoutMs, () => socket.destroy());
   const input = new SocketInput(socket, INPUT_HIGH_WATER, () => watchdog.touch());
@@ -99,6 +103,7 @@ export async function serveConnection(socket: Duplex & { remoteAddress?: string 
         head,
         body,
         remoteAddress: socket.remoteAddress ?? '',
+        connectionId,
         secure,
         suspendIdleTimeout: () => watchdog.disarm(),
       };
