@@ -42,6 +42,7 @@ interface CliOptions {
   maxUploadSize?: number;
   maxFragmentSize?: number;
   sessionTimeout?: number;
+  cleanupInterval?: number;
   allowOverwrite?: boolean;
   notifyUrl?: string;
   notifyType?: NotificationType;
@@ -66,6 +67,11 @@ function program(): Command {
     .option('--max-upload-size <size>', 'largest file accepted (BITSMaximumUploadSize)', parseSize)
     .option('--max-fragment-size <size>', 'largest fragment accepted; larger → 413 (default 64M)', parseSize)
     .option('--session-timeout <seconds>', 'drop sessions idle this long (default 1209600 = 14 days)', parsePositiveInt)
+    .option(
+      '--cleanup-interval <seconds>',
+      'how often stale sessions are swept (default 43200 = 12 h)',
+      parsePositiveInt,
+    )
     .option('--allow-overwrite', 'let an upload replace an existing file (BITSAllowOverwrites)')
     .option('--notify-url <url>', 'server application to notify when an upload completes')
     .addOption(
@@ -105,6 +111,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...(o.maxUploadSize !== undefined && { maxUploadSize: o.maxUploadSize }),
         ...(o.maxFragmentSize !== undefined && { maxFragmentSize: o.maxFragmentSize }),
         ...(o.sessionTimeout !== undefined && { sessionTimeoutS: o.sessionTimeout }),
+        ...(o.cleanupInterval !== undefined && { cleanupIntervalS: o.cleanupInterval }),
         allowOverwrite: o.allowOverwrite === true,
         ...(o.notifyUrl !== undefined && { notificationUrl: o.notifyUrl }),
         ...(o.notifyUrl !== undefined && { notificationType: o.notifyType ?? 'by-reference' }),

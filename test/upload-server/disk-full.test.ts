@@ -60,3 +60,37 @@ test('a full disk → 500 + ERROR_DISK_FULL (0x80070070), partial bytes given ba
     await fs.rm(base, { recursive: true, force: true });
   }
 });
+
+test('sessions on another file system: Close-Session copies across (EXDEV) and places the file atomically', async () => {
+  const base = await fs.mkdtemp(path.join(os.tmpdir(), 'bits-xdev-'));
+  const root = path.join(base, 'root');
+  const sessions = path.join(base, 'sessions');
+  await fs.mkdir(root);
+  await fs.mkdir(sessions);
+  const quote = (a: string) => `'${a.replaceAll("'", "'\\''")}'`;
+  const server = await startServerProcess(['--root', root, '--sessions-dir', sessions], (argv) => [
+    'unshare',
+    '--user',
+    '--map-root-user',
+    '--mount',
+    'sh',
+    '-c',
+    `mount -t tmpfs -o size=8m tmpfs ${quote(sessions)} && exec ${argv.map(quote).join(' ')}`,
+  ]);
+  try {
+    const c = await RawClient.connect(server.port);
+    const data = payload(3 * 1024 * 1024, 6);
+    await uploadWhole(c, '/sub/across.bin', data, 1024 * 1024);
+    // The root is on the real disk (visible outside the namespace); no temp file is left behind.
+    assert.deepEqual(await fs.readFile(path.join(root, 'sub', 'across.bin')), data);
+    assert.deepEqual(await fs.readdir(path.join(root, 'sub')), ['across.bin']);
+    // Without overwrite, a second upload to the same name is refused at Create-Session.
+    const again = await createSession(c, '/sub/across.bin');
+    assertBitsError(again.res, 403, '0x80070005');
+    c.destroy();
+  } finally {
+    server.child.kill('SIGTERM');
+    await server.exited;
+    await fs.rm(base, { recursive: true, force: true });
+  }
+});
