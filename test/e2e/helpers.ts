@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, existsSync } from 'node:fs';
@@ -38,22 +38,35 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Run `node bin/bitsadmin.js …args` with OPENBITS_HOME=home (never starting a daemon itself). */
-export async function cli(home: string, args: readonly string[]): Promise<CliResult> {
+/** A running `bitsadmin` process: its output so far, and its end. */
+export interface CliProcess {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  readonly done: Promise<CliResult>;
+}
+
+/** Start `node bin/bitsadmin.js …args` with OPENBITS_HOME=home (never starting a daemon itself). */
+export function spawnCli(home: string, args: readonly string[]): CliProcess {
   const child = spawn('node', [BITSADMIN, ...args], {
     env: { ...process.env, PATH, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (c: string) => {
+  child.stdout?.setEncoding('utf8').on('data', (c: string) => {
     stdout += c;
   });
-  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+  child.stderr?.setEncoding('utf8').on('data', (c: string) => {
     stderr += c;
   });
-  const [code] = (await once(child, 'close')) as [number | null];
-  return { code: code ?? -1, stdout, stderr };
+  const done = once(child, 'close').then(([code]) => ({ code: (code as number | null) ?? -1, stdout, stderr }));
+  return { child, stdout: () => stdout, stderr: () => stderr, done };
+}
+
+/** Run `node bin/bitsadmin.js …args` to its end. */
+export function cli(home: string, args: readonly string[]): Promise<CliResult> {
+  return spawnCli(home, args).done;
 }
 
 /** `cli` that must exit 0; returns stdout. */
