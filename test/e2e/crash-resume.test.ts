@@ -99,3 +99,53 @@ it('e2e: kill -9 of bitsd mid-way through a 256 MiB download; after a restart it
     await out.remove();
   }
 });
+
+it('e2e: SIGTERM of bitsd mid-download stops at a checkpoint: after a restart almost nothing is fetched twice', async (t) => {
+  const body = randomBytes(64 * MiB);
+  const home = await scratchDir('openbits-e2e-term-home-');
+  const out = await scratchDir('openbits-e2e-term-out-');
+  const origin = await startOrigin();
+  const requests: ServedRequest[] = [];
+  let reachedStopPoint: () => void = () => undefined;
+  const stopPoint = new Promise<void>((resolve) => {
+    reachedStopPoint = resolve;
+  });
+  origin.route(
+    '/mid.bin',
+    countingRoute(
+      body,
+      requests,
+      (n) => (n === 1 ? { dripBytes: 256 * 1024, dripMs: 5 } : {}),
+      (total) => {
+        // Between two checkpoints (32 MiB apart): a kill would lose about 8 MiB here.
+        if (total >= 40 * MiB) reachedStopPoint();
+      },
+    ),
+  );
+  let daemon = await spawnDaemon(home.path);
+  try {
+    const dest = join(out.path, 'mid.bin');
+    const job = await createJob(home.path, 'e2e-term');
+    await cliOk(home.path, ['/addfile', job, origin.url('/mid.bin'), dest]);
+    await cliOk(home.path, ['/resume', job]);
+    await stopPoint;
+    assert.equal(await stopDaemon(daemon), 0, daemon.stderr());
+    daemon = await spawnDaemon(home.path);
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon });
+    await cliOk(home.path, ['/complete', job]);
+    assert.equal(await sha256File(dest), sha256(body));
+    const [first, second] = requests;
+    assert.equal(requests.length, 2);
+    const resumedAt = Number(/^bytes=(\d+)-$/u.exec(second?.range ?? '')?.[1] ?? Number.NaN);
+    const redownloaded = (first?.sent ?? 0) + (second?.sent ?? 0) - body.length;
+    t.diagnostic(`sent before SIGTERM ${first?.sent}, resumed at ${resumedAt}: ${redownloaded} bytes fetched twice`);
+    // The stop checkpoints what arrived: only what sat in buffers is fetched again.
+    assert.ok(resumedAt > 32 * MiB, `resumed at ${resumedAt}, past the last periodic checkpoint`);
+    assert.ok(redownloaded <= BUFFER_TOLERANCE, `${redownloaded} bytes fetched twice`);
+  } finally {
+    await stopDaemon(daemon);
+    await origin.close();
+    await home.remove();
+    await out.remove();
+  }
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { MAX_FRAGMENT_SIZE } from '../../src/transfer/upload/fragment-size.ts';
@@ -170,6 +170,45 @@ it('e2e: an upload-reply job gets the back end reply: /getreplydata, /getreplypr
     await stopDaemon(daemon);
     await server.close();
     await app.close();
+    await home.remove();
+    await work.remove();
+  }
+});
+
+it('e2e: /cancel of an upload mid-way tells the server (Cancel-Session): its partial data is deleted', async () => {
+  const home = await scratchDir('openbits-e2e-upcancel-home-');
+  const work = await scratchDir('openbits-e2e-upcancel-');
+  const root = join(work.path, 'root');
+  await mkdir(root);
+  const server = await startBitsUploadServer({ root });
+  const daemon = await spawnDaemon(home.path);
+  const requests = join(root, 'BITS-Sessions', 'Requests');
+  const partials = async (): Promise<string[]> =>
+    existsSync(requests)
+      ? (await readdir(requests)).filter((id) => existsSync(join(requests, id, 'requestfile.bin')))
+      : [];
+  try {
+    const source = join(work.path, 'slow.bin');
+    await writeRandomFile(source, 64 * MiB);
+    const job = await createJob(home.path, 'e2e-upload-cancel', '/upload');
+    await cliOk(home.path, ['/addfile', job, `${server.url}/in/slow.bin`, source]);
+    await cliOk(home.path, ['/setmaxbandwidth', job, '2M']);
+    await cliOk(home.path, ['/resume', job]);
+    let sent = 0;
+    for (let i = 0; i < 100 && sent === 0; i++) {
+      sent = Number(await cliOk(home.path, ['/rawreturn', '/getbytestransferred', job]));
+    }
+    assert.ok(sent > 0 && sent < 64 * MiB, `mid-way: ${sent} bytes acknowledged`);
+    assert.equal((await partials()).length, 1, 'the server holds one partial upload');
+
+    await cliOk(home.path, ['/cancel', job]);
+    const deadline = Date.now() + 30_000;
+    while ((await partials()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await partials(), [], 'Cancel-Session deleted the partial data');
+    assert.equal(existsSync(join(root, 'in', 'slow.bin')), false, 'nothing committed');
+  } finally {
+    await stopDaemon(daemon);
+    await server.close();
     await home.remove();
     await work.remove();
   }
