@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BitsUploadServer, startBitsUploadServer } from '../../src/upload-server/server.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 import { FileServer, sha256 } from '../helpers/file-server.ts';
+import { startNginx } from '../helpers/nginx.ts';
 import { cli, cliOk, MiB, scratchDir, sha256File, spawnCli, waitForState, writeRandomFile } from './helpers.ts';
 
 // `bitsadmin /transfer` as a user runs it: a child process on a pipe, against a real bitsd.
@@ -60,14 +61,44 @@ describe('e2e: bitsadmin /transfer', () => {
     assert.match(last?.range ?? '', /^bytes=[1-9]\d*-$/u, 'resumed, not restarted');
   });
 
-  it('/transfer /upload to our upload server: exit 0, the server holds the file with the right sha256', async () => {
+  it('/transfer /upload to our upload server: exit 0, the server holds the file with the right sha256', async (t) => {
     const source = join(work.path, 'up.bin');
-    const digest = await writeRandomFile(source, 24 * MiB + 5);
+    const digest = await writeRandomFile(source, 128 * MiB + 5);
+    const started = performance.now();
     const r = await cli(home.path, ['/transfer', 'e2e-up', '/upload', `${uploads.url}/in/up.bin`, source]);
+    const seconds = (performance.now() - started) / 1000;
+    t.diagnostic(
+      `128 MiB uploaded through bitsd in ${seconds.toFixed(1)} s (${(128 / seconds).toFixed(0)} MiB/s, CLI start included)`,
+    );
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^DISPLAY: 'e2e-up' TYPE: UPLOAD PRIORITY: NORMAL JOB: \{[0-9A-F-]{36}\}$/mu);
     assert.match(r.stdout, /\nTransfer complete\.\n$/u);
     assert.equal(await sha256File(join(work.path, 'root', 'in', 'up.bin')), digest);
+  });
+
+  it('/transfer of 256 MiB from nginx (an independent HTTP server): exit 0, the right sha256', async (t) => {
+    const nginx = await startNginx();
+    try {
+      // The bytes live on tmpfs; nginx's root (on disk) links to them.
+      const source = join(work.path, 'big-source.bin');
+      const digest = await writeRandomFile(source, 256 * MiB);
+      await symlink(source, join(nginx.root, 'big.bin'));
+      const dest = join(work.path, 'big.bin');
+      const started = performance.now();
+      const r = await cli(home.path, ['/transfer', 'e2e-nginx', nginx.url('/big.bin'), dest]);
+      const seconds = (performance.now() - started) / 1000;
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(
+        r.stdout,
+        /STATE: TRANSFERRED FILES: 1 \/ 1 BYTES: 268435456 \/ 268435456 \(100%\)\nTransfer complete\.\n$/u,
+      );
+      assert.equal(await sha256File(dest), digest);
+      t.diagnostic(
+        `256 MiB from nginx through bitsd in ${seconds.toFixed(1)} s (${(256 / seconds).toFixed(0)} MiB/s, CLI start included)`,
+      );
+    } finally {
+      await nginx.stop();
+    }
   });
 
   it('a /transfer that ends in ERROR prints the error, cancels the job and exits 1', async () => {
