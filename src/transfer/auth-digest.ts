@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
  * without `-sess`, qop=auth (or the RFC 2069 form when the server offers no qop).
  */
 
+/** One parsed WWW-Authenticate / Proxy-Authenticate challenge. */
 export interface Challenge {
   /** Lower-case scheme: `basic`, `digest`, … */
   readonly scheme: string;

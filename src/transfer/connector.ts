@@ -12,6 +12,7 @@ import { TransferError } from './transfer-error.ts';
  * and can answer a proxy's Basic or Digest challenge.
  */
 
+/** How a connector reaches the origin and checks its certificate. */
 export interface ConnectorOptions {
   readonly securityFlags: number;
   readonly connectTimeoutMs: number;
@@ -22,6 +23,7 @@ export interface ConnectorOptions {
 
 const MAX_PROXY_HEAD = 64 * 1024;
 
+/** An undici connector: TLS checked per the flags; through a CONNECT tunnel when `proxy` is set. */
 export function makeConnector(o: ConnectorOptions): buildConnector.connector {
   const manual = needsManualVerification(o.securityFlags);
   const base = buildConnector({

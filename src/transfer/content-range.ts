@@ -30,6 +30,7 @@ export function parseContentRange(value: string | null): ContentRange | null {
 /** A single, plain header value (undici gives string | string[] | undefined). */
 export type RawHeaders = Record<string, string | string[] | undefined>;
 
+/** The first value of a header, or null. */
 export function headerValue(headers: RawHeaders, name: string): string | null {
   const v = headers[name];
   if (v === undefined) return null;

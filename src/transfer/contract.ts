@@ -3,6 +3,9 @@ import type { BitsErrorData, Clock, Credentials, FileRange, ProxySettings, Remot
 /**
  * What the transfer engine needs to move one download file, and how it reports back. The
  * engine knows nothing of scheduling or the store: the caller persists what the hooks report.
+ * `downloadFile(req)` resolves when every byte is in the temp file and fdatasync'ed; it rejects
+ * with a TransferError (`.failure: TransferFailure`) or, after `signal` aborts, with a
+ * DOMException named AbortError (see docs/transfer.md).
  */
 export interface DownloadFileRequest {
   readonly jobId: string;
@@ -12,9 +15,11 @@ export interface DownloadFileRequest {
   readonly ranges: readonly FileRange[] | null;
   /** Durable offset recorded at the last checkpoint (bytes past it in the temp file are truncated). */
   readonly bytesTransferred: number;
-  /** Size known from an earlier attempt, or -1. */
+  /** Size known from an earlier attempt (the sum of the ranges' lengths with ranges), or -1. */
   readonly bytesTotal: number;
+  /** Validators recorded by onMetadata (`size` is the remote file's size). */
   readonly validators: RemoteValidators | null;
+  /** Temp file recorded by onMetadata, or null before the first attempt. */
   readonly temporaryName: string | null;
   /**
    * Identity (`dev:ino`) of the temp file as reported by onMetadata; when given, a reopened temp
@@ -29,6 +34,7 @@ export interface DownloadFileRequest {
   readonly hooks: DownloadHooks;
 }
 
+/** The job properties that shape a transfer (bits-client.md §5). */
 export interface TransferOptions {
   readonly customHeaders: ReadonlyArray<readonly [string, string]>;
   readonly credentials: readonly Credentials[];
@@ -50,6 +56,7 @@ export interface TransferTimeouts {
   readonly bodyIdleMs: number;
 }
 
+/** Called synchronously by the engine; the caller persists what they report. */
 export interface DownloadHooks {
   /** Response headers accepted: the job may move CONNECTING → TRANSFERRING. */
   onConnected(): void;

@@ -12,10 +12,12 @@ import { IGNORE_FLAGS } from './tls-verify.ts';
  * shared by every transfer with the same settings. Module-level cache.
  */
 
+/** direct; forward = absolute-form requests to a proxy; tunnel = CONNECT through a proxy. */
 export type RouteKind = 'direct' | 'forward' | 'tunnel';
 
 const agents = new Map<string, Agent>();
 
+/** What selects (and keys) a cached Agent. */
 export interface RouteSpec {
   readonly kind: RouteKind;
   readonly proxy: URL | null;
@@ -25,6 +27,7 @@ export interface RouteSpec {
   readonly proxyCredentials: readonly Credentials[];
 }
 
+/** The cached Agent for a route, created on first use. */
 export function dispatcherFor(spec: RouteSpec): Dispatcher {
   const tunnelCreds = spec.kind === 'tunnel' ? spec.proxyCredentials : [];
   const key = JSON.stringify([

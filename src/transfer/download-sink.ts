@@ -9,6 +9,7 @@ export const WRITE_BUFFER_BYTES = 1024 * 1024;
 /** Positional writes allowed in flight at once. */
 const MAX_IN_FLIGHT = 2;
 
+/** Checkpoint spacing, throttle and reporting of a DownloadSink. */
 export interface SinkOptions {
   readonly clock: Clock;
   readonly checkpointBytes: number;

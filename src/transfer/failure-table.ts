@@ -30,6 +30,7 @@ const T = 'transient';
 const F = 'fatal';
 const HTTP = 'BG_E_HTTP_ERROR_<status>';
 
+/** The rows, in the order docs/transfer.md shows them. */
 export const FAILURE_TABLE: readonly FailureRow[] = [
   row('net:ECONNREFUSED', T, 'ERROR_INTERNET_CANNOT_CONNECT', 'GENERAL_TRANSPORT', 'connection refused'),
   row('net:ECONNRESET', T, 'ERROR_INTERNET_CONNECTION_RESET', 'GENERAL_TRANSPORT', 'reset; received prefix kept'),

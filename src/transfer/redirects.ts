@@ -8,7 +8,9 @@ import { transferError } from './transfer-error.ts';
  * only http(s) targets; at most MAX_REDIRECTS hops, no URL twice.
  */
 
+/** Hops followed before ERROR_HTTP_REDIRECT_FAILED. */
 export const MAX_REDIRECTS = 10;
+/** Statuses followed as redirects (with a Location). */
 export const REDIRECT_STATUSES: ReadonlySet<number> = new Set([300, 301, 302, 303, 307, 308]);
 
 const DISALLOWED_NAMES: Readonly<Record<number, ErrorName>> = {

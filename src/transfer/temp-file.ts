@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
  * reopened with O_NOFOLLOW and checked (regular file, ours, one link, same dev/ino).
  */
 
+/** Every temp file name ends with this. */
 export const TEMP_SUFFIX = '.bits-tmp';
 const CREATE_FLAGS = constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_WRONLY;
 // O_NONBLOCK: a FIFO planted at the name fails with ENXIO instead of blocking the open.
@@ -15,6 +16,7 @@ const REOPEN_FLAGS = constants.O_NOFOLLOW | constants.O_WRONLY | constants.O_NON
 /** Keep the hidden name within NAME_MAX (255 bytes). */
 const MAX_BASE = 200;
 
+/** An open temp file and what was checked about it. */
 export interface OpenTempFile {
   readonly handle: FileHandle;
   readonly path: string;

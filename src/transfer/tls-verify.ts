@@ -9,6 +9,7 @@ import { SecurityFlag } from '../core/index.ts';
  * only the named check is skipped.
  */
 
+/** The security flags that skip a certificate check. */
 export const IGNORE_FLAGS =
   SecurityFlag.IGNORE_UNKNOWN_CA |
   SecurityFlag.IGNORE_CERT_CN_INVALID |

@@ -52,6 +52,7 @@ export function isAbortError(value: unknown): value is DOMException {
   return value instanceof DOMException && value.name === 'AbortError';
 }
 
+/** True for the rejection of a failed (not aborted) download. */
 export function isTransferError(value: unknown): value is TransferError {
   return value instanceof TransferError;
 }

@@ -153,3 +153,43 @@ export async function serve(
   else if (o.fault === 'short') res.socket?.end();
   o.onFault?.();
 }
+
+/** Handler: serve `body` with options, fixed or per request number. */
+export function serving(body: Buffer, o: ServeOptions | ((n: number) => ServeOptions) = {}): Handler {
+  return (req, res, n) => serve(req, res, body, typeof o === 'function' ? o(n) : o);
+}
+
+/** Handler: a redirect (chains and loops are routes redirecting to each other). */
+export function redirectTo(location: string, status = 302): Handler {
+  return (_req, res) => res.writeHead(status, { location, 'content-length': '0' }).end();
+}
+
+/** Handler: answer `status` (e.g. 503 with Retry-After) for the first `times` requests, then `then`. */
+export function failFirst(times: number, status: number, headers: Record<string, string>, then: Handler): Handler {
+  return (req, res, n) => {
+    if (n > times) return then(req, res, n);
+    res.writeHead(status, { 'content-length': '0', ...headers }).end();
+    return undefined;
+  };
+}
+
+/** Handler: `bytes` of response headers (past any client's parser limit). */
+export function hugeHeaders(bytes = 1024 * 1024): Handler {
+  return (_req, res) => {
+    const headers: Record<string, string> = { 'content-length': '2' };
+    for (let i = 0; i * 8192 < bytes; i++) headers[`x-filler-${i}`] = 'a'.repeat(8192);
+    res.writeHead(200, headers).end('ok');
+  };
+}
+
+/** Handler: demand credentials (`check` returns a challenge when the request lacks good ones). */
+export function requireAuth(
+  checker: { challenge(): string; check(header: string | undefined, method: string, uri: string): boolean },
+  then: Handler,
+): Handler {
+  return (req, res, n) => {
+    if (checker.check(req.headers.authorization, req.method ?? 'GET', req.url ?? '/')) return then(req, res, n);
+    res.writeHead(401, { 'www-authenticate': checker.challenge(), 'content-length': '0' }).end();
+    return undefined;
+  };
+}

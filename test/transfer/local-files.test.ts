@@ -3,6 +3,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmod,
+  copyFile,
+  cp,
   link,
   lstat,
   mkdir,
@@ -155,28 +157,37 @@ describe('checkLocalDestination (AddFile)', () => {
   });
 
   test('a folder this user cannot write → E_ACCESSDENIED (checked as uid nobody)', async () => {
-    const shared = join(dir, 'root-only');
-    await mkdir(shared);
-    await chmod(dir, 0o755);
-    await chmod(shared, 0o755);
-    const script = `import { checkLocalDestination } from ${JSON.stringify(new URL('../../src/transfer/index.ts', import.meta.url).href)};
-      for (const p of process.argv.slice(1)) {
-        try { await checkLocalDestination(p); console.log('ok'); } catch (e) { console.log(e.name); }
-      }`;
-    const writable = join(dir, 'nobody-can');
-    await mkdir(writable);
-    await chmod(writable, 0o777);
-    const r = spawnSync(
-      process.execPath,
-      ['--input-type=module', '-e', script, join(shared, 'x'), join(writable, 'x')],
-      {
-        uid: 65534,
-        gid: 65534,
-        encoding: 'utf8',
-      },
-    );
-    assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.stdout.trim().split('\n'), ['E_ACCESSDENIED', 'ok']);
+    // The check runs in a child process as nobody, from a copy of node and src/ that nobody can
+    // read wherever the checkout lives.
+    const sandbox = await mkdtemp(join(tmpdir(), 'openbits-nobody-'));
+    try {
+      await chmod(sandbox, 0o755);
+      await cp(new URL('../../src', import.meta.url), join(sandbox, 'src'), { recursive: true });
+      await writeFile(join(sandbox, 'package.json'), '{"type":"module"}');
+      await copyFile(process.execPath, join(sandbox, 'node'));
+      spawnSync('chmod', ['-R', 'a+rX', sandbox]);
+      await chmod(join(sandbox, 'node'), 0o755);
+      const shared = join(dir, 'root-only');
+      await mkdir(shared);
+      await chmod(dir, 0o755);
+      await chmod(shared, 0o755);
+      const writable = join(dir, 'nobody-can');
+      await mkdir(writable);
+      await chmod(writable, 0o777);
+      const script = `import { checkLocalDestination } from './src/transfer/commit-file.ts';
+        for (const p of process.argv.slice(1)) {
+          try { await checkLocalDestination(p); console.log('ok'); } catch (e) { console.log(e.name); }
+        }`;
+      const r = spawnSync(
+        join(sandbox, 'node'),
+        ['--input-type=module', '-e', script, join(shared, 'x'), join(writable, 'x')],
+        { uid: 65534, gid: 65534, cwd: sandbox, encoding: 'utf8' },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(r.stdout.trim().split('\n'), ['E_ACCESSDENIED', 'ok']);
+    } finally {
+      await rm(sandbox, { recursive: true, force: true });
+    }
   });
 
   test('a read-only mount → E_ACCESSDENIED even for root', async () => {

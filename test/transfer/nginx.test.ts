@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { closeDispatchers, downloadFile, isAbortError } from '../../src/transfer/index.ts';
-import { RecordedFile, sha256 } from '../helpers/download-request.ts';
+import { startCuttingProxy } from '../helpers/cutting-proxy.ts';
+import { RecordedFile, sha256, transferFailure } from '../helpers/download-request.ts';
 import { type Nginx, startNginx } from '../helpers/nginx.ts';
 import { realClock } from '../helpers/step-clock.ts';
 
@@ -55,6 +56,30 @@ describe('nginx', () => {
     assert.equal(f.restarts, 0);
     assert.equal(await f.tempSha256(), BIG_SHA);
     t.diagnostic(`checkpoints: ${f.checkpoints.length}`);
+  });
+
+  test('64 MiB through a relay that resets the connection three times: transient, resumed, right sha256', async () => {
+    const relay = await startCuttingProxy(nginx.port, [10 * MiB, 20 * MiB, 15 * MiB]);
+    try {
+      const f = new RecordedFile(relay.url('/big.bin'), join(dir, 'cut.bin'));
+      const failures: string[] = [];
+      for (let attempt = 0; attempt < 6 && f.bytesTransferred < BIG.length; attempt++) {
+        try {
+          await downloadFile(f.request({ clock: realClock, options: { checkpointBytes: 2 * MiB } }));
+          break;
+        } catch (err) {
+          const e = await transferFailure(Promise.reject(err));
+          assert.equal(e.failure.kind, 'transient');
+          failures.push(e.failure.error.name);
+        }
+      }
+      assert.equal(relay.cuts, 3);
+      assert.equal(failures.length, 3, failures.join());
+      assert.equal(f.restarts, 0);
+      assert.equal(await f.tempSha256(), BIG_SHA);
+    } finally {
+      await relay.close();
+    }
   });
 
   test('uninterrupted 64 MiB (throughput reported, not asserted)', async (t) => {

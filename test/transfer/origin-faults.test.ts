@@ -1,13 +1,23 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { closeDispatchers, downloadFile } from '../../src/transfer/index.ts';
 import { RecordedFile, sha256, transferFailure } from '../helpers/download-request.ts';
-import { type OriginServer, serve, startOrigin } from '../helpers/origin-server.ts';
+import {
+  failFirst,
+  hugeHeaders,
+  type OriginServer,
+  redirectTo,
+  serve,
+  serving,
+  startOrigin,
+} from '../helpers/origin-server.ts';
 import { StepClock } from '../helpers/step-clock.ts';
 
 // One test per fault of reliability-security-performance.md §1.6 against a scripted origin.
@@ -52,12 +62,13 @@ describe('origin faults', () => {
     const err = await transferFailure(downloadFile(f.request({ options: { checkpointBytes: 256 * 1024 } })));
     assert.equal(err.failure.kind, 'transient');
     assert.match(err.failure.error.name, /CONNECTION_RESET|CONNECTION_CLOSED/u);
-    assert.ok(f.bytesTransferred > 0 && f.bytesTransferred < BODY.length, `kept ${f.bytesTransferred}`);
+    // A RST may drop bytes the client had not read yet, so the kept prefix can be anything.
+    assert.ok(f.bytesTransferred < BODY.length, `kept ${f.bytesTransferred}`);
     const kept = f.bytesTransferred;
     await downloadFile(f.request());
     const second = origin.hits('/reset')[1];
-    assert.equal(second?.headers.range, `bytes=${kept}-`);
-    assert.equal(second?.headers['if-range'], '"r"');
+    assert.equal(second?.headers.range, kept > 0 ? `bytes=${kept}-` : undefined);
+    assert.equal(second?.headers['if-range'], kept > 0 ? '"r"' : undefined);
     assert.equal(await f.tempSha256(), BODY_SHA);
   });
 
@@ -74,8 +85,23 @@ describe('origin faults', () => {
     );
     const f = file('/stall');
     const clock = new StepClock();
-    const p = downloadFile(f.request({ clock, options: { checkpointBytes: 64 * 1024 } }));
+    const req = f.request({ clock, options: { checkpointBytes: 64 * 1024 } });
+    let checkpointed!: () => void;
+    const firstCheckpoint = new Promise<void>((r) => {
+      checkpointed = r;
+    });
+    const p = downloadFile({
+      ...req,
+      hooks: {
+        ...req.hooks,
+        onCheckpoint: (n) => {
+          req.hooks.onCheckpoint(n);
+          checkpointed();
+        },
+      },
+    });
     await stall;
+    await firstCheckpoint;
     clock.advance(59_000);
     clock.advance(1_000);
     const err = await transferFailure(p);
@@ -150,7 +176,7 @@ describe('origin faults', () => {
           ...(validator === 'etag'
             ? { etag: n === 1 ? '"one"' : '"two"' }
             : { lastModified: lm[n === 1 ? 0 : 1] ?? null }),
-          ...(n === 1 ? { fault: 'reset', faultAfter: 1_000_000 } : {}),
+          ...(n === 1 ? { fault: 'short', faultAfter: 1_000_000 } : {}),
         }),
       );
       const f = file(path);
@@ -168,7 +194,7 @@ describe('origin faults', () => {
       serve(req, res, n === 1 ? BODY : v2, {
         etag: n === 1 ? '"one"' : '"two"',
         ignoreIfRange: true,
-        ...(n === 1 ? { fault: 'reset', faultAfter: 1_000_000 } : {}),
+        ...(n === 1 ? { fault: 'short', faultAfter: 1_000_000 } : {}),
       }),
     );
     const f = file('/flip206');
@@ -219,8 +245,8 @@ describe('origin faults', () => {
   });
 
   test('redirect loop: fatal ERROR_HTTP_REDIRECT_FAILED', async () => {
-    origin.route('/loop-a', (_req, res) => res.writeHead(302, { location: '/loop-b', 'content-length': '0' }).end());
-    origin.route('/loop-b', (_req, res) => res.writeHead(302, { location: '/loop-a', 'content-length': '0' }).end());
+    origin.route('/loop-a', redirectTo('/loop-b'));
+    origin.route('/loop-b', redirectTo('/loop-a'));
     const f = file('/loop-a');
     const err = await transferFailure(downloadFile(f.request()));
     assert.equal(err.failure.kind, 'fatal');
@@ -230,7 +256,7 @@ describe('origin faults', () => {
 
   test('too many redirects (cap 10): fatal', async () => {
     for (let i = 0; i < 12; i++) {
-      origin.route(`/hop${i}`, (_req, res) => res.writeHead(301, { location: `/hop${i + 1}` }).end());
+      origin.route(`/hop${i}`, redirectTo(`/hop${i + 1}`, 301));
     }
     const err = await transferFailure(downloadFile(file('/hop0').request()));
     assert.equal(err.failure.error.name, 'ERROR_HTTP_REDIRECT_FAILED');
@@ -239,11 +265,7 @@ describe('origin faults', () => {
   });
 
   test('1 MiB of response headers: fatal ERROR_HTTP_HEADER_SIZE_OVERFLOW', async () => {
-    origin.route('/bighead', (_req, res) => {
-      const headers: Record<string, string> = { 'content-length': '2' };
-      for (let i = 0; i < 128; i++) headers[`x-filler-${i}`] = 'a'.repeat(8192);
-      res.writeHead(200, headers).end('ok');
-    });
+    origin.route('/bighead', hugeHeaders());
     const err = await transferFailure(downloadFile(file('/bighead').request()));
     assert.equal(err.failure.kind, 'fatal');
     assert.equal(err.failure.error.name, 'ERROR_HTTP_HEADER_SIZE_OVERFLOW');
@@ -271,13 +293,7 @@ describe('origin faults', () => {
   });
 
   test('503 with Retry-After, then OK: transient with retryAfterMs, then the right sha256', async () => {
-    origin.route('/busy', (req, res, n) => {
-      if (n === 1) {
-        res.writeHead(503, { 'retry-after': '7', 'content-length': '4' }).end('busy');
-        return;
-      }
-      return serve(req, res, BODY);
-    });
+    origin.route('/busy', failFirst(1, 503, { 'retry-after': '7' }, serving(BODY)));
     const f = file('/busy');
     const err = await transferFailure(downloadFile(f.request()));
     assert.equal(err.failure.kind, 'transient');
@@ -375,5 +391,58 @@ describe('origin faults', () => {
     await p;
     assert.equal(taken, BODY.length);
     assert.equal(await f.tempSha256(), BODY_SHA);
+  });
+
+  test('Content-Length together with Transfer-Encoding (raw server): rejected as a protocol error', async () => {
+    const raw = createServer((socket) => {
+      socket.on('error', () => undefined);
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n');
+        // The body follows the head in a later packet, as from a real server streaming it.
+        setTimeout(() => socket.end('5\r\nhello\r\n0\r\n\r\n'), 50);
+      });
+    });
+    raw.listen(0, '127.0.0.1');
+    await once(raw, 'listening');
+    try {
+      const f = new RecordedFile(`http://127.0.0.1:${(raw.address() as AddressInfo).port}/x`, join(dir, 'smuggle.bin'));
+      const err = await transferFailure(downloadFile(f.request()));
+      // llhttp refuses the head; undici reports it as a Content-Length mismatch. Either way the
+      // body is never read (the engine also refuses such a head itself if a parser lets it by).
+      assert.equal(err.failure.kind, 'transient');
+      assert.ok(['ERROR_HTTP_INVALID_SERVER_RESPONSE', 'BG_E_CONNECTION_CLOSED'].includes(err.failure.error.name));
+      assert.equal(f.bytesTransferred, 0);
+      assert.equal(f.connected, 0);
+    } finally {
+      raw.close();
+    }
+  });
+
+  test('a server that never answers: the headers timeout (injected clock, 60 s) fails transient', async () => {
+    let asked!: () => void;
+    const reached = new Promise<void>((r) => {
+      asked = r;
+    });
+    origin.route('/silent', () => {
+      asked();
+      return new Promise(() => undefined);
+    });
+    const clock = new StepClock();
+    const p = downloadFile(file('/silent').request({ clock }));
+    await reached;
+    clock.advance(59_999);
+    let settled = false;
+    p.then(
+      () => undefined,
+      () => {
+        settled = true;
+      },
+    );
+    await new Promise((r) => setImmediate(r));
+    assert.equal(settled, false, 'still waiting before 60 s');
+    clock.advance(1);
+    const err = await transferFailure(p);
+    assert.equal(err.failure.kind, 'transient');
+    assert.equal(err.failure.error.name, 'ERROR_INTERNET_TIMEOUT');
   });
 });

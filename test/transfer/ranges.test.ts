@@ -83,6 +83,31 @@ describe('ranges', () => {
     assert.equal(await f.tempSha256(), sha256(Buffer.concat([BODY.subarray(0, 100), BODY.subarray(500, 700)])));
   });
 
+  for (const validator of ['etag', 'lastModified'] as const) {
+    test(`remote file changed (${validator}) between attempts: the ranges restart from 0 on the new file`, async () => {
+      const v2 = randomBytes(1000);
+      const path = `/rflip-${validator}`;
+      const lm = ['Wed, 01 Jan 2025 00:00:00 GMT', 'Thu, 02 Jan 2025 00:00:00 GMT'];
+      origin.route(path, (req, res, n) =>
+        serve(req, res, n <= 2 ? BODY : v2, {
+          ...(validator === 'etag' ? { etag: n <= 2 ? '"a"' : '"b"' } : { lastModified: lm[n <= 2 ? 0 : 1] ?? null }),
+          ...(n === 2 ? { fault: 'short', faultAfter: 50 } : {}),
+        }),
+      );
+      const f = file(origin.url(path));
+      const ranges = [
+        { offset: 0, length: 100 },
+        { offset: 500, length: 200 },
+      ];
+      await transferFailure(downloadFile(f.request({ ranges, options: { checkpointBytes: 1 } })));
+      assert.equal(f.bytesTransferred, 150);
+      await downloadFile(f.request({ ranges }));
+      assert.equal(f.restarts, 1);
+      if (validator === 'lastModified') assert.equal(origin.hits(path)[2]?.headers['if-unmodified-since'], lm[0]);
+      assert.equal(await f.tempSha256(), sha256(Buffer.concat([v2.subarray(0, 100), v2.subarray(500, 700)])));
+    });
+  }
+
   test('a range outside the file: fatal BG_E_INVALID_RANGE', async () => {
     const f = file(origin.url('/file'));
     const err = await transferFailure(

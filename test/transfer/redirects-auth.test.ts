@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type Credentials, SecurityFlag } from '../../src/core/index.ts';
 import { closeDispatchers, downloadFile } from '../../src/transfer/index.ts';
 import { RecordedFile, sha256, transferFailure } from '../helpers/download-request.ts';
 import { AuthChecker, type AuthSpec } from '../helpers/http-auth.ts';
-import { type OriginServer, serve, startOrigin } from '../helpers/origin-server.ts';
+import { type OriginServer, redirectTo, requireAuth, serve, serving, startOrigin } from '../helpers/origin-server.ts';
 
 const BODY = randomBytes(200_000);
 let a: OriginServer;
@@ -62,9 +62,26 @@ describe('redirect policies', () => {
     assert.equal(b.hits('/final').length, before);
   });
 
-  test('a redirect to file:// is refused', async () => {
-    const err = await transferFailure(downloadFile(file(a.url('/to-file')).request()));
-    assert.equal(err.failure.error.name, 'ERROR_HTTP_REDIRECT_FAILED');
+  test('redirects to file://, ftp:// and http+unix: are refused', async () => {
+    a.route('/to-ftp', redirectTo('ftp://127.0.0.1/etc/passwd'));
+    a.route('/to-unix', redirectTo('http+unix://%2Fvar%2Frun%2Fdocker.sock/info'));
+    for (const path of ['/to-file', '/to-ftp', '/to-unix']) {
+      const err = await transferFailure(downloadFile(file(a.url(path)).request()));
+      assert.equal(err.failure.kind, 'fatal', path);
+      assert.equal(err.failure.error.name, 'ERROR_HTTP_REDIRECT_FAILED', path);
+    }
+  });
+
+  test('a server-chosen name (Content-Disposition) is ignored: only the temp file is written', async () => {
+    a.route(
+      '/disposition',
+      serving(BODY, { extraHeaders: { 'content-disposition': 'attachment; filename="../../.bashrc"' } }),
+    );
+    const sub = await mkdtemp(join(dir, 'cd-'));
+    const f = new RecordedFile(a.url('/disposition'), join(sub, 'chosen.bin'));
+    await downloadFile(f.request());
+    assert.deepEqual(await readdir(sub), [basename(f.temporaryName ?? '')]);
+    assert.equal(await f.tempSha256(), sha256(BODY));
   });
 
   test('cross-origin redirect: Authorization, Cookie and custom headers are not sent to the new origin', async () => {
@@ -93,14 +110,7 @@ describe('redirect policies', () => {
 });
 
 function protectedRoute(path: string, spec: AuthSpec): void {
-  const checker = new AuthChecker(spec);
-  a.route(path, (req, res) => {
-    if (!checker.check(req.headers.authorization, 'GET', path)) {
-      res.writeHead(401, { 'www-authenticate': checker.challenge(), 'content-length': '0' }).end();
-      return;
-    }
-    return serve(req, res, BODY);
-  });
+  a.route(path, requireAuth(new AuthChecker(spec), serving(BODY)));
 }
 
 const creds = (scheme: 'BASIC' | 'DIGEST', password: string): Credentials[] => [
