@@ -33,9 +33,10 @@ export function mountEvents(app: Hono, options: EventsOptions): EventStreams {
   app.get('/v1/events', (c) => {
     const jobId = c.req.query('jobId');
     return streamSSE(c, async (stream) => {
-      const backlog: ManagerEvent[] = [];
+      let backlog: ManagerEvent[] = [];
       let ended = false;
       let wake: (() => void) | undefined;
+      // Ending (server stop, client gone) still sends what is queued; an overflow drops it.
       const end = (): void => {
         ended = true;
         wake?.();
@@ -49,8 +50,10 @@ export function mountEvents(app: Hono, options: EventsOptions): EventStreams {
       };
       const unsubscribe = manager.subscribe(
         (event) => {
+          if (ended) return;
           if (backlog.length >= MAX_BACKLOG) {
             logger.warn({ jobId }, 'event stream reader too slow; closing it');
+            backlog = [];
             end();
             return;
           }
@@ -65,13 +68,14 @@ export function mountEvents(app: Hono, options: EventsOptions): EventStreams {
         await stream.writeSSE({ event: 'ready', data: JSON.stringify({ heartbeatMs }) });
         timer = clock.setTimer(heartbeatMs, beat);
         let seq = 0;
-        while (!ended && !stream.aborted) {
+        while (!stream.aborted) {
           const event = backlog.shift();
           if (event !== undefined) {
             seq++;
             await stream.writeSSE({ event: event.type, data: JSON.stringify(event), id: String(seq) });
             continue;
           }
+          if (ended) break;
           if (heartbeatDue) {
             heartbeatDue = false;
             await stream.write(': heartbeat\n\n');

@@ -43,7 +43,10 @@ export class EventFeed {
     this.#options = options;
   }
 
-  /** Add a listener; resolves `ready` once the stream delivers events (at once if it already does). */
+  /**
+   * Add a listener. `ready` resolves once the stream is live: at once if it is, else when it
+   * (re)connects.
+   */
   add(fn: Listener, jobId: string | undefined): { remove: () => void; ready: Promise<void> } {
     const entry: Entry = { fn, jobId };
     this.#entries.add(entry);
@@ -66,10 +69,19 @@ export class EventFeed {
   #start(): void {
     const abort = new AbortController();
     this.#abort = abort;
-    this.#ready = new Promise<void>((resolve) => {
-      this.#markReady = resolve;
-    });
+    this.#notReady();
     void this.#run(abort.signal);
+  }
+
+  /** The stream is down: later subscribers wait for the next `ready` (a pending wait is kept). */
+  #notReady(): void {
+    if (this.#ready !== undefined && this.#markReady !== undefined) return;
+    this.#ready = new Promise<void>((resolve) => {
+      this.#markReady = () => {
+        this.#markReady = undefined;
+        resolve();
+      };
+    });
   }
 
   #stop(): void {
@@ -77,6 +89,7 @@ export class EventFeed {
     this.#abort = undefined;
     this.#markReady?.(); // nobody waits for a stream that will not come
     this.#ready = undefined;
+    this.#markReady = undefined;
   }
 
   async #run(signal: AbortSignal): Promise<void> {
@@ -109,6 +122,8 @@ export class EventFeed {
         if (signal.aborted) return;
         this.#options.onError?.(err);
       }
+      if (signal.aborted) return;
+      this.#notReady();
       await sleep(backoff, signal);
       backoff = Math.min(backoff * 2, this.#options.maxBackoffMs ?? 5_000);
     }
