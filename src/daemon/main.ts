@@ -3,7 +3,7 @@ import pkg from '../../package.json' with { type: 'json' };
 import { resolvePaths } from '../api/paths.ts';
 import { createManager } from '../service/manager.ts';
 import { systemClock } from '../service/system-clock.ts';
-import { startDaemon } from './daemon.ts';
+import { type RunningDaemon, startDaemon } from './daemon.ts';
 import { AlreadyRunning } from './instance-lock.ts';
 
 /** Exit code when another bitsd already serves the socket (systemd: RestartPreventExitStatus). */
@@ -25,7 +25,37 @@ process.on('unhandledRejection', (err) => {
   process.exit(1);
 });
 
-let daemon: Awaited<ReturnType<typeof startDaemon>>;
+let daemon: RunningDaemon | undefined;
+let stopRequested: NodeJS.Signals | undefined;
+
+function shutdown(signal: NodeJS.Signals): void {
+  if (daemon === undefined) {
+    stopRequested = signal; // still starting: stop as soon as it is up
+    return;
+  }
+  logger.info({ signal }, 'stopping');
+  const force = setTimeout(() => {
+    logger.error({ signal }, `bitsd did not stop within ${STOP_DEADLINE_MS} ms; exiting anyway`);
+    process.exit(1);
+  }, STOP_DEADLINE_MS);
+  force.unref();
+  daemon.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      logger.error({ err }, 'error while stopping');
+      process.exit(1);
+    },
+  );
+}
+
+// Handlers first: a signal that arrives while starting must not kill the process mid-way.
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+process.on('SIGHUP', () => {
+  // While starting, the policy file is being read anyway.
+  void daemon?.reload();
+});
+
 try {
   daemon = await startDaemon({
     paths: resolvePaths(process.env),
@@ -42,25 +72,4 @@ try {
   logger.fatal({ err }, 'bitsd could not start');
   process.exit(1);
 }
-
-function shutdown(signal: NodeJS.Signals): void {
-  logger.info({ signal }, 'stopping');
-  const force = setTimeout(() => {
-    logger.error({ signal }, `bitsd did not stop within ${STOP_DEADLINE_MS} ms; exiting anyway`);
-    process.exit(1);
-  }, STOP_DEADLINE_MS);
-  force.unref();
-  daemon.stop().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      logger.error({ err }, 'error while stopping');
-      process.exit(1);
-    },
-  );
-}
-
-process.on('SIGTERM', shutdown);
-process.on('SIGINT', shutdown);
-process.on('SIGHUP', () => {
-  void daemon.reload();
-});
+if (stopRequested !== undefined) shutdown(stopRequested);

@@ -186,7 +186,7 @@ describe('bitsd process', () => {
     const home = await tempDir('openbits-hup-');
     const daemon = await spawnDaemon(home.path);
     const waitLog = (text: string) =>
-      new Promise<void>((resolve) => {
+      new Promise<void>((resolve, reject) => {
         const check = () => {
           if (daemon.stderr().includes(text)) {
             daemon.child.stderr?.off('data', check);
@@ -194,6 +194,7 @@ describe('bitsd process', () => {
           }
         };
         daemon.child.stderr?.on('data', check);
+        void daemon.exited.then((code) => reject(new Error(`bitsd exited (${code}):\n${daemon.stderr()}`)));
         check();
       });
     try {
