@@ -1,6 +1,8 @@
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { BitsError } from '../core/bits-error.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
+import { normalizeJobId } from '../core/validate.ts';
 import type { BitsManager, ManagerEvent } from './contract.ts';
 import type { ApiLogger } from './server.ts';
 
@@ -31,7 +33,10 @@ export function mountEvents(app: Hono, options: EventsOptions): EventStreams {
   const enders = new Set<() => void>();
 
   app.get('/v1/events', (c) => {
-    const jobId = c.req.query('jobId');
+    const raw = c.req.query('jobId');
+    // Events carry the canonical id (lower case, no braces); accept any spelling of it here.
+    const jobId = raw === undefined ? undefined : normalizeJobId(raw);
+    if (jobId === null) throw new BitsError('E_INVALIDARG', 'query parameter jobId is not a job id (GUID)');
     return streamSSE(c, async (stream) => {
       let backlog: ManagerEvent[] = [];
       let ended = false;

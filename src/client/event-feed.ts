@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { ManagerEvent } from '../api/contract.ts';
+import { normalizeJobId } from '../core/validate.ts';
 
 type Listener = (event: ManagerEvent) => void;
 interface Entry {
@@ -48,7 +49,8 @@ export class EventFeed {
    * (re)connects.
    */
   add(fn: Listener, jobId: string | undefined): { remove: () => void; ready: Promise<void> } {
-    const entry: Entry = { fn, jobId };
+    // Events carry the canonical id; a `{GUID}` or upper-case filter must still match.
+    const entry: Entry = { fn, jobId: jobId === undefined ? undefined : (normalizeJobId(jobId) ?? jobId) };
     this.#entries.add(entry);
     if (this.#abort === undefined && !this.#closed) this.#start();
     return {

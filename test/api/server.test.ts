@@ -141,7 +141,7 @@ describe('API server', () => {
     const abort = new AbortController();
     const res = await agent.request({
       origin: 'http://bitsd',
-      path: `/v1/events?jobId=${job.id}`,
+      path: `/v1/events?jobId=${encodeURIComponent(`{${job.id.toUpperCase()}}`)}`,
       method: 'GET',
       signal: abort.signal,
     });
@@ -168,6 +168,10 @@ describe('API server', () => {
     }
     assert.ok(seen.startsWith('event: ready'));
     raw.body.destroy();
+
+    const bad = await call('GET', '/v1/events?jobId=nope');
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.error.message, /jobId is not a job id/);
 
     abort.abort();
     await fake.listenerCountIs(baseline);
