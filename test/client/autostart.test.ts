@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -39,6 +39,8 @@ describe('connect(): on-demand start', () => {
       assert.notEqual(pid, process.pid);
       assert.equal((await client.getJob(job.id)).displayName, 'on demand');
       assert.match(readFileSync(join(home.path, 'bitsd.log'), 'utf8'), /bitsd is listening/);
+      assert.equal(statSync(join(home.path, 'bitsd.log')).mode & 0o777, 0o600);
+      assert.equal(statSync(join(home.path, 'compile-cache')).mode & 0o777, 0o700);
       // Detached: the daemon outlives this client.
       await client.close();
       const again = connect({ env, autoStart: false });
