@@ -18,6 +18,7 @@ it('events reconnect after the server goes away and comes back on the same socke
     await off.ready;
     fake.emit({ type: 'job:modified', jobId: 'before' });
     await first.server.close();
+    await fake.listenerCountIs(0);
     const second = await listenApi({
       manager: fake,
       clock: realClock,
@@ -25,8 +26,10 @@ it('events reconnect after the server goes away and comes back on the same socke
       status: () => ({ service: 'bitsd', version: 'test', pid: process.pid, startedAt: Date.now() }),
     });
     try {
+      // The server side subscribes once the client's stream is open again.
+      await fake.listenerCountIs(1);
       const again = client.subscribe(() => {});
-      await again.ready; // resolves only once the stream is open on the new server
+      await again.ready;
       again();
       fake.emit({ type: 'job:modified', jobId: 'after' });
       await client.getJob('00000000-0000-4000-8000-000000000000').catch(() => undefined);
