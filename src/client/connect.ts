@@ -85,6 +85,7 @@ export function connect(options: ConnectOptions = {}): BitsClient {
     }, options.jobId);
     const finish = (): void => {
       done = true;
+      queue.length = 0; // an aborted or closed iterator ends now, not after its backlog
       remove();
       enders.delete(finish);
       wake?.();

@@ -197,6 +197,15 @@ describe('API server', () => {
     }
   });
 
+  it('client after close(): E_FAIL saying so, and close() may be called twice', async () => {
+    const client = connect({ socketPath: served.socketPath, autoStart: false });
+    await client.enumJobs();
+    await client.close();
+    await client.close();
+    const err = await rejectsWith(() => client.enumJobs(), 'E_FAIL');
+    assert.match(err.message, /client is closed/);
+  });
+
   it('client without a daemon: RPC_S_SERVER_UNAVAILABLE naming the socket', async () => {
     const client = connect({ socketPath: join(served.dir.path, 'nobody.sock'), autoStart: false });
     try {
