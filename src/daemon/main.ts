@@ -5,11 +5,27 @@ import { createManager } from '../service/manager.ts';
 import { systemClock } from '../service/system-clock.ts';
 import { type RunningDaemon, startDaemon } from './daemon.ts';
 import { AlreadyRunning } from './instance-lock.ts';
+import { usage } from './usage.ts';
 
 /** Exit code when another bitsd already serves the socket (systemd: RestartPreventExitStatus). */
 export const EXIT_ALREADY_RUNNING = 3;
 /** A stop that takes longer than this is cut short (systemd's default is 90 s; ours is 5 s). */
 const STOP_DEADLINE_MS = 4_500;
+
+const paths = resolvePaths(process.env);
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(usage(pkg.version, paths));
+  process.exit(0);
+}
+if (args.includes('--version')) {
+  process.stdout.write(`${pkg.version}\n`);
+  process.exit(0);
+}
+if (args.length > 0) {
+  process.stderr.write(`bitsd: unknown argument ${args[0]} (try --help)\n`);
+  process.exit(2);
+}
 
 const logger = pino(
   { name: 'bitsd', level: process.env.OPENBITS_LOG_LEVEL ?? 'info' },
@@ -58,7 +74,7 @@ process.on('SIGHUP', () => {
 
 try {
   daemon = await startDaemon({
-    paths: resolvePaths(process.env),
+    paths,
     version: pkg.version,
     clock: systemClock,
     logger,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chownSync, existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -177,6 +177,26 @@ describe('bitsd process', () => {
       assert.equal(run.code, 1);
       assert.match(run.stderr, /is not a socket; refusing to replace it/);
       assert.ok(statSync(join(home.path, 'bitsd.sock')).isFile());
+    } finally {
+      await home.remove();
+    }
+  });
+
+  it('--version, --help and a bad argument (exit 2) do not start a daemon', async () => {
+    const home = await tempDir('openbits-args-');
+    try {
+      const run = (arg: string) =>
+        spawnSync(process.execPath, [BITSD_BIN, arg], { env: { ...process.env, OPENBITS_HOME: home.path } });
+      const version = run('--version');
+      assert.equal(version.status, 0);
+      assert.match(version.stdout.toString(), /^\d+\.\d+\.\d+\n$/u);
+      const help = run('--help');
+      assert.equal(help.status, 0);
+      assert.ok(help.stdout.toString().includes(join(home.path, 'bitsd.sock')));
+      const bad = run('--daemonize');
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr.toString(), /unknown argument --daemonize/);
+      assert.ok(!existsSync(join(home.path, 'bitsd.sock')));
     } finally {
       await home.remove();
     }
