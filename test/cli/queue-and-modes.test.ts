@@ -100,6 +100,22 @@ describe('bitsadmin /list, /info, /reset', () => {
     );
   });
 
+  it('/list /allusers needs an administrator', async () => {
+    const m = await makeManager({ isAdmin: false });
+    const r = await bitsadmin(m, ['/list', '/allusers']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^ERROR: E_ACCESSDENIED \(0x80070005\) /u);
+  });
+
+  it('/wrap and /nowrap are accepted before the switch and change nothing', async () => {
+    const m = await makeManager();
+    await m.createJob('w');
+    const r = await bitsadmin(m, ['/NOWRAP', '/rawreturn', '/getstate', 'w']);
+    assert.equal(r.stdout, 'SUSPENDED');
+    const t = await bitsadmin(m, ['/wrap', '/getstate', 'w']);
+    assert.equal(body(t.stdout), 'SUSPENDED\n');
+  });
+
   it('/list rejects an unknown argument with its usage and exit code 2', async () => {
     const r = await bitsadmin(await makeManager(), ['/list', '/bogus']);
     assert.equal(r.code, 2);
