@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -195,6 +195,13 @@ describe('bitsadmin help and errors', () => {
         assert.ok(r.stdout.includes(s), `${argv.join(' ')} lists ${s}`);
       }
     }
+  });
+
+  it('docs/cli.md documents every switch', async () => {
+    const { SWITCH_NAMES } = await import('../../src/cli/run.ts');
+    const doc = await readFile(new URL('../../docs/cli.md', import.meta.url), 'utf8');
+    assert.ok(SWITCH_NAMES.length >= 60);
+    for (const name of SWITCH_NAMES) assert.ok(doc.includes(`\`/${name}`), `docs/cli.md lacks /${name}`);
   });
 
   it('"/addfile /?" prints the usage of that switch', async () => {
