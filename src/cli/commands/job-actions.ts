@@ -38,6 +38,7 @@ function stateAction(name: 'resume' | 'suspend', done: string, summary: string):
   };
 }
 
+/** Switches that create a job, add files, or act on a job's state and ownership. */
 export const jobActionCommands: readonly Command[] = [
   {
     name: 'create',

@@ -106,6 +106,7 @@ async function follow(ctx: CommandContext, manager: BitsManager, created: JobInf
   };
 }
 
+/** /transfer: create, add, resume and follow a job to its end (bits-client.md §12). */
 export const transferCommand: Command = {
   name: 'transfer',
   syntax: '/transfer <name> [/download | /upload | /upload-reply] [/priority <priority>] <remote> <local> […]',
