@@ -9,6 +9,12 @@ export function fmt(value: number): string {
   return value.toFixed(2);
 }
 
+/** A ratio: three decimals below 10, so rounding never hides which side of a target it is on. Pure. */
+export function fmtRatio(value: number): string {
+  if (Number.isFinite(value) && Math.abs(value) < 10) return value.toFixed(3);
+  return fmt(value);
+}
+
 /** "≤ 1.10", "≥ 0.90", "< 150". Pure. */
 export function fmtTarget(target: Target | null): string {
   if (!target) return '—';

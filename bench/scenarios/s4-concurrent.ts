@@ -31,6 +31,7 @@ export const s4: Scenario = {
     ];
     const aggregate = new Map<string, number[]>();
     const spread = new Map<string, number[]>();
+    const rss = new Map<string, number[]>();
     await alternate(
       ctx.runs,
       tools,
@@ -38,6 +39,7 @@ export const s4: Scenario = {
         clearDir(dir);
         const r = await t.run();
         push(aggregate, t.tool, total / 1e6 / (r.wallMs / 1000));
+        push(rss, t.tool, r.peakRssKiB / 1024);
         const perFile =
           r.perFileRates ??
           (t.tool.startsWith('aria2c') ? parseAria2PerFile(r.stdout ?? '') : parseCurlPerFile(r.stdout ?? ''));
@@ -51,6 +53,7 @@ export const s4: Scenario = {
     const measurements = [
       ...[...aggregate].map(([tool, s]) => measurement(tool, 'aggregate throughput', 'MB/s', 'higher', s)),
       ...[...spread].map(([tool, s]) => measurement(tool, 'per-job spread', '%', 'lower', s)),
+      ...[...rss].map(([tool, s]) => measurement(tool, 'peak RSS', 'MiB', 'lower', s)),
     ];
     const agg = (tool: string) => medianOf(measurements, tool, 'aggregate throughput');
     const ratios = [
