@@ -99,7 +99,7 @@ async function main(): Promise<void> {
       if (outcome.status === 'not-available') log(`  ${outcome.notes.join(' ')}`);
       for (const row of outcome.ratios) {
         log(
-          `  ${row.label}: ${fmtRatio(row.value)} (target ${fmtTarget(row.target)}) ${fmtMet(row).replaceAll('*', '')}`,
+          `  ${row.label}: ${fmtRatio(row.value, row.target)} (target ${fmtTarget(row.target)}) ${fmtMet(row).replaceAll('*', '')}`,
         );
       }
       log(`  ${(durationMs / 1000).toFixed(1)} s`);

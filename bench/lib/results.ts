@@ -4,7 +4,7 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { RunMeta, ScenarioResult } from './types.ts';
 
-/** First line of each peer's version output; absent tools are left out. */
+/** Each peer's version ("curl 7.88.1"); absent tools are left out. */
 export function toolVersions(): Record<string, string> {
   const probes: Array<[string, string[]]> = [
     ['curl', ['--version']],
@@ -16,8 +16,8 @@ export function toolVersions(): Record<string, string> {
   for (const [bin, args] of probes) {
     // nginx prints its version on stderr.
     const r = spawnSync(bin, args, { encoding: 'utf8' });
-    const line = (r.stdout || r.stderr || '').split('\n')[0]?.trim();
-    if (r.status === 0 && line) versions[bin] = line;
+    const version = /\d+\.\d+(\.\d+)?/.exec((r.stdout || r.stderr || '').split('\n')[0] ?? '')?.[0];
+    if (r.status === 0 && version) versions[bin] = `${bin} ${version}`;
   }
   return versions;
 }

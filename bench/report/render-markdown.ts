@@ -32,7 +32,9 @@ function scenarioSection(r: ScenarioResult): string[] {
   if (r.ratios.length) {
     out.push('| ratio (of medians) | value | target | |', '|---|--:|--:|---|');
     for (const row of r.ratios)
-      out.push(`| ${cell(row.label)} | ${fmtRatio(row.value)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`);
+      out.push(
+        `| ${cell(row.label)} | ${fmtRatio(row.value, row.target)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`,
+      );
     out.push('');
   }
   return out;
@@ -70,7 +72,7 @@ export function renderMarkdown(results: readonly ScenarioResult[], chartFile: st
     if (r.status === 'not-available') out.push(`| ${r.scenario} | not available yet | — | — | — |`);
     for (const row of r.ratios.filter((x) => x.target)) {
       out.push(
-        `| ${r.scenario} | ${cell(row.label)} | ${fmtRatio(row.value)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`,
+        `| ${r.scenario} | ${cell(row.label)} | ${fmtRatio(row.value, row.target)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`,
       );
     }
   }

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { manyFilePeers } from '../adapters/peers.ts';
 import { alternate, push, type Scenario } from '../lib/context.ts';
 import { measurement, medianOf, ratioRow } from '../lib/ratio.ts';
-import { clearDir } from '../lib/workspace.ts';
+import { clearDir, dropCaches } from '../lib/workspace.ts';
 import { OURS, oursTool, withPeers } from './download-tools.ts';
 
 /** S3: many 64 KiB files in one job vs wget -i, aria2c -i -j1 and one curl process; files/s. */
@@ -27,6 +27,7 @@ export const s3: Scenario = {
       tools,
       async (t) => {
         clearDir(dir);
+        dropCaches(); // no dirty pages of the previous tool bleed into this run
         push(rate, t.tool, files.length / ((await t.run()).wallMs / 1000));
       },
       notes,

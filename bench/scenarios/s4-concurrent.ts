@@ -27,7 +27,7 @@ export const s4: Scenario = {
     const total = files.reduce((a, f) => a + f.size, 0);
     const tools = withPeers(ctx, oursTool(ctx, items, 'concurrent-jobs'), concurrentPeers(listFile, urls, dir));
     const notes = [
-      `${files.length} × ${(files[0]?.size ?? 0) / 2 ** 20} MiB at once. Spread = 1 − slowest/fastest per-job average rate.`,
+      `${files.length} × ${(files[0]?.size ?? 0) / 2 ** 20} MiB at once. Spread = 1 − slowest/fastest per-job average rate. aria2c reports per-file speeds rounded (e.g. whole MiB/s), so its spread is coarse.`,
     ];
     const aggregate = new Map<string, number[]>();
     const spread = new Map<string, number[]>();

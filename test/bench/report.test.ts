@@ -40,6 +40,9 @@ test('numbers and targets are formatted for tables', () => {
   assert.equal(fmtTarget({ op: '<', value: 150 }), '< 150');
   assert.equal(fmtTarget(null), '—');
   assert.equal(fmtRatio(0.8996), '0.900');
+  assert.equal(fmtRatio(0.8996, { op: '>=', value: 0.9 }), '0.8996');
+  assert.equal(fmtRatio(1.1004, { op: '<=', value: 1.1 }), '1.1004');
+  assert.equal(fmtRatio(1.0004, { op: '<=', value: 1.1 }), '1.000');
   assert.equal(fmtRatio(123.4), '123');
 });
 
