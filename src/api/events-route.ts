@@ -1,6 +1,8 @@
 import type { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { BitsError } from '../core/bits-error.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
+import { normalizeJobId } from '../core/validate.ts';
 import type { BitsManager, ManagerEvent } from './contract.ts';
 import type { ApiLogger } from './server.ts';
 
@@ -31,11 +33,15 @@ export function mountEvents(app: Hono, options: EventsOptions): EventStreams {
   const enders = new Set<() => void>();
 
   app.get('/v1/events', (c) => {
-    const jobId = c.req.query('jobId');
+    const raw = c.req.query('jobId');
+    // Events carry the canonical id (lower case, no braces); accept any spelling of it here.
+    const jobId = raw === undefined ? undefined : normalizeJobId(raw);
+    if (jobId === null) throw new BitsError('E_INVALIDARG', 'query parameter jobId is not a job id (GUID)');
     return streamSSE(c, async (stream) => {
-      const backlog: ManagerEvent[] = [];
+      let backlog: ManagerEvent[] = [];
       let ended = false;
       let wake: (() => void) | undefined;
+      // Ending (server stop, client gone) still sends what is queued; an overflow drops it.
       const end = (): void => {
         ended = true;
         wake?.();
@@ -49,8 +55,10 @@ export function mountEvents(app: Hono, options: EventsOptions): EventStreams {
       };
       const unsubscribe = manager.subscribe(
         (event) => {
+          if (ended) return;
           if (backlog.length >= MAX_BACKLOG) {
             logger.warn({ jobId }, 'event stream reader too slow; closing it');
+            backlog = [];
             end();
             return;
           }
@@ -65,13 +73,14 @@ export function mountEvents(app: Hono, options: EventsOptions): EventStreams {
         await stream.writeSSE({ event: 'ready', data: JSON.stringify({ heartbeatMs }) });
         timer = clock.setTimer(heartbeatMs, beat);
         let seq = 0;
-        while (!ended && !stream.aborted) {
+        while (!stream.aborted) {
           const event = backlog.shift();
           if (event !== undefined) {
             seq++;
             await stream.writeSSE({ event: event.type, data: JSON.stringify(event), id: String(seq) });
             continue;
           }
+          if (ended) break;
           if (heartbeatDue) {
             heartbeatDue = false;
             await stream.write(': heartbeat\n\n');

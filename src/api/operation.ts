@@ -55,7 +55,7 @@ export interface Operation<
   readonly checkReply: ((value: unknown) => void) | undefined;
 }
 
-/** Define an operation; compiles its schemas once. */
+/** Define an operation; its schemas are compiled once, when first used. */
 export function defineOperation<K extends OperationName, B extends TSchema | undefined, R extends TSchema | undefined>(
   spec: OperationSpec<K, B, R>,
 ): Operation<K, B, R> {
@@ -76,8 +76,10 @@ export function checker(
   what: string,
   name: 'E_INVALIDARG' | 'E_FAIL' = 'E_INVALIDARG',
 ): (value: unknown) => void {
-  const compiled = Compile(schema);
+  // Compiled on first use: a CLI run needs two or three of the ~45 checks, not all of them.
+  let compiled: ReturnType<typeof Compile> | undefined;
   return (value) => {
+    compiled ??= Compile(schema);
     if (compiled.Check(value)) return;
     throw new BitsError(name, `${what}: ${describeErrors(compiled.Errors(value))}`);
   };

@@ -1,5 +1,5 @@
 import { homedir, tmpdir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 
 /** Where bitsd keeps its files; the client finds the socket with the same rules. */
 export interface OpenbitsPaths {
@@ -32,8 +32,8 @@ function xdg(env: Env, name: string): string | undefined {
  *   creates 0700 and refuses to use unless it owns it and it is not a symlink.
  */
 export function resolvePaths(env: Env = process.env, uid: number = process.getuid?.() ?? 0): OpenbitsPaths {
-  const single = env.OPENBITS_HOME;
-  if (single !== undefined && single !== '') {
+  const single = env.OPENBITS_HOME === undefined || env.OPENBITS_HOME === '' ? undefined : resolve(env.OPENBITS_HOME);
+  if (single !== undefined) {
     return {
       stateDir: single,
       runtimeDir: single,

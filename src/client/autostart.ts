@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BitsError } from '../core/bits-error.ts';
 import { isNotRunning, type Transport } from './transport.ts';
@@ -29,10 +29,15 @@ export async function startDaemon(transport: Transport, options: AutoStartOption
   const log = openSync(options.logPath, 'a', 0o600);
   let exited: string | undefined;
   try {
+    const env = { ...(options.env ?? process.env) };
+    // The daemon runs from / (it must not pin the caller's folder), so a relative home is
+    // made absolute first.
+    if (env.OPENBITS_HOME) env.OPENBITS_HOME = resolve(env.OPENBITS_HOME);
     const child = spawn(process.execPath, [BITSD_BIN], {
       detached: true,
+      cwd: '/',
       stdio: ['ignore', 'ignore', log],
-      env: { ...(options.env ?? process.env) } as NodeJS.ProcessEnv,
+      env: env as NodeJS.ProcessEnv,
     });
     child.once('exit', (code, signal) => {
       exited = signal === null ? `exit code ${code}` : `signal ${signal}`;

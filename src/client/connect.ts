@@ -49,6 +49,7 @@ export function connect(options: ConnectOptions = {}): BitsClient {
   const feed = new EventFeed({ dispatcher: transport.dispatcher });
   const enders = new Set<() => void>();
   let starting: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
 
   async function withDaemon<T>(fn: () => Promise<T>): Promise<T> {
     try {
@@ -84,6 +85,7 @@ export function connect(options: ConnectOptions = {}): BitsClient {
     }, options.jobId);
     const finish = (): void => {
       done = true;
+      queue.length = 0; // an aborted or closed iterator ends now, not after its backlog
       remove();
       enders.delete(finish);
       wake?.();
@@ -118,10 +120,13 @@ export function connect(options: ConnectOptions = {}): BitsClient {
     status: () => withDaemon(() => transport.status()),
     subscribe,
     events,
-    async close() {
-      for (const end of [...enders]) end();
-      feed.close();
-      await transport.close();
+    close() {
+      closing ??= (async () => {
+        for (const end of [...enders]) end();
+        feed.close();
+        await transport.close();
+      })();
+      return closing;
     },
   };
 }

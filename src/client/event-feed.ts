@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { ManagerEvent } from '../api/contract.ts';
+import { normalizeJobId } from '../core/validate.ts';
 
 type Listener = (event: ManagerEvent) => void;
 interface Entry {
@@ -43,9 +44,13 @@ export class EventFeed {
     this.#options = options;
   }
 
-  /** Add a listener; resolves `ready` once the stream delivers events (at once if it already does). */
+  /**
+   * Add a listener. `ready` resolves once the stream is live: at once if it is, else when it
+   * (re)connects.
+   */
   add(fn: Listener, jobId: string | undefined): { remove: () => void; ready: Promise<void> } {
-    const entry: Entry = { fn, jobId };
+    // Events carry the canonical id; a `{GUID}` or upper-case filter must still match.
+    const entry: Entry = { fn, jobId: jobId === undefined ? undefined : (normalizeJobId(jobId) ?? jobId) };
     this.#entries.add(entry);
     if (this.#abort === undefined && !this.#closed) this.#start();
     return {
@@ -66,10 +71,19 @@ export class EventFeed {
   #start(): void {
     const abort = new AbortController();
     this.#abort = abort;
-    this.#ready = new Promise<void>((resolve) => {
-      this.#markReady = resolve;
-    });
+    this.#notReady();
     void this.#run(abort.signal);
+  }
+
+  /** The stream is down: later subscribers wait for the next `ready` (a pending wait is kept). */
+  #notReady(): void {
+    if (this.#ready !== undefined && this.#markReady !== undefined) return;
+    this.#ready = new Promise<void>((resolve) => {
+      this.#markReady = () => {
+        this.#markReady = undefined;
+        resolve();
+      };
+    });
   }
 
   #stop(): void {
@@ -77,6 +91,7 @@ export class EventFeed {
     this.#abort = undefined;
     this.#markReady?.(); // nobody waits for a stream that will not come
     this.#ready = undefined;
+    this.#markReady = undefined;
   }
 
   async #run(signal: AbortSignal): Promise<void> {
@@ -109,6 +124,8 @@ export class EventFeed {
         if (signal.aborted) return;
         this.#options.onError?.(err);
       }
+      if (signal.aborted) return;
+      this.#notReady();
       await sleep(backoff, signal);
       backoff = Math.min(backoff * 2, this.#options.maxBackoffMs ?? 5_000);
     }

@@ -119,6 +119,9 @@ function parseJson(text: string): unknown {
 /** A socket-level failure as a BitsError that says what probably happened. */
 export function connectionError(err: unknown, socketPath: string): BitsError {
   const code = (err as { code?: string }).code ?? '';
+  if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
+    return new BitsError('E_FAIL', 'this openbits client is closed; connect() again', { cause: err });
+  }
   if (NOT_RUNNING.has(code)) {
     return new BitsError('RPC_S_SERVER_UNAVAILABLE', `bitsd is not running (nothing answers at ${socketPath})`, {
       cause: err,

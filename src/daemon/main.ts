@@ -3,13 +3,29 @@ import pkg from '../../package.json' with { type: 'json' };
 import { resolvePaths } from '../api/paths.ts';
 import { createManager } from '../service/manager.ts';
 import { systemClock } from '../service/system-clock.ts';
-import { startDaemon } from './daemon.ts';
+import { type RunningDaemon, startDaemon } from './daemon.ts';
 import { AlreadyRunning } from './instance-lock.ts';
+import { usage } from './usage.ts';
 
 /** Exit code when another bitsd already serves the socket (systemd: RestartPreventExitStatus). */
 export const EXIT_ALREADY_RUNNING = 3;
 /** A stop that takes longer than this is cut short (systemd's default is 90 s; ours is 5 s). */
 const STOP_DEADLINE_MS = 4_500;
+
+const paths = resolvePaths(process.env);
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  process.stdout.write(usage(pkg.version, paths));
+  process.exit(0);
+}
+if (args.includes('--version')) {
+  process.stdout.write(`${pkg.version}\n`);
+  process.exit(0);
+}
+if (args.length > 0) {
+  process.stderr.write(`bitsd: unknown argument ${args[0]} (try --help)\n`);
+  process.exit(2);
+}
 
 const logger = pino(
   { name: 'bitsd', level: process.env.OPENBITS_LOG_LEVEL ?? 'info' },
@@ -25,17 +41,40 @@ process.on('unhandledRejection', (err) => {
   process.exit(1);
 });
 
-// Signals are handled from the first moment: a SIGHUP or SIGTERM that arrives while the socket is
-// already bound but startDaemon() has not returned must not kill the process by default action.
-let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
-const early: NodeJS.Signals[] = [];
-process.on('SIGTERM', () => (daemon === undefined ? early.push('SIGTERM') : shutdown('SIGTERM')));
-process.on('SIGINT', () => (daemon === undefined ? early.push('SIGINT') : shutdown('SIGINT')));
-process.on('SIGHUP', () => (daemon === undefined ? early.push('SIGHUP') : void daemon.reload()));
+let daemon: RunningDaemon | undefined;
+let stopRequested: NodeJS.Signals | undefined;
+
+function shutdown(signal: NodeJS.Signals): void {
+  if (daemon === undefined) {
+    stopRequested = signal; // still starting: stop as soon as it is up
+    return;
+  }
+  logger.info({ signal }, 'stopping');
+  const force = setTimeout(() => {
+    logger.error({ signal }, `bitsd did not stop within ${STOP_DEADLINE_MS} ms; exiting anyway`);
+    process.exit(1);
+  }, STOP_DEADLINE_MS);
+  force.unref();
+  daemon.stop().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      logger.error({ err }, 'error while stopping');
+      process.exit(1);
+    },
+  );
+}
+
+// Handlers first: a signal that arrives while starting must not kill the process mid-way.
+process.on('SIGTERM', shutdown);
+process.on('SIGINT', shutdown);
+process.on('SIGHUP', () => {
+  // While starting, the policy file is being read anyway.
+  void daemon?.reload();
+});
 
 try {
   daemon = await startDaemon({
-    paths: resolvePaths(process.env),
+    paths,
     version: pkg.version,
     clock: systemClock,
     logger,
@@ -49,21 +88,4 @@ try {
   logger.fatal({ err }, 'bitsd could not start');
   process.exit(1);
 }
-
-function shutdown(signal: NodeJS.Signals): void {
-  logger.info({ signal }, 'stopping');
-  const force = setTimeout(() => {
-    logger.error({ signal }, `bitsd did not stop within ${STOP_DEADLINE_MS} ms; exiting anyway`);
-    process.exit(1);
-  }, STOP_DEADLINE_MS);
-  force.unref();
-  (daemon as NonNullable<typeof daemon>).stop().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      logger.error({ err }, 'error while stopping');
-      process.exit(1);
-    },
-  );
-}
-
-for (const signal of early) process.emit(signal, signal);
+if (stopRequested !== undefined) shutdown(stopRequested);

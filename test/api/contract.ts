@@ -71,6 +71,7 @@ export function managerContract(label: string, factory: () => Promise<ContractSu
       assert.deepEqual(job.files, []);
       assert.equal(job.error, null);
       assert.deepEqual(await m.getJob(job.id), job);
+      assert.equal((await m.getJob(`{${job.id.toUpperCase()}}`)).id, job.id);
       assert.ok((await m.enumJobs()).some((j) => j.id === job.id));
     });
 

@@ -141,7 +141,7 @@ describe('API server', () => {
     const abort = new AbortController();
     const res = await agent.request({
       origin: 'http://bitsd',
-      path: `/v1/events?jobId=${job.id}`,
+      path: `/v1/events?jobId=${encodeURIComponent(`{${job.id.toUpperCase()}}`)}`,
       method: 'GET',
       signal: abort.signal,
     });
@@ -169,6 +169,10 @@ describe('API server', () => {
     assert.ok(seen.startsWith('event: ready'));
     raw.body.destroy();
 
+    const bad = await call('GET', '/v1/events?jobId=nope');
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.error.message, /jobId is not a job id/);
+
     abort.abort();
     await fake.listenerCountIs(baseline);
     assert.equal(fake.listenerCount, baseline);
@@ -191,6 +195,15 @@ describe('API server', () => {
       await new Promise((resolve) => wrong.close(resolve));
       await dir.remove();
     }
+  });
+
+  it('client after close(): E_FAIL saying so, and close() may be called twice', async () => {
+    const client = connect({ socketPath: served.socketPath, autoStart: false });
+    await client.enumJobs();
+    await client.close();
+    await client.close();
+    const err = await rejectsWith(() => client.enumJobs(), 'E_FAIL');
+    assert.match(err.message, /client is closed/);
   });
 
   it('client without a daemon: RPC_S_SERVER_UNAVAILABLE naming the socket', async () => {

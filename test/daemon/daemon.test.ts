@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chownSync, existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -182,21 +182,39 @@ describe('bitsd process', () => {
     }
   });
 
+  it('--version, --help and a bad argument (exit 2) do not start a daemon', async () => {
+    const home = await tempDir('openbits-args-');
+    try {
+      const run = (arg: string) =>
+        spawnSync(process.execPath, [BITSD_BIN, arg], { env: { ...process.env, OPENBITS_HOME: home.path } });
+      const version = run('--version');
+      assert.equal(version.status, 0);
+      assert.match(version.stdout.toString(), /^\d+\.\d+\.\d+\n$/u);
+      const help = run('--help');
+      assert.equal(help.status, 0);
+      assert.ok(help.stdout.toString().includes(join(home.path, 'bitsd.sock')));
+      const bad = run('--daemonize');
+      assert.equal(bad.status, 2);
+      assert.match(bad.stderr.toString(), /unknown argument --daemonize/);
+      assert.ok(!existsSync(join(home.path, 'bitsd.sock')));
+    } finally {
+      await home.remove();
+    }
+  });
+
   it('SIGHUP reloads the policy file; a bad file is logged and the old policy stays', async () => {
     const home = await tempDir('openbits-hup-');
     const daemon = await spawnDaemon(home.path);
     const waitLog = (text: string) =>
       new Promise<void>((resolve, reject) => {
-        const exited = (code: number | null) => reject(new Error(`bitsd exited (${code}) before logging "${text}"`));
         const check = () => {
           if (daemon.stderr().includes(text)) {
             daemon.child.stderr?.off('data', check);
-            daemon.child.off('exit', exited);
             resolve();
           }
         };
         daemon.child.stderr?.on('data', check);
-        daemon.child.once('exit', exited);
+        void daemon.exited.then((code) => reject(new Error(`bitsd exited (${code}):\n${daemon.stderr()}`)));
         check();
       });
     try {

@@ -1,0 +1,220 @@
+/**
+ * S8 (reference §4.5): the local API through the socket of a real bitsd.
+ * - create + addfile + resume + cancel cycles: ops/s, p50/p99 per cycle;
+ * - list (GET /v1/jobs) with N jobs: p50/p99 over repeated lists;
+ * - daemon RSS idle and with N queued jobs;
+ * - CLI cold start (`bitsadmin /list`) next to `node -e 0`.
+ *
+ * `node bench/api.ts [--cycles 10000] [--jobs 10000] [--repeats 30] [--cpu 1] [--json]`
+ * prints a table (and one JSON object with --json). `measureApi()` is what the suite calls.
+ * Quotas: the daemon gets a config.json raising the per-user and per-machine job limits, so a
+ * non-root user can queue 10,000 jobs too (root is exempt anyway).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type BitsClient, connect } from '../src/client/connect.ts';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const BITSD = join(REPO, 'bin', 'bitsd.js');
+const BITSADMIN = join(REPO, 'bin', 'bitsadmin.js');
+
+export interface ApiBenchOptions {
+  readonly cycles: number;
+  readonly listJobs: number;
+  /** Lists timed for the percentiles (default 30). */
+  readonly listRepeats?: number;
+  /** Cold starts timed for the medians (default 10). */
+  readonly startRepeats?: number;
+  /** Pin the daemon and the CLI to this CPU (taskset -c). */
+  readonly cpu?: string;
+  readonly log?: (line: string) => void;
+}
+
+/** Every S8 figure; the first four are the suite's ApiMeasure. */
+export interface ApiBenchResult {
+  readonly cyclesPerSecond: number;
+  readonly listP50Ms: number;
+  readonly listP99Ms: number;
+  readonly cliStartMs: number;
+  readonly cycleP50Ms: number;
+  readonly cycleP99Ms: number;
+  readonly nodeStartMs: number;
+  readonly rssIdleMiB: number;
+  readonly rssQueuedMiB: number;
+  readonly cycles: number;
+  readonly listJobs: number;
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)] ?? Number.NaN;
+}
+
+const pinned = (cpu: string | undefined, argv: string[]): [string, string[]] =>
+  cpu === undefined ? [argv[0] as string, argv.slice(1)] : ['taskset', ['-c', cpu, ...argv]];
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/u.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? Number.NaN) / 1024;
+}
+
+async function startBitsd(home: string, cpu: string | undefined): Promise<ChildProcess> {
+  const [cmd, args] = pinned(cpu, [process.execPath, BITSD]);
+  const child = spawn(cmd, args, {
+    env: { ...process.env, OPENBITS_HOME: home, OPENBITS_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.setEncoding('utf8');
+  await new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: string) => {
+      log += chunk;
+      if (log.includes('bitsd is listening')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`bitsd exited (${code}):\n${log}`)));
+  });
+  return child;
+}
+
+/** Wall time of one process run from spawn to exit, ms. */
+async function timeRun(argv: string[], env: NodeJS.ProcessEnv, cpu: string | undefined): Promise<number> {
+  const [cmd, args] = pinned(cpu, argv);
+  const started = performance.now();
+  const child = spawn(cmd, args, { env, stdio: 'ignore' });
+  const [code] = await once(child, 'exit');
+  if (code !== 0) throw new Error(`${argv.join(' ')} exited ${code}`);
+  return performance.now() - started;
+}
+
+async function medianRun(n: number, argv: string[], env: NodeJS.ProcessEnv, cpu: string | undefined) {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) times.push(await timeRun(argv, env, cpu));
+  return percentile(times, 0.5);
+}
+
+/** A TCP server that accepts and never answers: the one running job hangs, the rest stay QUEUED. */
+async function blackHole(): Promise<{ server: Server; url: string; sockets: Set<Socket> }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as { port: number }).port;
+  return { server, url: `http://127.0.0.1:${port}/never.bin`, sockets };
+}
+
+async function cyclesBench(client: BitsClient, home: string, n: number) {
+  const times: number[] = [];
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const job = await client.createJob(`cycle-${i}`);
+    await client.addFile(job.id, 'http://127.0.0.1:9/never.bin', join(home, `cycle-${i}.bin`));
+    await client.resume(job.id);
+    await client.cancel(job.id);
+    times.push(performance.now() - t);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { perSecond: n / seconds, p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+/** Run S8 against a fresh bitsd in a temp home. */
+export async function measureApi(options: ApiBenchOptions): Promise<ApiBenchResult> {
+  const log = options.log ?? (() => {});
+  const home = mkdtempSync(join(tmpdir(), 'openbits-bench-api-'));
+  const quotas = { maxJobsPerUser: options.listJobs * 2 + 100, maxJobsPerMachine: options.listJobs * 2 + 100 };
+  writeFileSync(join(home, 'config.json'), JSON.stringify({ quotas }));
+  const daemon = await startBitsd(home, options.cpu);
+  const pid = daemon.pid as number;
+  const client = connect({ socketPath: join(home, 'bitsd.sock'), autoStart: false, timeoutMs: 120_000 });
+  const hole = await blackHole();
+  try {
+    for (let i = 0; i < 50; i++) await client.enumJobs(); // warm the JIT and the connection
+    const rssIdleMiB = rssMiB(pid);
+
+    const env = { ...process.env, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1' };
+    const startRepeats = options.startRepeats ?? 10;
+    log(`cold starts ×${startRepeats}`);
+    const nodeStartMs = await medianRun(startRepeats, [process.execPath, '-e', '0'], env, options.cpu);
+    const cliStartMs = await medianRun(startRepeats, [process.execPath, BITSADMIN, '/list'], env, options.cpu);
+
+    log(`${options.cycles} create+addfile+resume+cancel cycles`);
+    const cycles = await cyclesBench(client, home, options.cycles);
+
+    log(`queueing ${options.listJobs} jobs`);
+    for (let i = 0; i < options.listJobs; i++) {
+      const job = await client.createJob(`queued-${i}`);
+      await client.addFile(job.id, hole.url, join(home, `queued-${i}.bin`));
+      await client.resume(job.id);
+    }
+    const repeats = options.listRepeats ?? 30;
+    log(`list ×${repeats}`);
+    const lists: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const t = performance.now();
+      const jobs = await client.enumJobs();
+      lists.push(performance.now() - t);
+      if (jobs.length < options.listJobs) throw new Error(`listed ${jobs.length} of ${options.listJobs} jobs`);
+    }
+    const rssQueuedMiB = rssMiB(pid);
+    return {
+      cyclesPerSecond: cycles.perSecond,
+      listP50Ms: percentile(lists, 0.5),
+      listP99Ms: percentile(lists, 0.99),
+      cliStartMs,
+      cycleP50Ms: cycles.p50,
+      cycleP99Ms: cycles.p99,
+      nodeStartMs,
+      rssIdleMiB,
+      rssQueuedMiB,
+      cycles: options.cycles,
+      listJobs: options.listJobs,
+    };
+  } finally {
+    await client.close();
+    daemon.kill('SIGTERM');
+    await once(daemon, 'exit');
+    for (const s of hole.sockets) s.destroy();
+    hole.server.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function table(r: ApiBenchResult): string {
+  const rows: Array<[string, string]> = [
+    [`create+addfile+resume+cancel ×${r.cycles}`, `${r.cyclesPerSecond.toFixed(0)} cycles/s`],
+    ['  per cycle p50 / p99', `${r.cycleP50Ms.toFixed(2)} / ${r.cycleP99Ms.toFixed(2)} ms`],
+    [`list with ${r.listJobs} jobs p50 / p99`, `${r.listP50Ms.toFixed(1)} / ${r.listP99Ms.toFixed(1)} ms`],
+    ['daemon RSS idle', `${r.rssIdleMiB.toFixed(1)} MiB`],
+    [`daemon RSS with ${r.listJobs} queued jobs`, `${r.rssQueuedMiB.toFixed(1)} MiB`],
+    ['CLI cold start (bitsadmin /list)', `${r.cliStartMs.toFixed(0)} ms`],
+    ['node -e 0', `${r.nodeStartMs.toFixed(0)} ms`],
+    ['CLI start / node start', `${(r.cliStartMs / r.nodeStartMs).toFixed(2)}×`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const arg = (name: string, fallback: number): number => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i === -1 ? fallback : Number(process.argv[i + 1]);
+  };
+  const cpuAt = process.argv.indexOf('--cpu');
+  const result = await measureApi({
+    cycles: arg('cycles', 10_000),
+    listJobs: arg('jobs', 10_000),
+    listRepeats: arg('repeats', 30),
+    ...(cpuAt === -1 ? {} : { cpu: process.argv[cpuAt + 1] as string }),
+    log: (line) => process.stderr.write(`[bench api] ${line}\n`),
+  });
+  process.stdout.write(`${table(result)}\n`);
+  if (process.argv.includes('--json')) process.stdout.write(`${JSON.stringify(result)}\n`);
+}

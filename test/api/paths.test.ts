@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { it } from 'node:test';
+import { resolvePaths } from '../../src/api/paths.ts';
+
+it('OPENBITS_HOME puts everything in one (absolute) folder', () => {
+  const p = resolvePaths({ OPENBITS_HOME: 'rel/home', XDG_RUNTIME_DIR: '/run/user/7' }, 7);
+  const home = resolve('rel/home');
+  assert.deepEqual(p, {
+    stateDir: home,
+    runtimeDir: home,
+    socketPath: join(home, 'bitsd.sock'),
+    logPath: join(home, 'bitsd.log'),
+    configPath: join(home, 'config.json'),
+  });
+});
+
+it('XDG layout: state, runtime and config folders; relative XDG values are ignored', () => {
+  const p = resolvePaths(
+    { HOME: '/home/ann', XDG_STATE_HOME: '/s', XDG_RUNTIME_DIR: '/run/user/1000', XDG_CONFIG_HOME: 'relative' },
+    1000,
+  );
+  assert.equal(p.stateDir, '/s/openbits');
+  assert.equal(p.socketPath, '/run/user/1000/openbits/bitsd.sock');
+  assert.equal(p.configPath, '/home/ann/.config/openbits/config.json');
+  assert.equal(p.logPath, '/s/openbits/bitsd.log');
+  const defaults = resolvePaths({ HOME: '/home/ann', XDG_RUNTIME_DIR: '/run/user/1000' }, 1000);
+  assert.equal(defaults.stateDir, '/home/ann/.local/state/openbits');
+});
+
+it('without XDG_RUNTIME_DIR the socket folder is <tmpdir>/openbits-<uid>', () => {
+  const p = resolvePaths({ HOME: '/home/ann' }, 1234);
+  assert.equal(p.runtimeDir, join(tmpdir(), 'openbits-1234'));
+  assert.equal(p.socketPath, join(tmpdir(), 'openbits-1234', 'bitsd.sock'));
+});

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { connect } from '../../src/client/connect.ts';
+import { rejectsWith } from '../api/contract.ts';
+import { tempDir } from '../api/helpers.ts';
+
+/** SIGTERM a detached daemon and wait until the process is gone. */
+async function stopPid(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 250; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await delay(20); // cleanup of a process we do not parent: nothing to await but its absence
+  }
+  process.kill(pid, 'SIGKILL');
+}
+
+describe('connect(): on-demand start', () => {
+  it('starts bitsd detached when nobody answers, then talks to it', async () => {
+    const home = await tempDir('openbits-auto-');
+    const env = { ...process.env, OPENBITS_HOME: home.path, OPENBITS_NO_AUTOSTART: undefined };
+    const client = connect({ env });
+    let pid: number | undefined;
+    try {
+      assert.ok(!existsSync(join(home.path, 'bitsd.sock')));
+      const job = await client.createJob('on demand');
+      const status = await client.status();
+      pid = status.pid;
+      assert.notEqual(pid, process.pid);
+      assert.equal((await client.getJob(job.id)).displayName, 'on demand');
+      assert.match(readFileSync(join(home.path, 'bitsd.log'), 'utf8'), /bitsd is listening/);
+      assert.equal(statSync(join(home.path, 'bitsd.log')).mode & 0o777, 0o600);
+      assert.equal(statSync(join(home.path, 'compile-cache')).mode & 0o777, 0o700);
+      // Detached: the daemon outlives this client.
+      await client.close();
+      const again = connect({ env, autoStart: false });
+      assert.equal((await again.status()).pid, pid);
+      await again.close();
+    } finally {
+      await client.close();
+      if (pid !== undefined) await stopPid(pid);
+      await home.remove();
+    }
+  });
+
+  it('two clients starting it at once end up on one daemon', async () => {
+    const home = await tempDir('openbits-race-');
+    const env = { ...process.env, OPENBITS_HOME: home.path, OPENBITS_NO_AUTOSTART: undefined };
+    const a = connect({ env });
+    const b = connect({ env });
+    let pids: number[] = [];
+    try {
+      const [ja, jb] = await Promise.all([a.createJob('a'), b.createJob('b')]);
+      pids = [(await a.status()).pid, (await b.status()).pid];
+      assert.equal(pids[0], pids[1]);
+      const listed = (await a.enumJobs()).map((j) => j.id);
+      assert.ok(listed.includes(ja.id) && listed.includes(jb.id));
+    } finally {
+      await a.close();
+      await b.close();
+      for (const pid of new Set(pids)) await stopPid(pid);
+      await home.remove();
+    }
+  });
+
+  it('autoStart: false and OPENBITS_NO_AUTOSTART=1 report RPC_S_SERVER_UNAVAILABLE and start nothing', async () => {
+    const home = await tempDir('openbits-noauto-');
+    try {
+      const off = connect({ env: { ...process.env, OPENBITS_HOME: home.path }, autoStart: false });
+      await rejectsWith(() => off.enumJobs(), 'RPC_S_SERVER_UNAVAILABLE');
+      await off.close();
+      const byEnv = connect({ env: { ...process.env, OPENBITS_HOME: home.path, OPENBITS_NO_AUTOSTART: '1' } });
+      const err = await rejectsWith(() => byEnv.createJob('x'), 'RPC_S_SERVER_UNAVAILABLE');
+      assert.match(err.message, /bitsd is not running/);
+      await byEnv.close();
+      assert.ok(!existsSync(join(home.path, 'bitsd.sock')));
+    } finally {
+      await home.remove();
+    }
+  });
+});
