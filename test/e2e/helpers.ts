@@ -46,10 +46,20 @@ export interface CliProcess {
   readonly done: Promise<CliResult>;
 }
 
-/** Start `node bin/bitsadmin.js …args` with OPENBITS_HOME=home (never starting a daemon itself). */
-export function spawnCli(home: string, args: readonly string[]): CliProcess {
+/**
+ * Start `node bin/bitsadmin.js …args` with OPENBITS_HOME=home; it never starts a daemon itself
+ * unless `autoStart` (then it may leave a detached bitsd behind: the caller stops it).
+ */
+export function spawnCli(home: string, args: readonly string[], options: { autoStart?: boolean } = {}): CliProcess {
+  const { OPENBITS_NO_AUTOSTART: _inherited, ...inherited } = process.env;
+  const env = {
+    ...inherited,
+    PATH,
+    OPENBITS_HOME: home,
+    ...(options.autoStart === true ? {} : { OPENBITS_NO_AUTOSTART: '1' }),
+  };
   const child = spawn('node', [BITSADMIN, ...args], {
-    env: { ...process.env, PATH, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1' },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -65,8 +75,8 @@ export function spawnCli(home: string, args: readonly string[]): CliProcess {
 }
 
 /** Run `node bin/bitsadmin.js …args` to its end. */
-export function cli(home: string, args: readonly string[]): Promise<CliResult> {
-  return spawnCli(home, args).done;
+export function cli(home: string, args: readonly string[], options: { autoStart?: boolean } = {}): Promise<CliResult> {
+  return spawnCli(home, args, options).done;
 }
 
 /** `cli` that must exit 0; returns stdout. */
