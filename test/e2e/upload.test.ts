@@ -6,6 +6,7 @@ import { it } from 'node:test';
 import { MAX_FRAGMENT_SIZE } from '../../src/transfer/upload/fragment-size.ts';
 import { type BitsUploadServer, startBitsUploadServer } from '../../src/upload-server/server.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
+import { startServerProcess } from '../upload-server/helpers/server-process.ts';
 import {
   cli,
   cliOk,
@@ -143,6 +144,52 @@ it('e2e: /cancel of an upload mid-way tells the server (Cancel-Session): its par
   } finally {
     await stopDaemon(daemon);
     await server.close();
+    await home.remove();
+    await work.remove();
+  }
+});
+
+it('e2e: kill -9 of the upload server process (bits-upload-server) mid-upload; restarted on the same root and port, the job finishes', async () => {
+  const home = await scratchDir('openbits-e2e-upkill-home-');
+  const work = await scratchDir('openbits-e2e-upkill-');
+  const root = join(work.path, 'root');
+  await mkdir(root);
+  const source = join(work.path, 'source.bin');
+  const digest = await writeRandomFile(source, 96 * MiB);
+  let server = await startServerProcess(['--root', root]);
+  const port = server.port;
+  const relay = new Relay(port);
+  await relay.start();
+  const daemon = await spawnDaemon(home.path);
+  let restarted: Promise<void> | undefined;
+  relay.onUp = (total) => {
+    if (restarted === undefined && total >= 40 * MiB) {
+      const dead = server;
+      dead.child.kill('SIGKILL');
+      restarted = (async () => {
+        assert.equal(await dead.exited, 'SIGKILL');
+        server = await startServerProcess(['--root', root, '--port', String(port)]);
+      })();
+    }
+  };
+  try {
+    const job = await createJob(home.path, 'e2e-upload-server-kill', '/upload');
+    await cliOk(home.path, ['/addfile', job, relay.url('/in/big.bin'), source]);
+    await cliOk(home.path, ['/setminretrydelay', job, '5']);
+    await cliOk(home.path, ['/resume', job]);
+    for (let i = 0; i < 600 && restarted === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    await restarted;
+    assert.equal(server.port, port);
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon });
+    await cliOk(home.path, ['/complete', job]);
+    assert.equal(await sha256File(join(root, 'in', 'big.bin')), digest);
+    assert.ok(relay.upBytes - 96 * MiB <= MAX_FRAGMENT_SIZE + 8 * MiB, `${relay.upBytes} bytes relayed: resumed`);
+  } finally {
+    await restarted?.catch(() => undefined);
+    await stopDaemon(daemon);
+    await relay.close();
+    server.child.kill('SIGTERM');
+    await server.exited;
     await home.remove();
     await work.remove();
   }
