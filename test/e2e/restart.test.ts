@@ -207,3 +207,44 @@ it('e2e: kill -9 mid-download, then the file changes on the server (new ETag) or
     await out.remove();
   }
 });
+
+it('e2e: kill -9 while clients create and change jobs: every acknowledged call survives the restart', async () => {
+  const home = await scratchDir('openbits-e2e-acked-');
+  let daemon = await spawnDaemon(home.path);
+  const client = connect({ socketPath: daemon.socketPath, autoStart: false, timeoutMs: 5_000 });
+  const acked = new Map<string, string>();
+  let stop = false;
+  const worker = async (w: number): Promise<void> => {
+    for (let i = 0; !stop; i++) {
+      try {
+        const job = await client.createJob(`w${w}-${i}`);
+        acked.set(job.id, `w${w}-${i}`);
+        await client.setDescription(job.id, `described w${w}-${i}`);
+        acked.set(job.id, `w${w}-${i} described`);
+      } catch {
+        return; // the daemon died under this call: its outcome is unknown, nothing to check
+      }
+    }
+  };
+  try {
+    const workers = [0, 1, 2, 3].map((w) => worker(w));
+    while (acked.size < 40) await new Promise((r) => setTimeout(r, 5));
+    await killDaemon(daemon);
+    stop = true;
+    await Promise.all(workers);
+    await client.close();
+    daemon = await spawnDaemon(home.path);
+    const after = connect({ socketPath: daemon.socketPath, autoStart: false });
+    const jobs = new Map((await after.enumJobs()).map((j) => [j.id, j]));
+    await after.close();
+    for (const [id, what] of acked) {
+      const job = jobs.get(id);
+      assert.ok(job !== undefined, `acknowledged job ${what} (${id}) lost`);
+      if (what.endsWith('described')) assert.equal(job.description, `described ${what.split(' ')[0]}`);
+    }
+    assert.ok(jobs.size >= acked.size);
+  } finally {
+    await stopDaemon(daemon);
+    await home.remove();
+  }
+});
