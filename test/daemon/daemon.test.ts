@@ -121,6 +121,54 @@ describe('bitsd process', () => {
     }
   });
 
+  it('one daemon per database: the same state folder behind another socket refuses too', async () => {
+    const root = await tempDir('openbits-onedb-');
+    const state = join(root.path, 'state');
+    const [runA, runB] = [join(root.path, 'a'), join(root.path, 'b')];
+    for (const dir of [runA, runB]) mkdirSync(dir, { mode: 0o700 });
+    const env = (runtime: string, stateHome = state) => ({
+      ...process.env,
+      OPENBITS_HOME: '',
+      XDG_STATE_HOME: stateHome,
+      XDG_RUNTIME_DIR: runtime,
+    });
+    const start = (e: NodeJS.ProcessEnv) => {
+      const child = spawn(process.execPath, [BITSD_BIN], { env: e, stdio: ['ignore', 'ignore', 'pipe'] });
+      let log = '';
+      child.stderr.setEncoding('utf8');
+      const listening = new Promise<void>((resolve) => {
+        child.stderr.on('data', (c: string) => {
+          log += c;
+          if (log.includes('bitsd is listening')) resolve();
+        });
+      });
+      const exited = once(child, 'exit').then(([code]) => code as number);
+      return { child, listening, exited, log: () => log };
+    };
+    const first = start(env(runA));
+    await Promise.race([first.listening, first.exited]);
+    try {
+      const sameDb = start(env(runB));
+      assert.equal(await sameDb.exited, 3);
+      assert.match(
+        sameDb.log(),
+        new RegExp(`already running \\(pid ${first.child.pid}\\) at ${runA}/openbits/bitsd.sock`),
+      );
+      assert.ok(!existsSync(join(runB, 'openbits', 'bitsd.sock')));
+      // Another database on the same socket must not steal the live socket either.
+      const sameSocket = start(env(runA, join(root.path, 'other-state')));
+      assert.equal(await sameSocket.exited, 3);
+      assert.match(sameSocket.log(), /another bitsd \(with another database\) already serves/);
+      const client = connect({ socketPath: join(runA, 'openbits', 'bitsd.sock'), autoStart: false });
+      assert.equal((await client.status()).pid, first.child.pid);
+      await client.close();
+    } finally {
+      first.child.kill('SIGTERM');
+      await first.exited;
+      await root.remove();
+    }
+  });
+
   it('SIGTERM: exits 0 within 5 s and removes its socket; jobs survive the restart', async () => {
     const home = await tempDir('openbits-term-');
     const daemon = await spawnDaemon(home.path);
