@@ -16,7 +16,7 @@ import { writeReport } from './lib/report-files.ts';
 import { runIdFor, runMeta, writeResult } from './lib/results.ts';
 import type { ScenarioOutcome } from './lib/types.ts';
 import { makeWorkspace, unmountWorkspace } from './lib/workspace.ts';
-import { fmt, fmtMet, fmtTarget } from './report/format.ts';
+import { fmtMet, fmtRatio, fmtTarget } from './report/format.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -98,7 +98,9 @@ async function main(): Promise<void> {
       writeResult(RESULTS, { scenario: scenario.id, title: scenario.title, meta, durationMs, ...outcome });
       if (outcome.status === 'not-available') log(`  ${outcome.notes.join(' ')}`);
       for (const row of outcome.ratios) {
-        log(`  ${row.label}: ${fmt(row.value)} (target ${fmtTarget(row.target)}) ${fmtMet(row).replaceAll('*', '')}`);
+        log(
+          `  ${row.label}: ${fmtRatio(row.value, row.target)} (target ${fmtTarget(row.target)}) ${fmtMet(row).replaceAll('*', '')}`,
+        );
       }
       log(`  ${(durationMs / 1000).toFixed(1)} s`);
     }

@@ -22,7 +22,9 @@ export interface StandInSpec {
 
 /** The stand-in's output line. */
 export interface StandInReport {
+  /** Per item, ms from the start of main() to its last byte being durable. */
   readonly perItemMs: number[];
+  /** ms from process start to the first body byte. */
   readonly ttfbMs: number;
   readonly cpuMs: number;
   readonly peakRssKiB: number;
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
   const status = await readFile('/proc/self/status', 'utf8');
   const report: StandInReport = {
     perItemMs,
-    ttfbMs: firstByteAt - started,
+    ttfbMs: firstByteAt, // performance.now() counts from process start, so this includes start-up
     cpuMs: (usage.user + usage.system) / 1000,
     peakRssKiB: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN),
   };

@@ -1,8 +1,26 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { RunMeta, ScenarioResult } from './types.ts';
+
+/** Each peer's version ("curl 7.88.1"); absent tools are left out. */
+export function toolVersions(): Record<string, string> {
+  const probes: Array<[string, string[]]> = [
+    ['curl', ['--version']],
+    ['wget', ['--version']],
+    ['aria2c', ['--version']],
+    ['nginx', ['-v']],
+  ];
+  const versions: Record<string, string> = {};
+  for (const [bin, args] of probes) {
+    // nginx prints its version on stderr.
+    const r = spawnSync(bin, args, { encoding: 'utf8' });
+    const version = /\d+\.\d+(\.\d+)?/.exec((r.stdout || r.stderr || '').split('\n')[0] ?? '')?.[0];
+    if (r.status === 0 && version) versions[bin] = `${bin} ${version}`;
+  }
+  return versions;
+}
 
 /** Facts about this run: commit, Node, machine. */
 export function runMeta(
@@ -31,6 +49,7 @@ export function runMeta(
       kernel: release(),
     },
     startedAt: new Date().toISOString(),
+    tools: toolVersions(),
   };
 }
 

@@ -53,6 +53,8 @@ export interface RunMeta {
     readonly kernel: string;
   };
   readonly startedAt: string;
+  /** First line of `--version` of each peer and nginx (older results may lack it). */
+  readonly tools?: Readonly<Record<string, string>>;
 }
 
 /** One JSON file under bench/results/<runId>/<scenario>.json. */

@@ -1,3 +1,4 @@
+import { meets } from '../lib/ratio.ts';
 import type { RatioRow, Target } from '../lib/types.ts';
 
 /** A number with about three significant digits; an em dash for NaN/∞. Pure. */
@@ -7,6 +8,19 @@ export function fmt(value: number): string {
   if (abs >= 100) return Math.round(value).toLocaleString('en-US');
   if (abs >= 10) return value.toFixed(1);
   return value.toFixed(2);
+}
+
+/**
+ * A ratio: three decimals below 10, more when rounding would put it on the other side of its
+ * target (0.8996 against ≥ 0.9 prints 0.8996, not 0.900). Pure.
+ */
+export function fmtRatio(value: number, target: Target | null = null): string {
+  if (!Number.isFinite(value) || Math.abs(value) >= 10) return fmt(value);
+  for (let digits = 3; digits < 8; digits++) {
+    const text = value.toFixed(digits);
+    if (!target || meets(Number(text), target) === meets(value, target)) return text;
+  }
+  return String(value);
 }
 
 /** "≤ 1.10", "≥ 0.90", "< 150". Pure. */

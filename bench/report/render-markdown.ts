@@ -1,5 +1,5 @@
 import type { RunMeta, ScenarioResult } from '../lib/types.ts';
-import { fmt, fmtMet, fmtTarget } from './format.ts';
+import { fmt, fmtMet, fmtRatio, fmtTarget } from './format.ts';
 
 /** A table cell: pipes escaped so a label like |x| cannot split the row. Pure. */
 export function cell(text: string): string {
@@ -32,7 +32,9 @@ function scenarioSection(r: ScenarioResult): string[] {
   if (r.ratios.length) {
     out.push('| ratio (of medians) | value | target | |', '|---|--:|--:|---|');
     for (const row of r.ratios)
-      out.push(`| ${cell(row.label)} | ${fmt(row.value)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`);
+      out.push(
+        `| ${cell(row.label)} | ${fmtRatio(row.value, row.target)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`,
+      );
     out.push('');
   }
   return out;
@@ -62,16 +64,15 @@ export function renderMarkdown(results: readonly ScenarioResult[], chartFile: st
     'client is pinned to CPU 1; tools alternate A B A B; figures are medians with min and max over n runs.',
     'Targets are printed, never asserted. Reproduce with `npm run bench` (full) or `npm run bench -- --quick`.',
     '',
-    '## Targets at a glance',
-    '',
-    '| scenario | ratio | value | target | |',
-    '|---|---|--:|--:|---|',
   );
+  const tools = results.find((r) => r.meta.tools)?.meta.tools;
+  if (tools) out.push(`Peers: ${Object.values(tools).join('; ')}.`, '');
+  out.push('## Targets at a glance', '', '| scenario | ratio | value | target | |', '|---|---|--:|--:|---|');
   for (const r of results) {
     if (r.status === 'not-available') out.push(`| ${r.scenario} | not available yet | — | — | — |`);
     for (const row of r.ratios.filter((x) => x.target)) {
       out.push(
-        `| ${r.scenario} | ${cell(row.label)} | ${fmt(row.value)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`,
+        `| ${r.scenario} | ${cell(row.label)} | ${fmtRatio(row.value, row.target)} | ${fmtTarget(row.target)} | ${fmtMet(row)} |`,
       );
     }
   }

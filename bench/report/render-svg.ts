@@ -1,5 +1,5 @@
 import type { RatioRow } from '../lib/types.ts';
-import { fmt, fmtTarget } from './format.ts';
+import { fmtRatio, fmtTarget } from './format.ts';
 
 /** One bar of the chart: a scenario's ratio row. */
 export interface ChartRow {
@@ -42,7 +42,7 @@ export function renderSvg(rows: readonly ChartRow[], title: string): string {
     const v = barValue(row);
     const len = Math.max(1, Math.min(v, SCALE_MAX) * (BAR_MAX / SCALE_MAX));
     const color = row.met === null ? '#9e9e9e' : row.met ? '#2e7d32' : '#c62828';
-    const text = `${fmt(row.value)}${row.target ? ` (target ${fmtTarget(row.target)})` : ''}`;
+    const text = `${fmtRatio(row.value, row.target)}${row.target ? ` (target ${fmtTarget(row.target)})` : ''}`;
     parts.push(
       `<text x="${LABEL_W - 8}" y="${y + 15}" text-anchor="end">${escapeXml(`${scenario} ${row.label}`)}</text>`,
       `<rect x="${LABEL_W}" y="${y + 4}" width="${len.toFixed(1)}" height="${ROW_H - 8}" fill="${color}"/>`,

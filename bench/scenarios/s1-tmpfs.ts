@@ -24,12 +24,15 @@ export const s1: Scenario = {
       'Times run from process start to exit for every tool, so start-up cost (for a Node client: runtime + modules) weighs more on the small files of --quick.',
     ];
     const wall = new Map<string, number[]>();
+    const rss = new Map<string, number[]>();
     await alternate(
       ctx.runs,
       tools,
       async (t) => {
         rmSync(dest, { force: true });
-        push(wall, t.tool, (await t.run()).wallMs / 1000);
+        const r = await t.run();
+        push(wall, t.tool, r.wallMs / 1000);
+        push(rss, t.tool, r.peakRssKiB / 1024);
       },
       notes,
       ctx.log,
@@ -44,6 +47,7 @@ export const s1: Scenario = {
         'higher',
         s.map((sec) => file.size / 1e6 / sec),
       ),
+      measurement(tool, 'peak RSS', 'MiB', 'lower', rss.get(tool) ?? []),
     ]);
     const t = (tool: string) => medianOf(measurements, tool, 'time');
     const ratios: RatioRow[] = [

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import { manyFilePeers } from '../adapters/peers.ts';
 import { alternate, push, type Scenario } from '../lib/context.ts';
 import { measurement, medianOf, ratioRow } from '../lib/ratio.ts';
-import { clearDir } from '../lib/workspace.ts';
+import { clearDir, dropCaches } from '../lib/workspace.ts';
 import { OURS, oursTool, withPeers } from './download-tools.ts';
 
 /** S3: many 64 KiB files in one job vs wget -i, aria2c -i -j1 and one curl process; files/s. */
@@ -19,7 +19,7 @@ export const s3: Scenario = {
     const items = files.map((f, i) => ({ url: urls[i] as string, dest: join(dir, basename(f.path)), size: f.size }));
     const tools = withPeers(ctx, oursTool(ctx, items, 'one-job'), manyFilePeers(listFile, urls, dir));
     const notes = [
-      `${files.length} × ${files[0] ? files[0].size / 1024 : 0} KiB to ${dir}. Ours makes each file durable (fdatasync + checkpoint); the peers do not sync.`,
+      `${files.length} × ${files[0] ? files[0].size / 1024 : 0} KiB to the disk (bench/work/disk). Ours makes each file durable (fdatasync + checkpoint); the peers do not sync.`,
     ];
     const rate = new Map<string, number[]>();
     await alternate(
@@ -27,6 +27,7 @@ export const s3: Scenario = {
       tools,
       async (t) => {
         clearDir(dir);
+        dropCaches(); // no dirty pages of the previous tool bleed into this run
         push(rate, t.tool, files.length / ((await t.run()).wallMs / 1000));
       },
       notes,

@@ -27,10 +27,11 @@ export const s4: Scenario = {
     const total = files.reduce((a, f) => a + f.size, 0);
     const tools = withPeers(ctx, oursTool(ctx, items, 'concurrent-jobs'), concurrentPeers(listFile, urls, dir));
     const notes = [
-      `${files.length} × ${(files[0]?.size ?? 0) / 2 ** 20} MiB at once. Spread = 1 − slowest/fastest per-job average rate.`,
+      `${files.length} × ${(files[0]?.size ?? 0) / 2 ** 20} MiB at once. Spread = 1 − slowest/fastest per-job average rate. aria2c reports per-file speeds rounded (e.g. whole MiB/s), so its spread is coarse.`,
     ];
     const aggregate = new Map<string, number[]>();
     const spread = new Map<string, number[]>();
+    const rss = new Map<string, number[]>();
     await alternate(
       ctx.runs,
       tools,
@@ -38,6 +39,7 @@ export const s4: Scenario = {
         clearDir(dir);
         const r = await t.run();
         push(aggregate, t.tool, total / 1e6 / (r.wallMs / 1000));
+        push(rss, t.tool, r.peakRssKiB / 1024);
         const perFile =
           r.perFileRates ??
           (t.tool.startsWith('aria2c') ? parseAria2PerFile(r.stdout ?? '') : parseCurlPerFile(r.stdout ?? ''));
@@ -51,6 +53,7 @@ export const s4: Scenario = {
     const measurements = [
       ...[...aggregate].map(([tool, s]) => measurement(tool, 'aggregate throughput', 'MB/s', 'higher', s)),
       ...[...spread].map(([tool, s]) => measurement(tool, 'per-job spread', '%', 'lower', s)),
+      ...[...rss].map(([tool, s]) => measurement(tool, 'peak RSS', 'MiB', 'lower', s)),
     ];
     const agg = (tool: string) => medianOf(measurements, tool, 'aggregate throughput');
     const ratios = [

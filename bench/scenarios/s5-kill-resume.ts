@@ -5,6 +5,7 @@ import type { KillResumeMeasure } from '../adapters/ours.ts';
 import { alternate, type BenchContext, notAvailable, push, type Scenario } from '../lib/context.ts';
 import { runTimed, sleep } from '../lib/exec.ts';
 import { measurement, medianOf, ratioRow } from '../lib/ratio.ts';
+import { dropCaches } from '../lib/workspace.ts';
 import { OURS } from './download-tools.ts';
 
 const MiB = 2 ** 20;
@@ -63,6 +64,7 @@ export const s5: Scenario = {
       tools,
       async (t) => {
         rmSync(dest, { force: true });
+        dropCaches();
         const offset = ctx.nginx.logOffset();
         const m = await t.run();
         await sleep(50); // let nginx log the aborted request

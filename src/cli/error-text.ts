@@ -1,4 +1,4 @@
-import { BitsError, type ErrorName, errorInfo, formatHresult } from './bits.ts';
+import { BitsError, type ErrorName, errorInfo, formatHresult, type ResultCode } from './bits.ts';
 
 /** The parts of an error the CLI prints: its BITS name, HRESULT and message. */
 export interface ErrorFacts {
@@ -36,4 +36,11 @@ function causeText(err: Error): string {
 /** `ERROR: BG_E_INVALID_STATE (0x80200002) The requested action is not allowed…` */
 export function errorText(err: ErrorFacts): string {
   return `ERROR: ${err.name} (${formatHresult(err.hresult)}) ${err.message}`;
+}
+
+/** A note for a success code other than S_OK (BG_S_PARTIAL_COMPLETE, BG_S_UNABLE_TO_DELETE_FILES…). */
+export function resultNote(code: ResultCode): string {
+  if (code === 'S_OK') return '';
+  const info = errorInfo(code);
+  return info === undefined ? `\nNOTE: ${code}` : `\nNOTE: ${code} (${formatHresult(info.hresult)}) ${info.message}`;
 }

@@ -13,11 +13,12 @@ export async function main(argv: readonly string[], open: () => Promise<BitsMana
     interrupt.abort();
   };
   process.on('SIGINT', onSigint);
-  // `bitsadmin /monitor | head`: a closed pipe ends the command quietly, like other tools.
-  const onPipeError = (err: NodeJS.ErrnoException): void => {
-    if (err.code === 'EPIPE') interrupt.abort();
-  };
-  process.stdout.on('error', onPipeError);
+  // `bitsadmin /list | head`: a closed pipe ends the command quietly, like other tools. The
+  // error can arrive after the last write, so the handler stays for the life of the process.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    interrupt.abort();
+  });
   let manager: BitsManager | undefined;
   try {
     return await runBitsadmin(argv, {
@@ -33,7 +34,6 @@ export async function main(argv: readonly string[], open: () => Promise<BitsMana
     });
   } finally {
     process.off('SIGINT', onSigint);
-    process.stdout.off('error', onPipeError);
     await manager?.close().catch(() => undefined);
   }
 }

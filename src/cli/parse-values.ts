@@ -41,18 +41,22 @@ function keyword<T extends string>(command: string, value: string, allowed: read
   return found;
 }
 
+/** FOREGROUND, HIGH, NORMAL or LOW, any case. */
 export function parsePriority(command: string, value: string): JobPriority {
   return keyword(command, value, JOB_PRIORITIES, 'priority');
 }
 
+/** PRECONFIG, NO_PROXY, OVERRIDE or AUTODETECT, any case (NO-PROXY too). */
 export function parseProxyUsage(command: string, value: string): ProxyUsage {
   return keyword(command, value, PROXY_USAGES, 'proxy usage');
 }
 
+/** SERVER or PROXY, any case. */
 export function parseAuthTarget(command: string, value: string): AuthTarget {
   return keyword(command, value, AUTH_TARGETS, 'target');
 }
 
+/** BASIC, DIGEST, NTLM, NEGOTIATE or PASSPORT, any case. */
 export function parseAuthScheme(command: string, value: string): AuthScheme {
   return keyword(command, value, AUTH_SCHEMES, 'scheme');
 }

@@ -7,9 +7,11 @@ import { banner } from './version.ts';
 
 export type { CliIo } from './command.ts';
 
-/** Exit codes: 0 success, 1 a BITS call failed, 2 the command line was wrong (130: Ctrl-C in /transfer). */
+/** Exit code: success. */
 export const EXIT_OK = 0;
+/** Exit code: a BITS call failed (130 is Ctrl-C in /transfer). */
 export const EXIT_FAILED = 1;
+/** Exit code: the command line was wrong. */
 export const EXIT_USAGE = 2;
 
 interface ParsedArgv {

@@ -1,5 +1,5 @@
 import type { Clock, Job, JobFile } from '../core/index.ts';
-import { parseCustomHeaders } from '../core/index.ts';
+import { BitsError, parseCustomHeaders } from '../core/index.ts';
 import type { JobStore } from '../store/job-store.ts';
 import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/contract.ts';
 import { downloadFile, TransferError } from '../transfer/index.ts';
@@ -35,6 +35,18 @@ function transferOptions(job: Job, ctx: RunContext): TransferOptions {
     checkpointBytes: ctx.checkpointBytes,
     checkpointMs: ctx.checkpointMs,
   };
+}
+
+/**
+ * How a transfer that threw ended: stopped on purpose (aborted), a classified transfer failure, or
+ * anything else as a fatal E_FAIL so the job stops instead of retrying a bug forever.
+ */
+export function runFailure(err: unknown, signal: AbortSignal, fileIndex: number): RunOutcome {
+  if (signal.aborted) return { kind: 'aborted' };
+  if (err instanceof TransferError) return { kind: 'failed', failure: err.failure, fileIndex };
+  const message = err instanceof Error ? err.message : String(err);
+  const error = new BitsError('E_FAIL', message, { context: 'GENERAL_QUEUE_MANAGER' }).toJSON();
+  return { kind: 'failed', fileIndex, failure: { kind: 'fatal', retryAfterMs: null, error } };
 }
 
 /**
@@ -119,22 +131,7 @@ async function runFile(
       },
     });
   } catch (err) {
-    if (ctx.signal.aborted) return { kind: 'aborted' };
-    if (err instanceof TransferError) return { kind: 'failed', failure: err.failure, fileIndex: file.index };
-    return {
-      kind: 'failed',
-      fileIndex: file.index,
-      failure: {
-        kind: 'fatal',
-        retryAfterMs: null,
-        error: {
-          name: 'E_FAIL',
-          hresult: 0x80004005,
-          context: 'GENERAL_QUEUE_MANAGER',
-          message: err instanceof Error ? err.message : String(err),
-        },
-      },
-    };
+    return runFailure(err, ctx.signal, file.index);
   }
   const done = live[file.index] ?? file;
   const total = done.bytesTotal >= 0 ? done.bytesTotal : done.bytesTransferred;

@@ -1,6 +1,5 @@
 import { parseCustomHeaders } from '../core/index.ts';
 import type { RateLimiter } from '../transfer/contract.ts';
-import { TransferError } from '../transfer/index.ts';
 import {
   INITIAL_UPLOAD_SESSION_STATE,
   type ReplyProgress,
@@ -8,7 +7,7 @@ import {
   type UploadSessionState,
   uploadFile,
 } from '../transfer/upload/index.ts';
-import type { RunContext, RunOutcome } from './download-runner.ts';
+import { type RunContext, type RunOutcome, runFailure } from './download-runner.ts';
 
 /** The stored upload session of a job, or a fresh one. */
 export function uploadStateOf(stored: unknown): UploadSessionState {
@@ -77,22 +76,7 @@ export async function runUploadJob(jobId: string, ctx: UploadRunContext): Promis
       },
     });
   } catch (err) {
-    if (ctx.signal.aborted) return { kind: 'aborted' };
-    if (err instanceof TransferError) return { kind: 'failed', failure: err.failure, fileIndex: 0 };
-    return {
-      kind: 'failed',
-      fileIndex: 0,
-      failure: {
-        kind: 'fatal',
-        retryAfterMs: null,
-        error: {
-          name: 'E_FAIL',
-          hresult: 0x80004005,
-          context: 'GENERAL_QUEUE_MANAGER',
-          message: err instanceof Error ? err.message : String(err),
-        },
-      },
-    };
+    return runFailure(err, ctx.signal, 0);
   }
   const total = store.getJob(jobId)?.files[0]?.bytesTotal ?? acked;
   store.updateFile(jobId, 0, { bytesTotal: total, bytesTransferred: total, transferred: true }, clock.wallMs());

@@ -1,3 +1,4 @@
+import type { Dispatcher } from 'undici';
 import type { RequestHead } from './http/request-head.ts';
 import type { BodyReader } from './http/socket-input.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -8,6 +9,8 @@ import type { Target } from './url-path.ts';
 export interface ServerContext {
   readonly opts: ResolvedOptions;
   readonly store: SessionStore;
+  /** HTTP client for back-end notifications (closed with the handler). */
+  readonly dispatcher: Dispatcher;
 }
 
 /** One BITS_POST packet as a handler sees it. */

@@ -5,9 +5,11 @@
  * could see it (§11): our parser reads each request first, serves what lies under the URL
  * prefix, and hands anything else — the socket, with the bytes put back — to the app's server.
  */
+import { realpath, stat } from 'node:fs/promises';
 import type { Server as HttpServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
+import { Agent } from 'undici';
 import type { TimerHandle } from '../core/clock.ts';
 import type { ServerContext } from './context.ts';
 import { type ConnectionFallback, serveConnection } from './http/connection.ts';
@@ -40,10 +42,20 @@ const TOMBSTONE_MS = 24 * 3600 * 1000;
 
 /** Create the handler: loads the sessions on disk, starts the periodic cleanup. */
 export async function createBitsUploadHandler(options: BitsUploadOptions): Promise<BitsUploadHandler> {
-  const opts = resolveOptions(options);
+  // The root itself may be a symlink (an admin's choice); everything below it may not.
+  let root: string;
+  try {
+    root = await realpath(options.root);
+  } catch {
+    throw new RangeError(`upload root ${options.root} does not exist`);
+  }
+  if (!(await stat(root)).isDirectory()) throw new RangeError(`upload root ${options.root} is not a folder`);
+  const opts = resolveOptions({ ...options, root });
   const store = new SessionStore(opts.sessionsDir);
   await store.open();
-  const ctx: ServerContext = { opts, store };
+  // Our own agent: the deadline is the injected clock's, and close() can drop its keep-alives.
+  const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
+  const ctx: ServerContext = { opts, store, dispatcher };
   const routerWithHandOff = createRouter(ctx, true);
   const routerAlone = createRouter(ctx, false);
   const connections = new Set<Duplex>();
@@ -128,6 +140,7 @@ export async function createBitsUploadHandler(options: BitsUploadOptions): Promi
       closed = true;
       timer?.cancel();
       for (const s of connections) s.destroy();
+      dispatcher.destroy().catch(() => {});
     },
   };
 }

@@ -67,6 +67,7 @@ export async function notifyBackEnd(ctx: ServerContext, record: SessionRecord): 
       headers,
       body: byValue ? createReadStream(dataFile) : '',
       signal: abort.signal,
+      dispatcher: ctx.dispatcher,
       headersTimeout: 0,
       bodyTimeout: 0,
     });

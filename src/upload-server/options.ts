@@ -11,6 +11,9 @@ export interface AuthRequest {
   /** Lower-cased header names. */
   readonly headers: ReadonlyMap<string, readonly string[]>;
   readonly remoteAddress: string;
+  /** Identifies the connection, for connection-oriented schemes (NTLM/Negotiate, §2: a Ping
+   * opens each connection so it can authenticate). */
+  readonly connectionId: number;
   readonly secure: boolean;
   /** The BITS packet type, or undefined for GET/HEAD. */
   readonly packetType: string | undefined;

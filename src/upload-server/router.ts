@@ -10,6 +10,7 @@ import { sendStatus, serveFile } from './file-serving.ts';
 import type { IncomingRequest, RouteResult } from './http/connection.ts';
 import { header } from './http/request-head.ts';
 import type { ResponseWriter } from './http/response-writer.ts';
+import { ConnectionClosedError } from './http/socket-input.ts';
 import type { AuthDecision } from './options.ts';
 import { createSession } from './packets/create-session.ts';
 import { finishSession } from './packets/finish-session.ts';
@@ -50,7 +51,8 @@ export function createRouter(ctx: ServerContext, canHandOff: boolean) {
     }
     if (head.method === 'GET' || head.method === 'HEAD') {
       const auth = await authorize(ctx, req, undefined);
-      if (auth instanceof UploadError) await sendAck(res, errorAck(auth));
+      // Downloads are plain HTTP (§13): a denial is a plain 401/403, not an Ack.
+      if (auth instanceof UploadError) await sendStatus(res, auth.status, auth.extraHeaders);
       else await serveGet(ctx, req, res, target);
       return 'done';
     }
@@ -108,6 +110,8 @@ async function handlePacket(
         return await finishSession(ctx, packet, 'cancel');
     }
   } catch (err) {
+    // The client is gone: no Ack can reach it; the connection loop just drops the socket.
+    if (err instanceof ConnectionClosedError) throw err;
     const e = toUploadError(err);
     if (e.status >= 500 && e.name === 'E_FAIL') ctx.opts.onError(err);
     if (e.closeConnection) res.close = true;
@@ -128,6 +132,7 @@ async function authorize(
     url: req.head.target,
     headers: req.head.headers,
     remoteAddress: req.remoteAddress,
+    connectionId: req.connectionId,
     secure: req.secure,
     packetType,
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { measurement, ratioRow } from '../../bench/lib/ratio.ts';
 import type { ScenarioResult } from '../../bench/lib/types.ts';
-import { fmt, fmtTarget } from '../../bench/report/format.ts';
+import { fmt, fmtRatio, fmtTarget } from '../../bench/report/format.ts';
 import { renderMarkdown } from '../../bench/report/render-markdown.ts';
 import { barValue, renderSvg } from '../../bench/report/render-svg.ts';
 
@@ -39,6 +39,11 @@ test('numbers and targets are formatted for tables', () => {
   assert.equal(fmtTarget({ op: '<=', value: 1.1 }), '≤ 1.10');
   assert.equal(fmtTarget({ op: '<', value: 150 }), '< 150');
   assert.equal(fmtTarget(null), '—');
+  assert.equal(fmtRatio(0.8996), '0.900');
+  assert.equal(fmtRatio(0.8996, { op: '>=', value: 0.9 }), '0.8996');
+  assert.equal(fmtRatio(1.1004, { op: '<=', value: 1.1 }), '1.1004');
+  assert.equal(fmtRatio(1.0004, { op: '<=', value: 1.1 }), '1.000');
+  assert.equal(fmtRatio(123.4), '123');
 });
 
 test('markdown has a table per scenario, the ratio with its verdict, and the stand-in banner', () => {
@@ -56,10 +61,10 @@ test('markdown has a table per scenario, the ratio with its verdict, and the sta
   assert.match(md, /stand-in, not openbits/);
   assert.match(md, /## S1: title S1/);
   assert.match(md, /\| ours \| time \| 2\.00 \| 1\.80 \| 2\.20 \| 3 \| s \|/);
-  assert.match(md, /\| time ours \/ curl \| 2\.00 \| ≤ 1\.10 \| \*\*NOT met\*\* \|/);
-  assert.match(md, /\| S1 \| time ours \/ curl \| 2\.00 \| ≤ 1\.10 \| \*\*NOT met\*\* \|/);
+  assert.match(md, /\| time ours \/ curl \| 2\.000 \| ≤ 1\.10 \| \*\*NOT met\*\* \|/);
+  assert.match(md, /\| S1 \| time ours \/ curl \| 2\.000 \| ≤ 1\.10 \| \*\*NOT met\*\* \|/);
   assert.match(md, /\| S7 \| not available yet \|/);
-  assert.match(md, /\| ours \\\|error\\\| % \| 3\.00 \| — \| — \|/);
+  assert.match(md, /\| ours \\\|error\\\| % \| 3\.000 \| — \| — \|/);
   assert.match(md, /\*\*Not available yet\.\*\* no upload capability/);
   assert.match(md, /!\[ratios against targets\]\(benchmarks\.svg\)/);
   assert.match(md, /commit `0123456789`/);

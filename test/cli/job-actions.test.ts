@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { FileServer } from '../helpers/file-server.ts';
+import { waitForState } from '../helpers/manager-harness.ts';
 import { bitsadmin, body, makeManager } from './helpers.ts';
 
 let dir: string;
@@ -189,6 +192,28 @@ describe('bitsadmin state switches', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout), { jobId: job.id, result: 'S_OK' });
     await assert.rejects(m.getJob(job.id), { name: 'BG_E_NOT_FOUND' });
+  });
+
+  it('/complete of a job with a failed file notes BG_S_PARTIAL_COMPLETE and publishes the good one', async () => {
+    const m = await makeManager();
+    const server = await FileServer.start();
+    try {
+      const good = server.add('/good.bin', 5_000);
+      const job = await m.createJob('partial');
+      await m.addFileSet(job.id, [
+        { remoteName: server.url('/good.bin'), localName: join(dir, 'good.bin') },
+        { remoteName: server.url('/gone.bin'), localName: join(dir, 'gone.bin') },
+      ]);
+      await m.resume(job.id);
+      await waitForState(m, job.id, 'ERROR');
+      const r = await bitsadmin(m, ['/complete', 'partial']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(body(r.stdout), /^Job completed\.\nNOTE: BG_S_PARTIAL_COMPLETE \(0x00200017\) /u);
+      assert.deepEqual(await readFile(join(dir, 'good.bin')), good);
+      assert.equal(existsSync(join(dir, 'gone.bin')), false);
+    } finally {
+      await server.close();
+    }
   });
 
   it('/complete on an upload job before TRANSFERRED is BG_E_INVALID_STATE', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -100,6 +100,22 @@ describe('bitsadmin /list, /info, /reset', () => {
     );
   });
 
+  it('/list /allusers needs an administrator', async () => {
+    const m = await makeManager({ isAdmin: false });
+    const r = await bitsadmin(m, ['/list', '/allusers']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^ERROR: E_ACCESSDENIED \(0x80070005\) /u);
+  });
+
+  it('/wrap and /nowrap are accepted before the switch and change nothing', async () => {
+    const m = await makeManager();
+    await m.createJob('w');
+    const r = await bitsadmin(m, ['/NOWRAP', '/rawreturn', '/getstate', 'w']);
+    assert.equal(r.stdout, 'SUSPENDED');
+    const t = await bitsadmin(m, ['/wrap', '/getstate', 'w']);
+    assert.equal(body(t.stdout), 'SUSPENDED\n');
+  });
+
   it('/list rejects an unknown argument with its usage and exit code 2', async () => {
     const r = await bitsadmin(await makeManager(), ['/list', '/bogus']);
     assert.equal(r.code, 2);
@@ -179,6 +195,13 @@ describe('bitsadmin help and errors', () => {
         assert.ok(r.stdout.includes(s), `${argv.join(' ')} lists ${s}`);
       }
     }
+  });
+
+  it('docs/cli.md documents every switch', async () => {
+    const { SWITCH_NAMES } = await import('../../src/cli/run.ts');
+    const doc = await readFile(new URL('../../docs/cli.md', import.meta.url), 'utf8');
+    assert.ok(SWITCH_NAMES.length >= 60);
+    for (const name of SWITCH_NAMES) assert.ok(doc.includes(`\`/${name}`), `docs/cli.md lacks /${name}`);
   });
 
   it('"/addfile /?" prints the usage of that switch', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server, type Socket } from 'node:net';
+import { AuthChecker, type AuthSpec } from './http-auth.ts';
 
 /**
  * A small scripted BITS upload server on raw `net` (Node's http server rejects BITS_POST,
@@ -17,7 +18,10 @@ export interface RecordedRequest {
   readonly seq: number;
   readonly connection: number;
   readonly method: string;
+  /** Path and query (also for an absolute-URI request through the proxy role). */
   readonly path: string;
+  /** The request-target exactly as sent (absolute URI when sent to a forward proxy). */
+  readonly target: string;
   readonly httpVersion: string;
   /** Raw request head (request line + headers), as on the wire. */
   readonly head: string;
@@ -49,6 +53,8 @@ export type FaultAction =
   | { readonly kind: 'hang' }
   /** Stop reading from the connection (the client's send stalls once buffers fill). */
   | { readonly kind: 'stall' }
+  /** Answer at once, without reading the body, then close the connection (as some servers do for 413). */
+  | { readonly kind: 'respondEarly'; readonly status: number }
   /** Answer normally but close the connection after `bytes` of the response body. */
   | { readonly kind: 'cutResponse'; readonly bytes: number };
 
@@ -62,6 +68,13 @@ export interface ServerSession {
 
 export interface BitsFaultServerOptions {
   readonly basicAuth?: { readonly user: string; readonly password: string };
+  /** Server authentication (Basic or Digest, checked independently of the client's code). */
+  readonly auth?: AuthSpec;
+  /**
+   * Act as a forward proxy too: requests with an absolute URI must carry Proxy-Authorization
+   * for this spec (407 otherwise), then are served as if they had come directly.
+   */
+  readonly proxyAuth?: AuthSpec;
   readonly hostId?: string;
   readonly hostIdFallbackTimeoutS?: number;
   /** Fragments larger than this get 413. */
@@ -70,6 +83,8 @@ export interface BitsFaultServerOptions {
   readonly reply?: (data: Buffer, path: string) => Buffer | null;
   /** How BITS-Reply-URL is written: absolute, or IIS-style relative with backslashes. */
   readonly replyUrlStyle?: 'absolute' | 'relative-backslash';
+  /** Absolute reply URLs point here instead of this server (a reply on another origin). */
+  readonly replyBase?: string;
   /** Header-name case of Acks: as IIS writes them, or Go-canonicalised (`Bits-Packet-Type`). */
   readonly headerCase?: 'iis' | 'go';
   /** Session id shape: IIS braced GUID, or bare lower-case hex. */
@@ -92,11 +107,20 @@ export class BitsFaultServer {
   readonly #options: BitsFaultServerOptions;
   readonly #sockets = new Set<Socket>();
   readonly #aliases: Server[] = [];
+  readonly #auth: AuthChecker | null;
+  readonly #proxyAuth: AuthChecker | null;
   #connections = 0;
   port = 0;
 
   constructor(options: BitsFaultServerOptions = {}) {
     this.#options = options;
+    const serverAuth: AuthSpec | undefined =
+      options.auth ??
+      (options.basicAuth === undefined
+        ? undefined
+        : { scheme: 'basic', user: options.basicAuth.user, password: options.basicAuth.password });
+    this.#auth = serverAuth === undefined ? null : new AuthChecker(serverAuth);
+    this.#proxyAuth = options.proxyAuth === undefined ? null : new AuthChecker(options.proxyAuth);
     this.#server = createServer((socket) => this.#accept(socket));
   }
 
@@ -170,6 +194,12 @@ export class BitsFaultServer {
         this.#inFlight++;
         this.maxInFlight = Math.max(this.maxInFlight, this.#inFlight);
         current = { req, need: Number(req.headers['content-length'] ?? 0), action };
+        if (action.kind === 'respondEarly') {
+          this.#inFlight--;
+          this.#write(socket, req, action.status, { 'BITS-Packet-Type': 'Ack', Connection: 'close' }, '');
+          socket.end();
+          return;
+        }
         if (action.kind === 'stall') {
           socket.pause();
           return;
@@ -202,7 +232,9 @@ export class BitsFaultServer {
 
   #parseHead(head: string, connection: number): RecordedRequest {
     const lines = head.split('\r\n');
-    const [method = '', path = '', httpVersion = ''] = (lines[0] ?? '').split(' ');
+    const [method = '', target = '', httpVersion = ''] = (lines[0] ?? '').split(' ');
+    const absolute = /^https?:\/\//i.test(target);
+    const path = absolute ? new URL(target).pathname + new URL(target).search : target;
     const rawHeaders: Array<[string, string]> = [];
     const headers: Record<string, string> = {};
     for (const line of lines.slice(1)) {
@@ -217,6 +249,7 @@ export class BitsFaultServer {
       connection,
       method,
       path,
+      target,
       httpVersion,
       head,
       rawHeaders,
@@ -281,12 +314,16 @@ export class BitsFaultServer {
   }
 
   #handle(req: RecordedRequest): [number, Record<string, string>, string | Buffer] {
+    if (this.#proxyAuth !== null && req.target !== req.path) {
+      if (!this.#proxyAuth.check(req.headers['proxy-authorization'], req.method, req.target)) {
+        return [407, { 'Proxy-Authenticate': this.#proxyAuth.challenge() }, ''];
+      }
+    }
     if (req.method === 'GET' || req.method === 'HEAD') return this.#serve(req);
     if (req.method !== 'BITS_POST') return [405, {}, ''];
     const o = this.#options;
-    if (o.basicAuth !== undefined) {
-      const want = `Basic ${Buffer.from(`${o.basicAuth.user}:${o.basicAuth.password}`).toString('base64')}`;
-      if (req.headers.authorization !== want) return [401, { 'WWW-Authenticate': 'Basic realm="bits"' }, ''];
+    if (this.#auth !== null && !this.#auth.check(req.headers.authorization, req.method, req.path)) {
+      return [401, { 'WWW-Authenticate': this.#auth.challenge() }, ''];
     }
     const ack = { 'BITS-Packet-Type': 'Ack' };
     const error = (status: number, code: string): [number, Record<string, string>, string] => [
@@ -352,7 +389,7 @@ export class BitsFaultServer {
         ack['BITS-Reply-URL'] =
           o.replyUrlStyle === 'relative-backslash'
             ? `..\\replies\\${s.id}\\responsefile.bin`
-            : `http://127.0.0.1:${this.port}${replyPath}`;
+            : `${o.replyBase ?? `http://127.0.0.1:${this.port}`}${replyPath}`;
       }
     }
     return [200, ack, ''];

@@ -84,6 +84,7 @@ describe('server checklist §14.1 (settings)', () => {
   });
 
   test('#18 uploads disabled on a path → 501 + E_ACCESSDENIED; the auth hook answers 401/403', async () => {
+    const connections = new Set<number>();
     await withFixture({ uploadEnabled: (p) => !p.startsWith('/closed/') }, async (_f, c) => {
       assertBitsError((await createSession(c, '/closed/a.txt')).res, 501, E_ACCESSDENIED);
       assertOk((await createSession(c, '/open.txt')).res);
@@ -91,6 +92,7 @@ describe('server checklist §14.1 (settings)', () => {
     await withFixture(
       {
         authorize: (req) => {
+          connections.add(req.connectionId);
           const auth = req.headers.get('authorization')?.[0];
           if (auth === undefined)
             return { allow: false, status: 401, headers: [['WWW-Authenticate', 'Basic realm="bits"']] };
@@ -118,6 +120,12 @@ describe('server checklist §14.1 (settings)', () => {
           }),
         );
         assertBitsError(bob, 403, E_ACCESSDENIED);
+        // Downloads (replies) go through the hook as well, answered as plain HTTP.
+        const get = await c.request('GET /a.txt HTTP/1.1\r\nHost: h\r\n\r\n');
+        assert.equal(get.status, 401);
+        assert.equal(get.get('WWW-Authenticate'), 'Basic realm="bits"');
+        assert.ok(!get.has('BITS-Packet-Type'));
+        assert.equal(connections.size, 1, 'one connection id for all requests of the connection');
       },
     );
   });
@@ -174,7 +182,8 @@ describe('server checklist §14.1 (settings)', () => {
       const active = await createSession(c1, '/active.txt');
       c1.destroy();
       f.clock.advance(1800 * 1000 + 600 * 1000 + 1); // past the timeout and the next sweep
-      for (let i = 0; i < 100; i++) {
+      // The sweep runs asynchronously (real file-system work): poll without sleeping.
+      for (let i = 0; i < 5000; i++) {
         if (
           await fs.stat(dir).then(
             () => false,

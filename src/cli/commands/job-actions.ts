@@ -1,18 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { BitsError, errorInfo, formatHresult, formatJobId, type JobType, type ResultCode } from '../bits.ts';
+import { BitsError, formatJobId, type JobType } from '../bits.ts';
 import type { Command } from '../command.ts';
+import { resultNote } from '../error-text.ts';
 import { fileLine } from '../format-job.ts';
 import { arg, expectArgs, jobTypeSwitch, parseCount, parseFileSet, parseRangeList } from '../parse-values.ts';
 import { UsageError } from '../usage-error.ts';
 import { jobChanged, resolveJob, value } from './job-context.ts';
-
-/** A note for a success code other than S_OK (BG_S_PARTIAL_COMPLETE, BG_S_UNABLE_TO_DELETE_FILES…). */
-function resultNote(code: ResultCode): string {
-  if (code === 'S_OK') return '';
-  const info = errorInfo(code);
-  return info === undefined ? `\nNOTE: ${code}` : `\nNOTE: ${code} (${formatHresult(info.hresult)}) ${info.message}`;
-}
 
 /** The state methods that leave the queue (Cancel, Complete): the job is gone afterwards. */
 function finalAction(name: 'cancel' | 'complete', done: string): Command {
@@ -44,6 +38,7 @@ function stateAction(name: 'resume' | 'suspend', done: string, summary: string):
   };
 }
 
+/** Switches that create a job, add files, or act on a job's state and ownership. */
 export const jobActionCommands: readonly Command[] = [
   {
     name: 'create',

@@ -23,6 +23,7 @@ const size = (n: number): CommandResult => value(sizeText(n), n);
 const time = (t: number | null): CommandResult => value(timeText(t), t);
 const orNull = (v: string | null): CommandResult => value(v ?? 'NULL', v);
 
+/** The /get… switches: one value of a job each. */
 export const jobGetterCommands: readonly Command[] = [
   getter('getstate', 'Print the job state', (j) => text(j.state)),
   getter('gettype', 'Print the job type', (j) => text(j.type)),

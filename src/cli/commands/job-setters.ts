@@ -59,6 +59,7 @@ function secondsSetter(
   });
 }
 
+/** The /set… switches (and /removecredentials, /makecustomheaderswriteonly). */
 export const jobSetterCommands: readonly Command[] = [
   setter('setpriority', 'FOREGROUND|HIGH|NORMAL|LOW', 'Set the priority', [1, 1], (a) => {
     const p = parsePriority('setpriority', arg(a, 0));

@@ -48,6 +48,7 @@ async function snapshot(ctx: CommandContext, allUsers: boolean, refreshSeconds: 
   } else out.write(`${[header, ...lines].join('\n')}\n\n`);
 }
 
+/** /monitor: the job list, redrawn every refresh until interrupted. */
 export const monitorCommand: Command = {
   name: 'monitor',
   syntax: '/monitor [/allusers] [/refresh <seconds>]',

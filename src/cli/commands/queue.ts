@@ -30,6 +30,7 @@ export async function listJobs(ctx: CommandContext, allUsers: boolean): Promise<
   return manager.enumJobs(allUsers ? { allUsers: true } : {});
 }
 
+/** Switches over the whole queue: /list, /info, /reset. */
 export const queueCommands: readonly Command[] = [
   {
     name: 'list',

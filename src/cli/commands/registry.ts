@@ -96,6 +96,7 @@ export function switchName(token: string): string {
   return token.toLowerCase().replace(/^(--|-|\/)/u, '');
 }
 
+/** The switch a token names, or undefined. */
 export function findCommand(token: string): Command | undefined {
   return BY_NAME.get(switchName(token));
 }

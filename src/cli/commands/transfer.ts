@@ -1,6 +1,6 @@
 import { type BitsManager, formatJobId, type JobInfo, type JobPriority, type JobType } from '../bits.ts';
 import type { Command, CommandContext, CommandResult } from '../command.ts';
-import { errorText } from '../error-text.ts';
+import { errorText, resultNote } from '../error-text.ts';
 import { errorLines } from '../format-job.ts';
 import { arg, jobTypeSwitch, parsePriority } from '../parse-values.ts';
 import { sleep as realSleep } from '../sleep.ts';
@@ -77,7 +77,7 @@ async function follow(ctx: CommandContext, manager: BitsManager, created: JobInf
       if (job.state === 'TRANSFERRED') {
         view.stop();
         const result = await manager.complete(id);
-        return { text: 'Transfer complete.', raw: formatJobId(id), json: { job, result } };
+        return { text: `Transfer complete.${resultNote(result)}`, raw: formatJobId(id), json: { job, result } };
       }
       if (job.state === 'ERROR') {
         view.stop();
@@ -106,6 +106,7 @@ async function follow(ctx: CommandContext, manager: BitsManager, created: JobInf
   };
 }
 
+/** /transfer: create, add, resume and follow a job to its end (bits-client.md §12). */
 export const transferCommand: Command = {
   name: 'transfer',
   syntax: '/transfer <name> [/download | /upload | /upload-reply] [/priority <priority>] <remote> <local> […]',

@@ -55,8 +55,10 @@ function policyValue(text: string): unknown {
 
 const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
+/** The /util sub-switches openbits offers. */
 export const UTIL_SYNTAX = '/util /version | /getpolicy [<key>] | /setpolicy <key> <value> | /help';
 
+/** /util: versions and service policies. */
 export const utilCommand: Command = {
   name: 'util',
   syntax: UTIL_SYNTAX,

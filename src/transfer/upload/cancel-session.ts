@@ -4,7 +4,7 @@ import { classifyNetworkError } from '../failure-table.ts';
 import { abortError, isAbortError } from '../transfer-error.ts';
 import { ackFailure, isSessionNotFound } from './ack-failure.ts';
 import type { CancelOutcome, UploadOptions, UploadSessionState } from './contract.ts';
-import { packetUrl } from './host-id.ts';
+import { dropHostId, hostIdFallbackDue, packetUrl } from './host-id.ts';
 import { PacketExchange } from './packet-exchange.ts';
 
 /**
@@ -30,7 +30,8 @@ export async function cancelUploadSession(request: {
   try {
     const answer = await exchange.send(
       'Cancel-Session',
-      packetUrl(origin, state),
+      // To the Host-Id node, unless its fallback timer has expired (§9.3 step 5).
+      packetUrl(origin, hostIdFallbackDue(state, request.clock.wallMs()) ? dropHostId(state) : state),
       [['BITS-Session-Id', state.sessionId]],
       null,
     );

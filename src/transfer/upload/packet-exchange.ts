@@ -92,8 +92,17 @@ export class PacketExchange {
   ): Promise<PacketAnswer> {
     let serverChallenges = 0;
     let proxyChallenges = 0;
-    for (;;) {
-      const answer = await this.#once(packet, url, bits, body);
+    for (let stale = 0; ; ) {
+      let answer: PacketAnswer;
+      try {
+        answer = await this.#once(packet, url, bits, body);
+      } catch (err) {
+        // A keep-alive socket the server closed while it sat idle fails at once: Node's
+        // documented race (`req.reusedSocket`). Resend once on a fresh connection; any other
+        // network failure ends the attempt (Windows suspends and resumes with a Ping, §9.3).
+        if (stale++ === 0 && isStaleSocketError(err) && !this.#signal.aborted) continue;
+        throw err;
+      }
       if (answer.status === 401 && serverChallenges++ === 0) {
         if (this.#serverAuth.accept(parseChallenges(values(answer.headers['www-authenticate'])))) continue;
       }
@@ -157,6 +166,7 @@ export class PacketExchange {
     const responseMs = this.#options.responseTimeoutMs ?? DEFAULT_RESPONSE_TIMEOUT_MS;
     return new Promise<PacketAnswer>((resolve, reject) => {
       let settled = false;
+      // Covers connecting and sending; classified like undici's connect timeout (ERROR_INTERNET_TIMEOUT).
       let sendTimer: PhaseTimer | null = new PhaseTimer(clock, requestMs, 'UND_ERR_CONNECT_TIMEOUT', (e) =>
         req.destroy(e),
       );
@@ -179,12 +189,13 @@ export class PacketExchange {
         if (answer !== undefined) resolve(answer);
         else reject(signal.aborted ? abortError(signal) : err);
       };
-      req.on('error', (err) => finish(err));
+      req.on('error', (err) => finish(markStale(req, err, clock)));
       req.on('response', (res: IncomingMessage) => {
         stopTimers();
         const early = !req.writableFinished;
         readAck(res, clock).then(
           (answer) => {
+            stampIdle(req, clock);
             // The server answered before taking the whole body (413, 401…): the connection
             // cannot carry another request.
             if (early) req.destroy();
@@ -256,6 +267,39 @@ async function readAck(res: IncomingMessage, clock: Clock): Promise<PacketAnswer
     ack: parseAck(headers),
     retryAfterMs: parseRetryAfter(values(headers['retry-after'])[0] ?? null, clock.wallMs()),
   };
+}
+
+/** A socket idle at least this long may have been closed by the server unseen (stale). */
+const STALE_IDLE_MS = 1_000;
+const IDLE_SINCE = Symbol('bitsIdleSince');
+const STALE = Symbol('bitsStaleSocket');
+
+type StampedSocket = { [IDLE_SINCE]?: number };
+
+/** Remember when the socket went back to the pool (on the injected clock). */
+function stampIdle(req: ClientRequest, clock: Clock): void {
+  const socket = req.socket as (typeof req.socket & StampedSocket) | null;
+  if (socket !== null) socket[IDLE_SINCE] = clock.monotonicMs();
+}
+
+/** Tag a reset/EPIPE on a socket that was reused after sitting idle: the stale-socket race. */
+function markStale(req: ClientRequest, err: Error, clock: Clock): Error {
+  const socket = req.socket as (typeof req.socket & StampedSocket) | null;
+  const code = (err as NodeJS.ErrnoException).code;
+  const since = socket?.[IDLE_SINCE];
+  if (
+    req.reusedSocket &&
+    (code === 'ECONNRESET' || code === 'EPIPE') &&
+    since !== undefined &&
+    clock.monotonicMs() - since >= STALE_IDLE_MS
+  ) {
+    Object.defineProperty(err, STALE, { value: true });
+  }
+  return err;
+}
+
+function isStaleSocketError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { [STALE]?: boolean })[STALE] === true;
 }
 
 function values(v: string | string[] | undefined): string[] {

@@ -1,10 +1,11 @@
-import { constants, open } from 'node:fs/promises';
+import { constants, lstat, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { DownloadFileRequest } from '../contract.ts';
 import { downloadFile } from '../download-file.ts';
 import { classifyLocalError } from '../failure-table.ts';
 import { TransferError } from '../transfer-error.ts';
 import { MAX_REPLY_DATA, type UploadFileRequest, type UploadSessionState } from './contract.ts';
+import { packetUrl } from './host-id.ts';
 
 /**
  * The reply of an upload-reply job (bits-upload-protocol.md §7.2 step 5, bits-client.md §5.3):
@@ -40,9 +41,23 @@ export async function fetchReply(
   if (replyUrl === null) throw new Error('fetchReply: no reply URL yet');
   const localName = replyFileNameFor(req);
   if (start.replyFileName !== localName) update({ ...start, replyFileName: localName });
-  if (!getState().replyComplete || getState().replyTemporaryName === null) {
+  const kept = getState().replyTemporaryName;
+  if (getState().replyComplete && (kept === null || !(await isFile(kept)))) {
+    // The stored reply vanished before Close-Session: the server still has it, fetch it again.
+    update({
+      ...getState(),
+      replyComplete: false,
+      replyTemporaryName: null,
+      replyTemporaryFileId: null,
+      replyBytesTransferred: 0,
+    });
+  }
+  if (!getState().replyComplete) {
     const state = getState();
     const o = req.options;
+    // Job credentials and custom headers are for the upload server: a reply on another origin
+    // gets neither (as the download engine does on a cross-origin redirect).
+    const trusted = sameServer(req, state, replyUrl);
     const download: DownloadFileRequest = {
       jobId: req.jobId,
       fileIndex: 0,
@@ -55,8 +70,8 @@ export async function fetchReply(
       temporaryName: state.replyTemporaryName,
       temporaryFileId: state.replyTemporaryFileId,
       options: {
-        customHeaders: o.customHeaders,
-        credentials: o.credentials,
+        customHeaders: trusted ? o.customHeaders : [],
+        credentials: trusted ? o.credentials : o.credentials.filter((c) => c.target === 'PROXY'),
         proxy: o.proxy,
         securityFlags: o.securityFlags,
         dynamicContent: false,
@@ -105,6 +120,22 @@ export async function fetchReply(
   const temporaryName = stored.replyTemporaryName;
   if (temporaryName === null) throw new Error('fetchReply: the reply has no temporary file');
   return readReply(temporaryName);
+}
+
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await lstat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** True when the reply lives on the upload URL's origin (or its Host-Id node). */
+function sameServer(req: UploadFileRequest, state: UploadSessionState, replyUrl: string): boolean {
+  const upload = new URL(req.remoteName);
+  const reply = new URL(replyUrl);
+  if (reply.origin === upload.origin) return true;
+  return state.hostId !== null && reply.origin === packetUrl(upload, state).origin;
 }
 
 /** Size of the stored reply, and its bytes when GetReplyData may return them (≤ 1 MiB). */

@@ -2,13 +2,15 @@ import type { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../../core/clock.ts';
 import { HeadError, type HeadLimits, parseRequestHead, type RequestHead } from './request-head.ts';
 import { ResponseWriter } from './response-writer.ts';
-import { BodyReader, SocketInput } from './socket-input.ts';
+import { BodyReader, ConnectionClosedError, SocketInput } from './socket-input.ts';
 
 /** One parsed request as the router sees it. */
 export interface IncomingRequest {
   readonly head: RequestHead;
   readonly body: BodyReader;
   readonly remoteAddress: string;
+  /** Same number for every request of one connection (connection-oriented auth: NTLM, Negotiate). */
+  readonly connectionId: number;
   /** True on a TLS connection. */
   readonly secure: boolean;
   /** Stop the idle timeout until the next request (the server, not the peer, is busy). */
@@ -39,6 +41,7 @@ export interface ConnectionOptions {
 
 const INPUT_HIGH_WATER = 1024 * 1024;
 const LINGER_MS = 5000;
+let connectionCount = 0;
 const HEAD_ERROR_HEADERS = [['Content-Type', 'text/plain']] as const;
 
 /**
@@ -46,6 +49,7 @@ const HEAD_ERROR_HEADERS = [['Content-Type', 'text/plain']] as const;
  * §1), with keep-alive, until the peer closes, an error ends it, or the router hands it off.
  */
 export async function serveConnection(socket: Duplex & { remoteAddress?: string }, opts: ConnectionOptions) {
+  const connectionId = ++connectionCount;
   const secure = 'encrypted' in socket && socket.encrypted === true;
   const watchdog = new IdleWatchdog(opts.clock, opts.idleTimeoutMs, () => socket.destroy());
   const input = new SocketInput(socket, INPUT_HIGH_WATER, () => watchdog.touch());
@@ -84,13 +88,22 @@ export async function serveConnection(socket: Duplex & { remoteAddress?: string 
         else socket.destroy();
         return;
       }
-      const body = new BodyReader(input, head.contentLength);
-      const res = new ResponseWriter(socket, opts.clock);
+      // curl and other generic clients wait for `100 Continue` before a large body; it is sent
+      // only once the handler actually reads the body (never after an early final answer).
+      const expectsContinue =
+        head.minorVersion === 1 && head.headers.get('expect')?.[0]?.toLowerCase() === '100-continue';
+      const body = new BodyReader(
+        input,
+        head.contentLength,
+        expectsContinue ? () => socket.write('HTTP/1.1 100 Continue\r\n\r\n') : undefined,
+      );
+      const res = new ResponseWriter(socket, opts.clock, () => watchdog.touch());
       res.close = !head.keepAlive;
       const req: IncomingRequest = {
         head,
         body,
         remoteAddress: socket.remoteAddress ?? '',
+        connectionId,
         secure,
         suspendIdleTimeout: () => watchdog.disarm(),
       };
@@ -102,7 +115,8 @@ export async function serveConnection(socket: Duplex & { remoteAddress?: string 
       }
       if (!res.sent) throw new Error('router returned without answering');
       if (!res.close && body.remaining > 0) {
-        if (body.remaining <= opts.maxDiscard) await body.discard();
+        // A client still waiting for 100 Continue may never send the body: close instead.
+        if (body.remaining <= opts.maxDiscard && !body.awaitingContinue) await body.discard();
         else res.close = true;
       }
       if (res.close) {
@@ -111,7 +125,8 @@ export async function serveConnection(socket: Duplex & { remoteAddress?: string 
       }
     }
   } catch (err) {
-    opts.onError?.(err);
+    // A peer that vanished mid-request (or mid-response) is normal, not a server fault.
+    if (!(err instanceof ConnectionClosedError) && !socket.destroyed) opts.onError?.(err);
     socket.destroy();
   } finally {
     watchdog.disarm();

@@ -42,13 +42,16 @@ export type HeaderList = ReadonlyArray<readonly [string, string]>;
 export class ResponseWriter {
   readonly #socket: Duplex;
   readonly #clock: Clock;
+  readonly #onProgress: () => void;
   #sent = false;
   /** Set before sending to end the connection after this response. */
   close = false;
 
-  constructor(socket: Duplex, clock: Clock) {
+  /** `onProgress` runs whenever the peer takes bytes (keeps the idle timer off a slow reader). */
+  constructor(socket: Duplex, clock: Clock, onProgress: () => void = () => {}) {
     this.#socket = socket;
     this.#clock = clock;
+    this.#onProgress = onProgress;
   }
 
   /** Whether a response has been (or is being) written. */
@@ -93,13 +96,19 @@ export class ResponseWriter {
 
   #write(chunk: Buffer): Promise<void> {
     if (this.#socket.destroyed) return Promise.reject(new Error('socket closed'));
-    if (this.#socket.write(chunk)) return Promise.resolve();
+    if (this.#socket.write(chunk)) {
+      this.#onProgress();
+      return Promise.resolve();
+    }
     return new Promise((resolve, reject) => {
       const done = (err?: Error) => {
         this.#socket.off('drain', onDrain);
         this.#socket.off('close', onClose);
         if (err) reject(err);
-        else resolve();
+        else {
+          this.#onProgress();
+          resolve();
+        }
       };
       const onDrain = () => done();
       const onClose = () => done(new Error('socket closed'));

@@ -147,14 +147,30 @@ export class SocketInput {
   }
 }
 
+/** The peer went away in the middle of a request: nothing to answer, nothing to report. */
+export class ConnectionClosedError extends Error {
+  constructor() {
+    super('connection closed in the middle of a request body');
+    this.name = 'ConnectionClosedError';
+  }
+}
+
 /** A request body of known length, read chunk by chunk from the connection's input. */
 export class BodyReader {
   readonly #input: SocketInput;
   #remaining: number;
+  #beforeFirstRead: (() => void) | undefined;
 
-  constructor(input: SocketInput, length: number) {
+  /** `beforeFirstRead` runs once when the body is first wanted (to send `100 Continue`). */
+  constructor(input: SocketInput, length: number, beforeFirstRead?: () => void) {
     this.#input = input;
     this.#remaining = length;
+    this.#beforeFirstRead = beforeFirstRead;
+  }
+
+  /** True while a client that sent `Expect: 100-continue` has not been asked for the body. */
+  get awaitingContinue(): boolean {
+    return this.#beforeFirstRead !== undefined && this.#remaining > 0;
   }
 
   /** Bytes of the body not yet read. */
@@ -165,7 +181,10 @@ export class BodyReader {
   /** The next chunk, or null at the end of the body. Throws if the peer closes mid-body. */
   async read(): Promise<Buffer | null> {
     if (this.#remaining === 0) return null;
-    if (!(await this.#input.waitData())) throw new Error('connection closed in the middle of a request body');
+    const first = this.#beforeFirstRead;
+    this.#beforeFirstRead = undefined;
+    first?.();
+    if (!(await this.#input.waitData())) throw new ConnectionClosedError();
     const chunk = this.#input.takeChunk(this.#remaining);
     this.#remaining -= chunk.length;
     return chunk;

@@ -1,8 +1,8 @@
 import { BITS_HEADERS, type FragmentRange, parseContentRange } from '../../core/upload-protocol.ts';
-import { type Ack, ack, badRequest, sessionNotFound, UploadError } from '../ack.ts';
+import { type Ack, ack, badRequest, sessionNotFound, toUploadError, UploadError, withReceived } from '../ack.ts';
 import type { PacketRequest, ServerContext } from '../context.ts';
 import { header } from '../http/request-head.ts';
-import type { BodyReader } from '../http/socket-input.ts';
+import { type BodyReader, ConnectionClosedError } from '../http/socket-input.ts';
 import { notifyBackEnd, replyUrlFor } from '../notify.ts';
 import { openDataFile } from '../safe-fs.ts';
 import type { SessionRecord } from '../session-store.ts';
@@ -17,9 +17,19 @@ const WRITE_BUFFER = 1024 * 1024;
  * and only then acknowledged (fault table row 27). The last byte triggers the notification.
  */
 export async function receiveFragment(ctx: ServerContext, req: PacketRequest): Promise<Ack> {
-  const { opts } = ctx;
   const record = await lookupSession(ctx, req);
   if (record.phase === 'closed') throw sessionNotFound();
+  try {
+    return await receiveInSession(ctx, req, record);
+  } catch (err) {
+    if (err instanceof ConnectionClosedError) throw err;
+    // Error Acks for a known session tell the client where to resume, too.
+    throw withReceived(toUploadError(err), record.received);
+  }
+}
+
+async function receiveInSession(ctx: ServerContext, req: PacketRequest, record: SessionRecord): Promise<Ack> {
+  const { opts } = ctx;
   const range = parseContentRange(header(req.head, 'content-range'));
   if (range === undefined) throw badRequest('malformed or missing Content-Range');
   if (req.head.contentLength !== range.end - range.start + 1) {
@@ -112,6 +122,11 @@ async function writeNewBytes(ctx: ServerContext, record: SessionRecord, body: Bo
     }
     await flush();
     await fh.datasync();
+  } catch (err) {
+    // Give back what this fragment wrote past R (a full disk stays full otherwise); the bytes
+    // were never acknowledged, and the client resends from R.
+    await fh.truncate(record.received).catch(() => {});
+    throw err;
   } finally {
     await fh.close();
   }

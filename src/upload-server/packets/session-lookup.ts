@@ -18,7 +18,7 @@ export async function lookupSession(ctx: ServerContext, req: PacketRequest): Pro
   const record = ctx.store.get(id);
   if (record === undefined) throw sessionNotFound();
   if (record.phase !== 'closed' && isExpired(ctx, record, ctx.opts.clock.wallMs())) {
-    await ctx.store.remove(record.id);
+    await ctx.store.withLock(record.id, () => ctx.store.remove(record.id));
     throw sessionNotFound();
   }
   if (record.user !== req.user) throw accessDenied('the session belongs to another user');

@@ -116,6 +116,14 @@ test('§14.2 item 8: 401 is answered with the configured Basic credentials; wron
     assert.equal(err.failure.error.name, 'BG_E_HTTP_ERROR_401');
     assert.equal(server.requests.length, 1);
   });
+  // Digest (RFC 7616, checked by the server independently): the digest covers method BITS_POST.
+  const auth = { scheme: 'digest', user: 'bob', password: 'pw', algorithm: 'SHA-256' } as const;
+  await withServer({ auth }, 300_000, async (server, rec, data) => {
+    const credentials = [{ target: 'SERVER', scheme: 'DIGEST', userName: 'bob', password: 'pw' }] as const;
+    await uploadFile(rec.request({ options: { credentials } }));
+    assert.equal(sha256(server.files.get('/upload/file.bin') ?? Buffer.alloc(0)), sha256(data));
+    assert.ok(server.requests.slice(1).every((r) => r.headers.authorization?.startsWith('Digest ')));
+  });
 });
 
 test('§14.2 item 9: 403, 501, 0x80200020 and 0x80070057 are fatal with HTTP status, HRESULT and context exposed', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { closeUploadAgents, uploadFile } from '../../../src/transfer/upload/index.ts';
+import { cancelUploadSession, closeUploadAgents, uploadFile } from '../../../src/transfer/upload/index.ts';
 import { BitsFaultServer } from '../../helpers/bits-fault-server.ts';
 import { StepClock } from '../../helpers/step-clock.ts';
 import { failureOf, RecordedUpload, removeDir, sha256, tempUpload } from './upload-request.ts';
@@ -88,5 +88,20 @@ test('§14.2 item 12: without BITS-Host-Id-Fallback-Timeout the client never fal
     assert.equal(err.failure.kind, 'transient');
     assert.equal(rec.state.hostId, NODE);
     assert.equal(server.requests.length, seen, 'nothing reached the origin');
+  });
+});
+
+test('§14.2 item 12: Cancel-Session goes to the Host-Id node, or to the origin once the fallback timer expired', async () => {
+  await withServer({ hostId: NODE, hostIdFallbackTimeoutS: 60 }, async (server, rec) => {
+    const clock = new StepClock();
+    await failureOf(uploadFile(rec.request({ clock })));
+    const req = rec.request({ clock });
+    const early = await cancelUploadSession({ ...req, state: rec.state });
+    assert.equal(early.outcome, 'retryLater', 'the node is unreachable');
+    clock.advance(60_000);
+    const late = await cancelUploadSession({ ...req, state: rec.state });
+    assert.deepEqual(late, { outcome: 'done', status: 200 });
+    assert.equal(server.packets('Cancel-Session')[0]?.host, `127.0.0.1:${server.port}`);
+    assert.equal(server.sessions.size, 0);
   });
 });

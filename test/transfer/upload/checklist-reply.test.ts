@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
 import { closeUploadAgents, MAX_REPLY_DATA, uploadFile } from '../../../src/transfer/upload/index.ts';
@@ -108,5 +108,56 @@ test('§14.2 item 14: an interrupted reply download resumes with a ranged GET; n
     assert.equal(gets.at(-1)?.headers.range, `bytes=${partial}-`);
     assert.equal(sha256(readFileSync(result.replyTemporaryName ?? '')), sha256(reply));
     assert.equal(result.replyData?.length, reply.length);
+  });
+});
+
+test('§14.2 item 14: job credentials and custom headers go to a reply on the upload server, never to another origin', async () => {
+  const other = await BitsFaultServer.start();
+  try {
+    const base = `http://127.0.0.1:${other.port}`;
+    const options = {
+      customHeaders: [['X-Api-Key', 'k1']] as const,
+      credentials: [{ target: 'SERVER', scheme: 'BASIC', userName: 'u', password: 'p' }] as const,
+    };
+    await withServer(
+      { reply: answer, replyBase: base, basicAuth: { user: 'u', password: 'p' } },
+      5000,
+      async (server, rec, data) => {
+        // The other origin serves what the upload server's back end produced.
+        other.onRequest = () => {
+          for (const [path, body] of server.replies) other.replies.set(path, body);
+          return undefined;
+        };
+        const result = await uploadFile(rec.request({ type: 'UPLOAD_REPLY', options }));
+        assert.deepEqual(result.replyData, answer(data));
+        const get = other.requests.find((r) => r.method === 'GET');
+        assert.ok(get !== undefined);
+        assert.equal(get.headers.authorization, undefined);
+        assert.equal(get.headers['x-api-key'], undefined);
+        assert.ok(server.packets('Fragment').every((r) => r.headers['x-api-key'] === 'k1'));
+      },
+    );
+    // Same origin: the reply request carries the custom header.
+    await withServer({ reply: answer }, 5000, async (server, rec) => {
+      await uploadFile(rec.request({ type: 'UPLOAD_REPLY', options: { customHeaders: options.customHeaders } }));
+      assert.equal(server.requests.find((r) => r.method === 'GET')?.headers['x-api-key'], 'k1');
+    });
+  } finally {
+    await other.close();
+  }
+});
+
+test('§14.2 item 14: a stored reply that vanished before Close-Session is fetched again (the server keeps it until then)', async () => {
+  await withServer({ reply: answer }, 5000, async (server, rec, data) => {
+    let closes = 0;
+    server.onRequest = (r) =>
+      r.packetType === 'Close-Session' && ++closes === 1 ? { kind: 'respond', status: 503 } : undefined;
+    await failureOf(uploadFile(rec.request({ type: 'UPLOAD_REPLY' })));
+    assert.equal(rec.state.replyComplete, true);
+    unlinkSync(rec.state.replyTemporaryName ?? '');
+    const result = await uploadFile(rec.request({ type: 'UPLOAD_REPLY' }));
+    assert.deepEqual(result.replyData, answer(data));
+    assert.equal(server.requests.filter((r) => r.method === 'GET').length, 2);
+    assert.deepEqual(readFileSync(result.replyTemporaryName ?? ''), answer(data));
   });
 });

@@ -3,6 +3,7 @@ import { appendFileSync, utimesSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { closeUploadAgents, MIN_FRAGMENT_SIZE, uploadFile } from '../../../src/transfer/upload/index.ts';
 import { BitsFaultServer, type RecordedRequest } from '../../helpers/bits-fault-server.ts';
+import { StepClock } from '../../helpers/step-clock.ts';
 import { failureOf, RecordedUpload, removeDir, sha256, tempUpload } from './upload-request.ts';
 
 // Client checklist items 4, 5, 6, 11 and 13 of bits-upload-protocol.md §14.2.
@@ -188,5 +189,47 @@ test('§14.2 item 13: the local file changing size or mtime after the upload sta
     const err = await failureOf(uploadFile(rec.request()));
     assert.equal(err.failure.error.name, 'BG_E_LOCAL_FILE_CHANGED');
     assert.equal(err.failure.error.context, 'LOCAL_FILE');
+  });
+});
+
+test('§14.2 item 11: a keep-alive connection the server dropped while idle is resent once on a new connection', async () => {
+  for (const idleMs of [5_000, 0]) {
+    await withServer({}, 10_000, async (server, rec, data) => {
+      const clock = new StepClock();
+      let closes = 0;
+      server.onRequest = (r) =>
+        r.packetType === 'Close-Session' && ++closes === 1
+          ? { kind: 'respond', status: 503, headers: { 'BITS-Error-Code': '0x80004005' } }
+          : undefined;
+      await failureOf(uploadFile(rec.request({ clock })));
+      const pooled = server.requests.at(-1)?.connection;
+      // The server dropped the idle connection; the client only learns it by sending on it.
+      server.onRequest = (r) => (r.connection === pooled ? { kind: 'reset' } : undefined);
+      clock.advance(idleMs);
+      const call = uploadFile(rec.request({ clock }));
+      if (idleMs === 0) {
+        // Not idle: a reset is a real transport failure (suspend, resume later with a Ping).
+        const err = await failureOf(call);
+        assert.equal(err.failure.kind, 'transient');
+        return;
+      }
+      await call;
+      const pings = server.packets('Ping');
+      assert.equal(pings.at(-2)?.connection, pooled);
+      assert.notEqual(pings.at(-1)?.connection, pooled);
+      assert.equal(stored(server), sha256(data));
+    });
+  }
+});
+
+test('§14.2 item 5: a 413 sent before the server reads the fragment (connection closed) still shrinks the fragment', async () => {
+  await withServer({}, 20 * MiB, async (server, rec, data) => {
+    server.onRequest = (r) =>
+      r.packetType === 'Fragment' && Number(r.headers['content-length']) > 200_000
+        ? { kind: 'respondEarly', status: 413 }
+        : undefined;
+    await uploadFile(rec.request({ options: { initialFragmentSize: 13 * MiB } }));
+    assert.equal(stored(server), sha256(data));
+    assert.ok(server.packets('Fragment').every((r) => Number(r.headers['content-length']) <= 13 * MiB));
   });
 });

@@ -134,3 +134,18 @@ test('e2e: upload-reply against our server — the back end answers, the client 
     await removeDir(dir);
   }
 });
+
+test('e2e: our server refuses fragments over its limit with 413; the client shrinks them and finishes', async () => {
+  const server = await startFixture({ maxFragmentSize: 300_000 });
+  const { dir, file, data } = await tempUpload(20 * MiB, 11);
+  try {
+    const rec = new RecordedUpload(`http://127.0.0.1:${server.port}/limited/file.bin`, file);
+    // A 13 MiB first fragment: the server may refuse it before reading the body.
+    await uploadFile(rec.request({ options: { initialFragmentSize: 13 * MiB } }));
+    const stored = await readFile(join(server.root, 'limited', 'file.bin'));
+    assert.equal(sha256(stored), sha256(data));
+  } finally {
+    await removeFixture(server);
+    await removeDir(dir);
+  }
+});

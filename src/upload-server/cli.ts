@@ -1,0 +1,142 @@
+/**
+ * `bits-upload-server`: run the BITS upload server from the command line. Prints one
+ * `listening on <url>` line when ready; SIGINT/SIGTERM stop it (sessions stay on disk).
+ */
+import { readFile } from 'node:fs/promises';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import type { NotificationType } from './options.ts';
+import { startBitsUploadServer } from './server.ts';
+
+const UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** `1048576`, `64k`, `13M`, `2GiB` → bytes. */
+export function parseSize(text: string): number {
+  const m = /^(\d+)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
+  const unit = UNITS[(m?.[2] ?? '').toLowerCase()];
+  const n = m?.[1] === undefined || unit === undefined ? Number.NaN : Number(m[1]) * unit;
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new InvalidArgumentError('expected a size like 1048576, 64k, 13M or 2G');
+  return n;
+}
+
+function parsePositiveInt(text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+function parsePort(text: string): number {
+  const n = parsePositiveInt(text);
+  if (n > 65535) throw new InvalidArgumentError('expected a port 0-65535');
+  return n;
+}
+
+interface CliOptions {
+  root: string;
+  port: number;
+  host: string;
+  cert?: string;
+  key?: string;
+  urlPrefix: string;
+  sessionsDir?: string;
+  maxUploadSize?: number;
+  maxFragmentSize?: number;
+  sessionTimeout?: number;
+  cleanupInterval?: number;
+  allowOverwrite?: boolean;
+  notifyUrl?: string;
+  notifyType?: NotificationType;
+  notifyTimeout?: number;
+  hostId?: string;
+  hostIdFallbackTimeout?: number;
+  maxSessionsPerUser?: number;
+  serveFiles?: boolean;
+  publicUrl?: string;
+}
+
+function program(): Command {
+  return new Command('bits-upload-server')
+    .description('Serve the BITS upload protocol (what the IIS BITS Server Extension does).')
+    .requiredOption('--root <dir>', 'folder uploads are committed under')
+    .option('--port <n>', 'TCP port (0 = any free port)', parsePort, 8080)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .option('--cert <file>', 'PEM certificate (with --key: serve HTTPS)')
+    .option('--key <file>', 'PEM private key')
+    .option('--url-prefix <path>', 'URL path the uploads live under', '/')
+    .option('--sessions-dir <dir>', 'session state folder (default <root>/BITS-Sessions)')
+    .option('--max-upload-size <size>', 'largest file accepted (BITSMaximumUploadSize)', parseSize)
+    .option('--max-fragment-size <size>', 'largest fragment accepted; larger → 413 (default 64M)', parseSize)
+    .option('--session-timeout <seconds>', 'drop sessions idle this long (default 1209600 = 14 days)', parsePositiveInt)
+    .option(
+      '--cleanup-interval <seconds>',
+      'how often stale sessions are swept (default 43200 = 12 h)',
+      parsePositiveInt,
+    )
+    .option('--allow-overwrite', 'let an upload replace an existing file (BITSAllowOverwrites)')
+    .option('--notify-url <url>', 'server application to notify when an upload completes')
+    .addOption(
+      new Option('--notify-type <type>', 'how the application gets the file').choices(['by-reference', 'by-value']),
+    )
+    .option('--notify-timeout <seconds>', 'back-end answer deadline (default 300)', parsePositiveInt)
+    .option('--host-id <name>', 'this farm node, sent as BITS-Host-Id')
+    .option('--host-id-fallback-timeout <seconds>', 'BITS-Host-Id-Fallback-Timeout (default 86400)', parsePositiveInt)
+    .option('--max-sessions-per-user <n>', 'open sessions per user, 0 = unlimited (default 50)', parsePositiveInt)
+    .option('--serve-files', 'also serve committed uploads with GET/HEAD')
+    .option('--public-url <url>', 'base of the reply URLs given to clients (default from Host)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
+}
+
+/** Run the CLI; resolves with the exit code once the server has stopped. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const cmd = program();
+  try {
+    cmd.parse(argv as string[], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    throw err;
+  }
+  const o = cmd.opts<CliOptions>();
+  if ((o.cert === undefined) !== (o.key === undefined)) {
+    process.stderr.write('bits-upload-server: --cert and --key go together\n');
+    return 2;
+  }
+  let server: Awaited<ReturnType<typeof startBitsUploadServer>>;
+  try {
+    server = await startBitsUploadServer(
+      {
+        root: o.root,
+        urlPrefix: o.urlPrefix,
+        ...(o.sessionsDir !== undefined && { sessionsDir: o.sessionsDir }),
+        ...(o.maxUploadSize !== undefined && { maxUploadSize: o.maxUploadSize }),
+        ...(o.maxFragmentSize !== undefined && { maxFragmentSize: o.maxFragmentSize }),
+        ...(o.sessionTimeout !== undefined && { sessionTimeoutS: o.sessionTimeout }),
+        ...(o.cleanupInterval !== undefined && { cleanupIntervalS: o.cleanupInterval }),
+        allowOverwrite: o.allowOverwrite === true,
+        ...(o.notifyUrl !== undefined && { notificationUrl: o.notifyUrl }),
+        ...(o.notifyUrl !== undefined && { notificationType: o.notifyType ?? 'by-reference' }),
+        ...(o.notifyTimeout !== undefined && { notificationTimeoutS: o.notifyTimeout }),
+        ...(o.hostId !== undefined && { hostId: o.hostId }),
+        ...(o.hostIdFallbackTimeout !== undefined && { hostIdFallbackTimeoutS: o.hostIdFallbackTimeout }),
+        ...(o.maxSessionsPerUser !== undefined && { maxSessionsPerUser: o.maxSessionsPerUser }),
+        serveUploads: o.serveFiles === true,
+        ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
+        ...(o.cert !== undefined &&
+          o.key !== undefined && { tls: { cert: await readFile(o.cert), key: await readFile(o.key) } }),
+        onError: (err) => process.stderr.write(`bits-upload-server: ${(err as Error)?.stack ?? String(err)}\n`),
+      },
+      { port: o.port, host: o.host },
+    );
+  } catch (err) {
+    process.stderr.write(`bits-upload-server: ${(err as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(`listening on ${server.url}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await server.close();
+  return 0;
+}

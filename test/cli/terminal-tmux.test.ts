@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { connect } from '../../src/client/index.ts';
+import { FileServer, sha256 } from '../helpers/file-server.ts';
+
+// The real thing on a real terminal: `node bin/bitsadmin.js` in a tmux pane (120×30), talking to
+// a bitsd it starts on demand (OPENBITS_HOME keeps it in a temp folder), downloading from a
+// local origin. The screen is read back with capture-pane.
+
+const BIN = fileURLToPath(new URL('../../bin/bitsadmin.js', import.meta.url));
+const run = promisify(execFile);
+
+let server: FileServer;
+let home: string;
+let env: Record<string, string>;
+const sessions: string[] = [];
+
+before(async () => {
+  server = await FileServer.start();
+  home = await mkdtemp(join(tmpdir(), 'bitsadmin-tmux-'));
+  env = { ...(process.env as Record<string, string>), OPENBITS_HOME: home };
+});
+
+after(async () => {
+  for (const s of sessions) {
+    try {
+      execFileSync('tmux', ['kill-session', '-t', s], { stdio: 'ignore' });
+    } catch {
+      // already gone
+    }
+  }
+  // Stop the bitsd this test started (its pid from its own status route).
+  const client = connect({ env, autoStart: false });
+  try {
+    const { pid } = await client.status();
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    // not running
+  } finally {
+    await client.close();
+  }
+  await server.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+/** bitsadmin as a plain child process (not on the terminal), for setup and checks. */
+async function bitsadmin(...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [BIN, ...args], { env });
+  return stdout;
+}
+
+/** Start `node bin/bitsadmin.js args…` in a new detached 120×30 tmux session; the shell prints EXIT=<code> after. */
+function startPane(name: string, args: readonly string[]): void {
+  const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
+  execFileSync('tmux', [
+    'new-session',
+    '-d',
+    '-s',
+    name,
+    '-x',
+    '120',
+    '-y',
+    '30',
+    '-e',
+    `OPENBITS_HOME=${home}`,
+    `${quoted}; echo EXIT=$?; sleep 60`,
+  ]);
+  sessions.push(name);
+}
+
+function screen(name: string): string {
+  return execFileSync('tmux', ['capture-pane', '-p', '-t', name], { encoding: 'utf8' });
+}
+
+/** Poll the pane until `re` matches (a hang guard of 20 s, not a timing assertion). */
+async function waitForScreen(name: string, re: RegExp, timeoutMs = 20_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = screen(name);
+    if (re.test(text)) return text;
+    if (Date.now() > deadline) throw new Error(`screen never matched ${re}:\n${text}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('bitsadmin on a terminal (tmux)', () => {
+  it('/transfer draws a live progress bar, then completes', async () => {
+    const data = server.add('/tty.bin', 3_000_000, { rateBps: 1_000_000 });
+    const local = join(home, 'tty.bin');
+    startPane('bits-transfer', ['/transfer', 'ttyjob', server.url('/tty.bin'), local]);
+    const moving = await waitForScreen('bits-transfer', /TRANSFERRING\s+\[[█░]{40}\]\s+\d+% \| \d+ \/ 3000000 bytes/u);
+    assert.match(moving, /^BITSADMIN version 3\.0 \[ openbits /mu);
+    assert.match(moving, /^DISPLAY: 'ttyjob' TYPE: DOWNLOAD PRIORITY: NORMAL JOB: \{[0-9A-F-]{36}\}$/mu);
+    const done = await waitForScreen('bits-transfer', /EXIT=\d+/u);
+    assert.match(done, /TRANSFERRED\s+\[█{40}\] 100% \| 3000000 \/ 3000000 bytes \| files 1 \/ 1/u);
+    assert.match(done, /^Transfer complete\.$/mu);
+    assert.match(done, /EXIT=0$/mu);
+    assert.doesNotMatch(done, /^STATE: /mu, 'no plain progress lines on a terminal');
+    assert.equal(sha256(await readFile(local)), sha256(data));
+  });
+
+  it('/monitor redraws the job table until Ctrl-C', async () => {
+    const id = (await bitsadmin('/rawreturn', '/create', 'monitored')).trim();
+    startPane('bits-monitor', ['/monitor', '/refresh', '1']);
+    const shown = await waitForScreen(
+      'bits-monitor',
+      new RegExp(`${id.replace(/[{}]/gu, '\\$&')} monitored SUSPENDED`, 'u'),
+    );
+    const lines = shown.split('\n');
+    assert.equal(lines[0], 'MONITORING BACKGROUND COPY MANAGER(1 second refresh)', 'the screen was cleared first');
+    await bitsadmin('/setdisplayname', id, 'renamed');
+    await waitForScreen('bits-monitor', new RegExp(`${id.replace(/[{}]/gu, '\\$&')} renamed SUSPENDED`, 'u'));
+    execFileSync('tmux', ['send-keys', '-t', 'bits-monitor', 'C-c']);
+    await waitForScreen('bits-monitor', /EXIT=0$/mu);
+  });
+
+  it('Ctrl-C during /transfer suspends the job and says how to resume it', async () => {
+    server.add('/crawl.bin', 2_000_000, { rateBps: 200_000 });
+    startPane('bits-interrupt', ['/transfer', 'crawl', server.url('/crawl.bin'), join(home, 'crawl.bin')]);
+    await waitForScreen('bits-interrupt', /TRANSFERRING\s+\[/u);
+    execFileSync('tmux', ['send-keys', '-t', 'bits-interrupt', 'C-c']);
+    const text = await waitForScreen('bits-interrupt', /EXIT=\d+$/mu);
+    assert.match(text, /EXIT=130$/mu);
+    const m = /To resume it: bitsadmin \/resume (\{[0-9A-F-]{36}\})/u.exec(text);
+    assert.ok(m?.[1] !== undefined, text);
+    assert.equal(await bitsadmin('/rawreturn', '/getstate', m[1]), 'SUSPENDED');
+    await bitsadmin('/cancel', m[1]);
+  });
+});
