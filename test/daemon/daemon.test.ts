@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chownSync, existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BITSD_BIN } from '../../src/client/autostart.ts';
@@ -24,6 +25,42 @@ describe('bitsd process', () => {
       assert.equal(mode(daemon.socketPath), 0o600);
       for (const file of ['jobs.db', 'jobs.db-wal', 'jobs.db-shm']) {
         assert.equal(mode(join(home.path, file)), 0o600, file);
+      }
+    } finally {
+      await stopDaemon(daemon);
+      await home.remove();
+    }
+  });
+
+  it('another user cannot connect to the socket (checked by connecting as nobody when root)', async () => {
+    const home = await tempDir('openbits-other-user-');
+    const daemon = await spawnDaemon(home.path);
+    // What user 65534 gets when connecting to `path`: "connected" or the errno code.
+    const tryAsNobody = (path: string): string =>
+      spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `const s = require('node:net').connect(${JSON.stringify(path)});
+           s.on('connect', () => { process.stdout.write('connected'); process.exit(0); });
+           s.on('error', (e) => { process.stdout.write(e.code); process.exit(0); });`,
+        ],
+        { uid: 65534, gid: 65534, cwd: '/' },
+      ).stdout.toString();
+    try {
+      assert.equal(mode(daemon.socketPath), 0o600);
+      if (process.getuid?.() === 0) {
+        // Control: an open socket in an open folder is reachable by nobody, so the refusal below
+        // comes from bitsd's modes, not from the harness.
+        const open = await tempDir('openbits-open-');
+        chmodSync(open.path, 0o755);
+        const server = createNetServer().listen(join(open.path, 'open.sock'));
+        await once(server, 'listening');
+        chmodSync(join(open.path, 'open.sock'), 0o777);
+        assert.equal(tryAsNobody(join(open.path, 'open.sock')), 'connected');
+        server.close();
+        await open.remove();
+        assert.equal(tryAsNobody(daemon.socketPath), 'EACCES');
       }
     } finally {
       await stopDaemon(daemon);
