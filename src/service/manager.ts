@@ -115,6 +115,8 @@ export class InProcessManager implements BitsManager {
   readonly #hub: EventHub;
   readonly #scheduler: Scheduler;
   readonly #runners = new Map<string, Runner>();
+  /** Live byte counts of running jobs (the store holds the last durable checkpoint). */
+  readonly #live = new Map<string, readonly JobFile[]>();
   readonly #locks = new Map<string, Promise<unknown>>();
   readonly #notify: NotifyCommandRunner;
   readonly #uploadCancels: UploadCancelQueue;
@@ -404,6 +406,7 @@ export class InProcessManager implements BitsManager {
     const abort = new AbortController();
     const done = this.#run(connecting, abort.signal).finally(() => {
       this.#runners.delete(id);
+      this.#live.delete(id);
       this.#scheduler.kick();
     });
     this.#runners.set(id, { abort, done });
@@ -442,6 +445,7 @@ export class InProcessManager implements BitsManager {
 
   #progress(id: string, files: readonly JobFile[], advanced: boolean): void {
     if (advanced) this.#scheduler.progress(id);
+    this.#live.set(id, files);
     const progress: JobProgress = jobProgress(files);
     this.#hub.emit({ type: 'job:progress', jobId: id, progress });
   }
@@ -519,6 +523,18 @@ export class InProcessManager implements BitsManager {
     });
   }
 
+  /** A job as callers see it: the store's record with the live byte counts of a running transfer. */
+  #view(job: Job): Job {
+    const live = this.#live.get(job.id);
+    if (live === undefined) return job;
+    const files = job.files.map((f) => {
+      const l = live[f.index];
+      if (l === undefined || f.transferred || l.bytesTransferred <= f.bytesTransferred) return f;
+      return { ...f, bytesTransferred: l.bytesTransferred, bytesTotal: f.bytesTotal < 0 ? l.bytesTotal : f.bytesTotal };
+    });
+    return { ...job, files };
+  }
+
   // ── BitsManager: manager methods ─────────────────────────────────────────────────────────
 
   async createJob(displayName: string, type: JobType = 'DOWNLOAD'): Promise<JobInfo> {
@@ -540,7 +556,7 @@ export class InProcessManager implements BitsManager {
   }
 
   async getJob(jobId: string): Promise<JobInfo> {
-    return toJobInfo(this.#job(jobId, true));
+    return toJobInfo(this.#view(this.#job(jobId, true)));
   }
 
   async enumJobs(options: { allUsers?: boolean } = {}): Promise<JobInfo[]> {
@@ -548,7 +564,7 @@ export class InProcessManager implements BitsManager {
       throw new BitsError('E_ACCESSDENIED', 'listing all users’ jobs needs an administrator');
     }
     const jobs = this.#store.listJobs(options.allUsers === true ? {} : { owner: this.#owner });
-    return jobs.map((j) => toJobInfo(j));
+    return jobs.map((j) => toJobInfo(this.#view(j)));
   }
 
   async findJob(nameOrId: string): Promise<JobInfo> {
@@ -561,7 +577,7 @@ export class InProcessManager implements BitsManager {
         `${matches.length} jobs are named ${JSON.stringify(nameOrId)}; use a GUID: ${matches.map((j) => `{${j.id}}`).join(' ')}`,
       );
     }
-    return toJobInfo(matches[0] as Job);
+    return toJobInfo(this.#view(matches[0] as Job));
   }
 
   async getErrorDescription(hresult: number): Promise<string> {
@@ -621,7 +637,7 @@ export class InProcessManager implements BitsManager {
   }
 
   async enumFiles(jobId: string): Promise<FileInfo[]> {
-    return this.#job(jobId).files.map(toFileInfo);
+    return this.#view(this.#job(jobId)).files.map(toFileInfo);
   }
 
   async setRemoteName(jobId: string, fileIndex: number, remoteName: string): Promise<void> {
@@ -752,7 +768,7 @@ export class InProcessManager implements BitsManager {
   // ── getters ──────────────────────────────────────────────────────────────────────────────
 
   async getProgress(jobId: string): Promise<JobProgress> {
-    return jobProgress(this.#job(jobId).files);
+    return jobProgress(this.#view(this.#job(jobId)).files);
   }
 
   async getTimes(jobId: string): Promise<JobTimes> {
@@ -900,7 +916,6 @@ export class InProcessManager implements BitsManager {
       owner: this.#owner,
       credentials: [],
       customHeaders: null,
-      customHeadersWriteOnly: false,
       notifyCmdLine: null,
     });
   }

@@ -3,18 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BitsManager } from '../../src/api/contract.ts';
 import { type ApiServer, listenApi } from '../../src/api/server.ts';
-import type { Clock, TimerHandle } from '../../src/core/clock.ts';
+import type { Clock } from '../../src/core/clock.ts';
+import { systemClock } from '../../src/service/system-clock.ts';
 
 /** Real time for servers under test (heartbeats); tests never wait on it. */
-export const realClock: Clock = {
-  monotonicMs: () => performance.now(),
-  wallMs: () => Date.now(),
-  setTimer(ms: number, fn: () => void): TimerHandle {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return { cancel: () => clearTimeout(t) };
-  },
-};
+export const realClock: Clock = systemClock;
 
 export interface TempDir {
   readonly path: string;

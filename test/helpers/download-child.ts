@@ -1,8 +1,9 @@
 // Runs one downloadFile in its own process (for fault injection around it, e.g. strace) and
 // prints what the hooks reported as one JSON line: argv = remoteName localName checkpointBytes.
+
+import { systemClock as realClock } from '../../src/service/system-clock.ts';
 import { downloadFile, isTransferError } from '../../src/transfer/index.ts';
 import { RecordedFile } from './download-request.ts';
-import { realClock } from './step-clock.ts';
 
 const [remoteName = '', localName = '', checkpointBytes = '1048576'] = process.argv.slice(2);
 const f = new RecordedFile(remoteName, localName);

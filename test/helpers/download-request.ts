@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { Clock, RemoteValidators } from '../../src/core/index.ts';
 import type { DownloadFileRequest, DownloadMetadata, TransferOptions } from '../../src/transfer/contract.ts';
 import { isTransferError, type TransferError } from '../../src/transfer/index.ts';
-import { StepClock } from './step-clock.ts';
+import { TestClock } from './test-clock.ts';
 
 /** What the hooks reported, as the manager would persist it. */
 export class RecordedFile {
@@ -42,7 +42,7 @@ export class RecordedFile {
       temporaryName: this.temporaryName,
       temporaryFileId: this.temporaryFileId,
       signal: new AbortController().signal,
-      clock: new StepClock() as Clock,
+      clock: new TestClock() as Clock,
       limiter: null,
       options: {
         customHeaders: [],

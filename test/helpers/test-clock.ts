@@ -8,7 +8,7 @@ export class TestClock implements Clock {
   #now = 0;
   #wall: number;
   #seq = 0;
-  #timers = new Map<number, { due: number; fn: () => void }>();
+  #timers = new Map<number, { due: number; ms: number; fn: () => void }>();
 
   constructor(wallStart = Date.UTC(2026, 10, 21, 12, 0, 0)) {
     this.#wall = wallStart;
@@ -24,13 +24,20 @@ export class TestClock implements Clock {
 
   setTimer(ms: number, fn: () => void): TimerHandle {
     const id = ++this.#seq;
-    this.#timers.set(id, { due: this.#now + Math.max(0, ms), fn });
+    this.#timers.set(id, { due: this.#now + Math.max(0, ms), ms, fn });
     return { cancel: () => this.#timers.delete(id) };
   }
 
   /** Timers still pending. */
   get pending(): number {
     return this.#timers.size;
+  }
+
+  /** Pending timers set with exactly this delay (to wait until the code under test armed one). */
+  pendingWithDelay(ms: number): number {
+    let n = 0;
+    for (const t of this.#timers.values()) if (t.ms === ms) n++;
+    return n;
   }
 
   /** Move the wall clock only (a clock jump): timers are unaffected. */
@@ -42,7 +49,7 @@ export class TestClock implements Clock {
   advance(ms: number): void {
     const end = this.#now + ms;
     for (;;) {
-      let next: [number, { due: number; fn: () => void }] | undefined;
+      let next: [number, { due: number; ms: number; fn: () => void }] | undefined;
       for (const entry of this.#timers) {
         if (entry[1].due <= end && (next === undefined || entry[1].due < next[1].due)) next = entry;
       }

@@ -239,6 +239,48 @@ describe('manager conformance (bits-client.md §18)', () => {
     await m.close();
   });
 
+  it('§18.19 TakeOwnership by an administrator changes the owner and strips credentials, headers and the notify command line', async () => {
+    const home = tempDir();
+    const clock = new TestClock();
+    const alice = await createManager({
+      home,
+      clock,
+      owner: '1000',
+      isAdmin: false,
+      network: new ManualNetworkSource(true),
+    });
+    const job = await alice.createJob('alice');
+    await alice.setCustomHeaders(job.id, ['X-Token: t']);
+    await alice.makeCustomHeadersWriteOnly(job.id);
+    await alice.setCredentials(job.id, { target: 'SERVER', scheme: 'BASIC', userName: 'alice', password: 'pw' });
+    await alice.setNotifyCmdLine(job.id, '/bin/true', null);
+    await alice.close();
+    const root = await createManager({
+      home,
+      clock,
+      owner: '0',
+      isAdmin: true,
+      network: new ManualNetworkSource(true),
+    });
+    assert.equal((await root.getJob(job.id)).owner, '1000', 'an admin sees other users’ jobs');
+    await root.takeOwnership(job.id);
+    const taken = await root.getJob(job.id);
+    assert.equal(taken.owner, '0');
+    assert.deepEqual(taken.credentials, []);
+    assert.equal(taken.hasCustomHeaders, false);
+    assert.equal(taken.notifyCmdLine, null);
+    await root.close();
+    const again = await createManager({
+      home,
+      clock,
+      owner: '1000',
+      isAdmin: false,
+      network: new ManualNetworkSource(true),
+    });
+    await rejectsWith(again.getJob(job.id), 'BG_E_NOT_FOUND');
+    await again.close();
+  });
+
   it('§18.20 setter limits and codes', async () => {
     const m = await open();
     const job = await m.createJob('limits');

@@ -109,11 +109,11 @@ describe('scheduling (bits-client.md §3.3, §18 items 16–17)', () => {
     await until(() => (server.bytesSent.get(pa) ?? 0) > 0, 'bytes for a');
     opts.clock.advance(5_000);
     await waitForState(m, b.id, 'TRANSFERRING');
-    assert.equal((await m.getJob(a.id)).state, 'QUEUED');
+    await waitForState(m, a.id, 'QUEUED');
     await until(() => (server.bytesSent.get(pb) ?? 0) > 0, 'bytes for b');
     opts.clock.advance(5_000);
     await waitForState(m, a.id, 'TRANSFERRING');
-    assert.equal((await m.getJob(b.id)).state, 'QUEUED');
+    await waitForState(m, b.id, 'QUEUED');
     await m.cancel(a.id);
     await m.cancel(b.id);
     await m.close();

@@ -16,7 +16,7 @@ import {
 } from '../../src/transfer/failure-table.ts';
 import { selectProxy } from '../../src/transfer/proxy.ts';
 import { planSegments } from '../../src/transfer/range-plan.ts';
-import { StepClock } from '../helpers/step-clock.ts';
+import { TestClock } from '../helpers/test-clock.ts';
 
 describe('failure table', () => {
   test('every row names a registered error (or the HTTP pattern) and a context', () => {
@@ -160,7 +160,7 @@ describe('DownloadSink', () => {
     const dir = await mkdtemp(join(tmpdir(), 'openbits-sink-'));
     const fh = await open(join(dir, 't'), 'w+');
     try {
-      const clock = new StepClock();
+      const clock = new TestClock();
       const seen: number[] = [];
       const sink = new DownloadSink(fh, 0, {
         clock,

@@ -4,11 +4,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { systemClock as realClock } from '../../src/service/system-clock.ts';
 import { closeDispatchers, downloadFile, isAbortError } from '../../src/transfer/index.ts';
 import { startCuttingProxy } from '../helpers/cutting-proxy.ts';
 import { RecordedFile, sha256, transferFailure } from '../helpers/download-request.ts';
 import { type Nginx, startNginx } from '../helpers/nginx.ts';
-import { realClock } from '../helpers/step-clock.ts';
 
 // Against nginx (sendfile): resume across interruptions, ranges, 416 `bytes */N`.
 

@@ -18,7 +18,7 @@ import {
   serving,
   startOrigin,
 } from '../helpers/origin-server.ts';
-import { StepClock } from '../helpers/step-clock.ts';
+import { TestClock } from '../helpers/test-clock.ts';
 
 // One test per fault of reliability-security-performance.md §1.6 against a scripted origin.
 
@@ -84,7 +84,7 @@ describe('origin faults', () => {
       }),
     );
     const f = file('/stall');
-    const clock = new StepClock();
+    const clock = new TestClock();
     const req = f.request({ clock, options: { checkpointBytes: 64 * 1024 } });
     let checkpointed!: () => void;
     const firstCheckpoint = new Promise<void>((r) => {
@@ -427,7 +427,7 @@ describe('origin faults', () => {
       asked();
       return new Promise(() => undefined);
     });
-    const clock = new StepClock();
+    const clock = new TestClock();
     const p = downloadFile(file('/silent').request({ clock }));
     await reached;
     clock.advance(59_999);

@@ -12,10 +12,10 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { BITS_PROTOCOL_GUID as GUID } from '../../src/core/upload-protocol.ts';
 import { type BitsUploadHandler, createBitsUploadHandler } from '../../src/upload-server/index.ts';
+import { TestClock } from '../helpers/test-clock.ts';
 import { assertOk } from './helpers/assertions.ts';
 import { packet, payload, uploadWhole } from './helpers/fixture.ts';
 import { bitsPost, RawClient } from './helpers/raw-client.ts';
-import { TestClock } from './helpers/test-clock.ts';
 
 let base: string;
 before(async () => {

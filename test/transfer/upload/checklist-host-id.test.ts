@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { cancelUploadSession, closeUploadAgents, uploadFile } from '../../../src/transfer/upload/index.ts';
 import { BitsFaultServer } from '../../helpers/bits-fault-server.ts';
-import { StepClock } from '../../helpers/step-clock.ts';
+import { TestClock } from '../../helpers/test-clock.ts';
 import { failureOf, RecordedUpload, removeDir, sha256, tempUpload } from './upload-request.ts';
 
 // Client checklist item 12 of bits-upload-protocol.md §14.2: BITS-Host-Id.
@@ -52,7 +52,7 @@ test('§14.2 item 12: BITS-Host-Id rewrites only the host of later packets, and 
 
 test('§14.2 item 12: an unreachable Host-Id node starts the fallback timer; on expiry without progress the client goes back to the origin', async () => {
   await withServer({ hostId: NODE, hostIdFallbackTimeoutS: 110 }, async (server, rec, data) => {
-    const clock = new StepClock();
+    const clock = new TestClock();
     const err = await failureOf(uploadFile(rec.request({ clock })));
     assert.equal(err.failure.kind, 'transient');
     const since = rec.state.hostIdFailingSinceMs;
@@ -79,7 +79,7 @@ test('§14.2 item 12: an unreachable Host-Id node starts the fallback timer; on 
 
 test('§14.2 item 12: without BITS-Host-Id-Fallback-Timeout the client never falls back', async () => {
   await withServer({ hostId: NODE }, async (server, rec) => {
-    const clock = new StepClock();
+    const clock = new TestClock();
     await failureOf(uploadFile(rec.request({ clock })));
     assert.equal(rec.state.hostIdFallbackTimeoutS, null);
     clock.advance(30 * 86_400_000);
@@ -93,7 +93,7 @@ test('§14.2 item 12: without BITS-Host-Id-Fallback-Timeout the client never fal
 
 test('§14.2 item 12: Cancel-Session goes to the Host-Id node, or to the origin once the fallback timer expired', async () => {
   await withServer({ hostId: NODE, hostIdFallbackTimeoutS: 60 }, async (server, rec) => {
-    const clock = new StepClock();
+    const clock = new TestClock();
     await failureOf(uploadFile(rec.request({ clock })));
     const req = rec.request({ clock });
     const early = await cancelUploadSession({ ...req, state: rec.state });

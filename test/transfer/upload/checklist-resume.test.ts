@@ -3,7 +3,7 @@ import { appendFileSync, utimesSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { closeUploadAgents, MIN_FRAGMENT_SIZE, uploadFile } from '../../../src/transfer/upload/index.ts';
 import { BitsFaultServer, type RecordedRequest } from '../../helpers/bits-fault-server.ts';
-import { StepClock } from '../../helpers/step-clock.ts';
+import { TestClock } from '../../helpers/test-clock.ts';
 import { failureOf, RecordedUpload, removeDir, sha256, tempUpload } from './upload-request.ts';
 
 // Client checklist items 4, 5, 6, 11 and 13 of bits-upload-protocol.md §14.2.
@@ -195,7 +195,7 @@ test('§14.2 item 13: the local file changing size or mtime after the upload sta
 test('§14.2 item 11: a keep-alive connection the server dropped while idle is resent once on a new connection', async () => {
   for (const idleMs of [5_000, 0]) {
     await withServer({}, 10_000, async (server, rec, data) => {
-      const clock = new StepClock();
+      const clock = new TestClock();
       let closes = 0;
       server.onRequest = (r) =>
         r.packetType === 'Close-Session' && ++closes === 1

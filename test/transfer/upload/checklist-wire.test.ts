@@ -7,7 +7,7 @@ import {
   uploadFile,
 } from '../../../src/transfer/upload/index.ts';
 import { BitsFaultServer, GUID } from '../../helpers/bits-fault-server.ts';
-import { StepClock } from '../../helpers/step-clock.ts';
+import { TestClock } from '../../helpers/test-clock.ts';
 import { failureOf, RecordedUpload, removeDir, sha256, tempUpload } from './upload-request.ts';
 
 // Client checklist items 1, 2, 3 and 16 of bits-upload-protocol.md §14.2.
@@ -168,7 +168,7 @@ test('§14.2 item 16: strictly one request in flight; response timeout (5 min) a
   });
   // Response timeout: the server reads the fragment and never answers.
   await withServer({}, 200_000, async (server, rec) => {
-    const clock = new StepClock();
+    const clock = new TestClock();
     server.onRequest = (r) => (r.packetType === 'Fragment' ? { kind: 'hang' } : undefined);
     let settled = false;
     const p = failureOf(uploadFile(rec.request({ clock }))).finally(() => {
@@ -187,7 +187,7 @@ test('§14.2 item 16: strictly one request in flight; response timeout (5 min) a
   });
   // Send timeout: the server stops reading a 13 MiB fragment; nothing moves for 2 minutes.
   await withServer({}, 13 * MiB, async (server, rec) => {
-    const clock = new StepClock();
+    const clock = new TestClock();
     server.onRequest = (r) => (r.packetType === 'Fragment' ? { kind: 'stall' } : undefined);
     const p = failureOf(uploadFile(rec.request({ clock, options: { initialFragmentSize: 13 * MiB } })));
     while (server.packets('Fragment').length === 0) await settle(1);

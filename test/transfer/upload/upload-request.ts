@@ -11,7 +11,7 @@ import {
   type UploadOptions,
   type UploadSessionState,
 } from '../../../src/transfer/upload/index.ts';
-import { StepClock } from '../../helpers/step-clock.ts';
+import { TestClock } from '../../helpers/test-clock.ts';
 
 /** What the hooks reported, as the job manager would persist it; builds the next request from it. */
 export class RecordedUpload {
@@ -40,7 +40,7 @@ export class RecordedUpload {
       replyFileName: null,
       state: this.state,
       signal: new AbortController().signal,
-      clock: new StepClock() as Clock,
+      clock: new TestClock() as Clock,
       limiter: null,
       options: {
         customHeaders: [],

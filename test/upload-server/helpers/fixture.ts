@@ -5,8 +5,8 @@ import path from 'node:path';
 import { BITS_PROTOCOL_GUID } from '../../../src/core/upload-protocol.ts';
 import type { BitsUploadServerOptions } from '../../../src/upload-server/server.ts';
 import { type BitsUploadServer, startBitsUploadServer } from '../../../src/upload-server/server.ts';
+import { TestClock } from '../../helpers/test-clock.ts';
 import { bitsPost, type RawClient, type RawResponse } from './raw-client.ts';
-import { TestClock } from './test-clock.ts';
 
 /** A server on 127.0.0.1:0 over a fresh temp root, with a TestClock. */
 export interface Fixture {
