@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { connect } from '../../src/client/connect.ts';
+import { spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
+import { FileServer } from '../helpers/file-server.ts';
+import { failFirst, serving, startOrigin } from '../helpers/origin-server.ts';
+import {
+  cli,
+  cliOk,
+  countingRoute,
+  createJob,
+  killDaemon,
+  MiB,
+  type ServedRequest,
+  scratchDir,
+  sha256,
+  sha256File,
+  waitForState,
+} from './helpers.ts';
+
+// Restarts of bitsd seen through the CLI: on-demand start, a retry delay that outlives the
+// daemon, and a kill -9 between the files of a job.
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+it('e2e: the CLI starts bitsd on demand (one daemon for several calls) and the job is there after it stops', async () => {
+  const home = await scratchDir('openbits-e2e-ondemand-');
+  let pid = 0;
+  try {
+    const created = await cli(home.path, ['/rawreturn', '/create', 'e2e-on-demand'], { autoStart: true });
+    assert.equal(created.code, 0, created.stderr);
+    const job = created.stdout;
+    const client = connect({ socketPath: join(home.path, 'bitsd.sock'), autoStart: false });
+    pid = (await client.status()).pid;
+    await client.close();
+    assert.ok(alive(pid));
+    assert.equal((await cli(home.path, ['/rawreturn', '/getstate', job], { autoStart: true })).stdout, 'SUSPENDED');
+    assert.match(readFileSync(join(home.path, 'bitsd.log'), 'utf8'), /bitsd is listening/u);
+    const again = connect({ socketPath: join(home.path, 'bitsd.sock'), autoStart: false });
+    assert.equal((await again.status()).pid, pid, 'the second call reached the same daemon');
+    await again.close();
+
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 200 && alive(pid); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(alive(pid), false, 'bitsd stopped on SIGTERM');
+    const down = await cli(home.path, ['/getstate', job]);
+    assert.equal(down.code, 1, 'without autostart nobody answers');
+    assert.equal(existsSync(join(home.path, 'bitsd.sock')), false);
+
+    const back = await cli(home.path, ['/rawreturn', '/getdisplayname', job], { autoStart: true });
+    assert.equal(back.stdout, 'e2e-on-demand');
+    const client2 = connect({ socketPath: join(home.path, 'bitsd.sock'), autoStart: false });
+    pid = (await client2.status()).pid;
+    await client2.close();
+  } finally {
+    if (pid !== 0 && alive(pid)) process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 200 && pid !== 0 && alive(pid); i++) await new Promise((r) => setTimeout(r, 25));
+    await home.remove();
+  }
+});
+
+it('e2e: a job in TRANSIENT_ERROR across a bitsd restart retries after its delay and finishes', async () => {
+  const home = await scratchDir('openbits-e2e-retry-home-');
+  const out = await scratchDir('openbits-e2e-retry-out-');
+  const origin = await startOrigin();
+  const body = randomBytes(2 * MiB);
+  origin.route('/flaky.bin', failFirst(1, 503, {}, serving(body, { etag: '"v1"' })));
+  let daemon = await spawnDaemon(home.path);
+  try {
+    const dest = join(out.path, 'flaky.bin');
+    const job = await createJob(home.path, 'e2e-retry');
+    await cliOk(home.path, ['/addfile', job, origin.url('/flaky.bin'), dest]);
+    await cliOk(home.path, ['/setminretrydelay', job, '5']);
+    await cliOk(home.path, ['/resume', job]);
+    await waitForState(home.path, job, 'TRANSIENT_ERROR', { daemon });
+    assert.match(await cliOk(home.path, ['/geterror', job]), /0x801901f7/iu, 'HTTP 503 as an HRESULT');
+    assert.equal(await stopDaemon(daemon), 0);
+    daemon = await spawnDaemon(home.path);
+    assert.equal(await cliOk(home.path, ['/rawreturn', '/getstate', job]), 'TRANSIENT_ERROR');
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon, timeoutMs: 30_000 });
+    await cliOk(home.path, ['/complete', job]);
+    assert.equal(await sha256File(dest), sha256(body));
+    assert.equal(origin.hits('/flaky.bin').length, 2);
+  } finally {
+    await stopDaemon(daemon);
+    await origin.close();
+    await home.remove();
+    await out.remove();
+  }
+});
+
+it('e2e: kill -9 while the second file of a job downloads: the first is not fetched again', async () => {
+  const home = await scratchDir('openbits-e2e-twofiles-home-');
+  const out = await scratchDir('openbits-e2e-twofiles-out-');
+  const files = await FileServer.start();
+  const first = files.add('/first.bin', 4 * MiB);
+  const origin = await startOrigin();
+  const second = randomBytes(64 * MiB);
+  const requests: ServedRequest[] = [];
+  let reached: () => void = () => undefined;
+  const killPoint = new Promise<void>((resolve) => {
+    reached = resolve;
+  });
+  origin.route(
+    '/second.bin',
+    countingRoute(
+      second,
+      requests,
+      (n) => (n === 1 ? { dripBytes: 256 * 1024, dripMs: 5 } : {}),
+      (total) => (total >= 40 * MiB ? reached() : undefined),
+    ),
+  );
+  let daemon = await spawnDaemon(home.path);
+  try {
+    const job = await createJob(home.path, 'e2e-two-files');
+    await cliOk(home.path, ['/addfile', job, files.url('/first.bin'), join(out.path, 'first.bin')]);
+    await cliOk(home.path, ['/addfile', job, origin.url('/second.bin'), join(out.path, 'second.bin')]);
+    await cliOk(home.path, ['/resume', job]);
+    await killPoint;
+    await killDaemon(daemon);
+    daemon = await spawnDaemon(home.path);
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon });
+    const listed = await cliOk(home.path, ['/listfiles', job]);
+    assert.match(listed, new RegExp(`^${first.length} / ${first.length} WORKING .*first\\.bin$`, 'mu'));
+    await cliOk(home.path, ['/complete', job]);
+    assert.equal(await sha256File(join(out.path, 'first.bin')), sha256(first));
+    assert.equal(await sha256File(join(out.path, 'second.bin')), sha256(second));
+    assert.equal(files.hits.get('/first.bin'), 1, 'the finished file was not fetched again');
+    assert.equal(requests.length, 2);
+    assert.match(requests[1]?.range ?? '', /^bytes=[1-9]\d*-$/u);
+  } finally {
+    await stopDaemon(daemon);
+    await files.close();
+    await origin.close();
+    await home.remove();
+    await out.remove();
+  }
+});

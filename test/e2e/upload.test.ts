@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { MAX_FRAGMENT_SIZE } from '../../src/transfer/upload/fragment-size.ts';
+import { type BitsUploadServer, startBitsUploadServer } from '../../src/upload-server/server.ts';
+import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
+import { startBackEnd } from '../upload-server/helpers/back-end.ts';
+import {
+  cli,
+  cliOk,
+  createJob,
+  killDaemon,
+  MiB,
+  Relay,
+  scratchDir,
+  sha256File,
+  waitForState,
+  writeRandomFile,
+} from './helpers.ts';
+
+// Uploads through the real CLI and bitsd to OUR upload server (src/upload-server), in this process
+// so that it can be stopped and started again on the same root and port.
+
+const SIZE = 256 * MiB;
+/** Relayed request bytes at which each interruption strikes (in order). */
+const RESET_AT = 48 * MiB;
+const RESTART_AT = 112 * MiB;
+const KILL_AT = 176 * MiB;
+
+it('e2e: a 256 MiB upload survives a connection reset, an upload-server restart and kill -9 of bitsd (sha256 on the server)', async (t) => {
+  const home = await scratchDir('openbits-e2e-up-home-');
+  const work = await scratchDir('openbits-e2e-up-');
+  const root = join(work.path, 'root');
+  await mkdir(root);
+  const source = join(work.path, 'source.bin');
+  const digest = await writeRandomFile(source, SIZE);
+
+  let server: BitsUploadServer = await startBitsUploadServer({ root });
+  const port = server.port;
+  const relay = new Relay(port);
+  await relay.start();
+  let daemon: DaemonProcess = await spawnDaemon(home.path);
+  const events: string[] = [];
+  let restarting: Promise<void> = Promise.resolve();
+  relay.onUp = (total) => {
+    if (events.length === 0 && total >= RESET_AT) {
+      events.push(`reset at ${total}`);
+      relay.resetAll();
+    } else if (events.length === 1 && total >= RESTART_AT) {
+      events.push(`server restart at ${total}`);
+      restarting = (async () => {
+        await server.close();
+        server = await startBitsUploadServer({ root }, { port });
+      })();
+    } else if (events.length === 2 && total >= KILL_AT) {
+      events.push(`kill -9 at ${total}`);
+      const dead = daemon;
+      restarting = (async () => {
+        await killDaemon(dead);
+        daemon = await spawnDaemon(home.path);
+      })();
+    }
+  };
+  try {
+    const job = await createJob(home.path, 'e2e-upload', '/upload');
+    assert.equal(await cliOk(home.path, ['/rawreturn', '/gettype', job]), 'UPLOAD');
+    await cliOk(home.path, ['/addfile', job, relay.url('/incoming/big.bin'), source]);
+    // The reset and the restart are transient errors: retry after 5 s (the minimum), not 600.
+    await cliOk(home.path, ['/setminretrydelay', job, '5']);
+    const started = performance.now();
+    await cliOk(home.path, ['/resume', job]);
+    const deadline = Date.now() + 80_000;
+    while (events.length < 3 && Date.now() < deadline) {
+      // A kill makes the CLI fail until the new daemon listens; the events drive the test.
+      await cli(home.path, ['/rawreturn', '/getstate', job]);
+      await restarting;
+    }
+    await restarting;
+    assert.equal(events.length, 3, `interruptions: ${events.join(', ')}`);
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon, timeoutMs: 60_000 });
+    const seconds = (performance.now() - started) / 1000;
+
+    const info = JSON.parse(await cliOk(home.path, ['--json', '/info', job])) as {
+      errorCount: number;
+      progress: { bytesTotal: number; bytesTransferred: number };
+    };
+    assert.deepEqual(info.progress, { bytesTotal: SIZE, bytesTransferred: SIZE, filesTotal: 1, filesTransferred: 1 });
+    await cliOk(home.path, ['/complete', job]);
+    const stored = join(root, 'incoming', 'big.bin');
+    assert.equal(await sha256File(stored), digest);
+    assert.equal(relay.resets, 1);
+
+    // Each interruption costs at most the fragment in flight (≤ 13 MiB) and what sat in the
+    // socket buffers (a few MiB on loopback): never a restart from zero.
+    const extra = relay.upBytes - SIZE;
+    t.diagnostic(
+      `${events.join(', ')}; relayed ${relay.upBytes} bytes (${(extra / MiB).toFixed(1)} MiB more than the file), ` +
+        `error count ${info.errorCount}, ${seconds.toFixed(1)} s including two 5 s retry delays`,
+    );
+    assert.ok(extra <= 3 * (MAX_FRAGMENT_SIZE + 8 * MiB), `${extra} bytes sent again`);
+  } finally {
+    await restarting.catch(() => undefined);
+    await stopDaemon(daemon);
+    await relay.close();
+    await server.close();
+    await home.remove();
+    await work.remove();
+  }
+});
+
+it('e2e: an upload-reply job gets the back end reply: /getreplydata, /getreplyprogress, the reply file after /complete', async () => {
+  const app = await startBackEnd((n, res) => {
+    res.end(`stored ${n.body.length} bytes, sha256 ${createHash('sha256').update(n.body).digest('hex')}`);
+  });
+  const home = await scratchDir('openbits-e2e-reply-home-');
+  const work = await scratchDir('openbits-e2e-reply-');
+  const root = join(work.path, 'root');
+  await mkdir(root);
+  const server = await startBitsUploadServer({
+    root,
+    notificationType: 'by-value',
+    notificationUrl: `${app.url}/notify`,
+  });
+  const daemon = await spawnDaemon(home.path);
+  try {
+    const source = join(work.path, 'form.bin');
+    const digest = await writeRandomFile(source, 3 * MiB + 99);
+    const replyFile = join(work.path, 'reply.txt');
+    const expected = `stored ${3 * MiB + 99} bytes, sha256 ${digest}`;
+
+    const job = await createJob(home.path, 'e2e-reply', '/upload-reply');
+    assert.equal(await cliOk(home.path, ['/rawreturn', '/gettype', job]), 'UPLOAD_REPLY');
+    await cliOk(home.path, ['/addfile', job, `${server.url}/forms/form.bin`, source]);
+    await cliOk(home.path, ['/setreplyfilename', job, replyFile]);
+    assert.equal(await cliOk(home.path, ['/rawreturn', '/getreplyfilename', job]), replyFile);
+    await cliOk(home.path, ['/resume', job]);
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon });
+
+    assert.equal(app.received.length, 1);
+    assert.equal(
+      createHash('sha256')
+        .update(app.received[0]?.body ?? '')
+        .digest('hex'),
+      digest,
+      'by value',
+    );
+    const length = Buffer.byteLength(expected);
+    assert.equal(await cliOk(home.path, ['/rawreturn', '/getreplyprogress', job]), `${length} / ${length}`);
+    assert.equal(await cliOk(home.path, ['/rawreturn', '/getreplydata', job]), Buffer.from(expected).toString('hex'));
+    assert.deepEqual(JSON.parse(await cliOk(home.path, ['--json', '/getreplydata', job])), {
+      length,
+      base64: Buffer.from(expected).toString('base64'),
+    });
+    const dump = await cliOk(home.path, ['/getreplydata', job]);
+    assert.match(
+      dump,
+      /^00000000 {2}73 74 6f 72 65 64 20 33 31 34 35 38 32 37 20 62 {2}stored 3145827 b$/mu,
+      'hex dump',
+    );
+
+    assert.equal(existsSync(replyFile), false, 'the reply file is published on Complete');
+    await cliOk(home.path, ['/complete', job]);
+    assert.equal(await readFile(replyFile, 'utf8'), expected);
+    // As with IIS, a notified upload goes to the app only (no BITS-Copy-File-To-Destination).
+    assert.equal(existsSync(join(root, 'forms', 'form.bin')), false);
+  } finally {
+    await stopDaemon(daemon);
+    await server.close();
+    await app.close();
+    await home.remove();
+    await work.remove();
+  }
+});
+
+it('e2e: /cancel of an upload mid-way tells the server (Cancel-Session): its partial data is deleted', async () => {
+  const home = await scratchDir('openbits-e2e-upcancel-home-');
+  const work = await scratchDir('openbits-e2e-upcancel-');
+  const root = join(work.path, 'root');
+  await mkdir(root);
+  const server = await startBitsUploadServer({ root });
+  const daemon = await spawnDaemon(home.path);
+  const requests = join(root, 'BITS-Sessions', 'Requests');
+  const partials = async (): Promise<string[]> =>
+    existsSync(requests)
+      ? (await readdir(requests)).filter((id) => existsSync(join(requests, id, 'requestfile.bin')))
+      : [];
+  try {
+    const source = join(work.path, 'slow.bin');
+    await writeRandomFile(source, 64 * MiB);
+    const job = await createJob(home.path, 'e2e-upload-cancel', '/upload');
+    await cliOk(home.path, ['/addfile', job, `${server.url}/in/slow.bin`, source]);
+    await cliOk(home.path, ['/setmaxbandwidth', job, '2M']);
+    await cliOk(home.path, ['/resume', job]);
+    let sent = 0;
+    for (let i = 0; i < 100 && sent === 0; i++) {
+      sent = Number(await cliOk(home.path, ['/rawreturn', '/getbytestransferred', job]));
+    }
+    assert.ok(sent > 0 && sent < 64 * MiB, `mid-way: ${sent} bytes acknowledged`);
+    assert.equal((await partials()).length, 1, 'the server holds one partial upload');
+
+    await cliOk(home.path, ['/cancel', job]);
+    const deadline = Date.now() + 30_000;
+    while ((await partials()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await partials(), [], 'Cancel-Session deleted the partial data');
+    assert.equal(existsSync(join(root, 'in', 'slow.bin')), false, 'nothing committed');
+  } finally {
+    await stopDaemon(daemon);
+    await server.close();
+    await home.remove();
+    await work.remove();
+  }
+});
