@@ -13,11 +13,8 @@ import {
 } from './instance-lock.ts';
 import { ensurePrivateDir } from './private-dir.ts';
 
-/** What bitsd needs from the manager beyond BitsManager (all optional). */
-export interface ServedManager extends BitsManager {
-  /** SIGHUP: re-read the policy file. */
-  reloadPolicy?(): Promise<unknown>;
-}
+/** The manager bitsd serves (SIGHUP calls its reloadPolicy). */
+export type ServedManager = BitsManager;
 
 export interface DaemonOptions {
   readonly paths: OpenbitsPaths;
@@ -112,7 +109,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       manager: served,
       server,
       async reload() {
-        if (served.reloadPolicy === undefined) return;
         try {
           await served.reloadPolicy();
           logger.info({ file: paths.configPath }, 'policy reloaded');
