@@ -5,6 +5,7 @@ import type {
   JobEvent,
   JobMethod,
   JobState,
+  JobTimers,
   JobType,
   Quotas,
   RemoteValidators,
@@ -114,14 +115,5 @@ export type FilePatch = Partial<{
   validators: RemoteValidators | null;
 }>;
 
-/** Timers kept as elapsed amounts, so a reboot (new monotonic epoch) or wall jump changes nothing. */
-export interface JobTimers {
-  /** Time spent CONNECTING+TRANSFERRING since the last Resume (MaxDownloadTime). */
-  readonly activeMs: number;
-  /** Time without progress since the first transient error, or null (NoProgressTimeout). */
-  readonly noProgressMs: number | null;
-  /** Retry delay still to wait in TRANSIENT_ERROR, or null. */
-  readonly retryRemainingMs: number | null;
-  /** Time since the last activity (JobInactivityTimeout). */
-  readonly inactiveMs: number;
-}
+/** Scheduler timers the store keeps (defined in core so the scheduler needs no store import). */
+export type { JobTimers } from '../core/index.ts';
