@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 import { FileServer, sha256 } from '../helpers/file-server.ts';
-import { cli, cliOk, createJob, MiB, scratchDir, sha256File, stateOf, waitForState } from './helpers.ts';
+import { cli, cliOk, createJob, MiB, scratchDir, sha256File, spawnCli, stateOf, waitForState } from './helpers.ts';
 
 // The real CLI (`node bin/bitsadmin.js`, a child process per call) against a real bitsd started
 // by the test, downloading from a real HTTP server on 127.0.0.1.
@@ -141,5 +141,21 @@ describe('e2e: bitsadmin + bitsd downloads', () => {
     const gone = await cli(home.path, ['/getstate', job]);
     assert.equal(gone.code, 1);
     assert.match(gone.stderr, /BG_E_NOT_FOUND/u);
+  });
+
+  it('/monitor on a pipe prints /list snapshots until Ctrl-C, then exits 0', async () => {
+    const job = await createJob(home.path, 'e2e-monitored');
+    const run = spawnCli(home.path, ['/monitor', '/refresh', '1']);
+    const deadline = Date.now() + 20_000;
+    while ((run.stdout().match(/MONITORING BACKGROUND COPY MANAGER/gu) ?? []).length < 2 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /MONITORING BACKGROUND COPY MANAGER\(1 second refresh\)/u);
+    assert.ok(r.stdout.includes(`${job} e2e-monitored SUSPENDED 0 / 0 0 / 0`), r.stdout);
+    assert.ok(!r.stdout.includes('\u001b'), 'no screen clearing on a pipe');
+    await cliOk(home.path, ['/cancel', job]);
   });
 });

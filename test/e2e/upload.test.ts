@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { MAX_FRAGMENT_SIZE } from '../../src/transfer/upload/fragment-size.ts';
 import { type BitsUploadServer, startBitsUploadServer } from '../../src/upload-server/server.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
-import { startBackEnd } from '../upload-server/helpers/back-end.ts';
+import { startServerProcess } from '../upload-server/helpers/server-process.ts';
 import {
   cli,
   cliOk,
@@ -111,70 +110,6 @@ it('e2e: a 256 MiB upload survives a connection reset, an upload-server restart 
   }
 });
 
-it('e2e: an upload-reply job gets the back end reply: /getreplydata, /getreplyprogress, the reply file after /complete', async () => {
-  const app = await startBackEnd((n, res) => {
-    res.end(`stored ${n.body.length} bytes, sha256 ${createHash('sha256').update(n.body).digest('hex')}`);
-  });
-  const home = await scratchDir('openbits-e2e-reply-home-');
-  const work = await scratchDir('openbits-e2e-reply-');
-  const root = join(work.path, 'root');
-  await mkdir(root);
-  const server = await startBitsUploadServer({
-    root,
-    notificationType: 'by-value',
-    notificationUrl: `${app.url}/notify`,
-  });
-  const daemon = await spawnDaemon(home.path);
-  try {
-    const source = join(work.path, 'form.bin');
-    const digest = await writeRandomFile(source, 3 * MiB + 99);
-    const replyFile = join(work.path, 'reply.txt');
-    const expected = `stored ${3 * MiB + 99} bytes, sha256 ${digest}`;
-
-    const job = await createJob(home.path, 'e2e-reply', '/upload-reply');
-    assert.equal(await cliOk(home.path, ['/rawreturn', '/gettype', job]), 'UPLOAD_REPLY');
-    await cliOk(home.path, ['/addfile', job, `${server.url}/forms/form.bin`, source]);
-    await cliOk(home.path, ['/setreplyfilename', job, replyFile]);
-    assert.equal(await cliOk(home.path, ['/rawreturn', '/getreplyfilename', job]), replyFile);
-    await cliOk(home.path, ['/resume', job]);
-    await waitForState(home.path, job, 'TRANSFERRED', { daemon });
-
-    assert.equal(app.received.length, 1);
-    assert.equal(
-      createHash('sha256')
-        .update(app.received[0]?.body ?? '')
-        .digest('hex'),
-      digest,
-      'by value',
-    );
-    const length = Buffer.byteLength(expected);
-    assert.equal(await cliOk(home.path, ['/rawreturn', '/getreplyprogress', job]), `${length} / ${length}`);
-    assert.equal(await cliOk(home.path, ['/rawreturn', '/getreplydata', job]), Buffer.from(expected).toString('hex'));
-    assert.deepEqual(JSON.parse(await cliOk(home.path, ['--json', '/getreplydata', job])), {
-      length,
-      base64: Buffer.from(expected).toString('base64'),
-    });
-    const dump = await cliOk(home.path, ['/getreplydata', job]);
-    assert.match(
-      dump,
-      /^00000000 {2}73 74 6f 72 65 64 20 33 31 34 35 38 32 37 20 62 {2}stored 3145827 b$/mu,
-      'hex dump',
-    );
-
-    assert.equal(existsSync(replyFile), false, 'the reply file is published on Complete');
-    await cliOk(home.path, ['/complete', job]);
-    assert.equal(await readFile(replyFile, 'utf8'), expected);
-    // As with IIS, a notified upload goes to the app only (no BITS-Copy-File-To-Destination).
-    assert.equal(existsSync(join(root, 'forms', 'form.bin')), false);
-  } finally {
-    await stopDaemon(daemon);
-    await server.close();
-    await app.close();
-    await home.remove();
-    await work.remove();
-  }
-});
-
 it('e2e: /cancel of an upload mid-way tells the server (Cancel-Session): its partial data is deleted', async () => {
   const home = await scratchDir('openbits-e2e-upcancel-home-');
   const work = await scratchDir('openbits-e2e-upcancel-');
@@ -209,6 +144,52 @@ it('e2e: /cancel of an upload mid-way tells the server (Cancel-Session): its par
   } finally {
     await stopDaemon(daemon);
     await server.close();
+    await home.remove();
+    await work.remove();
+  }
+});
+
+it('e2e: kill -9 of the upload server process (bits-upload-server) mid-upload; restarted on the same root and port, the job finishes', async () => {
+  const home = await scratchDir('openbits-e2e-upkill-home-');
+  const work = await scratchDir('openbits-e2e-upkill-');
+  const root = join(work.path, 'root');
+  await mkdir(root);
+  const source = join(work.path, 'source.bin');
+  const digest = await writeRandomFile(source, 96 * MiB);
+  let server = await startServerProcess(['--root', root]);
+  const port = server.port;
+  const relay = new Relay(port);
+  await relay.start();
+  const daemon = await spawnDaemon(home.path);
+  let restarted: Promise<void> | undefined;
+  relay.onUp = (total) => {
+    if (restarted === undefined && total >= 40 * MiB) {
+      const dead = server;
+      dead.child.kill('SIGKILL');
+      restarted = (async () => {
+        assert.equal(await dead.exited, 'SIGKILL');
+        server = await startServerProcess(['--root', root, '--port', String(port)]);
+      })();
+    }
+  };
+  try {
+    const job = await createJob(home.path, 'e2e-upload-server-kill', '/upload');
+    await cliOk(home.path, ['/addfile', job, relay.url('/in/big.bin'), source]);
+    await cliOk(home.path, ['/setminretrydelay', job, '5']);
+    await cliOk(home.path, ['/resume', job]);
+    for (let i = 0; i < 600 && restarted === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+    await restarted;
+    assert.equal(server.port, port);
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon });
+    await cliOk(home.path, ['/complete', job]);
+    assert.equal(await sha256File(join(root, 'in', 'big.bin')), digest);
+    assert.ok(relay.upBytes - 96 * MiB <= MAX_FRAGMENT_SIZE + 8 * MiB, `${relay.upBytes} bytes relayed: resumed`);
+  } finally {
+    await restarted?.catch(() => undefined);
+    await stopDaemon(daemon);
+    await relay.close();
+    server.child.kill('SIGTERM');
+    await server.exited;
     await home.remove();
     await work.remove();
   }
