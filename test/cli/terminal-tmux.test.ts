@@ -40,6 +40,16 @@ after(async () => {
   try {
     const { pid } = await client.status();
     process.kill(pid, 'SIGTERM');
+    // Wait for it to be gone: a dying bitsd still writes its compile cache into the home, and
+    // removing the folder meanwhile fails with ENOTEMPTY.
+    for (let i = 0; i < 400; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
   } catch {
     // not running
   } finally {

@@ -143,4 +143,31 @@ describe('e2e: notifications through bitsd', () => {
     const completed = await cli(home.path, ['/complete', job]);
     assert.equal(completed.code, 0);
   });
+
+  it('the event stream survives a kill -9 of bitsd: after the restart new events arrive on the same subscription', async () => {
+    const client2 = connect({ socketPath: daemon.socketPath, autoStart: false });
+    const seen: ManagerEvent[] = [];
+    const unsubscribe = client2.subscribe((e) => seen.push(e));
+    await unsubscribe.ready;
+    try {
+      daemon.child.kill('SIGKILL');
+      await daemon.exited;
+      daemon = await spawnDaemon(home.path);
+      // The feed reconnects with back-off (100 ms doubling to 5 s); create jobs until one is seen.
+      const deadline = Date.now() + 20_000;
+      let created: string[] = [];
+      while (!seen.some((e) => e.type === 'job:created' && created.includes(e.jobId)) && Date.now() < deadline) {
+        const job = await createJob(home.path, 'e2e-after-restart');
+        created = [...created, job.slice(1, -1).toLowerCase()];
+      }
+      assert.ok(
+        seen.some((e) => e.type === 'job:created' && created.includes(e.jobId)),
+        `events after the restart: ${JSON.stringify(seen)}`,
+      );
+      for (const id of created) await cliOk(home.path, ['/cancel', id]);
+    } finally {
+      unsubscribe();
+      await client2.close();
+    }
+  });
 });

@@ -146,3 +146,105 @@ it('e2e: kill -9 while the second file of a job downloads: the first is not fetc
     await out.remove();
   }
 });
+
+it('e2e: kill -9 mid-download, then the file changes on the server (new ETag) or the server drops Range: the restart fetches it whole', async () => {
+  const home = await scratchDir('openbits-e2e-changed-home-');
+  const out = await scratchDir('openbits-e2e-changed-out-');
+  const origin = await startOrigin();
+  const v1 = randomBytes(48 * MiB);
+  const v2 = randomBytes(48 * MiB);
+  const changed: ServedRequest[] = [];
+  const noRange: ServedRequest[] = [];
+  let stopAt: () => void = () => undefined;
+  let pending = new Promise<void>((resolve) => {
+    stopAt = resolve;
+  });
+  const dripFirst = (n: number) => (n === 1 ? { dripBytes: 256 * 1024, dripMs: 5 } : {});
+  let current = v1;
+  origin.route('/changed.bin', (req, res, n) =>
+    countingRoute(current, changed, dripFirst, (total) => (total >= 40 * MiB ? stopAt() : undefined))(req, res, n),
+  );
+  origin.route(
+    '/norange.bin',
+    countingRoute(
+      v1,
+      noRange,
+      (n) => ({ ...dripFirst(n), ignoreRange: true }),
+      (total) => (total >= 40 * MiB ? stopAt() : undefined),
+    ),
+  );
+  let daemon = await spawnDaemon(home.path);
+  try {
+    for (const [path, after] of [
+      ['/changed.bin', () => (current = v2)],
+      ['/norange.bin', () => undefined],
+    ] as const) {
+      const dest = join(out.path, path.slice(1));
+      const job = await createJob(home.path, `e2e${path.replace('/', '-')}`);
+      await cliOk(home.path, ['/addfile', job, origin.url(path), dest]);
+      await cliOk(home.path, ['/resume', job]);
+      await pending;
+      await killDaemon(daemon);
+      after();
+      pending = new Promise<void>((resolve) => {
+        stopAt = resolve;
+      });
+      daemon = await spawnDaemon(home.path);
+      await waitForState(home.path, job, 'TRANSFERRED', { daemon });
+      await cliOk(home.path, ['/complete', job]);
+      const want = path === '/changed.bin' ? v2 : v1;
+      assert.equal(await sha256File(dest), sha256(want), path);
+    }
+    // The changed file was asked for with If-Range (and answered whole); the other never took a range.
+    assert.equal(changed.length, 2);
+    assert.match(changed[1]?.range ?? '', /^bytes=[1-9]\d*-$/u);
+    assert.equal(changed[1]?.sent, v2.length, 'the new version came whole');
+    assert.equal(noRange.at(-1)?.sent, v1.length);
+  } finally {
+    await stopDaemon(daemon);
+    await origin.close();
+    await home.remove();
+    await out.remove();
+  }
+});
+
+it('e2e: kill -9 while clients create and change jobs: every acknowledged call survives the restart', async () => {
+  const home = await scratchDir('openbits-e2e-acked-');
+  let daemon = await spawnDaemon(home.path);
+  const client = connect({ socketPath: daemon.socketPath, autoStart: false, timeoutMs: 5_000 });
+  const acked = new Map<string, string>();
+  let stop = false;
+  const worker = async (w: number): Promise<void> => {
+    for (let i = 0; !stop; i++) {
+      try {
+        const job = await client.createJob(`w${w}-${i}`);
+        acked.set(job.id, `w${w}-${i}`);
+        await client.setDescription(job.id, `described w${w}-${i}`);
+        acked.set(job.id, `w${w}-${i} described`);
+      } catch {
+        return; // the daemon died under this call: its outcome is unknown, nothing to check
+      }
+    }
+  };
+  try {
+    const workers = [0, 1, 2, 3].map((w) => worker(w));
+    while (acked.size < 40) await new Promise((r) => setTimeout(r, 5));
+    await killDaemon(daemon);
+    stop = true;
+    await Promise.all(workers);
+    await client.close();
+    daemon = await spawnDaemon(home.path);
+    const after = connect({ socketPath: daemon.socketPath, autoStart: false });
+    const jobs = new Map((await after.enumJobs()).map((j) => [j.id, j]));
+    await after.close();
+    for (const [id, what] of acked) {
+      const job = jobs.get(id);
+      assert.ok(job !== undefined, `acknowledged job ${what} (${id}) lost`);
+      if (what.endsWith('described')) assert.equal(job.description, `described ${what.split(' ')[0]}`);
+    }
+    assert.ok(jobs.size >= acked.size);
+  } finally {
+    await stopDaemon(daemon);
+    await home.remove();
+  }
+});

@@ -148,3 +148,62 @@ it('e2e: /transfer /upload-reply without a reply name; kill -9 of bitsd during a
     await work.remove();
   }
 });
+
+it('e2e: an upload-reply job to a server that demands Basic auth: /setcredentials and /setcustomheaders reach every request, the reply GET too', async () => {
+  const app = await startBackEnd((n, res) => {
+    res.end(`hello ${n.body.length}`);
+  });
+  const home = await scratchDir('openbits-e2e-upauth-home-');
+  const work = await scratchDir('openbits-e2e-upauth-');
+  const root = join(work.path, 'root');
+  await mkdir(root);
+  const good = `Basic ${Buffer.from('alice:s3cret').toString('base64')}`;
+  const seen: Array<{ kind: string; authorized: boolean; tenant: string | undefined }> = [];
+  const server = await startBitsUploadServer({
+    root,
+    notificationType: 'by-value',
+    notificationUrl: `${app.url}/notify`,
+    authorize: (req) => {
+      const authorized = req.headers.get('authorization')?.[0] === good;
+      seen.push({ kind: req.packetType ?? req.method, authorized, tenant: req.headers.get('x-tenant')?.[0] });
+      return authorized
+        ? { allow: true, user: 'alice' }
+        : { allow: false, status: 401, headers: [['WWW-Authenticate', 'Basic realm="uploads"']] };
+    },
+  });
+  const daemon = await spawnDaemon(home.path);
+  try {
+    const source = join(work.path, 'form.bin');
+    await writeRandomFile(source, 2 * MiB);
+    const replyFile = join(work.path, 'reply.txt');
+    const job = await createJob(home.path, 'e2e-upload-auth', '/upload-reply');
+    await cliOk(home.path, ['/addfile', job, `${server.url}/secure/form.bin`, source]);
+    await cliOk(home.path, ['/setreplyfilename', job, replyFile]);
+    await cliOk(home.path, ['/setcredentials', job, 'SERVER', 'BASIC', 'alice', 's3cret']);
+    await cliOk(home.path, ['/setcustomheaders', job, 'X-Tenant: blue']);
+    await cliOk(home.path, ['/resume', job]);
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon });
+    await cliOk(home.path, ['/complete', job]);
+    assert.equal(await readFile(replyFile, 'utf8'), `hello ${2 * MiB}`);
+    const allowed = seen.filter((s) => s.authorized);
+    assert.ok(
+      allowed.some((s) => s.kind === 'Create-Session'),
+      JSON.stringify(seen),
+    );
+    assert.ok(allowed.some((s) => s.kind === 'Fragment'));
+    assert.ok(
+      allowed.some((s) => s.kind === 'GET'),
+      `the reply download authenticated: ${JSON.stringify(seen)}`,
+    );
+    assert.ok(
+      seen.every((s) => s.tenant === 'blue'),
+      'custom headers on every request',
+    );
+  } finally {
+    await stopDaemon(daemon);
+    await server.close();
+    await app.close();
+    await home.remove();
+    await work.remove();
+  }
+});

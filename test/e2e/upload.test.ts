@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { appendFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { MAX_FRAGMENT_SIZE } from '../../src/transfer/upload/fragment-size.ts';
@@ -190,6 +190,42 @@ it('e2e: kill -9 of the upload server process (bits-upload-server) mid-upload; r
     await relay.close();
     server.child.kill('SIGTERM');
     await server.exited;
+    await home.remove();
+    await work.remove();
+  }
+});
+
+it('e2e: the local file of an upload changes while bitsd is down (kill -9): after the restart the job is in ERROR, BG_E_LOCAL_FILE_CHANGED', async () => {
+  const home = await scratchDir('openbits-e2e-upchanged-home-');
+  const work = await scratchDir('openbits-e2e-upchanged-');
+  const root = join(work.path, 'root');
+  await mkdir(root);
+  const server = await startBitsUploadServer({ root });
+  let daemon = await spawnDaemon(home.path);
+  try {
+    const source = join(work.path, 'growing.log');
+    await writeRandomFile(source, 32 * MiB);
+    const job = await createJob(home.path, 'e2e-upload-changed', '/upload');
+    await cliOk(home.path, ['/addfile', job, `${server.url}/in/growing.log`, source]);
+    await cliOk(home.path, ['/setmaxbandwidth', job, '4M']);
+    await cliOk(home.path, ['/resume', job]);
+    let sent = 0;
+    for (let i = 0; i < 100 && sent === 0; i++) {
+      sent = Number(await cliOk(home.path, ['/rawreturn', '/getbytestransferred', job]));
+    }
+    assert.ok(sent > 0 && sent < 32 * MiB, `mid-way: ${sent}`);
+    await killDaemon(daemon);
+    await appendFile(source, 'one more line\n');
+    daemon = await spawnDaemon(home.path);
+    await waitForState(home.path, job, 'ERROR', { daemon });
+    const error = await cliOk(home.path, ['/geterror', job]);
+    assert.match(error, /ERROR CODE: +0x8020001d - BG_E_LOCAL_FILE_CHANGED/u, error);
+    assert.match(error, /ERROR CONTEXT: +0x00000004/u, error);
+    await cliOk(home.path, ['/cancel', job]);
+    assert.equal(existsSync(join(root, 'in', 'growing.log')), false);
+  } finally {
+    await stopDaemon(daemon);
+    await server.close();
     await home.remove();
     await work.remove();
   }
