@@ -32,8 +32,11 @@ export interface JobStore {
   applyTransition(id: string, change: TransitionInput): Job;
   /** A property setter (SetDescription, SetPriority, …), legality-checked as `method`. */
   updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job;
-  /** Per-file changes made by the transfer engine or Complete. */
-  updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): Job;
+  /**
+   * Per-file changes made by the transfer engine or Complete. Returns nothing: the engine writes
+   * this per file, and reading the whole job back would cost O(files) per write.
+   */
+  updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): void;
   /** Record a durable offset: called only after the bytes were fdatasync'ed. */
   saveCheckpoint(id: string, fileIndex: number, bytesTransferred: number, now: number): void;
   /** Scheduler timers that must survive a restart (opaque to the store). */
