@@ -1,9 +1,9 @@
 /**
- * The "ours" side of every comparison, as a pluggable adapter. Today `currentOurs()` returns the
- * stand-in (bench/adapters/ours-standin.ts: undici stream() into a buffered file writer, NOT
- * openbits). When bitsd/bitsadmin land, add an adapter that drives them and return it here;
- * bench/README.md says how.
+ * The "ours" side of every comparison, as a pluggable adapter. `currentOurs()` returns the real
+ * openbits (bench/adapters/ours-openbits.ts: bitsd + client) unless OPENBITS_BENCH_OURS=standin
+ * picks the stand-in (undici stream() into a buffered file writer, NOT openbits).
  */
+import { createOpenbitsAdapter } from './ours-openbits.ts';
 import { createStandInAdapter } from './ours-standin.ts';
 
 /** One file to fetch: source URL, destination path, expected size. */
@@ -89,11 +89,12 @@ export interface OursAdapter {
 
 /** Adapters by name; `OPENBITS_BENCH_OURS` picks one (default below). Register the real one here. */
 const ADAPTERS: Record<string, () => OursAdapter> = {
+  openbits: createOpenbitsAdapter,
   standin: createStandInAdapter,
 };
 
-/** The default adapter. Switch to the real openbits adapter here once it exists. */
-export const DEFAULT_OURS = 'standin';
+/** The default adapter: the real openbits (bitsd + client); `standin` stays selectable. */
+export const DEFAULT_OURS = 'openbits';
 
 /** The adapter the suite uses: `OPENBITS_BENCH_OURS` or the default. */
 export function currentOurs(name = process.env.OPENBITS_BENCH_OURS ?? DEFAULT_OURS): OursAdapter {

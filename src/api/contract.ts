@@ -86,6 +86,13 @@ export interface BitsManager {
   /** GetErrorDescription. */
   getErrorDescription(hresult: number): Promise<string>;
 
+  /** The service policy in force (quotas, concurrency, slices, timeouts, bandwidth), as JSON. */
+  getPolicy(): Promise<PolicyDocument>;
+  /** Change one setting of the policy file (dotted key; null removes it) and apply it. */
+  setPolicy(key: string, value: unknown): Promise<PolicyDocument>;
+  /** Re-read the policy file (as SIGHUP does); a bad file changes nothing and throws. */
+  reloadPolicy(): Promise<PolicyDocument>;
+
   /** Live events; returns an unsubscribe function. */
   subscribe(listener: (event: ManagerEvent) => void, filter?: { jobId?: string }): Unsubscribe;
   /** The same events as an async iterator; ends when `signal` aborts or the manager closes. */
@@ -100,6 +107,12 @@ export interface BitsManager {
  * caller can subscribe, await ready, then act without missing the first event.
  */
 export type Unsubscribe = (() => void) & { readonly ready?: Promise<void> };
+
+/**
+ * The policy as JSON (`docs/scheduling.md`): the keys of `config.json` with every value in force;
+ * rates in bytes per second or "off" (unlimited), the timetable as its text form.
+ */
+export type PolicyDocument = Record<string, unknown>;
 
 /** A success code some methods return. */
 export type ResultCode = 'S_OK' | 'S_FALSE' | 'BG_S_PARTIAL_COMPLETE' | 'BG_S_UNABLE_TO_DELETE_FILES';

@@ -383,6 +383,36 @@ export const OPERATIONS = {
     invoke: async (m, r) => ({ description: await m.getErrorDescription(hresultParam(r.params)) }),
     decode: (reply) => reply.description,
   }),
+  getPolicy: op({
+    name: 'getPolicy',
+    method: 'GET',
+    path: '/v1/policy',
+    body: undefined,
+    reply: S.PolicyReply,
+    encode: () => ({}),
+    invoke: async (m) => ({ policy: await m.getPolicy() }),
+    decode: (reply) => reply.policy,
+  }),
+  setPolicy: op({
+    name: 'setPolicy',
+    method: 'PUT',
+    path: '/v1/policy',
+    body: S.SetPolicyBody,
+    reply: S.PolicyReply,
+    encode: (key: string, value: unknown) => ({ body: { key, value } }),
+    invoke: async (m, r) => ({ policy: await m.setPolicy(r.body.key, r.body.value) }),
+    decode: (reply) => reply.policy,
+  }),
+  reloadPolicy: op({
+    name: 'reloadPolicy',
+    method: 'POST',
+    path: '/v1/policy/reload',
+    body: undefined,
+    reply: S.PolicyReply,
+    encode: () => ({}),
+    invoke: async (m) => ({ policy: await m.reloadPolicy() }),
+    decode: (reply) => reply.policy,
+  }),
 } as const;
 
 export type Operations = typeof OPERATIONS;

@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 
@@ -23,15 +24,35 @@ function xdg(env: Env, name: string): string | undefined {
 }
 
 /**
- * The file layout, from the environment alone (no I/O):
+ * `/run/user/<uid>` when the variable is missing but the session folder exists (cron, `su`,
+ * ssh without PAM), so those callers find the same socket as the login session. It must be a
+ * private folder of this user, as systemd-logind makes it.
+ */
+function sessionRuntimeDir(root: string, uid: number): string | undefined {
+  const dir = join(root, String(uid));
+  try {
+    const st = lstatSync(dir);
+    return st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0 ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The file layout, from the environment (and one look at `/run/user/<uid>`):
  * - `OPENBITS_HOME=DIR` puts everything in DIR (tests, portable installs);
  * - the policy file is `$XDG_CONFIG_HOME/openbits/config.json` (default `~/.config/…`);
  * - else the database under `$XDG_STATE_HOME/openbits` (default `~/.local/state/openbits`) and
  *   the socket in `$XDG_RUNTIME_DIR/openbits/bitsd.sock`;
- * - without XDG_RUNTIME_DIR, the socket goes to `<tmpdir>/openbits-<uid>/`, which the daemon
- *   creates 0700 and refuses to use unless it owns it and it is not a symlink.
+ * - without XDG_RUNTIME_DIR, `/run/user/<uid>` if it is this user's private folder, else
+ *   `<tmpdir>/openbits-<uid>/`, which the daemon creates 0700 and refuses to use unless it owns
+ *   it and it is not a symlink.
  */
-export function resolvePaths(env: Env = process.env, uid: number = process.getuid?.() ?? 0): OpenbitsPaths {
+export function resolvePaths(
+  env: Env = process.env,
+  uid: number = process.getuid?.() ?? 0,
+  runUserRoot = '/run/user',
+): OpenbitsPaths {
   const single = env.OPENBITS_HOME === undefined || env.OPENBITS_HOME === '' ? undefined : resolve(env.OPENBITS_HOME);
   if (single !== undefined) {
     return {
@@ -45,7 +66,7 @@ export function resolvePaths(env: Env = process.env, uid: number = process.getui
   const home = env.HOME || homedir();
   const stateDir = join(xdg(env, 'XDG_STATE_HOME') ?? join(home, '.local', 'state'), 'openbits');
   const configPath = join(xdg(env, 'XDG_CONFIG_HOME') ?? join(home, '.config'), 'openbits', 'config.json');
-  const runtime = xdg(env, 'XDG_RUNTIME_DIR');
+  const runtime = xdg(env, 'XDG_RUNTIME_DIR') ?? sessionRuntimeDir(runUserRoot, uid);
   const runtimeDir = runtime === undefined ? join(tmpdir(), `openbits-${uid}`) : join(runtime, 'openbits');
   const socketPath = join(runtimeDir, 'bitsd.sock');
   return { stateDir, runtimeDir, socketPath, logPath: join(stateDir, 'bitsd.log'), configPath };

@@ -154,6 +154,8 @@ export const NullableStringReply = Type.Object({ value: Nullable(Type.String()) 
 /** Reply data as base64 (null when the server sent none). */
 export const ReplyDataReply = Type.Object({ data: Nullable(Type.String()) });
 export const DescriptionReply = Type.Object({ description: Type.String() });
+export const PolicyReply = Type.Object({ policy: Type.Record(Type.String(), Type.Unknown()) });
+export const SetPolicyBody = Type.Object({ key: Type.String(), value: Type.Unknown() }, closed);
 /** GET /v1/status: who answers on the socket. */
 export const StatusReply = Type.Object({
   service: Type.Literal('bitsd'),

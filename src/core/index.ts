@@ -5,6 +5,7 @@ export * from './job.ts';
 export * from './job-state.ts';
 export * from './limits.ts';
 export * from './method-rules.ts';
+export * from './rate-limiter.ts';
 export * from './transitions.ts';
 export * from './upload-protocol.ts';
 export * from './validate.ts';

@@ -198,3 +198,15 @@ export function jobProgress(files: readonly JobFile[]): JobProgress {
 export function fileProgress(file: JobFile): FileProgress {
   return { bytesTotal: file.bytesTotal, bytesTransferred: file.bytesTransferred, completed: file.completed };
 }
+
+/** Timers kept as elapsed amounts, so a reboot (new monotonic epoch) or wall jump changes nothing. */
+export interface JobTimers {
+  /** Time spent CONNECTING+TRANSFERRING since the last Resume (MaxDownloadTime). */
+  readonly activeMs: number;
+  /** Time without progress since the first transient error, or null (NoProgressTimeout). */
+  readonly noProgressMs: number | null;
+  /** Retry delay still to wait in TRANSIENT_ERROR, or null. */
+  readonly retryRemainingMs: number | null;
+  /** Time since the last activity (JobInactivityTimeout). */
+  readonly inactiveMs: number;
+}

@@ -4,14 +4,17 @@ import type { OpenbitsPaths } from '../api/paths.ts';
 import { type ApiLogger, type ApiServer, listenApi } from '../api/server.ts';
 import { BitsError } from '../core/bits-error.ts';
 import type { Clock } from '../core/clock.ts';
-import { AlreadyRunning, acquireInstanceLock, removeStaleSocket } from './instance-lock.ts';
+import {
+  AlreadyRunning,
+  acquireInstanceLock,
+  readHolderInfo,
+  removeStaleSocket,
+  writeHolderInfo,
+} from './instance-lock.ts';
 import { ensurePrivateDir } from './private-dir.ts';
 
-/** What bitsd needs from the manager beyond BitsManager (all optional). */
-export interface ServedManager extends BitsManager {
-  /** SIGHUP: re-read the policy file. */
-  reloadPolicy?(): Promise<unknown>;
-}
+/** The manager bitsd serves (SIGHUP calls its reloadPolicy). */
+export type ServedManager = BitsManager;
 
 export interface DaemonOptions {
   readonly paths: OpenbitsPaths;
@@ -73,18 +76,23 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
 
   let lock: { release(): void };
   try {
-    lock = await acquireInstanceLock(paths.socketPath);
+    lock = await acquireInstanceLock(paths.stateDir);
   } catch (err) {
     if (!(err instanceof AlreadyRunning)) throw err;
-    const pid = await runningPid(paths.socketPath);
+    const holder = readHolderInfo(paths.stateDir);
+    const socketPath = holder?.socketPath ?? paths.socketPath;
+    const pid = (await runningPid(socketPath)) ?? holder?.pid;
     throw new AlreadyRunning(
-      `bitsd is already running${pid === undefined ? '' : ` (pid ${pid})`} at ${paths.socketPath}`,
+      `bitsd is already running${pid === undefined ? '' : ` (pid ${pid})`} at ${socketPath} for ${paths.stateDir}`,
     );
   }
 
   let manager: ServedManager | undefined;
   try {
-    if (removeStaleSocket(paths.socketPath)) logger.info({ socket: paths.socketPath }, 'removed a stale socket');
+    if (await removeStaleSocket(paths.socketPath)) {
+      logger.info({ socket: paths.socketPath }, 'removed a stale socket');
+    }
+    writeHolderInfo(paths.stateDir, { pid: process.pid, socketPath: paths.socketPath });
     manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath });
     const startedAt = options.clock.wallMs();
     const served = manager;
@@ -101,7 +109,6 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       manager: served,
       server,
       async reload() {
-        if (served.reloadPolicy === undefined) return;
         try {
           await served.reloadPolicy();
           logger.info({ file: paths.configPath }, 'policy reloaded');

@@ -1,5 +1,4 @@
-import type { Clock, JobPriority, TimerHandle } from '../core/index.ts';
-import type { JobTimers } from '../store/job-store.ts';
+import type { Clock, JobPriority, JobTimers, TimerHandle } from '../core/index.ts';
 import { type PlanJob, type PlanPolicy, planSchedule } from './plan.ts';
 
 /** What the scheduler asks the service to do. Each call is about one job. */

@@ -1,5 +1,4 @@
-import type { Clock, TimerHandle } from '../core/index.ts';
-import type { RateLimiter } from '../transfer/contract.ts';
+import type { Clock, RateLimiter, TimerHandle } from '../core/index.ts';
 
 interface Waiter {
   bytes: number;

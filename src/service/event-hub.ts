@@ -1,5 +1,5 @@
 import type { ManagerEvent } from '../api/contract.ts';
-import type { Clock, JobProgress } from '../core/index.ts';
+import { type Clock, type JobProgress, normalizeJobId } from '../core/index.ts';
 
 type Listener = (event: ManagerEvent) => void;
 
@@ -68,7 +68,9 @@ export class EventHub {
   }
 
   subscribe(fn: Listener, filter?: { jobId?: string }): () => void {
-    const entry = { fn, jobId: filter?.jobId };
+    // Any spelling of a GUID ({…}, upper case) names the same job.
+    const jobId = filter?.jobId === undefined ? undefined : (normalizeJobId(filter.jobId) ?? filter.jobId);
+    const entry = { fn, jobId };
     this.#listeners.add(entry);
     return () => this.#listeners.delete(entry);
   }

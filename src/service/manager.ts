@@ -2,7 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { constants, mkdirSync } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BitsManager, FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from '../api/contract.ts';
+import type {
+  BitsManager,
+  FileInfo,
+  JobErrorInfo,
+  JobInfo,
+  ManagerEvent,
+  PolicyDocument,
+  ResultCode,
+} from '../api/contract.ts';
 import {
   type AuthScheme,
   type AuthTarget,
@@ -61,7 +69,7 @@ import { EventHub } from './event-hub.ts';
 import { discardFiles, publishFiles } from './finish-job.ts';
 import { toErrorInfo, toFileInfo, toJobInfo } from './job-info.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
-import { DEFAULT_POLICY, loadPolicyFile, type Policy, setPolicyKey } from './policy-file.ts';
+import { DEFAULT_POLICY, loadPolicyFile, type Policy, policyDocument, setPolicyKey } from './policy-file.ts';
 import { ProcNetworkSource } from './proc-network-source.ts';
 import { systemClock } from './system-clock.ts';
 import { UploadCancelQueue } from './upload-cancel-queue.ts';
@@ -164,24 +172,30 @@ export class InProcessManager implements BitsManager {
     };
   }
 
-  /** The policy in force. */
-  async getPolicy(): Promise<Policy> {
+  /** The policy in force, as JSON. */
+  async getPolicy(): Promise<PolicyDocument> {
+    return policyDocument(this.#policy);
+  }
+
+  /** The policy in force, as the scheduler uses it. */
+  policy(): Policy {
     return this.#policy;
   }
 
   /** Re-read the policy file (SIGHUP, the API); a bad file changes nothing and throws. */
-  async reloadPolicy(): Promise<Policy> {
+  async reloadPolicy(): Promise<PolicyDocument> {
     const fromFile = this.#policyFile === null ? DEFAULT_POLICY : loadPolicyFile(this.#policyFile).policy;
     this.#applyPolicy({ ...fromFile, ...this.#policyOverrides });
-    return this.#policy;
+    return policyDocument(this.#policy);
   }
 
   /** Change one setting of the policy file (`bitsadmin /util /setpolicy`) and apply it. */
-  async setPolicy(key: string, value: unknown): Promise<Policy> {
+  async setPolicy(key: string, value: unknown): Promise<PolicyDocument> {
+    if (typeof key !== 'string' || key === '') throw new BitsError('E_INVALIDARG', 'a policy key is required');
     if (this.#policyFile === null) throw new BitsError('E_NOTIMPL', 'this manager has no policy file');
     const policy = setPolicyKey(this.#policyFile, key, value);
     this.#applyPolicy({ ...policy, ...this.#policyOverrides });
-    return this.#policy;
+    return policyDocument(this.#policy);
   }
 
   #applyPolicy(policy: Policy): void {

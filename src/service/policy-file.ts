@@ -202,3 +202,38 @@ export function setPolicyKey(path: string, key: string, value: unknown): Policy 
   renameSync(tmp, path);
   return policy;
 }
+
+const DAY_NAMES = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+
+/** A rate as the policy file writes it: bytes per second, or "off" for unlimited. */
+const rateText = (rate: number | null | undefined): number | string | null =>
+  rate === null || rate === undefined ? null : Number.isFinite(rate) ? rate : 'off';
+
+/** The policy as JSON (what `getPolicy` answers): Infinity becomes "off", the timetable its text. */
+export function policyDocument(policy: Policy): Record<string, unknown> {
+  const { maxInternetBandwidth: w, workSchedule: s, timetable } = policy.bandwidth;
+  const rates = (r: Partial<Record<string, number | null>>) =>
+    Object.fromEntries(Object.entries(r).map(([k, v]) => [k, rateText(v)]));
+  return {
+    quotas: { ...policy.quotas },
+    maxBackgroundJobs: policy.maxBackgroundJobs,
+    timeSliceSeconds: policy.timeSliceSeconds,
+    jobInactivityTimeoutSeconds: policy.jobInactivityTimeoutSeconds,
+    checkpointBytes: policy.checkpointBytes,
+    checkpointMilliseconds: policy.checkpointMilliseconds,
+    bandwidth: {
+      maxInternetBandwidth:
+        w === null ? null : { ...w, inWindow: rateText(w.inWindow), outsideWindow: rateText(w.outsideWindow) },
+      workSchedule: s === null ? null : { ...s, work: rates(s.work), nonWork: rates(s.nonWork) },
+      timetable:
+        timetable === null
+          ? null
+          : timetable
+              .map((e) => {
+                const hhmm = `${String(Math.floor(e.minute / 60)).padStart(2, '0')}:${String(e.minute % 60).padStart(2, '0')}`;
+                return `${e.day === null ? '' : `${DAY_NAMES[e.day]}-`}${hhmm},${rateText(e.rate)}`;
+              })
+              .join(' '),
+    },
+  };
+}

@@ -5,6 +5,7 @@ import type {
   JobEvent,
   JobMethod,
   JobState,
+  JobTimers,
   JobType,
   Quotas,
   RemoteValidators,
@@ -31,8 +32,11 @@ export interface JobStore {
   applyTransition(id: string, change: TransitionInput): Job;
   /** A property setter (SetDescription, SetPriority, …), legality-checked as `method`. */
   updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job;
-  /** Per-file changes made by the transfer engine or Complete. */
-  updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): Job;
+  /**
+   * Per-file changes made by the transfer engine or Complete. Returns nothing: the engine writes
+   * this per file, and reading the whole job back would cost O(files) per write.
+   */
+  updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): void;
   /** Record a durable offset: called only after the bytes were fdatasync'ed. */
   saveCheckpoint(id: string, fileIndex: number, bytesTransferred: number, now: number): void;
   /** Scheduler timers that must survive a restart (opaque to the store). */
@@ -114,14 +118,5 @@ export type FilePatch = Partial<{
   validators: RemoteValidators | null;
 }>;
 
-/** Timers kept as elapsed amounts, so a reboot (new monotonic epoch) or wall jump changes nothing. */
-export interface JobTimers {
-  /** Time spent CONNECTING+TRANSFERRING since the last Resume (MaxDownloadTime). */
-  readonly activeMs: number;
-  /** Time without progress since the first transient error, or null (NoProgressTimeout). */
-  readonly noProgressMs: number | null;
-  /** Retry delay still to wait in TRANSIENT_ERROR, or null. */
-  readonly retryRemainingMs: number | null;
-  /** Time since the last activity (JobInactivityTimeout). */
-  readonly inactiveMs: number;
-}
+/** Scheduler timers the store keeps (defined in core so the scheduler needs no store import). */
+export type { JobTimers } from '../core/index.ts';

@@ -86,8 +86,8 @@ export class MemoryJobStore implements JobStore {
     return this.#put(patchJob(this.#get(id), method, patch, now));
   }
 
-  updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): Job {
-    return this.#put(patchFile(this.#get(id), fileIndex, patch, now));
+  updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): void {
+    this.#put(patchFile(this.#get(id), fileIndex, patch, now));
   }
 
   saveCheckpoint(id: string, fileIndex: number, bytesTransferred: number, now: number): void {

@@ -1,4 +1,12 @@
-import type { BitsErrorData, Clock, Credentials, FileRange, ProxySettings, RemoteValidators } from '../core/index.ts';
+import type {
+  BitsErrorData,
+  Clock,
+  Credentials,
+  FileRange,
+  ProxySettings,
+  RateLimiter,
+  RemoteValidators,
+} from '../core/index.ts';
 
 /**
  * What the transfer engine needs to move one download file, and how it reports back. The
@@ -89,7 +97,5 @@ export interface TransferFailure {
   readonly retryAfterMs: number | null;
 }
 
-/** Token bucket shared by transfers; `take` resolves when `bytes` may be read. */
-export interface RateLimiter {
-  take(bytes: number, signal: AbortSignal): Promise<void>;
-}
+/** Bandwidth limiter the engines consume from (defined in core; the scheduler implements it). */
+export type { RateLimiter } from '../core/index.ts';

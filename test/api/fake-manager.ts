@@ -371,6 +371,17 @@ export class FakeManager implements BitsManager {
     if (info === undefined) throw new BitsError('E_INVALIDARG', `unknown HRESULT ${hresult}`);
     return info.message;
   }
+  #policy: Record<string, unknown> = { maxBackgroundJobs: 1 };
+  async getPolicy(): Promise<Record<string, unknown>> {
+    return { ...this.#policy };
+  }
+  async setPolicy(key: string, value: unknown): Promise<Record<string, unknown>> {
+    this.#policy = { ...this.#policy, [key]: value };
+    return { ...this.#policy };
+  }
+  async reloadPolicy(): Promise<Record<string, unknown>> {
+    return { ...this.#policy };
+  }
   subscribe(listener: (event: ManagerEvent) => void, filter?: { jobId?: string }): Unsubscribe {
     const entry = { fn: listener, jobId: filter?.jobId };
     this.#listeners.add(entry);

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { it } from 'node:test';
@@ -29,8 +31,21 @@ it('XDG layout: state, runtime and config folders; relative XDG values are ignor
   assert.equal(defaults.stateDir, '/home/ann/.local/state/openbits');
 });
 
-it('without XDG_RUNTIME_DIR the socket folder is <tmpdir>/openbits-<uid>', () => {
-  const p = resolvePaths({ HOME: '/home/ann' }, 1234);
-  assert.equal(p.runtimeDir, join(tmpdir(), 'openbits-1234'));
-  assert.equal(p.socketPath, join(tmpdir(), 'openbits-1234', 'bitsd.sock'));
+it('without XDG_RUNTIME_DIR: /run/user/<uid> when it is ours and private, else <tmpdir>/openbits-<uid>', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'openbits-runuser-'));
+  const uid = process.getuid?.() ?? 0;
+  try {
+    const none = resolvePaths({ HOME: '/home/ann' }, uid, root);
+    assert.equal(none.runtimeDir, join(tmpdir(), `openbits-${uid}`));
+    assert.equal(none.socketPath, join(tmpdir(), `openbits-${uid}`, 'bitsd.sock'));
+    const session = join(root, String(uid));
+    mkdirSync(session, { mode: 0o755 });
+    chmodSync(session, 0o755);
+    assert.equal(resolvePaths({ HOME: '/home/ann' }, uid, root).runtimeDir, join(tmpdir(), `openbits-${uid}`));
+    chmodSync(session, 0o700);
+    assert.equal(resolvePaths({ HOME: '/home/ann' }, uid, root).socketPath, join(session, 'openbits', 'bitsd.sock'));
+    assert.equal(resolvePaths({ HOME: '/home/ann' }, uid + 1, root).runtimeDir, join(tmpdir(), `openbits-${uid + 1}`));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
@@ -204,6 +205,22 @@ describe('API server', () => {
     await client.close();
     const err = await rejectsWith(() => client.enumJobs(), 'E_FAIL');
     assert.match(err.message, /client is closed/);
+  });
+
+  it('client: a connection cut mid-call is RPC_S_CALL_FAILED (may or may not have happened)', async () => {
+    const dir = await tempDir();
+    const socketPath = join(dir.path, 'cut.sock');
+    const cut = createNetServer((socket) => socket.once('data', () => socket.destroy()));
+    await new Promise<void>((resolve) => cut.listen(socketPath, resolve));
+    const client = connect({ socketPath, autoStart: false });
+    try {
+      const err = await rejectsWith(() => client.createJob('cut'), 'RPC_S_CALL_FAILED');
+      assert.match(err.message, /may or may not have been applied/);
+    } finally {
+      await client.close();
+      await new Promise((resolve) => cut.close(resolve));
+      await dir.remove();
+    }
   });
 
   it('client without a daemon: RPC_S_SERVER_UNAVAILABLE naming the socket', async () => {

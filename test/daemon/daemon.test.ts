@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chownSync, existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { BITSD_BIN } from '../../src/client/autostart.ts';
@@ -24,6 +25,42 @@ describe('bitsd process', () => {
       assert.equal(mode(daemon.socketPath), 0o600);
       for (const file of ['jobs.db', 'jobs.db-wal', 'jobs.db-shm']) {
         assert.equal(mode(join(home.path, file)), 0o600, file);
+      }
+    } finally {
+      await stopDaemon(daemon);
+      await home.remove();
+    }
+  });
+
+  it('another user cannot connect to the socket (checked by connecting as nobody when root)', async () => {
+    const home = await tempDir('openbits-other-user-');
+    const daemon = await spawnDaemon(home.path);
+    // What user 65534 gets when connecting to `path`: "connected" or the errno code.
+    const tryAsNobody = (path: string): string =>
+      spawnSync(
+        process.execPath,
+        [
+          '-e',
+          `const s = require('node:net').connect(${JSON.stringify(path)});
+           s.on('connect', () => { process.stdout.write('connected'); process.exit(0); });
+           s.on('error', (e) => { process.stdout.write(e.code); process.exit(0); });`,
+        ],
+        { uid: 65534, gid: 65534, cwd: '/' },
+      ).stdout.toString();
+    try {
+      assert.equal(mode(daemon.socketPath), 0o600);
+      if (process.getuid?.() === 0) {
+        // Control: an open socket in an open folder is reachable by nobody, so the refusal below
+        // comes from bitsd's modes, not from the harness.
+        const open = await tempDir('openbits-open-');
+        chmodSync(open.path, 0o755);
+        const server = createNetServer().listen(join(open.path, 'open.sock'));
+        await once(server, 'listening');
+        chmodSync(join(open.path, 'open.sock'), 0o777);
+        assert.equal(tryAsNobody(join(open.path, 'open.sock')), 'connected');
+        server.close();
+        await open.remove();
+        assert.equal(tryAsNobody(daemon.socketPath), 'EACCES');
       }
     } finally {
       await stopDaemon(daemon);
@@ -118,6 +155,54 @@ describe('bitsd process', () => {
     } finally {
       await stopDaemon(first);
       await home.remove();
+    }
+  });
+
+  it('one daemon per database: the same state folder behind another socket refuses too', async () => {
+    const root = await tempDir('openbits-onedb-');
+    const state = join(root.path, 'state');
+    const [runA, runB] = [join(root.path, 'a'), join(root.path, 'b')];
+    for (const dir of [runA, runB]) mkdirSync(dir, { mode: 0o700 });
+    const env = (runtime: string, stateHome = state) => ({
+      ...process.env,
+      OPENBITS_HOME: '',
+      XDG_STATE_HOME: stateHome,
+      XDG_RUNTIME_DIR: runtime,
+    });
+    const start = (e: NodeJS.ProcessEnv) => {
+      const child = spawn(process.execPath, [BITSD_BIN], { env: e, stdio: ['ignore', 'ignore', 'pipe'] });
+      let log = '';
+      child.stderr.setEncoding('utf8');
+      const listening = new Promise<void>((resolve) => {
+        child.stderr.on('data', (c: string) => {
+          log += c;
+          if (log.includes('bitsd is listening')) resolve();
+        });
+      });
+      const exited = once(child, 'exit').then(([code]) => code as number);
+      return { child, listening, exited, log: () => log };
+    };
+    const first = start(env(runA));
+    await Promise.race([first.listening, first.exited]);
+    try {
+      const sameDb = start(env(runB));
+      assert.equal(await sameDb.exited, 3);
+      assert.match(
+        sameDb.log(),
+        new RegExp(`already running \\(pid ${first.child.pid}\\) at ${runA}/openbits/bitsd.sock`),
+      );
+      assert.ok(!existsSync(join(runB, 'openbits', 'bitsd.sock')));
+      // Another database on the same socket must not steal the live socket either.
+      const sameSocket = start(env(runA, join(root.path, 'other-state')));
+      assert.equal(await sameSocket.exited, 3);
+      assert.match(sameSocket.log(), /another bitsd \(with another database\) already serves/);
+      const client = connect({ socketPath: join(runA, 'openbits', 'bitsd.sock'), autoStart: false });
+      assert.equal((await client.status()).pid, first.child.pid);
+      await client.close();
+    } finally {
+      first.child.kill('SIGTERM');
+      await first.exited;
+      await root.remove();
     }
   });
 

@@ -206,7 +206,10 @@ describe('manager conformance (bits-client.md §18)', () => {
     const lines = async (count: number): Promise<string[]> => {
       for (let i = 0; i < 500; i++) {
         if (existsSync(log)) {
-          const l = readFileSync(log, 'utf8').trim().split('\n');
+          // The script may have created the file but not written its line yet.
+          const l = readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((line) => line !== '');
           if (l.length >= count) return l;
         }
         await new Promise((r) => setTimeout(r, 10));

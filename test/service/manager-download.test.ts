@@ -192,6 +192,30 @@ describe('in-process manager: downloads (bits-client.md §18)', () => {
     await m.close();
   });
 
+  it('a wall-clock jump of 14 days neither retries early nor expires the no-progress window', async () => {
+    const { m, clock } = await open();
+    const dir = tempDir();
+    server.add('/jump.bin', 1000, {
+      before: (_req, res, hit) => {
+        if (hit > 1) return false;
+        res.writeHead(503, { 'content-length': '0' }).end();
+        return true;
+      },
+    });
+    const job = await m.createJob('jump');
+    await m.addFile(job.id, server.url('/jump.bin'), join(dir, 'jump.bin'));
+    await m.setMinimumRetryDelay(job.id, 60);
+    await m.setNoProgressTimeout(job.id, 3600);
+    await m.resume(job.id);
+    await waitForState(m, job.id, 'TRANSIENT_ERROR');
+    clock.jumpWall(14 * 24 * 3600 * 1000);
+    clock.advance(59_000);
+    assert.equal((await m.getJob(job.id)).state, 'TRANSIENT_ERROR');
+    clock.advance(1_000);
+    await waitForState(m, job.id, 'TRANSFERRED');
+    await m.close();
+  });
+
   it('§18.9 NoProgressTimeout 0 makes the first error fatal', async () => {
     const { m } = await open();
     const dir = tempDir();

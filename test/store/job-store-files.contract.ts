@@ -121,12 +121,9 @@ export function jobStoreFileContract(factory: StoreFactory): void {
       const id = jobId(1);
       store.addFiles(id, [file(1), file(2)], caller());
       const validators = { size: 4096, lastModified: 'Sat, 21 Nov 2026 07:00:00 GMT', etag: '"abc"' };
-      const job = store.updateFile(
-        id,
-        1,
-        { bytesTotal: 4096, temporaryName: '/srv/data/.f2.bin.bits', validators },
-        T0 + 3,
-      );
+      store.updateFile(id, 1, { bytesTotal: 4096, temporaryName: '/srv/data/.f2.bin.bits', validators }, T0 + 3);
+      const job = store.getJob(id);
+      assert.ok(job);
       assert.deepEqual(job.files[1], {
         ...job.files[1],
         bytesTotal: 4096,
@@ -134,7 +131,7 @@ export function jobStoreFileContract(factory: StoreFactory): void {
         validators,
       });
       assert.equal(job.times.modificationTime, T0 + 3);
-      assert.deepEqual(store.getJob(id), job);
+      assert.equal(job.files.length, 2);
       const before = snapshot(store, [id]);
       assertBitsError(() => store.updateFile(id, 1, { bytesTransferred: 4097 }, T0 + 4), 'E_INVALIDARG');
       assertBitsError(() => store.updateFile(id, 2, { bytesTotal: 1 }, T0 + 4), 'E_INVALIDARG');

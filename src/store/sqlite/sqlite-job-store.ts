@@ -147,19 +147,18 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): Job {
-    return this.#write(() => {
-      const job = this.#mustLoad(id);
+  updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): void {
+    this.#write(() => {
+      const job = this.#mustLoadWithFile(id, fileIndex);
       const next = patchFile(job, fileIndex, patch, now);
       this.#sql.updateFile.run(fileParams(id, next.files[fileIndex] as JobFile));
       this.#sql.touchJob.run(now, id);
-      return next;
     });
   }
 
   saveCheckpoint(id: string, fileIndex: number, bytesTransferred: number, now: number): void {
     this.#write(() => {
-      const job = this.#mustLoad(id);
+      const job = this.#mustLoadWithFile(id, fileIndex);
       checkpointJob(job, fileIndex, bytesTransferred, now);
       this.#sql.updateCheckpoint.run(bytesTransferred, id, fileIndex);
       this.#sql.touchJob.run(now, id);
@@ -229,6 +228,19 @@ export class SqliteJobStore implements JobStore {
     const job = this.#load(id);
     if (job === undefined) throw jobNotFound(id);
     return job;
+  }
+
+  /**
+   * The job row with only file `index` read (a sparse `files` array): enough to check a per-file
+   * change, without parsing every file row of a 1,000-file job on each engine write.
+   */
+  #mustLoadWithFile(id: string, index: number): Job {
+    const row = this.#sql.selectJob.get(id) as Row | undefined;
+    if (row === undefined) throw jobNotFound(id);
+    const fileRow = Number.isInteger(index) ? (this.#sql.selectFile.get(id, index) as Row | undefined) : undefined;
+    const files: JobFile[] = [];
+    if (fileRow !== undefined) files[index] = rowToFile(fileRow);
+    return { ...rowToJob(row, []), files };
   }
 
   /** Write the whole job row, only if it is still in the state the change was computed from. */

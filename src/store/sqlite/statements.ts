@@ -18,6 +18,7 @@ export interface Statements {
   readonly rollback: StatementSync;
   readonly selectJob: StatementSync;
   readonly selectFiles: StatementSync;
+  readonly selectFile: StatementSync;
   readonly selectQueue: StatementSync;
   readonly selectQueueFiles: StatementSync;
   readonly selectOwnerQueue: StatementSync;
@@ -49,6 +50,7 @@ export function prepareStatements(db: DatabaseSync): Statements {
     rollback: db.prepare('ROLLBACK'),
     selectJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
     selectFiles: db.prepare('SELECT * FROM files WHERE job_id = ? ORDER BY idx'),
+    selectFile: db.prepare('SELECT * FROM files WHERE job_id = ? AND idx = ?'),
     selectQueue: db.prepare(`SELECT * FROM jobs WHERE state NOT IN ${FINAL} ORDER BY seq`),
     selectQueueFiles: db.prepare(
       `SELECT f.* FROM files f JOIN jobs j ON j.id = f.job_id WHERE j.state NOT IN ${FINAL} ORDER BY j.seq, f.idx`,

@@ -1,0 +1,97 @@
+/**
+ * The client half of the openbits adapter, run in its own pinned process under GNU time:
+ * connects to a running bitsd through `connect()` (src/client), creates the job(s) of a spec,
+ * waits for each job's TRANSFERRED event and calls Complete, then prints one JSON report.
+ * Timing starts just before the first createJob (the Node start-up of this process is not
+ * counted, as a long-lived application calling the API would not pay it per transfer).
+ *
+ * `node bench/adapters/openbits-client.ts <spec.json>`
+ */
+import { readFileSync } from 'node:fs';
+import type { ManagerEvent } from '../../src/api/contract.ts';
+import { connect } from '../../src/client/connect.ts';
+import type { JobPriority, JobType } from '../../src/core/job-state.ts';
+
+/** What to transfer. */
+export interface OpenbitsClientSpec {
+  readonly socketPath: string;
+  readonly items: ReadonlyArray<{ readonly url: string; readonly dest: string }>;
+  /** `one-job`: one job with every item; `concurrent-jobs`: one job per item, all resumed at once. */
+  readonly mode: 'one-job' | 'concurrent-jobs';
+  readonly type: JobType;
+  readonly priority: JobPriority;
+}
+
+/** The JSON line the client prints. */
+export interface OpenbitsClientReport {
+  /** createJob of the first job → the last Complete returned. */
+  readonly wallMs: number;
+  /** createJob → Complete per item (one-job: the file's TRANSFERRED event, then the job's Complete for the last). */
+  readonly perItemMs: number[];
+  /** CPU of this process inside the timed window, ms. */
+  readonly clientCpuMs: number;
+}
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(readFileSync(process.argv[2] as string, 'utf8')) as OpenbitsClientSpec;
+  const client = connect({ socketPath: spec.socketPath, autoStart: false, timeoutMs: 600_000 });
+  await client.status(); // connect (and warm the connection) outside the timed window
+
+  const groups = spec.mode === 'one-job' ? [spec.items] : spec.items.map((i) => [i]);
+  const perItemMs = new Array<number>(spec.items.length).fill(Number.NaN);
+  const firstIndex = new Map<string, number>(); // job id → index of its first item
+  const waiting = new Map<string, () => void>();
+  const failures: string[] = [];
+  let started = 0;
+
+  const onEvent = (event: ManagerEvent) => {
+    const base = firstIndex.get(event.jobId);
+    if (base === undefined) return;
+    if (event.type === 'file:transferred') perItemMs[base + event.fileIndex] = performance.now() - started;
+    else if (event.type === 'job:transferred') waiting.get(event.jobId)?.();
+    else if (event.type === 'job:error') {
+      failures.push(`${event.jobId}: ${JSON.stringify(event.error)}`);
+      waiting.get(event.jobId)?.();
+    }
+  };
+  const unsubscribe = client.subscribe(onEvent);
+  await unsubscribe.ready;
+
+  const cpu0 = process.cpuUsage();
+  started = performance.now();
+  const done: Promise<void>[] = [];
+  let offset = 0;
+  for (const group of groups) {
+    const job = await client.createJob('bench', spec.type);
+    const base = offset;
+    offset += group.length;
+    firstIndex.set(job.id, base);
+    if (spec.priority !== 'NORMAL') await client.setPriority(job.id, spec.priority);
+    await client.addFileSet(
+      job.id,
+      group.map((i) => ({ remoteName: i.url, localName: i.dest })),
+    );
+    const transferred = new Promise<void>((resolve) => waiting.set(job.id, resolve));
+    await client.resume(job.id);
+    done.push(
+      transferred.then(async () => {
+        if (failures.length > 0) return;
+        await client.complete(job.id);
+        const at = performance.now() - started;
+        // The last item of a job is published by Complete; earlier ones by their TRANSFERRED event.
+        perItemMs[base + group.length - 1] = at;
+        for (let i = base; i < base + group.length; i++) if (Number.isNaN(perItemMs[i])) perItemMs[i] = at;
+      }),
+    );
+  }
+  await Promise.all(done);
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  unsubscribe();
+  await client.close();
+  if (failures.length > 0) throw new Error(`job error: ${failures.join('; ')}`);
+  const report: OpenbitsClientReport = { wallMs, perItemMs, clientCpuMs: (cpu.user + cpu.system) / 1000 };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+await main();

@@ -1,0 +1,263 @@
+/**
+ * The real openbits as "ours": the daemon + client route users run. One `bitsd` (pinned to the
+ * client CPU, OPENBITS_HOME in the work folder, a config.json raising the quotas) lives for the
+ * whole suite; each download runs bench/adapters/openbits-client.ts in its own pinned process,
+ * which drives the job through `connect()` and reports createJob → Complete.
+ *
+ * Figures: wall = createJob → last Complete (Complete publishes the file, as curl's exit does);
+ * CPU = client CPU in that window + bitsd CPU over the run; peak RSS = max(client, bitsd VmHWM,
+ * reset before each run). Jobs run at FOREGROUND priority (what `bitsadmin /transfer /priority
+ * foreground` does: an interactive transfer, never held back by background scheduling or policy
+ * throttling); the config also sets `maxBackgroundJobs: 8` so the scheduler bench's NORMAL jobs
+ * may run eight at a time.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { fileURLToPath } from 'node:url';
+import { type BitsClient, connect } from '../../src/client/connect.ts';
+import type { JobType } from '../../src/core/job-state.ts';
+import { measureApi } from '../api.ts';
+import { processCpuMs, processTreeHwmKiB, resetPeakRss, runTimed, sleep } from '../lib/exec.ts';
+import type { OpenbitsClientReport, OpenbitsClientSpec } from './openbits-client.ts';
+import type { DownloadItem, DownloadMeasure, KillResumeMeasure, OursAdapter, RunningDownload } from './ours.ts';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const BITSD = join(REPO, 'bin', 'bitsd.js');
+const UPLOAD_SERVER = join(REPO, 'bin', 'bits-upload-server.js');
+const CLIENT = join(REPO, 'bench', 'adapters', 'openbits-client.ts');
+const MiB = 1024 * 1024;
+/** The daemon's default checkpoint spacing (docs/scheduling.md `checkpointBytes`). */
+const CHECKPOINT_BYTES = 32 * MiB;
+
+/** The config.json the bench daemon runs with. */
+export function benchConfig(): Record<string, unknown> {
+  return {
+    quotas: { maxJobsPerUser: 30_000, maxJobsPerMachine: 30_000, maxFilesPerJob: 5_000 },
+    maxBackgroundJobs: 8,
+  };
+}
+
+/** A bitsd in `home`, pinned to `cpu`; resolves once its socket answers. */
+export async function startBitsd(
+  home: string,
+  cpu: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ child: ChildProcess; client: BitsClient }> {
+  const child = spawn('taskset', ['-c', cpu, process.execPath, BITSD], {
+    env: { ...process.env, OPENBITS_HOME: home, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let log = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    log = (log + d).slice(-4000);
+  });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  const client = connect({ socketPath: join(home, 'bitsd.sock'), autoStart: false, timeoutMs: 600_000 });
+  for (let i = 0; ; i++) {
+    if (exited) throw new Error(`bitsd exited at start:\n${log}`);
+    try {
+      await client.status();
+      return { child, client };
+    } catch (error) {
+      if (i > 3000) throw error;
+      await sleep(10);
+    }
+  }
+}
+
+/** Stop a bitsd: SIGTERM (or SIGKILL) and wait for it to exit. */
+async function stopBitsd(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  await exited;
+}
+
+/** Create the openbits adapter. */
+export function createOpenbitsAdapter(): OursAdapter {
+  let workDir = '';
+  let home = '';
+  let cpu = '1';
+  let seq = 0;
+  let daemon: ChildProcess | undefined;
+  let client: BitsClient | undefined;
+  let uploader: ChildProcess | undefined;
+  let uploadBase = '';
+
+  const start = async () => {
+    const started = await startBitsd(home, cpu);
+    daemon = started.child;
+    client = started.client;
+  };
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    await client?.close().catch(() => {});
+    if (daemon) await stopBitsd(daemon, signal);
+    client = undefined;
+    daemon = undefined;
+  };
+  const daemonPid = () => {
+    if (!daemon?.pid) throw new Error('bitsd is not running');
+    return daemon.pid;
+  };
+  const api = () => {
+    if (!client) throw new Error('bitsd is not running');
+    return client;
+  };
+
+  /** Run one client process over `items` and add the daemon's CPU and RSS. */
+  const run = async (
+    items: readonly DownloadItem[],
+    mode: OpenbitsClientSpec['mode'],
+    type: JobType,
+    runCpu: string,
+  ): Promise<DownloadMeasure> => {
+    const pid = daemonPid();
+    const spec: OpenbitsClientSpec = {
+      socketPath: join(home, 'bitsd.sock'),
+      items: items.map((i) => ({ url: i.url, dest: i.dest })),
+      mode,
+      type,
+      priority: 'FOREGROUND',
+    };
+    const specPath = join(workDir, `spec-${seq++}.json`);
+    writeFileSync(specPath, JSON.stringify(spec));
+    await resetPeakRss(pid);
+    const cpu0 = await processCpuMs(pid);
+    const timed = await runTimed([process.execPath, CLIENT, specPath], runCpu);
+    const daemonCpu = (await processCpuMs(pid)) - cpu0;
+    const daemonRss = await processTreeHwmKiB(pid);
+    const report = JSON.parse(timed.stdout.trim().split('\n').pop() ?? '{}') as OpenbitsClientReport;
+    return {
+      wallMs: report.wallMs,
+      cpuMs: report.clientCpuMs + daemonCpu,
+      peakRssKiB: Math.max(timed.maxRssKiB, daemonRss),
+      perItemMs: report.perItemMs,
+    };
+  };
+
+  return {
+    label: 'openbits 0.1.0 (bitsd + client)',
+    isStandIn: false,
+    checkpointIntervalBytes: CHECKPOINT_BYTES,
+
+    async setup(env) {
+      workDir = join(env.workDir, 'openbits');
+      // The state folder (SQLite database) lives on disk like a user's, not on the tmpfs.
+      home = join(REPO, 'bench', 'work', 'openbits-home');
+      rmSync(home, { recursive: true, force: true });
+      cpu = env.cpu;
+      rmSync(workDir, { recursive: true, force: true });
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      writeFileSync(join(home, 'config.json'), JSON.stringify(benchConfig()));
+      await start();
+      const root = join(workDir, 'up');
+      mkdirSync(root, { recursive: true });
+      // The upload server is the far side, like nginx: pinned to CPU 0.
+      uploader = spawn(
+        'taskset',
+        ['-c', '0', process.execPath, UPLOAD_SERVER, '--root', root, '--port', '0', '--allow-overwrite'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      uploadBase = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        uploader?.stdout?.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          const m = /listening on (\S+)/u.exec(out);
+          if (m) resolve((m[1] as string).replace(/\/?$/u, '/'));
+        });
+        uploader?.once('exit', (code) => reject(new Error(`bits-upload-server exited ${code}`)));
+      });
+    },
+
+    async teardown() {
+      await stop();
+      if (uploader) await stopBitsd(uploader);
+      rmSync(workDir, { recursive: true, force: true });
+      rmSync(home, { recursive: true, force: true });
+    },
+
+    download: (items, options) => run(items, options.mode, 'DOWNLOAD', options.cpu),
+
+    async upload(path, size, runCpu) {
+      const name = `up-${seq}.bin`;
+      const measure = await run([{ url: `${uploadBase}${name}`, dest: path, size }], 'one-job', 'UPLOAD', runCpu);
+      rmSync(join(workDir, 'up', name), { force: true });
+      return measure;
+    },
+
+    async startThrottled(item, bytesPerSecond): Promise<RunningDownload> {
+      const c = api();
+      const pid = daemonPid();
+      const job = await c.createJob('bench-throttled');
+      await c.setPriority(job.id, 'FOREGROUND');
+      await c.setMaxBandwidth(job.id, bytesPerSecond);
+      await c.addFile(job.id, item.url, item.dest);
+      await c.resume(job.id);
+      return {
+        cpuMs: () => processCpuMs(pid),
+        async stop() {
+          await c.cancel(job.id);
+        },
+      };
+    },
+
+    async killAndResume(item, killAtFraction): Promise<KillResumeMeasure> {
+      let c = api();
+      const job = await c.createJob('bench-kill');
+      await c.setPriority(job.id, 'FOREGROUND');
+      await c.addFile(job.id, item.url, item.dest);
+      await c.resume(job.id);
+      for (;;) {
+        const p = await c.getProgress(job.id);
+        if (p.filesTransferred > 0) throw new Error('the job finished before it could be killed; use a bigger file');
+        if (p.bytesTransferred >= item.size * killAtFraction) break;
+      }
+      await stop('SIGKILL');
+      // The last durable checkpoint and the temp file, read from the dead daemon's database.
+      const db = new DatabaseSync(join(home, 'jobs.db'));
+      const row = db
+        .prepare('SELECT bytes_transferred AS b, temporary_name AS t FROM files WHERE job_id = ? AND idx = 0')
+        .get(job.id) as { b: number; t: string | null } | undefined;
+      db.close();
+      const resumedFrom = Number(row?.b ?? 0);
+      const temp =
+        row?.t ??
+        join(
+          dirname(item.dest),
+          readdirSync(dirname(item.dest)).find((n) => n.startsWith(`.${basename(item.dest)}.`)) ?? '',
+        );
+      const bytesOnDiskAtKill = statSync(temp).size;
+      const restarted = performance.now();
+      await start();
+      c = api();
+      let ttfbAfterRestartMs = Number.NaN;
+      for (;;) {
+        const info = await c.getJob(job.id);
+        const now = performance.now() - restarted;
+        if (Number.isNaN(ttfbAfterRestartMs) && info.progress.bytesTransferred > resumedFrom) ttfbAfterRestartMs = now;
+        if (info.state === 'TRANSFERRED') break;
+        if (info.state === 'ERROR') throw new Error(`the resumed job failed: ${JSON.stringify(info.error)}`);
+        await sleep(1);
+      }
+      await c.complete(job.id);
+      const resumeWallMs = performance.now() - restarted;
+      return { bytesOnDiskAtKill, resumedFrom, ttfbAfterRestartMs, resumeWallMs };
+    },
+
+    async api(options) {
+      const r = await measureApi({ cycles: options.cycles, listJobs: options.listJobs, cpu: options.cpu });
+      return {
+        cyclesPerSecond: r.cyclesPerSecond,
+        listP50Ms: r.listP50Ms,
+        listP99Ms: r.listP99Ms,
+        cliStartMs: r.cliStartMs,
+      };
+    },
+  };
+}
