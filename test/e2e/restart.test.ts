@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { connect } from '../../src/client/connect.ts';
@@ -246,5 +246,46 @@ it('e2e: kill -9 while clients create and change jobs: every acknowledged call s
   } finally {
     await stopDaemon(daemon);
     await home.remove();
+  }
+});
+
+it('e2e: /addfileset of 40 files, kill -9 in the middle: no finished file is fetched again, all 40 published', async () => {
+  const home = await scratchDir('openbits-e2e-fileset-home-');
+  const out = await scratchDir('openbits-e2e-fileset-out-');
+  const files = await FileServer.start();
+  const bodies: Buffer[] = [];
+  const lines: string[] = ['# remote local'];
+  for (let i = 0; i < 40; i++) {
+    bodies.push(files.add(`/f${i}.bin`, 512 * 1024 + i, { rateBps: 4 * MiB }));
+    lines.push(`${files.url(`/f${i}.bin`)} ${join(out.path, `f${i}.bin`)}`);
+  }
+  const list = join(home.path, 'files.txt');
+  writeFileSync(list, `${lines.join('\n')}\n`);
+  let daemon = await spawnDaemon(home.path);
+  try {
+    const job = await createJob(home.path, 'e2e-fileset');
+    await cliOk(home.path, ['/addfileset', job, list]);
+    assert.equal(await cliOk(home.path, ['/rawreturn', '/getfilestotal', job]), '40');
+    await cliOk(home.path, ['/resume', job]);
+    // Files go one after another: once f(k+1) is asked for, f(k) is done.
+    const deadline = Date.now() + 30_000;
+    while (!files.hits.has('/f16.bin') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await killDaemon(daemon);
+    const started = [...files.hits.keys()].length;
+    assert.ok(started >= 17 && started < 40, `the kill landed mid-set (${started} files started)`);
+    daemon = await spawnDaemon(home.path);
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon, timeoutMs: 60_000 });
+    await cliOk(home.path, ['/complete', job]);
+    for (let i = 0; i < 40; i++) {
+      assert.equal(await sha256File(join(out.path, `f${i}.bin`)), sha256(bodies[i] as Buffer), `f${i}`);
+    }
+    for (let i = 0; i < started - 1; i++) {
+      assert.equal(files.hits.get(`/f${i}.bin`), 1, `f${i} was finished before the kill and not fetched again`);
+    }
+  } finally {
+    await stopDaemon(daemon);
+    await files.close();
+    await home.remove();
+    await out.remove();
   }
 });
