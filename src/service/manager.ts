@@ -362,7 +362,8 @@ export class InProcessManager implements BitsManager {
       void this.#locked(job.id, async () => {
         if (connected) {
           const current = this.#store.getJob(job.id);
-          if (current?.state === 'TRANSIENT_ERROR') this.#enterState(this.#apply(current, 'network_restored'));
+          if (current?.state === 'TRANSIENT_ERROR')
+            this.#store.transaction(() => this.#enterState(this.#apply(current, 'network_restored')));
           return;
         }
         const current = this.#store.getJob(job.id);
@@ -371,7 +372,7 @@ export class InProcessManager implements BitsManager {
         await this.#stop(job.id, 'shutdown');
         const stopped = this.#store.getJob(job.id) as Job;
         if (isActiveState(stopped.state) || stopped.state === 'QUEUED') {
-          this.#enterState(this.#apply(stopped, 'network_lost', networkError()), null);
+          this.#store.transaction(() => this.#enterState(this.#apply(stopped, 'network_lost', networkError()), null));
         }
       });
     }
@@ -386,7 +387,7 @@ export class InProcessManager implements BitsManager {
         if (current === undefined) return;
         if (!blocked) {
           if (current.state === 'TRANSIENT_ERROR' && current.error?.name === 'BG_E_BLOCKED_BY_POLICY') {
-            this.#enterState(this.#apply(current, 'policy_unblocked'));
+            this.#store.transaction(() => this.#enterState(this.#apply(current, 'policy_unblocked')));
           }
           return;
         }
@@ -394,7 +395,7 @@ export class InProcessManager implements BitsManager {
         await this.#stop(job.id, 'shutdown');
         const stopped = this.#store.getJob(job.id) as Job;
         if (isActiveState(stopped.state) || stopped.state === 'QUEUED') {
-          this.#enterState(this.#apply(stopped, 'policy_blocked', blockedError()), null);
+          this.#store.transaction(() => this.#enterState(this.#apply(stopped, 'policy_blocked', blockedError()), null));
         }
       });
     }
@@ -408,15 +409,18 @@ export class InProcessManager implements BitsManager {
     const job = this.#store.getJob(id);
     if (job === undefined || job.state !== 'QUEUED') return;
     if (this.#waitsForNetwork(job)) {
-      this.#enterState(this.#apply(job, 'network_lost', networkError()), null);
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'network_lost', networkError()), null));
       return;
     }
     if (this.#bandwidth.isBlocked(job.priority)) {
-      this.#enterState(this.#apply(job, 'policy_blocked', blockedError()), null);
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'policy_blocked', blockedError()), null));
       return;
     }
-    const connecting = this.#apply(job, 'pick');
-    this.#enterState(connecting);
+    const connecting = this.#store.transaction(() => {
+      const picked = this.#apply(job, 'pick');
+      this.#enterState(picked);
+      return picked;
+    });
     const abort = new AbortController();
     const done = this.#run(connecting, abort.signal).finally(() => {
       this.#runners.delete(id);
@@ -437,7 +441,8 @@ export class InProcessManager implements BitsManager {
       checkpointMs: this.#policy.checkpointMilliseconds,
       onConnected: () => {
         const current = this.#store.getJob(id);
-        if (current?.state === 'CONNECTING') this.#enterState(this.#apply(current, 'connected'));
+        if (current?.state === 'CONNECTING')
+          this.#store.transaction(() => this.#enterState(this.#apply(current, 'connected')));
       },
       onProgress: (files: readonly JobFile[], advanced: boolean) => this.#progress(id, files, advanced),
       onFileTransferred: (fileIndex: number) => this.#hub.emit({ type: 'file:transferred', jobId: id, fileIndex }),
@@ -451,7 +456,7 @@ export class InProcessManager implements BitsManager {
     const current = this.#store.getJob(id);
     if (current === undefined || !isActiveState(current.state)) return;
     if (outcome.kind === 'done') {
-      this.#enterState(this.#apply(current, 'all_files_done'));
+      this.#store.transaction(() => this.#enterState(this.#apply(current, 'all_files_done')));
       return;
     }
     this.#fail(current, outcome.failure, outcome.fileIndex);
@@ -468,13 +473,13 @@ export class InProcessManager implements BitsManager {
   #fail(job: Job, failure: TransferFailure, fileIndex: number | null): void {
     const error = { ...failure.error, fileIndex };
     if (failure.kind === 'fatal' || job.noProgressTimeout === 0) {
-      this.#enterState(this.#apply(job, 'fatal_failure', error));
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'fatal_failure', error)));
       return;
     }
     const next = this.#apply(job, 'transient_failure', error);
     // BITS: if MinimumRetryDelay > NoProgressTimeout there is no retry; the job goes to ERROR.
     if (job.minimumRetryDelay > job.noProgressTimeout) {
-      this.#enterState(this.#apply(next, 'no_progress_timeout'));
+      this.#store.transaction(() => this.#enterState(this.#apply(next, 'no_progress_timeout')));
       return;
     }
     const delay = Math.max(job.minimumRetryDelay * 1000, failure.retryAfterMs ?? 0);
@@ -485,16 +490,16 @@ export class InProcessManager implements BitsManager {
     const job = this.#store.getJob(id);
     if (job?.state !== 'TRANSIENT_ERROR') return;
     if (this.#scheduler.noProgressExpired(id)) {
-      this.#enterState(this.#apply(job, 'no_progress_timeout'));
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'no_progress_timeout')));
       return;
     }
-    this.#enterState(this.#apply(job, 'retry_timer'));
+    this.#store.transaction(() => this.#enterState(this.#apply(job, 'retry_timer')));
   }
 
   #timeout(id: string, event: 'no_progress_timeout'): void {
     const job = this.#store.getJob(id);
     if (job?.state !== 'TRANSIENT_ERROR') return;
-    this.#enterState(this.#apply(job, event));
+    this.#store.transaction(() => this.#enterState(this.#apply(job, event)));
   }
 
   /** Stop a running transfer (at a checkpoint) and wait until it has stopped. */
@@ -509,7 +514,8 @@ export class InProcessManager implements BitsManager {
     await this.#locked(id, async () => {
       await this.#stop(id, 'preempt');
       const job = this.#store.getJob(id);
-      if (job !== undefined && isActiveState(job.state)) this.#enterState(this.#apply(job, 'slice_end'));
+      if (job !== undefined && isActiveState(job.state))
+        this.#store.transaction(() => this.#enterState(this.#apply(job, 'slice_end')));
     });
   }
 
@@ -523,7 +529,9 @@ export class InProcessManager implements BitsManager {
         `the job spent more than ${job.maximumDownloadTime} s connecting and transferring`,
         { context: 'GENERAL_QUEUE_MANAGER' },
       ).toJSON();
-      this.#enterState(this.#apply(job, 'max_download_time', { ...error, fileIndex: null }));
+      this.#store.transaction(() =>
+        this.#enterState(this.#apply(job, 'max_download_time', { ...error, fileIndex: null })),
+      );
     });
   }
 
@@ -533,7 +541,7 @@ export class InProcessManager implements BitsManager {
       const job = this.#store.getJob(id);
       if (job === undefined || isFinalState(job.state)) return;
       await discardFiles(job);
-      this.#enterState(this.#apply(this.#store.getJob(id) ?? job, 'inactivity_timeout'));
+      this.#store.transaction(() => this.#enterState(this.#apply(this.#store.getJob(id) ?? job, 'inactivity_timeout')));
     });
   }
 
@@ -554,17 +562,21 @@ export class InProcessManager implements BitsManager {
   async createJob(displayName: string, type: JobType = 'DOWNLOAD'): Promise<JobInfo> {
     const name = validateDisplayName(displayName);
     const jobType = validateJobType(type);
-    const job = this.#store.createJob({
-      id: randomUUID(),
-      type: jobType,
-      displayName: name,
-      owner: this.#owner,
-      isAdmin: this.#isAdmin,
-      now: this.#now(),
+    // The job row and its timers in one commit (one fsync).
+    const job = this.#store.transaction(() => {
+      const created = this.#store.createJob({
+        id: randomUUID(),
+        type: jobType,
+        displayName: name,
+        owner: this.#owner,
+        isAdmin: this.#isAdmin,
+        now: this.#now(),
+      });
+      this.#track(created);
+      this.#scheduler.idle(created.id);
+      this.#store.saveTimers(created.id, this.#scheduler.timers(created.id));
+      return created;
     });
-    this.#track(job);
-    this.#scheduler.idle(job.id);
-    this.#store.saveTimers(job.id, this.#scheduler.timers(job.id));
     this.#hub.emit({ type: 'job:created', jobId: job.id });
     return toJobInfo(job);
   }
@@ -691,8 +703,11 @@ export class InProcessManager implements BitsManager {
   #requeueIfActive(id: string): Job {
     const job = this.#store.getJob(id) as Job;
     if (!isActiveState(job.state)) return job;
-    const next = this.#apply(job, 'slice_end');
-    this.#enterState(next);
+    const next = this.#store.transaction(() => {
+      const applied = this.#apply(job, 'slice_end');
+      this.#enterState(applied);
+      return applied;
+    });
     return next;
   }
 
@@ -707,8 +722,7 @@ export class InProcessManager implements BitsManager {
       // Resume on TRANSFERRED only matters once files were added after the transfer.
       if (job.state === 'TRANSFERRED' && job.files.every((f) => f.transferred)) return;
       this.#scheduler.resetActiveTime(job.id);
-      const next = this.#apply(job, 'resume');
-      this.#enterState(next);
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'resume')));
     });
   }
 
@@ -717,8 +731,7 @@ export class InProcessManager implements BitsManager {
       this.#check('suspend', this.#job(jobId));
       await this.#stop(this.#id(jobId), 'suspend');
       const job = this.#job(jobId);
-      const next = this.#apply(job, 'suspend');
-      this.#enterState(next);
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'suspend')));
     });
   }
 
@@ -729,12 +742,12 @@ export class InProcessManager implements BitsManager {
       const job = this.#job(jobId);
       if (!isUploadType(job.type)) {
         const result = await discardFiles(job);
-        this.#enterState(this.#apply(job, 'cancel'));
+        this.#store.transaction(() => this.#enterState(this.#apply(job, 'cancel')));
         return result;
       }
       const session = uploadStateOf(this.#store.getTransferState(job.id));
       const deleted = await discardUploadLocalState(session);
-      this.#enterState(this.#apply(job, 'cancel'));
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'cancel')));
       const file = job.files[0];
       if (file !== undefined && !file.transferred) {
         this.#uploadCancels.add(
@@ -764,7 +777,7 @@ export class InProcessManager implements BitsManager {
         ? await this.#publishReply(job)
         : await publishFiles(job, this.#store, () => this.#now());
       const fresh = this.#store.getJob(job.id) as Job;
-      this.#enterState(this.#apply(fresh, 'complete'));
+      this.#store.transaction(() => this.#enterState(this.#apply(fresh, 'complete')));
       return result;
     });
   }
