@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { constants, mkdirSync } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   BitsManager,
@@ -67,13 +66,21 @@ import { BandwidthControl } from './bandwidth-control.ts';
 import { runDownloadJob } from './download-runner.ts';
 import { EventHub } from './event-hub.ts';
 import { discardFiles, publishFiles } from './finish-job.ts';
-import { toErrorInfo, toFileInfo, toJobInfo } from './job-info.ts';
+import { toErrorInfo, toFileInfo, toJobInfo, withLiveProgress } from './job-info.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { DEFAULT_POLICY, loadPolicyFile, type Policy, policyDocument, setPolicyKey } from './policy-file.ts';
 import { ProcNetworkSource } from './proc-network-source.ts';
 import { systemClock } from './system-clock.ts';
 import { UploadCancelQueue } from './upload-cancel-queue.ts';
-import { replyProgressOf, runUploadJob, uploadStateOf } from './upload-runner.ts';
+import { checkUploadSource, replyProgressOf, runUploadJob, uploadStateOf } from './upload-runner.ts';
+import {
+  conditionError,
+  isConditionWait,
+  isParkable,
+  NETWORK_DOWN,
+  POLICY_BLOCK,
+  type WaitCondition,
+} from './wait-conditions.ts';
 
 export interface ManagerOptions {
   /** Folder for the job database (`jobs.db`); created 0700 if missing. */
@@ -358,45 +365,40 @@ export class InProcessManager implements BitsManager {
 
   /** No route out: network jobs wait in TRANSIENT_ERROR (ErrorCount unchanged); back: all retried. */
   #networkChanged(connected: boolean): void {
-    for (const job of this.#store.listJobs()) {
-      void this.#locked(job.id, async () => {
-        if (connected) {
-          const current = this.#store.getJob(job.id);
-          if (current?.state === 'TRANSIENT_ERROR')
-            this.#store.transaction(() => this.#enterState(this.#apply(current, 'network_restored')));
-          return;
-        }
-        const current = this.#store.getJob(job.id);
-        if (current === undefined || !(isActiveState(current.state) || current.state === 'QUEUED')) return;
-        if (!this.#waitsForNetwork(current)) return;
-        await this.#stop(job.id, 'shutdown');
-        const stopped = this.#store.getJob(job.id) as Job;
-        if (isActiveState(stopped.state) || stopped.state === 'QUEUED') {
-          this.#store.transaction(() => this.#enterState(this.#apply(stopped, 'network_lost', networkError()), null));
-        }
-      });
-    }
+    if (connected) this.#releaseAll(NETWORK_DOWN, () => true);
+    else this.#parkAll(NETWORK_DOWN, (job) => this.#waitsForNetwork(job));
   }
 
   /** MaxInternetBandwidth = 0 now: background jobs of `priority` wait in TRANSIENT_ERROR. */
   #policyBlockChanged(priority: JobPriority, blocked: boolean): void {
+    if (blocked) this.#parkAll(POLICY_BLOCK, (job) => job.priority === priority);
+    else this.#releaseAll(POLICY_BLOCK, (job) => job.priority === priority && job.error?.name === POLICY_BLOCK.error);
+  }
+
+  /** Stop and park every queued or running job the condition applies to. */
+  #parkAll(cond: WaitCondition, applies: (job: Job) => boolean): void {
     for (const job of this.#store.listJobs()) {
-      if (job.priority !== priority) continue;
+      if (!applies(job)) continue;
       void this.#locked(job.id, async () => {
-        const current = this.#store.getJob(job.id);
-        if (current === undefined) return;
-        if (!blocked) {
-          if (current.state === 'TRANSIENT_ERROR' && current.error?.name === 'BG_E_BLOCKED_BY_POLICY') {
-            this.#store.transaction(() => this.#enterState(this.#apply(current, 'policy_unblocked')));
-          }
-          return;
-        }
-        if (!(isActiveState(current.state) || current.state === 'QUEUED')) return;
+        if (!isParkable(this.#store.getJob(job.id))) return;
         await this.#stop(job.id, 'shutdown');
-        const stopped = this.#store.getJob(job.id) as Job;
-        if (isActiveState(stopped.state) || stopped.state === 'QUEUED') {
-          this.#store.transaction(() => this.#enterState(this.#apply(stopped, 'policy_blocked', blockedError()), null));
-        }
+        const stopped = this.#store.getJob(job.id);
+        if (isParkable(stopped) && applies(stopped)) this.#park(stopped, cond);
+      });
+    }
+  }
+
+  #park(job: Job, cond: WaitCondition): void {
+    this.#store.transaction(() => this.#enterState(this.#apply(job, cond.park, conditionError(cond)), null));
+  }
+
+  /** The condition cleared: its TRANSIENT_ERROR jobs are queued again at once. */
+  #releaseAll(cond: WaitCondition, applies: (job: Job) => boolean): void {
+    for (const job of this.#store.listJobs()) {
+      void this.#locked(job.id, () => {
+        const current = this.#store.getJob(job.id);
+        if (current?.state !== 'TRANSIENT_ERROR' || !applies(current)) return;
+        this.#store.transaction(() => this.#enterState(this.#apply(current, cond.release)));
       });
     }
   }
@@ -409,11 +411,11 @@ export class InProcessManager implements BitsManager {
     const job = this.#store.getJob(id);
     if (job === undefined || job.state !== 'QUEUED') return;
     if (this.#waitsForNetwork(job)) {
-      this.#store.transaction(() => this.#enterState(this.#apply(job, 'network_lost', networkError()), null));
+      this.#park(job, NETWORK_DOWN);
       return;
     }
     if (this.#bandwidth.isBlocked(job.priority)) {
-      this.#store.transaction(() => this.#enterState(this.#apply(job, 'policy_blocked', blockedError()), null));
+      this.#park(job, POLICY_BLOCK);
       return;
     }
     const connecting = this.#store.transaction(() => {
@@ -547,14 +549,7 @@ export class InProcessManager implements BitsManager {
 
   /** A job as callers see it: the store's record with the live byte counts of a running transfer. */
   #view(job: Job): Job {
-    const live = this.#live.get(job.id);
-    if (live === undefined) return job;
-    const files = job.files.map((f) => {
-      const l = live[f.index];
-      if (l === undefined || f.transferred || l.bytesTransferred <= f.bytesTransferred) return f;
-      return { ...f, bytesTransferred: l.bytesTransferred, bytesTotal: f.bytesTotal < 0 ? l.bytesTotal : f.bytesTotal };
-    });
-    return { ...job, files };
+    return withLiveProgress(job, this.#live.get(job.id));
   }
 
   // ── BitsManager: manager methods ─────────────────────────────────────────────────────────
@@ -976,37 +971,5 @@ export class InProcessManager implements BitsManager {
   /** The state of a job, for tests and the daemon (no ownership check). */
   peekState(jobId: string): JobState | undefined {
     return this.#store.getJob(this.#id(jobId))?.state;
-  }
-}
-
-const networkError = (): BitsErrorData & { fileIndex: null } => ({
-  ...new BitsError('BG_E_NETWORK_DISCONNECTED', undefined, { context: 'GENERAL_TRANSPORT' }).toJSON(),
-  fileIndex: null,
-});
-
-const blockedError = (): BitsErrorData & { fileIndex: null } => ({
-  ...new BitsError('BG_E_BLOCKED_BY_POLICY', undefined, { context: 'GENERAL_QUEUE_MANAGER' }).toJSON(),
-  fileIndex: null,
-});
-
-/** TRANSIENT_ERROR that waits for a condition (network, policy) rather than a retry timer. */
-function isConditionWait(job: Job): boolean {
-  return job.error?.name === 'BG_E_NETWORK_DISCONNECTED' || job.error?.name === 'BG_E_BLOCKED_BY_POLICY';
-}
-
-/** AddFile on an upload job: the local file must exist, be a regular file and be readable. */
-async function checkUploadSource(localName: string): Promise<void> {
-  try {
-    await access(localName, constants.R_OK);
-    if (!(await stat(localName)).isFile()) throw new BitsError('E_INVALIDARG', `${localName} is not a regular file`);
-  } catch (err) {
-    if (err instanceof BitsError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new BitsError('ERROR_FILE_NOT_FOUND', `the file to upload does not exist: ${localName}`, {
-        context: 'LOCAL_FILE',
-      });
-    }
-    throw new BitsError('E_ACCESSDENIED', `the file to upload cannot be read: ${localName}`, { context: 'LOCAL_FILE' });
   }
 }
