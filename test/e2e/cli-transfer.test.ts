@@ -7,7 +7,17 @@ import { type BitsUploadServer, startBitsUploadServer } from '../../src/upload-s
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 import { FileServer, sha256 } from '../helpers/file-server.ts';
 import { startNginx } from '../helpers/nginx.ts';
-import { cli, cliOk, MiB, scratchDir, sha256File, spawnCli, waitForState, writeRandomFile } from './helpers.ts';
+import {
+  cli,
+  cliOk,
+  killDaemon,
+  MiB,
+  scratchDir,
+  sha256File,
+  spawnCli,
+  waitForState,
+  writeRandomFile,
+} from './helpers.ts';
 
 // `bitsadmin /transfer` as a user runs it: a child process on a pipe, against a real bitsd.
 
@@ -109,5 +119,25 @@ describe('e2e: bitsadmin /transfer', () => {
     assert.equal(existsSync(dest), false);
     const list = await cliOk(home.path, ['/rawreturn', '/list']);
     assert.ok(!list.includes('e2e-404'), `the job was cancelled:\n${list}`);
+  });
+
+  it('bitsd dies under a running /transfer: exit 1 with RPC_S_SERVER_UNAVAILABLE; the job stays queued and finishes after a restart', async () => {
+    const body = files.add('/dying.bin', 6 * MiB, { rateBps: MiB });
+    const dest = join(work.path, 'dying.bin');
+    const run = spawnCli(home.path, ['/transfer', 'e2e-orphan', files.url('/dying.bin'), dest]);
+    const deadline = Date.now() + 30_000;
+    while (!/STATE: TRANSFERRING/u.test(run.stdout()) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    await killDaemon(daemon);
+    const r = await run.done;
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stderr, /^ERROR: RPC_S_SERVER_UNAVAILABLE \(0x800706ba\)/mu);
+    const job = /JOB: (\{[0-9A-F-]{36}\})/u.exec(r.stdout)?.[1] ?? '';
+
+    // As in BITS, the job outlives the synchronous caller: the restarted service finishes it.
+    daemon = await spawnDaemon(home.path);
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon });
+    await cliOk(home.path, ['/complete', job]);
+    assert.equal(await sha256File(dest), sha256(body));
   });
 });

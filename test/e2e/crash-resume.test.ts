@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { DEFAULT_POLICY } from '../../src/service/policy-file.ts';
 import { spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 import { startOrigin } from '../helpers/origin-server.ts';
 import {
@@ -21,8 +20,6 @@ import {
 } from './helpers.ts';
 
 const SIZE = 256 * MiB;
-/** The daemon runs with the default policy (no config.json in its home). */
-const CHECKPOINT = DEFAULT_POLICY.checkpointBytes;
 /** Kill bitsd once this much was sent: past three checkpoints, well before the end. */
 const KILL_AT = 112 * MiB;
 /**
@@ -58,6 +55,9 @@ it('e2e: kill -9 of bitsd mid-way through a 256 MiB download; after a restart it
   );
   let daemon = await spawnDaemon(home.path);
   try {
+    // One checkpoint interval, as the daemon itself reports its policy (32 MiB by default).
+    const checkpoint = Number(await cliOk(home.path, ['/rawreturn', '/util', '/getpolicy', 'checkpointBytes']));
+    assert.ok(checkpoint > 0 && checkpoint < KILL_AT / 2, `checkpointBytes ${checkpoint}`);
     const dest = join(out.path, 'big.bin');
     const job = await createJob(home.path, 'e2e-crash');
     await cliOk(home.path, ['/addfile', job, origin.url('/big.bin'), dest]);
@@ -89,8 +89,8 @@ it('e2e: kill -9 of bitsd mid-way through a 256 MiB download; after a restart it
       `sent before the kill ${first.sent}, resumed at ${resumedAt}: ${redownloaded} bytes (${(redownloaded / MiB).toFixed(1)} MiB) downloaded twice`,
     );
     assert.ok(
-      redownloaded <= CHECKPOINT + BUFFER_TOLERANCE,
-      `${redownloaded} bytes re-downloaded; at most one checkpoint interval (${CHECKPOINT}) plus ${BUFFER_TOLERANCE} in buffers`,
+      redownloaded <= checkpoint + BUFFER_TOLERANCE,
+      `${redownloaded} bytes re-downloaded; at most one checkpoint interval (${checkpoint}) plus ${BUFFER_TOLERANCE} in buffers`,
     );
   } finally {
     await stopDaemon(daemon);
@@ -142,6 +142,55 @@ it('e2e: SIGTERM of bitsd mid-download stops at a checkpoint: after a restart al
     // The stop checkpoints what arrived: only what sat in buffers is fetched again.
     assert.ok(resumedAt > 32 * MiB, `resumed at ${resumedAt}, past the last periodic checkpoint`);
     assert.ok(redownloaded <= BUFFER_TOLERANCE, `${redownloaded} bytes fetched twice`);
+  } finally {
+    await stopDaemon(daemon);
+    await origin.close();
+    await home.remove();
+    await out.remove();
+  }
+});
+
+it('e2e: /util /setpolicy checkpointBytes 4M, then kill -9: the bytes fetched twice follow the smaller interval', async (t) => {
+  const body = randomBytes(64 * MiB);
+  const home = await scratchDir('openbits-e2e-policy-home-');
+  const out = await scratchDir('openbits-e2e-policy-out-');
+  const origin = await startOrigin();
+  const requests: ServedRequest[] = [];
+  let reachedKillPoint: () => void = () => undefined;
+  const killPoint = new Promise<void>((resolve) => {
+    reachedKillPoint = resolve;
+  });
+  const killAt = 42 * MiB + 3 * 256 * 1024; // just before the 11th checkpoint: the worst case
+  origin.route(
+    '/policy.bin',
+    countingRoute(
+      body,
+      requests,
+      (n) => (n === 1 ? { dripBytes: 256 * 1024, dripMs: 5 } : {}),
+      (total) => (total >= killAt ? reachedKillPoint() : undefined),
+    ),
+  );
+  let daemon = await spawnDaemon(home.path);
+  try {
+    await cliOk(home.path, ['/util', '/setpolicy', 'checkpointBytes', String(4 * MiB)]);
+    assert.equal(await cliOk(home.path, ['/rawreturn', '/util', '/getpolicy', 'checkpointBytes']), String(4 * MiB));
+    const dest = join(out.path, 'policy.bin');
+    const job = await createJob(home.path, 'e2e-policy');
+    await cliOk(home.path, ['/addfile', job, origin.url('/policy.bin'), dest]);
+    await cliOk(home.path, ['/resume', job]);
+    await killPoint;
+    await killDaemon(daemon);
+    daemon = await spawnDaemon(home.path); // the policy file in its home keeps the setting
+    assert.equal(await cliOk(home.path, ['/rawreturn', '/util', '/getpolicy', 'checkpointBytes']), String(4 * MiB));
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon });
+    await cliOk(home.path, ['/complete', job]);
+    assert.equal(await sha256File(dest), sha256(body));
+    const [first, second] = requests;
+    const resumedAt = Number(/^bytes=(\d+)-$/u.exec(second?.range ?? '')?.[1] ?? Number.NaN);
+    const redownloaded = (first?.sent ?? 0) + (second?.sent ?? 0) - body.length;
+    t.diagnostic(`checkpointBytes 4 MiB: sent ${first?.sent}, resumed at ${resumedAt}, ${redownloaded} bytes twice`);
+    assert.ok(resumedAt >= 36 * MiB, `resumed at ${resumedAt}: checkpoints every 4 MiB`);
+    assert.ok(redownloaded <= 4 * MiB + BUFFER_TOLERANCE, `${redownloaded} bytes fetched twice`);
   } finally {
     await stopDaemon(daemon);
     await origin.close();
