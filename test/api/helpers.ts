@@ -16,7 +16,8 @@ export interface TempDir {
 
 export async function tempDir(prefix = 'openbits-api-'): Promise<TempDir> {
   const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+  // Retries: a detached bitsd that is exiting may still be writing its compile cache here.
+  return { path, remove: () => rm(path, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 }) };
 }
 
 /** A real API server on a Unix socket in a fresh temp folder. */

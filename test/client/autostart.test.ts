@@ -69,6 +69,20 @@ describe('connect(): on-demand start', () => {
       await a.close();
       await b.close();
       for (const pid of new Set(pids)) await stopPid(pid);
+      // The slower client's daemon may still be starting: with the winner gone it would take
+      // over the (soon deleted) home and live on. Stop whatever answers until 1 s passes quietly.
+      for (let quiet = 0; quiet < 10; ) {
+        const probe = connect({ env, autoStart: false });
+        try {
+          await stopPid((await probe.status()).pid);
+          quiet = 0;
+        } catch {
+          quiet++;
+          await delay(100); // waiting for a straggler we did not spawn ourselves: no event to await
+        } finally {
+          await probe.close();
+        }
+      }
       await home.remove();
     }
   });

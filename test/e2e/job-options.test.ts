@@ -1,13 +1,27 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startBitsUploadServer } from '../../src/upload-server/server.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 import { AuthChecker } from '../helpers/http-auth.ts';
 import { startProxy } from '../helpers/http-proxy.ts';
 import { requireAuth, serving, startOrigin } from '../helpers/origin-server.ts';
 import { selfSignedCert } from '../helpers/tls-cert.ts';
-import { cli, cliOk, createJob, MiB, scratchDir, sha256, sha256File, stateOf, waitForState } from './helpers.ts';
+import {
+  cli,
+  cliOk,
+  createJob,
+  MiB,
+  scratchDir,
+  sha256,
+  sha256File,
+  stateOf,
+  waitForState,
+  writeRandomFile,
+} from './helpers.ts';
 
 // Job options set with the CLI reach the transfer through bitsd's API: certificates, proxies,
 // credentials and custom headers, against real servers on 127.0.0.1.
@@ -102,6 +116,36 @@ describe('e2e: job options through bitsd', () => {
       await cliOk(home.path, ['/cancel', id]);
     } finally {
       await origin.close();
+    }
+  });
+
+  it('an upload to an HTTPS upload server with a self-signed certificate: ERROR without the flag, done with 0x0008', async () => {
+    const work = await scratchDir('openbits-e2e-tlsup-');
+    const root = join(work.path, 'root');
+    await mkdir(root);
+    const server = await startBitsUploadServer({ root, tls: selfSignedCert('IP:127.0.0.1') });
+    try {
+      const source = join(work.path, 'up.bin');
+      const digest = await writeRandomFile(source, 3 * MiB);
+      const strict = await createJob(home.path, 'e2e-tls-upload-strict', '/upload');
+      await cliOk(home.path, ['/addfile', strict, `${server.url}/in/strict.bin`, source]);
+      await cliOk(home.path, ['/setnoprogresstimeout', strict, '0']);
+      await cliOk(home.path, ['/resume', strict]);
+      await waitForState(home.path, strict, 'ERROR', { daemon });
+      assert.match(await cliOk(home.path, ['/geterror', strict]), /0x80072f0d - ERROR_INTERNET_INVALID_CA/iu);
+      await cliOk(home.path, ['/cancel', strict]);
+
+      const relaxed = await createJob(home.path, 'e2e-tls-upload', '/upload');
+      await cliOk(home.path, ['/addfile', relaxed, `${server.url}/in/up.bin`, source]);
+      await cliOk(home.path, ['/setsecurityflags', relaxed, '0x0008']);
+      await cliOk(home.path, ['/resume', relaxed]);
+      await waitForState(home.path, relaxed, 'TRANSFERRED', { daemon });
+      await cliOk(home.path, ['/complete', relaxed]);
+      assert.equal(await sha256File(join(root, 'in', 'up.bin')), digest);
+      assert.equal(existsSync(join(root, 'in', 'strict.bin')), false);
+    } finally {
+      await server.close();
+      await work.remove();
     }
   });
 });
