@@ -83,10 +83,10 @@ export function latestResults(resultsDir: string): ScenarioResult[] {
   }
   const latest = new Map<string, ScenarioResult>();
   for (const run of runs) {
-    for (const name of readdirSync(join(resultsDir, run)).filter((n) => /^S\d\.json$/.test(n))) {
+    for (const name of readdirSync(join(resultsDir, run)).filter((n) => /^S\d+\.json$/.test(n))) {
       const result = JSON.parse(readFileSync(join(resultsDir, run, name), 'utf8')) as ScenarioResult;
       latest.set(result.scenario, result);
     }
   }
-  return [...latest.values()].sort((a, b) => a.scenario.localeCompare(b.scenario));
+  return [...latest.values()].sort((a, b) => a.scenario.localeCompare(b.scenario, 'en', { numeric: true }));
 }

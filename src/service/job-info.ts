@@ -48,3 +48,17 @@ export function toJobInfo(job: Job, reply: JobInfo['replyProgress'] = null): Job
     files: files.map(toFileInfo),
   };
 }
+
+/**
+ * The store holds the last durable checkpoint; a running transfer knows more. Callers see the
+ * larger of the two for files still moving.
+ */
+export function withLiveProgress(job: Job, live: readonly JobFile[] | undefined): Job {
+  if (live === undefined) return job;
+  const files = job.files.map((f) => {
+    const l = live[f.index];
+    if (l === undefined || f.transferred || l.bytesTransferred <= f.bytesTransferred) return f;
+    return { ...f, bytesTransferred: l.bytesTransferred, bytesTotal: f.bytesTotal < 0 ? l.bytesTotal : f.bytesTotal };
+  });
+  return { ...job, files };
+}

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { constants, mkdirSync } from 'node:fs';
-import { access, stat } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type {
   BitsManager,
@@ -67,13 +66,21 @@ import { BandwidthControl } from './bandwidth-control.ts';
 import { runDownloadJob } from './download-runner.ts';
 import { EventHub } from './event-hub.ts';
 import { discardFiles, publishFiles } from './finish-job.ts';
-import { toErrorInfo, toFileInfo, toJobInfo } from './job-info.ts';
+import { toErrorInfo, toFileInfo, toJobInfo, withLiveProgress } from './job-info.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { DEFAULT_POLICY, loadPolicyFile, type Policy, policyDocument, setPolicyKey } from './policy-file.ts';
 import { ProcNetworkSource } from './proc-network-source.ts';
 import { systemClock } from './system-clock.ts';
 import { UploadCancelQueue } from './upload-cancel-queue.ts';
-import { replyProgressOf, runUploadJob, uploadStateOf } from './upload-runner.ts';
+import { checkUploadSource, replyProgressOf, runUploadJob, uploadStateOf } from './upload-runner.ts';
+import {
+  conditionError,
+  isConditionWait,
+  isParkable,
+  NETWORK_DOWN,
+  POLICY_BLOCK,
+  type WaitCondition,
+} from './wait-conditions.ts';
 
 export interface ManagerOptions {
   /** Folder for the job database (`jobs.db`); created 0700 if missing. */
@@ -358,44 +365,40 @@ export class InProcessManager implements BitsManager {
 
   /** No route out: network jobs wait in TRANSIENT_ERROR (ErrorCount unchanged); back: all retried. */
   #networkChanged(connected: boolean): void {
-    for (const job of this.#store.listJobs()) {
-      void this.#locked(job.id, async () => {
-        if (connected) {
-          const current = this.#store.getJob(job.id);
-          if (current?.state === 'TRANSIENT_ERROR') this.#enterState(this.#apply(current, 'network_restored'));
-          return;
-        }
-        const current = this.#store.getJob(job.id);
-        if (current === undefined || !(isActiveState(current.state) || current.state === 'QUEUED')) return;
-        if (!this.#waitsForNetwork(current)) return;
-        await this.#stop(job.id, 'shutdown');
-        const stopped = this.#store.getJob(job.id) as Job;
-        if (isActiveState(stopped.state) || stopped.state === 'QUEUED') {
-          this.#enterState(this.#apply(stopped, 'network_lost', networkError()), null);
-        }
-      });
-    }
+    if (connected) this.#releaseAll(NETWORK_DOWN, () => true);
+    else this.#parkAll(NETWORK_DOWN, (job) => this.#waitsForNetwork(job));
   }
 
   /** MaxInternetBandwidth = 0 now: background jobs of `priority` wait in TRANSIENT_ERROR. */
   #policyBlockChanged(priority: JobPriority, blocked: boolean): void {
+    if (blocked) this.#parkAll(POLICY_BLOCK, (job) => job.priority === priority);
+    else this.#releaseAll(POLICY_BLOCK, (job) => job.priority === priority && job.error?.name === POLICY_BLOCK.error);
+  }
+
+  /** Stop and park every queued or running job the condition applies to. */
+  #parkAll(cond: WaitCondition, applies: (job: Job) => boolean): void {
     for (const job of this.#store.listJobs()) {
-      if (job.priority !== priority) continue;
+      if (!applies(job)) continue;
       void this.#locked(job.id, async () => {
-        const current = this.#store.getJob(job.id);
-        if (current === undefined) return;
-        if (!blocked) {
-          if (current.state === 'TRANSIENT_ERROR' && current.error?.name === 'BG_E_BLOCKED_BY_POLICY') {
-            this.#enterState(this.#apply(current, 'policy_unblocked'));
-          }
-          return;
-        }
-        if (!(isActiveState(current.state) || current.state === 'QUEUED')) return;
+        if (!isParkable(this.#store.getJob(job.id))) return;
         await this.#stop(job.id, 'shutdown');
-        const stopped = this.#store.getJob(job.id) as Job;
-        if (isActiveState(stopped.state) || stopped.state === 'QUEUED') {
-          this.#enterState(this.#apply(stopped, 'policy_blocked', blockedError()), null);
-        }
+        const stopped = this.#store.getJob(job.id);
+        if (isParkable(stopped) && applies(stopped)) this.#park(stopped, cond);
+      });
+    }
+  }
+
+  #park(job: Job, cond: WaitCondition): void {
+    this.#store.transaction(() => this.#enterState(this.#apply(job, cond.park, conditionError(cond)), null));
+  }
+
+  /** The condition cleared: its TRANSIENT_ERROR jobs are queued again at once. */
+  #releaseAll(cond: WaitCondition, applies: (job: Job) => boolean): void {
+    for (const job of this.#store.listJobs()) {
+      void this.#locked(job.id, () => {
+        const current = this.#store.getJob(job.id);
+        if (current?.state !== 'TRANSIENT_ERROR' || !applies(current)) return;
+        this.#store.transaction(() => this.#enterState(this.#apply(current, cond.release)));
       });
     }
   }
@@ -408,15 +411,18 @@ export class InProcessManager implements BitsManager {
     const job = this.#store.getJob(id);
     if (job === undefined || job.state !== 'QUEUED') return;
     if (this.#waitsForNetwork(job)) {
-      this.#enterState(this.#apply(job, 'network_lost', networkError()), null);
+      this.#park(job, NETWORK_DOWN);
       return;
     }
     if (this.#bandwidth.isBlocked(job.priority)) {
-      this.#enterState(this.#apply(job, 'policy_blocked', blockedError()), null);
+      this.#park(job, POLICY_BLOCK);
       return;
     }
-    const connecting = this.#apply(job, 'pick');
-    this.#enterState(connecting);
+    const connecting = this.#store.transaction(() => {
+      const picked = this.#apply(job, 'pick');
+      this.#enterState(picked);
+      return picked;
+    });
     const abort = new AbortController();
     const done = this.#run(connecting, abort.signal).finally(() => {
       this.#runners.delete(id);
@@ -437,7 +443,8 @@ export class InProcessManager implements BitsManager {
       checkpointMs: this.#policy.checkpointMilliseconds,
       onConnected: () => {
         const current = this.#store.getJob(id);
-        if (current?.state === 'CONNECTING') this.#enterState(this.#apply(current, 'connected'));
+        if (current?.state === 'CONNECTING')
+          this.#store.transaction(() => this.#enterState(this.#apply(current, 'connected')));
       },
       onProgress: (files: readonly JobFile[], advanced: boolean) => this.#progress(id, files, advanced),
       onFileTransferred: (fileIndex: number) => this.#hub.emit({ type: 'file:transferred', jobId: id, fileIndex }),
@@ -451,7 +458,7 @@ export class InProcessManager implements BitsManager {
     const current = this.#store.getJob(id);
     if (current === undefined || !isActiveState(current.state)) return;
     if (outcome.kind === 'done') {
-      this.#enterState(this.#apply(current, 'all_files_done'));
+      this.#store.transaction(() => this.#enterState(this.#apply(current, 'all_files_done')));
       return;
     }
     this.#fail(current, outcome.failure, outcome.fileIndex);
@@ -468,13 +475,13 @@ export class InProcessManager implements BitsManager {
   #fail(job: Job, failure: TransferFailure, fileIndex: number | null): void {
     const error = { ...failure.error, fileIndex };
     if (failure.kind === 'fatal' || job.noProgressTimeout === 0) {
-      this.#enterState(this.#apply(job, 'fatal_failure', error));
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'fatal_failure', error)));
       return;
     }
     const next = this.#apply(job, 'transient_failure', error);
     // BITS: if MinimumRetryDelay > NoProgressTimeout there is no retry; the job goes to ERROR.
     if (job.minimumRetryDelay > job.noProgressTimeout) {
-      this.#enterState(this.#apply(next, 'no_progress_timeout'));
+      this.#store.transaction(() => this.#enterState(this.#apply(next, 'no_progress_timeout')));
       return;
     }
     const delay = Math.max(job.minimumRetryDelay * 1000, failure.retryAfterMs ?? 0);
@@ -485,16 +492,16 @@ export class InProcessManager implements BitsManager {
     const job = this.#store.getJob(id);
     if (job?.state !== 'TRANSIENT_ERROR') return;
     if (this.#scheduler.noProgressExpired(id)) {
-      this.#enterState(this.#apply(job, 'no_progress_timeout'));
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'no_progress_timeout')));
       return;
     }
-    this.#enterState(this.#apply(job, 'retry_timer'));
+    this.#store.transaction(() => this.#enterState(this.#apply(job, 'retry_timer')));
   }
 
   #timeout(id: string, event: 'no_progress_timeout'): void {
     const job = this.#store.getJob(id);
     if (job?.state !== 'TRANSIENT_ERROR') return;
-    this.#enterState(this.#apply(job, event));
+    this.#store.transaction(() => this.#enterState(this.#apply(job, event)));
   }
 
   /** Stop a running transfer (at a checkpoint) and wait until it has stopped. */
@@ -509,7 +516,8 @@ export class InProcessManager implements BitsManager {
     await this.#locked(id, async () => {
       await this.#stop(id, 'preempt');
       const job = this.#store.getJob(id);
-      if (job !== undefined && isActiveState(job.state)) this.#enterState(this.#apply(job, 'slice_end'));
+      if (job !== undefined && isActiveState(job.state))
+        this.#store.transaction(() => this.#enterState(this.#apply(job, 'slice_end')));
     });
   }
 
@@ -523,7 +531,9 @@ export class InProcessManager implements BitsManager {
         `the job spent more than ${job.maximumDownloadTime} s connecting and transferring`,
         { context: 'GENERAL_QUEUE_MANAGER' },
       ).toJSON();
-      this.#enterState(this.#apply(job, 'max_download_time', { ...error, fileIndex: null }));
+      this.#store.transaction(() =>
+        this.#enterState(this.#apply(job, 'max_download_time', { ...error, fileIndex: null })),
+      );
     });
   }
 
@@ -533,20 +543,13 @@ export class InProcessManager implements BitsManager {
       const job = this.#store.getJob(id);
       if (job === undefined || isFinalState(job.state)) return;
       await discardFiles(job);
-      this.#enterState(this.#apply(this.#store.getJob(id) ?? job, 'inactivity_timeout'));
+      this.#store.transaction(() => this.#enterState(this.#apply(this.#store.getJob(id) ?? job, 'inactivity_timeout')));
     });
   }
 
   /** A job as callers see it: the store's record with the live byte counts of a running transfer. */
   #view(job: Job): Job {
-    const live = this.#live.get(job.id);
-    if (live === undefined) return job;
-    const files = job.files.map((f) => {
-      const l = live[f.index];
-      if (l === undefined || f.transferred || l.bytesTransferred <= f.bytesTransferred) return f;
-      return { ...f, bytesTransferred: l.bytesTransferred, bytesTotal: f.bytesTotal < 0 ? l.bytesTotal : f.bytesTotal };
-    });
-    return { ...job, files };
+    return withLiveProgress(job, this.#live.get(job.id));
   }
 
   // ── BitsManager: manager methods ─────────────────────────────────────────────────────────
@@ -554,17 +557,21 @@ export class InProcessManager implements BitsManager {
   async createJob(displayName: string, type: JobType = 'DOWNLOAD'): Promise<JobInfo> {
     const name = validateDisplayName(displayName);
     const jobType = validateJobType(type);
-    const job = this.#store.createJob({
-      id: randomUUID(),
-      type: jobType,
-      displayName: name,
-      owner: this.#owner,
-      isAdmin: this.#isAdmin,
-      now: this.#now(),
+    // The job row and its timers in one commit (one fsync).
+    const job = this.#store.transaction(() => {
+      const created = this.#store.createJob({
+        id: randomUUID(),
+        type: jobType,
+        displayName: name,
+        owner: this.#owner,
+        isAdmin: this.#isAdmin,
+        now: this.#now(),
+      });
+      this.#track(created);
+      this.#scheduler.idle(created.id);
+      this.#store.saveTimers(created.id, this.#scheduler.timers(created.id));
+      return created;
     });
-    this.#track(job);
-    this.#scheduler.idle(job.id);
-    this.#store.saveTimers(job.id, this.#scheduler.timers(job.id));
     this.#hub.emit({ type: 'job:created', jobId: job.id });
     return toJobInfo(job);
   }
@@ -691,8 +698,11 @@ export class InProcessManager implements BitsManager {
   #requeueIfActive(id: string): Job {
     const job = this.#store.getJob(id) as Job;
     if (!isActiveState(job.state)) return job;
-    const next = this.#apply(job, 'slice_end');
-    this.#enterState(next);
+    const next = this.#store.transaction(() => {
+      const applied = this.#apply(job, 'slice_end');
+      this.#enterState(applied);
+      return applied;
+    });
     return next;
   }
 
@@ -707,8 +717,7 @@ export class InProcessManager implements BitsManager {
       // Resume on TRANSFERRED only matters once files were added after the transfer.
       if (job.state === 'TRANSFERRED' && job.files.every((f) => f.transferred)) return;
       this.#scheduler.resetActiveTime(job.id);
-      const next = this.#apply(job, 'resume');
-      this.#enterState(next);
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'resume')));
     });
   }
 
@@ -717,8 +726,7 @@ export class InProcessManager implements BitsManager {
       this.#check('suspend', this.#job(jobId));
       await this.#stop(this.#id(jobId), 'suspend');
       const job = this.#job(jobId);
-      const next = this.#apply(job, 'suspend');
-      this.#enterState(next);
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'suspend')));
     });
   }
 
@@ -729,12 +737,12 @@ export class InProcessManager implements BitsManager {
       const job = this.#job(jobId);
       if (!isUploadType(job.type)) {
         const result = await discardFiles(job);
-        this.#enterState(this.#apply(job, 'cancel'));
+        this.#store.transaction(() => this.#enterState(this.#apply(job, 'cancel')));
         return result;
       }
       const session = uploadStateOf(this.#store.getTransferState(job.id));
       const deleted = await discardUploadLocalState(session);
-      this.#enterState(this.#apply(job, 'cancel'));
+      this.#store.transaction(() => this.#enterState(this.#apply(job, 'cancel')));
       const file = job.files[0];
       if (file !== undefined && !file.transferred) {
         this.#uploadCancels.add(
@@ -764,7 +772,7 @@ export class InProcessManager implements BitsManager {
         ? await this.#publishReply(job)
         : await publishFiles(job, this.#store, () => this.#now());
       const fresh = this.#store.getJob(job.id) as Job;
-      this.#enterState(this.#apply(fresh, 'complete'));
+      this.#store.transaction(() => this.#enterState(this.#apply(fresh, 'complete')));
       return result;
     });
   }
@@ -963,37 +971,5 @@ export class InProcessManager implements BitsManager {
   /** The state of a job, for tests and the daemon (no ownership check). */
   peekState(jobId: string): JobState | undefined {
     return this.#store.getJob(this.#id(jobId))?.state;
-  }
-}
-
-const networkError = (): BitsErrorData & { fileIndex: null } => ({
-  ...new BitsError('BG_E_NETWORK_DISCONNECTED', undefined, { context: 'GENERAL_TRANSPORT' }).toJSON(),
-  fileIndex: null,
-});
-
-const blockedError = (): BitsErrorData & { fileIndex: null } => ({
-  ...new BitsError('BG_E_BLOCKED_BY_POLICY', undefined, { context: 'GENERAL_QUEUE_MANAGER' }).toJSON(),
-  fileIndex: null,
-});
-
-/** TRANSIENT_ERROR that waits for a condition (network, policy) rather than a retry timer. */
-function isConditionWait(job: Job): boolean {
-  return job.error?.name === 'BG_E_NETWORK_DISCONNECTED' || job.error?.name === 'BG_E_BLOCKED_BY_POLICY';
-}
-
-/** AddFile on an upload job: the local file must exist, be a regular file and be readable. */
-async function checkUploadSource(localName: string): Promise<void> {
-  try {
-    await access(localName, constants.R_OK);
-    if (!(await stat(localName)).isFile()) throw new BitsError('E_INVALIDARG', `${localName} is not a regular file`);
-  } catch (err) {
-    if (err instanceof BitsError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new BitsError('ERROR_FILE_NOT_FOUND', `the file to upload does not exist: ${localName}`, {
-        context: 'LOCAL_FILE',
-      });
-    }
-    throw new BitsError('E_ACCESSDENIED', `the file to upload cannot be read: ${localName}`, { context: 'LOCAL_FILE' });
   }
 }

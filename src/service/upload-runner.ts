@@ -1,4 +1,6 @@
-import { parseCustomHeaders } from '../core/index.ts';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { BitsError, parseCustomHeaders } from '../core/index.ts';
 import type { RateLimiter } from '../transfer/contract.ts';
 import {
   INITIAL_UPLOAD_SESSION_STATE,
@@ -82,4 +84,21 @@ export async function runUploadJob(jobId: string, ctx: UploadRunContext): Promis
   store.updateFile(jobId, 0, { bytesTotal: total, bytesTransferred: total, transferred: true }, clock.wallMs());
   ctx.onFileTransferred(0);
   return { kind: 'done' };
+}
+
+/** AddFile on an upload job: the local file must exist, be a regular file and be readable. */
+export async function checkUploadSource(localName: string): Promise<void> {
+  try {
+    await access(localName, constants.R_OK);
+    if (!(await stat(localName)).isFile()) throw new BitsError('E_INVALIDARG', `${localName} is not a regular file`);
+  } catch (err) {
+    if (err instanceof BitsError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new BitsError('ERROR_FILE_NOT_FOUND', `the file to upload does not exist: ${localName}`, {
+        context: 'LOCAL_FILE',
+      });
+    }
+    throw new BitsError('E_ACCESSDENIED', `the file to upload cannot be read: ${localName}`, { context: 'LOCAL_FILE' });
+  }
 }

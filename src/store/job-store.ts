@@ -51,6 +51,12 @@ export interface JobStore {
   /** Remove final-state jobs older than `before` (housekeeping). Returns how many. */
   purgeFinal(before: number): number;
   setQuotas(quotas: Quotas): void;
+  /**
+   * Run `fn` (synchronous) so that every write it makes lands in one atomic commit: a state
+   * change and the timers it implies cost one fsync, not two. Writes inside that fail roll back
+   * alone (savepoints), as they would on their own.
+   */
+  transaction<T>(fn: () => T): T;
   close(): void;
 }
 

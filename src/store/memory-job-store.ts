@@ -134,6 +134,11 @@ export class MemoryJobStore implements JobStore {
     this.#quotas = checkQuotas(quotas);
   }
 
+  /** Each write is atomic on its own here; a group needs nothing more in memory. */
+  transaction<T>(fn: () => T): T {
+    return fn();
+  }
+
   close(): void {
     this.#open = false;
   }

@@ -1,12 +1,12 @@
-import { BitsError, validateCustomHeaders } from '../core/index.ts';
 import type { DownloadFileRequest, DownloadHooks } from './contract.ts';
 import { DownloadSink } from './download-sink.ts';
 import { DownloadState } from './download-state.ts';
 import { classifyLocalError, classifyNetworkError } from './failure-table.ts';
 import { fileDownload } from './file-download.ts';
 import { httpDownload } from './http-download.ts';
+import { checkRemoteRequest } from './request-checks.ts';
 import { createTempFile, isTempNameFor, type OpenTempFile, reopenTempFile, TempFileReplaced } from './temp-file.ts';
-import { abortError, TransferError, transferError } from './transfer-error.ts';
+import { abortError, TransferError } from './transfer-error.ts';
 
 /**
  * Move the bytes of one download file into its temp file. Resolves when every byte is in the
@@ -60,23 +60,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
 }
 
 function checkRequest(req: DownloadFileRequest): URL {
-  const lines = req.options.customHeaders.map(([name, value]) => `${name}: ${value}`);
-  try {
-    validateCustomHeaders(lines);
-  } catch (err) {
-    const message = err instanceof BitsError ? err.message : String(err);
-    throw transferError('fatal', 'E_INVALIDARG', 'GENERAL_TRANSPORT', message, { cause: err });
-  }
-  let url: URL;
-  try {
-    url = new URL(req.remoteName);
-  } catch (err) {
-    throw transferError('fatal', 'E_INVALIDARG', 'REMOTE_FILE', `not a URL: ${req.remoteName}`, { cause: err });
-  }
-  if (!['http:', 'https:', 'file:'].includes(url.protocol)) {
-    throw transferError('fatal', 'E_INVALIDARG', 'REMOTE_FILE', `unsupported protocol ${url.protocol}`);
-  }
-  return url;
+  return checkRemoteRequest(req.remoteName, req.options.customHeaders, ['http:', 'https:', 'file:']);
 }
 
 async function openTemp(req: DownloadFileRequest): Promise<{ file: OpenTempFile; restartReason: string | null }> {

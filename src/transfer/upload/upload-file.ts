@@ -1,5 +1,5 @@
-import { BitsError, validateCustomHeaders } from '../../core/index.ts';
 import { deleteTempFile } from '../commit-file.ts';
+import { checkRemoteRequest } from '../request-checks.ts';
 import { abortError, transferError } from '../transfer-error.ts';
 import {
   INITIAL_UPLOAD_SESSION_STATE,
@@ -88,21 +88,7 @@ async function startOver(session: UploadSession): Promise<void> {
 }
 
 function checkRequest(req: UploadFileRequest): URL {
-  try {
-    validateCustomHeaders(req.options.customHeaders.map(([name, value]) => `${name}: ${value}`));
-  } catch (err) {
-    const message = err instanceof BitsError ? err.message : String(err);
-    throw transferError('fatal', 'E_INVALIDARG', 'GENERAL_TRANSPORT', message, { cause: err });
-  }
-  let url: URL;
-  try {
-    url = new URL(req.remoteName);
-  } catch (err) {
-    throw transferError('fatal', 'E_INVALIDARG', 'REMOTE_FILE', `not a URL: ${req.remoteName}`, { cause: err });
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw transferError('fatal', 'E_INVALIDARG', 'REMOTE_FILE', `uploads need an http(s) URL, not ${url.protocol}`);
-  }
+  const url = checkRemoteRequest(req.remoteName, req.options.customHeaders, ['http:', 'https:']);
   url.hash = '';
   return url;
 }
