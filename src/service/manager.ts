@@ -434,6 +434,7 @@ export class InProcessManager implements BitsManager {
 
   async #run(job: Job, signal: AbortSignal): Promise<void> {
     const id = job.id;
+    let connected = false;
     const ctx = {
       store: this.#store,
       clock: this.#clock,
@@ -441,7 +442,10 @@ export class InProcessManager implements BitsManager {
       limiter: this.#bandwidth.limiterFor(job),
       checkpointBytes: this.#policy.checkpointBytes,
       checkpointMs: this.#policy.checkpointMilliseconds,
+      // Every file's first response reports "connected"; only the first one moves the job.
       onConnected: () => {
+        if (connected) return;
+        connected = true;
         const current = this.#store.getJob(id);
         if (current?.state === 'CONNECTING')
           this.#store.transaction(() => this.#enterState(this.#apply(current, 'connected')));

@@ -53,6 +53,8 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       await sink.checkpoint();
     } catch (err) {
       throw await settleFailure(req, sink, err);
+    } finally {
+      sink.release();
     }
   } finally {
     await temp.file.handle.close();

@@ -27,6 +27,14 @@ export interface SinkOptions {
  * truncating back to the last good checkpoint (an fdatasync error means the bytes since it are
  * lost: fsyncgate, reliability-security-performance.md §1.2).
  */
+/**
+ * 1 MiB write buffers are reused across transfers: a job of many small files would otherwise
+ * allocate (and the GC reclaim) a fresh megabyte per file. A few are kept; the rest are dropped.
+ */
+const FREE_BUFFERS: Buffer[] = [];
+const MAX_FREE_BUFFERS = 8;
+const takeBuffer = (): Buffer => FREE_BUFFERS.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+
 export class DownloadSink {
   readonly #fh: FileHandle;
   readonly #opts: SinkOptions;
@@ -43,7 +51,7 @@ export class DownloadSink {
   constructor(fh: FileHandle, offset: number, opts: SinkOptions) {
     this.#fh = fh;
     this.#opts = opts;
-    this.#buffer = Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+    this.#buffer = takeBuffer();
     this.#bufferStart = offset;
     this.#durable = offset;
     this.#lastCheckpointMs = opts.clock.monotonicMs();
@@ -95,6 +103,15 @@ export class DownloadSink {
     this.#opts.onProgress(this.#durable);
   }
 
+  /** Hand the write buffers back for the next transfer (only when no write still uses them). */
+  release(): void {
+    if (this.#inFlight.size > 0) return;
+    for (const buf of [this.#buffer, ...this.#spare.splice(0)]) {
+      if (FREE_BUFFERS.length < MAX_FREE_BUFFERS) FREE_BUFFERS.push(buf);
+    }
+    this.#filled = 0;
+  }
+
   /** Drop everything and start over at `offset` (0 for a restart): truncates the file. */
   async reset(offset: number): Promise<void> {
     await this.#drainQuietly();
@@ -117,7 +134,7 @@ export class DownloadSink {
     const buf = this.#buffer;
     const len = this.#filled;
     const at = this.#bufferStart;
-    this.#buffer = this.#spare.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+    this.#buffer = this.#spare.pop() ?? takeBuffer();
     this.#bufferStart += len;
     this.#filled = 0;
     const p = this.#writeAll(buf, len, at).then(
