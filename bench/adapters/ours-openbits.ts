@@ -160,7 +160,9 @@ export function createOpenbitsAdapter(): OursAdapter {
       mkdirSync(home, { recursive: true, mode: 0o700 });
       writeFileSync(join(home, 'config.json'), JSON.stringify(benchConfig()));
       await start();
-      const root = join(workDir, 'up');
+      // Uploads land on disk (bench/work), not on the tmpfs that holds the corpus.
+      const root = join(REPO, 'bench', 'work', 'openbits-up');
+      rmSync(root, { recursive: true, force: true });
       mkdirSync(root, { recursive: true });
       // The upload server is the far side, like nginx: pinned to CPU 0.
       uploader = spawn(
@@ -185,6 +187,7 @@ export function createOpenbitsAdapter(): OursAdapter {
       if (uploader) await stopBitsd(uploader);
       rmSync(workDir, { recursive: true, force: true });
       rmSync(home, { recursive: true, force: true });
+      rmSync(join(REPO, 'bench', 'work', 'openbits-up'), { recursive: true, force: true });
     },
 
     download: (items, options) => run(items, options.mode, 'DOWNLOAD', options.cpu),
@@ -192,7 +195,7 @@ export function createOpenbitsAdapter(): OursAdapter {
     async upload(path, size, runCpu) {
       const name = `up-${seq}.bin`;
       const measure = await run([{ url: `${uploadBase}${name}`, dest: path, size }], 'one-job', 'UPLOAD', runCpu);
-      rmSync(join(workDir, 'up', name), { force: true });
+      rmSync(join(REPO, 'bench', 'work', 'openbits-up', name), { force: true });
       return measure;
     },
 
