@@ -157,6 +157,7 @@ export function createOpenbitsAdapter(): OursAdapter {
       rmSync(home, { recursive: true, force: true });
       cpu = env.cpu;
       rmSync(workDir, { recursive: true, force: true });
+      mkdirSync(workDir, { recursive: true });
       mkdirSync(home, { recursive: true, mode: 0o700 });
       writeFileSync(join(home, 'config.json'), JSON.stringify(benchConfig()));
       await start();
