@@ -126,6 +126,9 @@ export function createOpenbitsAdapter(): OursAdapter {
       type,
       priority: 'FOREGROUND',
     };
+    // A peer truncates its output in place; a BITS job keeps the old file until Complete
+    // renames over it, which on the 4 GiB tmpfs (corpus + 1 GiB dest + 1 GiB temp) fills it up.
+    if (type === 'DOWNLOAD') for (const i of items) rmSync(i.dest, { force: true });
     const specPath = join(workDir, `spec-${seq++}.json`);
     writeFileSync(specPath, JSON.stringify(spec));
     await resetPeakRss(pid);
