@@ -49,7 +49,11 @@ async function main(): Promise<void> {
     if (base === undefined) return;
     if (event.type === 'file:transferred') perItemMs[base + event.fileIndex] = performance.now() - started;
     else if (event.type === 'job:transferred') waiting.get(event.jobId)?.();
-    else if (event.type === 'job:error') {
+    else if (event.type === 'job:state' && event.state === 'TRANSIENT_ERROR') {
+      // A retry would wait MinimumRetryDelay (10 min): a bench run fails instead.
+      failures.push(`${event.jobId}: TRANSIENT_ERROR`);
+      waiting.get(event.jobId)?.();
+    } else if (event.type === 'job:error') {
       failures.push(`${event.jobId}: ${JSON.stringify(event.error)}`);
       waiting.get(event.jobId)?.();
     }

@@ -126,6 +126,9 @@ export function createOpenbitsAdapter(): OursAdapter {
       type,
       priority: 'FOREGROUND',
     };
+    // A peer truncates its output in place; a BITS job keeps the old file until Complete
+    // renames over it, which on the 4 GiB tmpfs (corpus + 1 GiB dest + 1 GiB temp) fills it up.
+    if (type === 'DOWNLOAD') for (const i of items) rmSync(i.dest, { force: true });
     const specPath = join(workDir, `spec-${seq++}.json`);
     writeFileSync(specPath, JSON.stringify(spec));
     await resetPeakRss(pid);
@@ -157,10 +160,13 @@ export function createOpenbitsAdapter(): OursAdapter {
       rmSync(home, { recursive: true, force: true });
       cpu = env.cpu;
       rmSync(workDir, { recursive: true, force: true });
+      mkdirSync(workDir, { recursive: true });
       mkdirSync(home, { recursive: true, mode: 0o700 });
       writeFileSync(join(home, 'config.json'), JSON.stringify(benchConfig()));
       await start();
-      const root = join(workDir, 'up');
+      // Uploads land on disk (bench/work), not on the tmpfs that holds the corpus.
+      const root = join(REPO, 'bench', 'work', 'openbits-up');
+      rmSync(root, { recursive: true, force: true });
       mkdirSync(root, { recursive: true });
       // The upload server is the far side, like nginx: pinned to CPU 0.
       uploader = spawn(
@@ -185,6 +191,7 @@ export function createOpenbitsAdapter(): OursAdapter {
       if (uploader) await stopBitsd(uploader);
       rmSync(workDir, { recursive: true, force: true });
       rmSync(home, { recursive: true, force: true });
+      rmSync(join(REPO, 'bench', 'work', 'openbits-up'), { recursive: true, force: true });
     },
 
     download: (items, options) => run(items, options.mode, 'DOWNLOAD', options.cpu),
@@ -192,7 +199,7 @@ export function createOpenbitsAdapter(): OursAdapter {
     async upload(path, size, runCpu) {
       const name = `up-${seq}.bin`;
       const measure = await run([{ url: `${uploadBase}${name}`, dest: path, size }], 'one-job', 'UPLOAD', runCpu);
-      rmSync(join(workDir, 'up', name), { force: true });
+      rmSync(join(REPO, 'bench', 'work', 'openbits-up', name), { force: true });
       return measure;
     },
 
