@@ -49,6 +49,18 @@ export class Scheduler {
   readonly #actions: SchedulerActions;
   #policy: SchedulerPolicy;
   readonly #jobs = new Map<string, Entry>();
+  /**
+   * Queued jobs per priority in queue order (a Set keeps insertion order; re-queuing moves a job
+   * to the end) and the running ones: planning looks only at the heads of the lines, so its cost
+   * does not grow with the number of queued jobs.
+   */
+  readonly #lines = new Map<JobPriority, Set<string>>([
+    ['FOREGROUND', new Set()],
+    ['HIGH', new Set()],
+    ['NORMAL', new Set()],
+    ['LOW', new Set()],
+  ]);
+  readonly #runningIds = new Set<string>();
   #seq = 0;
   #planPending = false;
   #sliceTimer: TimerHandle | null = null;
@@ -95,6 +107,11 @@ export class Scheduler {
   track(jobId: string, props: { priority: JobPriority; maxDownloadTimeS: number; noProgressTimeoutS: number }): void {
     const e = this.#entry(jobId);
     const priorityChanged = e.priority !== props.priority;
+    if (priorityChanged && e.phase === 'queued') {
+      this.#lines.get(e.priority)?.delete(jobId);
+      this.#lines.get(props.priority)?.add(jobId);
+      e.queuedSeq = ++this.#seq;
+    }
     e.priority = props.priority;
     e.maxDownloadMs = props.maxDownloadTimeS * 1000;
     e.noProgressTimeoutMs = props.noProgressTimeoutS * 1000;
@@ -108,7 +125,7 @@ export class Scheduler {
     const e = this.#entry(jobId);
     this.#leaveRunning(e);
     this.#clearRetry(e);
-    e.phase = 'queued';
+    this.#setPhase(jobId, e, 'queued');
     e.queuedSeq = ++this.#seq;
     this.kick();
   }
@@ -117,7 +134,7 @@ export class Scheduler {
   running(jobId: string): void {
     const e = this.#entry(jobId);
     this.#clearRetry(e);
-    e.phase = 'running';
+    this.#setPhase(jobId, e, 'running');
     e.runningSince = this.#clock.monotonicMs();
     this.#armMax(jobId, e);
   }
@@ -130,7 +147,7 @@ export class Scheduler {
   transient(jobId: string, retryDelayMs: number | null): void {
     const e = this.#entry(jobId);
     this.#leaveRunning(e);
-    e.phase = 'waiting';
+    this.#setPhase(jobId, e, 'waiting');
     this.#clearRetry(e);
     if (retryDelayMs !== null) {
       if (e.noProgressSince === null) e.noProgressSince = this.#clock.monotonicMs();
@@ -151,7 +168,7 @@ export class Scheduler {
     this.#leaveRunning(e);
     this.#clearRetry(e);
     this.#clearNoProgress(e);
-    e.phase = 'idle';
+    this.#setPhase(jobId, e, 'idle');
     this.kick();
   }
 
@@ -162,6 +179,7 @@ export class Scheduler {
     this.#leaveRunning(e);
     this.#clearRetry(e);
     this.#clearNoProgress(e);
+    this.#setPhase(jobId, e, 'idle');
     this.#jobs.delete(jobId);
     this.kick();
   }
@@ -225,12 +243,34 @@ export class Scheduler {
     });
   }
 
+  #setPhase(jobId: string, e: Entry, phase: Entry['phase']): void {
+    if (e.phase === 'queued') this.#lines.get(e.priority)?.delete(jobId);
+    if (e.phase === 'running') this.#runningIds.delete(jobId);
+    e.phase = phase;
+    if (phase === 'queued') this.#lines.get(e.priority)?.add(jobId);
+    if (phase === 'running') this.#runningIds.add(jobId);
+  }
+
+  /** The jobs planning needs: every running one, every queued FOREGROUND one, the heads of the other lines. */
+  *#candidateIds(): Generator<string> {
+    yield* this.#runningIds;
+    const heads = this.#policy.maxBackgroundJobs + this.#runningIds.size;
+    for (const [priority, line] of this.#lines) {
+      let n = 0;
+      for (const id of line) {
+        if (priority !== 'FOREGROUND' && n++ >= heads) break;
+        yield id;
+      }
+    }
+  }
+
   #plan(): void {
     if (this.#stopped) return;
     const now = this.#clock.monotonicMs();
     const candidates: PlanJob[] = [];
-    for (const [id, e] of this.#jobs) {
-      if (e.phase !== 'queued' && e.phase !== 'running') continue;
+    for (const id of this.#candidateIds()) {
+      const e = this.#jobs.get(id);
+      if (e === undefined) continue;
       candidates.push({
         id,
         priority: e.priority,
