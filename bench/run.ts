@@ -3,7 +3,7 @@
  * Sets up peers, a tmpfs corpus and a pinned nginx, runs the scenarios, writes one JSON per
  * scenario under bench/results/<runId>/ and regenerates docs/benchmarks.md and .svg.
  */
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { currentOurs } from './adapters/ours.ts';
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     for (const scenario of selected) {
       log(`${scenario.id}: ${scenario.title}`);
       const started = performance.now();
+      const loadAverage = loadavg()[0] ?? Number.NaN;
       let outcome: ScenarioOutcome;
       try {
         outcome = await scenario.run(ctx);
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
         outcome = { status: 'failed', measurements: [], ratios: [], notes: [message.slice(0, 500)] };
       }
       const durationMs = performance.now() - started;
-      writeResult(RESULTS, { scenario: scenario.id, title: scenario.title, meta, durationMs, ...outcome });
+      writeResult(RESULTS, { scenario: scenario.id, title: scenario.title, meta, durationMs, loadAverage, ...outcome });
       if (outcome.status === 'not-available') log(`  ${outcome.notes.join(' ')}`);
       for (const row of outcome.ratios) {
         log(

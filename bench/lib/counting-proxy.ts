@@ -1,4 +1,5 @@
 import { connect, createServer, type Server } from 'node:net';
+import { coefficientOfVariation } from './stats.ts';
 
 /** Bytes the server side sent to one client connection, by 100 ms slot since the connection opened. */
 export interface ConnectionTrace {
@@ -67,6 +68,8 @@ export interface ThrottleStats {
   readonly meanBytesPerSecond: number;
   readonly meanErrorPct: number;
   readonly maxWindowRatio: number;
+  /** Coefficient of variation of the windows. */
+  readonly cv: number;
 }
 
 /** Cut a trace into whole 1 s windows from `skipSeconds` to `seconds` and compare with `limit` (pure). */
@@ -89,5 +92,6 @@ export function throttleStats(
     meanBytesPerSecond: mean,
     meanErrorPct: ((mean - limit) / limit) * 100,
     maxWindowRatio: windows.length ? Math.max(...windows) / limit : 0,
+    cv: coefficientOfVariation(windows),
   };
 }

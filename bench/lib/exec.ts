@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,7 +75,6 @@ export async function processCpuMs(pid: number): Promise<number> {
 
 /** Peak resident set (VmHWM, KiB) of `pid` plus all its live descendants (an upper bound). */
 export async function processTreeHwmKiB(pid: number): Promise<number> {
-  const { readdir } = await import('node:fs/promises');
   const parents = new Map<number, number>();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -107,7 +106,6 @@ export async function processTreeHwmKiB(pid: number): Promise<number> {
  * (`echo 5 > /proc/PID/clear_refs`). False when not permitted.
  */
 export async function resetPeakRss(pid: number): Promise<boolean> {
-  const { writeFile } = await import('node:fs/promises');
   try {
     await writeFile(`/proc/${pid}/clear_refs`, '5');
     return true;

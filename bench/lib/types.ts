@@ -63,4 +63,6 @@ export interface ScenarioResult extends ScenarioOutcome {
   readonly title: string;
   readonly meta: RunMeta;
   readonly durationMs: number;
+  /** 1-minute load average when the scenario started: a sign of other work on the machine. */
+  readonly loadAverage?: number;
 }

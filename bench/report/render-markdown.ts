@@ -12,7 +12,8 @@ function metaLine(meta: RunMeta): string {
 }
 
 function scenarioSection(r: ScenarioResult): string[] {
-  const out = [`## ${r.scenario}: ${r.title}`, '', metaLine(r.meta), ''];
+  const load = r.loadAverage === undefined ? '' : ` Load average at start: ${r.loadAverage.toFixed(2)}.`;
+  const out = [`## ${r.scenario}: ${r.title}`, '', `${metaLine(r.meta)}${load}`, ''];
   if (r.status === 'not-available') {
     out.push(`**Not available yet.** ${r.notes.join(' ')}`, '');
     return out;

@@ -63,6 +63,7 @@ export const s6: Scenario = {
     const errorPct = new Map<string, number[]>();
     const maxWindow = new Map<string, number[]>();
     const cpuPct = new Map<string, number[]>();
+    const cv = new Map<string, number[]>();
     try {
       for (const limit of limits) {
         const ours = ctx.ours.startThrottled?.bind(ctx.ours);
@@ -86,6 +87,7 @@ export const s6: Scenario = {
             const key = `${t.tool}|${label(limit)}`;
             push(errorPct, key, stats.meanErrorPct);
             push(maxWindow, key, stats.maxWindowRatio);
+            push(cv, key, stats.cv);
             if (Number.isFinite(cpu)) push(cpuPct, key, (cpu / (seconds * 1000)) * 100);
           },
           notes,
@@ -104,6 +106,7 @@ export const s6: Scenario = {
     const measurements = [
       ...rows(errorPct, 'mean error', '%'),
       ...rows(maxWindow, 'max 1 s window / limit', '×'),
+      ...rows(cv, 'coefficient of variation of 1 s windows', 'σ/mean'),
       ...rows(cpuPct, 'CPU', '% of a core'),
     ];
     const ratios: RatioRow[] = limits.flatMap((limit) => [

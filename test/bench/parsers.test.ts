@@ -41,6 +41,7 @@ test('throttle stats skip the first seconds and compare 1 s windows with the lim
   assert.deepEqual(stats.windows, [1000, 1000, 1500]);
   assert.ok(Math.abs(stats.meanErrorPct - 100 / 6) < 1e-9);
   assert.equal(stats.maxWindowRatio, 1.5);
+  assert.ok(stats.cv > 0.2 && stats.cv < 0.25); // windows 1000, 1000, 1500
 });
 
 test('traces of several connections merge on the first one', () => {

@@ -53,6 +53,7 @@ test('markdown has a table per scenario, the ratio with its verdict, and the sta
         measurements: [measurement('ours', 'time', 's', 'lower', [2, 2.2, 1.8])],
         ratios: [ratioRow('time ours / curl', 2, { op: '<=', value: 1.1 }), ratioRow('ours |error| %', 3)],
         notes: ['128 MiB'],
+        loadAverage: 0.5,
       }),
       result('S7', { status: 'not-available', notes: ['no upload capability'] }),
     ],
@@ -68,6 +69,7 @@ test('markdown has a table per scenario, the ratio with its verdict, and the sta
   assert.match(md, /\*\*Not available yet\.\*\* no upload capability/);
   assert.match(md, /!\[ratios against targets\]\(benchmarks\.svg\)/);
   assert.match(md, /commit `0123456789`/);
+  assert.match(md, /Load average at start: 0\.50\./);
 });
 
 test('svg draws one bar per finite ratio, coloured by verdict, with escaped labels', () => {
