@@ -40,16 +40,8 @@ after(async () => {
   try {
     const { pid } = await client.status();
     process.kill(pid, 'SIGTERM');
-    // Wait for it to be gone: a dying bitsd still writes its compile cache into the home, and
-    // removing the folder meanwhile fails with ENOTEMPTY.
-    for (let i = 0; i < 400; i++) {
-      try {
-        process.kill(pid, 0);
-      } catch {
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    // Wait for it to exit: it writes its compile cache into the home folder on the way out.
+    for (let i = 0; i < 500 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 10));
   } catch {
     // not running
   } finally {
@@ -58,6 +50,15 @@ after(async () => {
   await server.close();
   await rm(home, { recursive: true, force: true });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** bitsadmin as a plain child process (not on the terminal), for setup and checks. */
 async function bitsadmin(...args: string[]): Promise<string> {
