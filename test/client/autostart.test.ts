@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -83,6 +83,8 @@ describe('connect(): on-demand start', () => {
           await probe.close();
         }
       }
+      // A straggler still starting (slower than the quiet second) is found by its environment.
+      killProcessesWithHome(home.path);
       await home.remove();
     }
   });
@@ -103,3 +105,15 @@ describe('connect(): on-demand start', () => {
     }
   });
 });
+
+/** SIGKILL every process of ours whose OPENBITS_HOME is `home` (Linux /proc). */
+function killProcessesWithHome(home: string): void {
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/u.test(n))) {
+    try {
+      const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+      if (env.includes(`OPENBITS_HOME=${home}`)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+}
