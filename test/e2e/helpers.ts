@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import type { DaemonProcess } from '../daemon/helpers.ts';
+import { sha256, sha256File } from '../helpers/digest.ts';
 import { type Handler, type ServeOptions, serve } from '../helpers/origin-server.ts';
 
 /**
@@ -122,16 +123,7 @@ export async function waitForState(
   assert.fail(`job ${job} still ${state} after waiting for ${want}\n${options.daemon?.stderr() ?? ''}`);
 }
 
-/** Streamed sha256 of a file (256 MiB files are not read into memory). */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-export function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+export { sha256, sha256File };
 
 /** Write `size` random bytes to `path` in 8 MiB pieces; returns their sha256. */
 export async function writeRandomFile(path: string, size: number): Promise<string> {

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Clock, RemoteValidators } from '../../src/core/index.ts';
 import type { DownloadFileRequest, DownloadMetadata, TransferOptions } from '../../src/transfer/contract.ts';
 import { isTransferError, type TransferError } from '../../src/transfer/index.ts';
+import { sha256 } from './digest.ts';
 import { TestClock } from './test-clock.ts';
 
 /** What the hooks reported, as the manager would persist it. */
@@ -95,9 +95,7 @@ export class RecordedFile {
   }
 }
 
-export function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+export { sha256 };
 
 /** Await a rejection and return it as a TransferError (fails if it is anything else). */
 export async function transferFailure(p: Promise<unknown>): Promise<TransferError> {

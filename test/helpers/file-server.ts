@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { sha256 } from './digest.ts';
 
 /** A route's content and behaviour; `before` may answer instead (return true when it did). */
 export interface Route {
@@ -114,6 +115,4 @@ export class FileServer {
   }
 }
 
-export function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+export { sha256 };

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../../src/core/index.ts';
-import { isTransferError, type TransferError } from '../../../src/transfer/index.ts';
 import {
   INITIAL_UPLOAD_SESSION_STATE,
   type ReplyProgress,
@@ -95,17 +93,6 @@ export function pattern(size: number, seed = 7): Buffer {
   return buf;
 }
 
-export function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
+export { sha256 } from '../../helpers/digest.ts';
 /** The TransferError a promise rejects with (fails the test if it resolves or rejects otherwise). */
-export async function failureOf(p: Promise<unknown>): Promise<TransferError> {
-  try {
-    await p;
-  } catch (err) {
-    if (isTransferError(err)) return err;
-    throw err;
-  }
-  throw new Error('expected the upload to fail');
-}
+export { transferFailure as failureOf } from '../../helpers/download-request.ts';

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,13 +57,7 @@ export function payload(size: number, seed = 1): Buffer {
   return buf;
 }
 
-export function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-export async function sha256File(file: string): Promise<string> {
-  return sha256(await fs.readFile(file));
-}
+export { sha256, sha256File } from '../../helpers/digest.ts';
 
 /** Create-Session; returns the response and the session id. */
 export async function createSession(c: RawClient, url: string, extra: Record<string, string> = {}) {
