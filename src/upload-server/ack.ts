@@ -94,7 +94,6 @@ export function toUploadError(err: unknown): UploadError {
 /** The same error with `BITS-Received-Content-Range: R` added (every fragment Ack carries R). */
 export function withReceived(err: UploadError, received: number): UploadError {
   if (err.receivedContentRange !== undefined || err.name === 'BG_E_SESSION_NOT_FOUND') return err;
-  if (err.status === 401 || err.status === 403) return err;
   return new UploadError(err.status, err.name, err.message, {
     context: err.context,
     receivedContentRange: received,

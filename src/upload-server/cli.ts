@@ -1,11 +1,19 @@
 /**
  * `bits-upload-server`: run the BITS upload server from the command line. Prints one
  * `listening on <url>` line when ready; SIGINT/SIGTERM stop it (sessions stay on disk).
+ * `bits-upload-server hash-password` / `hash-token` read a secret on stdin and print the line
+ * part for `--htpasswd` / `--bearer-tokens`.
  */
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { text } from 'node:stream/consumers';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import type { NotificationType } from './options.ts';
+import { readPasswordFile, readTokenFile, tokenDigest } from './auth/credential-files.ts';
+import { credentialsAuth } from './auth/credentials-hook.ts';
+import { hashPassword } from './auth/password-hash.ts';
+import type { AuthHook, NotificationType } from './options.ts';
 import { startBitsUploadServer } from './server.ts';
+import { systemClock } from './system-clock.ts';
 
 const UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 
@@ -50,8 +58,15 @@ interface CliOptions {
   hostId?: string;
   hostIdFallbackTimeout?: number;
   maxSessionsPerUser?: number;
+  maxSessionsPerAddress?: number;
+  maxSessionBytesPerUser?: number;
+  maxSessionBytesPerAddress?: number;
+  emptySessionTimeout?: number;
   serveFiles?: boolean;
-  publicUrl?: string;
+  publicOrigin?: string;
+  htpasswd?: string;
+  bearerTokens?: string;
+  anonymous?: boolean;
 }
 
 function program(): Command {
@@ -68,6 +83,11 @@ function program(): Command {
     .option('--max-fragment-size <size>', 'largest fragment accepted; larger → 413 (default 64M)', parseSize)
     .option('--session-timeout <seconds>', 'drop sessions idle this long (default 1209600 = 14 days)', parsePositiveInt)
     .option(
+      '--empty-session-timeout <seconds>',
+      'drop sessions that never got a byte after this (default 300)',
+      parsePositiveInt,
+    )
+    .option(
       '--cleanup-interval <seconds>',
       'how often stale sessions are swept (default 43200 = 12 h)',
       parsePositiveInt,
@@ -81,14 +101,76 @@ function program(): Command {
     .option('--host-id <name>', 'this farm node, sent as BITS-Host-Id')
     .option('--host-id-fallback-timeout <seconds>', 'BITS-Host-Id-Fallback-Timeout (default 86400)', parsePositiveInt)
     .option('--max-sessions-per-user <n>', 'open sessions per user, 0 = unlimited (default 50)', parsePositiveInt)
+    .option(
+      '--max-sessions-per-address <n>',
+      'open sessions per client address, 0 = unlimited (default 100)',
+      parsePositiveInt,
+    )
+    .option('--max-session-bytes-per-user <size>', 'bytes of open sessions per user (default 64G)', parseSizeOrZero)
+    .option(
+      '--max-session-bytes-per-address <size>',
+      'bytes of open sessions per address (default 64G)',
+      parseSizeOrZero,
+    )
     .option('--serve-files', 'also serve committed uploads with GET/HEAD')
-    .option('--public-url <url>', 'base of the reply URLs given to clients (default from Host)')
+    .option('--public-origin <url>', 'public http(s)://host[:port]: base of reply URLs and of a relative --notify-url')
+    .option('--htpasswd <file>', 'HTTP Basic users: lines user:hash (scrypt from hash-password, or bcrypt)')
+    .option('--bearer-tokens <file>', 'bearer tokens: lines user:sha256-hex (from hash-token)')
+    .option('--anonymous', 'accept uploads without authentication (explicitly)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 }
 
+function parseSizeOrZero(text: string): number {
+  return text.trim() === '0' ? 0 : parseSize(text);
+}
+
+/** `hash-password` / `hash-token`: one secret on stdin → the value for the credential file. */
+async function hashCommand(which: string): Promise<number> {
+  const secret = (await text(process.stdin)).replace(/\r?\n$/, '');
+  if (secret === '') {
+    process.stderr.write(`bits-upload-server ${which}: give the secret on standard input\n`);
+    return 2;
+  }
+  process.stdout.write(`${which === 'hash-password' ? await hashPassword(secret) : tokenDigest(secret)}\n`);
+  return 0;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+/**
+ * The authentication the flags ask for. Without any auth flag the server stays anonymous for
+ * compatibility, but only on a loopback address and with a loud warning; elsewhere it refuses
+ * to start until --anonymous says it is meant (docs/upload-server.md, "Authentication").
+ */
+async function authFromFlags(o: CliOptions): Promise<AuthHook | undefined | string> {
+  const credentials = o.htpasswd !== undefined || o.bearerTokens !== undefined;
+  if (credentials && o.anonymous) return '--anonymous cannot be combined with --htpasswd/--bearer-tokens';
+  if (credentials) {
+    return credentialsAuth(
+      {
+        ...(o.htpasswd !== undefined && { passwords: await readPasswordFile(o.htpasswd) }),
+        ...(o.bearerTokens !== undefined && { tokens: await readTokenFile(o.bearerTokens) }),
+      },
+      () => systemClock.wallMs(),
+    );
+  }
+  if (o.anonymous) return undefined;
+  if (!isLoopback(o.host)) {
+    return `no authentication configured for ${o.host}: give --htpasswd and/or --bearer-tokens, or --anonymous to accept anyone`;
+  }
+  process.stderr.write(
+    'bits-upload-server: WARNING: no authentication configured — ANY client that reaches this port can upload.\n' +
+      'bits-upload-server: WARNING: allowed only on loopback; use --htpasswd / --bearer-tokens, or --anonymous to say it is meant.\n',
+  );
+  return undefined;
+}
+
 /** Run the CLI; resolves with the exit code once the server has stopped. */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === 'hash-password' || argv[0] === 'hash-token') return hashCommand(argv[0]);
   const cmd = program();
   try {
     cmd.parse(argv as string[], { from: 'user' });
@@ -103,6 +185,11 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   let server: Awaited<ReturnType<typeof startBitsUploadServer>>;
   try {
+    const authorize = await authFromFlags(o);
+    if (typeof authorize === 'string') {
+      process.stderr.write(`bits-upload-server: ${authorize}\n`);
+      return 2;
+    }
     server = await startBitsUploadServer(
       {
         root: o.root,
@@ -111,6 +198,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...(o.maxUploadSize !== undefined && { maxUploadSize: o.maxUploadSize }),
         ...(o.maxFragmentSize !== undefined && { maxFragmentSize: o.maxFragmentSize }),
         ...(o.sessionTimeout !== undefined && { sessionTimeoutS: o.sessionTimeout }),
+        ...(o.emptySessionTimeout !== undefined && { emptySessionTimeoutS: o.emptySessionTimeout }),
         ...(o.cleanupInterval !== undefined && { cleanupIntervalS: o.cleanupInterval }),
         allowOverwrite: o.allowOverwrite === true,
         ...(o.notifyUrl !== undefined && { notificationUrl: o.notifyUrl }),
@@ -119,8 +207,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...(o.hostId !== undefined && { hostId: o.hostId }),
         ...(o.hostIdFallbackTimeout !== undefined && { hostIdFallbackTimeoutS: o.hostIdFallbackTimeout }),
         ...(o.maxSessionsPerUser !== undefined && { maxSessionsPerUser: o.maxSessionsPerUser }),
+        ...(o.maxSessionsPerAddress !== undefined && { maxSessionsPerAddress: o.maxSessionsPerAddress }),
+        ...(o.maxSessionBytesPerUser !== undefined && { maxSessionBytesPerUser: o.maxSessionBytesPerUser }),
+        ...(o.maxSessionBytesPerAddress !== undefined && { maxSessionBytesPerAddress: o.maxSessionBytesPerAddress }),
         serveUploads: o.serveFiles === true,
-        ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
+        ...(o.publicOrigin !== undefined && { publicOrigin: o.publicOrigin }),
+        ...(authorize !== undefined && { authorize }),
         ...(o.cert !== undefined &&
           o.key !== undefined && { tls: { cert: await readFile(o.cert), key: await readFile(o.key) } }),
         onError: (err) => process.stderr.write(`bits-upload-server: ${(err as Error)?.stack ?? String(err)}\n`),

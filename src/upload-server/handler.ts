@@ -12,11 +12,11 @@ import { Server as TlsServer } from 'node:tls';
 import { Agent } from 'undici';
 import type { TimerHandle } from '../core/clock.ts';
 import type { ServerContext } from './context.ts';
+import { FileSessionStore } from './file-session-store.ts';
 import { type ConnectionFallback, serveConnection } from './http/connection.ts';
 import { type BitsUploadOptions, resolveOptions } from './options.ts';
-import { isExpired } from './packets/session-lookup.ts';
 import { createRouter } from './router.ts';
-import { SessionStore } from './session-store.ts';
+import { SessionFiles } from './session-files.ts';
 
 /** A mountable BITS upload handler. */
 export interface BitsUploadHandler {
@@ -31,14 +31,12 @@ export interface BitsUploadHandler {
    * the server's own HTTP handling for good.
    */
   attach(server: HttpServer): void;
-  /** Delete sessions idle past the session timeout (and old tombstones); returns how many. */
+  /** Delete expired sessions (empty ones after the short timeout), old tombstones and orphaned
+   * data; returns how many. */
   cleanup(): Promise<number>;
-  /** Stop the periodic cleanup (sessions stay on disk for the next start). */
-  close(): void;
+  /** Stop the periodic cleanup, drop connections, release the session store (sessions stay). */
+  close(): Promise<void>;
 }
-
-/** Tombstones of closed sessions answer repeated Close/Cancel for at most this long. */
-const TOMBSTONE_MS = 24 * 3600 * 1000;
 
 /** Create the handler: loads the sessions on disk, starts the periodic cleanup. */
 export async function createBitsUploadHandler(options: BitsUploadOptions): Promise<BitsUploadHandler> {
@@ -51,25 +49,17 @@ export async function createBitsUploadHandler(options: BitsUploadOptions): Promi
   }
   if (!(await stat(root)).isDirectory()) throw new RangeError(`upload root ${options.root} is not a folder`);
   const opts = resolveOptions({ ...options, root });
-  const store = new SessionStore(opts.sessionsDir);
+  const files = new SessionFiles(opts.sessionsDir);
+  const store = options.sessionStore ?? new FileSessionStore(files);
   await store.open();
   // Our own agent: the deadline is the injected clock's, and close() can drop its keep-alives.
   const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
-  const ctx: ServerContext = { opts, store, dispatcher };
+  const ctx: ServerContext = { opts, store, files, dispatcher };
   const routerWithHandOff = createRouter(ctx, true);
   const routerAlone = createRouter(ctx, false);
   const connections = new Set<Duplex>();
 
-  const cleanup = async (): Promise<number> => {
-    const now = opts.clock.wallMs();
-    const stale = [...store.all()].filter((s) =>
-      s.phase === 'closed'
-        ? now - s.lastProgressMs > Math.min(TOMBSTONE_MS, opts.sessionTimeoutMs)
-        : isExpired(ctx, s, now),
-    );
-    for (const s of stale) await store.withLock(s.id, () => store.remove(s.id));
-    return stale.length;
-  };
+  const cleanup = async (): Promise<number> => (await store.sweep(opts.expiry, opts.clock.wallMs())).length;
 
   let timer: TimerHandle | undefined;
   let closed = false;
@@ -136,11 +126,12 @@ export async function createBitsUploadHandler(options: BitsUploadOptions): Promi
       );
     },
     cleanup,
-    close(): void {
+    async close(): Promise<void> {
       closed = true;
       timer?.cancel();
       for (const s of connections) s.destroy();
       dispatcher.destroy().catch(() => {});
+      await store.close();
     },
   };
 }

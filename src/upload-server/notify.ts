@@ -12,11 +12,13 @@ import { request } from 'undici';
 import { NOTIFY_HEADERS, UPLOAD_LIMITS } from '../core/upload-protocol.ts';
 import { badRequest, UploadError } from './ack.ts';
 import type { ServerContext } from './context.ts';
-import type { NotifyResult, SessionRecord } from './session-store.ts';
+import type { NotifyResult, SessionRecord } from './session-record.ts';
 import { REPLY_FILE, SESSIONS_SEGMENT } from './url-path.ts';
 
 /** The notification URL for a session: relative URLs resolve against the upload URL, and the
- * upload URL's query string is appended (§8.1 BITSServerNotificationURL). */
+ * upload URL's query string is appended (§8.1 BITSServerNotificationURL). The upload URL is on
+ * the configured public origin (options refuse a relative notification URL without one), so a
+ * client's Host header never picks the address we POST to (SSRF, issue 12). */
 export function notificationTarget(notificationUrl: string, originalUrl: string): URL {
   const upload = new URL(originalUrl);
   const url = new URL(notificationUrl, upload);
@@ -25,11 +27,15 @@ export function notificationTarget(notificationUrl: string, originalUrl: string)
   return url;
 }
 
-/** The reply URL for a finished session: the app's static URL, or our reply file (absolute, §10). */
-export function replyUrlFor(ctx: ServerContext, record: SessionRecord, baseUrl: string): string {
+/**
+ * The reply URL for a finished session: the app's static URL, or our reply file — absolute on
+ * the public origin when one is configured (§10 prefers absolute), else path-absolute, which
+ * the client resolves against its upload URL (never built from the request's Host).
+ */
+export function replyUrlFor(ctx: ServerContext, record: SessionRecord): string {
   if (record.notify?.staticReplyUrl !== undefined) return record.notify.staticReplyUrl;
-  const base = ctx.opts.publicUrl?.replace(/\/+$/, '') ?? baseUrl;
-  return `${base}${ctx.opts.urlPrefix}${SESSIONS_SEGMENT}/Replies/${encodeURIComponent(record.id)}/${REPLY_FILE}`;
+  const path = `${ctx.opts.urlPrefix}${SESSIONS_SEGMENT}/Replies/${encodeURIComponent(record.id)}/${REPLY_FILE}`;
+  return `${ctx.opts.publicOrigin ?? ''}${path}`;
 }
 
 /**
@@ -37,12 +43,12 @@ export function replyUrlFor(ctx: ServerContext, record: SessionRecord, baseUrl: 
  * the app's own status (so the client classifies it, §6.2), 408 on timeout, 502 if unreachable.
  */
 export async function notifyBackEnd(ctx: ServerContext, record: SessionRecord): Promise<NotifyResult> {
-  const { opts, store } = ctx;
+  const { opts, files } = ctx;
   const url = notificationTarget(opts.notificationUrl ?? '', record.originalUrl);
   const byValue = opts.notificationType === 'by-value';
-  const dataFile = store.dataFile(record.id);
-  const replyFile = store.replyFile(record.id);
-  await fs.mkdir(store.replyDir(record.id), { recursive: true, mode: 0o755 });
+  const dataFile = files.dataFile(record.id);
+  const replyFile = files.replyFile(record.id);
+  await fs.mkdir(files.replyDir(record.id), { recursive: true, mode: 0o755 });
   // A fresh, empty reply: an app that writes nothing gives an empty (legal) reply.
   await (await openReplyFile(replyFile)).close();
 

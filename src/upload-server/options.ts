@@ -1,6 +1,8 @@
 import path from 'node:path';
 import type { Clock } from '../core/clock.ts';
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './http/request-head.ts';
+import type { ExpiryPolicy, SessionCaps } from './session-record.ts';
+import type { SessionStore } from './session-store.ts';
 import { systemClock } from './system-clock.ts';
 
 /** What the authentication hook sees of a request. */
@@ -28,6 +30,8 @@ export type AuthDecision =
       readonly status: number;
       /** Extra response headers, e.g. `WWW-Authenticate`. */
       readonly headers?: ReadonlyArray<readonly [string, string]>;
+      /** The BITS error of the Ack (default E_ACCESSDENIED; E_NOTIMPL for an unsupported scheme). */
+      readonly errorName?: 'E_ACCESSDENIED' | 'E_NOTIMPL';
     };
 
 export type AuthHook = (req: AuthRequest) => AuthDecision | Promise<AuthDecision>;
@@ -49,7 +53,9 @@ export interface BitsUploadOptions {
   readonly maxFragmentSize?: number;
   /** `BITSSessionTimeout` in seconds without progress (default 14 days). */
   readonly sessionTimeoutS?: number;
-  /** How often stale sessions are swept, seconds (default min(12 h, session timeout)). */
+  /** A session that has not received a byte expires after this many seconds (default 300). */
+  readonly emptySessionTimeoutS?: number;
+  /** How often stale sessions are swept, seconds (default min(12 h, the shortest timeout)). */
   readonly cleanupIntervalS?: number;
   /** `BITSAllowOverwrites` (default false: an existing destination → 403). */
   readonly allowOverwrite?: boolean;
@@ -65,12 +71,24 @@ export interface BitsUploadOptions {
   /** `BITSHostId` and `BITSHostIdFallbackTimeout` (seconds). */
   readonly hostId?: string;
   readonly hostIdFallbackTimeoutS?: number;
-  /** `BITSNumberOfSessionsLimit` per user; 0 disables the limit (default 50). */
+  /** `BITSNumberOfSessionsLimit` per user (not for `anonymous`); 0 disables it (default 50). */
   readonly maxSessionsPerUser?: number;
+  /** Open sessions per client address; 0 disables the limit (default 100). */
+  readonly maxSessionsPerAddress?: number;
+  /** Bytes (declared sizes) of open sessions per user / per address; 0 = no cap (default 64 GiB). */
+  readonly maxSessionBytesPerUser?: number;
+  readonly maxSessionBytesPerAddress?: number;
   /** Serve GET/HEAD of committed uploads under the prefix (default false; replies are always served). */
   readonly serveUploads?: boolean;
-  /** Base for absolute reply URLs, e.g. `https://files.example/`; default from the request's Host. */
-  readonly publicUrl?: string;
+  /**
+   * The server's public origin, e.g. `https://files.example`: base of reply URLs, of
+   * BITS-Original-Request-URL and of a relative notification URL. The request's Host header is
+   * never used for a URL the server itself connects to (SSRF, issue 12). Without it, reply URLs
+   * are sent relative and a relative notification URL is refused.
+   */
+  readonly publicOrigin?: string;
+  /** Where sessions are recorded (default: files beside their data, `FileSessionStore`). */
+  readonly sessionStore?: SessionStore;
   readonly authorize?: AuthHook;
   /** Accept `POST` + `X-Http-Method-Override: BITS_POST` from non-Windows clients (default true). */
   readonly allowMethodOverride?: boolean;
@@ -91,7 +109,8 @@ export interface ResolvedOptions {
   readonly reservedSegment: string | undefined;
   readonly maxUploadSize: number;
   readonly maxFragmentSize: number;
-  readonly sessionTimeoutMs: number;
+  readonly expiry: ExpiryPolicy;
+  readonly caps: SessionCaps;
   readonly cleanupIntervalMs: number;
   readonly allowOverwrite: boolean;
   readonly uploadEnabled: (urlPath: string) => boolean;
@@ -101,9 +120,8 @@ export interface ResolvedOptions {
   readonly maxReplySize: number;
   readonly hostId: string | undefined;
   readonly hostIdFallbackTimeoutS: number | undefined;
-  readonly maxSessionsPerUser: number;
   readonly serveUploads: boolean;
-  readonly publicUrl: string | undefined;
+  readonly publicOrigin: string | undefined;
   readonly authorize: AuthHook | undefined;
   readonly allowMethodOverride: boolean;
   readonly clock: Clock;
@@ -121,6 +139,34 @@ function positive(value: number | undefined, fallback: number, what: string): nu
   return v;
 }
 
+function nonNegative(value: number | undefined, fallback: number, what: string): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`${what} must be a whole number, got ${value}`);
+  return v;
+}
+
+/** `https://host[:port]` with nothing after it, or a RangeError. */
+function parseOrigin(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new RangeError(`publicOrigin ${value} is not a URL`);
+  }
+  if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.username !== '' || url.password !== '') {
+    throw new RangeError(`publicOrigin ${value} must be an http(s) origin without credentials`);
+  }
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
+    throw new RangeError(`publicOrigin ${value} must be an origin only (no path, query or fragment)`);
+  }
+  return url.origin;
+}
+
+function isAbsoluteUrl(value: string): boolean {
+  return /^https?:\/\//i.test(value);
+}
+
 /** Apply defaults and check values; throws RangeError on a bad option. */
 export function resolveOptions(options: BitsUploadOptions): ResolvedOptions {
   if (!options.root) throw new RangeError('root is required');
@@ -133,9 +179,15 @@ export function resolveOptions(options: BitsUploadOptions): ResolvedOptions {
   const reservedSegment = rel.startsWith('..') || path.isAbsolute(rel) ? undefined : rel.split(path.sep)[0];
   if (rel === '') throw new RangeError('sessionsDir must not be the upload root');
   const sessionTimeoutS = positive(options.sessionTimeoutS, 14 * DAY_S, 'sessionTimeoutS');
+  const emptySessionTimeoutS = positive(options.emptySessionTimeoutS, 300, 'emptySessionTimeoutS');
+  const publicOrigin = parseOrigin(options.publicOrigin);
   const notificationType = options.notificationType ?? (options.notificationUrl ? 'by-reference' : 'none');
   if (notificationType !== 'none' && !options.notificationUrl) {
     throw new RangeError('a notification type needs a notification URL');
+  }
+  if (notificationType !== 'none' && !isAbsoluteUrl(options.notificationUrl ?? '') && publicOrigin === undefined) {
+    // Resolving it against the request's Host would let a client pick where we POST (SSRF).
+    throw new RangeError('a relative notification URL needs publicOrigin to resolve against');
   }
   const enabled = options.uploadEnabled ?? true;
   return {
@@ -145,9 +197,23 @@ export function resolveOptions(options: BitsUploadOptions): ResolvedOptions {
     reservedSegment,
     maxUploadSize: positive(options.maxUploadSize, Number.MAX_SAFE_INTEGER, 'maxUploadSize'),
     maxFragmentSize: positive(options.maxFragmentSize, 64 * 1024 * 1024, 'maxFragmentSize'),
-    sessionTimeoutMs: sessionTimeoutS * 1000,
+    expiry: {
+      sessionTimeoutMs: sessionTimeoutS * 1000,
+      emptySessionTimeoutMs: emptySessionTimeoutS * 1000,
+      tombstoneMs: DAY_S * 1000,
+    },
+    caps: {
+      sessionsPerUser: nonNegative(options.maxSessionsPerUser, 50, 'maxSessionsPerUser'),
+      sessionsPerAddress: nonNegative(options.maxSessionsPerAddress, 100, 'maxSessionsPerAddress'),
+      bytesPerUser: nonNegative(options.maxSessionBytesPerUser, 64 * 1024 ** 3, 'maxSessionBytesPerUser'),
+      bytesPerAddress: nonNegative(options.maxSessionBytesPerAddress, 64 * 1024 ** 3, 'maxSessionBytesPerAddress'),
+    },
     cleanupIntervalMs:
-      positive(options.cleanupIntervalS, Math.min(12 * 3600, sessionTimeoutS), 'cleanupIntervalS') * 1000,
+      positive(
+        options.cleanupIntervalS,
+        Math.min(12 * 3600, sessionTimeoutS, emptySessionTimeoutS),
+        'cleanupIntervalS',
+      ) * 1000,
     allowOverwrite: options.allowOverwrite ?? false,
     uploadEnabled: typeof enabled === 'function' ? enabled : () => enabled,
     notificationType,
@@ -156,9 +222,8 @@ export function resolveOptions(options: BitsUploadOptions): ResolvedOptions {
     maxReplySize: positive(options.maxReplySize, 64 * 1024 * 1024, 'maxReplySize'),
     hostId: options.hostId,
     hostIdFallbackTimeoutS: options.hostId === undefined ? undefined : (options.hostIdFallbackTimeoutS ?? DAY_S),
-    maxSessionsPerUser: options.maxSessionsPerUser ?? 50,
     serveUploads: options.serveUploads ?? false,
-    publicUrl: options.publicUrl,
+    publicOrigin,
     authorize: options.authorize,
     allowMethodOverride: options.allowMethodOverride ?? true,
     clock: options.clock ?? systemClock,

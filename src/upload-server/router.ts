@@ -15,9 +15,8 @@ import type { AuthDecision } from './options.ts';
 import { createSession } from './packets/create-session.ts';
 import { finishSession } from './packets/finish-session.ts';
 import { receiveFragment } from './packets/fragment.ts';
-import { isExpired } from './packets/session-lookup.ts';
 import { walkParents } from './safe-fs.ts';
-import { canonicalSessionId } from './session-store.ts';
+import { canonicalSessionId, isExpired } from './session-record.ts';
 import { parseTarget, type Target } from './url-path.ts';
 
 const HOST = /^(?:[A-Za-z0-9._~-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
@@ -43,6 +42,13 @@ export function createRouter(ctx: ServerContext, canHandOff: boolean) {
     if (target.kind === 'outside') {
       if (canHandOff) return 'handoff';
       await sendStatus(res, 404);
+      return 'done';
+    }
+    // Methods are case-sensitive (RFC 9110 §9.1): `bits_post` is not the BITS verb, but it is
+    // plainly a malformed BITS request, which [MC-BUP] §3.2.5.2 answers with an Ack: 400 +
+    // E_INVALIDARG, context 0x5 (issue 12), not a bare HTTP 400.
+    if (head.method !== BITS_POST && head.method.toUpperCase() === BITS_POST) {
+      await sendAck(res, errorAck(badRequest('the BITS verb is BITS_POST, in capitals')));
       return 'done';
     }
     if (isBits) {
@@ -93,7 +99,8 @@ async function handlePacket(
       body: req.body,
       target,
       user: auth.user,
-      baseUrl: baseUrl(req),
+      remoteAddress: req.remoteAddress,
+      origin: ctx.opts.publicOrigin ?? hostOrigin(req),
       suspendIdleTimeout: req.suspendIdleTimeout,
     };
     switch (packetType) {
@@ -138,10 +145,13 @@ async function authorize(
   });
   if (decision.allow) return { user: decision.user ?? 'anonymous' };
   const status = decision.status === 401 ? 401 : 403;
-  return new UploadError(status, 'E_ACCESSDENIED', 'not authorised', { extraHeaders: decision.headers ?? [] });
+  return new UploadError(status, decision.errorName ?? 'E_ACCESSDENIED', 'not authorised', {
+    extraHeaders: decision.headers ?? [],
+  });
 }
 
-function baseUrl(req: IncomingRequest): string {
+/** `scheme://Host` of the request: informational (BITS-Original-Request-URL) when no public origin is set. */
+function hostOrigin(req: IncomingRequest): string {
   const host = header(req.head, 'host');
   if (host === undefined || !HOST.test(host)) throw badRequest('missing or malformed Host header');
   return `${req.secure ? 'https' : 'http'}://${host}`;
@@ -150,13 +160,13 @@ function baseUrl(req: IncomingRequest): string {
 async function serveGet(ctx: ServerContext, req: IncomingRequest, res: ResponseWriter, target: Target) {
   if (target.kind === 'reply') {
     const id = canonicalSessionId(target.sessionId);
-    const record = ctx.store.get(id);
+    const record = id === undefined ? undefined : await ctx.store.get(id);
     const live = record !== undefined && record.phase === 'complete' && record.notify !== null;
-    if (!live || isExpired(ctx, record, ctx.opts.clock.wallMs())) {
+    if (!live || isExpired(record, ctx.opts.expiry, ctx.opts.clock.wallMs())) {
       await sendStatus(res, 404);
       return;
     }
-    await serveFile(req.head, res, ctx.store.replyFile(record.id));
+    await serveFile(req.head, res, ctx.files.replyFile(record.id));
     return;
   }
   if (target.kind === 'file' && ctx.opts.serveUploads) {

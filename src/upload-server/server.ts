@@ -53,7 +53,7 @@ export async function startBitsUploadServer(
     url: `${options.tls ? 'https' : 'http'}://${shownHost}:${address.port}`,
     async close(): Promise<void> {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      handler.close();
+      await handler.close();
       await closed;
     },
   };

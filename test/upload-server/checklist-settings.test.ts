@@ -52,7 +52,11 @@ describe('server checklist §14.1 (settings)', () => {
       assertOk(ok);
       const c2 = await RawClient.connect(f.port);
       const frag = await fragment(c2, '/big.bin', id, 100, payload(101), 1000);
-      assertBitsError(frag, 413, BG_E_TOO_LARGE);
+      // Regression (issue 12): the 413 carried the fatal-looking 0x80200020, so a Windows client
+      // would fail the job instead of shrinking its fragments. It is sent alone now, with R.
+      assertAck(frag, 413);
+      assert.ok(!frag.has('BITS-Error-Code'), 'no BITS-Error-Code on the 413');
+      assert.ok(!frag.has('BITS-Error-Context'));
       assert.equal(frag.get('BITS-Received-Content-Range'), '100');
       c2.destroy();
     });
@@ -170,7 +174,7 @@ describe('server checklist §14.1 (settings)', () => {
   });
 
   test('#22 session timeout: the periodic cleanup deletes idle sessions; later packets get BG_E_SESSION_NOT_FOUND', async () => {
-    await withFixture({ sessionTimeoutS: 3600, cleanupIntervalS: 600 }, async (f, c) => {
+    await withFixture({ sessionTimeoutS: 3600, emptySessionTimeoutS: 3600, cleanupIntervalS: 600 }, async (f, c) => {
       const { id } = await createSession(c, '/idle.txt');
       assertOk(await fragment(c, '/idle.txt', id, 0, payload(10), 100));
       const dir = path.join(f.root, 'BITS-Sessions', 'Requests', id);
@@ -202,27 +206,49 @@ describe('server checklist §14.1 (settings)', () => {
     });
   });
 
-  test('#23 the per-user session limit is enforced when enabled', async () => {
+  test('#23 the per-user session limit: at the cap the oldest idle session is evicted, busy ones never', async () => {
     await withFixture(
       {
         maxSessionsPerUser: 2,
         authorize: (req) => ({ allow: true, user: req.headers.get('x-user')?.[0] ?? 'anon' }),
       },
-      async (_f, c) => {
-        const a1 = await createSession(c, '/1.txt', { 'X-User': 'a' });
-        assertOk(a1.res);
-        assertOk((await createSession(c, '/2.txt', { 'X-User': 'a' })).res);
-        const third = await createSession(c, '/3.txt', { 'X-User': 'a' });
-        assertAck(third.res, 503);
-        assert.ok(third.res.has('BITS-Error-Code'));
-        assertOk((await createSession(c, '/3.txt', { 'X-User': 'b' })).res);
-        // Finishing one frees a slot.
-        assertOk(
-          await c.request(
-            bitsPost('/1.txt', { 'BITS-Packet-Type': 'Cancel-Session', 'BITS-Session-Id': a1.id, 'X-User': 'a' }),
-          ),
+      async (f, c) => {
+        const as = (user: string) => ({ 'X-User': user });
+        const a1 = await createSession(c, '/1.txt', as('a'));
+        f.clock.advance(1000);
+        const a2 = await createSession(c, '/2.txt', as('a'));
+        f.clock.advance(1000);
+        // The third evicts a1, the oldest idle one, as IIS does (it used to be refused with 503).
+        const a3 = await createSession(c, '/3.txt', as('a'));
+        assertOk(a3.res);
+        const gone = await c.request(
+          bitsPost('/1.txt', { 'BITS-Packet-Type': 'Close-Session', 'BITS-Session-Id': a1.id, ...as('a') }),
         );
-        assertOk((await createSession(c, '/3.txt', { 'X-User': 'a' })).res);
+        assertBitsError(gone, 500, BG_E_SESSION_NOT_FOUND);
+        assertOk((await createSession(c, '/3.txt', as('b'))).res); // another user is not affected
+        // A session with a packet in flight is busy: it is never evicted. Hold a2 and a3 busy
+        // with fragments whose body is not sent yet: `100 Continue` comes once the server holds
+        // the session's lock and wants the body. A fourth session then finds no room.
+        const holders: RawClient[] = [];
+        for (const [url, id] of [
+          ['/2.txt', a2.id],
+          ['/3.txt', a3.id],
+        ] as const) {
+          const h = await RawClient.connect(f.port);
+          holders.push(h);
+          const headers = { 'BITS-Packet-Type': 'Fragment', 'BITS-Session-Id': id, 'Content-Range': 'bytes 0-99/100' };
+          await h.write(
+            bitsPost(url, { ...headers, Expect: '100-continue', ...as('a') }, undefined, { contentLength: 100 }),
+          );
+          assert.equal((await h.read()).status, 100);
+        }
+        assertBitsError((await createSession(c, '/4.txt', as('a'))).res, 503, '0x80200049');
+        for (const h of holders) {
+          await h.write(payload(100));
+          assertOk(await h.read());
+          h.destroy();
+        }
+        assertOk((await createSession(c, '/4.txt', as('a'))).res);
       },
     );
     await withFixture({ maxSessionsPerUser: 0 }, async (_f, c) => {

@@ -50,7 +50,7 @@ describe('server checklist §14.1 (wire, packets, fragments)', () => {
       const { id } = await createSession(c2, '/r.bin');
       const ack = await fragment(c2, '/r.bin', id, 0, payload(100), 100);
       assertOk(ack);
-      const replyPath = new URL(ack.get('BITS-Reply-URL') ?? '').pathname;
+      const replyPath = new URL(ack.get('BITS-Reply-URL') ?? '', 'http://x').pathname;
       const head = await c2.request(`HEAD ${replyPath} HTTP/1.1\r\nHost: h\r\n\r\n`, { head: true });
       assert.equal(head.status, 200);
       assert.equal(head.get('Content-Length'), '11');

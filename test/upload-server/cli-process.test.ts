@@ -12,7 +12,7 @@ import { assertOk } from './helpers/assertions.ts';
 import { startBackEnd } from './helpers/back-end.ts';
 import { createSession, fragment, packet, payload, sha256, sha256File, uploadWhole } from './helpers/fixture.ts';
 import { bitsPost, RawClient } from './helpers/raw-client.ts';
-import { startServerProcess } from './helpers/server-process.ts';
+import { captureStderr, startServerProcess } from './helpers/server-process.ts';
 
 let base: string;
 before(async () => {
@@ -90,8 +90,7 @@ describe('bits-upload-server process', () => {
       const { id } = await createSession(c, '/form.dat?ticket=7');
       const ack = await fragment(c, '/form.dat?ticket=7', id, 0, data, data.length);
       assertOk(ack);
-      const replyUrl = new URL(ack.get('BITS-Reply-URL') ?? '');
-      const reply = await fetch(new URL(replyUrl.pathname, server.url));
+      const reply = await fetch(new URL(ack.get('BITS-Reply-URL') ?? '', server.url));
       assert.equal(reply.status, 200);
       assert.equal(await reply.text(), 'app saw 5000 bytes at /receive?ticket=7');
       assertOk(await packet(c, '/form.dat', 'Close-Session', id));
@@ -161,20 +160,12 @@ describe('bits-upload-server process', () => {
     assert.equal(parseSize('4096'), 4096);
     assert.throws(() => parseSize('-1'));
     assert.throws(() => parseSize('12q'));
-    const errors: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((s: string) => {
-      errors.push(String(s));
-      return true;
-    }) as typeof process.stderr.write;
-    try {
+    const errors = await captureStderr(async () => {
       assert.equal(await main(['--port', '1']), 2, 'missing --root');
       assert.equal(await main(['--root', base, '--notify-type', 'sideways']), 2);
       assert.equal(await main(['--root', base, '--cert', 'x.pem']), 2, '--cert without --key');
       assert.equal(await main(['--root', path.join(base, 'nope'), '--port', '0']), 1, 'missing root folder');
-    } finally {
-      process.stderr.write = write;
-    }
-    assert.ok(errors.join('').includes('--root'));
+    });
+    assert.ok(errors.includes('--root'));
   });
 });

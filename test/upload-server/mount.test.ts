@@ -58,19 +58,21 @@ describe('createBitsUploadHandler mounted in a Node server', () => {
     root = path.join(base, 'root');
     await fs.mkdir(root);
     app = http.createServer(appHandler(notified));
+    port = await listen(app);
     handler = await createBitsUploadHandler({
       root,
       urlPrefix: '/uploads/',
       clock: new TestClock(),
       notificationType: 'by-value',
-      // Relative: resolved against the upload URL, i.e. this same server, outside the prefix.
+      // Relative: resolved against the upload URL on the public origin, i.e. this same server,
+      // outside the prefix (never against the request's Host header).
       notificationUrl: '/app/notify',
+      publicOrigin: `http://127.0.0.1:${port}`,
     });
     handler.attach(app);
-    port = await listen(app);
   });
   after(async () => {
-    handler.close();
+    await handler.close();
     app.closeAllConnections();
     await new Promise<void>((r) => app.close(() => r()));
   });

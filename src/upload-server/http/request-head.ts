@@ -43,7 +43,8 @@ export class HeadError extends Error {
   }
 }
 
-const METHOD = /^[A-Z][A-Z0-9_-]{0,31}$/;
+// Token characters of RFC 9110 that methods use; case is kept (methods are case-sensitive).
+const METHOD = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // Visible ASCII, space, tab and obs-text; no other control bytes (CR, LF, NUL above all).
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;

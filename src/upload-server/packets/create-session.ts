@@ -28,12 +28,17 @@ export async function createSession(ctx: ServerContext, req: PacketRequest): Pro
     // 403, not [W32]'s 409: Windows treats 409 as transient and would retry forever (§6.2).
     throw accessDenied('the destination exists and overwrites are not allowed');
   }
-  if (opts.maxSessionsPerUser > 0 && store.countOpen(req.user) >= opts.maxSessionsPerUser) {
-    throw new UploadError(503, 'BG_E_TOO_MANY_JOBS_PER_USER', 'too many open upload sessions for this user');
-  }
-
-  const record = await store.create(
-    { segments: target.segments, originalUrl: originalUrl(req), user: req.user, protocol },
+  // At a cap the owner's oldest idle session is evicted, as IIS does, instead of refusing this
+  // one: empty sessions can no longer lock a user or an address out (issue 12).
+  const { record } = await store.create(
+    {
+      segments: target.segments,
+      originalUrl: originalUrl(req),
+      user: req.user,
+      address: req.remoteAddress,
+      protocol,
+    },
+    opts.caps,
     opts.clock.wallMs(),
   );
   const headers: Array<readonly [string, string]> = [
@@ -50,8 +55,9 @@ export async function createSession(ctx: ServerContext, req: PacketRequest): Pro
   return ack(200, headers);
 }
 
-/** The upload URL as the client addressed it, made absolute. */
+/** The upload URL made absolute on our origin (an absolute-form target keeps only its path). */
 function originalUrl(req: PacketRequest): string {
   const t = req.head.target;
-  return /^https?:\/\//i.test(t) ? t : `${req.baseUrl}${t}`;
+  const pathAndQuery = /^https?:\/\//i.test(t) ? t.replace(/^https?:\/\/[^/?#]*/i, '') || '/' : t;
+  return `${req.origin}${pathAndQuery.startsWith('/') ? '' : '/'}${pathAndQuery}`;
 }

@@ -1,9 +1,8 @@
 import { BITS_HEADERS } from '../../core/upload-protocol.ts';
 import { type Ack, ack } from '../ack.ts';
 import type { PacketRequest, ServerContext } from '../context.ts';
-import { commitFile } from '../safe-fs.ts';
-import type { SessionRecord } from '../session-store.ts';
-import { lookupSession } from './session-lookup.ts';
+import type { SessionRecord } from '../session-record.ts';
+import { withPacketSession } from './session-lookup.ts';
 
 /**
  * Close-Session and Cancel-Session (§4.1, §8.3). Before the last byte both throw the partial
@@ -12,24 +11,17 @@ import { lookupSession } from './session-lookup.ts';
  * asked for BITS-Copy-File-To-Destination. A repeat (first Ack lost) answers 200 again.
  */
 export async function finishSession(ctx: ServerContext, req: PacketRequest, mode: 'close' | 'cancel'): Promise<Ack> {
-  const record = await lookupSession(ctx, req);
-  return ctx.store.withLock(record.id, async () => {
+  return withPacketSession(ctx, req, async (record, tx) => {
     if (record.phase === 'complete' && shouldCopyToDestination(ctx, record)) {
       try {
-        await commitFile(
-          ctx.store.dataFile(record.id),
-          ctx.opts.root,
-          record.segments,
-          ctx.opts.allowOverwrite,
-          `.bits-${record.id}.part`,
-        );
+        await ctx.files.commit(record.id, ctx.opts.root, record.segments, ctx.opts.allowOverwrite);
       } catch (err) {
         // Close reports why the file could not be placed (403 exists, 404 gone); the session
         // stays so a fixed destination can still be committed. Cancel is answered regardless.
         if (mode === 'close') throw err;
       }
     }
-    if (record.phase !== 'closed') await ctx.store.close(record, ctx.opts.clock.wallMs());
+    if (record.phase !== 'closed') await tx.close(record, ctx.opts.clock.wallMs());
     return ack(200, [[BITS_HEADERS.sessionId, record.id]]);
   });
 }

@@ -44,11 +44,15 @@ export class RawClient {
     });
   }
 
-  static async connect(port: number, options: { tls?: boolean; ca?: string } = {}): Promise<RawClient> {
+  /** `localAddress` picks the client's own loopback address (127.0.0.2 …: another "client host"). */
+  static async connect(
+    port: number,
+    options: { tls?: boolean; ca?: string; localAddress?: string } = {},
+  ): Promise<RawClient> {
     const socket = await new Promise<net.Socket>((resolve, reject) => {
       const s = options.tls
         ? tls.connect({ port, host: '127.0.0.1', ca: options.ca, servername: 'localhost' }, () => resolve(s))
-        : net.connect(port, '127.0.0.1', () => resolve(s));
+        : net.connect({ port, host: '127.0.0.1', localAddress: options.localAddress }, () => resolve(s));
       s.once('error', reject);
     });
     return new RawClient(socket);

@@ -42,3 +42,19 @@ export async function startServerProcess(
   });
   return { child, url, port: Number(new URL(url).port), stderr: () => err, exited };
 }
+
+/** Run `fn` (an in-process `main`) with stderr captured instead of printed; returns what it wrote. */
+export async function captureStderr(fn: () => Promise<void>): Promise<string> {
+  const errors: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((s: string) => {
+    errors.push(String(s));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    await fn();
+  } finally {
+    process.stderr.write = write;
+  }
+  return errors.join('');
+}
