@@ -53,6 +53,7 @@ describe('bitsd end to end: events and dropped clients', () => {
       const dest = join(home.path, 'drip.bin');
       await client.addFile(job.id, origin.url('/drip.bin'), dest);
       const events: Array<{ at: number; event: ManagerEvent }> = [];
+      let resumedAt = 0;
       const transferred = new Promise<void>((resolve) => {
         const off = client.subscribe(
           (event) => {
@@ -64,17 +65,21 @@ describe('bitsd end to end: events and dropped clients', () => {
           },
           { jobId: job.id },
         );
-        void off.ready?.then(() => client.resume(job.id));
+        void off.ready?.then(() => {
+          resumedAt = performance.now();
+          return client.resume(job.id);
+        });
       });
       await transferred;
       const progress = events.filter((e) => e.event.type === 'job:progress');
       assert.ok(progress.length >= 3, `only ${progress.length} progress events`);
       assert.ok(progress.length < pieces, `${progress.length} progress events for ${pieces} writes: not coalesced`);
-      // Count per one-second window from each event (one extra for delivery jitter).
-      for (const [i, first] of progress.entries()) {
-        const inWindow = progress.slice(i).filter((e) => e.at - first.at < 1000).length;
-        assert.ok(inWindow <= 11, `${inWindow} progress events within one second`);
-      }
+      // The hub emits progress at least 100 ms apart, between the resume call and the arrival
+      // of job:transferred. Arrival times alone would not do: on a loaded machine the stream
+      // delivers in bursts (13 "within one second" were seen), so bound the count by the span.
+      const spanMs = (events.at(-1)?.at ?? 0) - resumedAt;
+      const allowed = Math.floor(spanMs / 100) + 1;
+      assert.ok(progress.length <= allowed, `${progress.length} progress events in ${Math.round(spanMs)} ms`);
       const last = progress.at(-1)?.event;
       assert.ok(last?.type === 'job:progress');
       assert.equal(last.progress.bytesTransferred, body.length, 'the latest progress is not lost to coalescing');
