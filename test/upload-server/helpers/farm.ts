@@ -134,7 +134,7 @@ export async function rawUpload(
   urlPath: string,
   data: Buffer,
   fragment: number,
-  onAck: (offset: number) => void = () => {},
+  onAck: (offset: number, fragmentMs: number) => void = () => {},
 ): Promise<number> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   const url = new URL(urlPath, base);
@@ -161,6 +161,7 @@ export async function rawUpload(
     let offset = 0;
     while (offset < data.length) {
       const end = Math.min(offset + fragment, data.length);
+      const started = performance.now();
       const res = await send(
         {
           'BITS-Packet-Type': 'Fragment',
@@ -174,7 +175,7 @@ export async function rawUpload(
         throw new Error(`fragment at ${offset}: ${res.status} ${String(res.headers['bits-error-code'])}`);
       }
       offset = r;
-      onAck(offset);
+      onAck(offset, performance.now() - started);
     }
     const closed = await send({ 'BITS-Packet-Type': 'Close-Session', 'BITS-Session-Id': id });
     if (closed.status !== 200) throw new Error(`Close-Session: ${closed.status}`);
