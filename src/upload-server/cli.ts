@@ -67,6 +67,8 @@ interface CliOptions {
   htpasswd?: string;
   bearerTokens?: string;
   anonymous?: boolean;
+  databaseUrl?: string;
+  databasePoolSize?: number;
 }
 
 function program(): Command {
@@ -117,6 +119,12 @@ function program(): Command {
     .option('--htpasswd <file>', 'HTTP Basic users: lines user:hash (scrypt from hash-password, or bcrypt)')
     .option('--bearer-tokens <file>', 'bearer tokens: lines user:sha256-hex (from hash-token)')
     .option('--anonymous', 'accept uploads without authentication (explicitly)')
+    .addOption(
+      new Option('--database-url <url>', 'record sessions in PostgreSQL (a farm; also $DATABASE_URL)').env(
+        'DATABASE_URL',
+      ),
+    )
+    .option('--database-pool-size <n>', 'database connections per instance (default 20)', parsePositiveInt)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 }
@@ -213,6 +221,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         serveUploads: o.serveFiles === true,
         ...(o.publicOrigin !== undefined && { publicOrigin: o.publicOrigin }),
         ...(authorize !== undefined && { authorize }),
+        ...(o.databaseUrl !== undefined && o.databaseUrl !== '' && { databaseUrl: o.databaseUrl }),
+        ...(o.databasePoolSize !== undefined && { databasePoolSize: o.databasePoolSize }),
         ...(o.cert !== undefined &&
           o.key !== undefined && { tls: { cert: await readFile(o.cert), key: await readFile(o.key) } }),
         onError: (err) => process.stderr.write(`bits-upload-server: ${(err as Error)?.stack ?? String(err)}\n`),

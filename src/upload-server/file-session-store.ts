@@ -197,10 +197,11 @@ export class FileSessionStore implements SessionStore {
         removed.push(record.id);
       });
     }
-    // Data no record owns (a crash inside Create-Session) is removed once it is old enough.
+    // Data no record owns (a crash inside Create-Session) is removed once it is old enough —
+    // in real time, as the file system's mtimes are.
     for (const { id, mtimeMs } of await this.#files.list()) {
       if (this.#sessions.has(id) || this.#locks.has(id) || this.#pending.has(id)) continue;
-      if (nowMs - mtimeMs > policy.emptySessionTimeoutMs) {
+      if (Date.now() - mtimeMs > policy.emptySessionTimeoutMs) {
         await this.#files.remove(id);
         removed.push(id);
       }

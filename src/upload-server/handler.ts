@@ -15,6 +15,7 @@ import type { ServerContext } from './context.ts';
 import { FileSessionStore } from './file-session-store.ts';
 import { type ConnectionFallback, serveConnection } from './http/connection.ts';
 import { type BitsUploadOptions, resolveOptions } from './options.ts';
+import { PgSessionStore } from './pg/pg-session-store.ts';
 import { createRouter } from './router.ts';
 import { SessionFiles } from './session-files.ts';
 
@@ -50,8 +51,16 @@ export async function createBitsUploadHandler(options: BitsUploadOptions): Promi
   if (!(await stat(root)).isDirectory()) throw new RangeError(`upload root ${options.root} is not a folder`);
   const opts = resolveOptions({ ...options, root });
   const files = new SessionFiles(opts.sessionsDir);
-  const store = options.sessionStore ?? new FileSessionStore(files);
-  await store.open();
+  const store =
+    opts.databaseUrl === undefined
+      ? new FileSessionStore(files)
+      : new PgSessionStore(files, { connectionString: opts.databaseUrl, poolSize: opts.databasePoolSize });
+  try {
+    await store.open();
+  } catch (err) {
+    await store.close().catch(() => {});
+    throw err;
+  }
   // Our own agent: the deadline is the injected clock's, and close() can drop its keep-alives.
   const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
   const ctx: ServerContext = { opts, store, files, dispatcher };

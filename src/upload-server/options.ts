@@ -2,7 +2,6 @@ import path from 'node:path';
 import type { Clock } from '../core/clock.ts';
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './http/request-head.ts';
 import type { ExpiryPolicy, SessionCaps } from './session-record.ts';
-import type { SessionStore } from './session-store.ts';
 import { systemClock } from './system-clock.ts';
 
 /** What the authentication hook sees of a request. */
@@ -87,8 +86,13 @@ export interface BitsUploadOptions {
    * are sent relative and a relative notification URL is refused.
    */
   readonly publicOrigin?: string;
-  /** Where sessions are recorded (default: files beside their data, `FileSessionStore`). */
-  readonly sessionStore?: SessionStore;
+  /**
+   * Record sessions in PostgreSQL instead of files (a farm: every instance on the same database
+   * and the same shared `sessionsDir`), e.g. `postgres://bits@db/bits`. Migrations run at start.
+   */
+  readonly databaseUrl?: string;
+  /** Database connections per instance; each packet in flight holds one (default 20). */
+  readonly databasePoolSize?: number;
   readonly authorize?: AuthHook;
   /** Accept `POST` + `X-Http-Method-Override: BITS_POST` from non-Windows clients (default true). */
   readonly allowMethodOverride?: boolean;
@@ -122,6 +126,8 @@ export interface ResolvedOptions {
   readonly hostIdFallbackTimeoutS: number | undefined;
   readonly serveUploads: boolean;
   readonly publicOrigin: string | undefined;
+  readonly databaseUrl: string | undefined;
+  readonly databasePoolSize: number;
   readonly authorize: AuthHook | undefined;
   readonly allowMethodOverride: boolean;
   readonly clock: Clock;
@@ -224,6 +230,8 @@ export function resolveOptions(options: BitsUploadOptions): ResolvedOptions {
     hostIdFallbackTimeoutS: options.hostId === undefined ? undefined : (options.hostIdFallbackTimeoutS ?? DAY_S),
     serveUploads: options.serveUploads ?? false,
     publicOrigin,
+    databaseUrl: options.databaseUrl,
+    databasePoolSize: positive(options.databasePoolSize, 20, 'databasePoolSize'),
     authorize: options.authorize,
     allowMethodOverride: options.allowMethodOverride ?? true,
     clock: options.clock ?? systemClock,

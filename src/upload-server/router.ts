@@ -160,9 +160,21 @@ function hostOrigin(req: IncomingRequest): string {
 async function serveGet(ctx: ServerContext, req: IncomingRequest, res: ResponseWriter, target: Target) {
   if (target.kind === 'reply') {
     const id = canonicalSessionId(target.sessionId);
-    const record = id === undefined ? undefined : await ctx.store.get(id);
-    const live = record !== undefined && record.phase === 'complete' && record.notify !== null;
-    if (!live || isExpired(record, ctx.opts.expiry, ctx.opts.clock.wallMs())) {
+    let record: Awaited<ReturnType<typeof ctx.store.get>>;
+    try {
+      record = id === undefined ? undefined : await ctx.store.get(id);
+    } catch (err) {
+      // The session database is down (a farm): a plain 503 the download client retries.
+      const e = toUploadError(err);
+      await sendStatus(res, e.status, e.extraHeaders);
+      return;
+    }
+    if (
+      record === undefined ||
+      record.phase !== 'complete' ||
+      record.notify === null ||
+      isExpired(record, ctx.opts.expiry, ctx.opts.clock.wallMs())
+    ) {
       await sendStatus(res, 404);
       return;
     }

@@ -59,7 +59,15 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
   throw new Error(`nginx did not listen on ${port}: ${log()}`);
 }
 
-export async function startNginx(): Promise<Nginx> {
+/** Extra configuration (the upload-server farm uses nginx as a load balancer). */
+export interface NginxOptions {
+  /** Added at http level (e.g. an `upstream` and a `log_format`). */
+  readonly http?: string;
+  /** Replaces the static `location / { }` of the server block. */
+  readonly locations?: string;
+}
+
+export async function startNginx(options: NginxOptions = {}): Promise<Nginx> {
   const bin = findNginx() ?? installNginx();
   const base = await mkdtemp(join(tmpdir(), 'openbits-nginx-'));
   const root = join(base, 'root');
@@ -85,10 +93,11 @@ http {
   fastcgi_temp_path ${base}/tmp/fastcgi;
   uwsgi_temp_path ${base}/tmp/uwsgi;
   scgi_temp_path ${base}/tmp/scgi;
+  ${options.http ?? ''}
   server {
     listen 127.0.0.1:${port};
     root ${root};
-    location / { }
+    ${options.locations ?? 'location / { }'}
   }
 }
 `,
