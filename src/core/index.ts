@@ -4,6 +4,7 @@ export * from './error-codes.ts';
 export * from './job.ts';
 export * from './job-state.ts';
 export * from './limits.ts';
+export * from './loopback.ts';
 export * from './method-rules.ts';
 export * from './rate-limiter.ts';
 export * from './transitions.ts';

@@ -1,5 +1,6 @@
 import { BitsError } from './bits-error.ts';
 import { LIMITS } from './limits.ts';
+import { isLoopbackHost } from './loopback.ts';
 
 /**
  * Webhooks (beyond BITS, DESIGN.md §8): what a job or the policy may name, and the checks on it.
@@ -21,13 +22,6 @@ export const MIN_WEBHOOK_SECRET_LENGTH = 16;
 export const MAX_WEBHOOK_SECRET_LENGTH = 256;
 
 const invalid = (message: string): BitsError => new BitsError('E_INVALIDARG', message);
-
-/** 127.0.0.0/8, ::1 and `localhost`: where plain HTTP never leaves the machine. */
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[|\]$/gu, '');
-  if (h === 'localhost' || h === '::1') return true;
-  return /^127(?:\.(?:25[0-5]|2[0-4]\d|1?\d?\d)){3}$/u.test(h);
-}
 
 /**
  * A webhook URL: absolute `https://…`, or `http://…` to a loopback host only (the body is signed
