@@ -21,13 +21,22 @@ import { type BitsClient, connect } from '../../src/client/connect.ts';
 import type { JobType } from '../../src/core/job-state.ts';
 import { measureApi } from '../api.ts';
 import { processCpuMs, processTreeHwmKiB, resetPeakRss, runTimed, sleep } from '../lib/exec.ts';
+import { cliCommand } from './cli-command.ts';
 import type { OpenbitsClientReport, OpenbitsClientSpec } from './openbits-client.ts';
-import type { DownloadItem, DownloadMeasure, KillResumeMeasure, OursAdapter, RunningDownload } from './ours.ts';
+import type {
+  CliRoute,
+  DownloadItem,
+  DownloadMeasure,
+  KillResumeMeasure,
+  OursAdapter,
+  RunningDownload,
+} from './ours.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BITSD = join(REPO, 'bin', 'bitsd.js');
 const UPLOAD_SERVER = join(REPO, 'bin', 'bits-upload-server.js');
 const CLIENT = join(REPO, 'bench', 'adapters', 'openbits-client.ts');
+const BITSADMIN = join(REPO, 'bin', 'bitsadmin.js');
 const MiB = 1024 * 1024;
 /** The daemon's default checkpoint spacing (docs/scheduling.md `checkpointBytes`). */
 const CHECKPOINT_BYTES = 32 * MiB;
@@ -260,6 +269,17 @@ export function createOpenbitsAdapter(): OursAdapter {
       await c.complete(job.id);
       const resumeWallMs = performance.now() - restarted;
       return { bytesOnDiskAtKill, resumedFrom, ttfbAfterRestartMs, resumeWallMs };
+    },
+
+    cli(): CliRoute {
+      return {
+        // `node bin/bitsadmin.js` with this Node (24, from node_modules/.bin under npm run bench).
+        argv: cliCommand(process.env.OPENBITS_BENCH_CLI, [process.execPath, BITSADMIN]),
+        cwd: REPO,
+        env: { ...process.env, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1' },
+        socketPath: join(home, 'bitsd.sock'),
+        daemonPid: daemonPid(),
+      };
     },
 
     async api(options) {
