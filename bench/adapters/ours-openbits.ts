@@ -88,8 +88,8 @@ async function stopBitsd(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
   await exited;
 }
 
-/** Create the openbits adapter. */
-export function createOpenbitsAdapter(): OursAdapter {
+/** Create the openbits adapter; `home` is the daemon's state folder (default bench/work/openbits-home, on disk). */
+export function createOpenbitsAdapter(options: { readonly home?: string } = {}): OursAdapter {
   let workDir = '';
   let home = '';
   let cpu = '1';
@@ -99,6 +99,8 @@ export function createOpenbitsAdapter(): OursAdapter {
   let uploader: ChildProcess | undefined;
   let uploadBase = '';
   let clientPeakRssKiB = 0;
+  // Uploads land beside the home, on disk (bench/work/openbits-up by default).
+  const upRoot = () => join(dirname(home), 'openbits-up');
 
   const start = async () => {
     const started = await startBitsd(home, cpu);
@@ -165,7 +167,7 @@ export function createOpenbitsAdapter(): OursAdapter {
     async setup(env) {
       workDir = join(env.workDir, 'openbits');
       // The state folder (SQLite database) lives on disk like a user's, not on the tmpfs.
-      home = join(REPO, 'bench', 'work', 'openbits-home');
+      home = options.home ?? join(REPO, 'bench', 'work', 'openbits-home');
       rmSync(home, { recursive: true, force: true });
       cpu = env.cpu;
       rmSync(workDir, { recursive: true, force: true });
@@ -173,8 +175,7 @@ export function createOpenbitsAdapter(): OursAdapter {
       mkdirSync(home, { recursive: true, mode: 0o700 });
       writeFileSync(join(home, 'config.json'), JSON.stringify(benchConfig()));
       await start();
-      // Uploads land on disk (bench/work), not on the tmpfs that holds the corpus.
-      const root = join(REPO, 'bench', 'work', 'openbits-up');
+      const root = upRoot();
       rmSync(root, { recursive: true, force: true });
       mkdirSync(root, { recursive: true });
       // The upload server is the far side, like nginx: pinned to CPU 0.
@@ -200,7 +201,7 @@ export function createOpenbitsAdapter(): OursAdapter {
       if (uploader) await stopBitsd(uploader);
       rmSync(workDir, { recursive: true, force: true });
       rmSync(home, { recursive: true, force: true });
-      rmSync(join(REPO, 'bench', 'work', 'openbits-up'), { recursive: true, force: true });
+      rmSync(upRoot(), { recursive: true, force: true });
     },
 
     download: (items, options) => run(items, options.mode, 'DOWNLOAD', options.cpu),
@@ -208,7 +209,7 @@ export function createOpenbitsAdapter(): OursAdapter {
     async upload(path, size, runCpu) {
       const name = `up-${seq}.bin`;
       const measure = await run([{ url: `${uploadBase}${name}`, dest: path, size }], 'one-job', 'UPLOAD', runCpu);
-      rmSync(join(REPO, 'bench', 'work', 'openbits-up', name), { force: true });
+      rmSync(join(upRoot(), name), { force: true });
       return measure;
     },
 

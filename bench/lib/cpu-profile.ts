@@ -1,0 +1,169 @@
+/**
+ * Summaries of V8 `.cpuprofile` files (what `node --cpu-prof` writes): self and total time by
+ * function and self time by module, the share of garbage collection, idle time left out. Pure
+ * (the caller reads the file); used by bench/profile.ts and bench/profile-summary.ts.
+ */
+
+/** The parts of a V8 CPU profile this module reads. */
+export interface CpuProfile {
+  readonly nodes: ReadonlyArray<{
+    readonly id: number;
+    readonly callFrame: {
+      readonly functionName: string;
+      readonly url: string;
+      readonly lineNumber: number;
+    };
+    readonly children?: readonly number[];
+  }>;
+  readonly startTime: number;
+  readonly endTime: number;
+  /** Node id of each sample. */
+  readonly samples: readonly number[];
+  /** µs between a sample and the one before it. */
+  readonly timeDeltas: readonly number[];
+}
+
+/** One row of a summary: a function or a module, ms. */
+export interface ProfileRow {
+  readonly key: string;
+  readonly selfMs: number;
+  /** Time with this frame anywhere on the stack (recursion counted once); 0 for modules. */
+  readonly totalMs: number;
+}
+
+/** What a profile says. Busy = every sample but `(idle)`. */
+export interface ProfileSummary {
+  readonly wallMs: number;
+  readonly busyMs: number;
+  readonly idleMs: number;
+  /** `(garbage collector)` samples. */
+  readonly gcMs: number;
+  /** `(program)`: V8 and native work outside JavaScript frames. */
+  readonly programMs: number;
+  /** By function, largest self time first. */
+  readonly functions: readonly ProfileRow[];
+  /** By module (src file, npm package, node:internal area), largest self time first. */
+  readonly modules: readonly ProfileRow[];
+}
+
+/**
+ * A short module name for a script URL: `src/service/manager.ts`, `npm:undici`,
+ * `node:internal/streams`, or `(native)` when V8 gives none.
+ */
+export function moduleOf(url: string): string {
+  if (url === '') return '(native)';
+  if (url.startsWith('node:')) {
+    const parts = url.slice('node:'.length).split('/');
+    return parts[0] === 'internal' && parts.length > 2 ? `node:internal/${parts[1]}` : url;
+  }
+  const path = url.replace(/^file:\/\//u, '');
+  const npm = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//u.exec(path);
+  if (npm) return `npm:${npm[1]}`;
+  const repo = /\/((?:src|bin|bench|test)\/.*)$/u.exec(path);
+  return repo ? (repo[1] as string) : path;
+}
+
+/** `name (module:line)`; anonymous functions are `(anonymous)`. Line numbers are 1-based here. */
+export function frameKey(frame: CpuProfile['nodes'][number]['callFrame']): string {
+  const name = frame.functionName === '' ? '(anonymous)' : frame.functionName;
+  if (frame.url === '') return name;
+  return `${name} (${moduleOf(frame.url)}:${frame.lineNumber + 1})`;
+}
+
+const SPECIAL = new Set(['(idle)', '(garbage collector)', '(program)', '(root)']);
+
+function sortRows(map: Map<string, { self: number; total: number }>): ProfileRow[] {
+  return [...map]
+    .map(([key, v]) => ({ key, selfMs: v.self / 1000, totalMs: v.total / 1000 }))
+    .sort((a, b) => b.selfMs - a.selfMs || b.totalMs - a.totalMs);
+}
+
+/**
+ * Summarise `profile`. Each sample lasts until the next one (the last one gets no time), which is
+ * how DevTools attributes time.
+ */
+export function summarizeProfile(profile: CpuProfile): ProfileSummary {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const functions = new Map<string, { self: number; total: number }>();
+  const modules = new Map<string, { self: number; total: number }>();
+  const bump = (map: typeof functions, key: string, self: number, total: number) => {
+    const row = map.get(key) ?? { self: 0, total: 0 };
+    row.self += self;
+    row.total += total;
+    map.set(key, row);
+  };
+  let idle = 0;
+  let gc = 0;
+  let program = 0;
+  let all = 0;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const us = profile.timeDeltas[i + 1] ?? 0;
+    const node = byId.get(profile.samples[i] as number);
+    if (!node) continue;
+    all += us;
+    const name = node.callFrame.functionName;
+    if (name === '(idle)') {
+      idle += us;
+      continue;
+    }
+    if (name === '(garbage collector)') gc += us;
+    if (name === '(program)') program += us;
+    const self = frameKey(node.callFrame);
+    bump(functions, self, us, 0);
+    if (!SPECIAL.has(name)) bump(modules, moduleOf(node.callFrame.url), us, 0);
+    const seen = new Set<string>();
+    for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
+      const frame = byId.get(id)?.callFrame;
+      if (!frame || frame.functionName === '(root)') continue;
+      const key = frameKey(frame);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      bump(functions, key, 0, us);
+    }
+  }
+  return {
+    wallMs: (profile.endTime - profile.startTime) / 1000,
+    busyMs: (all - idle) / 1000,
+    idleMs: idle / 1000,
+    gcMs: gc / 1000,
+    programMs: program / 1000,
+    functions: sortRows(functions),
+    modules: sortRows(modules),
+  };
+}
+
+/** The summary as markdown: a header line and two tables of the `top` rows each. */
+export function profileMarkdown(title: string, s: ProfileSummary, top = 20): string {
+  const pct = (ms: number) => (s.busyMs > 0 ? `${((ms / s.busyMs) * 100).toFixed(1)} %` : '—');
+  const ms = (v: number) => v.toFixed(1);
+  const lines = [
+    `### ${title}`,
+    '',
+    `Profile span ${ms(s.wallMs)} ms; busy ${ms(s.busyMs)} ms (idle ${ms(s.idleMs)} ms); GC ${ms(s.gcMs)} ms (${pct(s.gcMs)} of busy); (program) ${ms(s.programMs)} ms (${pct(s.programMs)}).`,
+    '',
+    '| module | self ms | self % of busy |',
+    '|---|--:|--:|',
+    ...s.modules.slice(0, top).map((r) => `| ${r.key} | ${ms(r.selfMs)} | ${pct(r.selfMs)} |`),
+    '',
+    '| function | self ms | self % | total ms | total % |',
+    '|---|--:|--:|--:|--:|',
+    ...s.functions
+      .slice(0, top)
+      .map(
+        (r) =>
+          `| ${r.key.replaceAll('|', '\\|')} | ${ms(r.selfMs)} | ${pct(r.selfMs)} | ${ms(r.totalMs)} | ${pct(r.totalMs)} |`,
+      ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+/** The `top` functions by total (inclusive) time whose key matches `pattern`, e.g. /src\//. */
+export function topInclusive(s: ProfileSummary, pattern: RegExp, top = 20): ProfileRow[] {
+  return s.functions
+    .filter((r) => pattern.test(r.key))
+    .sort((a, b) => b.totalMs - a.totalMs)
+    .slice(0, top);
+}

@@ -1,0 +1,64 @@
+/**
+ * Parsers for strace output (pure): the `strace -c` summary table, and per-path counts from a
+ * `strace -f -y` log, so a profile can say how many fdatasync/fsync each file and the database
+ * got per transferred file.
+ */
+
+/** One row of `strace -c`. */
+export interface SyscallRow {
+  readonly syscall: string;
+  readonly calls: number;
+  readonly errors: number;
+  readonly seconds: number;
+}
+
+/** The rows of a `strace -c [-f]` table (without the total line), in table order. */
+export function parseStraceSummary(text: string): SyscallRow[] {
+  const rows: SyscallRow[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/u);
+    // % time, seconds, usecs/call, calls, [errors,] syscall
+    if (f.length < 5 || f.length > 6 || !/^\d+\.\d+$/u.test(f[0] ?? '')) continue;
+    const syscall = f.at(-1) as string;
+    if (syscall === 'total') continue;
+    rows.push({
+      syscall,
+      calls: Number(f[3]),
+      errors: f.length === 6 ? Number(f[4]) : 0,
+      seconds: Number(f[1]),
+    });
+  }
+  return rows;
+}
+
+/**
+ * Per syscall, how many calls named each path, from a `strace -f -y -e trace=…` log (lines such
+ * as `123 fdatasync(23</d/.x.bin.tmp>) = 0` or `… <unfinished ...>`; `resumed` halves and
+ * calls without a path in their first argument are counted under ``).
+ */
+export function countCallsByPath(log: string): Map<string, Map<string, number>> {
+  const out = new Map<string, Map<string, number>>();
+  for (const line of log.split('\n')) {
+    const m = /^(?:\[pid\s+)?\d*\]?\s*(\w+)\((?:[^<,)]*<([^>]*)>)?/u.exec(line.trim());
+    if (!m || line.includes(' resumed>')) continue;
+    const syscall = m[1] as string;
+    const path = m[2] ?? '';
+    const byPath = out.get(syscall) ?? new Map<string, number>();
+    byPath.set(path, (byPath.get(path) ?? 0) + 1);
+    out.set(syscall, byPath);
+  }
+  return out;
+}
+
+/** Sum a path map into groups named by `classify` (e.g. "SQLite WAL", "temp file"). */
+export function groupPaths(
+  byPath: ReadonlyMap<string, number>,
+  classify: (path: string) => string,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [path, n] of byPath) {
+    const group = classify(path);
+    out.set(group, (out.get(group) ?? 0) + n);
+  }
+  return out;
+}
