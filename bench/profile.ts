@@ -1,9 +1,9 @@
 /**
  * Profile one benchmark case: a fresh bitsd (through the openbits adapter, its own home and
  * tmpfs under bench/work/profile) with `--cpu-prof`, the CLI processes with `--cpu-prof` too, and
- * optionally `strace -f -C -y` attached to bitsd; then a markdown summary of every profile (self
+ * optionally `strace -f -C -y -s 96` attached to bitsd; then a markdown summary of every profile (self
  * time by module and function, GC share) and of the syscalls (calls per transferred file, syncs
- * by path: data files, destination folder, SQLite WAL).
+ * by path: data files, destination folder, SQLite WAL; API requests bitsd read, by path).
  *
  * `node bench/profile.ts --case transfer-big|transfer-many|list|info|library-many|library-concurrent
  *   [--files 1000] [--big-mib 1024] [--runs 5] [--strace] [--out DIR]`
@@ -26,7 +26,7 @@ import { type CpuProfile, profileMarkdown, summarizeProfile, topInclusive } from
 import { runTimed, sleep } from './lib/exec.ts';
 import { generateCorpus } from './lib/files.ts';
 import { startNginx } from './lib/nginx.ts';
-import { countCallsByPath, groupPaths, parseStraceSummary } from './lib/strace.ts';
+import { countCallsByPath, countHttpRequests, groupPaths, parseStraceSummary } from './lib/strace.ts';
 import { clearDir, dropCaches, makeWorkspace, unmountWorkspace } from './lib/workspace.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -91,7 +91,7 @@ let tracer: ReturnType<typeof spawn> | undefined;
 const straceFile = join(out, 'strace.log');
 async function startTrace(): Promise<void> {
   if (!values.strace) return;
-  tracer = spawn('strace', ['-f', '-C', '-y', '-o', straceFile, '-p', String(route.daemonPid)], {
+  tracer = spawn('strace', ['-f', '-C', '-y', '-s', '96', '-o', straceFile, '-p', String(route.daemonPid)], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
@@ -241,6 +241,10 @@ if (values.strace) {
     for (const [group, n] of groupPaths(paths, classify)) {
       report.push(`| ${sc} | ${group} | ${n} | ${(n / per).toFixed(2)} |`);
     }
+  }
+  report.push('', '| API request read by bitsd | count | per file |', '|---|--:|--:|');
+  for (const [request, n] of [...countHttpRequests(text)].sort((a, b) => b[1] - a[1])) {
+    report.push(`| ${request} | ${n} | ${(n / per).toFixed(2)} |`);
   }
   report.push('');
 }

@@ -62,3 +62,19 @@ export function groupPaths(
   }
   return out;
 }
+
+/**
+ * HTTP requests a server read, from a `strace -f -s 96` log of it: request lines at the start of
+ * a `read`/`recvfrom` buffer, counted by method and path with job GUIDs as `:id`, e.g.
+ * `GET /v1/jobs/:id`. (A request split across two reads still starts one buffer.)
+ */
+export function countHttpRequests(log: string): Map<string, number> {
+  const out = new Map<string, number>();
+  const re = /\b(?:read|recvfrom|recvmsg)\([^"]*"(GET|POST|PUT|PATCH|DELETE) (\/[^ ?"\\]*)/gu;
+  for (const m of log.matchAll(re)) {
+    const path = (m[2] as string).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/giu, ':id');
+    const key = `${m[1]} ${path}`;
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
+}

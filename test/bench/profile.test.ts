@@ -8,7 +8,7 @@ import {
   summarizeProfile,
   topInclusive,
 } from '../../bench/lib/cpu-profile.ts';
-import { countCallsByPath, groupPaths, parseStraceSummary } from '../../bench/lib/strace.ts';
+import { countCallsByPath, countHttpRequests, groupPaths, parseStraceSummary } from '../../bench/lib/strace.ts';
 
 const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });
 
@@ -118,6 +118,23 @@ test('strace -f -y logs give calls per path; resumed halves are not counted twic
     [
       ['data', 1],
       ['wal', 2],
+    ],
+  );
+});
+
+test('HTTP request lines read by the server are counted by method and path, GUIDs as :id', () => {
+  const log = [
+    '7 read(21<socket:[9]>, "GET /v1/jobs/3e34550a-a933-4399-8c2f-81e087b76898 HTTP/1.1\\r\\nhost: x"..., 65536) = 120',
+    '7 read(21<socket:[9]>, "GET /v1/jobs/3E34550A-A933-4399-8C2F-81E087B76898?x=1 HTTP/1.1\\r\\n"..., 65536) = 99',
+    '7 read(22<socket:[10]>, "POST /v1/jobs HTTP/1.1\\r\\n"..., 65536) = 300',
+    '7 write(21<socket:[9]>, "GET /v1/jobs HTTP/1.1", 20) = 20',
+    '7 read(23</d/x>, "data", 4) = 4',
+  ].join('\n');
+  assert.deepEqual(
+    [...countHttpRequests(log)],
+    [
+      ['GET /v1/jobs/:id', 2],
+      ['POST /v1/jobs', 1],
     ],
   );
 });
