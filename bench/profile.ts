@@ -1,7 +1,7 @@
 /**
  * Profile one benchmark case: a fresh bitsd (through the openbits adapter, its own home and
- * tmpfs under bench/work/profile) with `--cpu-prof`, the CLI processes with `--cpu-prof` too, and
- * optionally `strace -f -C -y -s 96` attached to bitsd; then a markdown summary of every profile (self
+ * tmpfs under bench/work/profile) with `--cpu-prof`, the CLI processes with `--cpu-prof` too; or,
+ * with `--strace`, no profiler but `strace -f -C -y -s 96` attached to bitsd; then a markdown summary of every profile (self
  * time by module and function, GC share) and of the syscalls (calls per transferred file, syncs
  * by path: data files, destination folder, SQLite WAL; API requests bitsd read, by path).
  *
@@ -61,7 +61,8 @@ const cliDir = join(out, 'cli');
 mkdirSync(daemonDir, { recursive: true });
 mkdirSync(cliDir, { recursive: true });
 const cpu = cpus().length > 1 ? '1' : '0';
-const prof = (dir: string) => `--cpu-prof --cpu-prof-dir=${dir}`;
+// A strace run counts syscalls only: the profiler's sampling signals would add their own.
+const prof = (dir: string) => (values.strace ? '' : `--cpu-prof --cpu-prof-dir=${dir}`);
 
 const ws = makeWorkspace(
   root,
@@ -217,6 +218,9 @@ if (values.strace) {
     if (destDir && p === destDir) return 'destination folder';
     if (destDir && p.startsWith(`${destDir}/`)) return 'data files (temp/final)';
     if (p === '') return '(no path)';
+    if (p.startsWith('socket:[') || p.startsWith('UNIX:[')) return 'sockets';
+    if (p.startsWith('pipe:[')) return 'pipes';
+    if (p.startsWith('anon_inode:')) return p;
     return 'other';
   };
   const byPath = countCallsByPath(text);

@@ -40,10 +40,14 @@ export interface ProfileSummary {
   readonly gcMs: number;
   /** `(program)`: V8 and native work outside JavaScript frames. */
   readonly programMs: number;
+  /** `reallyExit`: the process writing its profile on the way out; not counted as busy. */
+  readonly exitMs: number;
   /** By function, largest self time first. */
   readonly functions: readonly ProfileRow[];
   /** By module (src file, npm package, node:internal area), largest self time first. */
   readonly modules: readonly ProfileRow[];
+  /** Self time of each function by its caller (the frame above it), ms. */
+  readonly callers: ReadonlyMap<string, ReadonlyMap<string, number>>;
 }
 
 /**
@@ -52,6 +56,7 @@ export interface ProfileSummary {
  */
 export function moduleOf(url: string): string {
   if (url === '') return '(native)';
+  if (url.startsWith('wasm://')) return 'wasm (undici llhttp)';
   if (url.startsWith('node:')) {
     const parts = url.slice('node:'.length).split('/');
     return parts[0] === 'internal' && parts.length > 2 ? `node:internal/${parts[1]}` : url;
@@ -59,8 +64,9 @@ export function moduleOf(url: string): string {
   const path = url.replace(/^file:\/\//u, '');
   const npm = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//u.exec(path);
   if (npm) return `npm:${npm[1]}`;
-  const repo = /\/((?:src|bin|bench|test)\/.*)$/u.exec(path);
-  return repo ? (repo[1] as string) : path;
+  // The repository's own folders; the last one wins (a checkout may itself sit in a "bench" folder).
+  const at = Math.max(...['/src/', '/bin/', '/bench/', '/test/'].map((m) => path.lastIndexOf(m)));
+  return at >= 0 ? path.slice(at + 1) : path;
 }
 
 /** `name (module:line)`; anonymous functions are `(anonymous)`. Line numbers are 1-based here. */
@@ -94,7 +100,9 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
     row.total += total;
     map.set(key, row);
   };
+  const callers = new Map<string, Map<string, number>>();
   let idle = 0;
+  let exit = 0;
   let gc = 0;
   let program = 0;
   let all = 0;
@@ -108,10 +116,19 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
       idle += us;
       continue;
     }
+    if (name === 'reallyExit' && node.callFrame.url === '') {
+      exit += us;
+      continue;
+    }
     if (name === '(garbage collector)') gc += us;
     if (name === '(program)') program += us;
     const self = frameKey(node.callFrame);
     bump(functions, self, us, 0);
+    const up = byId.get(parent.get(node.id) ?? -1)?.callFrame;
+    const byCaller = callers.get(self) ?? new Map<string, number>();
+    const caller = up ? frameKey(up) : '(none)';
+    byCaller.set(caller, (byCaller.get(caller) ?? 0) + us / 1000);
+    callers.set(self, byCaller);
     if (!SPECIAL.has(name)) bump(modules, moduleOf(node.callFrame.url), us, 0);
     const seen = new Set<string>();
     for (let id: number | undefined = node.id; id !== undefined; id = parent.get(id)) {
@@ -125,14 +142,18 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
   }
   return {
     wallMs: (profile.endTime - profile.startTime) / 1000,
-    busyMs: (all - idle) / 1000,
+    busyMs: (all - idle - exit) / 1000,
     idleMs: idle / 1000,
+    exitMs: exit / 1000,
     gcMs: gc / 1000,
     programMs: program / 1000,
     functions: sortRows(functions),
     modules: sortRows(modules),
+    callers,
   };
 }
+
+const cell = (text: string) => text.replaceAll('|', '\\|');
 
 /** The summary as markdown: a header line and two tables of the `top` rows each. */
 export function profileMarkdown(title: string, s: ProfileSummary, top = 20): string {
@@ -141,20 +162,22 @@ export function profileMarkdown(title: string, s: ProfileSummary, top = 20): str
   const lines = [
     `### ${title}`,
     '',
-    `Profile span ${ms(s.wallMs)} ms; busy ${ms(s.busyMs)} ms (idle ${ms(s.idleMs)} ms); GC ${ms(s.gcMs)} ms (${pct(s.gcMs)} of busy); (program) ${ms(s.programMs)} ms (${pct(s.programMs)}).`,
+    `Profile span ${ms(s.wallMs)} ms; busy ${ms(s.busyMs)} ms (idle ${ms(s.idleMs)} ms, exit ${ms(s.exitMs)} ms); GC ${ms(s.gcMs)} ms (${pct(s.gcMs)} of busy); (program) ${ms(s.programMs)} ms (${pct(s.programMs)}).`,
     '',
     '| module | self ms | self % of busy |',
     '|---|--:|--:|',
     ...s.modules.slice(0, top).map((r) => `| ${r.key} | ${ms(r.selfMs)} | ${pct(r.selfMs)} |`),
     '',
-    '| function | self ms | self % | total ms | total % |',
-    '|---|--:|--:|--:|--:|',
-    ...s.functions
-      .slice(0, top)
-      .map(
-        (r) =>
-          `| ${r.key.replaceAll('|', '\\|')} | ${ms(r.selfMs)} | ${pct(r.selfMs)} | ${ms(r.totalMs)} | ${pct(r.totalMs)} |`,
-      ),
+    '| function | self ms | self % | total ms | total % | main callers (self ms) |',
+    '|---|--:|--:|--:|--:|---|',
+    ...s.functions.slice(0, top).map((r) => {
+      const callers = [...(s.callers.get(r.key) ?? [])]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 2)
+        .map(([k, v]) => `${k} (${ms(v)})`)
+        .join('; ');
+      return `| ${cell(r.key)} | ${ms(r.selfMs)} | ${pct(r.selfMs)} | ${ms(r.totalMs)} | ${pct(r.totalMs)} | ${cell(callers)} |`;
+    }),
     '',
   ];
   return lines.join('\n');

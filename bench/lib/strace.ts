@@ -32,22 +32,35 @@ export function parseStraceSummary(text: string): SyscallRow[] {
 }
 
 /**
- * Per syscall, how many calls named each path, from a `strace -f -y -e trace=…` log (lines such
- * as `123 fdatasync(23</d/.x.bin.tmp>) = 0` or `… <unfinished ...>`; `resumed` halves and
- * calls without a path in their first argument are counted under ``).
+ * Per syscall, how many calls named each path, from a `strace -f -y` log (lines such as
+ * `123 fdatasync(23</d/.x.bin.tmp>) = 0`, `123 openat(AT_FDCWD</cwd>, "/d/x", …` or
+ * `… <unfinished ...>`; `resumed` halves are not counted again; calls naming no path count under ``).
  */
 export function countCallsByPath(log: string): Map<string, Map<string, number>> {
   const out = new Map<string, Map<string, number>>();
   for (const line of log.split('\n')) {
-    const m = /^(?:\[pid\s+)?\d*\]?\s*(\w+)\((?:[^<,)]*<([^>]*)>)?/u.exec(line.trim());
+    const m = /^(?:\[pid\s+)?\d*\]?\s*(\w+)\((.*)$/u.exec(line.trim());
     if (!m || line.includes(' resumed>')) continue;
     const syscall = m[1] as string;
-    const path = m[2] ?? '';
     const byPath = out.get(syscall) ?? new Map<string, number>();
+    const path = firstPath(m[2] as string);
     byPath.set(path, (byPath.get(path) ?? 0) + 1);
     out.set(syscall, byPath);
   }
   return out;
+}
+
+/**
+ * The path a call names: the string after `AT_FDCWD` (openat, statx…), a leading string (rename,
+ * access…), or the `<path>` strace -y prints after a leading descriptor; `` when none.
+ */
+function firstPath(args: string): string {
+  const at = /^AT_FDCWD(?:<[^>]*>)?, "([^"]*)"/u.exec(args);
+  if (at) return at[1] as string;
+  const str = /^"([^"]*)"/u.exec(args);
+  if (str) return str[1] as string;
+  const fd = /^-?\d+<([^>]*)>/u.exec(args);
+  return fd ? (fd[1] as string) : '';
 }
 
 /** Sum a path map into groups named by `classify` (e.g. "SQLite WAL", "temp file"). */

@@ -16,7 +16,7 @@ const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionNam
 //      → (garbage collector), (idle), (program); main → parse (npm:undici)
 const profile: CpuProfile = {
   nodes: [
-    { id: 1, callFrame: frame('(root)'), children: [2, 5, 6, 7] },
+    { id: 1, callFrame: frame('(root)'), children: [2, 5, 6, 7, 9] },
     { id: 2, callFrame: frame('main', 'file:///r/src/cli/run.ts', 9), children: [3, 8] },
     { id: 3, callFrame: frame('recurse', 'file:///r/src/cli/run.ts', 20), children: [4] },
     { id: 4, callFrame: frame('recurse', 'file:///r/src/cli/run.ts', 20) },
@@ -24,12 +24,13 @@ const profile: CpuProfile = {
     { id: 6, callFrame: frame('(idle)') },
     { id: 7, callFrame: frame('(program)') },
     { id: 8, callFrame: frame('parse', 'file:///r/node_modules/undici/lib/x.js', 0) },
+    { id: 9, callFrame: frame('reallyExit') },
   ],
   startTime: 0,
   endTime: 10_000,
   // each sample lasts until the next: delta[i + 1]
-  samples: [2, 4, 4, 5, 6, 7, 8, 2],
-  timeDeltas: [0, 1000, 1000, 1000, 1000, 2000, 1000, 1000],
+  samples: [2, 4, 4, 5, 6, 7, 8, 2, 9, 2],
+  timeDeltas: [0, 1000, 1000, 1000, 1000, 2000, 1000, 1000, 1000, 3000],
 };
 
 test('script URLs map to short module names', () => {
@@ -41,6 +42,9 @@ test('script URLs map to short module names', () => {
   assert.equal(moduleOf('file:///w/node_modules/@hono/node-server/dist/index.mjs'), 'npm:@hono/node-server');
   assert.equal(moduleOf('file:///work/wt/x/src/service/manager.ts'), 'src/service/manager.ts');
   assert.equal(moduleOf('file:///elsewhere/a.js'), '/elsewhere/a.js');
+  assert.equal(moduleOf('file:///work/wt/bench/src/store/x.ts'), 'src/store/x.ts');
+  assert.equal(moduleOf('file:///work/wt/bench/bench/profile.ts'), 'bench/profile.ts');
+  assert.equal(moduleOf('wasm://wasm/00ad0bc6'), 'wasm (undici llhttp)');
   assert.equal(frameKey(frame('', 'file:///r/src/a.ts', 4)), '(anonymous) (src/a.ts:5)');
   assert.equal(frameKey(frame('(program)')), '(program)');
 });
@@ -51,17 +55,19 @@ test('a profile summary: self and total time, GC share, idle left out of busy', 
   assert.equal(s.idleMs, 2);
   assert.equal(s.gcMs, 1);
   assert.equal(s.programMs, 1);
-  assert.equal(s.busyMs, 6); // 8 ms of samples (the last has none), less 2 ms idle
+  assert.equal(s.busyMs, 7); // 12 ms of samples (the last has none), less 2 ms idle and 3 ms exit
+  assert.equal(s.exitMs, 3);
   const row = (key: string) => s.functions.find((r) => r.key === key);
   assert.deepEqual(row('recurse (src/cli/run.ts:21)'), { key: 'recurse (src/cli/run.ts:21)', selfMs: 2, totalMs: 2 });
-  assert.equal(row('main (src/cli/run.ts:10)')?.selfMs, 1); // the last sample has no duration
-  assert.equal(row('main (src/cli/run.ts:10)')?.totalMs, 4);
+  assert.equal(row('main (src/cli/run.ts:10)')?.selfMs, 2);
+  assert.equal(row('main (src/cli/run.ts:10)')?.totalMs, 5);
+  assert.deepEqual([...(s.callers.get('recurse (src/cli/run.ts:21)') ?? [])], [['recurse (src/cli/run.ts:21)', 2]]);
   assert.equal(row('parse (npm:undici:1)')?.selfMs, 1);
-  assert.equal(s.functions[0]?.key, 'recurse (src/cli/run.ts:21)');
+  assert.equal(s.functions[0]?.key, 'main (src/cli/run.ts:10)'); // ties on self time: larger total first
   assert.deepEqual(
     s.modules.map((m) => [m.key, m.selfMs]),
     [
-      ['src/cli/run.ts', 3],
+      ['src/cli/run.ts', 4],
       ['npm:undici', 1],
     ],
   );
@@ -70,8 +76,12 @@ test('a profile summary: self and total time, GC share, idle left out of busy', 
     ['main (src/cli/run.ts:10)', 'recurse (src/cli/run.ts:21)'],
   );
   const md = profileMarkdown('cli', s, 5);
-  assert.match(md, /GC 1\.0 ms \(16\.7 % of busy\)/);
-  assert.match(md, /\| src\/cli\/run\.ts \| 3\.0 \| 50\.0 % \|/);
+  assert.match(md, /GC 1\.0 ms \(14\.3 % of busy\)/);
+  assert.match(md, /\| src\/cli\/run\.ts \| 4\.0 \| 57\.1 % \|/);
+  assert.match(
+    md,
+    /\| recurse \(src\/cli\/run\.ts:21\) \| 2\.0 \| 28\.6 % \| 2\.0 \| 28\.6 % \| recurse \(src\/cli\/run\.ts:21\) \(2\.0\) \|/,
+  );
 });
 
 test('strace -c tables give rows with and without errors, no total', () => {
@@ -98,6 +108,9 @@ test('strace -f -y logs give calls per path; resumed halves are not counted twic
     '102 <... fdatasync resumed>)            = 0',
     '101 fdatasync(7</h/jobs.db-wal>) = 0',
     '101 fsync(9</d>) = 0',
+    '101 openat(AT_FDCWD</w>, "/d/.0001.bin.cd34", O_RDWR|O_CREAT) = 24</d/.0001.bin.cd34>',
+    '101 rename("/d/.0000.bin.ab12", "/d/0000.bin") = 0',
+    '101 write(25<socket:[77]>, "HTTP/1.1 200", 12) = 12',
     '101 getpid()                          = 101',
     '101 +++ exited with 0 +++',
   ].join('\n');
@@ -111,6 +124,9 @@ test('strace -f -y logs give calls per path; resumed halves are not counted twic
   );
   assert.deepEqual([...(calls.get('fsync') ?? [])], [['/d', 1]]);
   assert.deepEqual([...(calls.get('getpid') ?? [])], [['', 1]]);
+  assert.deepEqual([...(calls.get('openat') ?? [])], [['/d/.0001.bin.cd34', 1]]);
+  assert.deepEqual([...(calls.get('rename') ?? [])], [['/d/.0000.bin.ab12', 1]]);
+  assert.deepEqual([...(calls.get('write') ?? [])], [['socket:[77]', 1]]);
   assert.equal(calls.has('exited'), false);
   const groups = groupPaths(calls.get('fdatasync') ?? new Map(), (p) => (p.endsWith('-wal') ? 'wal' : 'data'));
   assert.deepEqual(
