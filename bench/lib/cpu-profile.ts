@@ -31,8 +31,15 @@ export interface ProfileRow {
   readonly totalMs: number;
 }
 
+/** A span of the monotonic clock V8 stamps samples with (µs, the clock of `process.hrtime`). */
+export interface ProfileWindow {
+  readonly fromUs: number;
+  readonly toUs: number;
+}
+
 /** What a profile says. Busy = every sample but `(idle)`. */
 export interface ProfileSummary {
+  /** The span summarised: the profile's, or the window's part of it. */
   readonly wallMs: number;
   readonly busyMs: number;
   readonly idleMs: number;
@@ -56,7 +63,8 @@ export interface ProfileSummary {
  */
 export function moduleOf(url: string): string {
   if (url === '') return '(native)';
-  if (url.startsWith('wasm://')) return 'wasm (undici llhttp)';
+  // undici's llhttp parser, or amaro (Node's TypeScript stripper) while modules load.
+  if (url.startsWith('wasm://')) return 'wasm (llhttp / amaro)';
   if (url.startsWith('node:')) {
     const parts = url.slice('node:'.length).split('/');
     return parts[0] === 'internal' && parts.length > 2 ? `node:internal/${parts[1]}` : url;
@@ -85,10 +93,11 @@ function sortRows(map: Map<string, { self: number; total: number }>): ProfileRow
 }
 
 /**
- * Summarise `profile`. Each sample lasts until the next one (the last one gets no time), which is
- * how DevTools attributes time.
+ * Summarise `profile`, or only the samples taken inside `window` (e.g. a transfer, leaving the
+ * daemon's start-up out). Each sample lasts until the next one (the last one gets no time), which
+ * is how DevTools attributes time.
  */
-export function summarizeProfile(profile: CpuProfile): ProfileSummary {
+export function summarizeProfile(profile: CpuProfile, window?: ProfileWindow): ProfileSummary {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
@@ -106,7 +115,10 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
   let gc = 0;
   let program = 0;
   let all = 0;
+  let at = profile.startTime;
   for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (window && (at < window.fromUs || at >= window.toUs)) continue;
     const us = profile.timeDeltas[i + 1] ?? 0;
     const node = byId.get(profile.samples[i] as number);
     if (!node) continue;
@@ -141,7 +153,10 @@ export function summarizeProfile(profile: CpuProfile): ProfileSummary {
     }
   }
   return {
-    wallMs: (profile.endTime - profile.startTime) / 1000,
+    wallMs:
+      (Math.min(profile.endTime, window?.toUs ?? Number.POSITIVE_INFINITY) -
+        Math.max(profile.startTime, window?.fromUs ?? Number.NEGATIVE_INFINITY)) /
+      1000,
     busyMs: (all - idle - exit) / 1000,
     idleMs: idle / 1000,
     exitMs: exit / 1000,

@@ -44,7 +44,7 @@ test('script URLs map to short module names', () => {
   assert.equal(moduleOf('file:///elsewhere/a.js'), '/elsewhere/a.js');
   assert.equal(moduleOf('file:///work/wt/bench/src/store/x.ts'), 'src/store/x.ts');
   assert.equal(moduleOf('file:///work/wt/bench/bench/profile.ts'), 'bench/profile.ts');
-  assert.equal(moduleOf('wasm://wasm/00ad0bc6'), 'wasm (undici llhttp)');
+  assert.equal(moduleOf('wasm://wasm/00ad0bc6'), 'wasm (llhttp / amaro)');
   assert.equal(frameKey(frame('', 'file:///r/src/a.ts', 4)), '(anonymous) (src/a.ts:5)');
   assert.equal(frameKey(frame('(program)')), '(program)');
 });
@@ -82,6 +82,21 @@ test('a profile summary: self and total time, GC share, idle left out of busy', 
     md,
     /\| recurse \(src\/cli\/run\.ts:21\) \| 2\.0 \| 28\.6 % \| 2\.0 \| 28\.6 % \| recurse \(src\/cli\/run\.ts:21\) \(2\.0\) \|/,
   );
+});
+
+test('a window keeps only the samples taken inside it', () => {
+  // sample timestamps: 0, 1000, 2000, 3000, 4000, 6000, 7000, 8000, 9000, 12000 µs
+  const s = summarizeProfile(profile, { fromUs: 1000, toUs: 4000 });
+  assert.equal(s.wallMs, 3);
+  assert.deepEqual(
+    s.functions.filter((r) => r.selfMs > 0).map((r) => [r.key, r.selfMs]),
+    [
+      ['recurse (src/cli/run.ts:21)', 2],
+      ['(garbage collector)', 1],
+    ],
+  );
+  assert.equal(s.busyMs, 3);
+  assert.equal(s.idleMs, 0);
 });
 
 test('strace -c tables give rows with and without errors, no total', () => {
