@@ -141,7 +141,9 @@ async function runCase(options: {
       fromUs = nowUs();
       const r = await cli(args);
       toUs = nowUs();
-      notes.push(`bitsadmin ${args.slice(0, 4).join(' ')} … (${pairs.length} pairs): ${figures(r)} (profiled)`);
+      notes.push(
+        `bitsadmin ${args.slice(0, 4).join(' ')} … (${pairs.length} pairs): ${figures(r)} (${options.strace ? 'under strace' : 'profiled'})`,
+      );
       transferred = pairs.length;
     } else if (which === 'list' || which === 'info') {
       const job = parseCreatedJob((await cli(['/rawreturn', '/create', 'prof-idle'])).stdout);
@@ -151,7 +153,7 @@ async function runCase(options: {
       fromUs = nowUs();
       for (let i = 0; i < options.runs; i++) {
         const r = await cli(which === 'list' ? ['/list'] : ['/info', job]);
-        notes.push(`bitsadmin /${which} run ${i + 1}: ${figures(r)} (profiled)`);
+        notes.push(`bitsadmin /${which} run ${i + 1}: ${figures(r)} (${options.strace ? 'under strace' : 'profiled'})`);
       }
       toUs = nowUs();
       await stopTrace();
@@ -171,7 +173,7 @@ async function runCase(options: {
       const m = await ours.download(items, { mode: many ? 'one-job' : 'concurrent-jobs', cpu });
       toUs = nowUs();
       notes.push(
-        `library client (the S3/S4 route), ${items.length} items: ${(m.wallMs / 1000).toFixed(2)} s wall, ${(m.cpuMs / 1000).toFixed(2)} s CPU client + bitsd (profiled)`,
+        `library client (the S3/S4 route), ${items.length} items: ${(m.wallMs / 1000).toFixed(2)} s wall, ${(m.cpuMs / 1000).toFixed(2)} s CPU client + bitsd (${options.strace ? 'under strace' : 'profiled'})`,
       );
       transferred = items.length;
     }
@@ -199,6 +201,7 @@ function summarize(out: string, facts: RunFacts): string {
   const profiles = (dir: string, pick: (name: string) => boolean) =>
     readdirSync(dir)
       .filter((n) => n.endsWith('.cpuprofile') && pick(n))
+      .sort()
       .map((n) => ({ name: n, profile: JSON.parse(readFileSync(join(dir, n), 'utf8')) as CpuProfile }));
   const inclusive = (s: ReturnType<typeof summarizeProfile>, top: number) => [
     'Inclusive time of openbits functions (src/):',

@@ -22,10 +22,15 @@ export interface ManyFilesRoute {
   notes(route: CliRoute, pairs: readonly CliPair[], ctx: BenchContext): string[];
   /** Untimed preparation before the first run (e.g. writing a list file). */
   prepare?(pairs: readonly CliPair[], ctx: BenchContext): void;
-  /** Runs the bitsadmin processes of one transfer of every pair. */
-  session(cli: CliRunner, pairs: readonly CliPair[], ctx: BenchContext): Promise<void>;
-  /** Extra samples after a session (e.g. how many processes it took). */
-  after?(table: SampleTable, processes: number): void;
+  /**
+   * Runs the bitsadmin processes of one transfer of every pair; may return the seconds each step
+   * took (reported as metrics of their own, e.g. `step /complete`).
+   */
+  session(
+    cli: CliRunner,
+    pairs: readonly CliPair[],
+    ctx: BenchContext,
+  ): Promise<Readonly<Record<string, number>> | undefined>;
 }
 
 /**
@@ -57,9 +62,13 @@ export function manyFilesScenario(spec: ManyFilesRoute): Scenario {
         {
           tool: spec.tool,
           async run() {
-            const m = await cliSession(route, ctx.clientCpu, (cli) => spec.session(cli, pairs, ctx));
+            let steps: Readonly<Record<string, number>> | undefined;
+            const m = await cliSession(route, ctx.clientCpu, async (cli) => {
+              steps = await spec.session(cli, pairs, ctx);
+            });
             table.addSession(spec.tool, m);
-            spec.after?.(table, m.processes);
+            for (const [step, seconds] of Object.entries(steps ?? {}))
+              table.add(spec.tool, step, 's', 'lower', seconds);
           },
         },
         ...(ctx.has('wget')

@@ -95,7 +95,7 @@ export class SampleTable {
     this.#rows.set(key, row);
   }
 
-  /** A CLI session's figures under `tool`: time, CPU (all, CLI, bitsd), peak RSS (CLI, bitsd). */
+  /** A CLI session's figures under `tool`: time, CPU (all, CLI, bitsd), peak RSS (CLI, bitsd), processes. */
   addSession(tool: string, m: CliSessionMeasure): void {
     this.add(tool, 'time', 's', 'lower', m.wallMs / 1000);
     this.add(tool, 'CPU, all processes', 's', 'lower', (m.cliCpuMs + m.daemonCpuMs) / 1000);
@@ -103,6 +103,7 @@ export class SampleTable {
     this.add(tool, 'CPU bitsd', 's', 'lower', m.daemonCpuMs / 1000);
     this.add(tool, 'peak RSS', 'MiB', 'lower', m.cliPeakRssKiB / 1024);
     this.add(tool, 'peak RSS bitsd', 'MiB', 'lower', m.daemonPeakRssKiB / 1024);
+    this.add(tool, 'bitsadmin processes', 'count', 'lower', m.processes);
   }
 
   /** A peer's figures under `tool`: time, CPU, peak RSS. */

@@ -16,5 +16,6 @@ export const s12 = manyFilesScenario({
   },
   async session(cli, pairs) {
     await cli(transferArgs('bench-many', pairs, 'foreground'));
+    return undefined;
   },
 });

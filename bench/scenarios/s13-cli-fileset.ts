@@ -17,15 +17,29 @@ function fileSetPath(ctx: BenchContext): string {
 }
 
 /**
- * The steps of a script: create, add the list, resume, poll the state until TRANSFERRED, complete.
- * A job left behind by a failure is cancelled.
+ * The steps of a script: create, add the list, resume, poll the state until TRANSFERRED, complete;
+ * returns the seconds each step took. A job left behind by a failure is cancelled.
  */
-async function fileSetSession(cli: CliRunner, _pairs: readonly CliPair[], ctx: BenchContext): Promise<void> {
+async function fileSetSession(
+  cli: CliRunner,
+  _pairs: readonly CliPair[],
+  ctx: BenchContext,
+): Promise<Record<string, number>> {
   const listPath = fileSetPath(ctx);
+  const steps: Record<string, number> = {};
+  let at = performance.now();
+  const step = (name: string) => {
+    const now = performance.now();
+    steps[`step ${name}`] = (now - at) / 1000;
+    at = now;
+  };
   const job = parseCreatedJob((await cli(['/rawreturn', '/create', 'bench-fileset'])).stdout);
+  step('/create');
   try {
     await cli(['/addfileset', job, listPath]);
+    step('/addfileset');
     await cli(['/resume', job]);
+    step('/resume');
     const deadline = performance.now() + WAIT_LIMIT_MS;
     for (;;) {
       const state = (await cli(['/rawreturn', '/getstate', job])).stdout.trim();
@@ -34,7 +48,10 @@ async function fileSetSession(cli: CliRunner, _pairs: readonly CliPair[], ctx: B
       if (performance.now() > deadline) throw new Error(`job ${job} still ${state} after ${WAIT_LIMIT_MS} ms`);
       await sleep(POLL_PAUSE_MS);
     }
+    step('wait (/getstate loop)');
     await cli(['/complete', job]);
+    step('/complete');
+    return steps;
   } catch (error) {
     await cli(['/cancel', job]).catch(() => undefined);
     throw error;
@@ -54,7 +71,4 @@ export const s13 = manyFilesScenario({
     writeFileSync(fileSetPath(ctx), fileSetText(pairs));
   },
   session: fileSetSession,
-  after(table, processes) {
-    table.add(TOOL, 'bitsadmin processes', 'count', 'lower', processes);
-  },
 });

@@ -111,6 +111,7 @@ test('the sample table keeps one row per tool and metric, in the order first see
       'cli/CPU bitsd',
       'cli/peak RSS',
       'cli/peak RSS bitsd',
+      'cli/bitsadmin processes',
       'wget -i/time',
       'wget -i/CPU, all processes',
       'wget -i/peak RSS',
