@@ -28,4 +28,5 @@ export {
   PROXY_USAGES,
   type ProxyUsage,
   SIZE_UNKNOWN,
+  systemClock,
 } from '../core/index.ts';

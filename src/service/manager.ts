@@ -10,6 +10,7 @@ import type {
   PolicyDocument,
   ResultCode,
 } from '../api/contract.ts';
+import { systemClock } from '../core/clock.ts';
 import {
   type AuthScheme,
   type AuthTarget,
@@ -70,7 +71,6 @@ import { toErrorInfo, toFileInfo, toJobInfo, withLiveProgress } from './job-info
 import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { DEFAULT_POLICY, loadPolicyFile, type Policy, policyDocument, setPolicyKey } from './policy-file.ts';
 import { ProcNetworkSource } from './proc-network-source.ts';
-import { systemClock } from './system-clock.ts';
 import { UploadCancelQueue } from './upload-cancel-queue.ts';
 import { checkUploadSource, replyProgressOf, runUploadJob, uploadStateOf } from './upload-runner.ts';
 import {

@@ -73,9 +73,10 @@ function certError(code: string, message: string): Error {
 
 /**
  * Check an established TLS socket against every check the flags do not skip; returns the
- * error (with Node's code, classified by the failure table) or null.
+ * error (with Node's code, classified by the failure table) or null. Validity dates are checked
+ * against `nowMs`, the wall time of the real world (as OpenSSL checks them), not a job's clock.
  */
-export function verifyPeer(socket: TLSSocket, hostname: string, securityFlags: number): Error | null {
+export function verifyPeer(socket: TLSSocket, hostname: string, securityFlags: number, nowMs: number): Error | null {
   const authErr = typeof socket.authorizationError === 'string' ? socket.authorizationError : null;
   const certs = chain(socket);
   const leaf = socket.getPeerCertificate(false);
@@ -90,8 +91,7 @@ export function verifyPeer(socket: TLSSocket, hostname: string, securityFlags: n
     const code = authErr !== null && CA_CODES.has(authErr) ? authErr : 'CERT_UNTRUSTED';
     return certError(code, `certificate authority not trusted (${authErr})`);
   }
-  // Validity is about the real world, as OpenSSL checks it: real time, not the job's clock.
-  const dateBad = (authErr !== null && DATE_CODES.has(authErr)) || !datesValid(certs, Date.now());
+  const dateBad = (authErr !== null && DATE_CODES.has(authErr)) || !datesValid(certs, nowMs);
   if (dateBad && !ignoreDate) return certError('CERT_HAS_EXPIRED', 'certificate expired or not yet valid');
   if (!ignoreCn) {
     const cnErr = checkServerIdentity(hostname, leaf);

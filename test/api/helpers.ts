@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { BitsManager } from '../../src/api/contract.ts';
 import { type ApiServer, listenApi } from '../../src/api/server.ts';
 import type { Clock } from '../../src/core/clock.ts';
-import { systemClock } from '../../src/service/system-clock.ts';
+import { systemClock } from '../../src/core/clock.ts';
 
 /** Real time for servers under test (heartbeats); tests never wait on it. */
 export const realClock: Clock = systemClock;
