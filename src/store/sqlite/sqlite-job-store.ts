@@ -85,6 +85,7 @@ export class SqliteJobStore implements JobStore {
 
   createJob(input: CreateJobInput): Job {
     const job = newJob(input);
+    const timers = input.timers === undefined ? undefined : checkTimers(input.timers);
     return this.#write(() => {
       if (this.#sql.selectJob.get(job.id) !== undefined) {
         throw new BitsError('E_INVALIDARG', `job ${job.id} already exists`);
@@ -93,6 +94,7 @@ export class SqliteJobStore implements JobStore {
       const owner = (this.#sql.countOwnerQueue.get(job.owner) as Row).n as number;
       checkJobQuota({ machine, owner }, this.#quotas, input);
       this.#sql.insertJob.run(jobParams(job));
+      if (timers !== undefined) this.#saveTimers(job.id, timers);
       return job;
     });
   }
@@ -130,10 +132,12 @@ export class SqliteJobStore implements JobStore {
   }
 
   applyTransition(id: string, change: TransitionInput): Job {
+    const timers = change.timers === undefined ? undefined : checkTimers(change.timers);
     return this.#write(() => {
       const job = this.#mustLoad(id);
-      const next = transitionJob(job, change);
+      const next = transitionJob(job, change, this.#transferStateFor(job));
       this.#saveJob(next, job.state);
+      if (timers !== undefined) this.#saveTimers(id, timers);
       return next;
     });
   }
@@ -141,7 +145,7 @@ export class SqliteJobStore implements JobStore {
   updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job {
     return this.#write(() => {
       const job = this.#mustLoad(id);
-      const next = patchJob(job, method, patch, now);
+      const next = patchJob(job, method, patch, now, this.#transferStateFor(job));
       this.#saveJob(next, job.state);
       return next;
     });
@@ -169,7 +173,7 @@ export class SqliteJobStore implements JobStore {
     const t = checkTimers(timers);
     this.#write(() => {
       if (this.#sql.selectJob.get(id) === undefined) throw jobNotFound(id);
-      this.#sql.upsertTimers.run(id, t.activeMs, t.noProgressMs, t.retryRemainingMs, t.inactiveMs);
+      this.#saveTimers(id, t);
     });
   }
 
@@ -189,10 +193,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   getTransferState(id: string): unknown {
-    return this.#read(() => {
-      const row = this.#sql.selectTransferState.get(id) as Row | undefined;
-      return row === undefined ? undefined : JSON.parse(row.state as string);
-    });
+    return this.#read(() => this.#loadTransferState(id));
   }
 
   purgeFinal(before: number): number {
@@ -201,6 +202,15 @@ export class SqliteJobStore implements JobStore {
 
   setQuotas(quotas: Quotas): void {
     this.#quotas = checkQuotas(quotas);
+  }
+
+  /**
+   * Every verb's COMMIT returned only after the WAL was fsynced (synchronous=FULL), so what the
+   * verbs returned is durable already.
+   */
+  durable(): Promise<void> {
+    if (!this.#db.isOpen) return Promise.reject(new BitsError('E_FAIL', 'the job store is closed'));
+    return Promise.resolve();
   }
 
   /** The connection's durability pragmas, as SQLite reports them (for diagnostics and tests). */
@@ -222,6 +232,20 @@ export class SqliteJobStore implements JobStore {
     const row = this.#sql.selectJob.get(id) as Row | undefined;
     if (row === undefined) return undefined;
     return rowToJob(row, (this.#sql.selectFiles.all(id) as Row[]).map(rowToFile));
+  }
+
+  #loadTransferState(id: string): unknown {
+    const row = this.#sql.selectTransferState.get(id) as Row | undefined;
+    return row === undefined ? undefined : JSON.parse(row.state as string);
+  }
+
+  /** What the legality rules need of the transfer state: only an upload-reply's says anything. */
+  #transferStateFor(job: Job): unknown {
+    return job.type === 'UPLOAD_REPLY' ? this.#loadTransferState(job.id) : undefined;
+  }
+
+  #saveTimers(id: string, t: JobTimers): void {
+    this.#sql.upsertTimers.run(id, t.activeMs, t.noProgressMs, t.retryRemainingMs, t.inactiveMs);
   }
 
   #mustLoad(id: string): Job {

@@ -1,4 +1,4 @@
-import type { Clock, Credentials, ProxySettings, RemoteValidators } from '../../core/index.ts';
+import type { Clock, Credentials, ProxySettings, RemoteValidators, ReplyFacts } from '../../core/index.ts';
 import type { RateLimiter, TransferFailure, TransferTimeouts } from '../contract.ts';
 
 /**
@@ -37,7 +37,7 @@ export interface LocalFileSnapshot {
  * Everything an interrupted upload needs to resume (§9.3, §14.2 item 11). Plain data: the
  * caller stores it as JSON.
  */
-export interface UploadSessionState {
+export interface UploadSessionState extends ReplyFacts {
   /** BITS-Session-Id from the Create-Session Ack, echoed verbatim; null: no session yet. */
   readonly sessionId: string | null;
   /** BITS-Host-Id: later packets go to this host instead of the URL's (§5). */
