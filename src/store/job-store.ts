@@ -67,8 +67,6 @@ export interface JobStore {
    * COMMIT among the writes of a few milliseconds (group commit) resolves it after that COMMIT.
    */
   durable(): Promise<void>;
-  /** @deprecated Leaves once the service's transition step uses `applyTransition`'s timers. */
-  transaction<T>(fn: () => T): T;
   close(): void;
 }
 
@@ -103,7 +101,10 @@ export interface TransitionInput {
   readonly timers?: JobTimers;
 }
 
-/** Settable job properties. */
+/**
+ * Settable job properties, as callers hand them in: the store's rules (job-patch.ts) judge each
+ * value and store it normalised, so a caller passes what it was given without checking it first.
+ */
 export type JobPatch = Partial<
   Pick<
     Job,
@@ -114,10 +115,8 @@ export type JobPatch = Partial<
     | 'noProgressTimeout'
     | 'maximumDownloadTime'
     | 'notifyFlags'
-    | 'notifyCmdLine'
     | 'proxy'
     | 'securityFlags'
-    | 'customHeaders'
     | 'customHeadersWriteOnly'
     | 'credentials'
     | 'dynamicContent'
@@ -126,7 +125,12 @@ export type JobPatch = Partial<
     | 'maxBandwidth'
     | 'replyFileName'
     | 'owner'
-  >
+  > & {
+    /** `Name: value` lines, or their CRLF-joined text; null removes them. */
+    customHeaders: string | readonly string[] | null;
+    /** SetNotifyCmdLine's two arguments; both null (or null) removes the command line. */
+    notifyCmdLine: { program: string | null; parameters: string | null } | null;
+  }
 >;
 
 export type FilePatch = Partial<{

@@ -144,11 +144,6 @@ export class MemoryJobStore implements JobStore {
     return this.#open ? Promise.resolve() : Promise.reject(new BitsError('E_FAIL', 'the job store is closed'));
   }
 
-  /** Each write is atomic on its own here; a group needs nothing more in memory. */
-  transaction<T>(fn: () => T): T {
-    return fn();
-  }
-
   close(): void {
     this.#open = false;
   }

@@ -71,6 +71,7 @@ export const FAILURE_TABLE: readonly FailureRow[] = [
   row('local:ELOOP', F, 'E_ACCESSDENIED', 'LOCAL_FILE', 'symbolic link refused'),
   row('local:EIO', T, 'E_FAIL', 'LOCAL_FILE', 'I/O error (fdatasync): truncated to the last checkpoint'),
   row('local:other', T, 'E_FAIL', 'LOCAL_FILE', 'any other local error'),
+  row('internal:other', F, 'E_FAIL', 'GENERAL_QUEUE_MANAGER', 'not a transfer failure (a bug): stop, do not retry'),
 ];
 
 const BY_KEY: ReadonlyMap<string, FailureRow> = new Map(FAILURE_TABLE.map((r) => [r.key, r]));
@@ -145,6 +146,11 @@ export function classifyLocalError(err: unknown): TransferFailure {
   const message = err instanceof Error ? err.message : String(err);
   const key = BY_KEY.has(`local:${code}`) ? `local:${code}` : 'local:other';
   return fromRow(key, message);
+}
+
+/** Anything a run throws that is not a classified transfer failure: fatal, so a bug is not retried forever. */
+export function unexpectedFailure(err: unknown): TransferFailure {
+  return fromRow('internal:other', err instanceof Error ? err.message : String(err));
 }
 
 /** Parse Retry-After (delta-seconds or HTTP-date) into ms from `nowMs`; null if absent or bad. */

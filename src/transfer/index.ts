@@ -8,6 +8,6 @@ export type * from './contract.ts';
 export { closeDispatchers } from './dispatcher-pool.ts';
 export { downloadFile } from './download-file.ts';
 export { DEFAULT_TIMEOUTS } from './download-state.ts';
-export { FAILURE_TABLE, type FailureRow } from './failure-table.ts';
+export { FAILURE_TABLE, type FailureRow, unexpectedFailure } from './failure-table.ts';
 export { TEMP_SUFFIX } from './temp-file.ts';
 export { abortError, isAbortError, isTransferError, TransferError } from './transfer-error.ts';

@@ -267,24 +267,6 @@ export class SqliteJobStore implements JobStore {
     return { ...rowToJob(row, []), files };
   }
 
-  /** Inside a group (transaction()): a savepoint, so a failing write undoes only itself. */
-  #nested<T>(fn: () => T): T {
-    try {
-      this.#sql.savepoint.run();
-    } catch (err) {
-      throw sqliteError(err);
-    }
-    try {
-      const result = fn();
-      this.#sql.release.run();
-      return result;
-    } catch (err) {
-      this.#sql.rollbackTo.run();
-      this.#sql.release.run();
-      throw sqliteError(err);
-    }
-  }
-
   /** Write the whole job row, only if it is still in the state the change was computed from. */
   #saveJob(job: Job, expected: JobState): void {
     const { changes } = this.#sql.updateJobIfState.run({ ...jobParams(job), expected_state: expected });
@@ -302,33 +284,14 @@ export class SqliteJobStore implements JobStore {
     return this.#transaction(this.#sql.beginRead, fn);
   }
 
-  transaction<T>(fn: () => T): T {
-    if (!this.#db.isOpen) throw new BitsError('E_FAIL', 'the job store is closed');
-    if (this.#db.isTransaction) return fn();
-    try {
-      this.#sql.begin.run();
-    } catch (err) {
-      throw sqliteError(err);
-    }
-    let result: T;
-    try {
-      result = fn();
-    } catch (err) {
-      if (this.#db.isTransaction) this.#sql.rollback.run();
-      throw err;
-    }
-    try {
-      this.#sql.commit.run();
-    } catch (err) {
-      if (this.#db.isTransaction) this.#sql.rollback.run();
-      throw sqliteError(err);
-    }
-    return result;
-  }
-
+  /**
+   * THE place the store opens a transaction: one per verb, committed (and fsynced) before the
+   * verb returns, rolled back whole when any part of it — COMMIT included — fails.
+   */
   #transaction<T>(begin: Statements['begin'], fn: () => T): T {
     if (!this.#db.isOpen) throw new BitsError('E_FAIL', 'the job store is closed');
-    if (this.#db.isTransaction) return this.#nested(fn);
+    // Verbs never call verbs: a transaction open here would make this one part of another.
+    if (this.#db.isTransaction) throw new BitsError('E_FAIL', 'a job store verb ran inside another one');
     try {
       begin.run();
     } catch (err) {
