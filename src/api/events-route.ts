@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming';
 import { BitsError } from '../core/bits-error.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { normalizeJobId } from '../core/validate.ts';
-import type { BitsManager, ManagerEvent } from './contract.ts';
+import type { BitsManager, ManagerEvent } from './bits-manager.ts';
 import { EventQueue } from './event-queue.ts';
 import type { ApiLogger } from './server.ts';
 

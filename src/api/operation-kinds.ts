@@ -1,6 +1,6 @@
 import type { TSchema } from 'typebox';
 import { BitsError } from '../core/bits-error.ts';
-import type { BitsManager } from './contract.ts';
+import type { BitsManager } from './bits-manager.ts';
 import {
   type Args,
   type Body,

@@ -1,7 +1,7 @@
 import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { BitsError } from '../core/bits-error.ts';
-import type { BitsManager } from './contract.ts';
+import type { BitsManager } from './bits-manager.ts';
 
 /** The BitsManager methods that are plain request/reply calls (not events, not close). */
 export type OperationName = Exclude<keyof BitsManager, 'subscribe' | 'events' | 'close'>;

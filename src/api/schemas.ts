@@ -4,7 +4,7 @@ import { ERROR_CONTEXTS } from '../core/bits-error.ts';
 import type { JobProgress, JobTimes, ReplyProgress } from '../core/job.ts';
 import { AUTH_SCHEMES, AUTH_TARGETS } from '../core/job.ts';
 import { JOB_PRIORITIES, JOB_STATES, JOB_TYPES, PROXY_USAGES } from '../core/job-state.ts';
-import type { FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from './contract.ts';
+import type { FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from './bits-manager.ts';
 
 /**
  * Wire shapes of the local API (v1), defined once and shared by the server (request checks) and

@@ -4,7 +4,7 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { BitsError } from '../core/bits-error.ts';
 import type { Clock } from '../core/clock.ts';
-import type { BitsManager } from './contract.ts';
+import type { BitsManager } from './bits-manager.ts';
 import { asBitsError, errorReply } from './error-envelope.ts';
 import { type EventStreams, mountEvents } from './events-route.ts';
 import type { Operation } from './operation.ts';

@@ -1,4 +1,4 @@
-import type { BitsManager, ManagerEvent, Unsubscribe } from '../api/contract.ts';
+import type { BitsManager, ManagerEvent, Unsubscribe } from '../api/bits-manager.ts';
 import { EventQueue } from '../api/event-queue.ts';
 import type { Operation, OperationName } from '../api/operation.ts';
 import { OPERATIONS } from '../api/operations.ts';

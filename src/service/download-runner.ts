@@ -1,6 +1,6 @@
 import type { Clock, Job, JobFile } from '../core/index.ts';
 import type { FilePatch } from '../store/job-store.ts';
-import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/contract.ts';
+import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/download-request.ts';
 import { downloadFile, TransferError, unexpectedFailure } from '../transfer/index.ts';
 
 /** How a run of a job ended, for the run owner to turn into a transition. */

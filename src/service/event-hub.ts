@@ -1,4 +1,4 @@
-import type { ManagerEvent } from '../api/contract.ts';
+import type { ManagerEvent } from '../api/bits-manager.ts';
 import { EventQueue } from '../api/event-queue.ts';
 import { type Clock, type JobProgress, normalizeJobId } from '../core/index.ts';
 

@@ -1,5 +1,5 @@
 import { isAbsolute } from 'node:path';
-import type { ResultCode } from '../api/contract.ts';
+import type { ResultCode } from '../api/bits-manager.ts';
 import { type FileRange, isActiveState, isUploadType, type Job } from '../core/index.ts';
 import { checkLocalDestination } from '../transfer/index.ts';
 import type { ManagerParts } from './manager-parts.ts';

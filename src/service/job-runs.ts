@@ -9,7 +9,7 @@ import {
   type JobFile,
 } from '../core/index.ts';
 import type { SchedulerActions } from '../scheduler/scheduler.ts';
-import type { TransferFailure } from '../transfer/contract.ts';
+import type { TransferFailure } from '../transfer/download-request.ts';
 import { unexpectedFailure } from '../transfer/index.ts';
 import type { BandwidthControl } from './bandwidth-control.ts';
 import { type RunOutcome, runDownloadJob } from './download-runner.ts';

@@ -7,7 +7,7 @@ import type {
   ManagerEvent,
   PolicyDocument,
   ResultCode,
-} from '../api/contract.ts';
+} from '../api/bits-manager.ts';
 import {
   type AuthScheme,
   type AuthTarget,

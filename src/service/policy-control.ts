@@ -1,4 +1,4 @@
-import type { PolicyDocument } from '../api/contract.ts';
+import type { PolicyDocument } from '../api/bits-manager.ts';
 import { BitsError } from '../core/index.ts';
 import type { SchedulerPolicy } from '../scheduler/scheduler.ts';
 import { DEFAULT_POLICY, loadPolicyFile, type Policy, policyDocument, setPolicyKey } from './policy-file.ts';

@@ -1,5 +1,5 @@
 import { type Job, parseCustomHeaders } from '../core/index.ts';
-import type { TransferOptions } from '../transfer/contract.ts';
+import type { TransferOptions } from '../transfer/download-request.ts';
 import type { UploadOptions } from '../transfer/upload/index.ts';
 
 /** Checkpoint spacing from the policy (bytes and milliseconds between two checkpoints). */

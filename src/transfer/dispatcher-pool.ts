@@ -3,7 +3,7 @@ import { Agent, type Dispatcher } from 'undici';
 import { type Credentials, systemClock } from '../core/index.ts';
 import { AuthResponder } from './auth.ts';
 import { makeConnector } from './connector.ts';
-import type { TransferTimeouts } from './contract.ts';
+import type { TransferTimeouts } from './download-request.ts';
 import { IGNORE_FLAGS } from './tls-verify.ts';
 
 /**

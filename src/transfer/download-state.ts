@@ -1,5 +1,5 @@
 import type { RemoteValidators } from '../core/index.ts';
-import type { DownloadFileRequest, TransferTimeouts } from './contract.ts';
+import type { DownloadFileRequest, TransferTimeouts } from './download-request.ts';
 import type { DownloadSink } from './download-sink.ts';
 import { transferError } from './failure-table.ts';
 

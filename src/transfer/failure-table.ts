@@ -1,5 +1,5 @@
 import { BitsError, type ErrorContext, type ErrorName, httpErrorName } from '../core/index.ts';
-import type { TransferFailure } from './contract.ts';
+import type { TransferFailure } from './download-request.ts';
 import { isTransferError, TransferError } from './transfer-error.ts';
 
 /**

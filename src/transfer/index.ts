@@ -4,9 +4,9 @@
  * report; `checkLocalDestination` at AddFile; `commitFile` / `deleteTempFile` at Complete/Cancel.
  */
 export { checkLocalDestination, commitFile, deleteTempFile } from './commit-file.ts';
-export type * from './contract.ts';
 export { closeDispatchers } from './dispatcher-pool.ts';
 export { downloadFile } from './download-file.ts';
+export type * from './download-request.ts';
 export { DEFAULT_TIMEOUTS } from './download-state.ts';
 export { FAILURE_TABLE, type FailureRow, unexpectedFailure } from './failure-table.ts';
 export { TEMP_SUFFIX } from './temp-file.ts';

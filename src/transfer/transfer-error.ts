@@ -1,4 +1,4 @@
-import type { TransferFailure } from './contract.ts';
+import type { TransferFailure } from './download-request.ts';
 
 /**
  * The error `downloadFile` rejects with when a transfer fails: `failure` says transient or

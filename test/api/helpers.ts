@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BitsManager, Unsubscribe } from '../../src/api/contract.ts';
+import type { BitsManager, Unsubscribe } from '../../src/api/bits-manager.ts';
 import { type ApiServer, listenApi } from '../../src/api/server.ts';
 import { type Clock, systemClock } from '../../src/core/clock.ts';
 import { ManualNetworkSource } from '../../src/scheduler/network.ts';

@@ -12,8 +12,8 @@ import { startBitsUploadServer } from '../../src/upload-server/server.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { waitForState } from '../helpers/manager-harness.ts';
 import { startBackEnd } from '../upload-server/helpers/back-end.ts';
-import { rejectsWith } from './contract.ts';
 import { type Observed, observe, realManager, serve, tempDir } from './helpers.ts';
+import { rejectsWith } from './manager-contract.ts';
 
 // The API's shape over a real Unix socket: envelopes, statuses, field-naming validation, binary
 // replies and the event stream, with the real in-process manager behind it.

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { ManagerEvent } from '../../src/api/contract.ts';
+import type { ManagerEvent } from '../../src/api/bits-manager.ts';
 import { listenApi } from '../../src/api/server.ts';
 import { connect } from '../../src/client/connect.ts';
 import { observe, realClock, realManager, serve } from '../api/helpers.ts';

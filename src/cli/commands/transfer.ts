@@ -1,4 +1,11 @@
-import { type BitsManager, formatJobId, type JobInfo, type JobPriority, type JobType, systemClock } from '../bits.ts';
+import {
+  type BitsManager,
+  formatJobId,
+  type JobInfo,
+  type JobPriority,
+  type JobType,
+  systemClock,
+} from '../bits-vocabulary.ts';
 import type { Command, CommandContext, CommandResult } from '../command.ts';
 import { errorText, resultNote } from '../error-text.ts';
 import { errorLines } from '../format-job.ts';

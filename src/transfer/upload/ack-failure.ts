@@ -5,7 +5,7 @@ import {
   formatErrorCode,
   type PacketType,
 } from '../../core/upload-protocol.ts';
-import type { TransferFailure } from '../contract.ts';
+import type { TransferFailure } from '../download-request.ts';
 import { ackRowKey, type FailureKey, failure } from '../failure-table.ts';
 
 /**

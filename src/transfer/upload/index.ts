@@ -5,7 +5,7 @@
  */
 export { closeUploadAgents } from './bits-agent.ts';
 export { cancelUploadSession, discardUploadLocalState } from './cancel-session.ts';
-export * from './contract.ts';
 export { DEFAULT_FRAGMENT_SIZE, MAX_FRAGMENT_SIZE, MIN_FRAGMENT_SIZE } from './fragment-size.ts';
 export { readReply, replyFileNameFor, type StoredReply } from './reply.ts';
 export { uploadFile } from './upload-file.ts';
+export * from './upload-request.ts';

@@ -1,9 +1,9 @@
 import { constants, type FileHandle, open } from 'node:fs/promises';
-import type { RateLimiter } from '../contract.ts';
+import type { RateLimiter } from '../download-request.ts';
 import { classifyLocalError, transferError } from '../failure-table.ts';
 import { TransferError } from '../transfer-error.ts';
-import type { LocalFileSnapshot } from './contract.ts';
 import type { PacketBody } from './packet-exchange.ts';
+import type { LocalFileSnapshot } from './upload-request.ts';
 
 /**
  * The local file of an upload. BITS trusts size and timestamp only: if either changed since the

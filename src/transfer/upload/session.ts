@@ -7,15 +7,15 @@ import {
   type PacketType,
   resolveReplyUrl,
 } from '../../core/upload-protocol.ts';
-import type { TransferFailure } from '../contract.ts';
+import type { TransferFailure } from '../download-request.ts';
 import { classifyNetworkError } from '../failure-table.ts';
 import { abortError, isAbortError, TransferError } from '../transfer-error.ts';
 import { ackFailure, isSessionNotFound, protocolFailure } from './ack-failure.ts';
-import type { UploadFileRequest, UploadSessionState } from './contract.ts';
 import { FragmentSizer } from './fragment-size.ts';
 import { adoptHostId, dropHostId, hostIdAnswered, hostIdFailed, hostIdFallbackDue, packetUrl } from './host-id.ts';
 import type { LocalUploadFile } from './local-file.ts';
 import { type PacketAnswer, type PacketBody, PacketExchange } from './packet-exchange.ts';
+import type { UploadFileRequest, UploadSessionState } from './upload-request.ts';
 
 /**
  * One upload session as the client drives it (bits-upload-protocol.md §4, §9.3): Ping, then

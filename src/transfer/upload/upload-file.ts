@@ -2,15 +2,15 @@ import { deleteTempFile } from '../commit-file.ts';
 import { transferError } from '../failure-table.ts';
 import { checkRemoteRequest } from '../request-checks.ts';
 import { abortError } from '../transfer-error.ts';
+import { LocalUploadFile } from './local-file.ts';
+import { fetchReply } from './reply.ts';
+import { SessionLost, UploadSession } from './session.ts';
 import {
   INITIAL_UPLOAD_SESSION_STATE,
   type UploadFileRequest,
   type UploadResult,
   type UploadSessionState,
-} from './contract.ts';
-import { LocalUploadFile } from './local-file.ts';
-import { fetchReply } from './reply.ts';
-import { SessionLost, UploadSession } from './session.ts';
+} from './upload-request.ts';
 
 /** New sessions one call may start after BG_E_SESSION_NOT_FOUND before it reports a transient error. */
 const MAX_SESSION_RESTARTS = 3;

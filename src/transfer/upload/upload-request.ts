@@ -1,5 +1,5 @@
 import type { Clock, Credentials, ProxySettings, RemoteValidators, ReplyFacts } from '../../core/index.ts';
-import type { RateLimiter, TransferFailure, TransferTimeouts } from '../contract.ts';
+import type { RateLimiter, TransferFailure, TransferTimeouts } from '../download-request.ts';
 
 /**
  * What the upload engine needs to move one upload (or upload-reply) file over the BITS upload

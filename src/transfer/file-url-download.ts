@@ -13,7 +13,7 @@ const READ_BYTES = 1024 * 1024;
  * `file://` source: copied into the temp file with the same resume, checkpoint and
  * change-detection rules as HTTP (validators: size and mtime).
  */
-export async function fileDownload(st: DownloadState): Promise<void> {
+export async function fileUrlDownload(st: DownloadState): Promise<void> {
   const path = fileURLToPath(st.url);
   let src: FileHandle;
   try {
