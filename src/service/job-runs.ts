@@ -38,11 +38,6 @@ interface Runner {
   run: JobRun | null;
 }
 
-/** A job that moved on (another call changed it, or it was purged) is no failure of a timer's action. */
-function movedOn(err: unknown): boolean {
-  return isBitsError(err) && (err.name === 'BG_E_INVALID_STATE' || err.name === 'BG_E_NOT_FOUND');
-}
-
 /**
  * Running jobs: what the scheduler asks for (start, preempt, the retry, no-progress, maximum
  * download time and inactivity timers) and the runs it starts. A run owns its job from `pick`
@@ -70,7 +65,7 @@ export class JobRuns implements SchedulerActions {
     if (job?.state !== 'QUEUED') return;
     const held = this.#p.waits.blocking(job);
     if (held !== null) {
-      void this.#p.waits.park(job, held).catch(ignoreMovedOn);
+      this.#p.locks.background(jobId, () => this.#p.waits.park(job, held));
       return;
     }
     const runner: Runner = { abort: new AbortController(), done: Promise.resolve(), run: null };
@@ -149,7 +144,9 @@ export class JobRuns implements SchedulerActions {
 
   /** A timer's action runs under the job's lock, like a caller's method. */
   #act(jobId: string, fn: () => Promise<void>): void {
-    void this.#p.locks.run(jobId, fn).catch(ignoreMovedOn);
+    this.#p.locks.background(jobId, async () => {
+      if (!this.#closed) await fn();
+    });
   }
 
   /** One run: pick, transfer, and the transition its outcome calls for. Never rejects. */
@@ -179,7 +176,7 @@ export class JobRuns implements SchedulerActions {
       if (outcome.kind === 'done') await this.#p.transitions.step(job, 'all_files_done');
       else await this.#fail(job, outcome.failure, outcome.fileIndex);
     } catch (err) {
-      if (movedOn(err)) return;
+      if (isBitsError(err) && err.name === 'BG_E_INVALID_STATE') return;
       // The outcome could not be stored (a failed COMMIT): stop the job instead of leaving it
       // TRANSFERRING with no transfer. If even that fails, a restart queues it again.
       await this.#fail(job, unexpectedFailure(err), null).catch(() => undefined);
@@ -219,8 +216,4 @@ export class JobRuns implements SchedulerActions {
     const retryDelayMs = Math.max(job.minimumRetryDelay * 1000, failure.retryAfterMs ?? 0);
     return transitions.step(job, 'transient_failure', { error, retryDelayMs });
   }
-}
-
-function ignoreMovedOn(err: unknown): void {
-  if (!movedOn(err)) throw err;
 }

@@ -397,7 +397,8 @@ export class InProcessManager implements BitsManager {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const { scheduler, runs, store, notify, uploads, bandwidth, network, hub } = this.#p;
+    const { locks, scheduler, runs, store, notify, uploads, bandwidth, network, hub } = this.#p;
+    locks.close();
     scheduler.stop();
     await runs.stopAll();
     for (const job of store.listJobs()) store.saveTimers(job.id, scheduler.timers(job.id));

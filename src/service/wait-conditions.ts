@@ -99,7 +99,7 @@ export class WaitConditions {
     const { store, locks } = this.#p;
     for (const job of store.listJobs()) {
       if (!applies(job)) continue;
-      void locks.run(job.id, async () => {
+      locks.background(job.id, async () => {
         if (!isParkable(store.getJob(job.id))) return;
         await this.#p.stop(job.id);
         const stopped = store.getJob(job.id);
@@ -112,7 +112,7 @@ export class WaitConditions {
   #releaseAll(cond: WaitCondition, applies: (job: Job) => boolean): void {
     const { store, locks, transitions } = this.#p;
     for (const job of store.listJobs()) {
-      void locks.run(job.id, async () => {
+      locks.background(job.id, async () => {
         const current = store.getJob(job.id);
         if (current?.state !== 'TRANSIENT_ERROR' || !applies(current)) return;
         await transitions.step(current, cond.release);
