@@ -1,7 +1,8 @@
 /**
  * The transfer layer: moves the bytes of one download file with BITS semantics (see
- * docs/transfer.md). The manager calls `downloadFile` per file and persists what the hooks
- * report; `checkLocalDestination` at AddFile; `commitFile` / `deleteTempFile` at Complete/Cancel.
+ * docs/transfer.md). The service's download runner calls `downloadFile` per file and the job's
+ * run persists what the hooks report; `checkLocalDestination` at AddFile; `commitFile` /
+ * `deleteTempFile` at Complete/Cancel; `FAILURE_TABLE` decides transient vs fatal.
  */
 export { checkLocalDestination, commitFile, deleteTempFile } from './commit-file.ts';
 export { closeDispatchers } from './dispatcher-pool.ts';

@@ -1,7 +1,8 @@
 /**
  * The upload engine: moves one upload or upload-reply file over the BITS upload protocol (see
- * docs/upload-client.md). The manager calls `uploadFile` and persists what `onSessionChanged`
- * reports; `cancelUploadSession` (one attempt) and `discardUploadLocalState` at Cancel.
+ * docs/upload-client.md). The service's upload runner calls `uploadFile` and the job's run
+ * persists what `onSessionChanged` reports; `cancelUploadSession` (one attempt) and
+ * `discardUploadLocalState` at Cancel.
  */
 export { closeUploadAgents } from './bits-agent.ts';
 export { cancelUploadSession, discardUploadLocalState } from './cancel-session.ts';
