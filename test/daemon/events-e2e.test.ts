@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ManagerEvent } from '../../src/api/contract.ts';
+import type { ManagerEvent } from '../../src/api/bits-manager.ts';
 import { type BitsClient, connect } from '../../src/client/connect.ts';
 import { tempDir } from '../api/helpers.ts';
 import { serve as serveBody, startOrigin } from '../helpers/origin-server.ts';
