@@ -2,9 +2,9 @@
  * openbits: a Background Intelligent Transfer Service for Linux.
  *
  * `createManager({ home })` runs jobs in this process; `connect()` talks to the bitsd daemon.
- * Both return a `BitsManager` (src/api/contract.ts).
+ * Both return a `BitsManager` (src/api/bits-manager.ts).
  */
-export type * from './api/contract.ts';
+export type * from './api/bits-manager.ts';
 export { type BitsClient, type ConnectOptions, connect } from './client/index.ts';
 export * from './core/index.ts';
 export { createManager, InProcessManager, type ManagerOptions } from './service/manager.ts';

@@ -8,7 +8,7 @@
  * `node bench/adapters/openbits-client.ts <spec.json>`
  */
 import { readFileSync } from 'node:fs';
-import type { ManagerEvent } from '../../src/api/contract.ts';
+import type { ManagerEvent } from '../../src/api/bits-manager.ts';
 import { connect } from '../../src/client/connect.ts';
 import type { JobPriority, JobType } from '../../src/core/job-state.ts';
 

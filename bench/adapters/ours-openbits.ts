@@ -21,13 +21,22 @@ import { type BitsClient, connect } from '../../src/client/connect.ts';
 import type { JobType } from '../../src/core/job-state.ts';
 import { measureApi } from '../api.ts';
 import { processCpuMs, processTreeHwmKiB, resetPeakRss, runTimed, sleep } from '../lib/exec.ts';
+import { cliCommand } from './cli-command.ts';
 import type { OpenbitsClientReport, OpenbitsClientSpec } from './openbits-client.ts';
-import type { DownloadItem, DownloadMeasure, KillResumeMeasure, OursAdapter, RunningDownload } from './ours.ts';
+import type {
+  CliRoute,
+  DownloadItem,
+  DownloadMeasure,
+  KillResumeMeasure,
+  OursAdapter,
+  RunningDownload,
+} from './ours.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const BITSD = join(REPO, 'bin', 'bitsd.js');
 const UPLOAD_SERVER = join(REPO, 'bin', 'bits-upload-server.js');
 const CLIENT = join(REPO, 'bench', 'adapters', 'openbits-client.ts');
+const BITSADMIN = join(REPO, 'bin', 'bitsadmin.js');
 const MiB = 1024 * 1024;
 /** The daemon's default checkpoint spacing (docs/scheduling.md `checkpointBytes`). */
 const CHECKPOINT_BYTES = 32 * MiB;
@@ -79,8 +88,8 @@ async function stopBitsd(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
   await exited;
 }
 
-/** Create the openbits adapter. */
-export function createOpenbitsAdapter(): OursAdapter {
+/** Create the openbits adapter; `home` is the daemon's state folder (default bench/work/openbits-home, on disk). */
+export function createOpenbitsAdapter(options: { readonly home?: string } = {}): OursAdapter {
   let workDir = '';
   let home = '';
   let cpu = '1';
@@ -90,6 +99,8 @@ export function createOpenbitsAdapter(): OursAdapter {
   let uploader: ChildProcess | undefined;
   let uploadBase = '';
   let clientPeakRssKiB = 0;
+  // Uploads land beside the home, on disk (bench/work/openbits-up by default).
+  const upRoot = () => join(dirname(home), 'openbits-up');
 
   const start = async () => {
     const started = await startBitsd(home, cpu);
@@ -156,7 +167,7 @@ export function createOpenbitsAdapter(): OursAdapter {
     async setup(env) {
       workDir = join(env.workDir, 'openbits');
       // The state folder (SQLite database) lives on disk like a user's, not on the tmpfs.
-      home = join(REPO, 'bench', 'work', 'openbits-home');
+      home = options.home ?? join(REPO, 'bench', 'work', 'openbits-home');
       rmSync(home, { recursive: true, force: true });
       cpu = env.cpu;
       rmSync(workDir, { recursive: true, force: true });
@@ -164,8 +175,7 @@ export function createOpenbitsAdapter(): OursAdapter {
       mkdirSync(home, { recursive: true, mode: 0o700 });
       writeFileSync(join(home, 'config.json'), JSON.stringify(benchConfig()));
       await start();
-      // Uploads land on disk (bench/work), not on the tmpfs that holds the corpus.
-      const root = join(REPO, 'bench', 'work', 'openbits-up');
+      const root = upRoot();
       rmSync(root, { recursive: true, force: true });
       mkdirSync(root, { recursive: true });
       // The upload server is the far side, like nginx: pinned to CPU 0.
@@ -191,7 +201,7 @@ export function createOpenbitsAdapter(): OursAdapter {
       if (uploader) await stopBitsd(uploader);
       rmSync(workDir, { recursive: true, force: true });
       rmSync(home, { recursive: true, force: true });
-      rmSync(join(REPO, 'bench', 'work', 'openbits-up'), { recursive: true, force: true });
+      rmSync(upRoot(), { recursive: true, force: true });
     },
 
     download: (items, options) => run(items, options.mode, 'DOWNLOAD', options.cpu),
@@ -199,7 +209,7 @@ export function createOpenbitsAdapter(): OursAdapter {
     async upload(path, size, runCpu) {
       const name = `up-${seq}.bin`;
       const measure = await run([{ url: `${uploadBase}${name}`, dest: path, size }], 'one-job', 'UPLOAD', runCpu);
-      rmSync(join(REPO, 'bench', 'work', 'openbits-up', name), { force: true });
+      rmSync(join(upRoot(), name), { force: true });
       return measure;
     },
 
@@ -260,6 +270,17 @@ export function createOpenbitsAdapter(): OursAdapter {
       await c.complete(job.id);
       const resumeWallMs = performance.now() - restarted;
       return { bytesOnDiskAtKill, resumedFrom, ttfbAfterRestartMs, resumeWallMs };
+    },
+
+    cli(): CliRoute {
+      return {
+        // `node bin/bitsadmin.js` with this Node (24, from node_modules/.bin under npm run bench).
+        argv: cliCommand(process.env.OPENBITS_BENCH_CLI, [process.execPath, BITSADMIN]),
+        cwd: REPO,
+        env: { ...process.env, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1' },
+        socketPath: join(home, 'bitsd.sock'),
+        daemonPid: daemonPid(),
+      };
     },
 
     async api(options) {

@@ -65,6 +65,23 @@ export interface ApiMeasure {
   readonly cliStartMs: number;
 }
 
+/**
+ * The installed CLI against the adapter's running daemon (S11–S14): what a user types, with
+ * the daemon's pid beside it so a scenario can charge the daemon's CPU and memory too.
+ */
+export interface CliRoute {
+  /** The command a user runs as `bitsadmin`, e.g. `[node, …/bin/bitsadmin.js]`; arguments follow. */
+  readonly argv: readonly string[];
+  /** Where the command runs (relative paths in `OPENBITS_BENCH_CLI` resolve here). */
+  readonly cwd: string;
+  /** Environment of every CLI process: it finds the running daemon and never starts one. */
+  readonly env: NodeJS.ProcessEnv;
+  /** The daemon's socket, for `curl --unix-socket`. */
+  readonly socketPath: string;
+  /** The running daemon: its CPU comes from /proc/PID/stat, its peak RSS from VmHWM. */
+  readonly daemonPid: number;
+}
+
 /** The harness's view of "ours". Optional methods are capabilities; a missing one is reported as such. */
 export interface OursAdapter {
   /** Printed in every table, e.g. "stand-in (undici stream, not openbits)". */
@@ -85,6 +102,8 @@ export interface OursAdapter {
   upload?(path: string, size: number, cpu: string): Promise<DownloadMeasure>;
   /** S8. */
   api?(options: { readonly cycles: number; readonly listJobs: number; readonly cpu: string }): Promise<ApiMeasure>;
+  /** S11–S14: the bitsadmin CLI against the daemon started by `setup`. */
+  cli?(): CliRoute;
 }
 
 /** Adapters by name; `OPENBITS_BENCH_OURS` picks one (default below). Register the real one here. */

@@ -23,12 +23,12 @@ let seq = 0;
 export async function runTimed(
   argv: readonly string[],
   cpu: string,
-  options: { cwd?: string } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<TimedRun> {
   const timeFile = join(tmpdir(), `bench-time-${process.pid}-${seq++}.txt`);
   const full = ['-c', cpu, '/usr/bin/time', '-f', '%e %U %S %M', '-o', timeFile, ...argv];
   const started = performance.now();
-  const { stdout, stderr } = await collect('taskset', full, options.cwd);
+  const { stdout, stderr } = await collect('taskset', full, options.cwd, options.env);
   const wallMs = performance.now() - started;
   const fields = (await readFile(timeFile, 'utf8')).trim().split('\n').pop()?.split(' ').map(Number) ?? [];
   await rm(timeFile, { force: true });
@@ -41,9 +41,10 @@ export function collect(
   cmd: string,
   args: readonly string[],
   cwd?: string,
+  env?: NodeJS.ProcessEnv,
 ): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -60,14 +61,23 @@ export function collect(
   });
 }
 
+/**
+ * utime + stime of a `/proc/PID/stat` line, ms (USER_HZ = 100 on Linux). The command name is
+ * parenthesised and may itself hold spaces and parentheses, so fields count from the last `)`:
+ * utime and stime are fields 14 and 15. NaN for a malformed line. Pure.
+ */
+export function statCpuMs(stat: string): number {
+  const close = stat.lastIndexOf(')');
+  if (close === -1) return Number.NaN;
+  const rest = stat.slice(close + 2).split(' ');
+  const ticks = Number(rest[11]) + Number(rest[12]);
+  return rest.length < 13 ? Number.NaN : (ticks * 1000) / 100;
+}
+
 /** CPU time (user + system) a live process has used so far, ms; NaN once it is gone. */
 export async function processCpuMs(pid: number): Promise<number> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(rest[11]) + Number(rest[12]);
-    return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+    return statCpuMs(await readFile(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return Number.NaN;
   }

@@ -9,6 +9,10 @@ import { s6 } from './s6-throttle.ts';
 import { s7 } from './s7-upload.ts';
 import { s8 } from './s8-api.ts';
 import { s9 } from './s9-memory.ts';
+import { s11 } from './s11-cli-transfer-big.ts';
+import { s12 } from './s12-cli-transfer-many.ts';
+import { s13 } from './s13-cli-fileset.ts';
+import { s14 } from './s14-cli-list-info.ts';
 
 /** Every scenario of the suite, in order. */
-export const SCENARIOS: readonly Scenario[] = [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9];
+export const SCENARIOS: readonly Scenario[] = [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s11, s12, s13, s14];

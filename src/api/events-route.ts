@@ -3,11 +3,15 @@ import { streamSSE } from 'hono/streaming';
 import { BitsError } from '../core/bits-error.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { normalizeJobId } from '../core/validate.ts';
-import type { BitsManager, ManagerEvent } from './contract.ts';
+import type { BitsManager, ManagerEvent } from './bits-manager.ts';
+import { EventQueue } from './event-queue.ts';
 import type { ApiLogger } from './server.ts';
 
 /** A client that reads slower than events arrive is cut off past this backlog (it reconnects). */
 const MAX_BACKLOG = 10_000;
+
+/** Queued between events when the stream has been idle for heartbeatMs. */
+const HEARTBEAT = Symbol('heartbeat');
 
 /** Open event streams, so a shutting-down server can end them. */
 export interface EventStreams {
@@ -38,32 +42,26 @@ export function mountEvents(app: Hono, options: EventsOptions): EventStreams {
     const jobId = raw === undefined ? undefined : normalizeJobId(raw);
     if (jobId === null) throw new BitsError('E_INVALIDARG', 'query parameter jobId is not a job id (GUID)');
     return streamSSE(c, async (stream) => {
-      let backlog: ManagerEvent[] = [];
-      let ended = false;
-      let wake: (() => void) | undefined;
+      const queue = new EventQueue<ManagerEvent | typeof HEARTBEAT>();
       // Ending (server stop, client gone) still sends what is queued; an overflow drops it.
-      const end = (): void => {
-        ended = true;
-        wake?.();
-      };
-      let heartbeatDue = false;
+      const end = (): void => queue.end();
+      let heartbeatQueued = false;
       let timer: TimerHandle | undefined;
       const beat = (): void => {
-        heartbeatDue = true;
-        wake?.();
+        if (!heartbeatQueued) {
+          heartbeatQueued = true;
+          queue.push(HEARTBEAT);
+        }
         timer = clock.setTimer(heartbeatMs, beat);
       };
       const unsubscribe = manager.subscribe(
         (event) => {
-          if (ended) return;
-          if (backlog.length >= MAX_BACKLOG) {
+          if (queue.size >= MAX_BACKLOG) {
             logger.warn({ jobId }, 'event stream reader too slow; closing it');
-            backlog = [];
-            end();
+            queue.end({ drop: true });
             return;
           }
-          backlog.push(event);
-          wake?.();
+          queue.push(event);
         },
         jobId === undefined ? undefined : { jobId },
       );
@@ -73,23 +71,15 @@ export function mountEvents(app: Hono, options: EventsOptions): EventStreams {
         await stream.writeSSE({ event: 'ready', data: JSON.stringify({ heartbeatMs }) });
         timer = clock.setTimer(heartbeatMs, beat);
         let seq = 0;
-        while (!stream.aborted) {
-          const event = backlog.shift();
-          if (event !== undefined) {
-            seq++;
-            await stream.writeSSE({ event: event.type, data: JSON.stringify(event), id: String(seq) });
-            continue;
-          }
-          if (ended) break;
-          if (heartbeatDue) {
-            heartbeatDue = false;
+        for await (const item of queue) {
+          if (stream.aborted) break;
+          if (item === HEARTBEAT) {
+            heartbeatQueued = false;
             await stream.write(': heartbeat\n\n');
             continue;
           }
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = undefined;
+          seq++;
+          await stream.writeSSE({ event: item.type, data: JSON.stringify(item), id: String(seq) });
         }
       } finally {
         unsubscribe();

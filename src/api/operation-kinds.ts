@@ -1,10 +1,18 @@
+import type { TSchema } from 'typebox';
 import { BitsError } from '../core/bits-error.ts';
-import { type OperationResult, defineOperation as op, type PathParams } from './operation.ts';
-import * as S from './schemas.ts';
+import type { BitsManager } from './bits-manager.ts';
+import {
+  type Args,
+  type Body,
+  type Operation,
+  type OperationName,
+  defineOperation as op,
+  type PathParams,
+} from './operation.ts';
 
 /**
- * Path-parameter readers and the route shapes many operations share (setters with `{ value }`,
- * body-less actions), used by the table in operations.ts.
+ * Path-parameter readers and the one route shape many operations share (a job method that
+ * answers nothing), used by the table in operations.ts.
  */
 
 export const job = (id: string): PathParams => ({ id });
@@ -30,96 +38,39 @@ export function param(params: PathParams, name: string): string {
 
 export const jobPath = '/v1/jobs/:id';
 
-/** A setter: PUT /v1/jobs/:id/<property> with `{ value }`. */
-export function setter<K extends 'setDisplayName' | 'setDescription'>(name: K, property: string) {
-  return op({
-    name,
-    method: 'PUT',
-    path: `${jobPath}/${property}`,
-    body: S.StringValue,
-    reply: undefined,
-    encode: (id: string, value: string) => ({ params: job(id), body: { value } }),
-    invoke: async (m, r) => {
-      await m[name](param(r.params, 'id'), r.body.value);
-      return undefined;
-    },
-    // Generic over K, so TypeScript cannot see that every K here resolves to void.
-    decode: () => undefined as OperationResult<K>,
-  });
+/** What `jobCommand` needs to know of a route. */
+export interface JobCommandSpec<K extends OperationName, B extends TSchema | undefined> {
+  readonly name: K;
+  readonly method: 'POST' | 'PUT';
+  /** Under `/v1/jobs/:id/`. */
+  readonly path: string;
+  /** The body's schema, or undefined for a body-less call. */
+  readonly body: B;
+  /** The method's arguments (the job id first) as the body. */
+  readonly pack: (...args: Args<K>) => Body<B>;
+  /** The manager call for a checked body. */
+  readonly call: (manager: BitsManager, jobId: string, body: Body<B>) => Promise<unknown>;
 }
 
-export type NumberSetter =
-  | 'setNotifyFlags'
-  | 'setMinimumRetryDelay'
-  | 'setNoProgressTimeout'
-  | 'setMaximumDownloadTime'
-  | 'setSecurityFlags'
-  | 'setMaxBandwidth';
-export function numberSetter<K extends NumberSetter>(name: K, property: string) {
+/**
+ * THE route factory for a job method that answers nothing (204): `METHOD /v1/jobs/:id/<path>`,
+ * the job id in the path and the other arguments in the body (`pack`), handed back to the
+ * manager by `call` once the server has checked the body's shape.
+ */
+export function jobCommand<K extends OperationName, B extends TSchema | undefined>(
+  spec: JobCommandSpec<K, B>,
+): Operation<K, B, undefined> {
   return op({
-    name,
-    method: 'PUT',
-    path: `${jobPath}/${property}`,
-    body: S.NumberValue,
+    name: spec.name,
+    method: spec.method,
+    path: `${jobPath}/${spec.path}`,
+    body: spec.body,
     reply: undefined,
-    encode: (id: string, value: number) => ({ params: job(id), body: { value } }),
-    invoke: async (m, r) => {
-      await m[name](param(r.params, 'id'), r.body.value);
+    // A job method's first argument is the job id: it goes in the path.
+    encode: (...args: Args<K>) => ({ params: job(String(args[0])), body: spec.pack(...args) }),
+    invoke: async (manager, req) => {
+      await spec.call(manager, param(req.params, 'id'), req.body);
       return undefined;
     },
-    // Generic over K, so TypeScript cannot see that every K here resolves to void.
-    decode: () => undefined as OperationResult<K>,
-  });
-}
-
-export function booleanSetter<K extends 'setDynamicContent' | 'setHighPerformance'>(name: K, property: string) {
-  return op({
-    name,
-    method: 'PUT',
-    path: `${jobPath}/${property}`,
-    body: S.BooleanValue,
-    reply: undefined,
-    encode: (id: string, value: boolean) => ({ params: job(id), body: { value } }),
-    invoke: async (m, r) => {
-      await m[name](param(r.params, 'id'), r.body.value);
-      return undefined;
-    },
-    // Generic over K, so TypeScript cannot see that every K here resolves to void.
-    decode: () => undefined as OperationResult<K>,
-  });
-}
-
-/** POST /v1/jobs/:id/<action> without a body. */
-export function action<K extends 'resume' | 'suspend' | 'makeCustomHeadersWriteOnly' | 'takeOwnership'>(
-  name: K,
-  path: string,
-) {
-  return op({
-    name,
-    method: 'POST',
-    path: `${jobPath}/${path}`,
-    body: undefined,
-    reply: undefined,
-    encode: (id: string) => ({ params: job(id) }),
-    invoke: async (m, r) => {
-      await m[name](param(r.params, 'id'));
-      return undefined;
-    },
-    // Generic over K, so TypeScript cannot see that every K here resolves to void.
-    decode: () => undefined as OperationResult<K>,
-  });
-}
-
-/** POST /v1/jobs/:id/<action> answering `{ result }`. */
-export function resultAction<K extends 'cancel' | 'complete'>(name: K) {
-  return op({
-    name,
-    method: 'POST',
-    path: `${jobPath}/${name}`,
-    body: undefined,
-    reply: S.ResultReply,
-    encode: (id: string) => ({ params: job(id) }),
-    invoke: async (m, r) => ({ result: await m[name](param(r.params, 'id')) }),
-    decode: (reply) => reply.result as OperationResult<K>,
   });
 }

@@ -1,15 +1,17 @@
 import type { Static, TSchema } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { BitsError } from '../core/bits-error.ts';
-import type { BitsManager } from './contract.ts';
+import type { BitsManager } from './bits-manager.ts';
 
 /** The BitsManager methods that are plain request/reply calls (not events, not close). */
 export type OperationName = Exclude<keyof BitsManager, 'subscribe' | 'events' | 'close'>;
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export type PathParams = Readonly<Record<string, string>>;
 
-type Body<B> = B extends TSchema ? Static<B> : undefined;
-type Args<K extends OperationName> = Parameters<BitsManager[K]>;
+/** The JSON body a schema describes (undefined: no body). */
+export type Body<B> = B extends TSchema ? Static<B> : undefined;
+/** A manager method's arguments. */
+export type Args<K extends OperationName> = Parameters<BitsManager[K]>;
 /** What a manager method resolves to. */
 export type OperationResult<K extends OperationName> = Awaited<ReturnType<BitsManager[K]>>;
 
@@ -27,11 +29,7 @@ export interface ServerRequest<B> {
   readonly body: Body<B>;
 }
 
-/**
- * One route of the API, described once: the client encodes a method call with it, the server
- * checks and invokes it, the client decodes the reply with it. `reply` undefined means 204.
- */
-export interface OperationSpec<K extends OperationName, B extends TSchema | undefined, R extends TSchema | undefined> {
+interface OperationCore<K extends OperationName, B extends TSchema | undefined, R extends TSchema | undefined> {
   readonly name: K;
   readonly method: HttpMethod;
   /** Hono-style template, e.g. `/v1/jobs/:id/priority`. */
@@ -42,18 +40,32 @@ export interface OperationSpec<K extends OperationName, B extends TSchema | unde
   readonly status?: 200 | 201;
   encode(...args: Args<K>): WireRequest<B>;
   invoke(manager: BitsManager, req: ServerRequest<B>): Promise<Body<R>>;
-  decode(reply: Body<R>): OperationResult<K>;
 }
 
-export interface Operation<
+/** How the client turns a reply into the method's result; a method that answers nothing (204) has none. */
+type Decoder<K extends OperationName, R extends TSchema | undefined> = R extends TSchema
+  ? { decode(reply: Body<R>): OperationResult<K> }
+  : { readonly decode?: undefined };
+
+/**
+ * One route of the API, described once: the client encodes a method call with it, the server
+ * checks and invokes it, the client decodes the reply with it. `reply` undefined means 204.
+ */
+export type OperationSpec<
+  K extends OperationName,
+  B extends TSchema | undefined,
+  R extends TSchema | undefined,
+> = OperationCore<K, B, R> & Decoder<K, R>;
+
+export type Operation<
   K extends OperationName = OperationName,
   B extends TSchema | undefined = TSchema | undefined,
   R extends TSchema | undefined = TSchema | undefined,
-> extends OperationSpec<K, B, R> {
+> = OperationSpec<K, B, R> & {
   /** Compiled checks (TypeBox `Compile`). */
   readonly checkBody: ((value: unknown) => void) | undefined;
   readonly checkReply: ((value: unknown) => void) | undefined;
-}
+};
 
 /** Define an operation; its schemas are compiled once, when first used. */
 export function defineOperation<K extends OperationName, B extends TSchema | undefined, R extends TSchema | undefined>(

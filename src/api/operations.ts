@@ -1,18 +1,8 @@
 import { BitsError } from '../core/bits-error.ts';
-import type { AuthScheme, AuthTarget, JobPriority, JobType, ProxySettings } from '../core/index.ts';
+import type { JobType } from '../core/index.ts';
 import { defineOperation as op } from './operation.ts';
-import {
-  action,
-  booleanSetter,
-  hresultParam,
-  job,
-  jobPath,
-  numberSetter,
-  param,
-  resultAction,
-  setter,
-  wholeNumber,
-} from './operation-kinds.ts';
+import { hresultParam, job, jobCommand, jobPath, param } from './operation-kinds.ts';
+import { PROPERTY_OPERATIONS } from './property-operations.ts';
 import * as S from './schemas.ts';
 
 /**
@@ -89,7 +79,6 @@ export const OPERATIONS = {
       else await m.addFileWithRanges(param(r.params, 'id'), remoteName, localName, ranges);
       return undefined;
     },
-    decode: () => undefined,
   }),
   addFileWithRanges: op({
     name: 'addFileWithRanges',
@@ -105,7 +94,6 @@ export const OPERATIONS = {
       await m.addFileWithRanges(param(r.params, 'id'), r.body.remoteName, r.body.localName, r.body.ranges ?? []);
       return undefined;
     },
-    decode: () => undefined,
   }),
   addFileSet: op({
     name: 'addFileSet',
@@ -121,7 +109,6 @@ export const OPERATIONS = {
       await m.addFileSet(param(r.params, 'id'), r.body.files);
       return undefined;
     },
-    decode: () => undefined,
   }),
   enumFiles: op({
     name: 'enumFiles',
@@ -133,10 +120,42 @@ export const OPERATIONS = {
     invoke: async (m, r) => ({ files: await m.enumFiles(param(r.params, 'id')) }),
     decode: (reply) => reply.files,
   }),
-  resume: action('resume', 'resume'),
-  suspend: action('suspend', 'suspend'),
-  cancel: resultAction('cancel'),
-  complete: resultAction('complete'),
+  resume: jobCommand({
+    name: 'resume',
+    method: 'POST',
+    path: 'resume',
+    body: undefined,
+    pack: () => undefined,
+    call: (m, id) => m.resume(id),
+  }),
+  suspend: jobCommand({
+    name: 'suspend',
+    method: 'POST',
+    path: 'suspend',
+    body: undefined,
+    pack: () => undefined,
+    call: (m, id) => m.suspend(id),
+  }),
+  cancel: op({
+    name: 'cancel',
+    method: 'POST',
+    path: `${jobPath}/cancel`,
+    body: undefined,
+    reply: S.ResultReply,
+    encode: (id: string) => ({ params: job(id) }),
+    invoke: async (m, r) => ({ result: await m.cancel(param(r.params, 'id')) }),
+    decode: (reply) => reply.result,
+  }),
+  complete: op({
+    name: 'complete',
+    method: 'POST',
+    path: `${jobPath}/complete`,
+    body: undefined,
+    reply: S.ResultReply,
+    encode: (id: string) => ({ params: job(id) }),
+    invoke: async (m, r) => ({ result: await m.complete(param(r.params, 'id')) }),
+    decode: (reply) => reply.result,
+  }),
   getProgress: op({
     name: 'getProgress',
     method: 'GET',
@@ -167,212 +186,7 @@ export const OPERATIONS = {
     invoke: (m, r) => m.getError(param(r.params, 'id')),
     decode: (reply) => reply,
   }),
-  setDisplayName: setter('setDisplayName', 'display-name'),
-  setDescription: setter('setDescription', 'description'),
-  setPriority: op({
-    name: 'setPriority',
-    method: 'PUT',
-    path: `${jobPath}/priority`,
-    body: S.StringValue,
-    reply: undefined,
-    encode: (id: string, value: JobPriority) => ({ params: job(id), body: { value } }),
-    invoke: async (m, r) => {
-      await m.setPriority(param(r.params, 'id'), r.body.value as JobPriority);
-      return undefined;
-    },
-    decode: () => undefined,
-  }),
-  setNotifyFlags: numberSetter('setNotifyFlags', 'notify-flags'),
-  setNotifyCmdLine: op({
-    name: 'setNotifyCmdLine',
-    method: 'PUT',
-    path: `${jobPath}/notify-cmd-line`,
-    body: S.NotifyCmdLineBody,
-    reply: undefined,
-    encode: (id: string, program: string | null, parameters: string | null) => ({
-      params: job(id),
-      body: { program, parameters },
-    }),
-    invoke: async (m, r) => {
-      await m.setNotifyCmdLine(param(r.params, 'id'), r.body.program, r.body.parameters);
-      return undefined;
-    },
-    decode: () => undefined,
-  }),
-  setMinimumRetryDelay: numberSetter('setMinimumRetryDelay', 'minimum-retry-delay'),
-  setNoProgressTimeout: numberSetter('setNoProgressTimeout', 'no-progress-timeout'),
-  setMaximumDownloadTime: numberSetter('setMaximumDownloadTime', 'maximum-download-time'),
-  setProxySettings: op({
-    name: 'setProxySettings',
-    method: 'PUT',
-    path: `${jobPath}/proxy`,
-    body: S.ProxyBody,
-    reply: undefined,
-    encode: (id: string, s: ProxySettings) => ({
-      params: job(id),
-      body: { usage: s.usage, proxyList: s.proxyList ?? null, bypassList: s.bypassList ?? null },
-    }),
-    invoke: async (m, r) => {
-      await m.setProxySettings(param(r.params, 'id'), r.body as ProxySettings);
-      return undefined;
-    },
-    decode: () => undefined,
-  }),
-  setCustomHeaders: op({
-    name: 'setCustomHeaders',
-    method: 'PUT',
-    path: `${jobPath}/custom-headers`,
-    body: S.CustomHeadersBody,
-    reply: undefined,
-    encode: (id: string, headers: readonly string[] | null) => ({
-      params: job(id),
-      body: { headers: headers === null ? null : [...headers] },
-    }),
-    invoke: async (m, r) => {
-      await m.setCustomHeaders(param(r.params, 'id'), r.body.headers);
-      return undefined;
-    },
-    decode: () => undefined,
-  }),
-  getCustomHeaders: op({
-    name: 'getCustomHeaders',
-    method: 'GET',
-    path: `${jobPath}/custom-headers`,
-    body: undefined,
-    reply: S.CustomHeadersReply,
-    encode: (id: string) => ({ params: job(id) }),
-    invoke: async (m, r) => ({ headers: await m.getCustomHeaders(param(r.params, 'id')) }),
-    decode: (reply) => reply.headers,
-  }),
-  makeCustomHeadersWriteOnly: action('makeCustomHeadersWriteOnly', 'custom-headers/write-only'),
-  setCredentials: op({
-    name: 'setCredentials',
-    method: 'PUT',
-    path: `${jobPath}/credentials`,
-    body: S.CredentialsBody,
-    reply: undefined,
-    encode: (id: string, c) => ({
-      params: job(id),
-      body: { target: c.target, scheme: c.scheme, userName: c.userName ?? null, password: c.password ?? null },
-    }),
-    invoke: async (m, r) => {
-      await m.setCredentials(param(r.params, 'id'), {
-        ...r.body,
-        target: r.body.target as AuthTarget,
-        scheme: r.body.scheme as AuthScheme,
-      });
-      return undefined;
-    },
-    decode: () => undefined,
-  }),
-  removeCredentials: op({
-    name: 'removeCredentials',
-    method: 'DELETE',
-    path: `${jobPath}/credentials/:target/:scheme`,
-    body: undefined,
-    reply: S.ResultReply,
-    encode: (id: string, target: AuthTarget, scheme: AuthScheme) => ({ params: { id, target, scheme } }),
-    invoke: async (m, r) => ({
-      result: await m.removeCredentials(
-        param(r.params, 'id'),
-        param(r.params, 'target') as AuthTarget,
-        param(r.params, 'scheme') as AuthScheme,
-      ),
-    }),
-    decode: (reply) => reply.result,
-  }),
-  setSecurityFlags: numberSetter('setSecurityFlags', 'security-flags'),
-  replaceRemotePrefix: op({
-    name: 'replaceRemotePrefix',
-    method: 'POST',
-    path: `${jobPath}/replace-remote-prefix`,
-    body: S.ReplacePrefixBody,
-    reply: S.ResultReply,
-    encode: (id: string, oldPrefix: string, newPrefix: string) => ({ params: job(id), body: { oldPrefix, newPrefix } }),
-    invoke: async (m, r) => ({
-      result: await m.replaceRemotePrefix(param(r.params, 'id'), r.body.oldPrefix, r.body.newPrefix),
-    }),
-    decode: (reply) => reply.result,
-  }),
-  setRemoteName: op({
-    name: 'setRemoteName',
-    method: 'PUT',
-    path: `${jobPath}/files/:index/remote-name`,
-    body: S.StringValue,
-    reply: undefined,
-    encode: (id: string, fileIndex: number, value: string) => ({
-      params: { id, index: String(fileIndex) },
-      body: { value },
-    }),
-    invoke: async (m, r) => {
-      await m.setRemoteName(param(r.params, 'id'), wholeNumber(r.params, 'index'), r.body.value);
-      return undefined;
-    },
-    decode: () => undefined,
-  }),
-  setDynamicContent: booleanSetter('setDynamicContent', 'dynamic-content'),
-  setHighPerformance: booleanSetter('setHighPerformance', 'high-performance'),
-  setMaxDownloadSize: op({
-    name: 'setMaxDownloadSize',
-    method: 'PUT',
-    path: `${jobPath}/max-download-size`,
-    body: S.NullableNumberValue,
-    reply: undefined,
-    encode: (id: string, value: number | null) => ({ params: job(id), body: { value } }),
-    invoke: async (m, r) => {
-      await m.setMaxDownloadSize(param(r.params, 'id'), r.body.value);
-      return undefined;
-    },
-    decode: () => undefined,
-  }),
-  setMaxBandwidth: numberSetter('setMaxBandwidth', 'max-bandwidth'),
-  setReplyFileName: op({
-    name: 'setReplyFileName',
-    method: 'PUT',
-    path: `${jobPath}/reply-file-name`,
-    body: S.NullableStringValue,
-    reply: undefined,
-    encode: (id: string, value: string | null) => ({ params: job(id), body: { value } }),
-    invoke: async (m, r) => {
-      await m.setReplyFileName(param(r.params, 'id'), r.body.value);
-      return undefined;
-    },
-    decode: () => undefined,
-  }),
-  getReplyFileName: op({
-    name: 'getReplyFileName',
-    method: 'GET',
-    path: `${jobPath}/reply-file-name`,
-    body: undefined,
-    reply: S.NullableStringReply,
-    encode: (id: string) => ({ params: job(id) }),
-    invoke: async (m, r) => ({ value: await m.getReplyFileName(param(r.params, 'id')) }),
-    decode: (reply) => reply.value,
-  }),
-  getReplyProgress: op({
-    name: 'getReplyProgress',
-    method: 'GET',
-    path: `${jobPath}/reply-progress`,
-    body: undefined,
-    reply: S.ReplyProgressReply,
-    encode: (id: string) => ({ params: job(id) }),
-    invoke: (m, r) => m.getReplyProgress(param(r.params, 'id')),
-    decode: (reply) => reply,
-  }),
-  getReplyData: op({
-    name: 'getReplyData',
-    method: 'GET',
-    path: `${jobPath}/reply-data`,
-    body: undefined,
-    reply: S.ReplyDataReply,
-    encode: (id: string) => ({ params: job(id) }),
-    invoke: async (m, r) => {
-      const data = await m.getReplyData(param(r.params, 'id'));
-      return { data: data === null ? null : data.toString('base64') };
-    },
-    decode: (reply) => (reply.data === null ? null : Buffer.from(reply.data, 'base64')),
-  }),
-  takeOwnership: action('takeOwnership', 'take-ownership'),
+  ...PROPERTY_OPERATIONS,
   getErrorDescription: op({
     name: 'getErrorDescription',
     method: 'GET',

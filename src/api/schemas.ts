@@ -4,15 +4,15 @@ import { ERROR_CONTEXTS } from '../core/bits-error.ts';
 import type { JobProgress, JobTimes, ReplyProgress } from '../core/job.ts';
 import { AUTH_SCHEMES, AUTH_TARGETS } from '../core/job.ts';
 import { JOB_PRIORITIES, JOB_STATES, JOB_TYPES, PROXY_USAGES } from '../core/job-state.ts';
-import type { FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from './contract.ts';
+import type { FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from './bits-manager.ts';
 
 /**
  * Wire shapes of the local API (v1), defined once and shared by the server (request checks) and
  * the client (reply checks, so a client talking to an older or newer daemon fails clearly).
  *
- * Request schemas check JSON *shape* only (a string where a string belongs). Values — a known
- * priority, a legal URL, a length limit — are the manager's to judge, so a call gets the same
- * BITS error in-process and through the socket.
+ * Request schemas check JSON *shape* only (a string where a string belongs): the API edge's one
+ * rule. Values — a known priority, a legal URL, a length limit — are judged behind the manager by
+ * the job store's rules, so a call gets the same BITS error in-process and through the socket.
  */
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);

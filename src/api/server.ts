@@ -4,7 +4,7 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { BitsError } from '../core/bits-error.ts';
 import type { Clock } from '../core/clock.ts';
-import type { BitsManager } from './contract.ts';
+import type { BitsManager } from './bits-manager.ts';
 import { asBitsError, errorReply } from './error-envelope.ts';
 import { type EventStreams, mountEvents } from './events-route.ts';
 import type { Operation } from './operation.ts';
@@ -87,11 +87,16 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     if (closing && c.req.path === '/v1/events') {
       return failure(new BitsError('RPC_S_SERVER_UNAVAILABLE', 'bitsd is stopping'));
     }
-    const started = performance.now();
+    const started = options.clock.monotonicMs();
     await next();
     if (closing) c.res.headers.set('connection', 'close');
     logger.debug(
-      { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(options.clock.monotonicMs() - started),
+      },
       'request',
     );
   });

@@ -1,4 +1,4 @@
-import type { BitsManager } from './bits.ts';
+import type { BitsManager } from './bits-vocabulary.ts';
 
 /** Where the CLI reads its manager and writes its output; main.ts binds it to the process. */
 export interface CliIo {

@@ -1,4 +1,4 @@
-import { BitsError, type ErrorName, errorInfo, formatHresult, type ResultCode } from './bits.ts';
+import { BitsError, type ErrorName, errorInfo, formatHresult, type ResultCode } from './bits-vocabulary.ts';
 
 /** The parts of an error the CLI prints: its BITS name, HRESULT and message. */
 export interface ErrorFacts {

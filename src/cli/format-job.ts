@@ -7,7 +7,7 @@ import {
   type JobInfo,
   type JobProgress,
   SIZE_UNKNOWN,
-} from './bits.ts';
+} from './bits-vocabulary.ts';
 
 /** bitsadmin's text renderings of jobs, files, errors and times (bits-client.md §12). */
 

@@ -1,4 +1,4 @@
-import type { BitsManager } from './bits.ts';
+import type { BitsManager } from './bits-vocabulary.ts';
 import { runBitsadmin } from './run.ts';
 
 /**

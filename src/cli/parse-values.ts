@@ -10,7 +10,7 @@ import {
   LENGTH_TO_EOF,
   PROXY_USAGES,
   type ProxyUsage,
-} from './bits.ts';
+} from './bits-vocabulary.ts';
 import { UsageError } from './usage-error.ts';
 
 /**

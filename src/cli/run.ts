@@ -1,4 +1,4 @@
-import type { BitsManager } from './bits.ts';
+import type { BitsManager } from './bits-vocabulary.ts';
 import type { CliIo, CommandContext, CommandResult, OutputMode } from './command.ts';
 import { COMMANDS, findCommand, usageText } from './commands/registry.ts';
 import { errorFacts, errorText } from './error-text.ts';

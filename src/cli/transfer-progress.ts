@@ -1,5 +1,5 @@
 import cliProgress from 'cli-progress';
-import { type JobInfo, SIZE_UNKNOWN } from './bits.ts';
+import { type JobInfo, SIZE_UNKNOWN } from './bits-vocabulary.ts';
 import { sizeText } from './format-job.ts';
 
 /** Shows a /transfer job's progress as it moves. */

@@ -1,4 +1,4 @@
-import type { BitsManager, JobInfo, JobProgress } from './bits.ts';
+import type { BitsManager, JobInfo, JobProgress } from './bits-vocabulary.ts';
 
 /** How often the job is re-read when no event arrives (the fallback if events are unavailable). */
 export const POLL_MS = 1000;

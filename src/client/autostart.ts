@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BitsError } from '../core/bits-error.ts';
+import { type Clock, systemClock } from '../core/clock.ts';
 import { isNotRunning, type Transport } from './transport.ts';
 
 /** bin/bitsd.js of this package. */
@@ -15,8 +16,12 @@ export interface AutoStartOptions {
   readonly logPath: string;
   /** How long to wait for the socket (default 5 s). */
   readonly waitMs?: number;
+  /** Measures the wait (default: the system clock). */
+  readonly clock?: Clock;
 }
 
+// A ref'd timer on purpose: while waiting for the daemon nothing else keeps this process alive,
+// and the clock's timers are unref'd.
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -49,7 +54,8 @@ export async function startDaemon(transport: Transport, options: AutoStartOption
   } finally {
     closeSync(log);
   }
-  const deadline = Date.now() + (options.waitMs ?? 5_000);
+  const clock = options.clock ?? systemClock;
+  const deadline = clock.monotonicMs() + (options.waitMs ?? 5_000);
   let delay = 20;
   for (;;) {
     try {
@@ -59,7 +65,7 @@ export async function startDaemon(transport: Transport, options: AutoStartOption
       if (!isNotRunning(err)) throw err;
     }
     // A daemon that lost the instance race exits at once; the winner still answers soon.
-    if (Date.now() >= deadline) {
+    if (clock.monotonicMs() >= deadline) {
       const why = exited === undefined ? '' : ` (the started bitsd ended: ${exited})`;
       throw new BitsError(
         'RPC_S_SERVER_UNAVAILABLE',

@@ -1,4 +1,5 @@
-import type { BitsManager, ManagerEvent, Unsubscribe } from '../api/contract.ts';
+import type { BitsManager, ManagerEvent, Unsubscribe } from '../api/bits-manager.ts';
+import { EventQueue } from '../api/event-queue.ts';
 import type { Operation, OperationName } from '../api/operation.ts';
 import { OPERATIONS } from '../api/operations.ts';
 import { resolvePaths } from '../api/paths.ts';
@@ -76,37 +77,19 @@ export function connect(options: ConnectOptions = {}): BitsClient {
   }
 
   function events(options: { jobId?: string; signal?: AbortSignal } = {}): AsyncIterable<ManagerEvent> {
-    const queue: ManagerEvent[] = [];
-    let wake: (() => void) | undefined;
-    let done = false;
-    const { remove } = feed.add((e) => {
-      queue.push(e);
-      wake?.();
-    }, options.jobId);
+    const queue = new EventQueue<ManagerEvent>();
+    const { remove } = feed.add((e) => queue.push(e), options.jobId);
     const finish = (): void => {
-      done = true;
-      queue.length = 0; // an aborted or closed iterator ends now, not after its backlog
+      queue.end({ drop: true }); // an aborted or closed iterator ends now, not after its backlog
       remove();
       enders.delete(finish);
-      wake?.();
     };
     enders.add(finish);
     if (options.signal?.aborted === true) finish();
     options.signal?.addEventListener('abort', finish, { once: true });
     async function* iterate(): AsyncGenerator<ManagerEvent> {
       try {
-        for (;;) {
-          const next = queue.shift();
-          if (next !== undefined) {
-            yield next;
-            continue;
-          }
-          if (done) return;
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = undefined;
-        }
+        yield* queue;
       } finally {
         finish();
       }

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import type { ManagerEvent } from '../api/contract.ts';
+import type { ManagerEvent } from '../api/bits-manager.ts';
 import { normalizeJobId } from '../core/validate.ts';
 
 type Listener = (event: ManagerEvent) => void;

@@ -57,7 +57,8 @@ export class Transport {
     const query = new URLSearchParams(wire.query ?? {}).toString();
     if (query !== '') path += `?${query}`;
     const reply = await this.request(op.method, path, wire.body === undefined ? undefined : JSON.stringify(wire.body));
-    if (op.checkReply === undefined) return op.decode(undefined as never);
+    // A method that answers nothing resolves to undefined (its result type is void).
+    if (op.checkReply === undefined || op.decode === undefined) return undefined as OperationResult<K>;
     op.checkReply(reply);
     return op.decode(reply as never);
   }

@@ -52,6 +52,22 @@ export interface JobFacts {
   readonly replyStarted: boolean;
 }
 
+/**
+ * The one part of a job's stored transfer state (JobStore.saveTransferState; an upload session,
+ * owned by the upload engine) that the legality table reads: the reply's size, -1 until the
+ * reply download began.
+ */
+export interface ReplyFacts {
+  readonly replyBytesTotal: number;
+}
+
+/** `replyStarted` from a stored transfer state (anything else counts as not started). */
+export function replyStartedIn(transferState: unknown): boolean {
+  if (typeof transferState !== 'object' || transferState === null) return false;
+  const total = (transferState as Partial<ReplyFacts>).replyBytesTotal;
+  return typeof total === 'number' && total >= 0;
+}
+
 interface MethodRule {
   /** Types that may call it; others get `typeError`. */
   readonly types?: readonly JobType[];

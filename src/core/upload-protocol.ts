@@ -185,21 +185,6 @@ export function isValidContentName(value: string): boolean {
   return value.length > 0 && value.length <= UPLOAD_LIMITS.contentName && !/[\\/:*?"<>|\x00-\x1f]/.test(value);
 }
 
-/** How a client treats an error status: retry later, or stop and report. */
-export type ErrorClass = 'transient' | 'fatal';
-
-/**
- * Classify an HTTP status from the server application ([W32] handling-server-application-errors):
- * 3xx transient except 300–305 and 307; 4xx fatal except 408 and 409; 5xx transient except
- * 501 and 505; anything else transient.
- */
-export function classifyServerApplicationStatus(status: number): ErrorClass {
-  if (status >= 300 && status < 400) return (status >= 300 && status <= 305) || status === 307 ? 'fatal' : 'transient';
-  if (status >= 400 && status < 500) return status === 408 || status === 409 ? 'transient' : 'fatal';
-  if (status >= 500 && status < 600) return status === 501 || status === 505 ? 'fatal' : 'transient';
-  return 'transient';
-}
-
 /** The BITS fields of an Ack, read with any header-name case (§14.2 item 2). */
 export interface AckFields {
   readonly packetType: string | undefined;

@@ -1,5 +1,5 @@
 import { get } from 'node:http';
-import type { BitsManager } from '../api/contract.ts';
+import type { BitsManager } from '../api/bits-manager.ts';
 import type { OpenbitsPaths } from '../api/paths.ts';
 import { type ApiLogger, type ApiServer, listenApi } from '../api/server.ts';
 import { BitsError } from '../core/bits-error.ts';

@@ -1,8 +1,8 @@
 import pino from 'pino';
 import pkg from '../../package.json' with { type: 'json' };
 import { resolvePaths } from '../api/paths.ts';
+import { systemClock } from '../core/clock.ts';
 import { createManager } from '../service/manager.ts';
-import { systemClock } from '../service/system-clock.ts';
 import { type RunningDaemon, startDaemon } from './daemon.ts';
 import { AlreadyRunning } from './instance-lock.ts';
 import { usage } from './usage.ts';

@@ -21,9 +21,12 @@ export interface SchedulerPolicy extends PlanPolicy {
   readonly jobInactivityTimeoutMs: number;
 }
 
+/** Where a job stands for the scheduler: not schedulable, in line, transferring, or in TRANSIENT_ERROR. */
+export type SchedulerPhase = 'idle' | 'queued' | 'running' | 'waiting';
+
 interface Entry {
   priority: JobPriority;
-  phase: 'idle' | 'queued' | 'running' | 'waiting';
+  phase: SchedulerPhase;
   queuedSeq: number;
   runningSince: number | null;
   /** CONNECTING+TRANSFERRING time before the current run. */
@@ -130,10 +133,12 @@ export class Scheduler {
     this.kick();
   }
 
-  /** The job entered CONNECTING. */
+  /** The job entered CONNECTING (TRANSFERRING after it changes nothing: the run goes on). */
   running(jobId: string): void {
     const e = this.#entry(jobId);
     this.#clearRetry(e);
+    // Restarting the clock here would drop the time spent connecting from MaxDownloadTime.
+    if (e.phase === 'running') return;
     this.#setPhase(jobId, e, 'running');
     e.runningSince = this.#clock.monotonicMs();
     this.#armMax(jobId, e);
@@ -221,6 +226,24 @@ export class Scheduler {
       retryRemainingMs: e.retryAt === null ? null : Math.max(0, e.retryAt - now),
       inactiveMs: now - e.lastActivity,
     };
+  }
+
+  /**
+   * The timers as they will be once the job has entered `phase` now (what queued/running/
+   * transient/idle would leave), computed without changing anything: the service saves them with
+   * the state change and calls the matching method only after that commit.
+   */
+  timersOnEntering(jobId: string, phase: SchedulerPhase, retryDelayMs: number | null = null): JobTimers {
+    const now = this.timers(jobId);
+    switch (phase) {
+      case 'idle':
+        return { ...now, noProgressMs: null, retryRemainingMs: null };
+      case 'waiting':
+        if (retryDelayMs === null) return { ...now, retryRemainingMs: null };
+        return { ...now, noProgressMs: now.noProgressMs ?? 0, retryRemainingMs: retryDelayMs };
+      default:
+        return { ...now, retryRemainingMs: null };
+    }
   }
 
   /** After a restart: take the stored elapsed amounts back. */

@@ -1,7 +1,7 @@
 import type { Clock, Job, JobPriority, TimerHandle } from '../core/index.ts';
 import { type BandwidthPolicy, policyRate, weekTimeOf } from '../scheduler/bandwidth-policy.ts';
 import { combineLimiters, TokenBucket } from '../scheduler/token-bucket.ts';
-import type { RateLimiter } from '../transfer/contract.ts';
+import type { RateLimiter } from '../transfer/download-request.ts';
 
 const BACKGROUND = ['HIGH', 'NORMAL', 'LOW'] as const;
 type Background = (typeof BACKGROUND)[number];

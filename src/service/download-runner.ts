@@ -1,94 +1,80 @@
 import type { Clock, Job, JobFile } from '../core/index.ts';
-import { BitsError, parseCustomHeaders } from '../core/index.ts';
-import type { JobStore } from '../store/job-store.ts';
-import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/contract.ts';
-import { downloadFile, TransferError } from '../transfer/index.ts';
+import type { FilePatch } from '../store/job-store.ts';
+import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/download-request.ts';
+import { downloadFile, TransferError, unexpectedFailure } from '../transfer/index.ts';
 
-/** How a run of a job ended, for the manager to turn into a transition. */
+/** How a run of a job ended, for the run owner to turn into a transition. */
 export type RunOutcome =
   | { kind: 'done' }
   | { kind: 'aborted' }
   | { kind: 'failed'; failure: TransferFailure; fileIndex: number | null };
 
+/**
+ * What a runner reports while it moves a job's bytes. The run owner (job-runs.ts) is the only
+ * code that writes a running job's record: runners never touch the store.
+ */
+export interface RunReports {
+  /** An answer arrived: CONNECTING → TRANSFERRING (reported by every file; the first one counts). */
+  connected(): void;
+  /** Per-file facts to keep: size and validators, a redirected remote name, a restart at 0, done. */
+  file(fileIndex: number, patch: FilePatch): void;
+  /** A durable offset: the bytes before it are fdatasync'ed (or acknowledged by the upload server). */
+  checkpoint(fileIndex: number, bytesTransferred: number): void;
+  /** Live progress of every file (not durable); `advanced` when bytes were added (NoProgressTimeout). */
+  progress(files: readonly JobFile[], advanced: boolean): void;
+}
+
+/** What a runner gets: the job as read once at the start of the run, and where to report. */
 export interface RunContext {
-  readonly store: JobStore;
+  readonly job: Job;
+  readonly options: TransferOptions;
   readonly clock: Clock;
   readonly signal: AbortSignal;
   readonly limiter: RateLimiter | null;
-  readonly checkpointBytes: number;
-  readonly checkpointMs: number;
-  /** CONNECTING → TRANSFERRING, once per run. */
-  onConnected(): void;
-  /** Live (not yet durable) progress of every file; `advanced` when bytes were added (resets NoProgressTimeout). */
-  onProgress(files: readonly JobFile[], advanced: boolean): void;
-  onFileTransferred(fileIndex: number): void;
-}
-
-function transferOptions(job: Job, ctx: RunContext): TransferOptions {
-  return {
-    customHeaders: parseCustomHeaders(job.customHeaders),
-    credentials: job.credentials,
-    proxy: job.proxy,
-    securityFlags: job.securityFlags,
-    dynamicContent: job.dynamicContent,
-    maxDownloadSize: job.maxDownloadSize,
-    checkpointBytes: ctx.checkpointBytes,
-    checkpointMs: ctx.checkpointMs,
-  };
+  readonly report: RunReports;
 }
 
 /**
  * How a transfer that threw ended: stopped on purpose (aborted), a classified transfer failure, or
- * anything else as a fatal E_FAIL so the job stops instead of retrying a bug forever.
+ * anything else as the failure table's fatal E_FAIL, so the job stops instead of retrying a bug.
  */
 export function runFailure(err: unknown, signal: AbortSignal, fileIndex: number): RunOutcome {
   if (signal.aborted) return { kind: 'aborted' };
   if (err instanceof TransferError) return { kind: 'failed', failure: err.failure, fileIndex };
-  const message = err instanceof Error ? err.message : String(err);
-  const error = new BitsError('E_FAIL', message, { context: 'GENERAL_QUEUE_MANAGER' }).toJSON();
-  return { kind: 'failed', fileIndex, failure: { kind: 'fatal', retryAfterMs: null, error } };
+  return { kind: 'failed', fileIndex, failure: unexpectedFailure(err) };
 }
 
 /**
  * Run a download job's files one after another in the order added (bits-client.md §3.3 rule 4):
- * an error on one file stops the later ones. Every durable fact the engine reports is written
- * to the store as it arrives; the caller applies the resulting transition.
+ * an error on one file stops the later ones. Every durable fact the engine reports goes to
+ * `ctx.report` as it arrives; the run owner applies the resulting transition.
  */
-export async function runDownloadJob(jobId: string, ctx: RunContext): Promise<RunOutcome> {
-  const initial = ctx.store.getJob(jobId);
-  if (initial === undefined) return { kind: 'aborted' };
-  const options = transferOptions(initial, ctx);
+export async function runDownloadJob(ctx: RunContext): Promise<RunOutcome> {
   // Live progress is kept in memory: the hot path never reads the store.
-  const live = [...initial.files];
-  for (const file of initial.files) {
+  const live = [...ctx.job.files];
+  for (const file of ctx.job.files) {
     if (file.transferred) continue;
     if (ctx.signal.aborted) return { kind: 'aborted' };
-    const outcome = await runFile(jobId, file, options, ctx, live);
+    const outcome = await runFile(file, ctx, live);
     if (outcome.kind !== 'done') return outcome;
   }
   return { kind: 'done' };
 }
 
-async function runFile(
-  jobId: string,
-  file: JobFile,
-  options: TransferOptions,
-  ctx: RunContext,
-  live: JobFile[],
-): Promise<RunOutcome> {
-  const { store, clock } = ctx;
+async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise<RunOutcome> {
+  const { report } = ctx;
   const update = (patch: Partial<JobFile>): void => {
     live[file.index] = { ...(live[file.index] ?? file), ...patch };
   };
   const progress = (bytes: number): void => {
     const before = (live[file.index] ?? file).bytesTransferred;
     update({ bytesTransferred: bytes });
-    ctx.onProgress(live, bytes > before);
+    report.progress(live, bytes > before);
   };
   let lastCheckpoint: number | null = null;
   try {
     await downloadFile({
-      jobId,
+      jobId: ctx.job.id,
       fileIndex: file.index,
       remoteName: file.remoteName,
       localName: file.localName,
@@ -98,31 +84,24 @@ async function runFile(
       validators: file.validators,
       temporaryName: file.temporaryName,
       temporaryFileId: file.temporaryFileId,
-      options,
+      options: ctx.options,
       signal: ctx.signal,
-      clock,
+      clock: ctx.clock,
       limiter: ctx.limiter,
       hooks: {
-        onConnected: () => ctx.onConnected(),
+        onConnected: () => report.connected(),
         onMetadata: (meta) => {
-          store.updateFile(
-            jobId,
-            file.index,
-            {
-              bytesTotal: meta.bytesTotal,
-              validators: meta.validators,
-              temporaryName: meta.temporaryName,
-              temporaryFileId: meta.temporaryFileId,
-            },
-            clock.wallMs(),
-          );
+          report.file(file.index, {
+            bytesTotal: meta.bytesTotal,
+            validators: meta.validators,
+            temporaryName: meta.temporaryName,
+            temporaryFileId: meta.temporaryFileId,
+          });
           update({ bytesTotal: meta.bytesTotal, temporaryName: meta.temporaryName });
         },
-        onRemoteNameChanged: (url) => {
-          store.updateFile(jobId, file.index, { remoteName: url }, clock.wallMs());
-        },
+        onRemoteNameChanged: (url) => report.file(file.index, { remoteName: url }),
         onRestart: () => {
-          store.updateFile(jobId, file.index, { bytesTransferred: 0 }, clock.wallMs());
+          report.file(file.index, { bytesTransferred: 0 });
           progress(0);
         },
         onCheckpoint: (bytes) => {
@@ -133,32 +112,26 @@ async function runFile(
             lastCheckpoint = bytes;
             return;
           }
-          store.saveCheckpoint(jobId, file.index, bytes, clock.wallMs());
+          report.checkpoint(file.index, bytes);
         },
         onProgress: progress,
       },
     });
   } catch (err) {
-    if (lastCheckpoint !== null) saveQuietly(store, jobId, file.index, lastCheckpoint, clock.wallMs());
+    if (lastCheckpoint !== null) reportQuietly(report, file.index, lastCheckpoint);
     return runFailure(err, ctx.signal, file.index);
   }
   const done = live[file.index] ?? file;
   const total = done.bytesTotal >= 0 ? done.bytesTotal : done.bytesTransferred;
   update({ bytesTransferred: total, bytesTotal: total, transferred: true });
-  store.updateFile(
-    jobId,
-    file.index,
-    { bytesTransferred: total, bytesTotal: total, transferred: true },
-    clock.wallMs(),
-  );
-  ctx.onFileTransferred(file.index);
+  report.file(file.index, { bytesTransferred: total, bytesTotal: total, transferred: true });
   return { kind: 'done' };
 }
 
 /** Record a deferred checkpoint after a failure; a job that was cancelled meanwhile refuses it. */
-function saveQuietly(store: JobStore, jobId: string, fileIndex: number, bytes: number, now: number): void {
+function reportQuietly(report: RunReports, fileIndex: number, bytes: number): void {
   try {
-    store.saveCheckpoint(jobId, fileIndex, bytes, now);
+    report.checkpoint(fileIndex, bytes);
   } catch {
     // Only rework is lost: the restart fetches again from the previous checkpoint.
   }

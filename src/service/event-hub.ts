@@ -1,4 +1,5 @@
-import type { ManagerEvent } from '../api/contract.ts';
+import type { ManagerEvent } from '../api/bits-manager.ts';
+import { EventQueue } from '../api/event-queue.ts';
 import { type Clock, type JobProgress, normalizeJobId } from '../core/index.ts';
 
 type Listener = (event: ManagerEvent) => void;
@@ -77,30 +78,18 @@ export class EventHub {
 
   /** Events as an async iterator; ends when `signal` aborts or the hub closes. */
   async *iterate(options: { jobId?: string; signal?: AbortSignal } = {}): AsyncIterable<ManagerEvent> {
-    const queue: ManagerEvent[] = [];
-    let wake: (() => void) | undefined;
+    const queue = new EventQueue<ManagerEvent>();
     const unsubscribe = this.subscribe(
-      (e) => {
-        queue.push(e);
-        wake?.();
-      },
+      (e) => queue.push(e),
       options.jobId === undefined ? undefined : { jobId: options.jobId },
     );
-    const stop = (): void => wake?.();
+    // Whoever stops listening (abort, close) wants no backlog.
+    const stop = (): void => queue.end({ drop: true });
     options.signal?.addEventListener('abort', stop);
     this.#closeWaiters.add(stop);
+    if (this.#closed || options.signal?.aborted === true) stop();
     try {
-      while (!this.#closed && options.signal?.aborted !== true) {
-        const next = queue.shift();
-        if (next !== undefined) {
-          yield next;
-          continue;
-        }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
-      }
+      yield* queue;
     } finally {
       unsubscribe();
       options.signal?.removeEventListener('abort', stop);

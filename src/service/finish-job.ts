@@ -1,4 +1,4 @@
-import type { ResultCode } from '../api/contract.ts';
+import type { ResultCode } from '../api/bits-manager.ts';
 import { BitsError, type Job } from '../core/index.ts';
 import type { JobStore } from '../store/job-store.ts';
 import { commitFile, deleteTempFile } from '../transfer/index.ts';

@@ -1,4 +1,4 @@
-import type { FileInfo, JobErrorInfo, JobInfo } from '../api/contract.ts';
+import type { FileInfo, JobErrorInfo, JobInfo } from '../api/bits-manager.ts';
 import {
   ERROR_CONTEXT_DESCRIPTIONS,
   fileProgress,

@@ -1,92 +1,78 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { BitsError, parseCustomHeaders } from '../core/index.ts';
-import type { RateLimiter } from '../transfer/contract.ts';
+import { BitsError } from '../core/index.ts';
 import {
-  INITIAL_UPLOAD_SESSION_STATE,
   type ReplyProgress,
   type UploadOptions,
   type UploadSessionState,
   uploadFile,
 } from '../transfer/upload/index.ts';
-import { type RunContext, type RunOutcome, runFailure } from './download-runner.ts';
+import { type RunContext, type RunOutcome, type RunReports, runFailure } from './download-runner.ts';
 
-/** The stored upload session of a job, or a fresh one. */
-export function uploadStateOf(stored: unknown): UploadSessionState {
-  if (stored === undefined || stored === null || typeof stored !== 'object') return INITIAL_UPLOAD_SESSION_STATE;
-  return { ...INITIAL_UPLOAD_SESSION_STATE, ...(stored as Partial<UploadSessionState>) };
+/** What an upload run reports beyond a download's. */
+export interface UploadReports extends RunReports {
+  /** Persist the session before anything relies on it (id, acknowledged offset, Host-Id, reply). */
+  session(state: UploadSessionState): void;
+  /** Reply download progress (GetReplyProgress). */
+  replyProgress(progress: ReplyProgress): void;
 }
 
-/** GetReplyProgress from the stored session (BytesTotal -1 until the reply download began). */
-export function replyProgressOf(state: UploadSessionState): ReplyProgress {
-  return { bytesTotal: state.replyBytesTotal, bytesTransferred: state.replyBytesTransferred };
-}
-
-export interface UploadRunContext extends Omit<RunContext, 'checkpointBytes' | 'checkpointMs' | 'limiter'> {
-  readonly limiter: RateLimiter | null;
-  readonly checkpointBytes: number;
-  readonly checkpointMs: number;
-  onReplyProgress(progress: ReplyProgress): void;
+export interface UploadRunContext extends Omit<RunContext, 'options' | 'report'> {
+  readonly options: UploadOptions;
+  /** The session as stored when the run began. */
+  readonly session: UploadSessionState;
+  readonly report: UploadReports;
 }
 
 /**
  * Run an upload or upload-reply job's one file through the BITS upload protocol. The session
- * (id, acknowledged offset, Host-Id, reply progress) is persisted as the engine reports it, so a
+ * (id, acknowledged offset, Host-Id, reply progress) is reported as the engine changes it, so a
  * restart resumes with a Ping and the next fragment.
  */
-export async function runUploadJob(jobId: string, ctx: UploadRunContext): Promise<RunOutcome> {
-  const { store, clock } = ctx;
-  const job = store.getJob(jobId);
-  const file = job?.files[0];
-  if (job === undefined || file === undefined || job.type === 'DOWNLOAD') return { kind: 'aborted' };
-  const options: UploadOptions = {
-    customHeaders: parseCustomHeaders(job.customHeaders),
-    credentials: job.credentials,
-    proxy: job.proxy,
-    securityFlags: job.securityFlags,
-    checkpointBytes: ctx.checkpointBytes,
-    checkpointMs: ctx.checkpointMs,
-  };
+export async function runUploadJob(ctx: UploadRunContext): Promise<RunOutcome> {
+  const { job, report } = ctx;
+  const file = job.files[0];
+  if (file === undefined || job.type === 'DOWNLOAD') return { kind: 'aborted' };
   let acked = file.bytesTransferred;
+  let total = file.bytesTotal;
   try {
     await uploadFile({
-      jobId,
+      jobId: job.id,
       type: job.type,
       remoteName: file.remoteName,
       localName: file.localName,
       replyFileName: job.replyFileName,
-      state: uploadStateOf(store.getTransferState(jobId)),
-      options,
+      state: ctx.session,
+      options: ctx.options,
       signal: ctx.signal,
-      clock,
+      clock: ctx.clock,
       limiter: ctx.limiter,
       hooks: {
-        onConnected: () => ctx.onConnected(),
-        onSessionChanged: (state) => store.saveTransferState(jobId, state),
+        onConnected: () => report.connected(),
+        onSessionChanged: (state) => report.session(state),
         onProgress: (bytesAcked, bytesTotal) => {
           const advanced = bytesAcked > acked;
-          const first = file.bytesTotal !== bytesTotal;
-          if (first || bytesAcked < acked) {
-            store.updateFile(jobId, 0, { bytesTotal, bytesTransferred: bytesAcked }, clock.wallMs());
+          if (bytesTotal !== total || bytesAcked < acked) {
+            report.file(0, { bytesTotal, bytesTransferred: bytesAcked });
           } else if (advanced) {
-            store.saveCheckpoint(jobId, 0, bytesAcked, clock.wallMs());
+            report.checkpoint(0, bytesAcked);
           }
           acked = bytesAcked;
-          ctx.onProgress([{ ...file, bytesTotal, bytesTransferred: bytesAcked }], advanced);
+          total = bytesTotal;
+          report.progress([{ ...file, bytesTotal, bytesTransferred: bytesAcked }], advanced);
         },
-        onReplyProgress: (progress) => ctx.onReplyProgress(progress),
+        onReplyProgress: (progress) => report.replyProgress(progress),
       },
     });
   } catch (err) {
     return runFailure(err, ctx.signal, 0);
   }
-  const total = store.getJob(jobId)?.files[0]?.bytesTotal ?? acked;
-  store.updateFile(jobId, 0, { bytesTotal: total, bytesTransferred: total, transferred: true }, clock.wallMs());
-  ctx.onFileTransferred(0);
+  const size = total >= 0 ? total : acked;
+  report.file(0, { bytesTotal: size, bytesTransferred: size, transferred: true });
   return { kind: 'done' };
 }
 
-/** AddFile on an upload job: the local file must exist, be a regular file and be readable. */
+/** AddFile on an upload job, the I/O part: the local file must exist, be a regular file and be readable. */
 export async function checkUploadSource(localName: string): Promise<void> {
   try {
     await access(localName, constants.R_OK);

@@ -1,4 +1,8 @@
-import { BitsError, type BitsErrorData, isActiveState, type Job } from '../core/index.ts';
+import { BitsError, type BitsErrorData, isActiveState, type Job, type JobPriority } from '../core/index.ts';
+import { type NetworkSource, needsNetwork } from '../scheduler/network.ts';
+import type { JobStore } from '../store/job-store.ts';
+import type { JobLocks } from './job-locks.ts';
+import type { JobTransitions } from './job-transitions.ts';
 
 /**
  * Conditions that hold jobs in TRANSIENT_ERROR without a retry timer and without counting an
@@ -35,4 +39,84 @@ export function isConditionWait(job: Job): boolean {
 /** Jobs a condition can park: queued or running. */
 export function isParkable(job: Job | undefined): job is Job {
   return job !== undefined && (isActiveState(job.state) || job.state === 'QUEUED');
+}
+
+export interface WaitParts {
+  readonly store: JobStore;
+  readonly transitions: JobTransitions;
+  readonly locks: JobLocks;
+  readonly network: NetworkSource;
+  /** Loopback and file:// sources keep running when the network is down. */
+  readonly loopbackWithoutNetwork: boolean;
+  /** Whether the bandwidth policy gives `priority` a rate of 0 now. */
+  readonly policyBlocks: (priority: JobPriority) => boolean;
+  /** Stop a job's transfer and wait until it stopped. */
+  readonly stop: (jobId: string) => Promise<void>;
+}
+
+/**
+ * Parking on wait conditions: when the network goes or a policy blocks a priority, the jobs it
+ * concerns stop and wait in TRANSIENT_ERROR; when it clears they are queued again at once.
+ */
+export class WaitConditions {
+  readonly #p: WaitParts;
+
+  constructor(parts: WaitParts) {
+    this.#p = parts;
+  }
+
+  /** The condition that keeps `job` from starting now, or null. */
+  blocking(job: Job): WaitCondition | null {
+    if (this.#waitsForNetwork(job)) return NETWORK_DOWN;
+    if (this.#p.policyBlocks(job.priority)) return POLICY_BLOCK;
+    return null;
+  }
+
+  /** Park one job (queued or stopped) in TRANSIENT_ERROR, with no retry timer. */
+  park(job: Job, cond: WaitCondition): Promise<Job> {
+    return this.#p.transitions.step(job, cond.park, { error: conditionError(cond), retryDelayMs: null });
+  }
+
+  /** No route out: network jobs wait in TRANSIENT_ERROR (ErrorCount unchanged); back: all retried. */
+  networkChanged(connected: boolean): void {
+    if (connected) this.#releaseAll(NETWORK_DOWN, () => true);
+    else this.#parkAll(NETWORK_DOWN, (job) => this.#waitsForNetwork(job));
+  }
+
+  /** MaxInternetBandwidth = 0 now: background jobs of `priority` wait in TRANSIENT_ERROR. */
+  policyBlockChanged(priority: JobPriority, blocked: boolean): void {
+    if (blocked) this.#parkAll(POLICY_BLOCK, (job) => job.priority === priority);
+    else this.#releaseAll(POLICY_BLOCK, (job) => job.priority === priority && job.error?.name === POLICY_BLOCK.error);
+  }
+
+  #waitsForNetwork(job: Job): boolean {
+    if (this.#p.network.isConnected()) return false;
+    return job.files.some((f) => !f.transferred && (!this.#p.loopbackWithoutNetwork || needsNetwork(f.remoteName)));
+  }
+
+  /** Stop and park every queued or running job the condition applies to. */
+  #parkAll(cond: WaitCondition, applies: (job: Job) => boolean): void {
+    const { store, locks } = this.#p;
+    for (const job of store.listJobs()) {
+      if (!applies(job)) continue;
+      locks.background(job.id, async () => {
+        if (!isParkable(store.getJob(job.id))) return;
+        await this.#p.stop(job.id);
+        const stopped = store.getJob(job.id);
+        if (isParkable(stopped) && applies(stopped)) await this.park(stopped, cond);
+      });
+    }
+  }
+
+  /** The condition cleared: its TRANSIENT_ERROR jobs are queued again at once. */
+  #releaseAll(cond: WaitCondition, applies: (job: Job) => boolean): void {
+    const { store, locks, transitions } = this.#p;
+    for (const job of store.listJobs()) {
+      locks.background(job.id, async () => {
+        const current = store.getJob(job.id);
+        if (current?.state !== 'TRANSIENT_ERROR' || !applies(current)) return;
+        await transitions.step(current, cond.release);
+      });
+    }
+  }
 }

@@ -115,7 +115,7 @@ const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Jo
 };
 
 /** A property setter: legality of `method`, the keys it may change, each value validated. */
-export function patchJob(job: Job, method: JobMethod, patch: JobPatch, now: number): Job {
+export function patchJob(job: Job, method: JobMethod, patch: JobPatch, now: number, transferState?: unknown): Job {
   checkNow(now);
   const allowed = METHOD_KEYS[method];
   if (allowed === undefined) throw invalid(`${method} is not a property setter`);
@@ -125,7 +125,7 @@ export function patchJob(job: Job, method: JobMethod, patch: JobPatch, now: numb
   for (const key of keys) {
     if (!(allowed as readonly string[]).includes(key)) throw invalid(`${method} cannot change ${key}`);
   }
-  assertJobMethod(job, method);
+  assertJobMethod(job, method, transferState);
   const next: Record<string, unknown> = { ...job };
   for (const key of keys as PatchKey[]) {
     next[key] = VALIDATORS[key]((patch as Record<string, unknown>)[key], job);

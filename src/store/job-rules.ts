@@ -12,6 +12,7 @@ import {
   methodError,
   normalizeJobId,
   type Quotas,
+  replyStartedIn,
   SIZE_UNKNOWN,
   transition,
   validateDisplayName,
@@ -34,20 +35,23 @@ export function jobNotFound(id: string): BitsError {
   return new BitsError('BG_E_NOT_FOUND', `job ${id} was not found`, { context: 'GENERAL_QUEUE_MANAGER' });
 }
 
-/** The facts the method-legality table needs (no reply download exists yet in the store). */
-export function jobFacts(job: Job): JobFacts {
+/**
+ * The facts the method-legality table needs. `transferState` is what the store holds for the job
+ * (saveTransferState): an upload-reply's session says whether the reply download began.
+ */
+export function jobFacts(job: Job, transferState?: unknown): JobFacts {
   return {
     state: job.state,
     type: job.type,
     fileCount: job.files.length,
     everResumed: job.everResumed,
-    replyStarted: false,
+    replyStarted: job.type === 'UPLOAD_REPLY' && replyStartedIn(transferState),
   };
 }
 
 /** Throw the BitsError the legality table names for `method` on this job, if any. */
-export function assertJobMethod(job: Job, method: JobMethod): void {
-  const name = methodError(method, jobFacts(job));
+export function assertJobMethod(job: Job, method: JobMethod, transferState?: unknown): void {
+  const name = methodError(method, jobFacts(job, transferState));
   if (name === null) return;
   throw new BitsError(name, `${method} is not allowed on ${job.type} job ${job.id} in state ${job.state}`, {
     context: 'GENERAL_QUEUE_MANAGER',
@@ -228,7 +232,7 @@ function checkRecordedError(job: Job, error: TransitionInput['error']): NonNulla
  * `change.expected`, the event must be legal from there (and, for the four state methods, the
  * method-legality table must allow it: Resume on an empty job is BG_E_EMPTY).
  */
-export function transitionJob(job: Job, change: TransitionInput): Job {
+export function transitionJob(job: Job, change: TransitionInput, transferState?: unknown): Job {
   const now = checkNow(change.now);
   if (job.state !== change.expected) {
     throw new BitsError(
@@ -237,7 +241,7 @@ export function transitionJob(job: Job, change: TransitionInput): Job {
       { context: 'GENERAL_QUEUE_MANAGER' },
     );
   }
-  if (METHOD_EVENTS.has(change.event)) assertJobMethod(job, change.event as JobMethod);
+  if (METHOD_EVENTS.has(change.event)) assertJobMethod(job, change.event as JobMethod, transferState);
   const result = transition(job.state, change.event, job.type);
   if (!result.ok) {
     throw new BitsError(

@@ -12,15 +12,20 @@ import type {
 } from '../core/index.ts';
 
 /**
- * The job store: named domain verbs, each one transaction. A state change applies only if the
- * job is still in the state the caller saw (compare-and-set); otherwise the verb throws
- * BitsError BG_E_INVALID_STATE naming both states, and nothing changes. Every verb that
- * takes a `method` checks the method-legality table inside the same transaction.
+ * The job store: named domain verbs, each its own transaction — a verb commits everything it
+ * writes (a state change and the scheduler timers it implies included) or nothing; callers never
+ * open a transaction. A state change applies only if the job is still in the state the caller
+ * saw (compare-and-set); otherwise the verb throws BitsError BG_E_INVALID_STATE naming both
+ * states, and nothing changes. Values, method legality (bits-client.md §2.3) and quotas are
+ * judged here, by the rules in job-rules.ts / job-patch.ts, inside the verb's transaction.
  *
  * All verbs are synchronous (node:sqlite is); `now` is the wall-clock time (epoch ms) recorded
- * as ModificationTime, passed in so the store never reads a clock.
+ * as ModificationTime, passed in so the store never reads a clock. What a verb returns may be
+ * acted on in-process at once; what is shown outside the process (events, a reply to a caller,
+ * the notify command line) waits for `durable()`.
  */
 export interface JobStore {
+  /** CreateJob, with the job's first scheduler timers when given (one commit). */
   createJob(input: CreateJobInput): Job;
   /** Any job, final ones included; undefined if unknown. */
   getJob(id: string): Job | undefined;
@@ -28,7 +33,10 @@ export interface JobStore {
   listJobs(filter?: { owner?: string }): Job[];
   /** AddFileSet: all files or none (quotas, upload single-file rule, legality). */
   addFiles(id: string, files: readonly NewFile[], ctx: CallerContext): Job;
-  /** Apply one row of the transition table, if the job is still in `expected`. */
+  /**
+   * Apply one row of the transition table, if the job is still in `expected`, and save
+   * `change.timers` (the scheduler's timers in the new state) in the same commit.
+   */
   applyTransition(id: string, change: TransitionInput): Job;
   /** A property setter (SetDescription, SetPriority, …), legality-checked as `method`. */
   updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job;
@@ -52,11 +60,13 @@ export interface JobStore {
   purgeFinal(before: number): number;
   setQuotas(quotas: Quotas): void;
   /**
-   * Run `fn` (synchronous) so that every write it makes lands in one atomic commit: a state
-   * change and the timers it implies cost one fsync, not two. Writes inside that fail roll back
-   * alone (savepoints), as they would on their own.
+   * Resolves once every write a verb has returned from so far is on disk (COMMIT and fsync);
+   * rejects if the commit that covers one of them failed. Callers await it before they publish
+   * an event, answer a caller or run the notify command line. Both stores commit (and, for
+   * SQLite, fsync) inside each verb, so it resolves at once today; a store that shares one
+   * COMMIT among the writes of a few milliseconds (group commit) resolves it after that COMMIT.
    */
-  transaction<T>(fn: () => T): T;
+  durable(): Promise<void>;
   close(): void;
 }
 
@@ -71,6 +81,8 @@ export interface CreateJobInput extends CallerContext {
   readonly id: string;
   readonly type: JobType;
   readonly displayName: string;
+  /** The scheduler's timers for the new job, saved in the same commit. */
+  readonly timers?: JobTimers;
 }
 
 export interface NewFile {
@@ -85,9 +97,14 @@ export interface TransitionInput {
   /** Required when the row sets the error. */
   readonly error?: (BitsErrorData & { readonly fileIndex: number | null }) | null;
   readonly now: number;
+  /** The scheduler's timers in the new state, saved in the same commit (omitted: unchanged). */
+  readonly timers?: JobTimers;
 }
 
-/** Settable job properties. */
+/**
+ * Settable job properties, as callers hand them in: the store's rules (job-patch.ts) judge each
+ * value and store it normalised, so a caller passes what it was given without checking it first.
+ */
 export type JobPatch = Partial<
   Pick<
     Job,
@@ -98,10 +115,8 @@ export type JobPatch = Partial<
     | 'noProgressTimeout'
     | 'maximumDownloadTime'
     | 'notifyFlags'
-    | 'notifyCmdLine'
     | 'proxy'
     | 'securityFlags'
-    | 'customHeaders'
     | 'customHeadersWriteOnly'
     | 'credentials'
     | 'dynamicContent'
@@ -110,7 +125,12 @@ export type JobPatch = Partial<
     | 'maxBandwidth'
     | 'replyFileName'
     | 'owner'
-  >
+  > & {
+    /** `Name: value` lines, or their CRLF-joined text; null removes them. */
+    customHeaders: string | readonly string[] | null;
+    /** SetNotifyCmdLine's two arguments; both null (or null) removes the command line. */
+    notifyCmdLine: { program: string | null; parameters: string | null } | null;
+  }
 >;
 
 export type FilePatch = Partial<{

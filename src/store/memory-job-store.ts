@@ -45,6 +45,7 @@ export class MemoryJobStore implements JobStore {
 
   createJob(input: CreateJobInput): Job {
     const job = newJob(input);
+    const timers = input.timers === undefined ? undefined : checkTimers(input.timers);
     const jobs = this.#live();
     if (jobs.has(job.id)) throw new BitsError('E_INVALIDARG', `job ${job.id} already exists`);
     let machine = 0;
@@ -55,6 +56,7 @@ export class MemoryJobStore implements JobStore {
       if (j.owner === job.owner) owner++;
     }
     checkJobQuota({ machine, owner }, this.#quotas, input);
+    if (timers !== undefined) this.#timers.set(job.id, timers);
     return this.#put(job);
   }
 
@@ -79,11 +81,14 @@ export class MemoryJobStore implements JobStore {
   }
 
   applyTransition(id: string, change: TransitionInput): Job {
-    return this.#put(transitionJob(this.#get(id), change));
+    const next = transitionJob(this.#get(id), change, this.getTransferState(id));
+    const timers = change.timers === undefined ? undefined : checkTimers(change.timers);
+    if (timers !== undefined) this.#timers.set(id, timers);
+    return this.#put(next);
   }
 
   updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job {
-    return this.#put(patchJob(this.#get(id), method, patch, now));
+    return this.#put(patchJob(this.#get(id), method, patch, now, this.getTransferState(id)));
   }
 
   updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): void {
@@ -134,9 +139,9 @@ export class MemoryJobStore implements JobStore {
     this.#quotas = checkQuotas(quotas);
   }
 
-  /** Each write is atomic on its own here; a group needs nothing more in memory. */
-  transaction<T>(fn: () => T): T {
-    return fn();
+  /** Nothing to sync: a write is as durable as it gets when its verb returns. */
+  durable(): Promise<void> {
+    return this.#open ? Promise.resolve() : Promise.reject(new BitsError('E_FAIL', 'the job store is closed'));
   }
 
   close(): void {

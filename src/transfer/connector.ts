@@ -1,6 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { buildConnector } from 'undici';
+import type { Clock } from '../core/index.ts';
 import { type AuthResponder, parseChallenges } from './auth.ts';
 import { classifyHttpStatus } from './failure-table.ts';
 import { needsManualVerification, verifyPeer } from './tls-verify.ts';
@@ -19,6 +20,8 @@ export interface ConnectorOptions {
   /** Tunnel through this proxy (https targets only). */
   readonly proxy: URL | null;
   readonly proxyAuth: AuthResponder | null;
+  /** The proxy connect timeout runs on it; certificate dates are checked against its wall time. */
+  readonly clock: Clock;
 }
 
 const MAX_PROXY_HEAD = 64 * 1024;
@@ -37,7 +40,7 @@ export function makeConnector(o: ConnectorOptions): buildConnector.connector {
       if (err !== null || socket === null) return cb(err ?? new Error('connect failed'), null);
       if (manual && opts.protocol === 'https:') {
         const host = (opts.servername || opts.hostname).replace(/^\[|\]$/gu, '');
-        const bad = verifyPeer(socket as TLSSocket, host, o.securityFlags);
+        const bad = verifyPeer(socket as TLSSocket, host, o.securityFlags, o.clock.wallMs());
         if (bad !== null) {
           socket.destroy();
           return cb(bad, null);
@@ -59,7 +62,7 @@ export function makeConnector(o: ConnectorOptions): buildConnector.connector {
 async function openTunnel(proxy: URL, hostname: string, port: string, o: ConnectorOptions): Promise<Socket> {
   const authority = `${hostname}:${port}`;
   for (let challenge = 0; ; challenge++) {
-    const socket = await connectToProxy(proxy, o.connectTimeoutMs);
+    const socket = await connectToProxy(proxy, o.connectTimeoutMs, o.clock);
     const auth = o.proxyAuth?.header('CONNECT', authority) ?? null;
     socket.write(
       `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${auth === null ? '' : `Proxy-Authorization: ${auth}\r\n`}\r\n`,
@@ -77,22 +80,22 @@ async function openTunnel(proxy: URL, hostname: string, port: string, o: Connect
   }
 }
 
-function connectToProxy(proxy: URL, timeoutMs: number): Promise<Socket> {
+function connectToProxy(proxy: URL, timeoutMs: number, clock: Clock): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const port = Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80));
     const host = proxy.hostname.replace(/^\[|\]$/gu, '');
     const socket: Socket =
       proxy.protocol === 'https:' ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port });
-    const timer = setTimeout(() => {
+    const timer = clock.setTimer(timeoutMs, () => {
       socket.destroy(Object.assign(new Error('proxy connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' }));
-    }, timeoutMs);
+    });
     socket.once(proxy.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-      clearTimeout(timer);
+      timer.cancel();
       socket.off('error', reject);
       resolve(socket);
     });
     socket.once('error', (err) => {
-      clearTimeout(timer);
+      timer.cancel();
       reject(err);
     });
   });

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Agent, type Dispatcher } from 'undici';
-import type { Credentials } from '../core/index.ts';
+import { type Credentials, systemClock } from '../core/index.ts';
 import { AuthResponder } from './auth.ts';
 import { makeConnector } from './connector.ts';
-import type { TransferTimeouts } from './contract.ts';
+import type { TransferTimeouts } from './download-request.ts';
 import { IGNORE_FLAGS } from './tls-verify.ts';
 
 /**
@@ -45,6 +45,8 @@ export function dispatcherFor(spec: RouteSpec): Dispatcher {
         connectTimeoutMs: spec.timeouts.connectMs,
         proxy: spec.kind === 'tunnel' ? spec.proxy : null,
         proxyAuth: spec.kind === 'tunnel' ? new AuthResponder('PROXY', tunnelCreds) : null,
+        // Agents are shared by every job and run on undici's real timers: so does their connector.
+        clock: systemClock,
       }),
       headersTimeout: spec.timeouts.headersMs,
       bodyTimeout: spec.timeouts.bodyIdleMs,

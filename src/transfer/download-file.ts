@@ -1,8 +1,8 @@
-import type { DownloadFileRequest, DownloadHooks } from './contract.ts';
+import type { DownloadFileRequest, DownloadHooks } from './download-request.ts';
 import { DownloadSink } from './download-sink.ts';
 import { DownloadState } from './download-state.ts';
 import { classifyLocalError, classifyNetworkError } from './failure-table.ts';
-import { fileDownload } from './file-download.ts';
+import { fileUrlDownload } from './file-url-download.ts';
 import { httpDownload } from './http-download.ts';
 import { checkRemoteRequest } from './request-checks.ts';
 import { createTempFile, isTempNameFor, type OpenTempFile, reopenTempFile, TempFileReplaced } from './temp-file.ts';
@@ -48,7 +48,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
         req.hooks.onRestart(temp.restartReason);
         req.hooks.onProgress(0);
       }
-      if (url.protocol === 'file:') await fileDownload(st);
+      if (url.protocol === 'file:') await fileUrlDownload(st);
       else await httpDownload(st);
       await sink.checkpoint();
     } catch (err) {

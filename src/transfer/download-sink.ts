@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Clock } from '../core/index.ts';
-import type { RateLimiter } from './contract.ts';
+import type { RateLimiter } from './download-request.ts';
 import { classifyLocalError } from './failure-table.ts';
 import { TransferError } from './transfer-error.ts';
 

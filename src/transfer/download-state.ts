@@ -1,7 +1,7 @@
 import type { RemoteValidators } from '../core/index.ts';
-import type { DownloadFileRequest, TransferTimeouts } from './contract.ts';
+import type { DownloadFileRequest, TransferTimeouts } from './download-request.ts';
 import type { DownloadSink } from './download-sink.ts';
-import { transferError } from './transfer-error.ts';
+import { transferError } from './failure-table.ts';
 
 /** Restarts (remote file changed) allowed in one call before giving up as transient. */
 const MAX_RESTARTS = 4;
@@ -71,12 +71,7 @@ export class DownloadState {
   checkMaxSize(bytes: number): void {
     const max = this.req.options.maxDownloadSize;
     if (max !== null && bytes > max) {
-      throw transferError(
-        'fatal',
-        'BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED',
-        'REMOTE_FILE',
-        `the file is ${bytes} bytes; the job allows ${max}`,
-      );
+      throw transferError('size:over-limit', `the file is ${bytes} bytes; the job allows ${max}`);
     }
   }
 
@@ -90,12 +85,7 @@ export class DownloadState {
   /** The remote file changed: truncate to 0, forget size and validators, report. */
   async restart(reason: string, keepTotal = false): Promise<void> {
     if (++this.#restarts > MAX_RESTARTS) {
-      throw transferError(
-        'transient',
-        'BG_E_REMOTE_FILE_CHANGED',
-        'REMOTE_FILE',
-        `${reason} (again; giving up for now)`,
-      );
+      throw transferError('remote:changed', `${reason} (again; giving up for now)`);
     }
     await this.sink.reset(0);
     if (!keepTotal) this.bytesTotal = -1;

@@ -8,10 +8,10 @@ import {
   validatorsChanged,
 } from './content-range.ts';
 import type { DownloadState } from './download-state.ts';
-import { classifyHttpStatus, parseRetryAfter } from './failure-table.ts';
+import { classifyHttpStatus, parseRetryAfter, transferError } from './failure-table.ts';
 import { type Exchange, HttpSession } from './http-exchange.ts';
 import { planSegments, type Segment, segmentsTotal, spanAt } from './range-plan.ts';
-import { transferError } from './transfer-error.ts';
+import { TransferError } from './transfer-error.ts';
 
 /**
  * HTTP(S) download of one file with BITS semantics: resume with Range from the recorded offset;
@@ -25,17 +25,15 @@ export async function httpDownload(st: DownloadState): Promise<void> {
   else await rangedFile(st, session, st.req.ranges);
 }
 
-const invalidResponse = (message: string, kind: 'transient' | 'fatal' = 'transient') =>
-  transferError(kind, 'BG_E_INVALID_SERVER_RESPONSE', 'REMOTE_FILE', message);
+/** A response that does not fit the request: transient for a whole file, fatal with ranges (as BITS). */
+const invalidResponse = (message: string, ranged = false) =>
+  transferError(ranged ? 'response:invalid-ranged' : 'response:invalid', message);
 
 /** Fail on a status that is neither 2xx nor handled (416, 412): the failure table decides. */
 async function failStatus(st: DownloadState, ex: Exchange): Promise<never> {
   await ex.discard();
   const retryAfter = parseRetryAfter(headerValue(ex.headers, 'retry-after'), st.req.clock.wallMs());
-  const failure = classifyHttpStatus(ex.status, retryAfter);
-  throw transferError(failure.kind, failure.error.name, failure.error.context, failure.error.message, {
-    retryAfterMs: failure.retryAfterMs,
-  });
+  throw new TransferError(classifyHttpStatus(ex.status, retryAfter));
 }
 
 async function wholeFile(st: DownloadState, session: HttpSession): Promise<void> {
@@ -92,9 +90,7 @@ async function wholeFileAnswer(
       if (!changed && !dynamic) {
         await ex.discard();
         throw transferError(
-          'fatal',
-          'BG_E_INSUFFICIENT_RANGE_SUPPORT',
-          'REMOTE_FILE',
+          'response:range-ignored',
           `the server answered 200 with the whole file to a request for bytes ${k}-`,
         );
       }
@@ -102,7 +98,7 @@ async function wholeFileAnswer(
     }
     if (length === null && !dynamic) {
       await ex.discard();
-      throw transferError('fatal', 'BG_E_MISSING_FILE_SIZE', 'REMOTE_FILE', 'the server sent no Content-Length');
+      throw transferError('response:no-size', 'the server sent no Content-Length');
     }
     st.learn(length ?? -1, fresh);
     st.connected();
@@ -157,7 +153,7 @@ async function rangedFile(
     const total = segmentsTotal(segments);
     if (total >= 0 && st.validators !== null && sink.position >= total) return;
     const span = spanAt(segments, sink.position);
-    if (span === null) throw invalidResponse('no range left to request', 'fatal');
+    if (span === null) throw invalidResponse('no range left to request', true);
     const extra: Record<string, string> = { range: `bytes=${span.remoteFirst}-${span.remoteLast ?? ''}` };
     if (st.validators?.lastModified != null) extra['if-unmodified-since'] = st.validators.lastModified;
     const ex = await session.get(extra);
@@ -187,12 +183,7 @@ async function rangedAnswer(
   }
   if (ex.status === 200) {
     await ex.discard();
-    throw transferError(
-      'fatal',
-      'BG_E_INSUFFICIENT_RANGE_SUPPORT',
-      'REMOTE_FILE',
-      'the server answered 200 with the whole file to a range request',
-    );
+    throw transferError('response:range-ignored', 'the server answered 200 with the whole file to a range request');
   }
   if (ex.status === 416) {
     await ex.discard();
@@ -202,16 +193,13 @@ async function rangedAnswer(
       await st.restart('the remote file changed size (416)');
       return planSegments(ranges, null);
     }
-    throw transferError('fatal', 'BG_E_INVALID_RANGE', 'REMOTE_FILE', `the server cannot serve ${asked} (416)`);
+    throw transferError('range:invalid', `the server cannot serve ${asked} (416)`);
   }
   if (ex.status === 206) {
     const cr = parseContentRange(headerValue(ex.headers, 'content-range'));
     if (cr === null || cr.first === null || cr.last === null || cr.complete === null) {
       await ex.discard();
-      throw invalidResponse(
-        `206 without a usable Content-Range (${headerValue(ex.headers, 'content-range')})`,
-        'fatal',
-      );
+      throw invalidResponse(`206 without a usable Content-Range (${headerValue(ex.headers, 'content-range')})`, true);
     }
     const fresh = responseValidators(ex.headers, cr.complete);
     if (validatorsChanged(st.validators, fresh)) {
@@ -226,7 +214,7 @@ async function rangedAnswer(
     const want = spanAt(segments, sink.position);
     if (want === null || cr.first !== want.remoteFirst || cr.last > (want.remoteLast ?? cr.complete - 1)) {
       await ex.discard();
-      throw invalidResponse(`206 for bytes ${cr.first}-${cr.last} to a request for ${asked}`, 'fatal');
+      throw invalidResponse(`206 for bytes ${cr.first}-${cr.last} to a request for ${asked}`, true);
     }
     st.connected();
     await writeBody(st, ex, cr.last - cr.first + 1);
@@ -234,7 +222,7 @@ async function rangedAnswer(
   }
   if (ex.status >= 200 && ex.status <= 299) {
     await ex.discard();
-    throw invalidResponse(`unexpected HTTP ${ex.status}`, 'fatal');
+    throw invalidResponse(`unexpected HTTP ${ex.status}`, true);
   }
   return await failStatus(st, ex);
 }
@@ -256,11 +244,6 @@ async function writeBody(st: DownloadState, ex: Exchange, expected: number | nul
     got += chunk.byteLength;
   }
   if (expected !== null && got < expected) {
-    throw transferError(
-      'transient',
-      'BG_E_CONNECTION_CLOSED',
-      'REMOTE_FILE',
-      `the connection closed after ${got} of ${expected} bytes`,
-    );
+    throw transferError('response:short-body', `the connection closed after ${got} of ${expected} bytes`);
   }
 }

@@ -4,10 +4,10 @@ import { AuthResponder, parseChallenges } from './auth.ts';
 import { headerValue, headerValues, type RawHeaders } from './content-range.ts';
 import { dispatcherFor } from './dispatcher-pool.ts';
 import type { DownloadState } from './download-state.ts';
+import { transferError } from './failure-table.ts';
 import { PhaseTimer } from './phase-timer.ts';
 import { selectProxy } from './proxy.ts';
 import { nextHop, REDIRECT_STATUSES } from './redirects.ts';
-import { transferError } from './transfer-error.ts';
 
 /** Headers the engine owns on every request; custom headers cannot replace them. */
 const USER_AGENT = 'openbits/0.1 (BITS)';
@@ -134,12 +134,7 @@ export class HttpSession {
         // Both framings at once is how responses get smuggled (aria2 #473): never read such a body.
         if (ex.headers['content-length'] !== undefined && ex.headers['transfer-encoding'] !== undefined) {
           await ex.discard();
-          throw transferError(
-            'transient',
-            'ERROR_HTTP_INVALID_SERVER_RESPONSE',
-            'REMOTE_FILE',
-            'the response has both Content-Length and Transfer-Encoding',
-          );
+          throw transferError('response:both-lengths', 'the response has both Content-Length and Transfer-Encoding');
         }
         this.#current = url;
         if (redirectPolicy(req.options.securityFlags) === 'ALLOW_REPORT' && url.href !== this.#origin.href) {

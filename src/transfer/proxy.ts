@@ -1,5 +1,5 @@
 import type { ProxySettings } from '../core/index.ts';
-import { transferError } from './transfer-error.ts';
+import { transferError } from './failure-table.ts';
 
 /**
  * Which proxy (if any) a request goes through (bits-client.md §5.9):
@@ -31,10 +31,10 @@ function parseProxyUrl(raw: string, what: string): URL {
   try {
     url = new URL(withScheme);
   } catch {
-    throw transferError('fatal', 'BG_E_INVALID_PROXY_INFO', 'GENERAL_TRANSPORT', `${what} is not a proxy URL: ${raw}`);
+    throw transferError('proxy:invalid', `${what} is not a proxy URL: ${raw}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw transferError('fatal', 'BG_E_INVALID_PROXY_INFO', 'GENERAL_TRANSPORT', `${what} must be an http(s) proxy`);
+    throw transferError('proxy:invalid', `${what} must be an http(s) proxy`);
   }
   return url;
 }

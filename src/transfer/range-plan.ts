@@ -1,5 +1,5 @@
 import { type FileRange, LENGTH_TO_EOF } from '../core/index.ts';
-import { transferError } from './transfer-error.ts';
+import { transferError } from './failure-table.ts';
 
 /**
  * AddFileWithRanges layout (bits-client.md §5.4): ranges are written back to back in the order
@@ -23,19 +23,12 @@ export function planSegments(ranges: readonly FileRange[], remoteSize: number | 
     let length = r.length;
     if (remoteSize !== null) {
       if (r.offset >= remoteSize && !(r.offset === remoteSize && length === LENGTH_TO_EOF && remoteSize === 0)) {
-        throw transferError(
-          'fatal',
-          'BG_E_INVALID_RANGE',
-          'REMOTE_FILE',
-          `range at ${r.offset} is past the end of the ${remoteSize}-byte file`,
-        );
+        throw transferError('range:invalid', `range at ${r.offset} is past the end of the ${remoteSize}-byte file`);
       }
       if (length === LENGTH_TO_EOF) length = remoteSize - r.offset;
       if (r.offset + length > remoteSize) {
         throw transferError(
-          'fatal',
-          'BG_E_INVALID_RANGE',
-          'REMOTE_FILE',
+          'range:invalid',
           `range ${r.offset}+${length} runs past the end of the ${remoteSize}-byte file`,
         );
       }

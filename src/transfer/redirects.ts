@@ -1,5 +1,5 @@
 import { type ErrorName, redirectPolicy, SecurityFlag } from '../core/index.ts';
-import { transferError } from './transfer-error.ts';
+import { transferError } from './failure-table.ts';
 
 /**
  * Redirects are followed here, never by undici (bits-client.md §5.10): ALLOW_SILENT (follow,
@@ -22,7 +22,7 @@ const DISALLOWED_NAMES: Readonly<Record<number, ErrorName>> = {
   308: 'HTTP_STATUS_PERMANENT_REDIRECT',
 };
 
-const failed = (message: string) => transferError('fatal', 'ERROR_HTTP_REDIRECT_FAILED', 'REMOTE_FILE', message);
+const failed = (message: string) => transferError('redirect:failed', message);
 
 /**
  * Decide one hop: returns the URL to follow, or throws the fatal TransferError. `onDisallowed`
@@ -47,10 +47,9 @@ export function nextHop(
   if (redirectPolicy(securityFlags) === 'DISALLOW') {
     onDisallowed(target.href);
     throw transferError(
-      'fatal',
-      DISALLOWED_NAMES[status] ?? 'HTTP_STATUS_REDIRECT',
-      'REMOTE_FILE',
+      'redirect:disallowed',
       `the server redirected (${status}) to ${target.href}; the job disallows redirects`,
+      { name: DISALLOWED_NAMES[status] ?? 'HTTP_STATUS_REDIRECT' },
     );
   }
   if (target.protocol !== 'http:' && target.protocol !== 'https:') {

@@ -1,5 +1,5 @@
 import { BitsError, validateCustomHeaders } from '../core/index.ts';
-import { transferError } from './transfer-error.ts';
+import { transferError } from './failure-table.ts';
 
 /**
  * The checks both engines make before the first byte: custom headers still valid (no CR/LF, no
@@ -15,19 +15,17 @@ export function checkRemoteRequest(
     validateCustomHeaders(customHeaders.map(([name, value]) => `${name}: ${value}`));
   } catch (err) {
     const message = err instanceof BitsError ? err.message : String(err);
-    throw transferError('fatal', 'E_INVALIDARG', 'GENERAL_TRANSPORT', message, { cause: err });
+    throw transferError('request:invalid-header', message, { cause: err });
   }
   let url: URL;
   try {
     url = new URL(remoteName);
   } catch (err) {
-    throw transferError('fatal', 'E_INVALIDARG', 'REMOTE_FILE', `not a URL: ${remoteName}`, { cause: err });
+    throw transferError('request:invalid-url', `not a URL: ${remoteName}`, { cause: err });
   }
   if (!schemes.includes(url.protocol)) {
     throw transferError(
-      'fatal',
-      'E_INVALIDARG',
-      'REMOTE_FILE',
+      'request:invalid-url',
       `unsupported protocol ${url.protocol} (expected ${schemes.join(' or ')})`,
     );
   }

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type DetailedPeerCertificate, getCACertificates, type TLSSocket } from 'node:tls';
 import { SecurityFlag } from '../core/index.ts';
+import { tlsRowKey } from './failure-table.ts';
 
 /**
  * TLS verification per BITS security flags (bits-client.md §5.10). Without an ignore flag Node
@@ -21,16 +22,12 @@ export function needsManualVerification(securityFlags: number): boolean {
   return (securityFlags & IGNORE_FLAGS) !== 0;
 }
 
-const CA_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-]);
-const DATE_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+/** OpenSSL's verdict on the chain, by the failure table's groups (one list of codes, there). */
+function verdict(authErr: string | null): 'ca' | 'date' | 'other' | null {
+  if (authErr === null) return null;
+  const key = tlsRowKey(authErr);
+  return key === 'tls:ca' ? 'ca' : key === 'tls:date' ? 'date' : 'other';
+}
 
 let trusted: X509Certificate[] | null = null;
 function trustedCAs(): X509Certificate[] {
@@ -73,9 +70,10 @@ function certError(code: string, message: string): Error {
 
 /**
  * Check an established TLS socket against every check the flags do not skip; returns the
- * error (with Node's code, classified by the failure table) or null.
+ * error (with Node's code, classified by the failure table) or null. Validity dates are checked
+ * against `nowMs`, the wall time of the real world (as OpenSSL checks them), not a job's clock.
  */
-export function verifyPeer(socket: TLSSocket, hostname: string, securityFlags: number): Error | null {
+export function verifyPeer(socket: TLSSocket, hostname: string, securityFlags: number, nowMs: number): Error | null {
   const authErr = typeof socket.authorizationError === 'string' ? socket.authorizationError : null;
   const certs = chain(socket);
   const leaf = socket.getPeerCertificate(false);
@@ -84,20 +82,20 @@ export function verifyPeer(socket: TLSSocket, hostname: string, securityFlags: n
   const ignoreDate = (securityFlags & SecurityFlag.IGNORE_CERT_DATE_INVALID) !== 0;
   const ignoreCn = (securityFlags & SecurityFlag.IGNORE_CERT_CN_INVALID) !== 0;
   const ignoreUsage = (securityFlags & SecurityFlag.IGNORE_CERT_WRONG_USAGE) !== 0;
+  const group = verdict(authErr);
   // OpenSSL reports one error only: a date error may hide a CA error, so walk the chain then.
-  const caBad = authErr !== null && (CA_CODES.has(authErr) || (DATE_CODES.has(authErr) && !chainTrusted(certs)));
+  const caBad = group === 'ca' || (group === 'date' && !chainTrusted(certs));
   if (caBad && !ignoreCa) {
-    const code = authErr !== null && CA_CODES.has(authErr) ? authErr : 'CERT_UNTRUSTED';
+    const code = group === 'ca' && authErr !== null ? authErr : 'CERT_UNTRUSTED';
     return certError(code, `certificate authority not trusted (${authErr})`);
   }
-  // Validity is about the real world, as OpenSSL checks it: real time, not the job's clock.
-  const dateBad = (authErr !== null && DATE_CODES.has(authErr)) || !datesValid(certs, Date.now());
+  const dateBad = group === 'date' || !datesValid(certs, nowMs);
   if (dateBad && !ignoreDate) return certError('CERT_HAS_EXPIRED', 'certificate expired or not yet valid');
   if (!ignoreCn) {
     const cnErr = checkServerIdentity(hostname, leaf);
     if (cnErr !== undefined) return cnErr;
   }
-  if (authErr !== null && !CA_CODES.has(authErr) && !DATE_CODES.has(authErr) && !ignoreUsage) {
+  if (group === 'other' && authErr !== null && !ignoreUsage) {
     return certError(authErr, `certificate rejected (${authErr})`);
   }
   return null;

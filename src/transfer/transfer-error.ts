@@ -1,9 +1,9 @@
-import { BitsError, type BitsErrorData, type ErrorContext, type ErrorName } from '../core/index.ts';
-import type { TransferFailure } from './contract.ts';
+import type { TransferFailure } from './download-request.ts';
 
 /**
  * The error `downloadFile` rejects with when a transfer fails: `failure` says transient or
- * fatal, with the BITS error (name, HRESULT, context) to record on the job.
+ * fatal, with the BITS error (name, HRESULT, context) to record on the job. Only the failure
+ * table builds one (failure-table.ts `transferError`): it alone decides transient vs fatal.
  */
 export class TransferError extends Error {
   override readonly name = 'TransferError';
@@ -13,31 +13,6 @@ export class TransferError extends Error {
     super(`${failure.error.name}: ${failure.error.message}`, options);
     this.failure = failure;
   }
-}
-
-/** Build a classified failure from an error name of the core registry. */
-export function transferFailure(
-  kind: TransferFailure['kind'],
-  name: ErrorName,
-  context: ErrorContext,
-  message?: string,
-  retryAfterMs: number | null = null,
-): TransferFailure {
-  const error: BitsErrorData = new BitsError(name, message, { context }).toJSON();
-  return { kind, error, retryAfterMs };
-}
-
-/** Shorthand: a TransferError for `name` in `context`. */
-export function transferError(
-  kind: TransferFailure['kind'],
-  name: ErrorName,
-  context: ErrorContext,
-  message?: string,
-  options?: { cause?: unknown; retryAfterMs?: number | null },
-): TransferError {
-  return new TransferError(transferFailure(kind, name, context, message, options?.retryAfterMs ?? null), {
-    cause: options?.cause,
-  });
 }
 
 /** The rejection of an aborted download: a DOMException named AbortError, the signal's reason as cause. */

@@ -8,12 +8,12 @@ import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { text } from 'node:stream/consumers';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { systemClock } from '../core/clock.ts';
 import { readPasswordFile, readTokenFile, tokenDigest } from './auth/credential-files.ts';
 import { credentialsAuth } from './auth/credentials-hook.ts';
 import { hashPassword } from './auth/password-hash.ts';
 import type { AuthHook, NotificationType } from './options.ts';
 import { startBitsUploadServer } from './server.ts';
-import { systemClock } from './system-clock.ts';
 
 const UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
 

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { constants as FS } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { systemClock } from '../core/clock.ts';
 import { formatSessionId } from '../core/upload-protocol.ts';
 import { syncDir } from './safe-fs.ts';
 import type { SessionFiles } from './session-files.ts';
@@ -201,7 +202,7 @@ export class FileSessionStore implements SessionStore {
     // in real time, as the file system's mtimes are.
     for (const { id, mtimeMs } of await this.#files.list()) {
       if (this.#sessions.has(id) || this.#locks.has(id) || this.#pending.has(id)) continue;
-      if (Date.now() - mtimeMs > policy.emptySessionTimeoutMs) {
+      if (systemClock.wallMs() - mtimeMs > policy.emptySessionTimeoutMs) {
         await this.#files.remove(id);
         removed.push(id);
       }

@@ -1,4 +1,6 @@
 /** The BITS upload server: standalone (`startBitsUploadServer`) or mounted (`createBitsUploadHandler`). */
+
+export { systemClock } from '../core/clock.ts';
 export { type BitsUploadHandler, createBitsUploadHandler } from './handler.ts';
 export type { ConnectionFallback } from './http/connection.ts';
 export type {
@@ -9,4 +11,3 @@ export type {
   NotificationType,
 } from './options.ts';
 export { type BitsUploadServer, type BitsUploadServerOptions, startBitsUploadServer } from './server.ts';
-export { systemClock } from './system-clock.ts';

@@ -1,8 +1,7 @@
 import path from 'node:path';
-import type { Clock } from '../core/clock.ts';
+import { type Clock, systemClock } from '../core/clock.ts';
 import { DEFAULT_HEAD_LIMITS, type HeadLimits } from './http/request-head.ts';
 import type { ExpiryPolicy, SessionCaps } from './session-record.ts';
-import { systemClock } from './system-clock.ts';
 
 /** What the authentication hook sees of a request. */
 export interface AuthRequest {

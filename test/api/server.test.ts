@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
@@ -7,15 +8,19 @@ import { Agent } from 'undici';
 import { connect } from '../../src/client/connect.ts';
 import { parseSse } from '../../src/client/event-feed.ts';
 import { BitsError } from '../../src/core/index.ts';
-import { rejectsWith } from './contract.ts';
-import { FakeManager, fakeError } from './fake-manager.ts';
-import { serve, tempDir } from './helpers.ts';
+import { startBitsUploadServer } from '../../src/upload-server/server.ts';
+import { FileServer } from '../helpers/file-server.ts';
+import { waitForState } from '../helpers/manager-harness.ts';
+import { startBackEnd } from '../upload-server/helpers/back-end.ts';
+import { type Observed, observe, realManager, serve, tempDir } from './helpers.ts';
+import { rejectsWith } from './manager-contract.ts';
 
 // The API's shape over a real Unix socket: envelopes, statuses, field-naming validation, binary
-// replies and the event stream. An in-memory manager stands behind it (nothing here transfers).
+// replies and the event stream, with the real in-process manager behind it.
 
 describe('API server', () => {
-  const fake = new FakeManager();
+  let real: Awaited<ReturnType<typeof realManager>>;
+  let manager: Observed;
   let served: Awaited<ReturnType<typeof serve>>;
   let agent: Agent;
 
@@ -32,12 +37,15 @@ describe('API server', () => {
   }
 
   before(async () => {
-    served = await serve(fake, { heartbeatMs: 20, maxBodyBytes: 64 * 1024 });
+    real = await realManager();
+    manager = observe(real.manager);
+    served = await serve(manager, { heartbeatMs: 20, maxBodyBytes: 64 * 1024 });
     agent = new Agent({ connect: { socketPath: served.socketPath } });
   });
   after(async () => {
     await agent.close();
     await served.close();
+    await real.close();
   });
 
   it('creates a job: 201 with the job', async () => {
@@ -102,30 +110,44 @@ describe('API server', () => {
   });
 
   it('turns a non-BITS failure inside the manager into E_FAIL (500) without leaking its text', async () => {
-    const original = fake.getTimes;
-    fake.getTimes = () => Promise.reject(new TypeError('secret internal detail'));
+    const restore = manager.replace('getTimes', () => Promise.reject(new TypeError('secret internal detail')));
     try {
       const { status, json } = await call('GET', '/v1/jobs/00000000-0000-4000-8000-000000000000/times');
       assert.equal(status, 500);
       assert.equal(json.error.name, 'E_FAIL');
       assert.doesNotMatch(json.error.message, /secret/);
     } finally {
-      fake.getTimes = original;
+      restore();
     }
   });
 
   it('client: rebuilds envelopes into BitsErrors, reply data from base64, job errors intact', async () => {
+    const bytes = Buffer.from([0, 1, 2, 250, 255, 10, 13]);
+    const app = await startBackEnd((_n, res) => res.end(bytes));
+    const work = await tempDir();
+    const uploads = await startBitsUploadServer({
+      root: work.path,
+      notificationType: 'by-value',
+      notificationUrl: app.url,
+    });
+    const origin = await FileServer.start();
     const client = connect({ socketPath: served.socketPath, autoStart: false });
     try {
       const err = await rejectsWith(() => client.getJob('00000000-0000-4000-8000-000000000000'), 'BG_E_NOT_FOUND');
       assert.equal(err.hresult, 0x80200001);
+      // A real upload-reply job whose reply holds bytes that are not text.
+      const source = join(work.path, 'form.bin');
+      await writeFile(source, 'form data');
       const job = await client.createJob('reply', 'UPLOAD_REPLY');
-      const bytes = Buffer.from([0, 1, 2, 250, 255, 10, 13]);
-      fake.force(job.id, 'TRANSFERRED');
-      fake.setReplyData(job.id, bytes);
+      await client.addFile(job.id, `http://127.0.0.1:${uploads.port}/forms/form.bin`, source);
+      await client.resume(job.id);
+      await waitForState(client, job.id, 'TRANSFERRED');
       assert.deepEqual(await client.getReplyData(job.id), bytes);
+      // A real 404.
       const failed = await client.createJob('failed');
-      fake.force(failed.id, 'ERROR', fakeError('BG_E_HTTP_ERROR_404'));
+      await client.addFile(failed.id, origin.url('/nowhere.bin'), join(work.path, 'nowhere.bin'));
+      await client.resume(failed.id);
+      await waitForState(client, failed.id, 'ERROR');
       const info = await client.getError(failed.id);
       assert.equal(info.name, 'BG_E_HTTP_ERROR_404');
       assert.equal(info.context, 'REMOTE_FILE');
@@ -133,12 +155,17 @@ describe('API server', () => {
       assert.equal((await client.status()).service, 'bitsd');
     } finally {
       await client.close();
+      await origin.close();
+      await uploads.close();
+      await app.close();
+      await work.remove();
     }
   });
 
   it('events: ready first, then this job’s events as SSE; heartbeats; unsubscribed on disconnect', async () => {
     const job = (await call('POST', '/v1/jobs', '{"displayName":"events"}')).json;
-    const baseline = fake.listenerCount;
+    const other = (await call('POST', '/v1/jobs', '{"displayName":"other"}')).json;
+    const baseline = manager.listenerCount;
     const abort = new AbortController();
     const res = await agent.request({
       origin: 'http://bitsd',
@@ -150,15 +177,12 @@ describe('API server', () => {
     assert.match(String(res.headers['content-type']), /text\/event-stream/);
     const iterator = parseSse(res.body)[Symbol.asyncIterator]();
     assert.equal((await iterator.next()).value?.event, 'ready');
-    fake.emit({ type: 'job:modified', jobId: '11111111-1111-4111-8111-111111111111' });
-    fake.emit({
-      type: 'job:progress',
-      jobId: job.id,
-      progress: { bytesTotal: 10, bytesTransferred: 5, filesTotal: 1, filesTransferred: 0 },
-    });
+    // Another job's event is filtered out; this job's arrives.
+    await manager.setDescription(other.id, 'not watched');
+    await manager.setDescription(job.id, 'watched');
     const message = (await iterator.next()).value;
-    assert.equal(message?.event, 'job:progress');
-    assert.equal(JSON.parse(message?.data ?? '{}').progress.bytesTransferred, 5);
+    assert.equal(message?.event, 'job:modified');
+    assert.deepEqual(JSON.parse(message?.data ?? '{}'), { type: 'job:modified', jobId: job.id });
 
     // Heartbeats are comments: read raw chunks until one shows up.
     const raw = await agent.request({ origin: 'http://bitsd', path: '/v1/events', method: 'GET' });
@@ -175,8 +199,8 @@ describe('API server', () => {
     assert.match(bad.json.error.message, /jobId is not a job id/);
 
     abort.abort();
-    await fake.listenerCountIs(baseline);
-    assert.equal(fake.listenerCount, baseline);
+    await manager.listenerCountIs(baseline);
+    assert.equal(manager.listenerCount, baseline);
   });
 
   it('client reply checks: a server answering the wrong shape gives E_FAIL naming the field', async () => {

@@ -55,6 +55,8 @@ test('bench arguments: defaults, --quick, --only, --runs and bad input', () => {
   assert.deepEqual(parseBenchArgs(['--only', 's1, S6']).only, ['S1', 'S6']);
   assert.equal(parseBenchArgs(['--runs', '7', '--quick']).runs, 7);
   assert.throws(() => parseBenchArgs(['--runs', '0']), /positive integer/);
-  assert.throws(() => parseBenchArgs(['--only', 'S10']), /ids like/);
+  assert.deepEqual(parseBenchArgs(['--only', 's12,S14']).only, ['S12', 'S14']);
+  assert.throws(() => parseBenchArgs(['--only', 'S100']), /ids like/);
+  assert.throws(() => parseBenchArgs(['--only', 'C1']), /ids like/);
   assert.throws(() => parseBenchArgs(['--fast']), /Unknown option/);
 });

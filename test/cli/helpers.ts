@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after } from 'node:test';
-import type { BitsManager, JobInfo } from '../../src/api/contract.ts';
+import type { BitsManager, JobInfo } from '../../src/api/bits-manager.ts';
 import { type CliIo, runBitsadmin } from '../../src/cli/run.ts';
 import type { Clock } from '../../src/core/index.ts';
 import { ManualNetworkSource } from '../../src/scheduler/network.ts';

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BitsManager } from '../../src/api/contract.ts';
+import type { BitsManager } from '../../src/api/bits-manager.ts';
 import { runBitsadmin } from '../../src/cli/run.ts';
 import { sleep as realSleep } from '../../src/cli/sleep.ts';
 import { FileServer, sha256 } from '../helpers/file-server.ts';

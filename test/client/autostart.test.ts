@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { connect } from '../../src/client/connect.ts';
-import { rejectsWith } from '../api/contract.ts';
 import { tempDir } from '../api/helpers.ts';
+import { rejectsWith } from '../api/manager-contract.ts';
 
 /** SIGTERM a detached daemon and wait until the process is gone. */
 async function stopPid(pid: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { connect } from '../../src/client/connect.ts';
-import { managerContract } from '../api/contract.ts';
 import { tempDir } from '../api/helpers.ts';
+import { managerContract } from '../api/manager-contract.ts';
 import { spawnDaemon, stopDaemon } from './helpers.ts';
 
 // The manager contract end to end: connect() → Unix socket → a real bitsd process → the real

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ManagerEvent } from '../../src/api/contract.ts';
+import type { ManagerEvent } from '../../src/api/bits-manager.ts';
 import { type BitsClient, connect } from '../../src/client/connect.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 import { FileServer } from '../helpers/file-server.ts';

@@ -61,6 +61,11 @@ it('e2e: an upload-reply job gets the back end reply: /getreplydata, /getreplypr
     );
     const length = Buffer.byteLength(expected);
     assert.equal(await cliOk(home.path, ['/rawreturn', '/getreplyprogress', job]), `${length} / ${length}`);
+    // Regression: getJob never carried the reply's progress, so /info /verbose said UNKNOWN.
+    assert.match(
+      await cliOk(home.path, ['/info', job, '/verbose']),
+      new RegExp(`REPLY BYTES: ${length} / ${length}$`, 'mu'),
+    );
     assert.equal(await cliOk(home.path, ['/rawreturn', '/getreplydata', job]), Buffer.from(expected).toString('hex'));
     assert.deepEqual(JSON.parse(await cliOk(home.path, ['--json', '/getreplydata', job])), {
       length,

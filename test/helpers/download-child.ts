@@ -1,7 +1,7 @@
 // Runs one downloadFile in its own process (for fault injection around it, e.g. strace) and
 // prints what the hooks reported as one JSON line: argv = remoteName localName checkpointBytes.
 
-import { systemClock as realClock } from '../../src/service/system-clock.ts';
+import { systemClock as realClock } from '../../src/core/clock.ts';
 import { downloadFile, isTransferError } from '../../src/transfer/index.ts';
 import { RecordedFile } from './download-request.ts';
 

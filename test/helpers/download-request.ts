@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Clock, RemoteValidators } from '../../src/core/index.ts';
-import type { DownloadFileRequest, DownloadMetadata, TransferOptions } from '../../src/transfer/contract.ts';
+import type { DownloadFileRequest, DownloadMetadata, TransferOptions } from '../../src/transfer/download-request.ts';
 import { isTransferError, type TransferError } from '../../src/transfer/index.ts';
 import { sha256 } from './digest.ts';
 import { TestClock } from './test-clock.ts';

@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BitsManager, ManagerEvent } from '../../src/api/contract.ts';
+import type { BitsManager, ManagerEvent } from '../../src/api/bits-manager.ts';
 import type { JobState } from '../../src/core/index.ts';
 
 export function tempDir(prefix = 'openbits-test-'): string {

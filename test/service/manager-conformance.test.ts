@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ManagerEvent } from '../../src/api/contract.ts';
+import type { ManagerEvent } from '../../src/api/bits-manager.ts';
 import { BitsError } from '../../src/core/index.ts';
 import { ManualNetworkSource } from '../../src/scheduler/network.ts';
 import { createManager, type ManagerOptions } from '../../src/service/manager.ts';

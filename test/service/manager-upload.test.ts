@@ -73,6 +73,8 @@ describe('in-process manager: upload jobs against our BITS upload server', () =>
         bytesTotal: expected.length,
         bytesTransferred: expected.length,
       });
+      // Regression: getJob's replyProgress was always null (toJobInfo was never given the reply).
+      assert.deepEqual((await m.getJob(job.id)).replyProgress, await m.getReplyProgress(job.id));
       await rejectsWith(m.setReplyFileName(job.id, join(dir, 'other.txt')), 'BG_E_INVALID_STATE');
       assert.equal(existsSync(replyFile), false, 'the reply file appears only on Complete');
       assert.equal(await m.complete(job.id), 'S_OK');

@@ -155,6 +155,30 @@ export function jobStoreTransitionContract(factory: StoreFactory): void {
       assert.deepEqual(snapshot(store, [id]), before);
     });
 
+    test('a transition saves the row and the timers it carries in one verb; a refused one saves neither', () => {
+      store.addFiles(id, [file(1)], caller());
+      const first = { activeMs: 0, noProgressMs: null, retryRemainingMs: null, inactiveMs: 0 };
+      store.saveTimers(id, first);
+      const queued = { activeMs: 0, noProgressMs: null, retryRemainingMs: null, inactiveMs: 5 };
+      assert.equal(go({ expected: 'SUSPENDED', event: 'resume', now: T0 + 1, timers: queued }).state, 'QUEUED');
+      assert.deepEqual(store.getTimers(id), queued);
+      const before = snapshot(store, [id]);
+      const waiting = { activeMs: 10, noProgressMs: 0, retryRemainingMs: 600_000, inactiveMs: 0 };
+      // Stale state, then bad timers: the row and the timers stay as they were.
+      assertBitsError(
+        () => go({ expected: 'SUSPENDED', event: 'cancel', now: T0 + 2, timers: waiting }),
+        'BG_E_INVALID_STATE',
+      );
+      assertBitsError(
+        () => go({ expected: 'QUEUED', event: 'suspend', now: T0 + 2, timers: { ...waiting, noProgressMs: -1 } }),
+        'E_INVALIDARG',
+      );
+      assert.deepEqual(snapshot(store, [id]), before);
+      // Without timers the stored ones are left alone.
+      go({ expected: 'QUEUED', event: 'suspend', now: T0 + 3 });
+      assert.deepEqual(store.getTimers(id), queued);
+    });
+
     test('upload Complete only from TRANSFERRED', () => {
       createJob(store, 2, 'alice', 'UPLOAD');
       const up = jobId(2);

@@ -301,6 +301,49 @@ function jobStoreBasicContract(factory: StoreFactory): void {
       assert.equal(store.getTimers(id), undefined);
     });
 
+    test('SetReplyFileName is refused once the stored upload session says the reply download began', () => {
+      // The legality rule needs replyStarted; the store used to assume false and let it through.
+      createJob(store, 1, 'alice', 'UPLOAD_REPLY');
+      const id = jobId(1);
+      store.saveTransferState(id, { sessionId: null, replyBytesTotal: -1 });
+      store.updateJob(id, 'setReplyFileName', { replyFileName: '/srv/reply-a' }, T0);
+      store.saveTransferState(id, { sessionId: null, replyBytesTotal: 12 });
+      const err = assertBitsError(
+        () => store.updateJob(id, 'setReplyFileName', { replyFileName: '/srv/reply-b' }, T0),
+        'BG_E_INVALID_STATE',
+      );
+      assert.match(err.message, /setReplyFileName/);
+      assert.equal(store.getJob(id)?.replyFileName, '/srv/reply-a');
+    });
+
+    test('createJob saves the first timers with the row; bad timers refuse the job', () => {
+      const timers = { activeMs: 0, noProgressMs: null, retryRemainingMs: null, inactiveMs: 0 };
+      store.createJob({ ...caller(), id: jobId(1), type: 'DOWNLOAD', displayName: 'a', timers });
+      assert.deepEqual(store.getTimers(jobId(1)), timers);
+      assertBitsError(
+        () =>
+          store.createJob({
+            ...caller(),
+            id: jobId(2),
+            type: 'DOWNLOAD',
+            displayName: 'b',
+            timers: { ...timers, activeMs: -5 },
+          }),
+        'E_INVALIDARG',
+      );
+      assert.equal(store.getJob(jobId(2)), undefined);
+      assert.equal(store.getTimers(jobId(2)), undefined);
+    });
+
+    test('durable() resolves once the verbs returned so far are committed', async () => {
+      createJob(store, 1);
+      store.updateJob(jobId(1), 'setDescription', { description: 'kept' }, T0 + 1);
+      await store.durable();
+      assert.equal(store.getJob(jobId(1))?.description, 'kept');
+      store.close();
+      await assert.rejects(store.durable(), BitsError);
+    });
+
     test('transfer state round-trips as JSON, is replaced by the next save, and goes with its job', () => {
       createJob(store, 1);
       const id = jobId(1);

@@ -6,8 +6,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { openSqliteJobStore, SCHEMA_VERSION } from '../../src/store/index.ts';
 import { assertBitsError } from '../helpers/assert-bits-error.ts';
+import { failCommitsInto } from '../helpers/commit-fault.ts';
 import { jobStoreContract } from './job-store.contract.ts';
-import { caller, createJob, file, jobId, T0 } from './store-fixtures.ts';
+import { caller, createJob, file, jobId, snapshot, T0 } from './store-fixtures.ts';
 
 jobStoreContract('SqliteJobStore', (options) => {
   const dir = mkdtempSync(join(tmpdir(), 'openbits-store-'));
@@ -139,6 +140,33 @@ describe('SqliteJobStore on disk', () => {
     } finally {
       a.close();
       b.close();
+    }
+  });
+
+  test('a COMMIT that fails undoes the whole verb (row and timers) and the verb throws', () => {
+    const store = openSqliteJobStore(path);
+    try {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1)], caller());
+      store.saveTimers(id, { activeMs: 1, noProgressMs: null, retryRemainingMs: null, inactiveMs: 2 });
+      const change = {
+        expected: 'SUSPENDED' as const,
+        event: 'resume' as const,
+        now: T0 + 5,
+        timers: { activeMs: 1, noProgressMs: null, retryRemainingMs: null, inactiveMs: 0 },
+      };
+      const fault = failCommitsInto(path, 'QUEUED');
+      const before = snapshot(store, [id]);
+      assertBitsError(() => store.applyTransition(id, change), 'E_FAIL', /FOREIGN KEY/);
+      assert.deepEqual(snapshot(store, [id]), before);
+      // The connection is usable again at once: no transaction was left open.
+      store.updateJob(id, 'setDescription', { description: 'after' }, T0 + 6);
+      fault.remove();
+      assert.equal(store.applyTransition(id, change).state, 'QUEUED');
+      assert.deepEqual(store.getTimers(id), change.timers);
+    } finally {
+      store.close();
     }
   });
 

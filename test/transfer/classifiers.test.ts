@@ -3,11 +3,12 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { errorInfo } from '../../src/core/index.ts';
+import { type ErrorName, errorInfo } from '../../src/core/index.ts';
 import { parseChallenges } from '../../src/transfer/auth.ts';
 import { ifRangeValue, parseContentRange, validatorsChanged } from '../../src/transfer/content-range.ts';
 import { DownloadSink } from '../../src/transfer/download-sink.ts';
 import {
+  ackRowKey,
   classifyHttpStatus,
   classifyLocalError,
   classifyNetworkError,
@@ -21,17 +22,42 @@ import { TestClock } from '../helpers/test-clock.ts';
 describe('failure table', () => {
   test('every row names a registered error (or the HTTP pattern) and a context', () => {
     for (const row of FAILURE_TABLE) {
-      if (row.name !== 'BG_E_HTTP_ERROR_<status>') assert.ok(errorInfo(row.name), `${row.key} → ${row.name}`);
+      if (!row.name.includes('<')) assert.ok(errorInfo(row.name as ErrorName), `${row.key} → ${row.name}`);
     }
     assert.equal(new Set(FAILURE_TABLE.map((r) => r.key)).size, FAILURE_TABLE.length, 'keys are unique');
   });
 
   test('docs/transfer.md shows exactly this table', async () => {
     const doc = await readFile(new URL('../../docs/transfer.md', import.meta.url), 'utf8');
-    const rows = doc.split('\n').filter((l) => /^\| `(net|tls|http|local):/u.test(l));
+    const rows = doc.split('\n').filter((l) => /^\| `[a-z]+:[^`]+` \| (transient|fatal) \|/u.test(l));
     assert.equal(rows.length, FAILURE_TABLE.length);
     for (const r of FAILURE_TABLE) {
       assert.ok(rows.includes(`| \`${r.key}\` | ${r.kind} | \`${r.name}\` | ${r.context} | ${r.note} |`), r.key);
+    }
+  });
+
+  test('error Acks classify as in handling-server-application-errors, and §6.2 always-fatal answers', () => {
+    const expect: Array<[number, number | undefined, string]> = [
+      [300, undefined, 'fatal'],
+      [305, undefined, 'fatal'],
+      [306, undefined, 'transient'],
+      [307, undefined, 'fatal'],
+      [308, undefined, 'transient'],
+      [400, undefined, 'fatal'],
+      [403, undefined, 'fatal'],
+      [408, undefined, 'transient'],
+      [409, undefined, 'transient'],
+      [500, undefined, 'transient'],
+      [500, 0x80070057, 'fatal'],
+      [501, undefined, 'fatal'],
+      [503, undefined, 'transient'],
+      [503, 0x80200020, 'fatal'],
+      [505, undefined, 'fatal'],
+      [600, undefined, 'transient'],
+    ];
+    const kindOf = (key: string) => FAILURE_TABLE.find((r) => r.key === key)?.kind;
+    for (const [status, code, kind] of expect) {
+      assert.equal(kindOf(ackRowKey(status, code)), kind, `${status} ${code?.toString(16) ?? ''}`);
     }
   });
 

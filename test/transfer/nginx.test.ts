@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { systemClock as realClock } from '../../src/service/system-clock.ts';
+import { systemClock as realClock } from '../../src/core/clock.ts';
 import { closeDispatchers, downloadFile, isAbortError } from '../../src/transfer/index.ts';
 import { startCuttingProxy } from '../helpers/cutting-proxy.ts';
 import { RecordedFile, sha256, transferFailure } from '../helpers/download-request.ts';

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   BITS_PROTOCOL_GUID,
-  classifyServerApplicationStatus,
   formatContentRange,
   formatErrorCode,
   formatErrorContext,
@@ -117,26 +116,6 @@ describe('core/upload-protocol', () => {
     for (const bad of ['../x', 'a/b', 'a\\b', 'c:x', 'a*b', '', 'x'.repeat(261)]) {
       assert.ok(!isValidContentName(bad), bad);
     }
-  });
-
-  test('server-application statuses classify as in handling-server-application-errors', () => {
-    const expect: Array<[number, string]> = [
-      [300, 'fatal'],
-      [305, 'fatal'],
-      [306, 'transient'],
-      [307, 'fatal'],
-      [308, 'transient'],
-      [400, 'fatal'],
-      [403, 'fatal'],
-      [408, 'transient'],
-      [409, 'transient'],
-      [500, 'transient'],
-      [501, 'fatal'],
-      [503, 'transient'],
-      [505, 'fatal'],
-      [600, 'transient'],
-    ];
-    for (const [status, cls] of expect) assert.equal(classifyServerApplicationStatus(status), cls, String(status));
   });
 
   test('parseAck reads any header-name case and the spec spelling BITS-Error', () => {

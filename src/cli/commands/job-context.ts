@@ -1,4 +1,4 @@
-import type { BitsManager, JobInfo } from '../bits.ts';
+import type { BitsManager, JobInfo } from '../bits-vocabulary.ts';
 import type { CommandContext, CommandResult } from '../command.ts';
 import { arg } from '../parse-values.ts';
 

@@ -1,4 +1,4 @@
-import type { JobInfo } from '../bits.ts';
+import type { JobInfo } from '../bits-vocabulary.ts';
 import type { Command, CommandResult } from '../command.ts';
 import { errorLines, notifyCmdLineText, securityFlagsText, sizeText, timeText } from '../format-job.ts';
 import { expectArgs } from '../parse-values.ts';

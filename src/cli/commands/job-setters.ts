@@ -1,4 +1,4 @@
-import type { BitsManager } from '../bits.ts';
+import type { BitsManager } from '../bits-vocabulary.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { notifyCmdLineText, securityFlagsText } from '../format-job.ts';
 import {

@@ -1,4 +1,4 @@
-import { formatJobId, type JobInfo } from '../bits.ts';
+import { formatJobId, type JobInfo } from '../bits-vocabulary.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { listLine, verboseInfo } from '../format-job.ts';
 import { expectArgs } from '../parse-values.ts';

@@ -1,4 +1,11 @@
-import { type BitsManager, formatJobId, type JobInfo, type JobPriority, type JobType } from '../bits.ts';
+import {
+  type BitsManager,
+  formatJobId,
+  type JobInfo,
+  type JobPriority,
+  type JobType,
+  systemClock,
+} from '../bits-vocabulary.ts';
 import type { Command, CommandContext, CommandResult } from '../command.ts';
 import { errorText, resultNote } from '../error-text.ts';
 import { errorLines } from '../format-job.ts';
@@ -61,7 +68,7 @@ async function createTransferJob(manager: BitsManager, t: TransferArgs): Promise
 function progressView(ctx: CommandContext): ProgressView {
   if (ctx.mode !== 'text') return { update() {}, stop() {} };
   if (ctx.io.isTTY) return barProgress(ctx.io.stdout, ctx.io.columns);
-  return plainProgress((line) => ctx.print(line), ctx.io.now ?? (() => performance.now()));
+  return plainProgress((line) => ctx.print(line), ctx.io.now ?? systemClock.monotonicMs);
 }
 
 /** Runs the job to its end: Complete on TRANSFERRED, Cancel on ERROR, Suspend on Ctrl-C. */

@@ -1,4 +1,4 @@
-import { BitsError, type BitsManager } from '../bits.ts';
+import { BitsError, type BitsManager } from '../bits-vocabulary.ts';
 import type { Command, CommandResult } from '../command.ts';
 import { arg, expectArgs } from '../parse-values.ts';
 import { UsageError } from '../usage-error.ts';

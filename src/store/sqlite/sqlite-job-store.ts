@@ -85,6 +85,7 @@ export class SqliteJobStore implements JobStore {
 
   createJob(input: CreateJobInput): Job {
     const job = newJob(input);
+    const timers = input.timers === undefined ? undefined : checkTimers(input.timers);
     return this.#write(() => {
       if (this.#sql.selectJob.get(job.id) !== undefined) {
         throw new BitsError('E_INVALIDARG', `job ${job.id} already exists`);
@@ -93,6 +94,7 @@ export class SqliteJobStore implements JobStore {
       const owner = (this.#sql.countOwnerQueue.get(job.owner) as Row).n as number;
       checkJobQuota({ machine, owner }, this.#quotas, input);
       this.#sql.insertJob.run(jobParams(job));
+      if (timers !== undefined) this.#saveTimers(job.id, timers);
       return job;
     });
   }
@@ -130,10 +132,12 @@ export class SqliteJobStore implements JobStore {
   }
 
   applyTransition(id: string, change: TransitionInput): Job {
+    const timers = change.timers === undefined ? undefined : checkTimers(change.timers);
     return this.#write(() => {
       const job = this.#mustLoad(id);
-      const next = transitionJob(job, change);
+      const next = transitionJob(job, change, this.#transferStateFor(job));
       this.#saveJob(next, job.state);
+      if (timers !== undefined) this.#saveTimers(id, timers);
       return next;
     });
   }
@@ -141,7 +145,7 @@ export class SqliteJobStore implements JobStore {
   updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job {
     return this.#write(() => {
       const job = this.#mustLoad(id);
-      const next = patchJob(job, method, patch, now);
+      const next = patchJob(job, method, patch, now, this.#transferStateFor(job));
       this.#saveJob(next, job.state);
       return next;
     });
@@ -169,7 +173,7 @@ export class SqliteJobStore implements JobStore {
     const t = checkTimers(timers);
     this.#write(() => {
       if (this.#sql.selectJob.get(id) === undefined) throw jobNotFound(id);
-      this.#sql.upsertTimers.run(id, t.activeMs, t.noProgressMs, t.retryRemainingMs, t.inactiveMs);
+      this.#saveTimers(id, t);
     });
   }
 
@@ -189,10 +193,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   getTransferState(id: string): unknown {
-    return this.#read(() => {
-      const row = this.#sql.selectTransferState.get(id) as Row | undefined;
-      return row === undefined ? undefined : JSON.parse(row.state as string);
-    });
+    return this.#read(() => this.#loadTransferState(id));
   }
 
   purgeFinal(before: number): number {
@@ -201,6 +202,15 @@ export class SqliteJobStore implements JobStore {
 
   setQuotas(quotas: Quotas): void {
     this.#quotas = checkQuotas(quotas);
+  }
+
+  /**
+   * Every verb's COMMIT returned only after the WAL was fsynced (synchronous=FULL), so what the
+   * verbs returned is durable already.
+   */
+  durable(): Promise<void> {
+    if (!this.#db.isOpen) return Promise.reject(new BitsError('E_FAIL', 'the job store is closed'));
+    return Promise.resolve();
   }
 
   /** The connection's durability pragmas, as SQLite reports them (for diagnostics and tests). */
@@ -224,6 +234,20 @@ export class SqliteJobStore implements JobStore {
     return rowToJob(row, (this.#sql.selectFiles.all(id) as Row[]).map(rowToFile));
   }
 
+  #loadTransferState(id: string): unknown {
+    const row = this.#sql.selectTransferState.get(id) as Row | undefined;
+    return row === undefined ? undefined : JSON.parse(row.state as string);
+  }
+
+  /** What the legality rules need of the transfer state: only an upload-reply's says anything. */
+  #transferStateFor(job: Job): unknown {
+    return job.type === 'UPLOAD_REPLY' ? this.#loadTransferState(job.id) : undefined;
+  }
+
+  #saveTimers(id: string, t: JobTimers): void {
+    this.#sql.upsertTimers.run(id, t.activeMs, t.noProgressMs, t.retryRemainingMs, t.inactiveMs);
+  }
+
   #mustLoad(id: string): Job {
     const job = this.#load(id);
     if (job === undefined) throw jobNotFound(id);
@@ -243,24 +267,6 @@ export class SqliteJobStore implements JobStore {
     return { ...rowToJob(row, []), files };
   }
 
-  /** Inside a group (transaction()): a savepoint, so a failing write undoes only itself. */
-  #nested<T>(fn: () => T): T {
-    try {
-      this.#sql.savepoint.run();
-    } catch (err) {
-      throw sqliteError(err);
-    }
-    try {
-      const result = fn();
-      this.#sql.release.run();
-      return result;
-    } catch (err) {
-      this.#sql.rollbackTo.run();
-      this.#sql.release.run();
-      throw sqliteError(err);
-    }
-  }
-
   /** Write the whole job row, only if it is still in the state the change was computed from. */
   #saveJob(job: Job, expected: JobState): void {
     const { changes } = this.#sql.updateJobIfState.run({ ...jobParams(job), expected_state: expected });
@@ -278,33 +284,14 @@ export class SqliteJobStore implements JobStore {
     return this.#transaction(this.#sql.beginRead, fn);
   }
 
-  transaction<T>(fn: () => T): T {
-    if (!this.#db.isOpen) throw new BitsError('E_FAIL', 'the job store is closed');
-    if (this.#db.isTransaction) return fn();
-    try {
-      this.#sql.begin.run();
-    } catch (err) {
-      throw sqliteError(err);
-    }
-    let result: T;
-    try {
-      result = fn();
-    } catch (err) {
-      if (this.#db.isTransaction) this.#sql.rollback.run();
-      throw err;
-    }
-    try {
-      this.#sql.commit.run();
-    } catch (err) {
-      if (this.#db.isTransaction) this.#sql.rollback.run();
-      throw sqliteError(err);
-    }
-    return result;
-  }
-
+  /**
+   * THE place the store opens a transaction: one per verb, committed (and fsynced) before the
+   * verb returns, rolled back whole when any part of it — COMMIT included — fails.
+   */
   #transaction<T>(begin: Statements['begin'], fn: () => T): T {
     if (!this.#db.isOpen) throw new BitsError('E_FAIL', 'the job store is closed');
-    if (this.#db.isTransaction) return this.#nested(fn);
+    // Verbs never call verbs: a transaction open here would make this one part of another.
+    if (this.#db.isTransaction) throw new BitsError('E_FAIL', 'a job store verb ran inside another one');
     try {
       begin.run();
     } catch (err) {

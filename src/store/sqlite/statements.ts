@@ -16,9 +16,6 @@ export interface Statements {
   readonly beginRead: StatementSync;
   readonly commit: StatementSync;
   readonly rollback: StatementSync;
-  readonly savepoint: StatementSync;
-  readonly release: StatementSync;
-  readonly rollbackTo: StatementSync;
   readonly selectJob: StatementSync;
   readonly selectFiles: StatementSync;
   readonly selectFile: StatementSync;
@@ -51,9 +48,6 @@ export function prepareStatements(db: DatabaseSync): Statements {
     beginRead: db.prepare('BEGIN DEFERRED'),
     commit: db.prepare('COMMIT'),
     rollback: db.prepare('ROLLBACK'),
-    savepoint: db.prepare('SAVEPOINT nested'),
-    release: db.prepare('RELEASE nested'),
-    rollbackTo: db.prepare('ROLLBACK TO nested'),
     selectJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
     selectFiles: db.prepare('SELECT * FROM files WHERE job_id = ? ORDER BY idx'),
     selectFile: db.prepare('SELECT * FROM files WHERE job_id = ? AND idx = ?'),

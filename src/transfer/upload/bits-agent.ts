@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Agent, type AgentOptions } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Credentials } from '../../core/index.ts';
+import { type Credentials, systemClock } from '../../core/index.ts';
 import { AuthResponder } from '../auth.ts';
 import { makeConnector } from '../connector.ts';
 import { IGNORE_FLAGS } from '../tls-verify.ts';
@@ -42,6 +42,8 @@ class ConnectorAgent extends Agent {
       connectTimeoutMs: spec.connectTimeoutMs,
       proxy: spec.kind === 'tunnel' ? spec.proxy : null,
       proxyAuth: spec.kind === 'tunnel' ? new AuthResponder('PROXY', spec.proxyCredentials) : null,
+      // Pools are shared by every job, like the download engine's Agents: real time.
+      clock: systemClock,
     });
   }
 

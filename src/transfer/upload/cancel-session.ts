@@ -3,9 +3,9 @@ import { deleteTempFile } from '../commit-file.ts';
 import { classifyNetworkError } from '../failure-table.ts';
 import { abortError, isAbortError } from '../transfer-error.ts';
 import { ackFailure, isSessionNotFound } from './ack-failure.ts';
-import type { CancelOutcome, UploadOptions, UploadSessionState } from './contract.ts';
 import { dropHostId, hostIdFallbackDue, packetUrl } from './host-id.ts';
 import { PacketExchange } from './packet-exchange.ts';
+import type { CancelOutcome, UploadOptions, UploadSessionState } from './upload-request.ts';
 
 /**
  * Cancel-Session for a cancelled upload job (bits-upload-protocol.md §4.1, §6.2): the server

@@ -1,5 +1,5 @@
 import { UPLOAD_LIMITS } from '../../core/upload-protocol.ts';
-import type { UploadSessionState } from './contract.ts';
+import type { UploadSessionState } from './upload-request.ts';
 
 /**
  * BITS-Host-Id (bits-upload-protocol.md §5, §9.3 step 5): a web-farm node names itself in the

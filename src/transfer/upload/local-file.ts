@@ -1,9 +1,9 @@
 import { constants, type FileHandle, open } from 'node:fs/promises';
-import type { RateLimiter } from '../contract.ts';
-import { classifyLocalError } from '../failure-table.ts';
-import { TransferError, transferError } from '../transfer-error.ts';
-import type { LocalFileSnapshot } from './contract.ts';
+import type { RateLimiter } from '../download-request.ts';
+import { classifyLocalError, transferError } from '../failure-table.ts';
+import { TransferError } from '../transfer-error.ts';
 import type { PacketBody } from './packet-exchange.ts';
+import type { LocalFileSnapshot } from './upload-request.ts';
 
 /**
  * The local file of an upload. BITS trusts size and timestamp only: if either changed since the
@@ -34,13 +34,13 @@ export class LocalUploadFile {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') {
-        throw transferError('fatal', 'ERROR_FILE_NOT_FOUND', 'LOCAL_FILE', `${path} does not exist`, { cause: err });
+        throw transferError('upload:missing', `${path} does not exist`, { cause: err });
       }
       throw new TransferError(classifyLocalError(err), { cause: err });
     }
     try {
       const st = await handle.stat();
-      if (!st.isFile()) throw transferError('fatal', 'E_INVALIDARG', 'LOCAL_FILE', `${path} is not a regular file`);
+      if (!st.isFile()) throw transferError('upload:not-a-file', `${path} is not a regular file`);
       const file = new LocalUploadFile(handle, path, expected ?? { size: st.size, mtimeMs: st.mtimeMs });
       await file.checkUnchanged();
       return file;
@@ -101,10 +101,5 @@ export class LocalUploadFile {
 }
 
 function changed(path: string, detail: string): TransferError {
-  return transferError(
-    'fatal',
-    'BG_E_LOCAL_FILE_CHANGED',
-    'LOCAL_FILE',
-    `the local file ${path} changed after the upload started (${detail})`,
-  );
+  return transferError('upload:changed', `the local file ${path} changed after the upload started (${detail})`);
 }

@@ -7,7 +7,7 @@ import { PhaseTimer } from '../phase-timer.ts';
 import { selectProxy } from '../proxy.ts';
 import { abortError } from '../transfer-error.ts';
 import { uploadAgentFor } from './bits-agent.ts';
-import { DEFAULT_UPLOAD_USER_AGENT, type UploadOptions } from './contract.ts';
+import { DEFAULT_UPLOAD_USER_AGENT, type UploadOptions } from './upload-request.ts';
 
 /**
  * One BITS_POST packet and its Ack (bits-upload-protocol.md §2, §4): Windows header casing,

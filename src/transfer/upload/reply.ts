@@ -1,11 +1,11 @@
 import { constants, lstat, open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { DownloadFileRequest } from '../contract.ts';
 import { downloadFile } from '../download-file.ts';
+import type { DownloadFileRequest } from '../download-request.ts';
 import { classifyLocalError } from '../failure-table.ts';
 import { TransferError } from '../transfer-error.ts';
-import { MAX_REPLY_DATA, type UploadFileRequest, type UploadSessionState } from './contract.ts';
 import { packetUrl } from './host-id.ts';
+import { MAX_REPLY_DATA, type UploadFileRequest, type UploadSessionState } from './upload-request.ts';
 
 /**
  * The reply of an upload-reply job (bits-upload-protocol.md §7.2 step 5, bits-client.md §5.3):

@@ -7,15 +7,15 @@ import {
   type PacketType,
   resolveReplyUrl,
 } from '../../core/upload-protocol.ts';
-import type { TransferFailure } from '../contract.ts';
+import type { TransferFailure } from '../download-request.ts';
 import { classifyNetworkError } from '../failure-table.ts';
 import { abortError, isAbortError, TransferError } from '../transfer-error.ts';
 import { ackFailure, isSessionNotFound, protocolFailure } from './ack-failure.ts';
-import type { UploadFileRequest, UploadSessionState } from './contract.ts';
 import { FragmentSizer } from './fragment-size.ts';
 import { adoptHostId, dropHostId, hostIdAnswered, hostIdFailed, hostIdFallbackDue, packetUrl } from './host-id.ts';
 import type { LocalUploadFile } from './local-file.ts';
 import { type PacketAnswer, type PacketBody, PacketExchange } from './packet-exchange.ts';
+import type { UploadFileRequest, UploadSessionState } from './upload-request.ts';
 
 /**
  * One upload session as the client drives it (bits-upload-protocol.md §4, §9.3): Ping, then
@@ -93,7 +93,7 @@ export class UploadSession {
       const answer = await this.#send('Fragment', headers, body);
       if (answer.status === 413) {
         if (!this.#sizer.tooLarge(length)) {
-          throw this.#fail(protocolFailure('Fragment', `413 for a ${length}-byte fragment`, 'BG_E_TOO_LARGE', 'fatal'));
+          throw this.#fail(protocolFailure('Fragment', `413 for a ${length}-byte fragment`, 'ack:too-large'));
         }
         continue;
       }
@@ -149,15 +149,16 @@ export class UploadSession {
     if (answer.status !== 200 && answer.status !== 201) throw this.#errorAck('Create-Session', answer);
     const { sessionId, protocol } = answer.ack;
     if (sessionId === undefined || !isValidSessionId(sessionId)) {
-      throw this.#fail(protocolFailure('Create-Session', 'the Ack has no valid BITS-Session-Id', undefined, 'fatal'));
+      throw this.#fail(
+        protocolFailure('Create-Session', 'the Ack has no valid BITS-Session-Id', 'ack:invalid-session'),
+      );
     }
     if (protocol === undefined || normalizeGuid(protocol) !== BITS_PROTOCOL_GUID) {
       throw this.#fail(
         protocolFailure(
           'Create-Session',
           `the server chose protocol ${protocol ?? '(none)'}, which was not offered`,
-          'BG_E_CLIENT_SERVER_PROTOCOL_MISMATCH',
-          'fatal',
+          'ack:protocol-mismatch',
         ),
       );
     }
@@ -216,10 +217,12 @@ export class UploadSession {
     try {
       resolved = new URL(resolveReplyUrl(this.#origin.href, raw));
     } catch {
-      throw this.#fail(protocolFailure('Fragment', `BITS-Reply-URL ${raw} is not a URL`, undefined, 'fatal'));
+      throw this.#fail(protocolFailure('Fragment', `BITS-Reply-URL ${raw} is not a URL`, 'ack:invalid-session'));
     }
     if (resolved.protocol !== 'http:' && resolved.protocol !== 'https:') {
-      throw this.#fail(protocolFailure('Fragment', `BITS-Reply-URL ${raw} is not an http(s) URL`, undefined, 'fatal'));
+      throw this.#fail(
+        protocolFailure('Fragment', `BITS-Reply-URL ${raw} is not an http(s) URL`, 'ack:invalid-session'),
+      );
     }
     return resolved.href;
   }

@@ -1,15 +1,16 @@
 import { deleteTempFile } from '../commit-file.ts';
+import { transferError } from '../failure-table.ts';
 import { checkRemoteRequest } from '../request-checks.ts';
-import { abortError, transferError } from '../transfer-error.ts';
+import { abortError } from '../transfer-error.ts';
+import { LocalUploadFile } from './local-file.ts';
+import { fetchReply } from './reply.ts';
+import { SessionLost, UploadSession } from './session.ts';
 import {
   INITIAL_UPLOAD_SESSION_STATE,
   type UploadFileRequest,
   type UploadResult,
   type UploadSessionState,
-} from './contract.ts';
-import { LocalUploadFile } from './local-file.ts';
-import { fetchReply } from './reply.ts';
-import { SessionLost, UploadSession } from './session.ts';
+} from './upload-request.ts';
 
 /** New sessions one call may start after BG_E_SESSION_NOT_FOUND before it reports a transient error. */
 const MAX_SESSION_RESTARTS = 3;
@@ -28,7 +29,7 @@ export async function uploadFile(req: UploadFileRequest): Promise<UploadResult> 
   try {
     if (file.size === 0 && req.type === 'UPLOAD_REPLY') {
       // The reply URL only comes with the Ack of the last fragment, and an empty file has none.
-      throw transferError('fatal', 'E_INVALIDARG', 'LOCAL_FILE', 'an upload-reply job cannot send an empty file');
+      throw transferError('upload:empty-reply', 'an upload-reply job cannot send an empty file');
     }
     const session = new UploadSession(req, origin);
     if (req.state.snapshot === null) session.update({ ...req.state, snapshot: file.snapshot });
@@ -38,7 +39,7 @@ export async function uploadFile(req: UploadFileRequest): Promise<UploadResult> 
       } catch (err) {
         if (!(err instanceof SessionLost)) throw err;
         if (restarts >= MAX_SESSION_RESTARTS) {
-          throw transferError('transient', 'BG_E_SESSION_NOT_FOUND', 'REMOTE_FILE', err.message, { cause: err });
+          throw transferError('upload:session-lost', err.message, { cause: err });
         }
         await startOver(session);
       }

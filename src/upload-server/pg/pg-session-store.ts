@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
+import { systemClock } from '../../core/clock.ts';
 import { formatSessionId } from '../../core/upload-protocol.ts';
 import { UploadError } from '../ack.ts';
 import type { SessionFiles } from '../session-files.ts';
@@ -278,7 +279,7 @@ export class PgSessionStore implements SessionStore {
       // Data no row owns: a crash inside Create-Session, or an eviction whose files were not
       // removed; real time, as the file system's mtimes are.
       const candidates = (await this.#files.list()).filter(
-        (f) => Date.now() - f.mtimeMs > policy.emptySessionTimeoutMs,
+        (f) => systemClock.wallMs() - f.mtimeMs > policy.emptySessionTimeoutMs,
       );
       if (candidates.length > 0) {
         const { rows: known } = await client.query<{ id: string }>(

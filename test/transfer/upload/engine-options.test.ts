@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import type { RateLimiter } from '../../../src/transfer/contract.ts';
+import type { RateLimiter } from '../../../src/transfer/download-request.ts';
 import { closeUploadAgents, uploadFile } from '../../../src/transfer/upload/index.ts';
 import { BitsFaultServer } from '../../helpers/bits-fault-server.ts';
 import { failureOf, RecordedUpload, removeDir, sha256, tempUpload } from './upload-request.ts';

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAck } from '../../../src/core/upload-protocol.ts';
 import { ackFailure, isSessionNotFound } from '../../../src/transfer/upload/ack-failure.ts';
-import { INITIAL_UPLOAD_SESSION_STATE } from '../../../src/transfer/upload/contract.ts';
 import {
   DEFAULT_FRAGMENT_SIZE,
   FragmentSizer,
@@ -17,6 +16,7 @@ import {
   isUsableHostId,
   packetUrl,
 } from '../../../src/transfer/upload/host-id.ts';
+import { INITIAL_UPLOAD_SESSION_STATE } from '../../../src/transfer/upload/upload-request.ts';
 
 // Unit tests of the upload engine's pure rules: fragment sizing (§9.4), Host-Id (§5, §9.3),
 // error-Ack classification (§6).

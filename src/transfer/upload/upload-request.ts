@@ -1,5 +1,5 @@
-import type { Clock, Credentials, ProxySettings, RemoteValidators } from '../../core/index.ts';
-import type { RateLimiter, TransferFailure, TransferTimeouts } from '../contract.ts';
+import type { Clock, Credentials, ProxySettings, RemoteValidators, ReplyFacts } from '../../core/index.ts';
+import type { RateLimiter, TransferFailure, TransferTimeouts } from '../download-request.ts';
 
 /**
  * What the upload engine needs to move one upload (or upload-reply) file over the BITS upload
@@ -37,7 +37,7 @@ export interface LocalFileSnapshot {
  * Everything an interrupted upload needs to resume (§9.3, §14.2 item 11). Plain data: the
  * caller stores it as JSON.
  */
-export interface UploadSessionState {
+export interface UploadSessionState extends ReplyFacts {
   /** BITS-Session-Id from the Create-Session Ack, echoed verbatim; null: no session yet. */
   readonly sessionId: string | null;
   /** BITS-Host-Id: later packets go to this host instead of the URL's (§5). */

@@ -3,7 +3,7 @@
  * (error class, codes, enumerations). One import point, so the CLI's view of the lower layers
  * stays in one file.
  */
-export type { BitsManager, FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from '../api/contract.ts';
+export type { BitsManager, FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from '../api/bits-manager.ts';
 export {
   AUTH_SCHEMES,
   AUTH_TARGETS,
@@ -28,4 +28,5 @@ export {
   PROXY_USAGES,
   type ProxyUsage,
   SIZE_UNKNOWN,
+  systemClock,
 } from '../core/index.ts';

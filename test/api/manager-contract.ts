@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { BitsManager, ManagerEvent } from '../../src/api/contract.ts';
+import type { BitsManager, ManagerEvent } from '../../src/api/bits-manager.ts';
 import { BitsError, type ErrorName, LIMITS } from '../../src/core/index.ts';
 
 /** What a contract run needs: a manager, a folder its caller may write into, and a teardown. */

@@ -3,8 +3,9 @@ import { fileURLToPath } from 'node:url';
 import type { RemoteValidators } from '../core/index.ts';
 import { validatorsChanged } from './content-range.ts';
 import type { DownloadState } from './download-state.ts';
+import { transferError } from './failure-table.ts';
 import { planSegments, segmentsTotal, spanAt } from './range-plan.ts';
-import { abortError, transferError } from './transfer-error.ts';
+import { abortError } from './transfer-error.ts';
 
 const READ_BYTES = 1024 * 1024;
 
@@ -12,7 +13,7 @@ const READ_BYTES = 1024 * 1024;
  * `file://` source: copied into the temp file with the same resume, checkpoint and
  * change-detection rules as HTTP (validators: size and mtime).
  */
-export async function fileDownload(st: DownloadState): Promise<void> {
+export async function fileUrlDownload(st: DownloadState): Promise<void> {
   const path = fileURLToPath(st.url);
   let src: FileHandle;
   try {
@@ -22,7 +23,7 @@ export async function fileDownload(st: DownloadState): Promise<void> {
   }
   try {
     const stat = await src.stat();
-    if (!stat.isFile()) throw transferError('fatal', 'E_INVALIDARG', 'REMOTE_FILE', `${path} is not a regular file`);
+    if (!stat.isFile()) throw transferError('source:not-a-file', `${path} is not a regular file`);
     const fresh: RemoteValidators = { size: stat.size, lastModified: stat.mtime.toUTCString(), etag: null };
     if (st.sink.position > 0 && validatorsChanged(st.validators, fresh)) {
       await st.restart('the source file changed (size or modification time)');
@@ -44,7 +45,7 @@ export async function fileDownload(st: DownloadState): Promise<void> {
       } catch (err) {
         throw sourceError(err, path);
       }
-      if (n === 0) throw transferError('transient', 'BG_E_REMOTE_FILE_CHANGED', 'REMOTE_FILE', `${path} shrank`);
+      if (n === 0) throw transferError('remote:changed', `${path} shrank`);
       await st.sink.write(buf.subarray(0, n));
     }
   } finally {
@@ -55,10 +56,10 @@ export async function fileDownload(st: DownloadState): Promise<void> {
 function sourceError(err: unknown, path: string): Error {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return transferError('fatal', 'ERROR_FILE_NOT_FOUND', 'REMOTE_FILE', `${path} does not exist`, { cause: err });
+    return transferError('source:missing', `${path} does not exist`, { cause: err });
   }
   if (code === 'EACCES' || code === 'EPERM') {
-    return transferError('fatal', 'E_ACCESSDENIED', 'REMOTE_FILE', `${path} cannot be read`, { cause: err });
+    return transferError('source:denied', `${path} cannot be read`, { cause: err });
   }
-  return transferError('transient', 'E_FAIL', 'REMOTE_FILE', `${path}: ${String(err)}`, { cause: err });
+  return transferError('source:other', `${path}: ${String(err)}`, { cause: err });
 }

@@ -1,6 +1,6 @@
 import { createManager } from '../../src/service/manager.ts';
-import { managerContract } from './contract.ts';
 import { tempDir } from './helpers.ts';
+import { managerContract } from './manager-contract.ts';
 
 managerContract('createManager() in-process', async () => {
   const home = await tempDir('openbits-home-');

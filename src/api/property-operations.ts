@@ -1,0 +1,293 @@
+import type { AuthScheme, AuthTarget, JobPriority, ProxySettings } from '../core/index.ts';
+import { defineOperation as op } from './operation.ts';
+import { job, jobCommand, jobPath, param, wholeNumber } from './operation-kinds.ts';
+import * as S from './schemas.ts';
+
+/**
+ * The routes of the job properties: `PUT /v1/jobs/:id/<property>` sets one (most with `{ value }`),
+ * `GET` reads it back where BITS has a getter. Part of OPERATIONS (operations.ts).
+ */
+export const PROPERTY_OPERATIONS = {
+  setDisplayName: jobCommand({
+    name: 'setDisplayName',
+    method: 'PUT',
+    path: 'display-name',
+    body: S.StringValue,
+    pack: (_id, value: string) => ({ value }),
+    call: (m, id, body) => m.setDisplayName(id, body.value),
+  }),
+  setDescription: jobCommand({
+    name: 'setDescription',
+    method: 'PUT',
+    path: 'description',
+    body: S.StringValue,
+    pack: (_id, value: string) => ({ value }),
+    call: (m, id, body) => m.setDescription(id, body.value),
+  }),
+  setPriority: op({
+    name: 'setPriority',
+    method: 'PUT',
+    path: `${jobPath}/priority`,
+    body: S.StringValue,
+    reply: undefined,
+    encode: (id: string, value: JobPriority) => ({ params: job(id), body: { value } }),
+    invoke: async (m, r) => {
+      await m.setPriority(param(r.params, 'id'), r.body.value as JobPriority);
+      return undefined;
+    },
+  }),
+  setNotifyFlags: jobCommand({
+    name: 'setNotifyFlags',
+    method: 'PUT',
+    path: 'notify-flags',
+    body: S.NumberValue,
+    pack: (_id, value: number) => ({ value }),
+    call: (m, id, body) => m.setNotifyFlags(id, body.value),
+  }),
+  setNotifyCmdLine: op({
+    name: 'setNotifyCmdLine',
+    method: 'PUT',
+    path: `${jobPath}/notify-cmd-line`,
+    body: S.NotifyCmdLineBody,
+    reply: undefined,
+    encode: (id: string, program: string | null, parameters: string | null) => ({
+      params: job(id),
+      body: { program, parameters },
+    }),
+    invoke: async (m, r) => {
+      await m.setNotifyCmdLine(param(r.params, 'id'), r.body.program, r.body.parameters);
+      return undefined;
+    },
+  }),
+  setMinimumRetryDelay: jobCommand({
+    name: 'setMinimumRetryDelay',
+    method: 'PUT',
+    path: 'minimum-retry-delay',
+    body: S.NumberValue,
+    pack: (_id, value: number) => ({ value }),
+    call: (m, id, body) => m.setMinimumRetryDelay(id, body.value),
+  }),
+  setNoProgressTimeout: jobCommand({
+    name: 'setNoProgressTimeout',
+    method: 'PUT',
+    path: 'no-progress-timeout',
+    body: S.NumberValue,
+    pack: (_id, value: number) => ({ value }),
+    call: (m, id, body) => m.setNoProgressTimeout(id, body.value),
+  }),
+  setMaximumDownloadTime: jobCommand({
+    name: 'setMaximumDownloadTime',
+    method: 'PUT',
+    path: 'maximum-download-time',
+    body: S.NumberValue,
+    pack: (_id, value: number) => ({ value }),
+    call: (m, id, body) => m.setMaximumDownloadTime(id, body.value),
+  }),
+  setProxySettings: op({
+    name: 'setProxySettings',
+    method: 'PUT',
+    path: `${jobPath}/proxy`,
+    body: S.ProxyBody,
+    reply: undefined,
+    encode: (id: string, s: ProxySettings) => ({
+      params: job(id),
+      body: { usage: s.usage, proxyList: s.proxyList ?? null, bypassList: s.bypassList ?? null },
+    }),
+    invoke: async (m, r) => {
+      await m.setProxySettings(param(r.params, 'id'), r.body as ProxySettings);
+      return undefined;
+    },
+  }),
+  setCustomHeaders: op({
+    name: 'setCustomHeaders',
+    method: 'PUT',
+    path: `${jobPath}/custom-headers`,
+    body: S.CustomHeadersBody,
+    reply: undefined,
+    encode: (id: string, headers: readonly string[] | null) => ({
+      params: job(id),
+      body: { headers: headers === null ? null : [...headers] },
+    }),
+    invoke: async (m, r) => {
+      await m.setCustomHeaders(param(r.params, 'id'), r.body.headers);
+      return undefined;
+    },
+  }),
+  getCustomHeaders: op({
+    name: 'getCustomHeaders',
+    method: 'GET',
+    path: `${jobPath}/custom-headers`,
+    body: undefined,
+    reply: S.CustomHeadersReply,
+    encode: (id: string) => ({ params: job(id) }),
+    invoke: async (m, r) => ({ headers: await m.getCustomHeaders(param(r.params, 'id')) }),
+    decode: (reply) => reply.headers,
+  }),
+  makeCustomHeadersWriteOnly: jobCommand({
+    name: 'makeCustomHeadersWriteOnly',
+    method: 'POST',
+    path: 'custom-headers/write-only',
+    body: undefined,
+    pack: () => undefined,
+    call: (m, id) => m.makeCustomHeadersWriteOnly(id),
+  }),
+  setCredentials: op({
+    name: 'setCredentials',
+    method: 'PUT',
+    path: `${jobPath}/credentials`,
+    body: S.CredentialsBody,
+    reply: undefined,
+    encode: (id: string, c) => ({
+      params: job(id),
+      body: { target: c.target, scheme: c.scheme, userName: c.userName ?? null, password: c.password ?? null },
+    }),
+    invoke: async (m, r) => {
+      await m.setCredentials(param(r.params, 'id'), {
+        ...r.body,
+        target: r.body.target as AuthTarget,
+        scheme: r.body.scheme as AuthScheme,
+      });
+      return undefined;
+    },
+  }),
+  removeCredentials: op({
+    name: 'removeCredentials',
+    method: 'DELETE',
+    path: `${jobPath}/credentials/:target/:scheme`,
+    body: undefined,
+    reply: S.ResultReply,
+    encode: (id: string, target: AuthTarget, scheme: AuthScheme) => ({ params: { id, target, scheme } }),
+    invoke: async (m, r) => ({
+      result: await m.removeCredentials(
+        param(r.params, 'id'),
+        param(r.params, 'target') as AuthTarget,
+        param(r.params, 'scheme') as AuthScheme,
+      ),
+    }),
+    decode: (reply) => reply.result,
+  }),
+  setSecurityFlags: jobCommand({
+    name: 'setSecurityFlags',
+    method: 'PUT',
+    path: 'security-flags',
+    body: S.NumberValue,
+    pack: (_id, value: number) => ({ value }),
+    call: (m, id, body) => m.setSecurityFlags(id, body.value),
+  }),
+  replaceRemotePrefix: op({
+    name: 'replaceRemotePrefix',
+    method: 'POST',
+    path: `${jobPath}/replace-remote-prefix`,
+    body: S.ReplacePrefixBody,
+    reply: S.ResultReply,
+    encode: (id: string, oldPrefix: string, newPrefix: string) => ({ params: job(id), body: { oldPrefix, newPrefix } }),
+    invoke: async (m, r) => ({
+      result: await m.replaceRemotePrefix(param(r.params, 'id'), r.body.oldPrefix, r.body.newPrefix),
+    }),
+    decode: (reply) => reply.result,
+  }),
+  setRemoteName: op({
+    name: 'setRemoteName',
+    method: 'PUT',
+    path: `${jobPath}/files/:index/remote-name`,
+    body: S.StringValue,
+    reply: undefined,
+    encode: (id: string, fileIndex: number, value: string) => ({
+      params: { id, index: String(fileIndex) },
+      body: { value },
+    }),
+    invoke: async (m, r) => {
+      await m.setRemoteName(param(r.params, 'id'), wholeNumber(r.params, 'index'), r.body.value);
+      return undefined;
+    },
+  }),
+  setDynamicContent: jobCommand({
+    name: 'setDynamicContent',
+    method: 'PUT',
+    path: 'dynamic-content',
+    body: S.BooleanValue,
+    pack: (_id, value: boolean) => ({ value }),
+    call: (m, id, body) => m.setDynamicContent(id, body.value),
+  }),
+  setHighPerformance: jobCommand({
+    name: 'setHighPerformance',
+    method: 'PUT',
+    path: 'high-performance',
+    body: S.BooleanValue,
+    pack: (_id, value: boolean) => ({ value }),
+    call: (m, id, body) => m.setHighPerformance(id, body.value),
+  }),
+  setMaxDownloadSize: op({
+    name: 'setMaxDownloadSize',
+    method: 'PUT',
+    path: `${jobPath}/max-download-size`,
+    body: S.NullableNumberValue,
+    reply: undefined,
+    encode: (id: string, value: number | null) => ({ params: job(id), body: { value } }),
+    invoke: async (m, r) => {
+      await m.setMaxDownloadSize(param(r.params, 'id'), r.body.value);
+      return undefined;
+    },
+  }),
+  setMaxBandwidth: jobCommand({
+    name: 'setMaxBandwidth',
+    method: 'PUT',
+    path: 'max-bandwidth',
+    body: S.NumberValue,
+    pack: (_id, value: number) => ({ value }),
+    call: (m, id, body) => m.setMaxBandwidth(id, body.value),
+  }),
+  setReplyFileName: op({
+    name: 'setReplyFileName',
+    method: 'PUT',
+    path: `${jobPath}/reply-file-name`,
+    body: S.NullableStringValue,
+    reply: undefined,
+    encode: (id: string, value: string | null) => ({ params: job(id), body: { value } }),
+    invoke: async (m, r) => {
+      await m.setReplyFileName(param(r.params, 'id'), r.body.value);
+      return undefined;
+    },
+  }),
+  getReplyFileName: op({
+    name: 'getReplyFileName',
+    method: 'GET',
+    path: `${jobPath}/reply-file-name`,
+    body: undefined,
+    reply: S.NullableStringReply,
+    encode: (id: string) => ({ params: job(id) }),
+    invoke: async (m, r) => ({ value: await m.getReplyFileName(param(r.params, 'id')) }),
+    decode: (reply) => reply.value,
+  }),
+  getReplyProgress: op({
+    name: 'getReplyProgress',
+    method: 'GET',
+    path: `${jobPath}/reply-progress`,
+    body: undefined,
+    reply: S.ReplyProgressReply,
+    encode: (id: string) => ({ params: job(id) }),
+    invoke: (m, r) => m.getReplyProgress(param(r.params, 'id')),
+    decode: (reply) => reply,
+  }),
+  getReplyData: op({
+    name: 'getReplyData',
+    method: 'GET',
+    path: `${jobPath}/reply-data`,
+    body: undefined,
+    reply: S.ReplyDataReply,
+    encode: (id: string) => ({ params: job(id) }),
+    invoke: async (m, r) => {
+      const data = await m.getReplyData(param(r.params, 'id'));
+      return { data: data === null ? null : data.toString('base64') };
+    },
+    decode: (reply) => (reply.data === null ? null : Buffer.from(reply.data, 'base64')),
+  }),
+  takeOwnership: jobCommand({
+    name: 'takeOwnership',
+    method: 'POST',
+    path: 'take-ownership',
+    body: undefined,
+    pack: () => undefined,
+    call: (m, id) => m.takeOwnership(id),
+  }),
+} as const;

@@ -1,0 +1,74 @@
+import { isAbsolute } from 'node:path';
+import type { ResultCode } from '../api/bits-manager.ts';
+import { type FileRange, isActiveState, isUploadType, type Job } from '../core/index.ts';
+import { checkLocalDestination } from '../transfer/index.ts';
+import type { ManagerParts } from './manager-parts.ts';
+import { checkUploadSource } from './upload-runner.ts';
+
+/** The files of an AddFileSet call (ranges: AddFileWithRanges). */
+export type FilesToAdd = ReadonlyArray<{ remoteName: string; localName: string; ranges?: readonly FileRange[] }>;
+
+/** Only an absolute name points at something on disk to check; the store's rules refuse any other. */
+function checkable(localName: unknown): localName is string {
+  return typeof localName === 'string' && isAbsolute(localName) && !localName.includes('\0');
+}
+
+/**
+ * Adding files and changing remote names: the calls that change a job's files from outside its
+ * run. Each holds the job's lock; the I/O checks are made here, values and quotas by the store.
+ */
+export class JobFiles {
+  readonly #p: ManagerParts;
+
+  constructor(parts: ManagerParts) {
+    this.#p = parts;
+  }
+
+  /**
+   * AddFileSet: legality first (nothing is looked at on disk for a call that cannot succeed), then
+   * the I/O checks of each local name, then the store's verb — values and quotas, all or nothing.
+   */
+  async add(jobId: string, files: FilesToAdd, method: 'addFile' | 'addFileWithRanges'): Promise<void> {
+    const { access, locks, store, transitions, clock } = this.#p;
+    await locks.run(access.id(jobId), async () => {
+      const job = access.job(jobId);
+      access.check(method, job);
+      for (const f of Array.isArray(files) ? files : []) {
+        if (!checkable(f?.localName)) continue;
+        if (isUploadType(job.type)) await checkUploadSource(f.localName);
+        else await checkLocalDestination(f.localName);
+      }
+      await transitions.changed(store.addFiles(job.id, files, { ...access.caller, now: clock.wallMs() }));
+    });
+  }
+
+  /**
+   * New remote names (SetRemoteName, ReplaceRemotePrefix; S_FALSE when nothing matched). A running
+   * transfer stops first — its run is the job's only writer while it runs — then the store judges
+   * and keeps each URL, and a stopped job is queued again to use them; also when a URL was
+   * refused, so the transfer goes on from its last checkpoint.
+   */
+  async changeRemoteNames(
+    jobId: string,
+    method: 'setRemoteName' | 'replaceRemotePrefix',
+    changes: (job: Job) => Array<[number, string]>,
+  ): Promise<ResultCode> {
+    const { access, locks, store, transitions, runs, clock } = this.#p;
+    return locks.run(access.id(jobId), async () => {
+      const job = access.job(jobId);
+      access.check(method, job);
+      const list = changes(job);
+      if (list.length === 0) return 'S_FALSE';
+      await runs.stop(job.id);
+      try {
+        for (const [index, url] of list) store.updateFile(job.id, index, { remoteName: url }, clock.wallMs());
+      } finally {
+        const stopped = store.getJob(job.id) as Job;
+        await transitions.changed(
+          isActiveState(stopped.state) ? await transitions.step(stopped, 'slice_end') : stopped,
+        );
+      }
+      return 'S_OK';
+    });
+  }
+}

@@ -1,0 +1,98 @@
+import { type Clock, isBitsError, type Job, type JobFile, jobProgress } from '../core/index.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { FilePatch, JobStore } from '../store/job-store.ts';
+import type { ReplyProgress, UploadSessionState } from '../transfer/upload/index.ts';
+import type { EventHub } from './event-hub.ts';
+import type { JobTransitions } from './job-transitions.ts';
+import type { UploadReports } from './upload-runner.ts';
+
+/** What a run writes through and tells. */
+export interface JobRunParts {
+  readonly store: JobStore;
+  readonly clock: Clock;
+  readonly scheduler: Scheduler;
+  readonly transitions: JobTransitions;
+  readonly hub: EventHub;
+}
+
+/**
+ * One run of one job, from CONNECTING to the end of its transfer: the only writer of the job's
+ * record while the bytes move. The runners report to it (never to the store); it writes what
+ * must survive a crash, keeps the live byte counts, and tracks the job's state itself, so the run
+ * reads the job once (when it is picked) and decides its last transition from what it knows.
+ */
+export class JobRun implements UploadReports {
+  readonly #p: JobRunParts;
+  #job: Job;
+  #live: readonly JobFile[] | undefined;
+  #connected = false;
+  #connecting: Promise<void> = Promise.resolve();
+
+  constructor(picked: Job, parts: JobRunParts) {
+    this.#job = picked;
+    this.#p = parts;
+  }
+
+  /** The job as the run last changed it. */
+  get job(): Job {
+    return this.#job;
+  }
+
+  /** Live byte counts (the store holds the last durable checkpoint); undefined before any progress. */
+  get live(): readonly JobFile[] | undefined {
+    return this.#live;
+  }
+
+  /** The job once every transition the run started has settled. */
+  async settled(): Promise<Job> {
+    await this.#connecting;
+    return this.#job;
+  }
+
+  connected(): void {
+    // Every file's first answer reports it; only the first one moves the job.
+    if (this.#connected) return;
+    this.#connected = true;
+    if (this.#job.state !== 'CONNECTING') return;
+    this.#connecting = this.#p.transitions.step(this.#job, 'connected').then(
+      (job) => {
+        this.#job = job;
+      },
+      (err: unknown) => {
+        // Stopped meanwhile (another call moved the job): the stopper decides what comes next.
+        if (!isBitsError(err) || err.name !== 'BG_E_INVALID_STATE') throw err;
+      },
+    );
+  }
+
+  file(fileIndex: number, patch: FilePatch): void {
+    const { store, clock, hub } = this.#p;
+    store.updateFile(this.#job.id, fileIndex, patch, clock.wallMs());
+    if (patch.transferred === true) {
+      const jobId = this.#job.id;
+      void store.durable().then(
+        () => hub.emit({ type: 'file:transferred', jobId, fileIndex }),
+        () => undefined,
+      );
+    }
+  }
+
+  checkpoint(fileIndex: number, bytesTransferred: number): void {
+    this.#p.store.saveCheckpoint(this.#job.id, fileIndex, bytesTransferred, this.#p.clock.wallMs());
+  }
+
+  progress(files: readonly JobFile[], advanced: boolean): void {
+    if (advanced) this.#p.scheduler.progress(this.#job.id);
+    this.#live = files;
+    this.#p.hub.emit({ type: 'job:progress', jobId: this.#job.id, progress: jobProgress(files) });
+  }
+
+  session(state: UploadSessionState): void {
+    this.#p.store.saveTransferState(this.#job.id, state);
+  }
+
+  replyProgress(_progress: ReplyProgress): void {
+    this.#p.scheduler.progress(this.#job.id);
+    this.#p.hub.emit({ type: 'job:modified', jobId: this.#job.id });
+  }
+}

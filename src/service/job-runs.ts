@@ -1,0 +1,219 @@
+import {
+  BitsError,
+  isActiveState,
+  isBitsError,
+  isFinalState,
+  isUploadType,
+  type Job,
+  type JobEvent,
+  type JobFile,
+} from '../core/index.ts';
+import type { SchedulerActions } from '../scheduler/scheduler.ts';
+import type { TransferFailure } from '../transfer/download-request.ts';
+import { unexpectedFailure } from '../transfer/index.ts';
+import type { BandwidthControl } from './bandwidth-control.ts';
+import { type RunOutcome, runDownloadJob } from './download-runner.ts';
+import { discardFiles } from './finish-job.ts';
+import type { JobLocks } from './job-locks.ts';
+import { JobRun, type JobRunParts } from './job-run.ts';
+import type { Policy } from './policy-file.ts';
+import { transferOptionsOf } from './transfer-options.ts';
+import type { UploadReplies } from './upload-reply.ts';
+import { runUploadJob } from './upload-runner.ts';
+import type { WaitConditions } from './wait-conditions.ts';
+
+export interface JobRunsParts extends JobRunParts {
+  readonly locks: JobLocks;
+  readonly bandwidth: BandwidthControl;
+  readonly waits: WaitConditions;
+  readonly uploads: UploadReplies;
+  readonly policy: () => Policy;
+}
+
+interface Runner {
+  readonly abort: AbortController;
+  /** Settles when the run has stopped and its last transition is stored. */
+  done: Promise<void>;
+  /** Set once the job is picked (CONNECTING). */
+  run: JobRun | null;
+}
+
+/**
+ * Running jobs: what the scheduler asks for (start, preempt, the retry, no-progress, maximum
+ * download time and inactivity timers) and the runs it starts. A run owns its job from `pick`
+ * to its last transition (JobRun); everything else that changes a job first stops its run and
+ * waits for it, holding the job's lock.
+ */
+export class JobRuns implements SchedulerActions {
+  readonly #p: JobRunsParts;
+  readonly #runners = new Map<string, Runner>();
+  #closed = false;
+
+  constructor(parts: JobRunsParts) {
+    this.#p = parts;
+  }
+
+  /** Live byte counts of a running job (the store holds its last checkpoint). */
+  live(jobId: string): readonly JobFile[] | undefined {
+    return this.#runners.get(jobId)?.run?.live;
+  }
+
+  /** Scheduler: QUEUED → CONNECTING, and run — unless a wait condition holds the job back. */
+  start(jobId: string): void {
+    if (this.#closed || this.#runners.has(jobId)) return;
+    const job = this.#p.store.getJob(jobId);
+    if (job?.state !== 'QUEUED') return;
+    const held = this.#p.waits.blocking(job);
+    if (held !== null) {
+      this.#p.locks.background(jobId, () => this.#p.waits.park(job, held));
+      return;
+    }
+    const runner: Runner = { abort: new AbortController(), done: Promise.resolve(), run: null };
+    this.#runners.set(jobId, runner);
+    let picked = false;
+    runner.done = this.#own(job, runner, () => {
+      picked = true;
+    }).finally(() => {
+      this.#runners.delete(jobId);
+      // A job that could not even be picked stays QUEUED; planning again at once would spin on it.
+      if (picked) this.#p.scheduler.kick();
+    });
+  }
+
+  /** Stop a running transfer (at a checkpoint) and wait until it has stopped. */
+  async stop(jobId: string): Promise<void> {
+    const runner = this.#runners.get(jobId);
+    if (runner === undefined) return;
+    runner.abort.abort();
+    await runner.done;
+  }
+
+  /** Shutdown: no new runs; every running one stops at a checkpoint. */
+  async stopAll(): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#runners.keys()].map((id) => this.stop(id)));
+  }
+
+  preempt(jobId: string): void {
+    this.#act(jobId, async () => {
+      await this.stop(jobId);
+      const job = this.#p.store.getJob(jobId);
+      if (job !== undefined && isActiveState(job.state)) await this.#p.transitions.step(job, 'slice_end');
+    });
+  }
+
+  retryDue(jobId: string): void {
+    this.#act(jobId, async () => {
+      const job = this.#p.store.getJob(jobId);
+      if (job?.state !== 'TRANSIENT_ERROR') return;
+      const event: JobEvent = this.#p.scheduler.noProgressExpired(jobId) ? 'no_progress_timeout' : 'retry_timer';
+      await this.#p.transitions.step(job, event);
+    });
+  }
+
+  noProgressTimeout(jobId: string): void {
+    this.#act(jobId, async () => {
+      const job = this.#p.store.getJob(jobId);
+      if (job?.state === 'TRANSIENT_ERROR') await this.#p.transitions.step(job, 'no_progress_timeout');
+    });
+  }
+
+  maxDownloadTime(jobId: string): void {
+    this.#act(jobId, async () => {
+      await this.stop(jobId);
+      const job = this.#p.store.getJob(jobId);
+      if (job === undefined || !isActiveState(job.state)) return;
+      const error = new BitsError(
+        'BG_E_MAXDOWNLOAD_TIMEOUT',
+        `the job spent more than ${job.maximumDownloadTime} s connecting and transferring`,
+        { context: 'GENERAL_QUEUE_MANAGER' },
+      ).toJSON();
+      await this.#p.transitions.step(job, 'max_download_time', { error: { ...error, fileIndex: null } });
+    });
+  }
+
+  inactivityTimeout(jobId: string): void {
+    this.#act(jobId, async () => {
+      await this.stop(jobId);
+      const job = this.#p.store.getJob(jobId);
+      if (job === undefined || isFinalState(job.state)) return;
+      await discardFiles(job);
+      await this.#p.transitions.step(this.#p.store.getJob(jobId) ?? job, 'inactivity_timeout');
+    });
+  }
+
+  /** A timer's action runs under the job's lock, like a caller's method. */
+  #act(jobId: string, fn: () => Promise<void>): void {
+    this.#p.locks.background(jobId, async () => {
+      if (!this.#closed) await fn();
+    });
+  }
+
+  /** One run: pick, transfer, and the transition its outcome calls for. Never rejects. */
+  async #own(queued: Job, runner: Runner, onPicked: () => void): Promise<void> {
+    const { signal } = runner.abort;
+    let run: JobRun;
+    try {
+      run = new JobRun(await this.#p.transitions.step(queued, 'pick'), this.#p);
+    } catch {
+      // Not picked (the store refused or failed): the job stays QUEUED.
+      return;
+    }
+    onPicked();
+    runner.run = run;
+    if (signal.aborted) return;
+    let outcome: RunOutcome;
+    let job: Job;
+    try {
+      outcome = await this.#transfer(run, signal);
+      job = await run.settled();
+    } catch (err) {
+      outcome = { kind: 'failed', failure: unexpectedFailure(err), fileIndex: null };
+      job = run.job;
+    }
+    if (outcome.kind === 'aborted' || signal.aborted) return;
+    try {
+      if (outcome.kind === 'done') await this.#p.transitions.step(job, 'all_files_done');
+      else await this.#fail(job, outcome.failure, outcome.fileIndex);
+    } catch (err) {
+      if (isBitsError(err) && err.name === 'BG_E_INVALID_STATE') return;
+      // The outcome could not be stored (a failed COMMIT): stop the job instead of leaving it
+      // TRANSFERRING with no transfer. If even that fails, a restart queues it again.
+      await this.#fail(job, unexpectedFailure(err), null).catch(() => undefined);
+    }
+  }
+
+  #transfer(run: JobRun, signal: AbortSignal): Promise<RunOutcome> {
+    const { job } = run;
+    const policy = this.#p.policy();
+    const context = {
+      job,
+      options: transferOptionsOf(job, {
+        checkpointBytes: policy.checkpointBytes,
+        checkpointMs: policy.checkpointMilliseconds,
+      }),
+      clock: this.#p.clock,
+      signal,
+      limiter: this.#p.bandwidth.limiterFor(job),
+      report: run,
+    };
+    if (!isUploadType(job.type)) return runDownloadJob(context);
+    return runUploadJob({ ...context, session: this.#p.uploads.sessionOf(job.id) });
+  }
+
+  /** A failed run: fatal → ERROR; transient → TRANSIENT_ERROR and a retry (or ERROR by NoProgressTimeout rules). */
+  async #fail(job: Job, failure: TransferFailure, fileIndex: number | null): Promise<Job> {
+    const { transitions } = this.#p;
+    const error = { ...failure.error, fileIndex };
+    if (failure.kind === 'fatal' || job.noProgressTimeout === 0) {
+      return transitions.step(job, 'fatal_failure', { error });
+    }
+    // BITS: if MinimumRetryDelay > NoProgressTimeout there is no retry; the job goes to ERROR.
+    if (job.minimumRetryDelay > job.noProgressTimeout) {
+      const waiting = await transitions.step(job, 'transient_failure', { error, retryDelayMs: null });
+      return transitions.step(waiting, 'no_progress_timeout');
+    }
+    const retryDelayMs = Math.max(job.minimumRetryDelay * 1000, failure.retryAfterMs ?? 0);
+    return transitions.step(job, 'transient_failure', { error, retryDelayMs });
+  }
+}

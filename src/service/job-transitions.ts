@@ -1,0 +1,202 @@
+import {
+  type Clock,
+  isActiveState,
+  isFinalState,
+  type Job,
+  type JobEvent,
+  type JobState,
+  type JobTimers,
+  transition,
+} from '../core/index.ts';
+import type { Scheduler, SchedulerPhase } from '../scheduler/scheduler.ts';
+import type { CreateJobInput, JobStore, TransitionInput } from '../store/job-store.ts';
+import type { EventHub } from './event-hub.ts';
+import type { NotifyCommandRunner } from './notify-cmdline.ts';
+import { isConditionWait } from './wait-conditions.ts';
+
+/** The error a transition records (ERROR, TRANSIENT_ERROR): a BITS error and the file involved. */
+export type RecordedError = NonNullable<TransitionInput['error']>;
+
+export interface StepOptions {
+  /** Required by the rows that record an error. */
+  readonly error?: RecordedError;
+  /**
+   * Entering TRANSIENT_ERROR: when to retry. Undefined: the job's MinimumRetryDelay; null: no
+   * timer (network loss and policy blocks wait for their condition to clear).
+   */
+  readonly retryDelayMs?: number | null;
+}
+
+/** What a step acts on after the commit. */
+export interface TransitionParts {
+  readonly store: JobStore;
+  readonly scheduler: Scheduler;
+  readonly hub: EventHub;
+  readonly notify: NotifyCommandRunner;
+  readonly clock: Clock;
+  /** A job left the queue (ACKNOWLEDGED, CANCELLED): per-job state elsewhere can go. */
+  readonly forget: (jobId: string) => void;
+}
+
+/** A new job's timers: nothing elapsed, no retry, no open no-progress window. */
+const FRESH_TIMERS: JobTimers = { activeMs: 0, noProgressMs: null, retryRemainingMs: null, inactiveMs: 0 };
+
+function phaseOf(state: JobState): SchedulerPhase {
+  switch (state) {
+    case 'QUEUED':
+      return 'queued';
+    case 'CONNECTING':
+    case 'TRANSFERRING':
+      return 'running';
+    case 'TRANSIENT_ERROR':
+      return 'waiting';
+    default:
+      return 'idle';
+  }
+}
+
+/**
+ * THE transition step (DESIGN.md §2): every state change of a job goes through `step`.
+ *
+ * 1. Apply the table (core/transitions.ts) to know the state the job is entering, and ask the
+ *    scheduler for the timers it will have there — without changing the scheduler yet.
+ * 2. One store verb, its own transaction: the row compare-and-set on the state the caller saw,
+ *    and those timers (one commit, one fsync).
+ * 3. `await store.durable()`: nothing below happens for a change that is not on disk.
+ * 4. Only then: the scheduler takes the new state, subscribers get `job:state` (and
+ *    `job:transferred` / `job:error`), and the notify command line runs.
+ *
+ * A step that fails at 2 or 3 throws to its caller and has changed nothing that anyone outside the
+ * store can see. The caller holds the job (its lock, or it owns the job's run).
+ */
+export class JobTransitions {
+  readonly #p: TransitionParts;
+
+  constructor(parts: TransitionParts) {
+    this.#p = parts;
+  }
+
+  /** Apply `event` to `job`, which must still be in `job.state`; resolves with the job after the change. */
+  async step(job: Job, event: JobEvent, options: StepOptions = {}): Promise<Job> {
+    const { store, scheduler, clock } = this.#p;
+    const retryDelayMs = options.retryDelayMs === undefined ? job.minimumRetryDelay * 1000 : options.retryDelayMs;
+    const target = transition(job.state, event, job.type);
+    // An illegal event gets no timers; the store refuses it with the BITS error.
+    const timers =
+      target.ok && !isFinalState(target.to)
+        ? scheduler.timersOnEntering(job.id, phaseOf(target.to), retryDelayMs)
+        : undefined;
+    const next = store.applyTransition(job.id, {
+      expected: job.state,
+      event,
+      error: options.error ?? null,
+      now: clock.wallMs(),
+      ...(timers === undefined ? {} : { timers }),
+    });
+    await store.durable();
+    this.#schedule(next, retryDelayMs);
+    if (next.state !== job.state) {
+      this.#p.hub.emit({ type: 'job:state', jobId: job.id, state: next.state, previous: job.state });
+    }
+    this.#announce(next);
+    return next;
+  }
+
+  /** CreateJob: the row and its first timers in one commit; `job:created` once it is durable. */
+  async create(input: Omit<CreateJobInput, 'timers'>): Promise<Job> {
+    const job = this.#p.store.createJob({ ...input, timers: FRESH_TIMERS });
+    await this.#p.store.durable();
+    this.track(job);
+    this.#p.scheduler.idle(job.id);
+    this.#p.hub.emit({ type: 'job:created', jobId: job.id });
+    return job;
+  }
+
+  /**
+   * A property or file change a store verb just returned: once it is durable, the scheduler
+   * takes the job's properties and subscribers get `job:modified`.
+   */
+  async changed(job: Job): Promise<Job> {
+    await this.#p.store.durable();
+    this.track(job);
+    this.#p.scheduler.touch(job.id);
+    this.#p.hub.emit({ type: 'job:modified', jobId: job.id });
+    return job;
+  }
+
+  /**
+   * Start-up: jobs that were CONNECTING/TRANSFERRING go back to QUEUED (they resume from the last
+   * checkpoint); every other job is taken up in the state the store holds (nothing is written);
+   * timers come back from their stored elapsed amounts.
+   */
+  async recover(): Promise<void> {
+    const { store, scheduler } = this.#p;
+    // Not awaited one by one: each job's effects wait for the same durable barrier and run in
+    // queue order before the scheduler plans, so a restart keeps the order jobs were queued in.
+    const taken: Array<Promise<unknown>> = [];
+    for (const job of store.listJobs()) {
+      const timers = store.getTimers(job.id);
+      this.track(job);
+      if (timers !== undefined) scheduler.restore(job.id, timers);
+      if (isActiveState(job.state)) {
+        taken.push(this.step(job, 'service_start'));
+        continue;
+      }
+      // A job parked on a condition waits for it, not for a retry timer.
+      const waiting = job.state === 'TRANSIENT_ERROR' && isConditionWait(job);
+      const retryDelayMs = waiting ? null : (timers?.retryRemainingMs ?? job.minimumRetryDelay * 1000);
+      taken.push(
+        store.durable().then(() => {
+          this.#schedule(job, retryDelayMs);
+          this.#announce(job);
+        }),
+      );
+    }
+    await Promise.all(taken);
+  }
+
+  /** The scheduling properties of a job (priority, MaximumDownloadTime, NoProgressTimeout). */
+  track(job: Job): void {
+    this.#p.scheduler.track(job.id, {
+      priority: job.priority,
+      maxDownloadTimeS: job.maximumDownloadTime,
+      noProgressTimeoutS: job.noProgressTimeout,
+    });
+  }
+
+  #schedule(job: Job, retryDelayMs: number | null): void {
+    const { scheduler } = this.#p;
+    if (isFinalState(job.state)) {
+      scheduler.remove(job.id);
+      this.#p.notify.forget(job.id);
+      this.#p.forget(job.id);
+      return;
+    }
+    switch (phaseOf(job.state)) {
+      case 'queued':
+        scheduler.queued(job.id);
+        break;
+      case 'running':
+        scheduler.running(job.id);
+        break;
+      case 'waiting':
+        scheduler.transient(job.id, retryDelayMs);
+        break;
+      default:
+        scheduler.idle(job.id);
+    }
+  }
+
+  /** TRANSFERRED and ERROR are told to subscribers and to the notify command line. */
+  #announce(job: Job): void {
+    if (job.state === 'TRANSFERRED') {
+      this.#p.hub.emit({ type: 'job:transferred', jobId: job.id });
+      this.#p.notify.fire(job.id, 'TRANSFERRED');
+    }
+    if (job.state === 'ERROR' && job.error !== null) {
+      const { fileIndex: _f, ...error } = job.error;
+      this.#p.hub.emit({ type: 'job:error', jobId: job.id, error });
+      this.#p.notify.fire(job.id, 'ERROR');
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Clock, systemClock } from '../core/index.ts';
+import type { NetworkSource } from '../scheduler/network.ts';
+import { Scheduler } from '../scheduler/scheduler.ts';
+import { openSqliteJobStore } from '../store/index.ts';
+import type { JobStore } from '../store/job-store.ts';
+import { BandwidthControl } from './bandwidth-control.ts';
+import { EventHub } from './event-hub.ts';
+import { JobAccess } from './job-access.ts';
+import { JobLocks } from './job-locks.ts';
+import { JobRuns } from './job-runs.ts';
+import { JobTransitions } from './job-transitions.ts';
+import { NotifyCommandRunner } from './notify-cmdline.ts';
+import { PolicyControl } from './policy-control.ts';
+import type { Policy } from './policy-file.ts';
+import { ProcNetworkSource } from './proc-network-source.ts';
+import { UploadReplies } from './upload-reply.ts';
+import { WaitConditions } from './wait-conditions.ts';
+
+export interface ManagerOptions {
+  /** Folder for the job database (`jobs.db`); created 0700 if missing. */
+  readonly home: string;
+  readonly clock?: Clock;
+  /** Owner recorded on new jobs (default: this process's uid). */
+  readonly owner?: string;
+  /** Admins are exempt from quotas and may list all users' jobs (default: uid 0). */
+  readonly isAdmin?: boolean;
+  /** Policy settings; `policyFile` (config.json) is read first, these override it. */
+  readonly policy?: Partial<Policy>;
+  readonly policyFile?: string;
+  /** Where network connectivity comes from (default: the kernel's routing tables). */
+  readonly network?: NetworkSource;
+  /** Loopback and file:// sources keep running when the network is down (default true). */
+  readonly loopbackWithoutNetwork?: boolean;
+  /** Use this store instead of opening `home/jobs.db`. */
+  readonly store?: JobStore;
+}
+
+/** The named parts the manager is a façade over. */
+export interface ManagerParts {
+  readonly clock: Clock;
+  readonly store: JobStore;
+  /** Who may see a job; which method the job allows now. */
+  readonly access: JobAccess;
+  /** One queue per job for the calls that change it. */
+  readonly locks: JobLocks;
+  readonly hub: EventHub;
+  readonly notify: NotifyCommandRunner;
+  readonly policy: PolicyControl;
+  readonly scheduler: Scheduler;
+  readonly bandwidth: BandwidthControl;
+  readonly network: NetworkSource;
+  /** The transition step: every state change, and what it means once it is durable. */
+  readonly transitions: JobTransitions;
+  readonly uploads: UploadReplies;
+  /** Network loss and policy blocks: parking and release. */
+  readonly waits: WaitConditions;
+  /** The scheduler's actions and the runs it starts. */
+  readonly runs: JobRuns;
+}
+
+/**
+ * Build the parts and wire them to each other. Some need each other both ways (the scheduler
+ * calls the runs, the runs tell the scheduler), so a few are reached through closures that are
+ * only called once everything exists.
+ */
+export function assembleManager(options: ManagerOptions): ManagerParts {
+  const clock = options.clock ?? systemClock;
+  let parts: ManagerParts | undefined;
+  const the = (): ManagerParts => parts as ManagerParts;
+  const policy = new PolicyControl({
+    file: options.policyFile ?? null,
+    overrides: options.policy ?? {},
+    apply: (next) => {
+      the().store.setQuotas(next.quotas);
+      the().scheduler.setPolicy(the().policy.scheduler);
+      the().bandwidth.setPolicy(next.bandwidth);
+    },
+  });
+  if (options.store === undefined) mkdirSync(options.home, { recursive: true, mode: 0o700 });
+  const store = options.store ?? openSqliteJobStore(join(options.home, 'jobs.db'), { quotas: policy.policy.quotas });
+  const access = new JobAccess(
+    store,
+    options.owner ?? String(process.getuid?.() ?? 0),
+    options.isAdmin ?? process.getuid?.() === 0,
+  );
+  const locks = new JobLocks();
+  const hub = new EventHub(clock);
+  const notify = new NotifyCommandRunner({ clock, getJob: (id) => store.getJob(id) });
+  const uploads = new UploadReplies(store, clock);
+  const scheduler = new Scheduler(clock, policy.scheduler, {
+    start: (id) => the().runs.start(id),
+    preempt: (id) => the().runs.preempt(id),
+    retryDue: (id) => the().runs.retryDue(id),
+    noProgressTimeout: (id) => the().runs.noProgressTimeout(id),
+    maxDownloadTime: (id) => the().runs.maxDownloadTime(id),
+    inactivityTimeout: (id) => the().runs.inactivityTimeout(id),
+  });
+  const transitions = new JobTransitions({
+    store,
+    scheduler,
+    hub,
+    notify,
+    clock,
+    forget: (id) => the().bandwidth.forget(id),
+  });
+  const network = options.network ?? new ProcNetworkSource(clock);
+  const waits = new WaitConditions({
+    store,
+    transitions,
+    locks,
+    network,
+    loopbackWithoutNetwork: options.loopbackWithoutNetwork ?? true,
+    policyBlocks: (priority) => the().bandwidth.isBlocked(priority),
+    stop: (id) => the().runs.stop(id),
+  });
+  // A policy that blocks a priority now parks its jobs from the start: the waits exist by then.
+  const bandwidth = new BandwidthControl(clock, policy.policy.bandwidth, (priority, blocked) =>
+    waits.policyBlockChanged(priority, blocked),
+  );
+  const runs = new JobRuns({
+    store,
+    clock,
+    scheduler,
+    transitions,
+    hub,
+    locks,
+    waits,
+    uploads,
+    bandwidth,
+    policy: () => policy.policy,
+  });
+  network.onChange((up) => waits.networkChanged(up));
+  parts = {
+    clock,
+    store,
+    access,
+    locks,
+    hub,
+    notify,
+    policy,
+    scheduler,
+    bandwidth,
+    network,
+    transitions,
+    uploads,
+    waits,
+    runs,
+  };
+  return parts;
+}

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { EventQueue } from '../../src/api/event-queue.ts';
+
+describe('EventQueue (subscription → async iterator)', () => {
+  it('yields pushed items in order, waits for more, and ends after the backlog', async () => {
+    const queue = new EventQueue<number>();
+    queue.push(1);
+    queue.push(2);
+    const seen: number[] = [];
+    const done = (async () => {
+      for await (const n of queue) seen.push(n);
+    })();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(seen, [1, 2]);
+    queue.push(3);
+    queue.end();
+    queue.push(4); // after end: ignored
+    await done;
+    assert.deepEqual(seen, [1, 2, 3]);
+  });
+
+  it('end({ drop: true }) stops at once and drops what is queued', async () => {
+    const queue = new EventQueue<string>();
+    queue.push('a');
+    queue.push('b');
+    const seen: string[] = [];
+    for await (const s of queue) {
+      seen.push(s);
+      queue.end({ drop: true });
+    }
+    assert.deepEqual(seen, ['a']);
+    assert.equal(queue.size, 0);
+  });
+});
