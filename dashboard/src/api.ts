@@ -2,7 +2,7 @@
  * The dashboard's calls: the bitsd API (docs/api.md) on the dashboard's own origin, which
  * forwards /v1/* to bitsd for a caller with the user's token (`Authorization: Bearer`).
  */
-import type { JobInfo, ManagerEvent, PolicyDocument } from '../../src/api/contract.ts';
+import type { JobInfo, ManagerEvent, PolicyDocument } from '../../src/api/bits-manager.ts';
 
 export type { JobInfo, ManagerEvent, PolicyDocument };
 

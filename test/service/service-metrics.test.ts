@@ -2,7 +2,7 @@
 // text exposition a scraper gets. The end-to-end scrape of a real bitsd is in test/daemon.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ManagerEvent } from '../../src/api/contract.ts';
+import type { ManagerEvent } from '../../src/api/bits-manager.ts';
 import type { JobPriority, JobState, JobType } from '../../src/core/index.ts';
 import { type MetricsSources, ServiceMetrics } from '../../src/service/metrics/service-metrics.ts';
 import { metricNames, metricValue } from '../helpers/prometheus.ts';

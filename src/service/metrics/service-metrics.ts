@@ -6,7 +6,7 @@
  */
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ManagerEvent } from '../../api/contract.ts';
+import type { ManagerEvent } from '../../api/bits-manager.ts';
 import {
   type Clock,
   isFinalState,

@@ -1,4 +1,4 @@
-import type { JobInfo } from '../../api/contract.ts';
+import type { JobInfo } from '../../api/bits-manager.ts';
 import type { BitsErrorData, WebhookEvent } from '../../core/index.ts';
 
 /** The JSON document a webhook receives (docs/webhooks.md). */
