@@ -23,7 +23,7 @@ function App() {
   const [error, setError] = useState<string | undefined>(undefined);
   const [rates, setRates] = useState<Map<string, number | undefined>>(new Map());
   const rateTracker = useRef(new Rates());
-  const refreshing = useRef(new Set<string>());
+  const refreshing = useRef(new Map<string, boolean>());
 
   const put = useCallback((job: JobInfo) => setJobs((m) => new Map(m).set(job.id, job)), []);
   const drop = useCallback((id: string) => {
@@ -35,17 +35,29 @@ function App() {
     });
   }, []);
 
-  /** Re-read one job; a final job (completed, cancelled) is gone: BG_E_NOT_FOUND. */
+  /**
+   * Re-read one job; a final job (completed, cancelled) is gone: BG_E_NOT_FOUND. One read per job
+   * at a time; an event that arrives during a read asks for one more read after it, so the last
+   * change is never answered by a read that started before it.
+   */
   const refresh = useCallback(
     (id: string) => {
-      if (refreshing.current.has(id)) return;
-      refreshing.current.add(id);
+      const pending = refreshing.current;
+      if (pending.has(id)) {
+        pending.set(id, true);
+        return;
+      }
+      pending.set(id, false);
       api
         .job(id)
         .then(put, (err: unknown) => {
           if (err instanceof ApiError && err.code === 'BG_E_NOT_FOUND') drop(id);
         })
-        .finally(() => refreshing.current.delete(id));
+        .finally(() => {
+          const again = pending.get(id) === true;
+          pending.delete(id);
+          if (again) refresh(id);
+        });
     },
     [put, drop],
   );

@@ -162,6 +162,10 @@ export const StatusReply = Type.Object({
   version: Type.String(),
   pid: Int,
   startedAt: Int,
+  /** `http://host:port/metrics` when bitsd also serves metrics over TCP (policy `metrics.listen`). */
+  metricsUrl: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  /** `http://127.0.0.1:port` when bitsd serves the dashboard (policy `dashboard.listen`). */
+  dashboardUrl: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 export type DaemonStatus = Static<typeof StatusReply>;
 

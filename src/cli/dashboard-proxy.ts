@@ -7,8 +7,8 @@
 import { Agent, fetch } from 'undici';
 import { createDashboardApp } from '../api/dashboard-app.ts';
 import { type DashboardFiles, loadDashboardFiles } from '../api/dashboard-assets.ts';
-import { type DashboardListener, listenDashboard } from '../api/dashboard-listener.ts';
 import { dashboardToken } from '../api/dashboard-token.ts';
+import { listenTcp, type TcpListener } from '../api/tcp-listener.ts';
 
 export interface DashboardProxyOptions {
   readonly socketPath: string;
@@ -52,9 +52,13 @@ export async function startDashboardProxy(options: DashboardProxyOptions): Promi
       });
     },
   });
-  let listener: DashboardListener;
+  let listener: TcpListener;
   try {
-    listener = await listenDashboard(app, { host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+    listener = await listenTcp(
+      app,
+      { host: options.host ?? '127.0.0.1', port: options.port ?? 0 },
+      { loopbackOnly: true, what: 'the dashboard' },
+    );
   } catch (err) {
     await agent.close();
     throw err;

@@ -1,5 +1,6 @@
 import { get } from 'node:http';
 import type { BitsManager } from '../api/bits-manager.ts';
+import type { MetricsSource } from '../api/metrics-route.ts';
 import type { OpenbitsPaths } from '../api/paths.ts';
 import { type ApiLogger, type ApiServer, listenApi } from '../api/server.ts';
 import { BitsError } from '../core/bits-error.ts';
@@ -12,9 +13,10 @@ import {
   writeHolderInfo,
 } from './instance-lock.ts';
 import { ensurePrivateDir } from './private-dir.ts';
+import { startWebListeners, type WebListeners } from './web-listeners.ts';
 
-/** The manager bitsd serves (SIGHUP calls its reloadPolicy). */
-export type ServedManager = BitsManager;
+/** The manager bitsd serves (SIGHUP calls its reloadPolicy); with metrics, GET /metrics answers them. */
+export type ServedManager = BitsManager & { readonly metrics?: MetricsSource | undefined };
 
 export interface DaemonOptions {
   readonly paths: OpenbitsPaths;
@@ -96,13 +98,36 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath });
     const startedAt = options.clock.wallMs();
     const served = manager;
+    let web: WebListeners | undefined;
     const server = await listenApi({
       manager: served,
       clock: options.clock,
       socketPath: paths.socketPath,
       logger,
-      status: () => ({ service: 'bitsd', version: options.version, pid: process.pid, startedAt }),
+      metrics: served.metrics,
+      status: () => ({
+        service: 'bitsd',
+        version: options.version,
+        pid: process.pid,
+        startedAt,
+        metricsUrl: web?.metricsUrl ?? null,
+        dashboardUrl: web?.dashboardUrl ?? null,
+      }),
     });
+    try {
+      const listen = listenSettings(await served.getPolicy());
+      web = await startWebListeners({
+        ...listen,
+        metrics: served.metrics,
+        api: (request) => server.fetch(request),
+        stateDir: paths.stateDir,
+        logger,
+      });
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+    const listeners = web;
     logger.info({ socket: paths.socketPath, home: paths.stateDir, pid: process.pid }, 'bitsd is listening');
     let stopping: Promise<void> | undefined;
     return {
@@ -118,6 +143,7 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       },
       stop() {
         stopping ??= (async () => {
+          await listeners.close();
           await server.close();
           await served.close();
           lock.release();
@@ -131,4 +157,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     lock.release();
     throw err;
   }
+}
+
+/** The `metrics.listen` and `dashboard.listen` settings of the policy document. */
+function listenSettings(policy: Record<string, unknown>): {
+  metricsListen: string | null;
+  dashboardListen: string | null;
+} {
+  const at = (section: string): string | null => {
+    const value = (policy[section] as { listen?: unknown } | undefined)?.listen;
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+  };
+  return { metricsListen: at('metrics'), dashboardListen: at('dashboard') };
 }

@@ -78,7 +78,7 @@ try {
     version: pkg.version,
     clock: systemClock,
     logger,
-    createManager: (options) => createManager(options),
+    createManager: (options) => createManager({ ...options, metrics: { version: pkg.version } }),
   });
 } catch (err) {
   if (err instanceof AlreadyRunning) {

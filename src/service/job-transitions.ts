@@ -11,6 +11,7 @@ import {
 import type { Scheduler, SchedulerPhase } from '../scheduler/scheduler.ts';
 import type { CreateJobInput, JobStore, TransitionInput } from '../store/job-store.ts';
 import type { EventHub } from './event-hub.ts';
+import type { StepTimer } from './metrics/service-metrics.ts';
 import type { NotifyCommandRunner } from './notify-cmdline.ts';
 import { isConditionWait } from './wait-conditions.ts';
 
@@ -36,6 +37,8 @@ export interface TransitionParts {
   readonly clock: Clock;
   /** A job left the queue (ACKNOWLEDGED, CANCELLED): per-job state elsewhere can go. */
   readonly forget: (jobId: string) => void;
+  /** Commit latency for the metrics, when bitsd keeps them. */
+  readonly observe?: StepTimer | undefined;
 }
 
 /** A new job's timers: nothing elapsed, no retry, no open no-progress window. */
@@ -86,6 +89,7 @@ export class JobTransitions {
       target.ok && !isFinalState(target.to)
         ? scheduler.timersOnEntering(job.id, phaseOf(target.to), retryDelayMs)
         : undefined;
+    const started = clock.monotonicMs();
     const next = store.applyTransition(job.id, {
       expected: job.state,
       event,
@@ -94,6 +98,7 @@ export class JobTransitions {
       ...(timers === undefined ? {} : { timers }),
     });
     await store.durable();
+    this.#p.observe?.('commit', (clock.monotonicMs() - started) / 1000);
     this.#schedule(next, retryDelayMs);
     if (next.state !== job.state) {
       this.#p.hub.emit({ type: 'job:state', jobId: job.id, state: next.state, previous: job.state });

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Clock, systemClock } from '../core/index.ts';
+import { type Clock, type JobPriority, type JobState, jobProgress, systemClock } from '../core/index.ts';
 import type { NetworkSource } from '../scheduler/network.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { openSqliteJobStore } from '../store/index.ts';
@@ -11,6 +11,7 @@ import { JobAccess } from './job-access.ts';
 import { JobLocks } from './job-locks.ts';
 import { JobRuns } from './job-runs.ts';
 import { JobTransitions } from './job-transitions.ts';
+import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { PolicyControl } from './policy-control.ts';
 import type { Policy } from './policy-file.ts';
@@ -35,6 +36,8 @@ export interface ManagerOptions {
   readonly loopbackWithoutNetwork?: boolean;
   /** Use this store instead of opening `home/jobs.db`. */
   readonly store?: JobStore;
+  /** Keep Prometheus metrics (bitsd does; `openbits_info{version}` names it). */
+  readonly metrics?: { readonly version: string };
 }
 
 /** The named parts the manager is a façade over. */
@@ -56,6 +59,8 @@ export interface ManagerParts {
   readonly uploads: UploadReplies;
   /** Network loss and policy blocks: parking and release. */
   readonly waits: WaitConditions;
+  /** Prometheus metrics, when asked for. */
+  readonly metrics: ServiceMetrics | undefined;
   /** The scheduler's actions and the runs it starts. */
   readonly runs: JobRuns;
 }
@@ -87,6 +92,9 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
   );
   const locks = new JobLocks();
   const hub = new EventHub(clock);
+  const metrics =
+    options.metrics === undefined ? undefined : serviceMetrics(store, hub, clock, options.metrics.version);
+  const observe = metrics === undefined ? undefined : (step: TimedStep, s: number) => metrics.observe(step, s);
   const notify = new NotifyCommandRunner({ clock, getJob: (id) => store.getJob(id) });
   const uploads = new UploadReplies(store, clock);
   const scheduler = new Scheduler(clock, policy.scheduler, {
@@ -104,6 +112,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     notify,
     clock,
     forget: (id) => the().bandwidth.forget(id),
+    observe,
   });
   const network = options.network ?? new ProcNetworkSource(clock);
   const waits = new WaitConditions({
@@ -130,6 +139,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     uploads,
     bandwidth,
     policy: () => policy.policy,
+    observe,
   });
   network.onChange((up) => waits.networkChanged(up));
   parts = {
@@ -147,6 +157,39 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     uploads,
     waits,
     runs,
+    metrics,
   };
   return parts;
+}
+
+/** bitsd's metrics over the store and the hub: the queue and subscribers read when scraped. */
+function serviceMetrics(store: JobStore, hub: EventHub, clock: Clock, version: string): ServiceMetrics {
+  const metrics = new ServiceMetrics({
+    clock,
+    version,
+    sources: {
+      jobCounts() {
+        const counts = new Map<string, { state: JobState; priority: JobPriority; count: number }>();
+        for (const { state, priority } of store.listJobs()) {
+          const key = `${state} ${priority}`;
+          const c = counts.get(key);
+          if (c === undefined) counts.set(key, { state, priority, count: 1 });
+          else c.count++;
+        }
+        return counts.values();
+      },
+      subscribers: () => hub.size,
+      job(id) {
+        const job = store.getJob(id);
+        if (job === undefined) return undefined;
+        return {
+          type: job.type,
+          bytesTransferred: jobProgress(job.files).bytesTransferred,
+          errorName: job.error?.name ?? null,
+        };
+      },
+    },
+  });
+  hub.tap((event) => metrics.onEvent(event));
+  return metrics;
 }

@@ -35,6 +35,7 @@ import { discardFiles, publishFiles } from './finish-job.ts';
 import { JobFiles } from './job-files.ts';
 import { toErrorInfo, toFileInfo, toJobInfo, withLiveProgress } from './job-info.ts';
 import { assembleManager, type ManagerOptions, type ManagerParts } from './manager-parts.ts';
+import type { ServiceMetrics } from './metrics/service-metrics.ts';
 import type { Policy } from './policy-file.ts';
 import { transferOptionsOf } from './transfer-options.ts';
 import { replyProgressOf } from './upload-reply.ts';
@@ -64,6 +65,11 @@ export class InProcessManager implements BitsManager {
   constructor(options: ManagerOptions) {
     this.#p = assembleManager(options);
     this.#files = new JobFiles(this.#p);
+  }
+
+  /** Prometheus metrics (when the options asked for them). */
+  get metrics(): ServiceMetrics | undefined {
+    return this.#p.metrics;
   }
 
   /** Start-up: re-queue what was transferring, restore timers (createManager does it). */
@@ -407,6 +413,7 @@ export class InProcessManager implements BitsManager {
     bandwidth.stop();
     network.close();
     hub.close();
+    this.#p.metrics?.close();
     store.close();
   }
 

@@ -39,6 +39,9 @@ export interface MetricsSources {
 /** The timing hooks: `checkpoint` = fdatasync + recorded offset; `commit` = a store commit made durable. */
 export type TimedStep = 'checkpoint' | 'commit';
 
+/** Where the service reports how long a step took (seconds). */
+export type StepTimer = (step: TimedStep, seconds: number) => void;
+
 /** Latency buckets in seconds: a sync on tmpfs (µs) up to a loaded disk (seconds). */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
