@@ -78,7 +78,13 @@ try {
     version: pkg.version,
     clock: systemClock,
     logger,
-    createManager: (options) => createManager({ ...options, metrics: { version: pkg.version } }),
+    // OPENBITS_METRICS=off: no counters at all (to measure what they cost: docs/metrics.md).
+    createManager: (options) =>
+      createManager({
+        ...options,
+        ...(process.env.OPENBITS_METRICS === 'off' ? {} : { metrics: { version: pkg.version } }),
+        logger,
+      }),
   });
 } catch (err) {
   if (err instanceof AlreadyRunning) {

@@ -18,6 +18,8 @@ import type { Policy } from './policy-file.ts';
 import { ProcNetworkSource } from './proc-network-source.ts';
 import { UploadReplies } from './upload-reply.ts';
 import { WaitConditions } from './wait-conditions.ts';
+import type { WebhookLogger, WebhookRetryPolicy } from './webhooks/sender.ts';
+import { Webhooks } from './webhooks/webhooks.ts';
 
 export interface ManagerOptions {
   /** Folder for the job database (`jobs.db`); created 0700 if missing. */
@@ -38,6 +40,10 @@ export interface ManagerOptions {
   readonly store?: JobStore;
   /** Keep Prometheus metrics (bitsd does; `openbits_info{version}` names it). */
   readonly metrics?: { readonly version: string };
+  /** Where the webhook sender logs a failed or abandoned delivery (default: nowhere). */
+  readonly logger?: WebhookLogger;
+  /** Webhook back-off and deadlines (docs/webhooks.md defaults). */
+  readonly webhookRetry?: Partial<WebhookRetryPolicy>;
 }
 
 /** The named parts the manager is a façade over. */
@@ -61,6 +67,8 @@ export interface ManagerParts {
   readonly waits: WaitConditions;
   /** Prometheus metrics, when asked for. */
   readonly metrics: ServiceMetrics | undefined;
+  /** Webhook deliveries: built in transitions, sent from the store's outbox. */
+  readonly webhooks: Webhooks;
   /** The scheduler's actions and the runs it starts. */
   readonly runs: JobRuns;
 }
@@ -105,6 +113,14 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     maxDownloadTime: (id) => the().runs.maxDownloadTime(id),
     inactivityTimeout: (id) => the().runs.inactivityTimeout(id),
   });
+  const webhooks = new Webhooks({
+    store,
+    clock,
+    policyHooks: () => the().policy.policy.webhooks,
+    logger: options.logger,
+    retry: options.webhookRetry,
+    userAgent: `openbits-webhook/${options.metrics?.version ?? 'library'}`,
+  });
   const transitions = new JobTransitions({
     store,
     scheduler,
@@ -113,6 +129,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     clock,
     forget: (id) => the().bandwidth.forget(id),
     observe,
+    webhooks,
   });
   const network = options.network ?? new ProcNetworkSource(clock);
   const waits = new WaitConditions({
@@ -158,6 +175,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     waits,
     runs,
     metrics,
+    webhooks,
   };
   return parts;
 }

@@ -29,6 +29,7 @@ import {
   normalizeJobId,
   type ProxySettings,
   type ReplyProgress,
+  type Webhook,
 } from '../core/index.ts';
 import type { JobPatch } from '../store/job-store.ts';
 import { discardFiles, publishFiles } from './finish-job.ts';
@@ -313,6 +314,10 @@ export class InProcessManager implements BitsManager {
   async setNotifyFlags(jobId: string, notifyFlags: number): Promise<void> {
     await this.#set(jobId, 'setNotifyFlags', { notifyFlags });
   }
+  async setWebhooks(jobId: string, hooks: readonly Webhook[] | null): Promise<void> {
+    await this.#set(jobId, 'setWebhooks', { webhooks: hooks });
+  }
+
   async setNotifyCmdLine(jobId: string, program: string | null, parameters: string | null): Promise<void> {
     await this.#set(jobId, 'setNotifyCmdLine', { notifyCmdLine: { program, parameters } });
   }
@@ -367,7 +372,13 @@ export class InProcessManager implements BitsManager {
   async takeOwnership(jobId: string): Promise<void> {
     const { owner, isAdmin } = this.#p.access.caller;
     if (!isAdmin) throw new BitsError('E_ACCESSDENIED', 'TakeOwnership needs an administrator');
-    await this.#set(jobId, 'takeOwnership', { owner, credentials: [], customHeaders: null, notifyCmdLine: null });
+    await this.#set(jobId, 'takeOwnership', {
+      owner,
+      credentials: [],
+      customHeaders: null,
+      notifyCmdLine: null,
+      webhooks: null,
+    });
   }
 
   // ── policy ───────────────────────────────────────────────────────────────────────────────
@@ -407,6 +418,7 @@ export class InProcessManager implements BitsManager {
     locks.close();
     scheduler.stop();
     await runs.stopAll();
+    await this.#p.webhooks.close();
     for (const job of store.listJobs()) store.saveTimers(job.id, scheduler.timers(job.id));
     notify.stop();
     uploads.stop();

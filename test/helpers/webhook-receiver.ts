@@ -14,6 +14,7 @@ export interface ReceivedHook {
  */
 export async function startWebhookReceiver(
   answer: (hook: ReceivedHook, index: number, res: ServerResponse) => void = (_h, _i, res) => res.end(),
+  port = 0,
 ) {
   const received: ReceivedHook[] = [];
   const server = createServer((req, res) => {
@@ -25,10 +26,11 @@ export async function startWebhookReceiver(
       answer(hook, received.length - 1, res);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    port: bound,
+    url: `http://127.0.0.1:${bound}`,
     received,
     async close(): Promise<void> {
       server.closeAllConnections();

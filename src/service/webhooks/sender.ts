@@ -6,7 +6,7 @@
  * Nothing here is awaited by a transfer: events only add rows, and `kick()` returns at once.
  */
 import type { Clock, TimerHandle, WebhookDelivery } from '../../core/index.ts';
-import type { WebhookOutbox } from './outbox.ts';
+import type { WebhookOutbox } from '../../store/webhook-outbox.ts';
 import { signWebhook, WEBHOOK_HEADERS } from './signature.ts';
 import type { WebhookTransport } from './transport.ts';
 

@@ -1,10 +1,10 @@
-import type { WebhookDelivery } from '../../core/index.ts';
+import type { WebhookDelivery } from '../core/index.ts';
 
 /**
- * The durable outbox the sender drains: rows written in the same commit as the job's transition
- * (so an event that happened is never lost, and one that was rolled back is never sent), read
- * back here, retried with back-off across restarts. The job store implements it; each verb is
- * one transaction.
+ * The durable webhook outbox (docs/webhooks.md): rows written by `applyTransition` in the same
+ * commit as the job's transition (so an event that happened is never lost, and one that was
+ * rolled back is never sent), drained by the service's sender, retried with back-off across
+ * restarts. Every JobStore implements it; each verb is one transaction.
  */
 export interface WebhookOutbox {
   /** Deliveries whose next attempt is due at `nowMs`, oldest first, at most `limit`, none of `skip`. */
@@ -19,7 +19,7 @@ export interface WebhookOutbox {
   webhookAbandoned(id: string): void;
 }
 
-/** An outbox in memory (an in-process manager without a database; tests of the sender). */
+/** The outbox in memory (the memory job store's, and tests of the sender). */
 export class MemoryWebhookOutbox implements WebhookOutbox {
   readonly #rows = new Map<string, WebhookDelivery>();
 
