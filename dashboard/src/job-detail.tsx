@@ -41,6 +41,7 @@ export function JobDetail({ job, onError }: { job: JobInfo; onError(message: str
           <Row label="No-progress timeout">{duration(job.noProgressTimeout)}</Row>
           <Row label="Maximum download time">{duration(job.maximumDownloadTime)}</Row>
           {job.maxBandwidth > 0 && <Row label="Bandwidth cap">{job.maxBandwidth} B/s</Row>}
+          {job.webhooks.length > 0 && <Row label="Webhooks">{job.webhooks.map((h) => h.url).join(' ')}</Row>}
         </tbody>
       </table>
       <h3>Files</h3>

@@ -120,6 +120,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     logger: options.logger,
     retry: options.webhookRetry,
     userAgent: `openbits-webhook/${options.metrics?.version ?? 'library'}`,
+    onAttempt: metrics === undefined ? undefined : (outcome) => metrics.webhookAttempt(outcome),
   });
   const transitions = new JobTransitions({
     store,

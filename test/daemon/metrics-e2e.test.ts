@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BitsClient, connect } from '../../src/client/connect.ts';
@@ -14,24 +13,8 @@ import { tempDir } from '../api/helpers.ts';
 import { sha256, sha256File } from '../helpers/digest.ts';
 import { waitForState } from '../helpers/manager-harness.ts';
 import { serving, startOrigin } from '../helpers/origin-server.ts';
-import { metricValue, scrape } from '../helpers/prometheus.ts';
+import { getOnSocket, metricValue, scrape } from '../helpers/prometheus.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from './helpers.ts';
-
-/** GET a path on the daemon's Unix socket. */
-function getOnSocket(socketPath: string, path: string): Promise<{ status: number; type: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => {
-        body += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '', body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe('bitsd metrics end to end', () => {
   let home: Awaited<ReturnType<typeof tempDir>>;

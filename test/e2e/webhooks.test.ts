@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { verifyWebhook } from '../../src/service/webhooks/signature.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 import { FileServer } from '../helpers/file-server.ts';
+import { getOnSocket, metricValue } from '../helpers/prometheus.ts';
 import { type ReceivedHook, startWebhookReceiver, until } from '../helpers/webhook-receiver.ts';
 import { cli, cliOk, createJob, scratchDir, waitForState } from './helpers.ts';
 
@@ -81,6 +82,9 @@ describe('e2e: webhooks from bitsd', () => {
       30_000,
     );
     assert.equal(outbox(home.path)[0]?.last_error, 'ECONNREFUSED');
+    const metrics = (await getOnSocket(daemon.socketPath, '/metrics')).body;
+    assert.equal(metricValue(metrics, 'openbits_webhook_attempts_total', { outcome: 'delivered' }), 1);
+    assert.ok(metricValue(metrics, 'openbits_webhook_attempts_total', { outcome: 'failed' }) >= 1, metrics);
 
     assert.equal(await stopDaemon(daemon), 0, daemon.stderr());
     receiver = await startWebhookReceiver((hook, _i, res) => {

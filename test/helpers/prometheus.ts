@@ -1,3 +1,5 @@
+import { request } from 'node:http';
+
 /**
  * Read the Prometheus text exposition format the way a scraper does, so tests assert on the
  * numbers a real scrape returns (not on our in-memory counters).
@@ -57,4 +59,20 @@ export async function scrape(url: string): Promise<string> {
   const type = res.headers.get('content-type') ?? '';
   if (!type.startsWith('text/plain')) throw new Error(`GET ${url}: content-type ${type}`);
   return body;
+}
+
+/** GET a path on bitsd's Unix socket (GET /metrics there is what a local scraper reads). */
+export function getOnSocket(socketPath: string, path: string): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'] ?? '', body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -72,6 +72,7 @@ describe('ServiceMetrics', () => {
         'openbits_store_commit_seconds',
         'openbits_transfer_rate_bytes_per_second',
         'openbits_transferred_bytes_total',
+        'openbits_webhook_attempts_total',
         'process_resident_memory_bytes',
       ]);
       assert.equal(metricValue(text, 'openbits_info', { version: '9.9.9' }), 1);

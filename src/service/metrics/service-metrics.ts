@@ -77,6 +77,7 @@ export class ServiceMetrics {
   readonly #errors: Counter<'code' | 'kind'>;
   readonly #retries: Counter<'code'>;
   readonly #latency: Record<TimedStep, Histogram>;
+  readonly #webhooks: Counter<'outcome'>;
   readonly #process: ProcessMetrics;
 
   constructor(options: ServiceMetricsOptions) {
@@ -156,6 +157,12 @@ export class ServiceMetrics {
         registers,
       }),
     };
+    this.#webhooks = new Counter({
+      name: 'openbits_webhook_attempts_total',
+      help: 'Webhook delivery attempts by outcome: delivered (2xx), failed (retried later), abandoned (last attempt)',
+      labelNames: ['outcome'],
+      registers,
+    });
     new Gauge({
       name: 'openbits_event_subscribers',
       help: 'Open event subscribers (API event streams and in-process listeners)',
@@ -187,6 +194,11 @@ export class ServiceMetrics {
   /** Record how long a step took (seconds). */
   observe(step: TimedStep, seconds: number): void {
     this.#latency[step].observe(seconds);
+  }
+
+  /** A webhook attempt ended. */
+  webhookAttempt(outcome: 'delivered' | 'failed' | 'abandoned'): void {
+    this.#webhooks.inc({ outcome });
   }
 
   /** Start timing a step on the injected clock; call the result when it is done. */

@@ -22,6 +22,8 @@ export interface WebhooksOptions {
   readonly userAgent?: string | undefined;
   /** Default: HTTP(S) with undici. */
   readonly transport?: WebhookTransport | undefined;
+  /** Told of each attempt's outcome (metrics). */
+  readonly onAttempt?: ((outcome: 'delivered' | 'failed' | 'abandoned') => void) | undefined;
 }
 
 export class Webhooks {
@@ -39,6 +41,7 @@ export class Webhooks {
       ...(options.retry === undefined ? {} : { retry: options.retry }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
       ...(options.userAgent === undefined ? {} : { userAgent: options.userAgent }),
+      ...(options.onAttempt === undefined ? {} : { onAttempt: options.onAttempt }),
     });
   }
 
