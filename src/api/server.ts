@@ -132,6 +132,8 @@ const CLOSE_GRACE_MS = 2_000;
 /** A listening API server. */
 export interface ApiServer {
   readonly path: string;
+  /** Connections open now (calls in flight, event streams, clients' idle keep-alive sockets). */
+  connections(): Promise<number>;
   /** Stop accepting, end event streams, close idle connections; waits for requests in flight. */
   close(): Promise<void>;
 }
@@ -160,6 +162,8 @@ export async function listenApi(options: ApiOptions & { socketPath: string }): P
   }
   return {
     path: options.socketPath,
+    connections: () =>
+      new Promise<number>((resolve) => server.getConnections((err, count) => resolve(err ? 0 : count))),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Connections that turn idle from now on (an ended event stream, a finished request)

@@ -1,4 +1,3 @@
-import { get } from 'node:http';
 import type { BitsManager } from '../api/contract.ts';
 import type { OpenbitsPaths } from '../api/paths.ts';
 import { type ApiLogger, type ApiServer, listenApi } from '../api/server.ts';
@@ -12,6 +11,7 @@ import {
   writeHolderInfo,
 } from './instance-lock.ts';
 import { ensurePrivateDir } from './private-dir.ts';
+import { runningPid, stopRunningDaemon } from './takeover.ts';
 
 /** The manager bitsd serves (SIGHUP calls its reloadPolicy). */
 export type ServedManager = BitsManager;
@@ -22,6 +22,8 @@ export interface DaemonOptions {
   readonly clock: Clock;
   readonly logger: ApiLogger;
   readonly createManager: (options: { home: string; policyFile: string }) => Promise<ServedManager>;
+  /** Stop a bitsd that already serves the socket and take over (systemd's `--replace`). */
+  readonly replace?: boolean;
 }
 
 export interface RunningDaemon {
@@ -35,29 +37,6 @@ export interface RunningDaemon {
 
 /** A Unix socket path longer than this does not fit in sockaddr_un. */
 const MAX_SOCKET_PATH_BYTES = 107;
-
-/** The pid of the daemon already serving `socketPath`, if it answers GET /v1/status. */
-function runningPid(socketPath: string): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const req = get({ socketPath, path: '/v1/status', timeout: 2_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        text += chunk;
-      });
-      res.on('end', () => {
-        try {
-          const pid = (JSON.parse(text) as { pid?: unknown }).pid;
-          resolve(typeof pid === 'number' ? pid : undefined);
-        } catch {
-          resolve(undefined);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-  });
-}
 
 /**
  * Start bitsd: private folders, the one-instance lock, the manager (which re-queues jobs that
@@ -79,6 +58,10 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
     lock = await acquireInstanceLock(paths.stateDir);
   } catch (err) {
     if (!(err instanceof AlreadyRunning)) throw err;
+    if (options.replace === true && (await stopRunningDaemon(paths.socketPath))) {
+      logger.info({ socket: paths.socketPath }, 'took over from the bitsd that was running');
+      return startDaemon({ ...options, replace: false });
+    }
     const holder = readHolderInfo(paths.stateDir);
     const socketPath = holder?.socketPath ?? paths.socketPath;
     const pid = (await runningPid(socketPath)) ?? holder?.pid;

@@ -1,5 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { checkServerIdentity, type DetailedPeerCertificate, getCACertificates, type TLSSocket } from 'node:tls';
+// A namespace import: getCACertificates (Node 22.15+) as a named import would fail the library's
+// module graph at link time on an old Node, before src/require-node.ts could explain itself.
+import * as tls from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { SecurityFlag } from '../core/index.ts';
 
 /**
@@ -34,7 +37,7 @@ const DATE_CODES = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
 
 let trusted: X509Certificate[] | null = null;
 function trustedCAs(): X509Certificate[] {
-  trusted ??= getCACertificates('default').map((pem) => new X509Certificate(pem));
+  trusted ??= tls.getCACertificates('default').map((pem) => new X509Certificate(pem));
   return trusted;
 }
 
@@ -94,7 +97,7 @@ export function verifyPeer(socket: TLSSocket, hostname: string, securityFlags: n
   const dateBad = (authErr !== null && DATE_CODES.has(authErr)) || !datesValid(certs, Date.now());
   if (dateBad && !ignoreDate) return certError('CERT_HAS_EXPIRED', 'certificate expired or not yet valid');
   if (!ignoreCn) {
-    const cnErr = checkServerIdentity(hostname, leaf);
+    const cnErr = tls.checkServerIdentity(hostname, leaf);
     if (cnErr !== undefined) return cnErr;
   }
   if (authErr !== null && !CA_CODES.has(authErr) && !DATE_CODES.has(authErr) && !ignoreUsage) {

@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { BITSD_BIN } from '../../src/client/autostart.ts';
+import { fileURLToPath } from 'node:url';
+
+/** bin/bitsd.js of this checkout. */
+export const BITSD_BIN = fileURLToPath(new URL('../../bin/bitsd.js', import.meta.url));
 
 /** A real bitsd process with OPENBITS_HOME in a folder of the test. */
 export interface DaemonProcess {
