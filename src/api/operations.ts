@@ -326,6 +326,19 @@ export const OPERATIONS = {
     decode: () => undefined,
   }),
   setMaxBandwidth: numberSetter('setMaxBandwidth', 'max-bandwidth'),
+  setFileMode: op({
+    name: 'setFileMode',
+    method: 'PUT',
+    path: `${jobPath}/file-mode`,
+    body: S.NullableNumberValue,
+    reply: undefined,
+    encode: (id: string, value: number | null) => ({ params: job(id), body: { value } }),
+    invoke: async (m, r) => {
+      await m.setFileMode(param(r.params, 'id'), r.body.value);
+      return undefined;
+    },
+    decode: () => undefined,
+  }),
   setReplyFileName: op({
     name: 'setReplyFileName',
     method: 'PUT',

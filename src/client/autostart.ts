@@ -134,11 +134,12 @@ export async function startDaemon(transport: Transport, options: AutoStartOption
     // made absolute first.
     if (env.OPENBITS_HOME) env.OPENBITS_HOME = resolve(env.OPENBITS_HOME);
     const idle = options.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_S;
-    const child = spawn(
-      process.execPath,
-      [bitsd, `--idle-timeout=${idle}`, `--log-file=${options.logPath}`],
-      { detached: true, cwd: '/', stdio: ['ignore', 'ignore', log], env: env as NodeJS.ProcessEnv },
-    );
+    const child = spawn(process.execPath, [bitsd, `--idle-timeout=${idle}`, `--log-file=${options.logPath}`], {
+      detached: true,
+      cwd: '/',
+      stdio: ['ignore', 'ignore', log],
+      env: env as NodeJS.ProcessEnv,
+    });
     child.once('exit', (code, signal) => {
       exited = signal === null ? `exit code ${code}` : `signal ${signal}`;
       lostRace = code === EXIT_ALREADY_RUNNING;

@@ -1,5 +1,5 @@
 import { lstatSync } from 'node:fs';
-import { Agent, type IncomingMessage, request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
 import type { Operation, OperationName, OperationResult } from '../api/operation.ts';
 import { checker } from '../api/operation.ts';
@@ -200,7 +200,8 @@ export function connectionError(err: unknown, socketPath: string): BitsError {
   if (code === 'EACCES' || code === 'EPERM') {
     const owner = ownerOf(socketPath);
     const me = process.getuid?.();
-    const whose = owner !== undefined && owner !== me ? `it belongs to uid ${owner}, not to you (uid ${me})` : 'no access';
+    const whose =
+      owner !== undefined && owner !== me ? `it belongs to uid ${owner}, not to you (uid ${me})` : 'no access';
     return new BitsError(
       'E_ACCESSDENIED',
       `permission denied on the bitsd socket ${socketPath} (${whose}); run your own bitsd with OPENBITS_HOME=DIR or XDG_RUNTIME_DIR`,

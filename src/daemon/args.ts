@@ -15,7 +15,11 @@ export interface DaemonArgs {
 
 /** The switches of bitsd, for --help and the man page. */
 export const DAEMON_OPTIONS = [
-  { flags: '--idle-timeout=SECONDS', summary: 'exit after SECONDS with no job that can run and no client (0: never, the default; on-demand starts use 300)' },
+  {
+    flags: '--idle-timeout=SECONDS',
+    summary:
+      'exit after SECONDS with no job that can run and no client (0: never, the default; on-demand starts use 300)',
+  },
   { flags: '--log-file=PATH', summary: 'log NDJSON to PATH, rotated at 1 MiB (PATH.1 … PATH.3), instead of stderr' },
   { flags: '--replace', summary: 'stop a bitsd already serving the socket (one started on demand) and take over' },
   { flags: '-h, --help', summary: 'show this help' },

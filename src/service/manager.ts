@@ -43,6 +43,7 @@ import {
   validateCustomHeaders,
   validateDescription,
   validateDisplayName,
+  validateFileMode,
   validateJobType,
   validateLocalPath,
   validateMinimumRetryDelay,
@@ -786,7 +787,7 @@ export class InProcessManager implements BitsManager {
     if (job.type !== 'UPLOAD_REPLY') return 'S_OK';
     const session = uploadStateOf(this.#store.getTransferState(job.id));
     if (session.replyTemporaryName === null || session.replyFileName === null) return 'S_OK';
-    await commitFile(session.replyTemporaryName, session.replyFileName);
+    await commitFile(session.replyTemporaryName, session.replyFileName, { mode: job.fileMode });
     this.#store.saveTransferState(job.id, { ...session, replyTemporaryName: null });
     return 'S_OK';
   }
@@ -930,6 +931,9 @@ export class InProcessManager implements BitsManager {
   async setMaxBandwidth(jobId: string, bytesPerSecond: number): Promise<void> {
     await this.#set(jobId, 'setMaxBandwidth', { maxBandwidth: validateBandwidth(bytesPerSecond) });
     this.#bandwidth.setJobRate(this.#id(jobId), bytesPerSecond);
+  }
+  async setFileMode(jobId: string, mode: number | null): Promise<void> {
+    await this.#set(jobId, 'setFileMode', { fileMode: validateFileMode(mode) });
   }
   async setReplyFileName(jobId: string, path: string | null): Promise<void> {
     return this.#set(jobId, 'setReplyFileName', {

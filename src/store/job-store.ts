@@ -108,6 +108,7 @@ export type JobPatch = Partial<
     | 'highPerformance'
     | 'maxDownloadSize'
     | 'maxBandwidth'
+    | 'fileMode'
     | 'replyFileName'
     | 'owner'
   >

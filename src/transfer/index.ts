@@ -3,7 +3,7 @@
  * docs/transfer.md). The manager calls `downloadFile` per file and persists what the hooks
  * report; `checkLocalDestination` at AddFile; `commitFile` / `deleteTempFile` at Complete/Cancel.
  */
-export { checkLocalDestination, commitFile, deleteTempFile } from './commit-file.ts';
+export { checkLocalDestination, commitFile, deleteTempFile, publishedMode } from './commit-file.ts';
 export type * from './contract.ts';
 export { closeDispatchers } from './dispatcher-pool.ts';
 export { downloadFile } from './download-file.ts';

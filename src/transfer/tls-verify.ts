@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 // A namespace import: getCACertificates (Node 22.15+) as a named import would fail the library's
 // module graph at link time on an old Node, before src/require-node.ts could explain itself.
 import * as tls from 'node:tls';
-import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { SecurityFlag } from '../core/index.ts';
 
 /**

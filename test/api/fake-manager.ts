@@ -136,6 +136,7 @@ export class FakeManager implements BitsManager {
       highPerformance: false,
       maxDownloadSize: null,
       maxBandwidth: 0,
+      fileMode: null,
       replyFileName: null,
       errorCount: 0,
       progress: { bytesTotal: 0, bytesTransferred: 0, filesTotal: 0, filesTransferred: 0 },
@@ -344,6 +345,10 @@ export class FakeManager implements BitsManager {
   setMaxBandwidth = (id: string, v: number) =>
     this.#set(id, 'setMaxBandwidth', (j) => {
       j.maxBandwidth = v;
+    });
+  setFileMode = (id: string, v: number | null) =>
+    this.#set(id, 'setFileMode', (j) => {
+      j.fileMode = v;
     });
   setReplyFileName = (id: string, v: string | null) =>
     this.#set(id, 'setReplyFileName', (j) => {
