@@ -35,6 +35,24 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
+/** How long `--replace` waits for the old daemon to let go (it stops within 5 s). */
+const TAKEOVER_WAIT_MS = 10_000;
+
+type InstanceLock = { release(): void };
+
+/** Retry the instance lock until `ms` pass (the holder is on its way out). */
+async function waitForInstanceLock(stateDir: string, ms: number): Promise<InstanceLock> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await acquireInstanceLock(stateDir);
+    } catch (err) {
+      if (!(err instanceof AlreadyRunning) || Date.now() > deadline) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** A Unix socket path longer than this does not fit in sockaddr_un. */
 const MAX_SOCKET_PATH_BYTES = 107;
 
@@ -53,14 +71,16 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   ensurePrivateDir(paths.stateDir);
   ensurePrivateDir(paths.runtimeDir);
 
-  let lock: { release(): void };
+  let lock: InstanceLock;
   try {
     lock = await acquireInstanceLock(paths.stateDir);
   } catch (err) {
     if (!(err instanceof AlreadyRunning)) throw err;
     if (options.replace === true && (await stopRunningDaemon(paths.socketPath))) {
+      // The kernel frees the lock when the old daemon's process ends (a zombie too).
+      lock = await waitForInstanceLock(paths.stateDir, TAKEOVER_WAIT_MS);
       logger.info({ socket: paths.socketPath }, 'took over from the bitsd that was running');
-      return startDaemon({ ...options, replace: false });
+      return serve(options, lock);
     }
     const holder = readHolderInfo(paths.stateDir);
     const socketPath = holder?.socketPath ?? paths.socketPath;
@@ -69,7 +89,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       `bitsd is already running${pid === undefined ? '' : ` (pid ${pid})`} at ${socketPath} for ${paths.stateDir}`,
     );
   }
+  return serve(options, lock);
+}
 
+/** With the lock held: the manager, then the API on the socket. */
+async function serve(options: DaemonOptions, lock: InstanceLock): Promise<RunningDaemon> {
+  const { paths, logger } = options;
   let manager: ServedManager | undefined;
   try {
     if (await removeStaleSocket(paths.socketPath)) {

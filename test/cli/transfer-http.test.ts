@@ -42,11 +42,15 @@ describe('/transfer against a local HTTP server', () => {
     const lines = body(r.stdout).trimEnd().split('\n');
     assert.match(lines[0] ?? '', /^DISPLAY: 'drip' TYPE: DOWNLOAD PRIORITY: NORMAL JOB: \{[0-9A-F-]{36}\}$/u);
     assert.equal(lines.at(-1), 'Transfer complete.');
-    assert.equal(lines.at(-2), 'STATE: TRANSFERRED FILES: 1 / 1 BYTES: 300000 / 300000 (100%)');
+    assert.match(lines.at(-2) ?? '', /^Transferred 293 KiB \(1 file\) in \d+:\d\d at [\d.]+ KiB\/s\.$/u);
+    assert.equal(lines.at(-3), 'STATE: TRANSFERRED FILES: 1 / 1 BYTES: 300000 / 300000 (100%)');
     const moving = lines.filter((l) => l.startsWith('STATE: TRANSFERRING'));
     assert.ok(moving.length >= 1, r.stdout);
     for (const l of moving)
-      assert.match(l, /^STATE: TRANSFERRING FILES: 0 \/ 1 BYTES: \d+ \/ (300000 \(\d+%\)|UNKNOWN)$/u);
+      assert.match(
+        l,
+        /^STATE: TRANSFERRING FILES: 0 \/ 1 BYTES: \d+ \/ (300000 \(\d+%\)|UNKNOWN)( RATE: [\d.]+ (B|KiB)\/s ETA: \d+:\d\d)?$/u,
+      );
     // Paced: besides state changes, at most one line a second.
     assert.ok(moving.length <= Math.ceil(seconds) + 1, `${moving.length} lines in ${seconds} s`);
     const bytes = moving.map((l) => Number(/BYTES: (\d+)/u.exec(l)?.[1]));

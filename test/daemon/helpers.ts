@@ -18,8 +18,12 @@ export interface DaemonProcess {
 }
 
 /** Spawn bitsd; resolves once it logged "bitsd is listening" (or rejects if it exits first). */
-export async function spawnDaemon(home: string, env: Record<string, string> = {}): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [BITSD_BIN], {
+export async function spawnDaemon(
+  home: string,
+  env: Record<string, string> = {},
+  args: readonly string[] = [],
+): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [BITSD_BIN, ...args], {
     env: { ...process.env, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

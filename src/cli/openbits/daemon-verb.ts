@@ -1,8 +1,23 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { resolvePaths } from '../../api/paths.ts';
 import { isNotRunning } from '../../client/index.ts';
 import { UsageError } from '../usage-error.ts';
+import { OPENBITS_VERSION } from '../version.ts';
 import type { OpenbitsIo } from './io.ts';
+
+/** The package's folder (src/cli/openbits and dist/cli/openbits are both three levels down). */
+const PACKAGE_DIR = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/u, '');
+
+/** systemd/openbits.service of this package, filled in for `node` and this package's folder. */
+export function systemdUnit(node: string, packageDir: string = PACKAGE_DIR): string {
+  const template = readFileSync(join(packageDir, 'systemd', 'openbits.service'), 'utf8');
+  // The template's opening comment says how to install it; the filled-in unit says where from.
+  const body = template.slice(template.indexOf('[Unit]'));
+  const filled = body.replaceAll('@NODE@', node).replaceAll('@OPENBITS_DIR@', packageDir);
+  return `# openbits ${OPENBITS_VERSION} (${packageDir}): written by \`openbits daemon unit\`\n${filled}`;
+}
 
 function uptime(startedAt: number): string {
   const s = Math.max(0, Math.round((Date.now() - startedAt) / 1000));
@@ -22,7 +37,8 @@ function gone(pid: number): boolean {
 /**
  * `openbits daemon start|stop|status|logs`. start: make sure a bitsd answers (starting one on
  * demand); stop: SIGTERM the one answering on this user's socket and wait for it to go;
- * status: who answers, or that nobody does; logs: the on-demand daemon's log file.
+ * status: who answers, or that nobody does; logs: the on-demand daemon's log file; unit: the
+ * systemd user unit for this installation.
  */
 export async function daemonVerb(
   io: OpenbitsIo,
@@ -87,7 +103,10 @@ export async function daemonVerb(
       for (const line of lines.slice(-n)) io.stdout.write(prettyLine(line, { color: io.isTTY }));
       return 0;
     }
+    case 'unit':
+      io.stdout.write(systemdUnit(process.execPath));
+      return 0;
     default:
-      throw new UsageError(`unknown daemon action: ${action} (start, stop, status or logs)`, 'daemon');
+      throw new UsageError(`unknown daemon action: ${action} (start, stop, status, logs or unit)`, 'daemon');
   }
 }

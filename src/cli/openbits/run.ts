@@ -182,7 +182,7 @@ export async function runOpenbits(argv: readonly string[], io: OpenbitsIo): Prom
         return 0;
       }
       case 'daemon':
-        return await daemonVerb(io, one('daemon', positionals, 'of start, stop, status or logs'), values);
+        return await daemonVerb(io, one('daemon', positionals, 'of start, stop, status, logs or unit'), values);
       case 'completion':
         io.stdout.write(completionScript(one('completion', positionals, 'shell (bash, zsh or fish)')));
         return 0;

@@ -84,10 +84,10 @@ export const VERBS: readonly VerbSpec[] = [
   { name: 'resume', args: 'JOB', summary: 'queue a job again', options: [] },
   {
     name: 'daemon',
-    args: 'start|stop|status|logs',
-    summary: 'control bitsd: start it, stop it, show its status, print its log',
+    args: 'start|stop|status|logs|unit',
+    summary: 'control bitsd: start it, stop it, show its status, print its log, print its systemd unit',
     options: [{ long: 'lines', short: 'n', value: 'N', summary: 'logs: the last N lines (default 50)' }],
-    words: ['start', 'stop', 'status', 'logs'],
+    words: ['start', 'stop', 'status', 'logs', 'unit'],
   },
   {
     name: 'completion',
