@@ -13,8 +13,9 @@ const dist = join(root, 'dist');
 
 rmSync(dist, { recursive: true, force: true });
 execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tsconfig.build.json')], {
-  stdio: 'inherit',
+  // Everything on stderr: `npm pack --json` prints its JSON on stdout after prepack.
+  stdio: ['ignore', 2, 2],
 });
 mkdirSync(join(dist, 'man'), { recursive: true });
 for (const page of manPages()) writeFileSync(join(dist, 'man', page.file), page.text);
-process.stdout.write(`built ${dist}\n`);
+process.stderr.write(`built ${dist}\n`);

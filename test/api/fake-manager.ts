@@ -29,6 +29,7 @@ import {
   validateCustomHeaders,
   validateDescription,
   validateDisplayName,
+  validateFileMode,
   validateJobType,
   validateLocalPath,
   validateMinimumRetryDelay,
@@ -348,7 +349,7 @@ export class FakeManager implements BitsManager {
     });
   setFileMode = (id: string, v: number | null) =>
     this.#set(id, 'setFileMode', (j) => {
-      j.fileMode = v;
+      j.fileMode = validateFileMode(v);
     });
   setReplyFileName = (id: string, v: string | null) =>
     this.#set(id, 'setReplyFileName', (j) => {
