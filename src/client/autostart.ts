@@ -21,7 +21,10 @@ export interface AutoStartOptions {
   readonly bitsdPath?: string;
   /** Seconds the daemon waits with no runnable job before it exits; 0 = never. */
   readonly idleTimeoutSeconds?: number;
-  /** How long to wait for the socket (default 5 s). */
+  /**
+   * How long to wait for the socket (default 30 s: a loaded machine starts Node slowly). A
+   * daemon that exits fails the wait at once.
+   */
   readonly waitMs?: number;
 }
 
@@ -151,7 +154,7 @@ export async function startDaemon(transport: Transport, options: AutoStartOption
   } finally {
     closeSync(log);
   }
-  const deadline = Date.now() + (options.waitMs ?? 5_000);
+  const deadline = Date.now() + (options.waitMs ?? 30_000);
   let delay = 20;
   for (;;) {
     try {

@@ -175,7 +175,9 @@ describe('/transfer against a local HTTP server', () => {
       columns: 120,
     });
     assert.equal(code, 0, stderr.text);
-    assert.match(stdout.text, /TRANSFERRED {5}\[█{40}\] 100% \| 200000 \/ 200000 bytes \| files 1 \/ 1/u);
+    // IEC sizes, the rate and the time left on the bar; the summary line below it.
+    assert.match(stdout.text, /TRANSFERRED {2}\[█{40}\] 100% 195 KiB \/ 195 KiB .*ETA .* files 1\/1/u);
+    assert.match(stdout.text, /\nTransferred 195 KiB \(1 file\) in \d+:\d\d at [\d.]+ KiB\/s\.\n/u);
     assert.doesNotMatch(stdout.text, /^STATE: /mu);
     assert.match(stdout.text, /Transfer complete\.\n$/u);
     assert.deepEqual(await readFile(join(dir, 'tty.bin')), data);
