@@ -1,6 +1,5 @@
 import { BitsError } from '../core/bits-error.ts';
 import { type OperationResult, defineOperation as op, type PathParams } from './operation.ts';
-import * as S from './schemas.ts';
 
 /**
  * Path-parameter readers and the route shapes many operations share (setters with `{ value }`,
@@ -36,7 +35,7 @@ export function setter<K extends 'setDisplayName' | 'setDescription'>(name: K, p
     name,
     method: 'PUT',
     path: `${jobPath}/${property}`,
-    body: S.StringValue,
+    body: 'StringValue',
     reply: undefined,
     encode: (id: string, value: string) => ({ params: job(id), body: { value } }),
     invoke: async (m, r) => {
@@ -60,7 +59,7 @@ export function numberSetter<K extends NumberSetter>(name: K, property: string) 
     name,
     method: 'PUT',
     path: `${jobPath}/${property}`,
-    body: S.NumberValue,
+    body: 'NumberValue',
     reply: undefined,
     encode: (id: string, value: number) => ({ params: job(id), body: { value } }),
     invoke: async (m, r) => {
@@ -77,7 +76,7 @@ export function booleanSetter<K extends 'setDynamicContent' | 'setHighPerformanc
     name,
     method: 'PUT',
     path: `${jobPath}/${property}`,
-    body: S.BooleanValue,
+    body: 'BooleanValue',
     reply: undefined,
     encode: (id: string, value: boolean) => ({ params: job(id), body: { value } }),
     invoke: async (m, r) => {
@@ -117,7 +116,7 @@ export function resultAction<K extends 'cancel' | 'complete'>(name: K) {
     method: 'POST',
     path: `${jobPath}/${name}`,
     body: undefined,
-    reply: S.ResultReply,
+    reply: 'ResultReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: async (m, r) => ({ result: await m[name](param(r.params, 'id')) }),
     decode: (reply) => reply.result as OperationResult<K>,

@@ -13,7 +13,6 @@ import {
   setter,
   wholeNumber,
 } from './operation-kinds.ts';
-import * as S from './schemas.ts';
 
 /**
  * Every BitsManager call as a route of the v1 API. The server mounts this table; the client
@@ -26,8 +25,8 @@ export const OPERATIONS = {
     method: 'POST',
     path: '/v1/jobs',
     status: 201,
-    body: S.CreateJobBody,
-    reply: S.JobInfoReply,
+    body: 'CreateJobBody',
+    reply: 'JobInfoReply',
     encode: (displayName: string, type?: JobType) => ({
       body: type === undefined ? { displayName } : { displayName, type },
     }),
@@ -39,7 +38,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: '/v1/jobs',
     body: undefined,
-    reply: S.JobListReply,
+    reply: 'JobListReply',
     encode: (options?: { allUsers?: boolean }) => ({ query: options?.allUsers === true ? { allUsers: 'true' } : {} }),
     invoke: async (m, r) => {
       const raw = r.query.allUsers;
@@ -55,7 +54,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: '/v1/find',
     body: undefined,
-    reply: S.JobInfoReply,
+    reply: 'JobInfoReply',
     encode: (nameOrId: string) => ({ query: { job: nameOrId } }),
     invoke: (m, r) => {
       if (r.query.job === undefined) throw new BitsError('E_INVALIDARG', 'query parameter job is required');
@@ -68,7 +67,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: jobPath,
     body: undefined,
-    reply: S.JobInfoReply,
+    reply: 'JobInfoReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: (m, r) => m.getJob(param(r.params, 'id')),
     decode: (reply) => reply,
@@ -77,7 +76,7 @@ export const OPERATIONS = {
     name: 'addFile',
     method: 'POST',
     path: `${jobPath}/files`,
-    body: S.AddFileBody,
+    body: 'AddFileBody',
     reply: undefined,
     encode: (id: string, remoteName: string, localName: string) => ({
       params: job(id),
@@ -95,7 +94,7 @@ export const OPERATIONS = {
     name: 'addFileWithRanges',
     method: 'POST',
     path: `${jobPath}/files`,
-    body: S.AddFileBody,
+    body: 'AddFileBody',
     reply: undefined,
     encode: (id: string, remoteName: string, localName: string, ranges) => ({
       params: job(id),
@@ -111,7 +110,7 @@ export const OPERATIONS = {
     name: 'addFileSet',
     method: 'POST',
     path: `${jobPath}/file-set`,
-    body: S.AddFileSetBody,
+    body: 'AddFileSetBody',
     reply: undefined,
     encode: (id: string, files) => ({
       params: job(id),
@@ -128,7 +127,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/files`,
     body: undefined,
-    reply: S.FileListReply,
+    reply: 'FileListReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: async (m, r) => ({ files: await m.enumFiles(param(r.params, 'id')) }),
     decode: (reply) => reply.files,
@@ -142,7 +141,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/progress`,
     body: undefined,
-    reply: S.JobProgressReply,
+    reply: 'JobProgressReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: (m, r) => m.getProgress(param(r.params, 'id')),
     decode: (reply) => reply,
@@ -152,7 +151,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/times`,
     body: undefined,
-    reply: S.JobTimesReply,
+    reply: 'JobTimesReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: (m, r) => m.getTimes(param(r.params, 'id')),
     decode: (reply) => reply,
@@ -162,7 +161,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/error`,
     body: undefined,
-    reply: S.JobErrorInfoReply,
+    reply: 'JobErrorInfoReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: (m, r) => m.getError(param(r.params, 'id')),
     decode: (reply) => reply,
@@ -173,7 +172,7 @@ export const OPERATIONS = {
     name: 'setPriority',
     method: 'PUT',
     path: `${jobPath}/priority`,
-    body: S.StringValue,
+    body: 'StringValue',
     reply: undefined,
     encode: (id: string, value: JobPriority) => ({ params: job(id), body: { value } }),
     invoke: async (m, r) => {
@@ -187,7 +186,7 @@ export const OPERATIONS = {
     name: 'setNotifyCmdLine',
     method: 'PUT',
     path: `${jobPath}/notify-cmd-line`,
-    body: S.NotifyCmdLineBody,
+    body: 'NotifyCmdLineBody',
     reply: undefined,
     encode: (id: string, program: string | null, parameters: string | null) => ({
       params: job(id),
@@ -206,7 +205,7 @@ export const OPERATIONS = {
     name: 'setProxySettings',
     method: 'PUT',
     path: `${jobPath}/proxy`,
-    body: S.ProxyBody,
+    body: 'ProxyBody',
     reply: undefined,
     encode: (id: string, s: ProxySettings) => ({
       params: job(id),
@@ -222,7 +221,7 @@ export const OPERATIONS = {
     name: 'setCustomHeaders',
     method: 'PUT',
     path: `${jobPath}/custom-headers`,
-    body: S.CustomHeadersBody,
+    body: 'CustomHeadersBody',
     reply: undefined,
     encode: (id: string, headers: readonly string[] | null) => ({
       params: job(id),
@@ -239,7 +238,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/custom-headers`,
     body: undefined,
-    reply: S.CustomHeadersReply,
+    reply: 'CustomHeadersReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: async (m, r) => ({ headers: await m.getCustomHeaders(param(r.params, 'id')) }),
     decode: (reply) => reply.headers,
@@ -249,7 +248,7 @@ export const OPERATIONS = {
     name: 'setCredentials',
     method: 'PUT',
     path: `${jobPath}/credentials`,
-    body: S.CredentialsBody,
+    body: 'CredentialsBody',
     reply: undefined,
     encode: (id: string, c) => ({
       params: job(id),
@@ -270,7 +269,7 @@ export const OPERATIONS = {
     method: 'DELETE',
     path: `${jobPath}/credentials/:target/:scheme`,
     body: undefined,
-    reply: S.ResultReply,
+    reply: 'ResultReply',
     encode: (id: string, target: AuthTarget, scheme: AuthScheme) => ({ params: { id, target, scheme } }),
     invoke: async (m, r) => ({
       result: await m.removeCredentials(
@@ -286,8 +285,8 @@ export const OPERATIONS = {
     name: 'replaceRemotePrefix',
     method: 'POST',
     path: `${jobPath}/replace-remote-prefix`,
-    body: S.ReplacePrefixBody,
-    reply: S.ResultReply,
+    body: 'ReplacePrefixBody',
+    reply: 'ResultReply',
     encode: (id: string, oldPrefix: string, newPrefix: string) => ({ params: job(id), body: { oldPrefix, newPrefix } }),
     invoke: async (m, r) => ({
       result: await m.replaceRemotePrefix(param(r.params, 'id'), r.body.oldPrefix, r.body.newPrefix),
@@ -298,7 +297,7 @@ export const OPERATIONS = {
     name: 'setRemoteName',
     method: 'PUT',
     path: `${jobPath}/files/:index/remote-name`,
-    body: S.StringValue,
+    body: 'StringValue',
     reply: undefined,
     encode: (id: string, fileIndex: number, value: string) => ({
       params: { id, index: String(fileIndex) },
@@ -316,7 +315,7 @@ export const OPERATIONS = {
     name: 'setMaxDownloadSize',
     method: 'PUT',
     path: `${jobPath}/max-download-size`,
-    body: S.NullableNumberValue,
+    body: 'NullableNumberValue',
     reply: undefined,
     encode: (id: string, value: number | null) => ({ params: job(id), body: { value } }),
     invoke: async (m, r) => {
@@ -330,7 +329,7 @@ export const OPERATIONS = {
     name: 'setFileMode',
     method: 'PUT',
     path: `${jobPath}/file-mode`,
-    body: S.NullableNumberValue,
+    body: 'NullableNumberValue',
     reply: undefined,
     encode: (id: string, value: number | null) => ({ params: job(id), body: { value } }),
     invoke: async (m, r) => {
@@ -343,7 +342,7 @@ export const OPERATIONS = {
     name: 'setReplyFileName',
     method: 'PUT',
     path: `${jobPath}/reply-file-name`,
-    body: S.NullableStringValue,
+    body: 'NullableStringValue',
     reply: undefined,
     encode: (id: string, value: string | null) => ({ params: job(id), body: { value } }),
     invoke: async (m, r) => {
@@ -357,7 +356,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/reply-file-name`,
     body: undefined,
-    reply: S.NullableStringReply,
+    reply: 'NullableStringReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: async (m, r) => ({ value: await m.getReplyFileName(param(r.params, 'id')) }),
     decode: (reply) => reply.value,
@@ -367,7 +366,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/reply-progress`,
     body: undefined,
-    reply: S.ReplyProgressReply,
+    reply: 'ReplyProgressReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: (m, r) => m.getReplyProgress(param(r.params, 'id')),
     decode: (reply) => reply,
@@ -377,7 +376,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/reply-data`,
     body: undefined,
-    reply: S.ReplyDataReply,
+    reply: 'ReplyDataReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: async (m, r) => {
       const data = await m.getReplyData(param(r.params, 'id'));
@@ -391,7 +390,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: '/v1/error-descriptions/:hresult',
     body: undefined,
-    reply: S.DescriptionReply,
+    reply: 'DescriptionReply',
     encode: (hresult: number) => ({ params: { hresult: `0x${(hresult >>> 0).toString(16)}` } }),
     invoke: async (m, r) => ({ description: await m.getErrorDescription(hresultParam(r.params)) }),
     decode: (reply) => reply.description,
@@ -401,7 +400,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: '/v1/policy',
     body: undefined,
-    reply: S.PolicyReply,
+    reply: 'PolicyReply',
     encode: () => ({}),
     invoke: async (m) => ({ policy: await m.getPolicy() }),
     decode: (reply) => reply.policy,
@@ -410,8 +409,8 @@ export const OPERATIONS = {
     name: 'setPolicy',
     method: 'PUT',
     path: '/v1/policy',
-    body: S.SetPolicyBody,
-    reply: S.PolicyReply,
+    body: 'SetPolicyBody',
+    reply: 'PolicyReply',
     encode: (key: string, value: unknown) => ({ body: { key, value } }),
     invoke: async (m, r) => ({ policy: await m.setPolicy(r.body.key, r.body.value) }),
     decode: (reply) => reply.policy,
@@ -421,7 +420,7 @@ export const OPERATIONS = {
     method: 'POST',
     path: '/v1/policy/reload',
     body: undefined,
-    reply: S.PolicyReply,
+    reply: 'PolicyReply',
     encode: () => ({}),
     invoke: async (m) => ({ policy: await m.reloadPolicy() }),
     decode: (reply) => reply.policy,

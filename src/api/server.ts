@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.ts';
 import type { BitsManager } from './contract.ts';
 import { asBitsError, errorReply } from './error-envelope.ts';
 import { type EventStreams, mountEvents } from './events-route.ts';
-import type { Operation } from './operation.ts';
+import { type Operation, VERSION_HEADER } from './operation.ts';
 import { OPERATIONS } from './operations.ts';
 import type { DaemonStatus } from './schemas.ts';
 
@@ -53,7 +53,7 @@ async function readBody(c: Context, op: Operation): Promise<unknown> {
   } catch {
     throw new BitsError('E_INVALIDARG', 'request body is not valid JSON');
   }
-  op.checkBody(body);
+  await op.checkBody(body);
   return body;
 }
 
@@ -65,6 +65,7 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
   const { manager } = options;
   const logger = options.logger ?? silent;
   const app = new Hono();
+  const version = options.status().version;
   let closing = false;
 
   app.onError((err) => {
@@ -89,6 +90,8 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     }
     const started = performance.now();
     await next();
+    // A client of the same version trusts the reply's shape; another version checks it.
+    c.res.headers.set(VERSION_HEADER, version);
     if (closing) c.res.headers.set('connection', 'close');
     logger.debug(
       { method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round(performance.now() - started) },
@@ -111,7 +114,7 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     mounted.add(key);
     app.on(op.method, op.path, async (c) => {
       const body = await readBody(c, op);
-      const result = await op.invoke(manager, { params: c.req.param(), query: c.req.query(), body });
+      const result = await op.invoke(manager, { params: c.req.param(), query: c.req.query(), body: body as never });
       if (op.reply === undefined) return new Response(null, { status: 204 });
       return json(result, op.status ?? 200);
     });

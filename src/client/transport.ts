@@ -2,9 +2,10 @@ import { lstatSync } from 'node:fs';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
 import type { Operation, OperationName, OperationResult } from '../api/operation.ts';
-import { checker } from '../api/operation.ts';
-import { type DaemonStatus, StatusReply } from '../api/schemas.ts';
+import { checker, VERSION_HEADER } from '../api/operation.ts';
+import type { DaemonStatus } from '../api/schemas.ts';
 import { BitsError, type BitsErrorData } from '../core/bits-error.ts';
+import { OPENBITS_VERSION } from '../core/version.ts';
 
 /** Connection codes that mean "nobody is listening": the request never reached a daemon. */
 const NOT_RUNNING = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK']);
@@ -28,11 +29,20 @@ export interface StreamReply {
   text(): Promise<string>;
 }
 
-const checkStatus = checker(StatusReply, 'status reply', 'E_FAIL');
+const checkStatus = checker('StatusReply', 'status reply', 'E_FAIL');
+
+/** A JSON reply and whether it came from a daemon of this very version. */
+interface Reply {
+  readonly body: unknown;
+  readonly sameVersion: boolean;
+}
 
 /**
  * HTTP+JSON over the daemon's Unix socket with a keep-alive node:http Agent (node:http rather
- * than undici: a CLI call loads in a fraction of the time, and the calls are small). Failures
+ * than undici: a CLI call loads in a fraction of the time, and the calls are small). Replies of
+ * a daemon of another version are checked against the API schemas (TypeBox, loaded then); a
+ * daemon of this version runs the same code, so its replies are trusted and a CLI call never
+ * loads TypeBox. Failures
  * come back as BitsErrors: the daemon's envelope rebuilt, RPC_S_SERVER_UNAVAILABLE when nobody
  * listens, E_ACCESSDENIED when the socket belongs to someone else, or RPC_S_CALL_FAILED when
  * the connection broke mid-call.
@@ -59,21 +69,29 @@ export class Transport {
     }
     const query = new URLSearchParams(wire.query ?? {}).toString();
     if (query !== '') path += `?${query}`;
-    const reply = await this.request(op.method, path, wire.body === undefined ? undefined : JSON.stringify(wire.body));
+    const reply = await this.#exchange(
+      op.method,
+      path,
+      wire.body === undefined ? undefined : JSON.stringify(wire.body),
+    );
     if (op.checkReply === undefined) return op.decode(undefined as never);
-    op.checkReply(reply);
-    return op.decode(reply as never);
+    if (!reply.sameVersion) await op.checkReply(reply.body);
+    return op.decode(reply.body as never);
   }
 
   /** GET /v1/status: which daemon answers. */
   async status(): Promise<DaemonStatus> {
-    const reply = await this.request('GET', '/v1/status', undefined);
-    checkStatus(reply);
-    return reply as DaemonStatus;
+    const reply = await this.#exchange('GET', '/v1/status', undefined);
+    if (!reply.sameVersion) await checkStatus(reply.body);
+    return reply.body as DaemonStatus;
   }
 
   /** One request; resolves with the parsed JSON reply (undefined for 204). */
   async request(method: string, path: string, body: string | undefined): Promise<unknown> {
+    return (await this.#exchange(method, path, body)).body;
+  }
+
+  async #exchange(method: string, path: string, body: string | undefined): Promise<Reply> {
     const res = await this.#send(method, path, body, { agent: this.#agent, timeoutMs: this.#timeoutMs });
     let text: string;
     try {
@@ -81,12 +99,13 @@ export class Transport {
     } catch (err) {
       throw connectionError(err, this.socketPath);
     }
-    if (res.statusCode === 204) return undefined;
+    const sameVersion = res.headers[VERSION_HEADER] === OPENBITS_VERSION;
+    if (res.statusCode === 204) return { body: undefined, sameVersion };
     const parsed = parseJson(text);
     const status = res.statusCode ?? 0;
     if (status >= 200 && status < 300) {
       if (parsed === undefined) throw new BitsError('E_FAIL', `bitsd sent a reply that is not JSON (${path})`);
-      return parsed;
+      return { body: parsed, sameVersion };
     }
     const error = (parsed as { error?: Partial<BitsErrorData> } | undefined)?.error;
     if (typeof error?.name === 'string' && typeof error.message === 'string') {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
+import { VERSION_HEADER } from '../../src/api/operation.ts';
 import { connect } from '../../src/client/connect.ts';
 import { parseSse } from '../../src/client/event-feed.ts';
-import { BitsError } from '../../src/core/index.ts';
+import { BitsError, OPENBITS_VERSION } from '../../src/core/index.ts';
 import { rejectsWith } from './contract.ts';
 import { FakeManager, fakeError } from './fake-manager.ts';
 import { serve, tempDir } from './helpers.ts';
@@ -177,6 +178,38 @@ describe('API server', () => {
     abort.abort();
     await fake.listenerCountIs(baseline);
     assert.equal(fake.listenerCount, baseline);
+  });
+
+  it('a reply of a daemon of this very version is trusted (no schema check, no TypeBox); the API names its version', async () => {
+    const dir = await tempDir();
+    const socketPath = join(dir.path, 'same.sock');
+    const same = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.setHeader(VERSION_HEADER, OPENBITS_VERSION);
+      res.end(JSON.stringify({ id: 'x', state: 'SLEEPING' }));
+    });
+    await new Promise<void>((resolve) => same.listen(socketPath, resolve));
+    const client = connect({ socketPath, autoStart: false });
+    try {
+      assert.deepEqual(await client.getJob('00000000-0000-4000-8000-000000000000'), { id: 'x', state: 'SLEEPING' });
+    } finally {
+      await client.close();
+      await new Promise((resolve) => same.close(resolve));
+      await dir.remove();
+    }
+    const fake = new FakeManager();
+    const served = await serve(fake);
+    try {
+      const res = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = httpRequest({ socketPath: served.socketPath, path: '/v1/status' }, resolve);
+        req.on('error', reject);
+        req.end();
+      });
+      res.resume();
+      assert.equal(res.headers[VERSION_HEADER], 'test');
+    } finally {
+      await served.close();
+    }
   });
 
   it('client reply checks: a server answering the wrong shape gives E_FAIL naming the field', async () => {
