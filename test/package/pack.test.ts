@@ -165,7 +165,7 @@ describe('the npm package, installed from its tarball', () => {
     assert.equal(r.status, 0);
   });
 
-  it('openbits/client loads connect() without SQLite, the service, the transfer engine or undici', () => {
+  it('openbits/client loads connect() without SQLite, the service, the transfer engine, undici or TypeBox', () => {
     const urls = JSON.parse(run('node', ['client-modules.mjs'], scratch)) as string[];
     const ours = urls.filter((u) => u.includes('/node_modules/openbits/'));
     assert.ok(ours.some((u) => u.endsWith('/dist/client/connect.js')));
