@@ -170,7 +170,7 @@ describe('the npm package, installed from its tarball', () => {
     const ours = urls.filter((u) => u.includes('/node_modules/openbits/'));
     assert.ok(ours.some((u) => u.endsWith('/dist/client/connect.js')));
     const heavy = urls.filter((u) =>
-      /\/dist\/(service|store|transfer|scheduler|daemon)\/|node:sqlite|\/undici\//u.test(u),
+      /\/dist\/(service|store|transfer|scheduler|daemon)\/|node:sqlite|\/undici\/|\/typebox\//u.test(u),
     );
     assert.deepEqual(heavy, []);
   });
