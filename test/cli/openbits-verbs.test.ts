@@ -137,6 +137,7 @@ describe('openbits get', () => {
       new RegExp(`bg\\.bin: downloading in the background \\(openbits watch ${job.id.slice(0, 8)}\\)`, 'u'),
     );
     assert.equal(job.priority, 'NORMAL');
+    assert.equal(job.notifyFlags, 1, 'only TRANSFERRED runs it: a failed job stays in the queue to be seen');
     assert.deepEqual(job.notifyCmdLine, {
       program: '/usr/bin/node',
       parameters: `/usr/bin/node /opt/openbits/bin/openbits.js complete ${job.id}`,

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { currentUmask } from '../../src/transfer/commit-file.ts';
 import { tempDir } from '../api/helpers.ts';
+import { FileServer, sha256 } from '../helpers/file-server.ts';
 
 const OPENBITS = fileURLToPath(new URL('../../bin/openbits.js', import.meta.url));
 
@@ -40,6 +44,39 @@ it('openbits daemon: status says nobody answers, start starts bitsd, logs reads 
     assert.match(bad.stderr, /unknown daemon action: reboot/u);
   } finally {
     spawnSync(process.execPath, [OPENBITS, 'daemon', 'stop'], { env: { ...process.env, OPENBITS_HOME: home.path } });
+    await home.remove();
+  }
+});
+
+// Issue 13: `openbits get --detach` leaves a job that finishes (and is published) after the
+// command, and its terminal, are gone.
+it('openbits get --detach returns at once; bitsd completes the job itself and the file appears', async () => {
+  const home = await tempDir('openbits-detach-');
+  const server = await FileServer.start();
+  const env = { ...process.env, OPENBITS_HOME: home.path, OPENBITS_NO_AUTOSTART: undefined };
+  try {
+    const data = server.add('/later.bin', 3_000_000, { rateBps: 3_000_000 });
+    const r = spawnSync(process.execPath, [OPENBITS, 'get', '--detach', server.url('/later.bin')], {
+      cwd: home.path,
+      env,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /later\.bin: downloading in the background/u);
+    const file = join(home.path, 'later.bin');
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(file) && Date.now() < deadline) {
+      // The daemon publishes it on its own: nothing to await but the file.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(sha256(readFileSync(file)), sha256(data));
+    assert.equal(statSync(file).mode & 0o777, 0o666 & ~currentUmask());
+    const ls = spawnSync(process.execPath, [OPENBITS, 'ls'], { env, encoding: 'utf8' });
+    assert.equal(ls.stdout, '', 'the completed job left the queue');
+  } finally {
+    spawnSync(process.execPath, [OPENBITS, 'daemon', 'stop'], { env });
+    await server.close();
     await home.remove();
   }
 });

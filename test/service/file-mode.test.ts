@@ -59,7 +59,13 @@ describe('file modes', () => {
     assert.deepEqual(a, { temp: 0o600, published: 0o644 });
     const b = await download('umask-027.bin', undefined, 0o027);
     assert.deepEqual(b, { temp: 0o600, published: 0o640 });
-    assert.equal(currentUmask(), process.umask(), 'the umask is read without changing it');
+    const previous = process.umask(0o027);
+    try {
+      assert.equal(currentUmask(), 0o027);
+      assert.equal(currentUmask(), 0o027, 'reading the umask (from /proc) leaves it as it was');
+    } finally {
+      process.umask(previous);
+    }
   });
 
   it('setFileMode(0o600) keeps the published file private; another mode is applied as given', async () => {

@@ -1,6 +1,6 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BitsError, type BitsManager, formatJobId, type JobInfo, type JobPriority } from '../bits.ts';
+import { BitsError, type BitsManager, formatJobId, type JobInfo, type JobPriority, NotifyFlag } from '../bits.ts';
 import { errorFacts, errorText } from '../error-text.ts';
 import { parsePriority } from '../parse-values.ts';
 import { sleep as realSleep } from '../sleep.ts';
@@ -91,9 +91,11 @@ async function get(io: OpenbitsIo, manager: BitsManager, values: Values, urls: r
     if (values.private === true) await manager.setFileMode(job.id, 0o600);
     if (detach) {
       // Nobody waits for a detached job: bitsd runs this command's `complete` when it is
-      // transferred (the BITS notify command line), which publishes the files.
+      // transferred (the BITS notify command line), which publishes the files. Only then: a job
+      // in ERROR stays in the queue for `openbits ls`/`info` (Complete would drop it).
       const [program, ...rest] = io.self;
       if (program !== undefined) {
+        await manager.setNotifyFlags(job.id, NotifyFlag.JOB_TRANSFERRED);
         const quote = (s: string): string => (/^[\w./:=@%+-]+$/u.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
         await manager.setNotifyCmdLine(job.id, program, [program, ...rest, 'complete', job.id].map(quote).join(' '));
       }
