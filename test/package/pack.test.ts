@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,6 +173,35 @@ describe('the npm package, installed from its tarball', () => {
       /\/dist\/(service|store|transfer|scheduler|daemon)\/|node:sqlite|\/undici\/|\/typebox\//u.test(u),
     );
     assert.deepEqual(heavy, []);
+  });
+
+  it('a bundled client (no package beside it) needs bitsdPath, and with it starts bitsd', () => {
+    // What a bundler leaves: the client's modules copied into an application's own folder,
+    // where neither openbits/package.json nor ../../bin/bitsd.js can be found.
+    const bundle = join(work, 'bundle');
+    const dist = join(scratch, 'node_modules', 'openbits', 'dist');
+    for (const part of ['client', 'api', 'core']) cpSync(join(dist, part), join(bundle, part), { recursive: true });
+    for (const f of ['client.js', 'require-node.js']) copyFileSync(join(dist, f), join(bundle, f));
+    writeFileSync(join(bundle, 'package.json'), '{ "type": "module" }\n');
+    const app = [
+      "import { connect } from './client.js';",
+      'const bitsdPath = process.argv[2] || undefined;',
+      'const client = connect(bitsdPath === undefined ? {} : { bitsdPath });',
+      'try { console.log(JSON.stringify({ pid: (await client.status()).pid })); }',
+      'catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }',
+      'await client.close();',
+    ].join('\n');
+    writeFileSync(join(bundle, 'app.mjs'), app);
+    const home = join(work, 'bundle-home');
+    const without = JSON.parse(run('node', ['app.mjs'], bundle, { OPENBITS_HOME: home })) as Record<string, string>;
+    assert.equal(without.name, 'ERROR_FILE_NOT_FOUND');
+    assert.match(without.message ?? '', /pass connect\(\{ bitsdPath \}\)/u);
+    const bitsd = join(scratch, 'node_modules', 'openbits', 'bin', 'bitsd.js');
+    const started = JSON.parse(run('node', ['app.mjs', bitsd], bundle, { OPENBITS_HOME: home })) as { pid: number };
+    assert.ok(started.pid > 0);
+    spawnSync(join(scratch, 'node_modules', '.bin', 'openbits'), ['daemon', 'stop'], {
+      env: { ...env, OPENBITS_HOME: home },
+    });
   });
 
   it('the four bins answer --help from the built JavaScript', () => {
