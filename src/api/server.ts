@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.ts';
 import type { BitsManager } from './bits-manager.ts';
 import { asBitsError, errorReply } from './error-envelope.ts';
 import { type EventStreams, mountEvents } from './events-route.ts';
-import type { Operation } from './operation.ts';
+import { type Operation, VERSION_HEADER } from './operation.ts';
 import { OPERATIONS } from './operations.ts';
 import type { DaemonStatus } from './schemas.ts';
 
@@ -53,7 +53,7 @@ async function readBody(c: Context, op: Operation): Promise<unknown> {
   } catch {
     throw new BitsError('E_INVALIDARG', 'request body is not valid JSON');
   }
-  op.checkBody(body);
+  await op.checkBody(body);
   return body;
 }
 
@@ -65,6 +65,7 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
   const { manager } = options;
   const logger = options.logger ?? silent;
   const app = new Hono();
+  const version = options.status().version;
   let closing = false;
 
   app.onError((err) => {
@@ -89,6 +90,8 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     }
     const started = options.clock.monotonicMs();
     await next();
+    // A client of the same version trusts the reply's shape; another version checks it.
+    c.res.headers.set(VERSION_HEADER, version);
     if (closing) c.res.headers.set('connection', 'close');
     logger.debug(
       {
@@ -116,7 +119,7 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     mounted.add(key);
     app.on(op.method, op.path, async (c) => {
       const body = await readBody(c, op);
-      const result = await op.invoke(manager, { params: c.req.param(), query: c.req.query(), body });
+      const result = await op.invoke(manager, { params: c.req.param(), query: c.req.query(), body: body as never });
       if (op.reply === undefined) return new Response(null, { status: 204 });
       return json(result, op.status ?? 200);
     });
@@ -137,6 +140,8 @@ const CLOSE_GRACE_MS = 2_000;
 /** A listening API server. */
 export interface ApiServer {
   readonly path: string;
+  /** Connections open now (calls in flight, event streams, clients' idle keep-alive sockets). */
+  connections(): Promise<number>;
   /** Stop accepting, end event streams, close idle connections; waits for requests in flight. */
   close(): Promise<void>;
 }
@@ -165,6 +170,8 @@ export async function listenApi(options: ApiOptions & { socketPath: string }): P
   }
   return {
     path: options.socketPath,
+    connections: () =>
+      new Promise<number>((resolve) => server.getConnections((err, count) => resolve(err ? 0 : count))),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Connections that turn idle from now on (an ended event stream, a finished request)

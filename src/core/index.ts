@@ -9,3 +9,4 @@ export * from './rate-limiter.ts';
 export * from './transitions.ts';
 export * from './upload-protocol.ts';
 export * from './validate.ts';
+export * from './version.ts';

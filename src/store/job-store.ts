@@ -123,6 +123,7 @@ export type JobPatch = Partial<
     | 'highPerformance'
     | 'maxDownloadSize'
     | 'maxBandwidth'
+    | 'fileMode'
     | 'replyFileName'
     | 'owner'
   > & {

@@ -80,6 +80,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 3,
+    description: 'file mode of published files (null: follow the umask)',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN file_mode INTEGER;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
