@@ -1,6 +1,7 @@
 import { connect } from '../client/index.ts';
 import type { OpenbitsIo } from './openbits/io.ts';
 import { runOpenbits } from './openbits/run.ts';
+import { processInterrupt } from './process-interrupt.ts';
 
 /**
  * The openbits process: runOpenbits bound to this process (stdout, cwd, environment, Ctrl-C).
@@ -8,16 +9,7 @@ import { runOpenbits } from './openbits/run.ts';
  * exits at once.
  */
 export async function main(argv: readonly string[], self: readonly string[]): Promise<number> {
-  const interrupt = new AbortController();
-  const onSigint = (): void => {
-    if (interrupt.signal.aborted) process.exit(130);
-    interrupt.abort();
-  };
-  process.on('SIGINT', onSigint);
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    interrupt.abort();
-  });
+  const interrupt = processInterrupt();
   const io: OpenbitsIo = {
     connect: (options) => connect(options),
     stdout: process.stdout,
@@ -32,6 +24,6 @@ export async function main(argv: readonly string[], self: readonly string[]): Pr
   try {
     return await runOpenbits(argv, io);
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.release();
   }
 }
