@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Plain JavaScript so the Node version check runs (and explains itself) before any .ts loads.
+// Plain JavaScript so the Node version check runs (and explains itself) before anything loads.
 import './require-node.js';
+import { moduleUrl } from './locate.js';
 
-const { main } = await import('../src/upload-server/cli.ts');
+const { main } = await import(moduleUrl('upload-server/cli'));
 process.exitCode = await main(process.argv.slice(2));

@@ -2,5 +2,6 @@
 // bitsd: the openbits service. Plain JavaScript so that an old Node gets a clear message first.
 import './require-node.js';
 import './compile-cache.js';
+import { moduleUrl } from './locate.js';
 
-await import('../src/daemon/main.ts');
+await import(moduleUrl('daemon/main'));

@@ -3,9 +3,8 @@ const MIN_MAJOR = 24;
 const major = Number(process.versions.node.split('.')[0]);
 if (major < MIN_MAJOR) {
   process.stderr.write(
-    `openbits needs Node.js ${MIN_MAJOR} or newer; this is ${process.version} (${process.execPath}).\n` +
-      'Run it through npm (npm start, npm test, npx bitsadmin …), which uses the Node 24 pinned in\n' +
-      'node_modules/.bin, or put a Node 24 first on PATH.\n',
+    `openbits needs Node.js ${MIN_MAJOR} or newer, but ${process.execPath} is Node.js ${process.version}` +
+      ' (in a checkout, npm scripts and npx use the Node 24 in node_modules/.bin).\n',
   );
   process.exit(1);
 }

@@ -2,8 +2,12 @@
  * openbits: a Background Intelligent Transfer Service for Linux.
  *
  * `createManager({ home })` runs jobs in this process; `connect()` talks to the bitsd daemon.
- * Both return a `BitsManager` (src/api/bits-manager.ts).
+ * Both return a `BitsManager` (src/api/bits-manager.ts). Narrower entry points load less:
+ * `openbits/client` (connect() only), `openbits/manager` (the in-process manager) and
+ * `openbits/upload-server` (the BITS upload server).
  */
+import './require-node.ts';
+
 export type * from './api/bits-manager.ts';
 export { type BitsClient, type ConnectOptions, connect } from './client/index.ts';
 export * from './core/index.ts';

@@ -79,6 +79,11 @@ export interface BitsManager {
   setMaxDownloadSize(jobId: string, bytes: number | null): Promise<void>;
   /** Beyond BITS: per-job bandwidth cap in bytes per second; 0 removes it. */
   setMaxBandwidth(jobId: string, bytesPerSecond: number): Promise<void>;
+  /**
+   * Beyond BITS: the mode Complete gives the published files (permission bits, e.g. 0o600), or
+   * null (the default) for 0o666 & ~umask of the service, as curl and wget create files.
+   */
+  setFileMode(jobId: string, mode: number | null): Promise<void>;
   setReplyFileName(jobId: string, path: string | null): Promise<void>;
   getReplyFileName(jobId: string): Promise<string | null>;
   getReplyProgress(jobId: string): Promise<ReplyProgress>;

@@ -1,4 +1,3 @@
-import type { TSchema } from 'typebox';
 import { BitsError } from '../core/bits-error.ts';
 import type { BitsManager } from './bits-manager.ts';
 import {
@@ -8,6 +7,7 @@ import {
   type OperationName,
   defineOperation as op,
   type PathParams,
+  type SchemaName,
 } from './operation.ts';
 
 /**
@@ -39,12 +39,12 @@ export function param(params: PathParams, name: string): string {
 export const jobPath = '/v1/jobs/:id';
 
 /** What `jobCommand` needs to know of a route. */
-export interface JobCommandSpec<K extends OperationName, B extends TSchema | undefined> {
+export interface JobCommandSpec<K extends OperationName, B extends SchemaName | undefined> {
   readonly name: K;
   readonly method: 'POST' | 'PUT';
   /** Under `/v1/jobs/:id/`. */
   readonly path: string;
-  /** The body's schema, or undefined for a body-less call. */
+  /** The body's schema by name, or undefined for a body-less call. */
   readonly body: B;
   /** The method's arguments (the job id first) as the body. */
   readonly pack: (...args: Args<K>) => Body<B>;
@@ -57,7 +57,7 @@ export interface JobCommandSpec<K extends OperationName, B extends TSchema | und
  * the job id in the path and the other arguments in the body (`pack`), handed back to the
  * manager by `call` once the server has checked the body's shape.
  */
-export function jobCommand<K extends OperationName, B extends TSchema | undefined>(
+export function jobCommand<K extends OperationName, B extends SchemaName | undefined>(
   spec: JobCommandSpec<K, B>,
 ): Operation<K, B, undefined> {
   return op({

@@ -1,15 +1,32 @@
 import type { Static, TSchema } from 'typebox';
-import { Compile } from 'typebox/compile';
+import type { Compile } from 'typebox/compile';
 import { BitsError } from '../core/bits-error.ts';
 import type { BitsManager } from './bits-manager.ts';
+import type * as Schemas from './schemas.ts';
+
+/**
+ * A schema of schemas.ts, by name. Operations name their schemas instead of holding them, so
+ * that the route table loads without TypeBox (a CLI call that trusts its daemon never needs it);
+ * the schemas and their compiled checks load on the first check.
+ */
+export type SchemaName = {
+  [K in keyof typeof Schemas]: (typeof Schemas)[K] extends TSchema ? K : never;
+}[keyof typeof Schemas];
+type SchemaOf<N extends SchemaName> = (typeof Schemas)[N];
+
+/**
+ * The reply header naming the daemon's openbits version. A client of the same version runs the
+ * same schemas and trusts the reply's shape; any other version's replies are checked.
+ */
+export const VERSION_HEADER = 'openbits-version';
 
 /** The BitsManager methods that are plain request/reply calls (not events, not close). */
 export type OperationName = Exclude<keyof BitsManager, 'subscribe' | 'events' | 'close'>;
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 export type PathParams = Readonly<Record<string, string>>;
 
-/** The JSON body a schema describes (undefined: no body). */
-export type Body<B> = B extends TSchema ? Static<B> : undefined;
+/** The JSON body a schema (by name) describes (undefined: no body). */
+export type Body<B> = B extends SchemaName ? Static<SchemaOf<B>> : undefined;
 /** A manager method's arguments. */
 export type Args<K extends OperationName> = Parameters<BitsManager[K]>;
 /** What a manager method resolves to. */
@@ -29,7 +46,7 @@ export interface ServerRequest<B> {
   readonly body: Body<B>;
 }
 
-interface OperationCore<K extends OperationName, B extends TSchema | undefined, R extends TSchema | undefined> {
+interface OperationCore<K extends OperationName, B extends SchemaName | undefined, R extends SchemaName | undefined> {
   readonly name: K;
   readonly method: HttpMethod;
   /** Hono-style template, e.g. `/v1/jobs/:id/priority`. */
@@ -43,7 +60,7 @@ interface OperationCore<K extends OperationName, B extends TSchema | undefined, 
 }
 
 /** How the client turns a reply into the method's result; a method that answers nothing (204) has none. */
-type Decoder<K extends OperationName, R extends TSchema | undefined> = R extends TSchema
+type Decoder<K extends OperationName, R extends SchemaName | undefined> = R extends SchemaName
   ? { decode(reply: Body<R>): OperationResult<K> }
   : { readonly decode?: undefined };
 
@@ -53,24 +70,26 @@ type Decoder<K extends OperationName, R extends TSchema | undefined> = R extends
  */
 export type OperationSpec<
   K extends OperationName,
-  B extends TSchema | undefined,
-  R extends TSchema | undefined,
+  B extends SchemaName | undefined,
+  R extends SchemaName | undefined,
 > = OperationCore<K, B, R> & Decoder<K, R>;
 
 export type Operation<
   K extends OperationName = OperationName,
-  B extends TSchema | undefined = TSchema | undefined,
-  R extends TSchema | undefined = TSchema | undefined,
+  B extends SchemaName | undefined = SchemaName | undefined,
+  R extends SchemaName | undefined = SchemaName | undefined,
 > = OperationSpec<K, B, R> & {
-  /** Compiled checks (TypeBox `Compile`). */
-  readonly checkBody: ((value: unknown) => void) | undefined;
-  readonly checkReply: ((value: unknown) => void) | undefined;
+  /** Compiled checks (TypeBox `Compile`, loaded on first use). */
+  readonly checkBody: ((value: unknown) => Promise<void>) | undefined;
+  readonly checkReply: ((value: unknown) => Promise<void>) | undefined;
 };
 
 /** Define an operation; its schemas are compiled once, when first used. */
-export function defineOperation<K extends OperationName, B extends TSchema | undefined, R extends TSchema | undefined>(
-  spec: OperationSpec<K, B, R>,
-): Operation<K, B, R> {
+export function defineOperation<
+  K extends OperationName,
+  B extends SchemaName | undefined,
+  R extends SchemaName | undefined,
+>(spec: OperationSpec<K, B, R>): Operation<K, B, R> {
   return {
     ...spec,
     checkBody: spec.body === undefined ? undefined : checker(spec.body, 'request body'),
@@ -84,14 +103,17 @@ export function defineOperation<K extends OperationName, B extends TSchema | und
  * `request body: files[2].localName must be string`.
  */
 export function checker(
-  schema: TSchema,
+  schema: SchemaName,
   what: string,
   name: 'E_INVALIDARG' | 'E_FAIL' = 'E_INVALIDARG',
-): (value: unknown) => void {
+): (value: unknown) => Promise<void> {
   // Compiled on first use: a CLI run needs two or three of the ~45 checks, not all of them.
   let compiled: ReturnType<typeof Compile> | undefined;
-  return (value) => {
-    compiled ??= Compile(schema);
+  return async (value) => {
+    if (compiled === undefined) {
+      const [typebox, schemas] = await Promise.all([import('typebox/compile'), import('./schemas.ts')]);
+      compiled = typebox.Compile(schemas[schema] as TSchema);
+    }
     if (compiled.Check(value)) return;
     throw new BitsError(name, `${what}: ${describeErrors(compiled.Errors(value))}`);
   };

@@ -3,7 +3,6 @@ import type { JobType } from '../core/index.ts';
 import { defineOperation as op } from './operation.ts';
 import { hresultParam, job, jobCommand, jobPath, param } from './operation-kinds.ts';
 import { PROPERTY_OPERATIONS } from './property-operations.ts';
-import * as S from './schemas.ts';
 
 /**
  * Every BitsManager call as a route of the v1 API. The server mounts this table; the client
@@ -16,8 +15,8 @@ export const OPERATIONS = {
     method: 'POST',
     path: '/v1/jobs',
     status: 201,
-    body: S.CreateJobBody,
-    reply: S.JobInfoReply,
+    body: 'CreateJobBody',
+    reply: 'JobInfoReply',
     encode: (displayName: string, type?: JobType) => ({
       body: type === undefined ? { displayName } : { displayName, type },
     }),
@@ -29,7 +28,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: '/v1/jobs',
     body: undefined,
-    reply: S.JobListReply,
+    reply: 'JobListReply',
     encode: (options?: { allUsers?: boolean }) => ({ query: options?.allUsers === true ? { allUsers: 'true' } : {} }),
     invoke: async (m, r) => {
       const raw = r.query.allUsers;
@@ -45,7 +44,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: '/v1/find',
     body: undefined,
-    reply: S.JobInfoReply,
+    reply: 'JobInfoReply',
     encode: (nameOrId: string) => ({ query: { job: nameOrId } }),
     invoke: (m, r) => {
       if (r.query.job === undefined) throw new BitsError('E_INVALIDARG', 'query parameter job is required');
@@ -58,7 +57,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: jobPath,
     body: undefined,
-    reply: S.JobInfoReply,
+    reply: 'JobInfoReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: (m, r) => m.getJob(param(r.params, 'id')),
     decode: (reply) => reply,
@@ -67,7 +66,7 @@ export const OPERATIONS = {
     name: 'addFile',
     method: 'POST',
     path: `${jobPath}/files`,
-    body: S.AddFileBody,
+    body: 'AddFileBody',
     reply: undefined,
     encode: (id: string, remoteName: string, localName: string) => ({
       params: job(id),
@@ -84,7 +83,7 @@ export const OPERATIONS = {
     name: 'addFileWithRanges',
     method: 'POST',
     path: `${jobPath}/files`,
-    body: S.AddFileBody,
+    body: 'AddFileBody',
     reply: undefined,
     encode: (id: string, remoteName: string, localName: string, ranges) => ({
       params: job(id),
@@ -99,7 +98,7 @@ export const OPERATIONS = {
     name: 'addFileSet',
     method: 'POST',
     path: `${jobPath}/file-set`,
-    body: S.AddFileSetBody,
+    body: 'AddFileSetBody',
     reply: undefined,
     encode: (id: string, files) => ({
       params: job(id),
@@ -115,7 +114,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/files`,
     body: undefined,
-    reply: S.FileListReply,
+    reply: 'FileListReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: async (m, r) => ({ files: await m.enumFiles(param(r.params, 'id')) }),
     decode: (reply) => reply.files,
@@ -141,7 +140,7 @@ export const OPERATIONS = {
     method: 'POST',
     path: `${jobPath}/cancel`,
     body: undefined,
-    reply: S.ResultReply,
+    reply: 'ResultReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: async (m, r) => ({ result: await m.cancel(param(r.params, 'id')) }),
     decode: (reply) => reply.result,
@@ -151,7 +150,7 @@ export const OPERATIONS = {
     method: 'POST',
     path: `${jobPath}/complete`,
     body: undefined,
-    reply: S.ResultReply,
+    reply: 'ResultReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: async (m, r) => ({ result: await m.complete(param(r.params, 'id')) }),
     decode: (reply) => reply.result,
@@ -161,7 +160,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/progress`,
     body: undefined,
-    reply: S.JobProgressReply,
+    reply: 'JobProgressReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: (m, r) => m.getProgress(param(r.params, 'id')),
     decode: (reply) => reply,
@@ -171,7 +170,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/times`,
     body: undefined,
-    reply: S.JobTimesReply,
+    reply: 'JobTimesReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: (m, r) => m.getTimes(param(r.params, 'id')),
     decode: (reply) => reply,
@@ -181,7 +180,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: `${jobPath}/error`,
     body: undefined,
-    reply: S.JobErrorInfoReply,
+    reply: 'JobErrorInfoReply',
     encode: (id: string) => ({ params: job(id) }),
     invoke: (m, r) => m.getError(param(r.params, 'id')),
     decode: (reply) => reply,
@@ -192,7 +191,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: '/v1/error-descriptions/:hresult',
     body: undefined,
-    reply: S.DescriptionReply,
+    reply: 'DescriptionReply',
     encode: (hresult: number) => ({ params: { hresult: `0x${(hresult >>> 0).toString(16)}` } }),
     invoke: async (m, r) => ({ description: await m.getErrorDescription(hresultParam(r.params)) }),
     decode: (reply) => reply.description,
@@ -202,7 +201,7 @@ export const OPERATIONS = {
     method: 'GET',
     path: '/v1/policy',
     body: undefined,
-    reply: S.PolicyReply,
+    reply: 'PolicyReply',
     encode: () => ({}),
     invoke: async (m) => ({ policy: await m.getPolicy() }),
     decode: (reply) => reply.policy,
@@ -211,8 +210,8 @@ export const OPERATIONS = {
     name: 'setPolicy',
     method: 'PUT',
     path: '/v1/policy',
-    body: S.SetPolicyBody,
-    reply: S.PolicyReply,
+    body: 'SetPolicyBody',
+    reply: 'PolicyReply',
     encode: (key: string, value: unknown) => ({ body: { key, value } }),
     invoke: async (m, r) => ({ policy: await m.setPolicy(r.body.key, r.body.value) }),
     decode: (reply) => reply.policy,
@@ -222,7 +221,7 @@ export const OPERATIONS = {
     method: 'POST',
     path: '/v1/policy/reload',
     body: undefined,
-    reply: S.PolicyReply,
+    reply: 'PolicyReply',
     encode: () => ({}),
     invoke: async (m) => ({ policy: await m.reloadPolicy() }),
     decode: (reply) => reply.policy,

@@ -137,6 +137,7 @@ export const JobInfoSchema = Type.Object({
   highPerformance: Type.Boolean(),
   maxDownloadSize: Nullable(Int),
   maxBandwidth: Int,
+  fileMode: Nullable(Int),
   replyFileName: Nullable(Type.String()),
   errorCount: Int,
   progress: JobProgressSchema,

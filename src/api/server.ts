@@ -8,7 +8,7 @@ import type { BitsManager } from './bits-manager.ts';
 import { asBitsError, errorReply } from './error-envelope.ts';
 import { type EventStreams, mountEvents } from './events-route.ts';
 import { type MetricsSource, mountMetrics } from './metrics-route.ts';
-import type { Operation } from './operation.ts';
+import { type Operation, VERSION_HEADER } from './operation.ts';
 import { OPERATIONS } from './operations.ts';
 import type { DaemonStatus } from './schemas.ts';
 
@@ -56,7 +56,7 @@ async function readBody(c: Context, op: Operation): Promise<unknown> {
   } catch {
     throw new BitsError('E_INVALIDARG', 'request body is not valid JSON');
   }
-  op.checkBody(body);
+  await op.checkBody(body);
   return body;
 }
 
@@ -68,6 +68,7 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
   const { manager } = options;
   const logger = options.logger ?? silent;
   const app = new Hono();
+  const version = options.status().version;
   let closing = false;
 
   app.onError((err) => {
@@ -92,6 +93,8 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     }
     const started = options.clock.monotonicMs();
     await next();
+    // A client of the same version trusts the reply's shape; another version checks it.
+    c.res.headers.set(VERSION_HEADER, version);
     if (closing) c.res.headers.set('connection', 'close');
     logger.debug(
       {
@@ -120,7 +123,7 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     mounted.add(key);
     app.on(op.method, op.path, async (c) => {
       const body = await readBody(c, op);
-      const result = await op.invoke(manager, { params: c.req.param(), query: c.req.query(), body });
+      const result = await op.invoke(manager, { params: c.req.param(), query: c.req.query(), body: body as never });
       if (op.reply === undefined) return new Response(null, { status: 204 });
       return json(result, op.status ?? 200);
     });
@@ -143,6 +146,8 @@ export interface ApiServer {
   readonly path: string;
   /** Answer a request in-process, as the socket would (the dashboard forwards here). */
   fetch(request: Request): Promise<Response>;
+  /** Connections open now (calls in flight, event streams, clients' idle keep-alive sockets). */
+  connections(): Promise<number>;
   /** Stop accepting, end event streams, close idle connections; waits for requests in flight. */
   close(): Promise<void>;
 }
@@ -172,6 +177,8 @@ export async function listenApi(options: ApiOptions & { socketPath: string }): P
   return {
     path: options.socketPath,
     fetch: async (request) => app.fetch(request),
+    connections: () =>
+      new Promise<number>((resolve) => server.getConnections((err, count) => resolve(err ? 0 : count))),
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Connections that turn idle from now on (an ended event stream, a finished request)

@@ -24,6 +24,7 @@ export {
   type JobState,
   type JobType,
   LENGTH_TO_EOF,
+  NotifyFlag,
   normalizeJobId,
   PROXY_USAGES,
   type ProxyUsage,

@@ -13,6 +13,8 @@ export interface CliIo {
   readonly signal?: AbortSignal;
   /** Waits `ms` (rejects or resolves early when `signal` aborts); tests pass one that does not sleep. */
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The folder relative local names are resolved against (default: process.cwd()). */
+  readonly cwd?: string;
   /** Monotonic milliseconds, for pacing progress lines. */
   readonly now?: () => number;
 }

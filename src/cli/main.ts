@@ -1,4 +1,5 @@
 import type { BitsManager } from './bits-vocabulary.ts';
+import { processInterrupt } from './process-interrupt.ts';
 import { runBitsadmin } from './run.ts';
 
 /**
@@ -7,18 +8,7 @@ import { runBitsadmin } from './run.ts';
  * running switch (/transfer suspends its job, /monitor stops); a second one exits at once.
  */
 export async function main(argv: readonly string[], open: () => Promise<BitsManager>): Promise<number> {
-  const interrupt = new AbortController();
-  const onSigint = (): void => {
-    if (interrupt.signal.aborted) process.exit(130);
-    interrupt.abort();
-  };
-  process.on('SIGINT', onSigint);
-  // `bitsadmin /list | head`: a closed pipe ends the command quietly, like other tools. The
-  // error can arrive after the last write, so the handler stays for the life of the process.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EPIPE') throw err;
-    interrupt.abort();
-  });
+  const interrupt = processInterrupt();
   let manager: BitsManager | undefined;
   try {
     return await runBitsadmin(argv, {
@@ -33,7 +23,7 @@ export async function main(argv: readonly string[], open: () => Promise<BitsMana
       signal: interrupt.signal,
     });
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.release();
     await manager?.close().catch(() => undefined);
   }
 }

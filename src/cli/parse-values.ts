@@ -109,6 +109,15 @@ export function parseBandwidth(command: string, value: string): number {
   return n;
 }
 
+/** A file mode: octal permission bits (`0600`, `644`), or `UMASK` (null: follow the umask). */
+export function parseFileMode(command: string, value: string): number | null {
+  if (value.toLowerCase() === 'umask') return null;
+  if (!/^0?[0-7]{3}$/u.test(value)) {
+    throw new UsageError(`file mode must be octal permission bits like 0600 or 644, or UMASK; got ${value}`, command);
+  }
+  return Number.parseInt(value, 8);
+}
+
 /** true/false, yes/no, on/off, 1/0. */
 export function parseBoolean(command: string, value: string): boolean {
   const v = value.toLowerCase();

@@ -16,6 +16,8 @@ export const EXIT_USAGE = 2;
 
 interface ParsedArgv {
   readonly mode: OutputMode;
+  /** `/nologo`: no banner. */
+  readonly nologo: boolean;
   readonly verb: string | undefined;
   readonly args: string[];
 }
@@ -27,6 +29,7 @@ interface ParsedArgv {
 export function parseArgv(argv: readonly string[]): ParsedArgv {
   let json = false;
   let raw = false;
+  let nologo = false;
   const tokens = argv.filter((a) => {
     if (a.toLowerCase() !== '--json') return true;
     json = true;
@@ -36,18 +39,20 @@ export function parseArgv(argv: readonly string[]): ParsedArgv {
   for (; i < tokens.length; i++) {
     const t = (tokens[i] ?? '').toLowerCase().replace(/^(--|-)/u, '/');
     if (t === '/rawreturn') raw = true;
+    else if (t === '/nologo') nologo = true;
     else if (t !== '/wrap' && t !== '/nowrap') break;
   }
-  return { mode: json ? 'json' : raw ? 'raw' : 'text', verb: tokens[i], args: tokens.slice(i + 1) };
+  return { mode: json ? 'json' : raw ? 'raw' : 'text', nologo, verb: tokens[i], args: tokens.slice(i + 1) };
 }
 
-/** Prints a switch's result in the chosen mode. */
-function printResult(io: CliIo, mode: OutputMode, result: CommandResult): void {
-  if (mode === 'json') io.stdout.write(`${JSON.stringify(result.json, jsonReplacer, 2)}\n`);
+/** Prints a switch's result in the chosen mode (`text` writes the banner first, if due). */
+function printResult(io: CliIo, mode: OutputMode, result: CommandResult, text: (t: string) => void): void {
+  if (mode === 'text') text(result.text);
+  else if (mode === 'json') io.stdout.write(`${JSON.stringify(result.json, jsonReplacer, 2)}\n`);
   else if (mode === 'raw') {
     // bitsadmin's /rawreturn prints the bare value with no line ending.
     if (result.raw !== undefined) io.stdout.write(result.raw);
-  } else io.stdout.write(`${result.text}\n`);
+  }
 }
 
 /** Buffers (reply data) are not part of any JobInfo; anything else is plain JSON. */
@@ -60,9 +65,16 @@ function jsonReplacer(_key: string, value: unknown): unknown {
  * io.stdout / io.stderr, and resolves to the exit code. Never throws; never closes the manager.
  */
 export async function runBitsadmin(argv: readonly string[], io: CliIo): Promise<number> {
-  const { mode, verb, args } = parseArgv(argv);
+  const { mode, nologo, verb, args } = parseArgv(argv);
   const command = verb === undefined ? findCommand('help') : findCommand(verb);
-  if (mode === 'text') io.stdout.write(banner());
+  // Windows bitsadmin's banner heads text output on a terminal; a pipe, /nologo and errors
+  // (stderr) go without it, so scripts read only the answer.
+  let bannerDue = mode === 'text' && io.isTTY && !nologo;
+  const text = (t: string): void => {
+    if (bannerDue) io.stdout.write(banner());
+    bannerDue = false;
+    io.stdout.write(`${t}\n`);
+  };
   let opened: Promise<BitsManager> | undefined;
   const ctx: CommandContext = {
     args,
@@ -72,18 +84,18 @@ export async function runBitsadmin(argv: readonly string[], io: CliIo): Promise<
       opened ??= io.manager();
       return opened;
     },
-    print: (text) => {
-      if (mode === 'text') io.stdout.write(`${text}\n`);
+    print: (line) => {
+      if (mode === 'text') text(line);
     },
   };
   try {
     if (command === undefined) throw new UsageError(`unknown switch: ${verb}`, null);
-    const wantsUsage = args.length > 0 && ['/?', '-?', '/help', '--help'].includes((args[0] ?? '').toLowerCase());
+    const wantsUsage = args.length > 0 && ['/?', '-?', '/help', '--help', '-h'].includes((args[0] ?? '').toLowerCase());
     const target = wantsUsage ? findCommand('help') : command;
     if (target === undefined) throw new Error('help switch missing');
     const outcome = await target.run(wantsUsage ? { ...ctx, args: [command.name] } : ctx);
     if (typeof outcome === 'number') return outcome;
-    printResult(io, mode, outcome);
+    printResult(io, mode, outcome, text);
     return outcome.exitCode ?? EXIT_OK;
   } catch (err) {
     if (err instanceof UsageError) {

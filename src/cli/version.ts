@@ -1,12 +1,11 @@
-import pkg from '../../package.json' with { type: 'json' };
+import { OPENBITS_VERSION } from '../core/version.ts';
 
-/** openbits's package version, shown in the banner and by /util /version. */
-export const OPENBITS_VERSION: string = pkg.version;
+export { OPENBITS_VERSION };
 
 /** The bitsadmin interface level this CLI follows (BITS 3.0's switch set plus later additions). */
 export const BITSADMIN_VERSION = '3.0';
 
-/** bitsadmin's banner, printed before text output unless /rawreturn or --json. */
+/** bitsadmin's banner, printed before text output unless /rawreturn, --json, /nologo or a pipe. */
 export function banner(): string {
   return `BITSADMIN version ${BITSADMIN_VERSION} [ openbits ${OPENBITS_VERSION} ]\nBITS administration utility.\n\n`;
 }

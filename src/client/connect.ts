@@ -4,7 +4,7 @@ import type { Operation, OperationName } from '../api/operation.ts';
 import { OPERATIONS } from '../api/operations.ts';
 import { resolvePaths } from '../api/paths.ts';
 import type { DaemonStatus } from '../api/schemas.ts';
-import { startDaemon } from './autostart.ts';
+import { DEFAULT_IDLE_TIMEOUT_S, startDaemon } from './autostart.ts';
 import { EventFeed } from './event-feed.ts';
 import { isNotRunning, Transport } from './transport.ts';
 
@@ -16,6 +16,16 @@ export interface ConnectOptions {
    * it off). The daemon is spawned detached with this process's Node and environment.
    */
   readonly autoStart?: boolean;
+  /**
+   * bin/bitsd.js for an on-demand start (default: OPENBITS_BITSD, else found through the
+   * openbits package); a bundled application passes it.
+   */
+  readonly bitsdPath?: string;
+  /**
+   * Seconds an on-demand bitsd stays up with no job that can run before it exits (default
+   * OPENBITS_IDLE_TIMEOUT, else 300; 0 = never). It starts again on the next call.
+   */
+  readonly idleTimeoutSeconds?: number;
   /** Longest wait for a reply (default 30 s). */
   readonly timeoutMs?: number;
   /** Environment for path rules and for an on-demand daemon (default process.env). */
@@ -27,6 +37,15 @@ export interface BitsClient extends BitsManager {
   readonly socketPath: string;
   /** GET /v1/status: the answering daemon's pid, version and start time. */
   status(): Promise<DaemonStatus>;
+}
+
+/** The on-demand daemon's idle timeout: the option, else OPENBITS_IDLE_TIMEOUT, else the default. */
+function idleTimeout(option: number | undefined, env: Readonly<Record<string, string | undefined>>): number {
+  if (option !== undefined) return option;
+  const fromEnv = Number(env.OPENBITS_IDLE_TIMEOUT);
+  return env.OPENBITS_IDLE_TIMEOUT !== undefined && env.OPENBITS_IDLE_TIMEOUT !== '' && Number.isFinite(fromEnv)
+    ? fromEnv
+    : DEFAULT_IDLE_TIMEOUT_S;
 }
 
 type Calls = { [K in OperationName]: BitsManager[K] };
@@ -47,7 +66,7 @@ export function connect(options: ConnectOptions = {}): BitsClient {
     socketPath,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
   });
-  const feed = new EventFeed({ dispatcher: transport.dispatcher });
+  const feed = new EventFeed({ open: (path, signal, idleMs) => transport.stream(path, signal, idleMs) });
   const enders = new Set<() => void>();
   let starting: Promise<void> | undefined;
   let closing: Promise<void> | undefined;
@@ -59,7 +78,12 @@ export function connect(options: ConnectOptions = {}): BitsClient {
       // Only "nobody listens" is retried: the request never reached a daemon.
       if (!autoStart || !isNotRunning(err)) throw err;
     }
-    starting ??= startDaemon(transport, { env, logPath: paths.logPath }).finally(() => {
+    starting ??= startDaemon(transport, {
+      env,
+      logPath: paths.logPath,
+      ...(options.bitsdPath === undefined ? {} : { bitsdPath: options.bitsdPath }),
+      idleTimeoutSeconds: idleTimeout(options.idleTimeoutSeconds, env),
+    }).finally(() => {
       starting = undefined;
     });
     await starting;

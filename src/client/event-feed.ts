@@ -1,6 +1,6 @@
-import type { Dispatcher } from 'undici';
 import type { ManagerEvent } from '../api/bits-manager.ts';
 import { normalizeJobId } from '../core/validate.ts';
+import type { StreamReply } from './transport.ts';
 
 type Listener = (event: ManagerEvent) => void;
 interface Entry {
@@ -9,7 +9,8 @@ interface Entry {
 }
 
 export interface EventFeedOptions {
-  readonly dispatcher: Dispatcher;
+  /** Opens GET `path` as a stream (Transport.stream). */
+  readonly open: (path: string, signal: AbortSignal, idleTimeoutMs: number) => Promise<StreamReply>;
   /** Reconnect delay bounds after the stream drops (default 100 ms doubling to 5 s). */
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -99,17 +100,10 @@ export class EventFeed {
     let backoff = min;
     while (!signal.aborted) {
       try {
-        const res = await this.#options.dispatcher.request({
-          origin: 'http://bitsd',
-          path: '/v1/events',
-          method: 'GET',
-          headers: { accept: 'text/event-stream' },
-          signal,
-          // Heartbeats arrive every 15 s; three missed ones mean a dead connection.
-          bodyTimeout: 45_000,
-        });
+        // Heartbeats arrive every 15 s; three missed ones mean a dead connection.
+        const res = await this.#options.open('/v1/events', signal, 45_000);
         if (res.statusCode !== 200) {
-          await res.body.text();
+          await res.text();
           throw new Error(`GET /v1/events answered HTTP ${res.statusCode}`);
         }
         for await (const message of parseSse(res.body)) {

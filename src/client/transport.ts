@@ -1,11 +1,14 @@
-import { Agent, type Dispatcher } from 'undici';
+import { lstatSync } from 'node:fs';
+import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { dirname } from 'node:path';
 import type { Operation, OperationName, OperationResult } from '../api/operation.ts';
-import { checker } from '../api/operation.ts';
-import { type DaemonStatus, StatusReply } from '../api/schemas.ts';
+import { checker, VERSION_HEADER } from '../api/operation.ts';
+import type { DaemonStatus } from '../api/schemas.ts';
 import { BitsError, type BitsErrorData } from '../core/bits-error.ts';
+import { OPENBITS_VERSION } from '../core/version.ts';
 
 /** Connection codes that mean "nobody is listening": the request never reached a daemon. */
-const NOT_RUNNING = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK', 'EACCES']);
+const NOT_RUNNING = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK']);
 
 /** True when an error says no daemon answered (safe to start one and retry). */
 export function isNotRunning(err: unknown): boolean {
@@ -18,33 +21,43 @@ export interface TransportOptions {
   readonly timeoutMs?: number;
 }
 
-const checkStatus = checker(StatusReply, 'status reply', 'E_FAIL');
+/** A streamed reply (the event stream). */
+export interface StreamReply {
+  readonly statusCode: number;
+  readonly body: AsyncIterable<Buffer>;
+  /** Reads the rest of the body as text. */
+  text(): Promise<string>;
+}
+
+const checkStatus = checker('StatusReply', 'status reply', 'E_FAIL');
+
+/** A JSON reply and whether it came from a daemon of this very version. */
+interface Reply {
+  readonly body: unknown;
+  readonly sameVersion: boolean;
+}
 
 /**
- * HTTP+JSON over the daemon's Unix socket with a keep-alive undici Agent. Failures come back
- * as BitsErrors: the daemon's envelope rebuilt, or RPC_S_SERVER_UNAVAILABLE when nobody
- * listens, or RPC_S_CALL_FAILED when the connection broke mid-call.
+ * HTTP+JSON over the daemon's Unix socket with a keep-alive node:http Agent (node:http rather
+ * than undici: a CLI call loads in a fraction of the time, and the calls are small). Replies of
+ * a daemon of another version are checked against the API schemas (TypeBox, loaded then); a
+ * daemon of this version runs the same code, so its replies are trusted and a CLI call never
+ * loads TypeBox. Failures
+ * come back as BitsErrors: the daemon's envelope rebuilt, RPC_S_SERVER_UNAVAILABLE when nobody
+ * listens, E_ACCESSDENIED when the socket belongs to someone else, or RPC_S_CALL_FAILED when
+ * the connection broke mid-call.
  */
 export class Transport {
   readonly socketPath: string;
   readonly #agent: Agent;
   readonly #timeoutMs: number;
+  #closed = false;
 
   constructor(options: TransportOptions) {
     this.socketPath = options.socketPath;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    this.#agent = new Agent({
-      connect: { socketPath: options.socketPath, timeout: 5_000 },
-      // Shorter than the server's 30 s so the client never reuses a socket the server is closing.
-      keepAliveTimeout: 4_000,
-      keepAliveMaxTimeout: 10_000,
-      headersTimeout: this.#timeoutMs,
-      bodyTimeout: this.#timeoutMs,
-    });
-  }
-
-  get dispatcher(): Dispatcher {
-    return this.#agent;
+    // Idle sockets are kept for as long as the server's Keep-Alive header allows, less a second.
+    this.#agent = new Agent({ keepAlive: true });
   }
 
   /** Run one operation. */
@@ -56,56 +69,123 @@ export class Transport {
     }
     const query = new URLSearchParams(wire.query ?? {}).toString();
     if (query !== '') path += `?${query}`;
-    const reply = await this.request(op.method, path, wire.body === undefined ? undefined : JSON.stringify(wire.body));
+    const reply = await this.#exchange(
+      op.method,
+      path,
+      wire.body === undefined ? undefined : JSON.stringify(wire.body),
+    );
     // A method that answers nothing resolves to undefined (its result type is void).
     if (op.checkReply === undefined || op.decode === undefined) return undefined as OperationResult<K>;
-    op.checkReply(reply);
-    return op.decode(reply as never);
+    // A daemon of this very version runs the same schemas: its reply's shape is trusted.
+    if (!reply.sameVersion) await op.checkReply(reply.body);
+    return op.decode(reply.body as never);
   }
 
   /** GET /v1/status: which daemon answers. */
   async status(): Promise<DaemonStatus> {
-    const reply = await this.request('GET', '/v1/status', undefined);
-    checkStatus(reply);
-    return reply as DaemonStatus;
+    const reply = await this.#exchange('GET', '/v1/status', undefined);
+    if (!reply.sameVersion) await checkStatus(reply.body);
+    return reply.body as DaemonStatus;
   }
 
   /** One request; resolves with the parsed JSON reply (undefined for 204). */
   async request(method: string, path: string, body: string | undefined): Promise<unknown> {
-    let res: Dispatcher.ResponseData;
-    try {
-      res = await this.#agent.request({
-        origin: 'http://bitsd',
-        path,
-        method: method as Dispatcher.HttpMethod,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body ?? null,
-      });
-    } catch (err) {
-      throw connectionError(err, this.socketPath);
-    }
+    return (await this.#exchange(method, path, body)).body;
+  }
+
+  async #exchange(method: string, path: string, body: string | undefined): Promise<Reply> {
+    const res = await this.#send(method, path, body, { agent: this.#agent, timeoutMs: this.#timeoutMs });
     let text: string;
     try {
-      text = await res.body.text();
+      text = await readText(res);
     } catch (err) {
       throw connectionError(err, this.socketPath);
     }
-    if (res.statusCode === 204) return undefined;
+    const sameVersion = res.headers[VERSION_HEADER] === OPENBITS_VERSION;
+    if (res.statusCode === 204) return { body: undefined, sameVersion };
     const parsed = parseJson(text);
-    if (res.statusCode >= 200 && res.statusCode < 300) {
+    const status = res.statusCode ?? 0;
+    if (status >= 200 && status < 300) {
       if (parsed === undefined) throw new BitsError('E_FAIL', `bitsd sent a reply that is not JSON (${path})`);
-      return parsed;
+      return { body: parsed, sameVersion };
     }
     const error = (parsed as { error?: Partial<BitsErrorData> } | undefined)?.error;
     if (typeof error?.name === 'string' && typeof error.message === 'string') {
       throw BitsError.from({ ...error, name: error.name, message: error.message });
     }
-    throw new BitsError('E_FAIL', `bitsd answered HTTP ${res.statusCode} without an error envelope (${path})`);
+    throw new BitsError('E_FAIL', `bitsd answered HTTP ${status} without an error envelope (${path})`);
+  }
+
+  /**
+   * A long-lived GET (the event stream) on a connection of its own, ended by `signal`; a body
+   * silent for `idleTimeoutMs` fails.
+   */
+  async stream(path: string, signal: AbortSignal, idleTimeoutMs: number): Promise<StreamReply> {
+    const res = await this.#send('GET', path, undefined, {
+      agent: false,
+      timeoutMs: idleTimeoutMs,
+      signal,
+      headers: { accept: 'text/event-stream' },
+    });
+    return { statusCode: res.statusCode ?? 0, body: res, text: () => readText(res) };
+  }
+
+  #send(
+    method: string,
+    path: string,
+    body: string | undefined,
+    options: { agent: Agent | false; timeoutMs: number; signal?: AbortSignal; headers?: Record<string, string> },
+  ): Promise<IncomingMessage> {
+    if (this.#closed) {
+      return Promise.reject(new BitsError('E_FAIL', 'this openbits client is closed; connect() again'));
+    }
+    return new Promise((resolve, reject) => {
+      const headers: Record<string, string | number> = { ...options.headers };
+      if (body !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(body);
+      }
+      const req = httpRequest(
+        {
+          socketPath: this.socketPath,
+          agent: options.agent,
+          host: 'bitsd',
+          path,
+          method,
+          headers,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        },
+        (res) => {
+          // The same inactivity limit applies while the body arrives.
+          res.socket.setTimeout(options.timeoutMs);
+          resolve(res);
+        },
+      );
+      req.setTimeout(options.timeoutMs, () => {
+        req.destroy(Object.assign(new Error(`no reply within ${options.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
+      });
+      req.once('error', (err) => reject(connectionError(err, this.socketPath)));
+      req.end(body);
+    });
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    this.#closed = true;
+    this.#agent.destroy();
   }
+}
+
+function readText(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      text += chunk;
+    });
+    res.once('end', () => resolve(text));
+    res.once('error', reject);
+    res.once('aborted', () => reject(Object.assign(new Error('the reply was cut short'), { code: 'ECONNRESET' })));
+  });
 }
 
 function parseJson(text: string): unknown {
@@ -117,16 +197,37 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Who owns the socket (or, when its folder cannot be entered, the folder). */
+function ownerOf(socketPath: string): number | undefined {
+  for (const path of [socketPath, dirname(socketPath)]) {
+    try {
+      return lstatSync(path).uid;
+    } catch {
+      // not visible to us; try the folder
+    }
+  }
+  return undefined;
+}
+
 /** A socket-level failure as a BitsError that says what probably happened. */
 export function connectionError(err: unknown, socketPath: string): BitsError {
+  if (err instanceof BitsError) return err;
   const code = (err as { code?: string }).code ?? '';
-  if (code === 'UND_ERR_DESTROYED' || code === 'UND_ERR_CLOSED') {
-    return new BitsError('E_FAIL', 'this openbits client is closed; connect() again', { cause: err });
-  }
   if (NOT_RUNNING.has(code)) {
     return new BitsError('RPC_S_SERVER_UNAVAILABLE', `bitsd is not running (nothing answers at ${socketPath})`, {
       cause: err,
     });
+  }
+  if (code === 'EACCES' || code === 'EPERM') {
+    const owner = ownerOf(socketPath);
+    const me = process.getuid?.();
+    const whose =
+      owner !== undefined && owner !== me ? `it belongs to uid ${owner}, not to you (uid ${me})` : 'no access';
+    return new BitsError(
+      'E_ACCESSDENIED',
+      `permission denied on the bitsd socket ${socketPath} (${whose}); run your own bitsd with OPENBITS_HOME=DIR or XDG_RUNTIME_DIR`,
+      { cause: err },
+    );
   }
   const text = err instanceof Error ? err.message : String(err);
   return new BitsError(

@@ -10,4 +10,5 @@ export * from './rate-limiter.ts';
 export * from './transitions.ts';
 export * from './upload-protocol.ts';
 export * from './validate.ts';
+export * from './version.ts';
 export * from './webhook.ts';

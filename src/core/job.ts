@@ -153,6 +153,11 @@ export interface Job {
   readonly maxDownloadSize: number | null;
   /** Beyond BITS: per-job bandwidth cap in bytes per second (0 = none). */
   readonly maxBandwidth: number;
+  /**
+   * Beyond BITS: the mode of the files Complete publishes (e.g. 0o600), or null to follow the
+   * service's umask (0o666 & ~umask, as curl and wget create files). Temp files are 0600.
+   */
+  readonly fileMode: number | null;
   readonly replyFileName: string | null;
   readonly errorCount: number;
   readonly error: (BitsErrorData & { readonly fileIndex: number | null }) | null;

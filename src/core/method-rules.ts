@@ -34,6 +34,7 @@ export const JOB_METHODS = [
   'setHighPerformance',
   'setMaxDownloadSize',
   'setMaxBandwidth',
+  'setFileMode',
   'setReplyFileName',
   'getReplyData',
   'getReplyProgress',
@@ -126,6 +127,7 @@ export const METHOD_RULES: Readonly<Record<JobMethod, MethodRule>> = {
     check: (j) => (j.everResumed ? 'BG_E_READ_ONLY_PROPERTY_AFTER_RESUME' : null),
   },
   setMaxBandwidth: {},
+  setFileMode: {},
   setReplyFileName: {
     types: UPLOAD_REPLY,
     typeError: 'E_NOTIMPL',

@@ -91,6 +91,18 @@ export function validateBandwidth(value: unknown): number {
   return value as number;
 }
 
+/**
+ * A published file's mode: permission bits only (0 to 0o777; no setuid, setgid or sticky bit,
+ * which a download must never get), or null for "follow the umask".
+ */
+export function validateFileMode(value: unknown): number | null {
+  if (value === null) return null;
+  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 0o777) {
+    throw invalid('file mode must be permission bits from 0 to 0777 (e.g. 0600), or null to follow the umask');
+  }
+  return value as number;
+}
+
 const REMOTE_SCHEMES = new Set(['http:', 'https:', 'file:']);
 
 /**

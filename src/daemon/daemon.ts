@@ -1,4 +1,3 @@
-import { get } from 'node:http';
 import type { BitsManager } from '../api/bits-manager.ts';
 import type { MetricsSource } from '../api/metrics-route.ts';
 import type { OpenbitsPaths } from '../api/paths.ts';
@@ -13,6 +12,7 @@ import {
   writeHolderInfo,
 } from './instance-lock.ts';
 import { ensurePrivateDir } from './private-dir.ts';
+import { runningPid, stopRunningDaemon } from './takeover.ts';
 import { startWebListeners, type WebListeners } from './web-listeners.ts';
 
 /** The manager bitsd serves (SIGHUP calls its reloadPolicy); with metrics, GET /metrics answers them. */
@@ -24,6 +24,8 @@ export interface DaemonOptions {
   readonly clock: Clock;
   readonly logger: ApiLogger;
   readonly createManager: (options: { home: string; policyFile: string }) => Promise<ServedManager>;
+  /** Stop a bitsd that already serves the socket and take over (systemd's `--replace`). */
+  readonly replace?: boolean;
 }
 
 export interface RunningDaemon {
@@ -35,31 +37,26 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
+/** How long `--replace` waits for the old daemon to let go (it stops within 5 s). */
+const TAKEOVER_WAIT_MS = 10_000;
+
+type InstanceLock = { release(): void };
+
+/** Retry the instance lock until `ms` pass (the holder is on its way out). */
+async function waitForInstanceLock(stateDir: string, ms: number, clock: Clock): Promise<InstanceLock> {
+  const deadline = clock.monotonicMs() + ms;
+  for (;;) {
+    try {
+      return await acquireInstanceLock(stateDir);
+    } catch (err) {
+      if (!(err instanceof AlreadyRunning) || clock.monotonicMs() > deadline) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** A Unix socket path longer than this does not fit in sockaddr_un. */
 const MAX_SOCKET_PATH_BYTES = 107;
-
-/** The pid of the daemon already serving `socketPath`, if it answers GET /v1/status. */
-function runningPid(socketPath: string): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const req = get({ socketPath, path: '/v1/status', timeout: 2_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        text += chunk;
-      });
-      res.on('end', () => {
-        try {
-          const pid = (JSON.parse(text) as { pid?: unknown }).pid;
-          resolve(typeof pid === 'number' ? pid : undefined);
-        } catch {
-          resolve(undefined);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(undefined));
-  });
-}
 
 /**
  * Start bitsd: private folders, the one-instance lock, the manager (which re-queues jobs that
@@ -76,11 +73,17 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
   ensurePrivateDir(paths.stateDir);
   ensurePrivateDir(paths.runtimeDir);
 
-  let lock: { release(): void };
+  let lock: InstanceLock;
   try {
     lock = await acquireInstanceLock(paths.stateDir);
   } catch (err) {
     if (!(err instanceof AlreadyRunning)) throw err;
+    if (options.replace === true && (await stopRunningDaemon(paths.socketPath))) {
+      // The kernel frees the lock when the old daemon's process ends (a zombie too).
+      lock = await waitForInstanceLock(paths.stateDir, TAKEOVER_WAIT_MS, options.clock);
+      logger.info({ socket: paths.socketPath }, 'took over from the bitsd that was running');
+      return serve(options, lock);
+    }
     const holder = readHolderInfo(paths.stateDir);
     const socketPath = holder?.socketPath ?? paths.socketPath;
     const pid = (await runningPid(socketPath)) ?? holder?.pid;
@@ -88,7 +91,12 @@ export async function startDaemon(options: DaemonOptions): Promise<RunningDaemon
       `bitsd is already running${pid === undefined ? '' : ` (pid ${pid})`} at ${socketPath} for ${paths.stateDir}`,
     );
   }
+  return serve(options, lock);
+}
 
+/** With the lock held: the manager, then the API on the socket. */
+async function serve(options: DaemonOptions, lock: InstanceLock): Promise<RunningDaemon> {
+  const { paths, logger } = options;
   let manager: ServedManager | undefined;
   try {
     if (await removeStaleSocket(paths.socketPath)) {

@@ -1,10 +1,16 @@
 import pino from 'pino';
-import pkg from '../../package.json' with { type: 'json' };
 import { resolvePaths } from '../api/paths.ts';
 import { systemClock } from '../core/clock.ts';
+import { OPENBITS_VERSION } from '../core/version.ts';
 import { createManager } from '../service/manager.ts';
+import { parseDaemonArgs } from './args.ts';
 import { type RunningDaemon, startDaemon } from './daemon.ts';
+import { watchIdle } from './idle-exit.ts';
 import { AlreadyRunning } from './instance-lock.ts';
+import { logJobEvents } from './job-log.ts';
+import { prettyDestination } from './pretty-log.ts';
+import { RotatingFile } from './rotating-file.ts';
+import { sdNotify } from './sd-notify.ts';
 import { usage } from './usage.ts';
 
 /** Exit code when another bitsd already serves the socket (systemd: RestartPreventExitStatus). */
@@ -13,24 +19,30 @@ export const EXIT_ALREADY_RUNNING = 3;
 const STOP_DEADLINE_MS = 4_500;
 
 const paths = resolvePaths(process.env);
-const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-  process.stdout.write(usage(pkg.version, paths));
-  process.exit(0);
-}
-if (args.includes('--version')) {
-  process.stdout.write(`${pkg.version}\n`);
-  process.exit(0);
-}
-if (args.length > 0) {
-  process.stderr.write(`bitsd: unknown argument ${args[0]} (try --help)\n`);
+let args: ReturnType<typeof parseDaemonArgs>;
+try {
+  args = parseDaemonArgs(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`bitsd: ${(err as Error).message} (try --help)\n`);
   process.exit(2);
 }
+if (args.help) {
+  process.stdout.write(usage(OPENBITS_VERSION, paths));
+  process.exit(0);
+}
+if (args.version) {
+  process.stdout.write(`${OPENBITS_VERSION}\n`);
+  process.exit(0);
+}
 
-const logger = pino(
-  { name: 'bitsd', level: process.env.OPENBITS_LOG_LEVEL ?? 'info' },
-  pino.destination({ fd: 2, sync: true }),
-);
+// A file (rotated by size) when asked; a terminal gets readable lines; anything else NDJSON.
+const destination =
+  args.logFile !== undefined
+    ? new RotatingFile({ path: args.logFile })
+    : process.stderr.isTTY
+      ? prettyDestination(process.stderr)
+      : pino.destination({ fd: 2, sync: true });
+const logger = pino({ name: 'bitsd', level: process.env.OPENBITS_LOG_LEVEL ?? 'info' }, destination);
 
 process.on('uncaughtException', (err) => {
   logger.fatal({ err }, 'uncaught exception');
@@ -42,16 +54,17 @@ process.on('unhandledRejection', (err) => {
 });
 
 let daemon: RunningDaemon | undefined;
-let stopRequested: NodeJS.Signals | undefined;
+let stopRequested: string | undefined;
 
-function shutdown(signal: NodeJS.Signals): void {
+function shutdown(reason: string): void {
   if (daemon === undefined) {
-    stopRequested = signal; // still starting: stop as soon as it is up
+    stopRequested = reason; // still starting: stop as soon as it is up
     return;
   }
-  logger.info({ signal }, 'stopping');
+  logger.info({ reason }, 'stopping');
+  void sdNotify({ STOPPING: '1' });
   const force = setTimeout(() => {
-    logger.error({ signal }, `bitsd did not stop within ${STOP_DEADLINE_MS} ms; exiting anyway`);
+    logger.error({ reason }, `bitsd did not stop within ${STOP_DEADLINE_MS} ms; exiting anyway`);
     process.exit(1);
   }, STOP_DEADLINE_MS);
   force.unref();
@@ -75,23 +88,38 @@ process.on('SIGHUP', () => {
 try {
   daemon = await startDaemon({
     paths,
-    version: pkg.version,
+    version: OPENBITS_VERSION,
     clock: systemClock,
     logger,
+    replace: args.replace,
     // OPENBITS_METRICS=off: no counters at all (to measure what they cost: docs/metrics.md).
     createManager: (options) =>
       createManager({
         ...options,
-        ...(process.env.OPENBITS_METRICS === 'off' ? {} : { metrics: { version: pkg.version } }),
+        ...(process.env.OPENBITS_METRICS === 'off' ? {} : { metrics: { version: OPENBITS_VERSION } }),
         logger,
       }),
   });
 } catch (err) {
   if (err instanceof AlreadyRunning) {
-    process.stderr.write(`${err.message}\n`);
+    logger.warn({}, err.message);
     process.exit(EXIT_ALREADY_RUNNING);
   }
-  logger.fatal({ err }, 'bitsd could not start');
+  // The CLI that started this daemon on demand shows this error word for word (its BITS name
+  // and message), so it is logged as the error itself.
+  logger.fatal({ err }, `bitsd could not start: ${(err as Error).message}`);
   process.exit(1);
 }
+logJobEvents(daemon.manager, logger);
+if (args.idleTimeoutSeconds > 0) {
+  const running = daemon;
+  watchIdle({
+    manager: running.manager,
+    clock: systemClock,
+    idleMs: args.idleTimeoutSeconds * 1000,
+    connections: () => running.server.connections(),
+    onIdle: () => shutdown(`idle for ${args.idleTimeoutSeconds} s with no job that can run`),
+  });
+}
 if (stopRequested !== undefined) shutdown(stopRequested);
+else void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${paths.socketPath}` });

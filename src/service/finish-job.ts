@@ -24,7 +24,10 @@ export async function publishFiles(job: Job, store: JobStore, now: () => number)
       throw new BitsError('E_FAIL', `file ${file.index} has no temporary file to publish`, { context: 'LOCAL_FILE' });
     }
     try {
-      await commitFile(file.temporaryName, file.localName, { lastModified: file.validators?.lastModified ?? null });
+      await commitFile(file.temporaryName, file.localName, {
+        lastModified: file.validators?.lastModified ?? null,
+        mode: job.fileMode,
+      });
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       const name = err instanceof BitsError ? err.name : 'E_ACCESSDENIED';

@@ -366,6 +366,9 @@ export class InProcessManager implements BitsManager {
   async setMaxBandwidth(jobId: string, maxBandwidth: number): Promise<void> {
     await this.#set(jobId, 'setMaxBandwidth', { maxBandwidth });
   }
+  async setFileMode(jobId: string, mode: number | null): Promise<void> {
+    await this.#set(jobId, 'setFileMode', { fileMode: mode });
+  }
   async setReplyFileName(jobId: string, path: string | null): Promise<void> {
     await this.#set(jobId, 'setReplyFileName', { replyFileName: path === '' ? null : path });
   }

@@ -64,7 +64,7 @@ export class UploadReplies {
     if (job.type !== 'UPLOAD_REPLY') return 'S_OK';
     const session = this.sessionOf(job.id);
     if (session.replyTemporaryName === null || session.replyFileName === null) return 'S_OK';
-    await commitFile(session.replyTemporaryName, session.replyFileName);
+    await commitFile(session.replyTemporaryName, session.replyFileName, { mode: job.fileMode });
     this.#store.saveTransferState(job.id, { ...session, replyTemporaryName: null });
     return 'S_OK';
   }

@@ -9,6 +9,7 @@ import {
   validateCustomHeaders,
   validateDescription,
   validateDisplayName,
+  validateFileMode,
   validateLocalPath,
   validateMinimumRetryDelay,
   validateNotifyCmdLine,
@@ -53,6 +54,7 @@ const METHOD_KEYS: Partial<Record<JobMethod, readonly PatchKey[]>> = {
   setHighPerformance: ['highPerformance'],
   setMaxDownloadSize: ['maxDownloadSize'],
   setMaxBandwidth: ['maxBandwidth'],
+  setFileMode: ['fileMode'],
   setReplyFileName: ['replyFileName'],
   // TakeOwnership strips what belonged to the previous owner (bits-client.md §18 item 19).
   takeOwnership: ['owner', 'credentials', 'customHeaders', 'notifyCmdLine', 'webhooks'],
@@ -121,6 +123,7 @@ const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Jo
     return v as number;
   },
   maxBandwidth: (v) => validateBandwidth(v),
+  fileMode: (v) => validateFileMode(v),
   replyFileName: (v) => (v === null ? null : validateLocalPath(v, 'reply file name')),
   owner: (v) => {
     if (typeof v !== 'string' || v === '' || v.length > 256 || v.includes('\0')) {

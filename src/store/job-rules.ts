@@ -103,6 +103,7 @@ export function newJob(input: CreateJobInput): Job {
     highPerformance: false,
     maxDownloadSize: null,
     maxBandwidth: 0,
+    fileMode: null,
     replyFileName: null,
     errorCount: 0,
     error: null,

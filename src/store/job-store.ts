@@ -131,6 +131,7 @@ export type JobPatch = Partial<
     | 'highPerformance'
     | 'maxDownloadSize'
     | 'maxBandwidth'
+    | 'fileMode'
     | 'replyFileName'
     | 'owner'
   > & {

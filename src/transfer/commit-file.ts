@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { access, constants, lstat, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BitsError } from '../core/index.ts';
@@ -49,16 +50,35 @@ export async function checkLocalDestination(localName: string): Promise<void> {
   }
 }
 
+/** This process's umask, read from /proc (process.umask() without an argument briefly changes it). */
+export function currentUmask(): number {
+  try {
+    const m = /^Umask:\s*([0-7]+)$/mu.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m?.[1] !== undefined) return Number.parseInt(m[1], 8);
+  } catch {
+    // no /proc: fall back below
+  }
+  const mask = process.umask(0o022);
+  process.umask(mask);
+  return mask;
+}
+
+/** The mode a published file gets: the job's, or 0666 & ~umask (as curl and wget create files). */
+export function publishedMode(fileMode: number | null | undefined): number {
+  return fileMode ?? 0o666 & ~currentUmask();
+}
+
 /**
  * Publish a transferred file: fsync the temp file, check it is still our regular file (one
  * link, opened without following a symlink), rename it over the local name — rename replaces
  * a symlink planted there instead of writing through it — and fsync the folder. Sets the file's
- * mtime from the server's Last-Modified when given (bits-client.md §7.1).
+ * mtime from the server's Last-Modified when given (bits-client.md §7.1), and its mode: the
+ * temp file is 0600 while it fills, the published file gets `mode` (publishedMode()).
  */
 export async function commitFile(
   temporaryName: string,
   localName: string,
-  options: { lastModified?: string | null } = {},
+  options: { lastModified?: string | null; mode?: number | null } = {},
 ): Promise<void> {
   if (dirname(temporaryName) !== dirname(localName)) {
     throw new BitsError('E_INVALIDARG', 'the temporary file is not in the destination folder', {
@@ -81,6 +101,7 @@ export async function commitFile(
     }
     const mtime = options.lastModified == null ? Number.NaN : Date.parse(options.lastModified);
     if (!Number.isNaN(mtime)) await fh.utimes(new Date(mtime), new Date(mtime));
+    await fh.chmod(publishedMode(options.mode));
     await fh.sync();
     const target = await lstat(localName).catch(() => null);
     if (target?.isDirectory())

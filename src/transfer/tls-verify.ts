@@ -1,5 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { checkServerIdentity, type DetailedPeerCertificate, getCACertificates, type TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
+// A namespace import: getCACertificates (Node 22.15+) as a named import would fail the library's
+// module graph at link time on an old Node, before src/require-node.ts could explain itself.
+import * as tls from 'node:tls';
 import { SecurityFlag } from '../core/index.ts';
 import { tlsRowKey } from './failure-table.ts';
 
@@ -31,7 +34,7 @@ function verdict(authErr: string | null): 'ca' | 'date' | 'other' | null {
 
 let trusted: X509Certificate[] | null = null;
 function trustedCAs(): X509Certificate[] {
-  trusted ??= getCACertificates('default').map((pem) => new X509Certificate(pem));
+  trusted ??= tls.getCACertificates('default').map((pem) => new X509Certificate(pem));
   return trusted;
 }
 
@@ -92,7 +95,7 @@ export function verifyPeer(socket: TLSSocket, hostname: string, securityFlags: n
   const dateBad = group === 'date' || !datesValid(certs, nowMs);
   if (dateBad && !ignoreDate) return certError('CERT_HAS_EXPIRED', 'certificate expired or not yet valid');
   if (!ignoreCn) {
-    const cnErr = checkServerIdentity(hostname, leaf);
+    const cnErr = tls.checkServerIdentity(hostname, leaf);
     if (cnErr !== undefined) return cnErr;
   }
   if (group === 'other' && authErr !== null && !ignoreUsage) {

@@ -214,6 +214,19 @@ export function managerContract(label: string, factory: () => Promise<ContractSu
       assert.equal((await m.getJob(id)).priority, 'HIGH');
     });
 
+    it('setFileMode: null (follow the umask) by default; permission bits only; null again', async () => {
+      const id = await newJob();
+      assert.equal((await m.getJob(id)).fileMode, null);
+      await m.setFileMode(id, 0o600);
+      assert.equal((await m.getJob(id)).fileMode, 0o600);
+      for (const bad of [0o4755, 0o1777, -1, 1.5, 0o1000]) {
+        await rejectsWith(() => m.setFileMode(id, bad), 'E_INVALIDARG');
+      }
+      assert.equal((await m.getJob(id)).fileMode, 0o600, 'a refused value changes nothing');
+      await m.setFileMode(id, null);
+      assert.equal((await m.getJob(id)).fileMode, null);
+    });
+
     it('custom headers: owner reads them until made write-only, then E_ACCESSDENIED', async () => {
       const id = await newJob();
       assert.equal(await m.getCustomHeaders(id), null);

@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
+import { VERSION_HEADER } from '../../src/api/operation.ts';
 import { connect } from '../../src/client/connect.ts';
 import { parseSse } from '../../src/client/event-feed.ts';
-import { BitsError } from '../../src/core/index.ts';
+import { BitsError, OPENBITS_VERSION } from '../../src/core/index.ts';
 import { startBitsUploadServer } from '../../src/upload-server/server.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { waitForState } from '../helpers/manager-harness.ts';
@@ -201,6 +202,33 @@ describe('API server', () => {
     abort.abort();
     await manager.listenerCountIs(baseline);
     assert.equal(manager.listenerCount, baseline);
+  });
+
+  it('a reply of a daemon of this very version is trusted (no schema check, no TypeBox); the API names its version', async () => {
+    const dir = await tempDir();
+    const socketPath = join(dir.path, 'same.sock');
+    const same = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.setHeader(VERSION_HEADER, OPENBITS_VERSION);
+      res.end(JSON.stringify({ id: 'x', state: 'SLEEPING' }));
+    });
+    await new Promise<void>((resolve) => same.listen(socketPath, resolve));
+    const client = connect({ socketPath, autoStart: false });
+    try {
+      assert.deepEqual(await client.getJob('00000000-0000-4000-8000-000000000000'), { id: 'x', state: 'SLEEPING' });
+    } finally {
+      await client.close();
+      await new Promise((resolve) => same.close(resolve));
+      await dir.remove();
+    }
+    // The suite's server (the real manager behind it) names the version its status() gives.
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = httpRequest({ socketPath: served.socketPath, path: '/v1/status' }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    res.resume();
+    assert.equal(res.headers[VERSION_HEADER], 'test');
   });
 
   it('client reply checks: a server answering the wrong shape gives E_FAIL naming the field', async () => {

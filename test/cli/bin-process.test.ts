@@ -39,7 +39,7 @@ describe('bin/bitsadmin.js', () => {
   it('prints help with exit code 0 without needing the service', async () => {
     const r = await runBin(['/?']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /\/transfer <name>/u);
+    assert.match(r.stdout, /\/transfer \[<name>\]/u);
   });
 
   it('exits 2 with the usage of the switch on bad arguments', async () => {

@@ -20,9 +20,9 @@ after(async () => {
 const GUID = /^\{[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}\}$/u;
 
 describe('bitsadmin /create and output modes', () => {
-  it('/create prints the banner and "Created job {GUID}." and the job is SUSPENDED', async () => {
+  it('/create on a terminal prints the banner and "Created job {GUID}." and the job is SUSPENDED', async () => {
     const m = await makeManager();
-    const r = await bitsadmin(m, ['/create', 'myjob']);
+    const r = await bitsadmin(m, ['/create', 'myjob'], { isTTY: true });
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^BITSADMIN version 3\.0 \[ openbits \d+\.\d+\.\d+ \]\nBITS administration utility\.\n\n/u);
     assert.match(body(r.stdout), /^Created job \{[0-9A-F-]{36}\}\.\n$/u);
@@ -30,6 +30,32 @@ describe('bitsadmin /create and output modes', () => {
     assert.equal(job.state, 'SUSPENDED');
     assert.equal(job.type, 'DOWNLOAD');
     assert.equal(job.displayName, 'myjob');
+  });
+
+  // Issue 13: every command printed the banner, errors and pipes included.
+  it('the banner is left out on a pipe, with /nologo, and before errors', async () => {
+    const m = await makeManager();
+    const piped = await bitsadmin(m, ['/create', 'a']);
+    assert.match(piped.stdout, /^Created job \{[0-9A-F-]{36}\}\.\n$/u);
+    const nologo = await bitsadmin(m, ['/nologo', '/create', 'b'], { isTTY: true });
+    assert.match(nologo.stdout, /^Created job /u);
+    const failed = await bitsadmin(m, ['/getstate', 'nosuchjob'], { isTTY: true });
+    assert.equal(failed.code, 1);
+    assert.equal(failed.stdout, '');
+    assert.match(failed.stderr, /^ERROR: BG_E_NOT_FOUND/u);
+  });
+
+  it('-h, --help and --version answer as on Linux', async () => {
+    const m = await makeManager();
+    for (const flag of ['-h', '--help']) {
+      const r = await bitsadmin(m, [flag]);
+      assert.equal(r.code, 0, flag);
+      assert.match(r.stdout, /^Usage: bitsadmin /u);
+    }
+    const v = await bitsadmin(m, ['--version']);
+    assert.match(v.stdout, /^bitsadmin \(openbits\) \d+\.\d+\.\d+\n$/u);
+    const usage = await bitsadmin(m, ['/addfile', '-h']);
+    assert.match(usage.stdout, /^Usage: bitsadmin \/addfile <job>/u);
   });
 
   it('/create /upload and /upload-reply set the type; verbs work without the slash, in any case', async () => {

@@ -105,11 +105,15 @@ describe('bitsadmin on a terminal (tmux)', () => {
     const data = server.add('/tty.bin', 3_000_000, { rateBps: 1_000_000 });
     const local = join(home, 'tty.bin');
     startPane('bits-transfer', ['/transfer', 'ttyjob', server.url('/tty.bin'), local]);
-    const moving = await waitForScreen('bits-transfer', /TRANSFERRING\s+\[[█░]{40}\]\s+\d+% \| \d+ \/ 3000000 bytes/u);
+    const moving = await waitForScreen(
+      'bits-transfer',
+      /TRANSFERRING\s+\[[█░]{40}\]\s+\d+% [\d.]+ (B|KiB|MiB) \/ 2\.86 MiB/u,
+    );
     assert.match(moving, /^BITSADMIN version 3\.0 \[ openbits /mu);
     assert.match(moving, /^DISPLAY: 'ttyjob' TYPE: DOWNLOAD PRIORITY: NORMAL JOB: \{[0-9A-F-]{36}\}$/mu);
     const done = await waitForScreen('bits-transfer', /EXIT=\d+/u);
-    assert.match(done, /TRANSFERRED\s+\[█{40}\] 100% \| 3000000 \/ 3000000 bytes \| files 1 \/ 1/u);
+    assert.match(done, /TRANSFERRED\s+\[█{40}\] 100% 2\.86 MiB \/ 2\.86 MiB .*files 1\/1/u);
+    assert.match(done, /^Transferred 2\.86 MiB \(1 file\) in \d+:\d\d at [\d.]+ (KiB|MiB)\/s\.$/mu);
     assert.match(done, /^Transfer complete\.$/mu);
     assert.match(done, /EXIT=0$/mu);
     assert.doesNotMatch(done, /^STATE: /mu, 'no plain progress lines on a terminal');

@@ -10,9 +10,27 @@ describe('/transfer argument parsing', () => {
       name: 'n',
       type: 'UPLOAD',
       priority: 'FOREGROUND',
+      dynamic: false,
       files: [{ remoteName: 'http://h/u', localName: '/tmp/f' }],
     });
     assert.equal(parseTransferArgs(['n', 'http://h/a', '/tmp/a', 'http://h/b', '/tmp/b']).files.length, 2);
+    // Windows's /ACLFlags (SMB only; nothing to copy over HTTP) and /DYNAMIC are accepted.
+    const win = parseTransferArgs(['n', '/download', '/ACLFlags', 'OG', '/DYNAMIC', 'http://h/u', '/tmp/f']);
+    assert.equal(win.dynamic, true);
+  });
+
+  it('beyond Windows: no job name when the first argument is a URL, relative local names against the cwd', () => {
+    assert.deepEqual(parseTransferArgs(['https://example.org/dl/file%20one.iso', 'out/f.iso'], '/home/me'), {
+      name: 'file one.iso',
+      type: 'DOWNLOAD',
+      priority: null,
+      dynamic: false,
+      files: [{ remoteName: 'https://example.org/dl/file%20one.iso', localName: '/home/me/out/f.iso' }],
+    });
+    const t = parseTransferArgs(['/priority', 'high', 'http://h/', 'x'], '/w');
+    assert.deepEqual([t.name, t.priority, t.files[0]?.localName], ['transfer', 'HIGH', '/w/x']);
+    // A name that is not a URL is still the name (Windows order).
+    assert.equal(parseTransferArgs(['nightly', 'http://h/a', 'a'], '/w').name, 'nightly');
   });
 
   it('bad command lines exit 2 with the usage of /transfer, and create no job', async () => {
@@ -26,14 +44,14 @@ describe('/transfer argument parsing', () => {
     ]) {
       const r = await bitsadmin(m, argv);
       assert.equal(r.code, 2, argv.join(' '));
-      assert.match(r.stderr, /Usage: bitsadmin \/transfer <name>/u);
+      assert.match(r.stderr, /Usage: bitsadmin \/transfer \[<name>\]/u);
     }
     assert.deepEqual(await m.enumJobs(), []);
   });
 
   it('a file that cannot be added fails the call and leaves no job behind', async () => {
     const m = await makeManager();
-    const r = await bitsadmin(m, ['/transfer', 'bad', 'http://127.0.0.1:9/a', 'relative/path']);
+    const r = await bitsadmin(m, ['/transfer', 'bad', 'ftp://127.0.0.1:9/a', '/tmp/a']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^ERROR: E_INVALIDARG/mu);
     assert.deepEqual(await m.enumJobs(), []);
@@ -55,6 +73,7 @@ describe('/transfer progress rendering', () => {
         progress: { bytesTotal: 1000, bytesTransferred: done, filesTotal: 1, filesTransferred: done === 1000 ? 1 : 0 },
       }) as unknown as Parameters<typeof progressLine>[0];
     view.update(job('QUEUED', 0));
+    // The rate is measured over a sliding window of the byte counts seen.
     view.update(job('TRANSFERRING', 10));
     now = 300;
     view.update(job('TRANSFERRING', 200));
@@ -67,7 +86,7 @@ describe('/transfer progress rendering', () => {
     assert.deepEqual(lines, [
       'STATE: QUEUED FILES: 0 / 1 BYTES: 0 / 1000 (0%)',
       'STATE: TRANSFERRING FILES: 0 / 1 BYTES: 10 / 1000 (1%)',
-      'STATE: TRANSFERRING FILES: 0 / 1 BYTES: 600 / 1000 (60%)',
+      'STATE: TRANSFERRING FILES: 0 / 1 BYTES: 600 / 1000 (60%) RATE: 545 B/s ETA: 0:01',
       'STATE: TRANSFERRED FILES: 1 / 1 BYTES: 1000 / 1000 (100%)',
     ]);
   });

@@ -42,11 +42,15 @@ describe('/transfer against a local HTTP server', () => {
     const lines = body(r.stdout).trimEnd().split('\n');
     assert.match(lines[0] ?? '', /^DISPLAY: 'drip' TYPE: DOWNLOAD PRIORITY: NORMAL JOB: \{[0-9A-F-]{36}\}$/u);
     assert.equal(lines.at(-1), 'Transfer complete.');
-    assert.equal(lines.at(-2), 'STATE: TRANSFERRED FILES: 1 / 1 BYTES: 300000 / 300000 (100%)');
+    assert.match(lines.at(-2) ?? '', /^Transferred 293 KiB \(1 file\) in \d+:\d\d at [\d.]+ KiB\/s\.$/u);
+    assert.equal(lines.at(-3), 'STATE: TRANSFERRED FILES: 1 / 1 BYTES: 300000 / 300000 (100%)');
     const moving = lines.filter((l) => l.startsWith('STATE: TRANSFERRING'));
     assert.ok(moving.length >= 1, r.stdout);
     for (const l of moving)
-      assert.match(l, /^STATE: TRANSFERRING FILES: 0 \/ 1 BYTES: \d+ \/ (300000 \(\d+%\)|UNKNOWN)$/u);
+      assert.match(
+        l,
+        /^STATE: TRANSFERRING FILES: 0 \/ 1 BYTES: \d+ \/ (300000 \(\d+%\)|UNKNOWN)( RATE: [\d.]+ (B|KiB)\/s ETA: \d+:\d\d)?$/u,
+      );
     // Paced: besides state changes, at most one line a second.
     assert.ok(moving.length <= Math.ceil(seconds) + 1, `${moving.length} lines in ${seconds} s`);
     const bytes = moving.map((l) => Number(/BYTES: (\d+)/u.exec(l)?.[1]));
@@ -171,7 +175,9 @@ describe('/transfer against a local HTTP server', () => {
       columns: 120,
     });
     assert.equal(code, 0, stderr.text);
-    assert.match(stdout.text, /TRANSFERRED {5}\[█{40}\] 100% \| 200000 \/ 200000 bytes \| files 1 \/ 1/u);
+    // IEC sizes, the rate and the time left on the bar; the summary line below it.
+    assert.match(stdout.text, /TRANSFERRED {2}\[█{40}\] 100% 195 KiB \/ 195 KiB .*ETA .* files 1\/1/u);
+    assert.match(stdout.text, /\nTransferred 195 KiB \(1 file\) in \d+:\d\d at [\d.]+ KiB\/s\.\n/u);
     assert.doesNotMatch(stdout.text, /^STATE: /mu);
     assert.match(stdout.text, /Transfer complete\.\n$/u);
     assert.deepEqual(await readFile(join(dir, 'tty.bin')), data);

@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { locateBitsd } from '../../src/client/autostart.ts';
 import { connect } from '../../src/client/connect.ts';
 import { tempDir } from '../api/helpers.ts';
 import { rejectsWith } from '../api/manager-contract.ts';
+import { spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 
 /** SIGTERM a detached daemon and wait until the process is gone. */
 async function stopPid(pid: number): Promise<void> {
@@ -39,6 +43,10 @@ describe('connect(): on-demand start', () => {
       assert.notEqual(pid, process.pid);
       assert.equal((await client.getJob(job.id)).displayName, 'on demand');
       assert.match(readFileSync(join(home.path, 'bitsd.log'), 'utf8'), /bitsd is listening/);
+      // An on-demand daemon exits when idle (the default 300 s); it logs to a rotated file.
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      assert.ok(cmdline.includes('--idle-timeout=300'), cmdline.join(' '));
+      assert.ok(cmdline.includes(`--log-file=${join(home.path, 'bitsd.log')}`), cmdline.join(' '));
       assert.equal(statSync(join(home.path, 'bitsd.log')).mode & 0o777, 0o600);
       assert.equal(statSync(join(home.path, 'compile-cache')).mode & 0o777, 0o700);
       // Detached: the daemon outlives this client.
@@ -101,6 +109,76 @@ describe('connect(): on-demand start', () => {
       await byEnv.close();
       assert.ok(!existsSync(join(home.path, 'bitsd.sock')));
     } finally {
+      await home.remove();
+    }
+  });
+});
+
+describe('connect(): what an on-demand start reports', () => {
+  // Issue 13: a bad config.json key reached the CLI only as "the started bitsd ended: exit code 1".
+  it('a daemon that cannot start is reported with its own error, word for word', async () => {
+    const home = await tempDir('openbits-badconf-');
+    try {
+      writeFileSync(join(home.path, 'config.json'), '{ "bogus": 1 }\n');
+      const client = connect({ env: { ...process.env, OPENBITS_HOME: home.path, OPENBITS_NO_AUTOSTART: undefined } });
+      const err = await rejectsWith(() => client.enumJobs(), 'E_INVALIDARG');
+      assert.equal(err.message, 'bitsd could not start: policy: "bogus" is not a known setting');
+      await client.close();
+    } finally {
+      await home.remove();
+    }
+  });
+
+  it('finds bitsd through the option, OPENBITS_BITSD, the package, else says what to pass', () => {
+    const env = {};
+    assert.equal(locateBitsd('/opt/app/bitsd.js', env), '/opt/app/bitsd.js');
+    assert.equal(locateBitsd(undefined, { OPENBITS_BITSD: '/srv/bitsd.js' }), '/srv/bitsd.js');
+    // Through the package (self-reference of openbits/package.json in this checkout).
+    assert.equal(locateBitsd(undefined, env), fileURLToPath(new URL('../../bin/bitsd.js', import.meta.url)));
+    // A bundle: the package cannot be resolved and nothing lies next to the module.
+    const bundled = () =>
+      locateBitsd(
+        undefined,
+        env,
+        () => {
+          throw new Error('Cannot find package openbits');
+        },
+        'file:///srv/app/dist/bundle.js',
+      );
+    assert.throws(bundled, (e: Error & { name: string }) => {
+      assert.equal(e.name, 'ERROR_FILE_NOT_FOUND');
+      assert.match(e.message, /pass connect\(\{ bitsdPath \}\) or set OPENBITS_BITSD/u);
+      return true;
+    });
+  });
+
+  // Issue 13: another user's socket (EACCES) was reported as "bitsd is not running".
+  it('another user’s socket is E_ACCESSDENIED naming its owner, not “bitsd is not running”', async () => {
+    const home = await tempDir('openbits-eacces-');
+    const daemon = await spawnDaemon(home.path);
+    try {
+      const script = [
+        `const { connect } = await import(${JSON.stringify(new URL('../../src/client/connect.ts', import.meta.url).href)});`,
+        `const c = connect({ socketPath: ${JSON.stringify(daemon.socketPath)} });`,
+        'try { await c.enumJobs(); console.log("no error"); }',
+        'catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }',
+        'await c.close();',
+      ].join('\n');
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        uid: 65534,
+        gid: 65534,
+        encoding: 'utf8',
+        cwd: '/',
+        env: { PATH: process.env.PATH, HOME: '/nonexistent' },
+      });
+      const out = JSON.parse(r.stdout.trim() || '{}') as { name?: string; message?: string };
+      assert.equal(out.name, 'E_ACCESSDENIED', r.stdout + r.stderr);
+      assert.match(
+        out.message ?? '',
+        /permission denied on the bitsd socket .* \(it belongs to uid 0, not to you \(uid 65534\)\)/u,
+      );
+    } finally {
+      await stopDaemon(daemon);
       await home.remove();
     }
   });

@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { BITSD_BIN } from '../../src/client/autostart.ts';
+import { fileURLToPath } from 'node:url';
+
+/** bin/bitsd.js of this checkout. */
+export const BITSD_BIN = fileURLToPath(new URL('../../bin/bitsd.js', import.meta.url));
 
 /** A real bitsd process with OPENBITS_HOME in a folder of the test. */
 export interface DaemonProcess {
@@ -15,8 +18,12 @@ export interface DaemonProcess {
 }
 
 /** Spawn bitsd; resolves once it logged "bitsd is listening" (or rejects if it exits first). */
-export async function spawnDaemon(home: string, env: Record<string, string> = {}): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [BITSD_BIN], {
+export async function spawnDaemon(
+  home: string,
+  env: Record<string, string> = {},
+  args: readonly string[] = [],
+): Promise<DaemonProcess> {
+  const child = spawn(process.execPath, [BITSD_BIN, ...args], {
     env: { ...process.env, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

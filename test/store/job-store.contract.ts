@@ -57,6 +57,7 @@ function jobStoreBasicContract(factory: StoreFactory): void {
         highPerformance: false,
         maxDownloadSize: null,
         maxBandwidth: 0,
+        fileMode: null,
         replyFileName: null,
         errorCount: 0,
         error: null,

@@ -60,6 +60,9 @@ export const jobGetterCommands: readonly Command[] = [
   getter('getsecurityflags', 'Print the HTTP security flags', (j) =>
     value(securityFlagsText(j.securityFlags), j.securityFlags),
   ),
+  getter('getfilemode', 'Print the mode of the published files (UMASK: 0666 & ~umask)', (j) =>
+    value(j.fileMode === null ? 'UMASK' : `0${j.fileMode.toString(8).padStart(3, '0')}`, j.fileMode),
+  ),
   getter('getmaxbandwidth', 'Print the bandwidth cap in bytes per second (0: none)', (j) => text(j.maxBandwidth)),
   {
     name: 'geterror',

@@ -11,6 +11,7 @@ import {
   parseBandwidth,
   parseBoolean,
   parseCount,
+  parseFileMode,
   parseFlags,
   parsePriority,
   parseProxyUsage,
@@ -196,6 +197,17 @@ export const jobSetterCommands: readonly Command[] = [
         apply: (m, id) => m.setMaxBandwidth(id, bps),
         text: bps === 0 ? 'Bandwidth cap removed.' : `Maximum bandwidth set to ${bps} bytes/s.`,
       };
+    },
+  ),
+  setter(
+    'setfilemode',
+    '<mode>|UMASK',
+    'Mode of the published files: octal permission bits (0600, 644) or UMASK (0666 & ~umask, the default)',
+    [1, 1],
+    (a) => {
+      const mode = parseFileMode('setfilemode', arg(a, 0));
+      const shown = mode === null ? 'UMASK' : `0${mode.toString(8).padStart(3, '0')}`;
+      return { apply: (m, id) => m.setFileMode(id, mode), text: `File mode set to ${shown}.` };
     },
   ),
   setter(

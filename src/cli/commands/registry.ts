@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { BITSADMIN_VERSION, OPENBITS_VERSION } from '../version.ts';
 import { jobActionCommands } from './job-actions.ts';
 import { jobGetterCommands } from './job-getters.ts';
 import { jobSetterCommands } from './job-setters.ts';
@@ -7,7 +8,7 @@ import { queueCommands } from './queue.ts';
 import { transferCommand } from './transfer.ts';
 import { utilCommand } from './util.ts';
 
-const GLOBAL_SYNTAX = 'bitsadmin [/rawreturn] [--json] <switch> [arguments]';
+const GLOBAL_SYNTAX = 'bitsadmin [/rawreturn] [/nologo] [--json] <switch> [arguments]';
 
 const EXAMPLES = `Download a file and wait for it:
   bitsadmin /transfer myDownloadJob /download /priority normal https://example.org/10mb.zip /tmp/10mb.zip
@@ -40,7 +41,8 @@ function helpText(commands: readonly Command[]): string {
     '',
     'Switches are case-insensitive and work with or without the slash (create = /create).',
     '<job> is a job GUID ({…} or bare) or a unique display name.',
-    '/rawreturn prints bare values; --json prints one JSON document.',
+    '/rawreturn prints bare values; --json prints one JSON document; /nologo (or a pipe) drops the banner.',
+    '-h, --help and --version work as on any Linux command; `openbits` has GNU-style verbs.',
     '',
     ...lines,
   ].join('\n');
@@ -86,9 +88,22 @@ export const COMMANDS: readonly Command[] = [
   examplesCommand,
 ];
 
+/** `bitsadmin --version`: GNU style, one line. */
+const versionCommand: Command = {
+  name: 'version',
+  syntax: '--version',
+  summary: 'Print the version',
+  async run() {
+    const text = `bitsadmin (openbits) ${OPENBITS_VERSION}`;
+    return { text, raw: OPENBITS_VERSION, json: { bitsadmin: BITSADMIN_VERSION, openbits: OPENBITS_VERSION } };
+  },
+};
+
 const BY_NAME: ReadonlyMap<string, Command> = new Map([
   ...COMMANDS.map((c) => [c.name, c] as const),
   ['?', helpCommand],
+  ['h', helpCommand],
+  ['version', versionCommand],
 ]);
 
 /** `/AddFile`, `addfile`, `-addfile`, `--addfile` → the addfile switch. */

@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import {
   type BitsManager,
   formatJobId,
@@ -11,7 +12,7 @@ import { errorText, resultNote } from '../error-text.ts';
 import { errorLines } from '../format-job.ts';
 import { arg, jobTypeSwitch, parsePriority } from '../parse-values.ts';
 import { sleep as realSleep } from '../sleep.ts';
-import { barProgress, type ProgressView, plainProgress } from '../transfer-progress.ts';
+import { barProgress, type ProgressView, plainProgress, summaryLine } from '../transfer-progress.ts';
 import { UsageError } from '../usage-error.ts';
 import { watchJob } from '../watch-job.ts';
 
@@ -22,31 +23,67 @@ interface TransferArgs {
   readonly name: string;
   readonly type: JobType;
   readonly priority: JobPriority | null;
+  readonly dynamic: boolean;
   readonly files: Array<{ remoteName: string; localName: string }>;
 }
 
-/** `NAME [/download|/upload|/upload-reply] [/priority P] REMOTE LOCAL [REMOTE LOCAL…]` */
-export function parseTransferArgs(args: readonly string[]): TransferArgs {
-  if (args.length === 0) throw new UsageError('missing job name', 'transfer');
-  const name = arg(args, 0);
+const isUrl = (text: string): boolean => /^[a-z][a-z0-9+.-]*:\/\//iu.test(text);
+
+/** The switches /transfer takes between the name and the files. */
+function isTransferSwitch(token: string): boolean {
+  const t = token.toLowerCase();
+  return jobTypeSwitch(token) !== undefined || t === '/priority' || t === '/aclflags' || t === '/dynamic';
+}
+
+/** A job name for `/transfer URL LOCAL`: the URL's last path segment. */
+function nameFromUrl(url: string): string {
+  try {
+    const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+    return last === '' ? 'transfer' : last;
+  } catch {
+    return 'transfer';
+  }
+}
+
+/**
+ * `[NAME] [/download|/upload|/upload-reply] [/priority P] [/aclflags OGDS] [/dynamic] REMOTE LOCAL
+ * [REMOTE LOCAL…]`. Windows bitsadmin's syntax, plus two things it refuses: the name may be
+ * left out when the first argument is a URL or a switch (the job is named after the first
+ * URL), and a relative local name is taken against `cwd` (bitsadmin needs an absolute one).
+ */
+export function parseTransferArgs(args: readonly string[], cwd: string = process.cwd()): TransferArgs {
+  if (args.length === 0) throw new UsageError('missing remote and local file names', 'transfer');
+  const first = arg(args, 0);
+  const named = !isUrl(first) && !isTransferSwitch(first);
   let type: JobType | null = null;
   let priority: JobPriority | null = null;
-  let i = 1;
+  let dynamic = false;
+  let i = named ? 1 : 0;
   for (; i < args.length; i++) {
     const a = arg(args, i);
     const t = jobTypeSwitch(a);
+    const lower = a.toLowerCase();
     if (t !== undefined && type === null) type = t;
-    else if (a.toLowerCase() === '/priority' && priority === null) {
+    else if (lower === '/priority' && priority === null) {
       if (i + 1 >= args.length) throw new UsageError('/priority needs a value', 'transfer');
       priority = parsePriority('transfer', arg(args, ++i));
-    } else break;
+    } else if (lower === '/aclflags') {
+      // Windows copies owner/ACL information of SMB sources; HTTP has none (BITS ignores it too).
+      if (!/^[ogds]+$/iu.test(args[i + 1] ?? '')) throw new UsageError('/aclflags needs O, G, D and/or S', 'transfer');
+      i++;
+    } else if (lower === '/dynamic') dynamic = true;
+    else break;
   }
   const pairs = args.slice(i);
   if (pairs.length === 0) throw new UsageError('missing remote and local file names', 'transfer');
   if (pairs.length % 2 !== 0) throw new UsageError(`unpaired file name: ${pairs.at(-1)}`, 'transfer');
   const files: Array<{ remoteName: string; localName: string }> = [];
-  for (let j = 0; j < pairs.length; j += 2) files.push({ remoteName: arg(pairs, j), localName: arg(pairs, j + 1) });
-  return { name, type: type ?? 'DOWNLOAD', priority, files };
+  for (let j = 0; j < pairs.length; j += 2) {
+    const local = arg(pairs, j + 1);
+    files.push({ remoteName: arg(pairs, j), localName: isAbsolute(local) ? local : resolve(cwd, local) });
+  }
+  const name = named ? first : nameFromUrl((files[0] as { remoteName: string }).remoteName);
+  return { name, type: type ?? 'DOWNLOAD', priority, dynamic, files };
 }
 
 /** Creates the job with its files; if a file cannot be added the job is cancelled again. */
@@ -54,6 +91,7 @@ async function createTransferJob(manager: BitsManager, t: TransferArgs): Promise
   const job = await manager.createJob(t.name, t.type);
   try {
     if (t.priority !== null) await manager.setPriority(job.id, t.priority);
+    if (t.dynamic) await manager.setDynamicContent(job.id, true);
     if (t.files.length === 1) {
       const f = t.files[0] as { remoteName: string; localName: string };
       await manager.addFile(job.id, f.remoteName, f.localName);
@@ -67,7 +105,7 @@ async function createTransferJob(manager: BitsManager, t: TransferArgs): Promise
 
 function progressView(ctx: CommandContext): ProgressView {
   if (ctx.mode !== 'text') return { update() {}, stop() {} };
-  if (ctx.io.isTTY) return barProgress(ctx.io.stdout, ctx.io.columns);
+  if (ctx.io.isTTY) return barProgress(ctx.io.stdout, ctx.io.columns, ctx.io.now);
   return plainProgress((line) => ctx.print(line), ctx.io.now ?? systemClock.monotonicMs);
 }
 
@@ -75,6 +113,8 @@ function progressView(ctx: CommandContext): ProgressView {
 async function follow(ctx: CommandContext, manager: BitsManager, created: JobInfo): Promise<CommandResult> {
   const id = created.id;
   const view = progressView(ctx);
+  const now = ctx.io.now ?? systemClock.monotonicMs;
+  const startedAt = now();
   const signal = ctx.io.signal;
   let last: JobInfo = created;
   try {
@@ -84,7 +124,8 @@ async function follow(ctx: CommandContext, manager: BitsManager, created: JobInf
       if (job.state === 'TRANSFERRED') {
         view.stop();
         const result = await manager.complete(id);
-        return { text: `Transfer complete.${resultNote(result)}`, raw: formatJobId(id), json: { job, result } };
+        const text = `${summaryLine(job, now() - startedAt)}\nTransfer complete.${resultNote(result)}`;
+        return { text, raw: formatJobId(id), json: { job, result } };
       }
       if (job.state === 'ERROR') {
         view.stop();
@@ -116,10 +157,11 @@ async function follow(ctx: CommandContext, manager: BitsManager, created: JobInf
 /** /transfer: create, add, resume and follow a job to its end (bits-client.md §12). */
 export const transferCommand: Command = {
   name: 'transfer',
-  syntax: '/transfer <name> [/download | /upload | /upload-reply] [/priority <priority>] <remote> <local> […]',
+  syntax:
+    '/transfer [<name>] [/download | /upload | /upload-reply] [/priority <priority>] [/aclflags <flags>] [/dynamic] <remote> <local> […]',
   summary: 'Create a job, add the files, resume it and wait: complete on success, cancel on error',
   async run(ctx) {
-    const t = parseTransferArgs(ctx.args);
+    const t = parseTransferArgs(ctx.args, ctx.io.cwd);
     const manager = await ctx.manager();
     const job = await createTransferJob(manager, t);
     ctx.print(

@@ -81,8 +81,15 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    // Issue 17 asks for this as version 6 (other branches take 3-5); renumber at merge.
     version: 3,
+    description: 'file mode of published files (null: follow the umask)',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN file_mode INTEGER;
+    `,
+  },
+  {
+    // Issue 17 asks for this as version 6 (other branches may take 4-5); renumber at merge.
+    version: 4,
     description: 'webhooks: per-job hooks and the durable outbox (docs/webhooks.md)',
     sql: `
       ALTER TABLE jobs ADD COLUMN webhooks TEXT NOT NULL DEFAULT '[]';

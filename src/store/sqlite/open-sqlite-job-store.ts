@@ -1,5 +1,5 @@
 import { chmodSync, closeSync, constants, lstatSync, openSync } from 'node:fs';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { BitsError, type Quotas } from '../../core/index.ts';
 import { migrate } from './migrate.ts';
 import { SqliteJobStore, sqliteError } from './sqlite-job-store.ts';
@@ -46,7 +46,10 @@ export function openSqliteJobStore(path: string, options: SqliteJobStoreOptions 
   let db: DatabaseSync | undefined;
   try {
     prepareFile(path);
-    db = new DatabaseSync(path, { enableForeignKeyConstraints: true });
+    // Loaded here, not by a static import: on an old Node a static `node:sqlite` would fail the
+    // whole module graph at link time, before the entry point could say which Node it needs.
+    const { DatabaseSync: Database } = process.getBuiltinModule('node:sqlite');
+    db = new Database(path, { enableForeignKeyConstraints: true });
     const busy = options.busyTimeoutMs ?? 5000;
     if (!Number.isSafeInteger(busy) || busy < 0) throw new BitsError('E_INVALIDARG', 'busyTimeoutMs must be ≥ 0');
     db.exec(`PRAGMA busy_timeout = ${busy}`);

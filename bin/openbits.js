@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// openbits: GNU-style verbs over the openbits client. Plain JavaScript so that an old Node gets
+// a clear message first.
+import './require-node.js';
+import './compile-cache.js';
+import { moduleUrl } from './locate.js';
+
+const { main } = await import(moduleUrl('cli/main-openbits'));
+process.exitCode = await main(process.argv.slice(2), [process.execPath, process.argv[1]]);

@@ -1,0 +1,62 @@
+import { parseArgs } from 'node:util';
+import { BitsError } from '../core/bits-error.ts';
+
+/** bitsd's command line. */
+export interface DaemonArgs {
+  readonly help: boolean;
+  readonly version: boolean;
+  /** Exit after this many seconds with no runnable job and no client (0: never; the default). */
+  readonly idleTimeoutSeconds: number;
+  /** Log to this file (rotated by size) instead of stderr. */
+  readonly logFile: string | undefined;
+  /** Stop a bitsd already serving the socket and take its place (the systemd unit). */
+  readonly replace: boolean;
+}
+
+/** The switches of bitsd, for --help and the man page. */
+export const DAEMON_OPTIONS = [
+  {
+    flags: '--idle-timeout=SECONDS',
+    summary:
+      'exit after SECONDS with no job that can run and no client (0: never, the default; on-demand starts use 300)',
+  },
+  { flags: '--log-file=PATH', summary: 'log NDJSON to PATH, rotated at 1 MiB (PATH.1 … PATH.3), instead of stderr' },
+  { flags: '--replace', summary: 'stop a bitsd already serving the socket (one started on demand) and take over' },
+  { flags: '-h, --help', summary: 'show this help' },
+  { flags: '--version', summary: 'print the version' },
+] as const;
+
+/** Parses bitsd's arguments; a bad one is E_INVALIDARG with the reason. */
+export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    throw new BitsError('E_INVALIDARG', (err as Error).message);
+  }
+  const { values } = parsed;
+  const idle = values['idle-timeout'] ?? '0';
+  if (!/^\d+$/u.test(idle)) throw new BitsError('E_INVALIDARG', `--idle-timeout needs whole seconds, not ${idle}`);
+  return {
+    help: values.help === true,
+    version: values.version === true,
+    idleTimeoutSeconds: Number(idle),
+    logFile: values['log-file'],
+    replace: values.replace === true,
+  };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+      'idle-timeout': { type: 'string' },
+      'log-file': { type: 'string' },
+      replace: { type: 'boolean' },
+    },
+  });
+}

@@ -1,0 +1,27 @@
+import type { BitsManager, ManagerEvent } from '../api/bits-manager.ts';
+import type { ApiLogger } from '../api/server.ts';
+
+/**
+ * One log line per job state change and per job error, from the manager's events (progress
+ * and modifications are not logged: they would drown the rest).
+ */
+export function logJobEvents(manager: Pick<BitsManager, 'subscribe'>, logger: ApiLogger): () => void {
+  return manager.subscribe((event: ManagerEvent) => {
+    switch (event.type) {
+      case 'job:created':
+        logger.info({ job: event.jobId }, 'job created');
+        break;
+      case 'job:state':
+        logger.info({ job: event.jobId, from: event.previous, to: event.state }, 'job state');
+        break;
+      case 'job:error':
+        logger.error(
+          { job: event.jobId, error: event.error.name, hresult: event.error.hresult, context: event.error.context },
+          `job error: ${event.error.message}`,
+        );
+        break;
+      default:
+        break;
+    }
+  });
+}
