@@ -1,7 +1,8 @@
 /**
- * The dashboard's files. A packed package carries them built in dist/dashboard/ (npm prepack runs
- * `npm run build:dashboard`), served as they are. A checkout without that folder builds them in
- * memory with esbuild (a dev dependency) on first use.
+ * The dashboard's files. A packed package carries them built in dist/dashboard/ (`npm run build`
+ * at prepack), served as they are. A checkout — where the sources are — builds them in memory
+ * with esbuild (a dev dependency) on first use instead, so a dist/ left by an earlier pack never
+ * serves an old page.
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -39,12 +40,14 @@ let cached: Promise<DashboardFiles> | undefined;
 /** The dashboard files: the built ones, else a build from the checkout's dashboard/ sources. */
 export function loadDashboardFiles(root: string = PACKAGE_ROOT): Promise<DashboardFiles> {
   const load = async (): Promise<DashboardFiles> => {
+    const builder = join(root, 'dashboard', 'build.ts');
+    if (existsSync(builder)) {
+      const mod = (await import(pathToFileURL(builder).href)) as { buildDashboardFiles(): Promise<DashboardFiles> };
+      return mod.buildDashboardFiles();
+    }
     const built = join(root, 'dist', 'dashboard');
     if (existsSync(join(built, 'index.html'))) return readBuilt(built);
-    const builder = join(root, 'dashboard', 'build.ts');
-    if (!existsSync(builder)) throw new Error(`the dashboard is not built (no ${built}): run npm run build:dashboard`);
-    const mod = (await import(pathToFileURL(builder).href)) as { buildDashboardFiles(): Promise<DashboardFiles> };
-    return mod.buildDashboardFiles();
+    throw new Error(`the dashboard is not built (no ${built}): run npm run build`);
   };
   if (root !== PACKAGE_ROOT) return load();
   cached ??= load().catch((err: unknown) => {

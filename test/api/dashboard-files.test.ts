@@ -46,10 +46,10 @@ describe('dashboard files', () => {
   });
 
   it('neither built nor buildable: a clear error', async () => {
-    await assert.rejects(loadDashboardFiles(mkdtempSync(join(base, 'empty-'))), /npm run build:dashboard/u);
+    await assert.rejects(loadDashboardFiles(mkdtempSync(join(base, 'empty-'))), /npm run build/u);
   });
 
-  it('from the checkout: one bundled script with Preact inside, the page and its style', async () => {
+  it('from the checkout (sources win over a dist/ left by a pack): one bundled script with Preact inside, the page and its style', async () => {
     const files = await loadDashboardFiles();
     assert.deepEqual([...files.keys()].sort(), ['/assets/app.js', '/assets/style.css', '/index.html']);
     const app = Buffer.from(files.get('/assets/app.js')?.body ?? []).toString();

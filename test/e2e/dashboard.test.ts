@@ -4,6 +4,7 @@
 // right sha256; the API refuses callers without the user's token. Without `dashboard.listen`, the
 // same switch serves the dashboard itself through the socket until Ctrl-C.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,6 +31,13 @@ describe('e2e: the web dashboard in Chromium', () => {
     address = await cliOk(home.path, ['/rawreturn', '/util', '/dashboard']);
     assert.match(address, /^http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{43}$/u);
     dashboard = new URL(address).origin;
+    // The GNU-style CLI prints the same address.
+    const openbits = spawnSync(process.execPath, [join(import.meta.dirname, '../../bin/openbits.js'), 'dashboard'], {
+      env: { ...process.env, OPENBITS_HOME: home.path, OPENBITS_NO_AUTOSTART: '1' },
+      encoding: 'utf8',
+    });
+    assert.equal(openbits.status, 0, openbits.stderr);
+    assert.equal(openbits.stdout, `${address}\n`);
   });
 
   after(async () => {
