@@ -1,11 +1,13 @@
 /**
  * `npm run build` (and prepack): the publishable package in dist/ — JavaScript with source maps
- * and .d.ts from `tsc -p tsconfig.build.json` (relative `.ts` imports rewritten to `.js`), and
- * the man pages of bitsadmin and openbits, generated from the same switch tables as `--help`.
+ * and .d.ts from `tsc -p tsconfig.build.json` (relative `.ts` imports rewritten to `.js`), the
+ * man pages of bitsadmin and openbits, generated from the same switch tables as `--help`, and the
+ * web dashboard bundled by esbuild into dist/dashboard/ (served as is by the installed package).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { buildDashboardFiles } from '../dashboard/build.ts';
 import { manPages } from '../src/cli/man-page.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -18,4 +20,8 @@ execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(root, 'tscon
 });
 mkdirSync(join(dist, 'man'), { recursive: true });
 for (const page of manPages()) writeFileSync(join(dist, 'man', page.file), page.text);
+for (const [path, file] of await buildDashboardFiles()) {
+  mkdirSync(dirname(join(dist, 'dashboard', path)), { recursive: true });
+  writeFileSync(join(dist, 'dashboard', path), file.body);
+}
 process.stderr.write(`built ${dist}\n`);

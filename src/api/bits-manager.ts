@@ -14,6 +14,7 @@ import type {
   JobType,
   ProxySettings,
   ReplyProgress,
+  Webhook,
 } from '../core/index.ts';
 
 /**
@@ -53,6 +54,8 @@ export interface BitsManager {
   setPriority(jobId: string, priority: JobPriority): Promise<void>;
   setNotifyFlags(jobId: string, flags: number): Promise<void>;
   setNotifyCmdLine(jobId: string, program: string | null, parameters: string | null): Promise<void>;
+  /** Beyond BITS: the job's webhooks, each `{ url, secret }` (docs/webhooks.md); null removes them. */
+  setWebhooks(jobId: string, hooks: readonly Webhook[] | null): Promise<void>;
   setMinimumRetryDelay(jobId: string, seconds: number): Promise<void>;
   setNoProgressTimeout(jobId: string, seconds: number): Promise<void>;
   setMaximumDownloadTime(jobId: string, seconds: number): Promise<void>;
@@ -124,8 +127,10 @@ export type ResultCode = 'S_OK' | 'S_FALSE' | 'BG_S_PARTIAL_COMPLETE' | 'BG_S_UN
 
 /** A job as callers see it: no passwords, no write-only headers. */
 export interface JobInfo
-  extends Omit<Job, 'credentials' | 'customHeaders' | 'files' | 'error' | 'times' | 'everResumed'> {
+  extends Omit<Job, 'credentials' | 'customHeaders' | 'files' | 'error' | 'times' | 'everResumed' | 'webhooks'> {
   readonly credentials: ReadonlyArray<{ target: AuthTarget; scheme: AuthScheme; userName: string | null }>;
+  /** The job's webhooks (docs/webhooks.md), without their secrets. */
+  readonly webhooks: ReadonlyArray<{ url: string }>;
   readonly hasCustomHeaders: boolean;
   readonly progress: JobProgress;
   readonly times: JobTimes;

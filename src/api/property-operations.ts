@@ -58,6 +58,16 @@ export const PROPERTY_OPERATIONS = {
       return undefined;
     },
   }),
+  setWebhooks: jobCommand({
+    name: 'setWebhooks',
+    method: 'PUT',
+    path: 'webhooks',
+    body: 'WebhooksBody',
+    pack: (_id, hooks: ReadonlyArray<{ url: string; secret: string }> | null) => ({
+      hooks: hooks === null ? null : hooks.map(({ url, secret }) => ({ url, secret })),
+    }),
+    call: (m, id, body) => m.setWebhooks(id, body.hooks),
+  }),
   setMinimumRetryDelay: jobCommand({
     name: 'setMinimumRetryDelay',
     method: 'PUT',

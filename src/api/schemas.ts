@@ -35,6 +35,14 @@ export const NullableStringValue = Type.Object({ value: Nullable(Type.String()) 
 export const NumberValue = Type.Object({ value: Type.Number() }, closed);
 export const NullableNumberValue = Type.Object({ value: Nullable(Type.Number()) }, closed);
 export const BooleanValue = Type.Object({ value: Type.Boolean() }, closed);
+export const WebhooksBody = Type.Object(
+  {
+    hooks: Nullable(
+      Type.Array(Type.Object({ url: Type.String(), secret: Type.String() }, { additionalProperties: false })),
+    ),
+  },
+  { additionalProperties: false },
+);
 export const NotifyCmdLineBody = Type.Object(
   { program: Nullable(Type.String()), parameters: Nullable(Type.String()) },
   closed,
@@ -124,6 +132,7 @@ export const JobInfoSchema = Type.Object({
     }),
   ),
   hasCustomHeaders: Type.Boolean(),
+  webhooks: Type.Array(Type.Object({ url: Type.String() })),
   dynamicContent: Type.Boolean(),
   highPerformance: Type.Boolean(),
   maxDownloadSize: Nullable(Int),
@@ -163,6 +172,10 @@ export const StatusReply = Type.Object({
   version: Type.String(),
   pid: Int,
   startedAt: Int,
+  /** `http://host:port/metrics` when bitsd also serves metrics over TCP (policy `metrics.listen`). */
+  metricsUrl: Type.Optional(Type.Union([Type.String(), Type.Null()])),
+  /** `http://127.0.0.1:port` when bitsd serves the dashboard (policy `dashboard.listen`). */
+  dashboardUrl: Type.Optional(Type.Union([Type.String(), Type.Null()])),
 });
 export type DaemonStatus = Static<typeof StatusReply>;
 

@@ -7,6 +7,7 @@ import type { Clock } from '../core/clock.ts';
 import type { BitsManager } from './bits-manager.ts';
 import { asBitsError, errorReply } from './error-envelope.ts';
 import { type EventStreams, mountEvents } from './events-route.ts';
+import { type MetricsSource, mountMetrics } from './metrics-route.ts';
 import { type Operation, VERSION_HEADER } from './operation.ts';
 import { OPERATIONS } from './operations.ts';
 import type { DaemonStatus } from './schemas.ts';
@@ -30,6 +31,8 @@ export interface ApiOptions {
   readonly heartbeatMs?: number;
   /** Largest request body (default 4 MiB: 200 files × two 4 KiB paths fit easily). */
   readonly maxBodyBytes?: number;
+  /** GET /metrics answers these (without them: E_NOTIMPL, as for any unknown route). */
+  readonly metrics?: MetricsSource | undefined;
 }
 
 const silent: ApiLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -104,6 +107,7 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     );
   });
   app.get('/v1/status', () => json(options.status(), 200));
+  if (options.metrics !== undefined) mountMetrics(app, options.metrics);
   const streams = mountEvents(app, {
     manager,
     clock: options.clock,
@@ -140,6 +144,8 @@ const CLOSE_GRACE_MS = 2_000;
 /** A listening API server. */
 export interface ApiServer {
   readonly path: string;
+  /** Answer a request in-process, as the socket would (the dashboard forwards here). */
+  fetch(request: Request): Promise<Response>;
   /** Connections open now (calls in flight, event streams, clients' idle keep-alive sockets). */
   connections(): Promise<number>;
   /** Stop accepting, end event streams, close idle connections; waits for requests in flight. */
@@ -170,6 +176,7 @@ export async function listenApi(options: ApiOptions & { socketPath: string }): P
   }
   return {
     path: options.socketPath,
+    fetch: async (request) => app.fetch(request),
     connections: () =>
       new Promise<number>((resolve) => server.getConnections((err, count) => resolve(err ? 0 : count))),
     async close() {

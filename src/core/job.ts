@@ -1,5 +1,6 @@
 import type { BitsErrorData } from './bits-error.ts';
 import type { JobPriority, JobState, JobType, ProxyUsage } from './job-state.ts';
+import type { Webhook } from './webhook.ts';
 
 /** BG_SIZE_UNKNOWN is (UINT64)-1; openbits reports it as -1. */
 export const SIZE_UNKNOWN = -1;
@@ -163,6 +164,8 @@ export interface Job {
   readonly times: JobTimes;
   /** True once Resume was called at least once (some properties freeze then). */
   readonly everResumed: boolean;
+  /** Beyond BITS: URLs told of the job's transferred/error/complete/cancel events (docs/webhooks.md). */
+  readonly webhooks: readonly Webhook[];
   readonly files: readonly JobFile[];
 }
 

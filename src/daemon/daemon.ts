@@ -1,4 +1,5 @@
 import type { BitsManager } from '../api/bits-manager.ts';
+import type { MetricsSource } from '../api/metrics-route.ts';
 import type { OpenbitsPaths } from '../api/paths.ts';
 import { type ApiLogger, type ApiServer, listenApi } from '../api/server.ts';
 import { BitsError } from '../core/bits-error.ts';
@@ -12,9 +13,10 @@ import {
 } from './instance-lock.ts';
 import { ensurePrivateDir } from './private-dir.ts';
 import { runningPid, stopRunningDaemon } from './takeover.ts';
+import { startWebListeners, type WebListeners } from './web-listeners.ts';
 
-/** The manager bitsd serves (SIGHUP calls its reloadPolicy). */
-export type ServedManager = BitsManager;
+/** The manager bitsd serves (SIGHUP calls its reloadPolicy); with metrics, GET /metrics answers them. */
+export type ServedManager = BitsManager & { readonly metrics?: MetricsSource | undefined };
 
 export interface DaemonOptions {
   readonly paths: OpenbitsPaths;
@@ -104,13 +106,36 @@ async function serve(options: DaemonOptions, lock: InstanceLock): Promise<Runnin
     manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath });
     const startedAt = options.clock.wallMs();
     const served = manager;
+    let web: WebListeners | undefined;
     const server = await listenApi({
       manager: served,
       clock: options.clock,
       socketPath: paths.socketPath,
       logger,
-      status: () => ({ service: 'bitsd', version: options.version, pid: process.pid, startedAt }),
+      metrics: served.metrics,
+      status: () => ({
+        service: 'bitsd',
+        version: options.version,
+        pid: process.pid,
+        startedAt,
+        metricsUrl: web?.metricsUrl ?? null,
+        dashboardUrl: web?.dashboardUrl ?? null,
+      }),
     });
+    try {
+      const listen = listenSettings(await served.getPolicy());
+      web = await startWebListeners({
+        ...listen,
+        metrics: served.metrics,
+        api: (request) => server.fetch(request),
+        stateDir: paths.stateDir,
+        logger,
+      });
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+    const listeners = web;
     logger.info({ socket: paths.socketPath, home: paths.stateDir, pid: process.pid }, 'bitsd is listening');
     let stopping: Promise<void> | undefined;
     return {
@@ -126,6 +151,7 @@ async function serve(options: DaemonOptions, lock: InstanceLock): Promise<Runnin
       },
       stop() {
         stopping ??= (async () => {
+          await listeners.close();
           await server.close();
           await served.close();
           lock.release();
@@ -139,4 +165,16 @@ async function serve(options: DaemonOptions, lock: InstanceLock): Promise<Runnin
     lock.release();
     throw err;
   }
+}
+
+/** The `metrics.listen` and `dashboard.listen` settings of the policy document. */
+function listenSettings(policy: Record<string, unknown>): {
+  metricsListen: string | null;
+  dashboardListen: string | null;
+} {
+  const at = (section: string): string | null => {
+    const value = (policy[section] as { listen?: unknown } | undefined)?.listen;
+    return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+  };
+  return { metricsListen: at('metrics'), dashboardListen: at('dashboard') };
 }

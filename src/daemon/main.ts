@@ -92,7 +92,13 @@ try {
     clock: systemClock,
     logger,
     replace: args.replace,
-    createManager: (options) => createManager(options),
+    // OPENBITS_METRICS=off: no counters at all (to measure what they cost: docs/metrics.md).
+    createManager: (options) =>
+      createManager({
+        ...options,
+        ...(process.env.OPENBITS_METRICS === 'off' ? {} : { metrics: { version: OPENBITS_VERSION } }),
+        logger,
+      }),
   });
 } catch (err) {
   if (err instanceof AlreadyRunning) {

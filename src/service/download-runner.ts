@@ -18,8 +18,11 @@ export interface RunReports {
   connected(): void;
   /** Per-file facts to keep: size and validators, a redirected remote name, a restart at 0, done. */
   file(fileIndex: number, patch: FilePatch): void;
-  /** A durable offset: the bytes before it are fdatasync'ed (or acknowledged by the upload server). */
-  checkpoint(fileIndex: number, bytesTransferred: number): void;
+  /**
+   * A durable offset: the bytes before it are fdatasync'ed (or acknowledged by the upload
+   * server); `syncMs` is what the fdatasync took, when the bytes are local.
+   */
+  checkpoint(fileIndex: number, bytesTransferred: number, syncMs?: number): void;
   /** Live progress of every file (not durable); `advanced` when bytes were added (NoProgressTimeout). */
   progress(files: readonly JobFile[], advanced: boolean): void;
 }
@@ -104,7 +107,7 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
           report.file(file.index, { bytesTransferred: 0 });
           progress(0);
         },
-        onCheckpoint: (bytes) => {
+        onCheckpoint: (bytes, syncMs) => {
           const total = (live[file.index] ?? file).bytesTotal;
           // A file's last checkpoint is folded into the TRANSFERRED write just below: one
           // SQLite commit (an fsync) less per file, which is most of a small file's cost.
@@ -112,7 +115,7 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
             lastCheckpoint = bytes;
             return;
           }
-          report.checkpoint(file.index, bytes);
+          report.checkpoint(file.index, bytes, syncMs);
         },
         onProgress: progress,
       },

@@ -13,6 +13,8 @@ const MAX_PROGRESS_PER_SECOND = 10;
  */
 export class EventHub {
   readonly #listeners = new Set<{ fn: Listener; jobId: string | undefined }>();
+  /** Observers inside the service (metrics): they see every event and are no subscribers. */
+  readonly #taps = new Set<Listener>();
   readonly #lastProgressAt = new Map<string, number>();
   readonly #pendingProgress = new Map<string, JobProgress>();
   readonly #clock: Clock;
@@ -58,6 +60,7 @@ export class EventHub {
   }
 
   #deliver(event: ManagerEvent): void {
+    for (const tap of this.#taps) tap(event);
     for (const l of this.#listeners) {
       if (l.jobId !== undefined && l.jobId !== event.jobId) continue;
       try {
@@ -66,6 +69,17 @@ export class EventHub {
         // A throwing listener must not break the transfer that emitted the event.
       }
     }
+  }
+
+  /** Observe every event as delivered, without counting as a subscriber; `fn` must not throw. */
+  tap(fn: Listener): () => void {
+    this.#taps.add(fn);
+    return () => this.#taps.delete(fn);
+  }
+
+  /** Subscribers now (API event streams, in-process listeners). */
+  get size(): number {
+    return this.#listeners.size;
   }
 
   subscribe(fn: Listener, filter?: { jobId?: string }): () => void {
@@ -101,5 +115,6 @@ export class EventHub {
     this.#closed = true;
     for (const w of this.#closeWaiters) w();
     this.#listeners.clear();
+    this.#taps.clear();
   }
 }

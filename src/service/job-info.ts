@@ -37,10 +37,12 @@ export function toErrorInfo(job: Job): JobErrorInfo | null {
 
 /** A job as callers see it: no passwords, no write-only headers, progress computed. */
 export function toJobInfo(job: Job, reply: JobInfo['replyProgress'] = null): JobInfo {
-  const { credentials, customHeaders, files, error: _error, everResumed: _everResumed, ...rest } = job;
+  const { credentials, customHeaders, files, error: _error, everResumed: _everResumed, webhooks, ...rest } = job;
   return {
     ...rest,
     credentials: credentials.map(({ target, scheme, userName }) => ({ target, scheme, userName })),
+    // Secrets never leave bitsd.
+    webhooks: webhooks.map(({ url }) => ({ url })),
     hasCustomHeaders: customHeaders !== null,
     progress: jobProgress(files),
     replyProgress: job.type === 'UPLOAD_REPLY' ? reply : null,

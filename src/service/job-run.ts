@@ -4,6 +4,7 @@ import type { FilePatch, JobStore } from '../store/job-store.ts';
 import type { ReplyProgress, UploadSessionState } from '../transfer/upload/index.ts';
 import type { EventHub } from './event-hub.ts';
 import type { JobTransitions } from './job-transitions.ts';
+import type { StepTimer } from './metrics/service-metrics.ts';
 import type { UploadReports } from './upload-runner.ts';
 
 /** What a run writes through and tells. */
@@ -13,6 +14,8 @@ export interface JobRunParts {
   readonly scheduler: Scheduler;
   readonly transitions: JobTransitions;
   readonly hub: EventHub;
+  /** Checkpoint latency for the metrics, when bitsd keeps them. */
+  readonly observe?: StepTimer | undefined;
 }
 
 /**
@@ -77,8 +80,12 @@ export class JobRun implements UploadReports {
     }
   }
 
-  checkpoint(fileIndex: number, bytesTransferred: number): void {
-    this.#p.store.saveCheckpoint(this.#job.id, fileIndex, bytesTransferred, this.#p.clock.wallMs());
+  checkpoint(fileIndex: number, bytesTransferred: number, syncMs?: number): void {
+    const { store, clock, observe } = this.#p;
+    const started = observe === undefined ? 0 : clock.monotonicMs();
+    store.saveCheckpoint(this.#job.id, fileIndex, bytesTransferred, clock.wallMs());
+    // The data file's fdatasync (timed by the sink) plus the offset's commit.
+    if (observe !== undefined) observe('checkpoint', ((syncMs ?? 0) + clock.monotonicMs() - started) / 1000);
   }
 
   progress(files: readonly JobFile[], advanced: boolean): void {

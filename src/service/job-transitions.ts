@@ -11,8 +11,10 @@ import {
 import type { Scheduler, SchedulerPhase } from '../scheduler/scheduler.ts';
 import type { CreateJobInput, JobStore, TransitionInput } from '../store/job-store.ts';
 import type { EventHub } from './event-hub.ts';
+import type { StepTimer } from './metrics/service-metrics.ts';
 import type { NotifyCommandRunner } from './notify-cmdline.ts';
 import { isConditionWait } from './wait-conditions.ts';
+import type { Webhooks } from './webhooks/webhooks.ts';
 
 /** The error a transition records (ERROR, TRANSIENT_ERROR): a BITS error and the file involved. */
 export type RecordedError = NonNullable<TransitionInput['error']>;
@@ -36,6 +38,10 @@ export interface TransitionParts {
   readonly clock: Clock;
   /** A job left the queue (ACKNOWLEDGED, CANCELLED): per-job state elsewhere can go. */
   readonly forget: (jobId: string) => void;
+  /** Commit latency for the metrics, when bitsd keeps them. */
+  readonly observe?: StepTimer | undefined;
+  /** The webhook deliveries a change fires (added in its commit), and their sender. */
+  readonly webhooks?: Pick<Webhooks, 'deliveriesFor' | 'kick'> | undefined;
 }
 
 /** A new job's timers: nothing elapsed, no retry, no open no-progress window. */
@@ -86,14 +92,28 @@ export class JobTransitions {
       target.ok && !isFinalState(target.to)
         ? scheduler.timersOnEntering(job.id, phaseOf(target.to), retryDelayMs)
         : undefined;
+    const { webhooks } = this.#p;
+    let fired = 0;
+    const started = clock.monotonicMs();
     const next = store.applyTransition(job.id, {
       expected: job.state,
       event,
       error: options.error ?? null,
       now: clock.wallMs(),
       ...(timers === undefined ? {} : { timers }),
+      ...(webhooks === undefined
+        ? {}
+        : {
+            webhooks: (after: Job) => {
+              const deliveries = after.state === job.state ? [] : webhooks.deliveriesFor(after);
+              fired = deliveries.length;
+              return deliveries;
+            },
+          }),
     });
     await store.durable();
+    this.#p.observe?.('commit', (clock.monotonicMs() - started) / 1000);
+    if (fired > 0) webhooks?.kick();
     this.#schedule(next, retryDelayMs);
     if (next.state !== job.state) {
       this.#p.hub.emit({ type: 'job:state', jobId: job.id, state: next.state, previous: job.state });
@@ -153,6 +173,8 @@ export class JobTransitions {
       );
     }
     await Promise.all(taken);
+    // Deliveries a previous run left in the outbox (due now, or at their back-off time).
+    this.#p.webhooks?.kick();
   }
 
   /** The scheduling properties of a job (priority, MaximumDownloadTime, NoProgressTimeout). */

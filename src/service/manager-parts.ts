@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Clock, systemClock } from '../core/index.ts';
+import { type Clock, type JobPriority, type JobState, jobProgress, systemClock } from '../core/index.ts';
 import type { NetworkSource } from '../scheduler/network.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { openSqliteJobStore } from '../store/index.ts';
@@ -11,12 +11,15 @@ import { JobAccess } from './job-access.ts';
 import { JobLocks } from './job-locks.ts';
 import { JobRuns } from './job-runs.ts';
 import { JobTransitions } from './job-transitions.ts';
+import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { PolicyControl } from './policy-control.ts';
 import type { Policy } from './policy-file.ts';
 import { ProcNetworkSource } from './proc-network-source.ts';
 import { UploadReplies } from './upload-reply.ts';
 import { WaitConditions } from './wait-conditions.ts';
+import type { WebhookLogger, WebhookRetryPolicy } from './webhooks/sender.ts';
+import { Webhooks } from './webhooks/webhooks.ts';
 
 export interface ManagerOptions {
   /** Folder for the job database (`jobs.db`); created 0700 if missing. */
@@ -35,6 +38,12 @@ export interface ManagerOptions {
   readonly loopbackWithoutNetwork?: boolean;
   /** Use this store instead of opening `home/jobs.db`. */
   readonly store?: JobStore;
+  /** Keep Prometheus metrics (bitsd does; `openbits_info{version}` names it). */
+  readonly metrics?: { readonly version: string };
+  /** Where the webhook sender logs a failed or abandoned delivery (default: nowhere). */
+  readonly logger?: WebhookLogger;
+  /** Webhook back-off and deadlines (docs/webhooks.md defaults). */
+  readonly webhookRetry?: Partial<WebhookRetryPolicy>;
 }
 
 /** The named parts the manager is a façade over. */
@@ -56,6 +65,10 @@ export interface ManagerParts {
   readonly uploads: UploadReplies;
   /** Network loss and policy blocks: parking and release. */
   readonly waits: WaitConditions;
+  /** Prometheus metrics, when asked for. */
+  readonly metrics: ServiceMetrics | undefined;
+  /** Webhook deliveries: built in transitions, sent from the store's outbox. */
+  readonly webhooks: Webhooks;
   /** The scheduler's actions and the runs it starts. */
   readonly runs: JobRuns;
 }
@@ -87,6 +100,9 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
   );
   const locks = new JobLocks();
   const hub = new EventHub(clock);
+  const metrics =
+    options.metrics === undefined ? undefined : serviceMetrics(store, hub, clock, options.metrics.version);
+  const observe = metrics === undefined ? undefined : (step: TimedStep, s: number) => metrics.observe(step, s);
   const notify = new NotifyCommandRunner({ clock, getJob: (id) => store.getJob(id) });
   const uploads = new UploadReplies(store, clock);
   const scheduler = new Scheduler(clock, policy.scheduler, {
@@ -97,6 +113,15 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     maxDownloadTime: (id) => the().runs.maxDownloadTime(id),
     inactivityTimeout: (id) => the().runs.inactivityTimeout(id),
   });
+  const webhooks = new Webhooks({
+    store,
+    clock,
+    policyHooks: () => the().policy.policy.webhooks,
+    logger: options.logger,
+    retry: options.webhookRetry,
+    userAgent: `openbits-webhook/${options.metrics?.version ?? 'library'}`,
+    onAttempt: metrics === undefined ? undefined : (outcome) => metrics.webhookAttempt(outcome),
+  });
   const transitions = new JobTransitions({
     store,
     scheduler,
@@ -104,6 +129,8 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     notify,
     clock,
     forget: (id) => the().bandwidth.forget(id),
+    observe,
+    webhooks,
   });
   const network = options.network ?? new ProcNetworkSource(clock);
   const waits = new WaitConditions({
@@ -130,6 +157,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     uploads,
     bandwidth,
     policy: () => policy.policy,
+    observe,
   });
   network.onChange((up) => waits.networkChanged(up));
   parts = {
@@ -147,6 +175,40 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     uploads,
     waits,
     runs,
+    metrics,
+    webhooks,
   };
   return parts;
+}
+
+/** bitsd's metrics over the store and the hub: the queue and subscribers read when scraped. */
+function serviceMetrics(store: JobStore, hub: EventHub, clock: Clock, version: string): ServiceMetrics {
+  const metrics = new ServiceMetrics({
+    clock,
+    version,
+    sources: {
+      jobCounts() {
+        const counts = new Map<string, { state: JobState; priority: JobPriority; count: number }>();
+        for (const { state, priority } of store.listJobs()) {
+          const key = `${state} ${priority}`;
+          const c = counts.get(key);
+          if (c === undefined) counts.set(key, { state, priority, count: 1 });
+          else c.count++;
+        }
+        return counts.values();
+      },
+      subscribers: () => hub.size,
+      job(id) {
+        const job = store.getJob(id);
+        if (job === undefined) return undefined;
+        return {
+          type: job.type,
+          bytesTransferred: jobProgress(job.files).bytesTransferred,
+          errorName: job.error?.name ?? null,
+        };
+      },
+    },
+  });
+  hub.tap((event) => metrics.onEvent(event));
+  return metrics;
 }

@@ -29,12 +29,14 @@ import {
   normalizeJobId,
   type ProxySettings,
   type ReplyProgress,
+  type Webhook,
 } from '../core/index.ts';
 import type { JobPatch } from '../store/job-store.ts';
 import { discardFiles, publishFiles } from './finish-job.ts';
 import { JobFiles } from './job-files.ts';
 import { toErrorInfo, toFileInfo, toJobInfo, withLiveProgress } from './job-info.ts';
 import { assembleManager, type ManagerOptions, type ManagerParts } from './manager-parts.ts';
+import type { ServiceMetrics } from './metrics/service-metrics.ts';
 import type { Policy } from './policy-file.ts';
 import { transferOptionsOf } from './transfer-options.ts';
 import { replyProgressOf } from './upload-reply.ts';
@@ -64,6 +66,11 @@ export class InProcessManager implements BitsManager {
   constructor(options: ManagerOptions) {
     this.#p = assembleManager(options);
     this.#files = new JobFiles(this.#p);
+  }
+
+  /** Prometheus metrics (when the options asked for them). */
+  get metrics(): ServiceMetrics | undefined {
+    return this.#p.metrics;
   }
 
   /** Start-up: re-queue what was transferring, restore timers (createManager does it). */
@@ -307,6 +314,10 @@ export class InProcessManager implements BitsManager {
   async setNotifyFlags(jobId: string, notifyFlags: number): Promise<void> {
     await this.#set(jobId, 'setNotifyFlags', { notifyFlags });
   }
+  async setWebhooks(jobId: string, hooks: readonly Webhook[] | null): Promise<void> {
+    await this.#set(jobId, 'setWebhooks', { webhooks: hooks });
+  }
+
   async setNotifyCmdLine(jobId: string, program: string | null, parameters: string | null): Promise<void> {
     await this.#set(jobId, 'setNotifyCmdLine', { notifyCmdLine: { program, parameters } });
   }
@@ -364,7 +375,13 @@ export class InProcessManager implements BitsManager {
   async takeOwnership(jobId: string): Promise<void> {
     const { owner, isAdmin } = this.#p.access.caller;
     if (!isAdmin) throw new BitsError('E_ACCESSDENIED', 'TakeOwnership needs an administrator');
-    await this.#set(jobId, 'takeOwnership', { owner, credentials: [], customHeaders: null, notifyCmdLine: null });
+    await this.#set(jobId, 'takeOwnership', {
+      owner,
+      credentials: [],
+      customHeaders: null,
+      notifyCmdLine: null,
+      webhooks: null,
+    });
   }
 
   // ── policy ───────────────────────────────────────────────────────────────────────────────
@@ -404,12 +421,14 @@ export class InProcessManager implements BitsManager {
     locks.close();
     scheduler.stop();
     await runs.stopAll();
+    await this.#p.webhooks.close();
     for (const job of store.listJobs()) store.saveTimers(job.id, scheduler.timers(job.id));
     notify.stop();
     uploads.stop();
     bandwidth.stop();
     network.close();
     hub.close();
+    this.#p.metrics?.close();
     store.close();
   }
 

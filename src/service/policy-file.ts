@@ -1,5 +1,14 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { BitsError, DEFAULT_JOB_INACTIVITY_TIMEOUT_S, DEFAULT_QUOTAS, type Quotas } from '../core/index.ts';
+import { parseListen } from '../api/tcp-listener.ts';
+import {
+  BitsError,
+  DEFAULT_JOB_INACTIVITY_TIMEOUT_S,
+  DEFAULT_QUOTAS,
+  isLoopbackHost,
+  type Quotas,
+  validateWebhook,
+  type Webhook,
+} from '../core/index.ts';
 import {
   type BandwidthPolicy,
   NO_BANDWIDTH_POLICY,
@@ -21,6 +30,12 @@ export interface Policy {
   readonly checkpointBytes: number;
   readonly checkpointMilliseconds: number;
   readonly bandwidth: BandwidthPolicy;
+  /** `metrics.listen`: serve GET /metrics over TCP here too (host:port), or null (socket only). Read at start. */
+  readonly metricsListen: string | null;
+  /** `dashboard.listen`: serve the web dashboard on this loopback host:port, or null (off). Read at start. */
+  readonly dashboardListen: string | null;
+  /** Webhooks every job's events go to (docs/webhooks.md), besides the job's own. */
+  readonly webhooks: readonly Webhook[];
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -31,7 +46,43 @@ export const DEFAULT_POLICY: Policy = {
   checkpointBytes: 32 * 1024 * 1024,
   checkpointMilliseconds: 2000,
   bandwidth: NO_BANDWIDTH_POLICY,
+  metricsListen: null,
+  dashboardListen: null,
+  webhooks: [],
 };
+
+/** A `listen` setting: host:port, :port or port; the dashboard's must be loopback. */
+function listen(value: unknown, key: string, loopbackOnly: boolean): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string' && typeof value !== 'number') throw bad(key, 'must be "host:port", ":port" or a port');
+  let parsed: { host: string };
+  try {
+    parsed = parseListen(String(value));
+  } catch (err) {
+    throw bad(key, (err as Error).message);
+  }
+  if (loopbackOnly && !isLoopbackHost(parsed.host)) throw bad(key, 'must be a loopback address (127.0.0.1, ::1)');
+  return String(value);
+}
+
+function listenSection(value: unknown, key: string, loopbackOnly: boolean): string | null {
+  if (value === undefined || value === null) return null;
+  const o = object(value, key);
+  known(o, ['listen'], `${key}.`);
+  return listen(o.listen, `${key}.listen`, loopbackOnly);
+}
+
+function webhooks(value: unknown): Webhook[] {
+  if (value === undefined || value === null) return [];
+  if (!Array.isArray(value)) throw bad('webhooks', 'must be a list of { "url", "secret" }');
+  return value.map((hook, i) => {
+    try {
+      return validateWebhook(hook);
+    } catch (err) {
+      throw bad(`webhooks[${i}]`, (err as Error).message);
+    }
+  });
+}
 
 const bad = (key: string, message: string): BitsError =>
   new BitsError('E_INVALIDARG', `policy: "${key}" ${message}`, { context: 'GENERAL_QUEUE_MANAGER' });
@@ -134,6 +185,9 @@ const TOP_KEYS = [
   'checkpointBytes',
   'checkpointMilliseconds',
   'bandwidth',
+  'metrics',
+  'dashboard',
+  'webhooks',
 ] as const;
 
 /** Validate a parsed config document; missing keys take the defaults. */
@@ -164,6 +218,9 @@ export function parsePolicy(doc: unknown): Policy {
     checkpointBytes: int(o.checkpointBytes ?? d.checkpointBytes, 'checkpointBytes', 64 * 1024),
     checkpointMilliseconds: int(o.checkpointMilliseconds ?? d.checkpointMilliseconds, 'checkpointMilliseconds', 10),
     bandwidth: o.bandwidth === undefined ? d.bandwidth : bandwidth(o.bandwidth),
+    metricsListen: listenSection(o.metrics, 'metrics', false),
+    dashboardListen: listenSection(o.dashboard, 'dashboard', true),
+    webhooks: webhooks(o.webhooks),
   };
 }
 
@@ -235,5 +292,9 @@ export function policyDocument(policy: Policy): Record<string, unknown> {
               })
               .join(' '),
     },
+    metrics: { listen: policy.metricsListen },
+    dashboard: { listen: policy.dashboardListen },
+    // Secrets never leave bitsd.
+    webhooks: policy.webhooks.map((h) => ({ url: h.url })),
   };
 }

@@ -19,6 +19,8 @@ import {
   validateRemoteUrl,
   validateSeconds,
   validateSecurityFlags,
+  validateWebhook,
+  type Webhook,
 } from '../core/index.ts';
 import { assertJobMethod, assertNotFinal, checkFileBytes, checkNow, fileAt, replaceFile } from './job-rules.ts';
 import type { FilePatch, JobPatch } from './job-store.ts';
@@ -38,6 +40,7 @@ const METHOD_KEYS: Partial<Record<JobMethod, readonly PatchKey[]>> = {
   setPriority: ['priority'],
   setNotifyFlags: ['notifyFlags'],
   setNotifyCmdLine: ['notifyCmdLine'],
+  setWebhooks: ['webhooks'],
   setMinimumRetryDelay: ['minimumRetryDelay'],
   setNoProgressTimeout: ['noProgressTimeout'],
   setMaximumDownloadTime: ['maximumDownloadTime'],
@@ -54,7 +57,7 @@ const METHOD_KEYS: Partial<Record<JobMethod, readonly PatchKey[]>> = {
   setFileMode: ['fileMode'],
   setReplyFileName: ['replyFileName'],
   // TakeOwnership strips what belonged to the previous owner (bits-client.md §18 item 19).
-  takeOwnership: ['owner', 'credentials', 'customHeaders', 'notifyCmdLine'],
+  takeOwnership: ['owner', 'credentials', 'customHeaders', 'notifyCmdLine', 'webhooks'],
 };
 
 const invalid = (message: string): BitsError => new BitsError('E_INVALIDARG', message);
@@ -73,6 +76,18 @@ function credentialList(value: unknown): Credentials[] {
   return list;
 }
 
+/** A job names at most this many webhooks (each one is a POST per event). */
+export const MAX_WEBHOOKS_PER_JOB = 8;
+
+function webhookList(value: unknown): Webhook[] {
+  if (value === null) return [];
+  if (!Array.isArray(value)) throw invalid('webhooks must be a list of { url, secret }, or null');
+  if (value.length > MAX_WEBHOOKS_PER_JOB) throw invalid(`a job names at most ${MAX_WEBHOOKS_PER_JOB} webhooks`);
+  const list = value.map((h: unknown) => validateWebhook(h));
+  if (new Set(list.map((h) => h.url)).size !== list.length) throw invalid('webhooks name the same URL twice');
+  return list;
+}
+
 const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Job[K] } = {
   displayName: (v) => validateDisplayName(v),
   description: (v) => validateDescription(v),
@@ -87,6 +102,7 @@ const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Jo
     const { program, parameters } = v as { program?: unknown; parameters?: unknown };
     return validateNotifyCmdLine(program, parameters);
   },
+  webhooks: (v) => webhookList(v),
   proxy: (v) => validateProxySettings(v),
   securityFlags: (v) => validateSecurityFlags(v),
   customHeaders: (v) => (v === null ? null : validateCustomHeaders(v)),

@@ -93,6 +93,7 @@ export function newJob(input: CreateJobInput): Job {
     maximumDownloadTime: JOB_DEFAULTS.maximumDownloadTime,
     notifyFlags: JOB_DEFAULTS.notifyFlags,
     notifyCmdLine: null,
+    webhooks: [],
     proxy: { ...JOB_DEFAULTS.proxy },
     securityFlags: JOB_DEFAULTS.securityFlags,
     customHeaders: null,

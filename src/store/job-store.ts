@@ -9,7 +9,10 @@ import type {
   JobType,
   Quotas,
   RemoteValidators,
+  Webhook,
+  WebhookDelivery,
 } from '../core/index.ts';
+import type { WebhookOutbox } from './webhook-outbox.ts';
 
 /**
  * The job store: named domain verbs, each its own transaction — a verb commits everything it
@@ -24,7 +27,7 @@ import type {
  * acted on in-process at once; what is shown outside the process (events, a reply to a caller,
  * the notify command line) waits for `durable()`.
  */
-export interface JobStore {
+export interface JobStore extends WebhookOutbox {
   /** CreateJob, with the job's first scheduler timers when given (one commit). */
   createJob(input: CreateJobInput): Job;
   /** Any job, final ones included; undefined if unknown. */
@@ -99,6 +102,11 @@ export interface TransitionInput {
   readonly now: number;
   /** The scheduler's timers in the new state, saved in the same commit (omitted: unchanged). */
   readonly timers?: JobTimers;
+  /**
+   * The webhook deliveries the change fires (docs/webhooks.md), given the job as it is after the
+   * change: added to the outbox in the same commit, so they exist exactly when the change does.
+   */
+  readonly webhooks?: (next: Job) => readonly WebhookDelivery[];
 }
 
 /**
@@ -127,6 +135,8 @@ export type JobPatch = Partial<
     | 'replyFileName'
     | 'owner'
   > & {
+    /** SetWebhooks: the job's hooks (each `{ url, secret }`); null removes them. */
+    webhooks: readonly Webhook[] | null;
     /** `Name: value` lines, or their CRLF-joined text; null removes them. */
     customHeaders: string | readonly string[] | null;
     /** SetNotifyCmdLine's two arguments; both null (or null) removes the command line. */

@@ -1,4 +1,12 @@
-import { BitsError, DEFAULT_QUOTAS, isFinalState, type Job, type JobMethod, type Quotas } from '../core/index.ts';
+import {
+  BitsError,
+  DEFAULT_QUOTAS,
+  isFinalState,
+  type Job,
+  type JobMethod,
+  type Quotas,
+  type WebhookDelivery,
+} from '../core/index.ts';
 import { patchFile, patchJob } from './job-patch.ts';
 import {
   checkJobQuota,
@@ -21,6 +29,7 @@ import type {
   NewFile,
   TransitionInput,
 } from './job-store.ts';
+import { MemoryWebhookOutbox } from './webhook-outbox.ts';
 
 /** Options of the in-memory store. */
 export interface MemoryJobStoreOptions {
@@ -36,6 +45,7 @@ export class MemoryJobStore implements JobStore {
   #jobs = new Map<string, Job>();
   #timers = new Map<string, JobTimers>();
   #transferState = new Map<string, string>();
+  readonly #outbox = new MemoryWebhookOutbox();
   #quotas: Quotas;
   #open = true;
 
@@ -83,8 +93,36 @@ export class MemoryJobStore implements JobStore {
   applyTransition(id: string, change: TransitionInput): Job {
     const next = transitionJob(this.#get(id), change, this.getTransferState(id));
     const timers = change.timers === undefined ? undefined : checkTimers(change.timers);
+    // Everything that can throw before anything is written: all of the change, or none of it.
+    const deliveries = change.webhooks?.(structuredClone(next)) ?? [];
     if (timers !== undefined) this.#timers.set(id, timers);
+    for (const d of deliveries) this.#outbox.add(structuredClone(d));
     return this.#put(next);
+  }
+
+  dueWebhooks(nowMs: number, limit: number, skip: ReadonlySet<string>): WebhookDelivery[] {
+    this.#live();
+    return this.#outbox.dueWebhooks(nowMs, limit, skip);
+  }
+
+  nextWebhookAttempt(skip: ReadonlySet<string>): number | undefined {
+    this.#live();
+    return this.#outbox.nextWebhookAttempt(skip);
+  }
+
+  webhookDelivered(id: string): void {
+    this.#live();
+    this.#outbox.webhookDelivered(id);
+  }
+
+  webhookFailed(id: string, attempts: number, nextAttemptAt: number, lastError: string): void {
+    this.#live();
+    this.#outbox.webhookFailed(id, attempts, nextAttemptAt, lastError);
+  }
+
+  webhookAbandoned(id: string): void {
+    this.#live();
+    this.#outbox.webhookAbandoned(id);
   }
 
   updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job {

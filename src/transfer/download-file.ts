@@ -29,7 +29,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       checkpointMs: req.options.checkpointMs,
       limiter: req.limiter,
       signal: req.signal,
-      onCheckpoint: (n) => req.hooks.onCheckpoint(n),
+      onCheckpoint: (n, syncMs) => req.hooks.onCheckpoint(n, syncMs),
       onProgress: (n) => req.hooks.onProgress(n),
     });
     // Bytes past the recorded offset were never confirmed: drop them.

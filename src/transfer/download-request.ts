@@ -74,8 +74,11 @@ export interface DownloadHooks {
   onRemoteNameChanged(url: string): void;
   /** The remote file changed: progress went back to 0 before this call. */
   onRestart(reason: string): void;
-  /** Bytes are durable in the temp file up to `bytesTransferred` (called after fdatasync). */
-  onCheckpoint(bytesTransferred: number): void;
+  /**
+   * Bytes are durable in the temp file up to `bytesTransferred` (called after fdatasync, which
+   * with the writes before it took `syncMs`).
+   */
+  onCheckpoint(bytesTransferred: number, syncMs?: number): void;
   /** In-memory progress (not durable), for progress events. */
   onProgress(bytesTransferred: number): void;
 }

@@ -16,7 +16,8 @@ export interface SinkOptions {
   readonly checkpointMs: number;
   readonly limiter: RateLimiter | null;
   readonly signal: AbortSignal;
-  readonly onCheckpoint: (bytes: number) => void;
+  /** `syncMs`: how long writing out and fdatasync took (metrics). */
+  readonly onCheckpoint: (bytes: number, syncMs: number) => void;
   readonly onProgress: (bytes: number) => void;
 }
 
@@ -90,6 +91,7 @@ export class DownloadSink {
 
   /** Write out what is buffered, wait for every write, fdatasync, then report the offset. */
   async checkpoint(): Promise<void> {
+    const started = this.#opts.clock.monotonicMs();
     try {
       if (this.#filled > 0) await this.#flushBuffer();
       await this.#drain();
@@ -99,7 +101,7 @@ export class DownloadSink {
     }
     this.#durable = this.position;
     this.#lastCheckpointMs = this.#opts.clock.monotonicMs();
-    this.#opts.onCheckpoint(this.#durable);
+    this.#opts.onCheckpoint(this.#durable, this.#lastCheckpointMs - started);
     this.#opts.onProgress(this.#durable);
   }
 

@@ -69,6 +69,8 @@ interface CliOptions {
   anonymous?: boolean;
   databaseUrl?: string;
   databasePoolSize?: number;
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 function program(): Command {
@@ -125,6 +127,12 @@ function program(): Command {
       ),
     )
     .option('--database-pool-size <n>', 'database connections per instance (default 20)', parsePositiveInt)
+    .option(
+      '--metrics-port <n>',
+      'serve Prometheus metrics at http://<metrics-host>:<n>/metrics (0 = any free port)',
+      parsePort,
+    )
+    .option('--metrics-host <addr>', 'address of the metrics listener', '127.0.0.1')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s), writeOut: (s) => process.stdout.write(s) });
 }
@@ -223,6 +231,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...(authorize !== undefined && { authorize }),
         ...(o.databaseUrl !== undefined && o.databaseUrl !== '' && { databaseUrl: o.databaseUrl }),
         ...(o.databasePoolSize !== undefined && { databasePoolSize: o.databasePoolSize }),
+        ...(o.metricsPort !== undefined && { metricsListen: { port: o.metricsPort, host: o.metricsHost } }),
         ...(o.cert !== undefined &&
           o.key !== undefined && { tls: { cert: await readFile(o.cert), key: await readFile(o.key) } }),
         onError: (err) => process.stderr.write(`bits-upload-server: ${(err as Error)?.stack ?? String(err)}\n`),
@@ -234,6 +243,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   process.stdout.write(`listening on ${server.url}\n`);
+  if (server.metricsUrl !== undefined) process.stdout.write(`metrics on ${server.metricsUrl}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

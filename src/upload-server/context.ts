@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { RequestHead } from './http/request-head.ts';
 import type { BodyReader } from './http/socket-input.ts';
+import type { UploadMetrics } from './metrics.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { SessionData } from './session-files.ts';
 import type { SessionStore } from './session-store.ts';
@@ -13,6 +14,8 @@ export interface ServerContext {
   readonly files: SessionData;
   /** HTTP client for back-end notifications (closed with the handler). */
   readonly dispatcher: Dispatcher;
+  /** This instance's Prometheus counters. */
+  readonly metrics: UploadMetrics;
 }
 
 /** One BITS_POST packet as a handler sees it. */

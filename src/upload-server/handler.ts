@@ -14,6 +14,7 @@ import type { TimerHandle } from '../core/clock.ts';
 import type { ServerContext } from './context.ts';
 import { FileSessionStore } from './file-session-store.ts';
 import { type ConnectionFallback, serveConnection } from './http/connection.ts';
+import { UploadMetrics } from './metrics.ts';
 import { type BitsUploadOptions, resolveOptions } from './options.ts';
 import { PgSessionStore } from './pg/pg-session-store.ts';
 import { createRouter } from './router.ts';
@@ -35,6 +36,8 @@ export interface BitsUploadHandler {
   /** Delete expired sessions (empty ones after the short timeout), old tombstones and orphaned
    * data; returns how many. */
   cleanup(): Promise<number>;
+  /** This handler's Prometheus metrics, in a registry of its own (`metrics.registry`). */
+  readonly metrics: UploadMetrics;
   /** Stop the periodic cleanup, drop connections, release the session store (sessions stay). */
   close(): Promise<void>;
 }
@@ -63,12 +66,17 @@ export async function createBitsUploadHandler(options: BitsUploadOptions): Promi
   }
   // Our own agent: the deadline is the injected clock's, and close() can drop its keep-alives.
   const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
-  const ctx: ServerContext = { opts, store, files, dispatcher };
+  const metrics = new UploadMetrics();
+  const ctx: ServerContext = { opts, store, files, dispatcher, metrics };
   const routerWithHandOff = createRouter(ctx, true);
   const routerAlone = createRouter(ctx, false);
   const connections = new Set<Duplex>();
 
-  const cleanup = async (): Promise<number> => (await store.sweep(opts.expiry, opts.clock.wallMs())).length;
+  const cleanup = async (): Promise<number> => {
+    const removed = (await store.sweep(opts.expiry, opts.clock.wallMs())).length;
+    metrics.sessionsEnded('expired', removed);
+    return removed;
+  };
 
   let timer: TimerHandle | undefined;
   let closed = false;
@@ -135,6 +143,7 @@ export async function createBitsUploadHandler(options: BitsUploadOptions): Promi
       );
     },
     cleanup,
+    metrics,
     async close(): Promise<void> {
       closed = true;
       timer?.cancel();

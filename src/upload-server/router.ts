@@ -92,6 +92,7 @@ async function handlePacket(
     }
     const packetType = parsePacketType(header(head, 'bits-packet-type'));
     if (packetType === undefined) throw badRequest('missing or unknown BITS-Packet-Type');
+    ctx.metrics.packet(packetType);
     const auth = await authorize(ctx, req, packetType);
     if (auth instanceof UploadError) throw auth;
     const packet: PacketRequest = {
@@ -120,6 +121,7 @@ async function handlePacket(
     // The client is gone: no Ack can reach it; the connection loop just drops the socket.
     if (err instanceof ConnectionClosedError) throw err;
     const e = toUploadError(err);
+    ctx.metrics.rejected(e.name, e.status);
     if (e.status >= 500 && e.name === 'E_FAIL') ctx.opts.onError(err);
     if (e.closeConnection) res.close = true;
     return errorAck(e);

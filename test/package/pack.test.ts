@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { OPENBITS_VERSION } from '../../src/core/version.ts';
 
 // Issue 13: openbits worked from a git clone but not as a package (only .ts shipped, bins and
@@ -113,6 +114,9 @@ describe('the npm package, installed from its tarball', () => {
       'dist/daemon/main.js',
       'dist/man/bitsadmin.1',
       'dist/man/openbits.1',
+      'dist/dashboard/index.html',
+      'dist/dashboard/assets/app.js',
+      'dist/dashboard/assets/style.css',
       'bin/bitsd.js',
       'bin/openbits.js',
       'systemd/openbits.service',
@@ -202,6 +206,23 @@ describe('the npm package, installed from its tarball', () => {
     spawnSync(join(scratch, 'node_modules', '.bin', 'openbits'), ['daemon', 'stop'], {
       env: { ...env, OPENBITS_HOME: home },
     });
+  });
+
+  it('the installed package serves the dashboard as built, with no build step (no esbuild, no sources)', () => {
+    const assets = join(scratch, 'node_modules', 'openbits', 'dist', 'api', 'dashboard-assets.js');
+    const out = run(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `const m = await import(${JSON.stringify(pathToFileURL(assets).href)});
+         const files = await m.loadDashboardFiles();
+         process.stdout.write(JSON.stringify([...files.keys()].sort()));`,
+      ],
+      scratch,
+    );
+    assert.deepEqual(JSON.parse(out), ['/assets/app.js', '/assets/style.css', '/index.html']);
+    assert.equal(existsSync(join(scratch, 'node_modules', 'esbuild')), false, 'esbuild is a dev dependency only');
   });
 
   it('the four bins answer --help from the built JavaScript', () => {

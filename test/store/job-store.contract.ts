@@ -6,6 +6,7 @@ import { assertBitsError } from '../helpers/assert-bits-error.ts';
 import { jobStoreFileContract } from './job-store-files.contract.ts';
 import { jobStoreQuotaContract } from './job-store-quotas.contract.ts';
 import { jobStoreTransitionContract } from './job-store-transitions.contract.ts';
+import { jobStoreWebhookContract } from './job-store-webhooks.contract.ts';
 import { caller, createJob, file, jobId, type StoreFactory, type StoreHandle, snapshot, T0 } from './store-fixtures.ts';
 
 /**
@@ -18,6 +19,7 @@ export function jobStoreContract(name: string, factory: StoreFactory): void {
     jobStoreFileContract(factory);
     jobStoreTransitionContract(factory);
     jobStoreQuotaContract(factory);
+    jobStoreWebhookContract(factory);
   });
 }
 
@@ -61,6 +63,7 @@ function jobStoreBasicContract(factory: StoreFactory): void {
         error: null,
         times: { creationTime: T0, modificationTime: T0, transferCompletionTime: null },
         everResumed: false,
+        webhooks: [],
         files: [],
       };
       assert.deepEqual(job, expected);

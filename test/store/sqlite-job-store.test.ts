@@ -71,6 +71,44 @@ describe('SqliteJobStore on disk', () => {
     }
   });
 
+  test('webhook hooks and outbox rows survive a reopen, with their back-off (deliveries across restarts)', () => {
+    let store = openSqliteJobStore(path);
+    createJob(store, 1);
+    const id = jobId(1);
+    const hook = { url: 'https://hooks.example/a', secret: 'whsec_0123456789abcdef' };
+    store.updateJob(id, 'setWebhooks', { webhooks: [hook] }, T0 + 1);
+    store.applyTransition(id, {
+      expected: 'SUSPENDED',
+      event: 'cancel',
+      now: T0 + 2,
+      webhooks: (after) => [
+        {
+          id: 'd-1',
+          jobId: after.id,
+          event: 'job.cancelled',
+          url: hook.url,
+          secret: hook.secret,
+          body: '{}',
+          createdAt: T0 + 2,
+          attempts: 0,
+          nextAttemptAt: T0 + 2,
+          lastError: null,
+        },
+      ],
+    });
+    store.webhookFailed('d-1', 3, T0 + 80_000, 'ECONNREFUSED');
+    store.close();
+    store = openSqliteJobStore(path);
+    try {
+      assert.deepEqual(store.getJob(id)?.webhooks, [hook]);
+      assert.deepEqual(store.dueWebhooks(T0 + 79_999, 10, new Set()), [], 'the back-off is kept');
+      const [row] = store.dueWebhooks(T0 + 80_000, 10, new Set());
+      assert.deepEqual([row?.id, row?.attempts, row?.lastError, row?.jobId], ['d-1', 3, 'ECONNREFUSED', id]);
+    } finally {
+      store.close();
+    }
+  });
+
   test('a symlink in place of the database is refused, and its target is not touched', () => {
     const target = join(dir, 'elsewhere');
     writeFileSync(target, 'precious');

@@ -48,6 +48,9 @@ export const jobGetterCommands: readonly Command[] = [
   getter('getnotifycmdline', 'Print the program run on transferred/error', (j) =>
     value(notifyCmdLineText(j.notifyCmdLine), j.notifyCmdLine),
   ),
+  getter('getnotifyurl', 'Print the webhook URLs (NULL when none)', (j) =>
+    value(j.webhooks.length === 0 ? 'NULL' : j.webhooks.map((h) => h.url).join(' '), j.webhooks),
+  ),
   getter('getminretrydelay', 'Print the retry delay in seconds', (j) => text(j.minimumRetryDelay)),
   getter('getnoprogresstimeout', 'Print the no-progress timeout in seconds', (j) => text(j.noProgressTimeout)),
   getter('getmaxdownloadtime', 'Print the maximum download time in seconds', (j) => text(j.maximumDownloadTime)),

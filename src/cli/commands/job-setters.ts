@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { BitsManager } from '../bits-vocabulary.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { notifyCmdLineText, securityFlagsText } from '../format-job.ts';
@@ -97,6 +98,23 @@ export const jobSetterCommands: readonly Command[] = [
           ? 'Notification command line removed.'
           : `Notification command line set to ${notifyCmdLineText({ program, parameters: params })}.`;
       return { apply: (m, id) => m.setNotifyCmdLine(id, program, params), text };
+    },
+  ),
+  setter(
+    'setnotifyurl',
+    '<url>|NULL [<secret>]',
+    'POST signed JSON to url on transferred/error/complete/cancel (https, or http to loopback; NULL to clear; no secret: one is made and printed once)',
+    [1, 2],
+    (a) => {
+      const url = nullable(a[0]);
+      if (url === null) return { apply: (m, id) => m.setWebhooks(id, null), text: 'Notification URL removed.' };
+      // A secret on the command line shows in `ps`; without one, a random one is made here.
+      const made = a[1] === undefined;
+      const secret = a[1] ?? randomBytes(32).toString('hex');
+      const text = made
+        ? `Notification URL set to ${url}.\nWebhook secret (shown once; keep it to verify signatures): ${secret}`
+        : `Notification URL set to ${url}.`;
+      return { apply: (m, id) => m.setWebhooks(id, [{ url, secret }]), text };
     },
   ),
   secondsSetter('setminretrydelay', 'minimum retry delay', (m, id, s) => m.setMinimumRetryDelay(id, s)),

@@ -3,6 +3,7 @@ import type { Command, CommandResult } from '../command.ts';
 import { arg, expectArgs } from '../parse-values.ts';
 import { UsageError } from '../usage-error.ts';
 import { BITSADMIN_VERSION, OPENBITS_VERSION } from '../version.ts';
+import { dashboardCommand } from './dashboard.ts';
 
 /**
  * Policy methods a manager may offer (service-wide settings, bits-client.md §9.1): getPolicy
@@ -56,14 +57,14 @@ function policyValue(text: string): unknown {
 const show = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
 
 /** The /util sub-switches openbits offers. */
-export const UTIL_SYNTAX = '/util /version | /getpolicy [<key>] | /setpolicy <key> <value> | /help';
+export const UTIL_SYNTAX = '/util /version | /getpolicy [<key>] | /setpolicy <key> <value> | /dashboard | /help';
 
 /** /util: versions and service policies. */
 export const utilCommand: Command = {
   name: 'util',
   syntax: UTIL_SYNTAX,
-  summary: 'Utilities: versions, service policies',
-  async run(ctx): Promise<CommandResult> {
+  summary: 'Utilities: versions, service policies, the web dashboard',
+  async run(ctx): Promise<CommandResult | number> {
     const sub = (ctx.args[0] ?? '').toLowerCase().replace(/^(--|-|\/)/u, '');
     const rest = ctx.args.slice(1);
     switch (sub) {
@@ -91,6 +92,8 @@ export const utilCommand: Command = {
         await methods.setPolicy(arg(rest, 0), policyValue(arg(rest, 1)));
         return { text: `Policy ${arg(rest, 0)} set to ${arg(rest, 1)}.`, json: await readPolicy(methods) };
       }
+      case 'dashboard':
+        return dashboardCommand(ctx, rest);
       case 'help':
       case '?':
       case '':

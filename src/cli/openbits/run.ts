@@ -8,6 +8,7 @@ import {
   type JobPriority,
   NotifyFlag,
 } from '../bits-vocabulary.ts';
+import { openDashboard } from '../commands/dashboard.ts';
 import { errorFacts, errorText } from '../error-text.ts';
 import { parsePriority } from '../parse-values.ts';
 import { sleep as realSleep } from '../sleep.ts';
@@ -192,6 +193,17 @@ export async function runOpenbits(argv: readonly string[], io: OpenbitsIo): Prom
       }
       case 'daemon':
         return await daemonVerb(io, one('daemon', positionals, 'of start, stop, status, logs or unit'), values);
+      case 'dashboard': {
+        if (positionals.length > 0) throw new UsageError('dashboard takes no arguments', 'dashboard');
+        const opened = await openDashboard({
+          manager: manager(),
+          env: io.env,
+          signal: io.signal,
+          print: (text) => io.stdout.write(text),
+        });
+        if (opened.servedBy === 'bitsd') io.stdout.write(`${opened.url}\n`);
+        return 0;
+      }
       case 'completion':
         io.stdout.write(completionScript(one('completion', positionals, 'shell (bash, zsh or fish)')));
         return 0;

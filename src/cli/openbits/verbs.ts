@@ -90,6 +90,13 @@ export const VERBS: readonly VerbSpec[] = [
     words: ['start', 'stop', 'status', 'logs', 'unit'],
   },
   {
+    name: 'dashboard',
+    args: '',
+    summary:
+      "print the web dashboard's address with your token (bitsd serves it with dashboard.listen); otherwise serve it here through bitsd's socket until Ctrl-C",
+    options: [],
+  },
+  {
     name: 'completion',
     args: 'bash|zsh|fish',
     summary: 'print a shell completion script',

@@ -45,6 +45,7 @@ export function jobParams(job: Job): Record<string, SQLInputValue> {
     modification_time: job.times.modificationTime,
     transfer_completion_time: job.times.transferCompletionTime,
     ever_resumed: job.everResumed ? 1 : 0,
+    webhooks: JSON.stringify(job.webhooks),
   };
 }
 
@@ -59,6 +60,7 @@ export const JOB_COLUMNS: readonly string[] = Object.keys(
     credentials: [],
     notifyCmdLine: null,
     error: null,
+    webhooks: [],
   } as unknown as Job),
 );
 
@@ -136,6 +138,7 @@ export function rowToJob(row: Row, files: readonly JobFile[]): Job {
       transferCompletionTime: row.transfer_completion_time as number | null,
     },
     everResumed: row.ever_resumed === 1,
+    webhooks: parse<Job['webhooks']>(row.webhooks) ?? [],
     files: [...files],
   };
 }

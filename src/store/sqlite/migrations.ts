@@ -87,6 +87,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN file_mode INTEGER;
     `,
   },
+  {
+    // Issue 17 asks for this as version 6 (other branches may take 4-5); renumber at merge.
+    version: 4,
+    description: 'webhooks: per-job hooks and the durable outbox (docs/webhooks.md)',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN webhooks TEXT NOT NULL DEFAULT '[]';
+      CREATE TABLE webhook_outbox (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        last_error TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at);
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -8,6 +8,7 @@ import {
   type JobMethod,
   type JobState,
   type Quotas,
+  type WebhookDelivery,
 } from '../../core/index.ts';
 import { patchFile, patchJob } from '../job-patch.ts';
 import {
@@ -33,6 +34,7 @@ import type {
 } from '../job-store.ts';
 import { fileParams, jobParams, rowToFile, rowToJob, rowToTimers } from './job-rows.ts';
 import { prepareStatements, type Statements } from './statements.ts';
+import { deliveryParams, type OutboxStatements, prepareOutboxStatements, rowToDelivery } from './webhook-rows.ts';
 
 type Row = Record<string, unknown>;
 
@@ -74,12 +76,14 @@ export function sqliteError(err: unknown): BitsError {
 export class SqliteJobStore implements JobStore {
   readonly #db: DatabaseSync;
   readonly #sql: Statements;
+  readonly #outbox: OutboxStatements;
   #quotas: Quotas;
 
   /** Takes an open, migrated database (see openSqliteJobStore). */
   constructor(db: DatabaseSync, options: { quotas?: Quotas } = {}) {
     this.#db = db;
     this.#sql = prepareStatements(db);
+    this.#outbox = prepareOutboxStatements(db);
     this.#quotas = checkQuotas(options.quotas ?? DEFAULT_QUOTAS);
   }
 
@@ -138,8 +142,39 @@ export class SqliteJobStore implements JobStore {
       const next = transitionJob(job, change, this.#transferStateFor(job));
       this.#saveJob(next, job.state);
       if (timers !== undefined) this.#saveTimers(id, timers);
+      // The deliveries this change fires: in this commit, so they exist exactly when it does.
+      for (const d of change.webhooks?.(next) ?? []) this.#outbox.insert.run(deliveryParams(d));
       return next;
     });
+  }
+
+  dueWebhooks(nowMs: number, limit: number, skip: ReadonlySet<string>): WebhookDelivery[] {
+    return this.#read(() =>
+      (this.#outbox.due.all(nowMs, limit + skip.size) as Row[])
+        .map(rowToDelivery)
+        .filter((d) => !skip.has(d.id))
+        .slice(0, limit),
+    );
+  }
+
+  nextWebhookAttempt(skip: ReadonlySet<string>): number | undefined {
+    return this.#read(() => {
+      const rows = this.#outbox.next.all(skip.size + 1) as Row[];
+      const row = rows.find((r) => !skip.has(r.id as string));
+      return row === undefined ? undefined : (row.next_attempt_at as number);
+    });
+  }
+
+  webhookDelivered(id: string): void {
+    this.#write(() => this.#outbox.remove.run(id));
+  }
+
+  webhookFailed(id: string, attempts: number, nextAttemptAt: number, lastError: string): void {
+    this.#write(() => this.#outbox.failed.run(attempts, nextAttemptAt, lastError, id));
+  }
+
+  webhookAbandoned(id: string): void {
+    this.#write(() => this.#outbox.remove.run(id));
   }
 
   updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job {

@@ -30,7 +30,7 @@ export async function createSession(ctx: ServerContext, req: PacketRequest): Pro
   }
   // At a cap the owner's oldest idle session is evicted, as IIS does, instead of refusing this
   // one: empty sessions can no longer lock a user or an address out (issue 12).
-  const { record } = await store.create(
+  const { record, evicted } = await store.create(
     {
       segments: target.segments,
       originalUrl: originalUrl(req),
@@ -41,6 +41,8 @@ export async function createSession(ctx: ServerContext, req: PacketRequest): Pro
     opts.caps,
     opts.clock.wallMs(),
   );
+  ctx.metrics.sessionCreated();
+  ctx.metrics.sessionsEnded('evicted', evicted.length);
   const headers: Array<readonly [string, string]> = [
     [BITS_HEADERS.protocol, protocol],
     [BITS_HEADERS.sessionId, record.id],

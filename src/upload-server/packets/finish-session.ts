@@ -15,13 +15,17 @@ export async function finishSession(ctx: ServerContext, req: PacketRequest, mode
     if (record.phase === 'complete' && shouldCopyToDestination(ctx, record)) {
       try {
         await ctx.files.commit(record.id, ctx.opts.root, record.segments, ctx.opts.allowOverwrite);
+        ctx.metrics.committed();
       } catch (err) {
         // Close reports why the file could not be placed (403 exists, 404 gone); the session
         // stays so a fixed destination can still be committed. Cancel is answered regardless.
         if (mode === 'close') throw err;
       }
     }
-    if (record.phase !== 'closed') await tx.close(record, ctx.opts.clock.wallMs());
+    if (record.phase !== 'closed') {
+      await tx.close(record, ctx.opts.clock.wallMs());
+      ctx.metrics.sessionsEnded(mode === 'close' ? 'closed' : 'cancelled');
+    }
     return ack(200, [[BITS_HEADERS.sessionId, record.id]]);
   });
 }

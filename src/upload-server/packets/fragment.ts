@@ -17,10 +17,14 @@ import { withPacketSession } from './session-lookup.ts';
  * instance of a farm — writes the same session meanwhile.
  */
 export async function receiveFragment(ctx: ServerContext, req: PacketRequest): Promise<Ack> {
+  const started = ctx.opts.clock.monotonicMs();
   return withPacketSession(ctx, req, async (record, tx) => {
     if (record.phase === 'closed') throw sessionNotFound();
     try {
-      return await receiveInSession(ctx, req, record, tx);
+      const held = record.received;
+      const answer = await receiveInSession(ctx, req, record, tx);
+      ctx.metrics.fragment(record.received - held, (ctx.opts.clock.monotonicMs() - started) / 1000);
+      return answer;
     } catch (err) {
       if (err instanceof ConnectionClosedError) throw err;
       // Error Acks for a known session tell the client where to resume, too (a 403 from the
@@ -107,7 +111,8 @@ async function writeNewBytes(
   if (record.total === null) {
     // The first fragment declares the size: it counts against the byte caps from now on, and
     // the owner's oldest idle sessions make room for it (abandoned partial bytes, issue 12).
-    await ctx.store.makeRoom(record, { sessions: 0, bytes: range.total }, ctx.opts.caps, record.id);
+    const evicted = await ctx.store.makeRoom(record, { sessions: 0, bytes: range.total }, ctx.opts.caps, record.id);
+    ctx.metrics.sessionsEnded('evicted', evicted.length);
   }
   try {
     await ctx.files.write(record.id, record.received, record.received - range.start, req.body);

@@ -27,6 +27,7 @@ export async function withPacketSession<T>(
     if (record === undefined) throw sessionNotFound();
     if (record.phase !== 'closed' && isExpired(record, ctx.opts.expiry, ctx.opts.clock.wallMs())) {
       await tx.remove(record);
+      ctx.metrics.sessionsEnded('expired');
       throw sessionNotFound();
     }
     if (record.user !== req.user) throw accessDenied('the session belongs to another user');

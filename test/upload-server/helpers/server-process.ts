@@ -10,6 +10,8 @@ export interface ServerProcess {
   readonly port: number;
   /** Everything written to stderr so far. */
   stderr(): string;
+  /** Everything written to stdout so far. */
+  stdout(): string;
   /** Resolves with the exit code (or signal) once the process is gone. */
   exited: Promise<number | string>;
 }
@@ -31,8 +33,8 @@ export async function startServerProcess(
   const exited = new Promise<number | string>((resolve) =>
     child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)),
   );
+  let out = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening on (\S+)/.exec(out);
@@ -40,7 +42,7 @@ export async function startServerProcess(
     });
     exited.then((code) => reject(new Error(`server exited (${code}) before listening: ${err}`)));
   });
-  return { child, url, port: Number(new URL(url).port), stderr: () => err, exited };
+  return { child, url, port: Number(new URL(url).port), stderr: () => err, stdout: () => out, exited };
 }
 
 /** Run `fn` (an in-process `main`) with stderr captured instead of printed; returns what it wrote. */
