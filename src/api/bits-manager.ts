@@ -6,6 +6,7 @@ import type {
   ErrorName,
   FileProgress,
   FileRange,
+  FileSegment,
   Job,
   JobPriority,
   JobProgress,
@@ -84,6 +85,8 @@ export interface BitsManager {
    * null (the default) for 0o666 & ~umask of the service, as curl and wget create files.
    */
   setFileMode(jobId: string, mode: number | null): Promise<void>;
+  /** Beyond BITS: connections one file may use at once, 1–16 (docs/transfer.md, segmented downloads). */
+  setMaxConnections(jobId: string, connections: number): Promise<void>;
   setReplyFileName(jobId: string, path: string | null): Promise<void>;
   getReplyFileName(jobId: string): Promise<string | null>;
   getReplyProgress(jobId: string): Promise<ReplyProgress>;
@@ -147,6 +150,8 @@ export interface FileInfo {
   readonly ranges: readonly FileRange[] | null;
   readonly progress: FileProgress;
   readonly temporaryName: string | null;
+  /** Beyond BITS: a segmented download's parts, each durable from `start` to `done`, or null. */
+  readonly segments: readonly FileSegment[] | null;
 }
 
 export interface JobErrorInfo extends BitsErrorData {

@@ -254,6 +254,14 @@ export const PROPERTY_OPERATIONS = {
     pack: (_id, value: number | null) => ({ value }),
     call: (m, id, body) => m.setFileMode(id, body.value),
   }),
+  setMaxConnections: jobCommand({
+    name: 'setMaxConnections',
+    method: 'PUT',
+    path: 'max-connections',
+    body: 'NumberValue',
+    pack: (_id, value: number) => ({ value }),
+    call: (m, id, body) => m.setMaxConnections(id, body.value),
+  }),
   setReplyFileName: op({
     name: 'setReplyFileName',
     method: 'PUT',

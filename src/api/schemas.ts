@@ -103,6 +103,7 @@ export const FileInfoSchema = Type.Object({
   ranges: Nullable(Type.Array(Type.Object({ offset: Int, length: Int }))),
   progress: Type.Object({ bytesTotal: Int, bytesTransferred: Int, completed: Type.Boolean() }),
   temporaryName: Nullable(Type.String()),
+  segments: Nullable(Type.Array(Type.Object({ start: Int, end: Int, done: Int }))),
 });
 export const JobInfoSchema = Type.Object({
   id: Type.String(),
@@ -138,6 +139,7 @@ export const JobInfoSchema = Type.Object({
   maxDownloadSize: Nullable(Int),
   maxBandwidth: Int,
   fileMode: Nullable(Int),
+  maxConnections: Int,
   replyFileName: Nullable(Type.String()),
   errorCount: Int,
   progress: JobProgressSchema,

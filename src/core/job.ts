@@ -99,6 +99,16 @@ export interface RemoteValidators {
   readonly etag: string | null;
 }
 
+/**
+ * Beyond BITS: one part of a segmented download (docs/transfer.md, segmented downloads): the
+ * bytes [start, end) of the file, durable (fdatasync'ed) from start up to `done`.
+ */
+export interface FileSegment {
+  readonly start: number;
+  readonly end: number;
+  readonly done: number;
+}
+
 /** One file of a job. */
 export interface JobFile {
   /** Position in the job (insertion order, 0-based). */
@@ -116,6 +126,11 @@ export interface JobFile {
   /** `dev:ino` of the temp file when created; a file with another identity is not trusted. */
   readonly temporaryFileId: string | null;
   readonly validators: RemoteValidators | null;
+  /**
+   * Beyond BITS: the durable progress of a segmented download, one entry per segment (their
+   * `done - start` add up to bytesTransferred), or null for a file fetched front to back.
+   */
+  readonly segments: readonly FileSegment[] | null;
 }
 
 export interface ProxySettings {
@@ -158,6 +173,11 @@ export interface Job {
    * service's umask (0o666 & ~umask, as curl and wget create files). Temp files are 0600.
    */
   readonly fileMode: number | null;
+  /**
+   * Beyond BITS: connections one download file may use at once (1–16); a file is split into
+   * segments only when the server honours Range and each part is worth a connection.
+   */
+  readonly maxConnections: number;
   readonly replyFileName: string | null;
   readonly errorCount: number;
   readonly error: (BitsErrorData & { readonly fileIndex: number | null }) | null;
@@ -178,6 +198,7 @@ export const JOB_DEFAULTS = {
   notifyFlags: NotifyFlag.JOB_TRANSFERRED | NotifyFlag.JOB_ERROR,
   proxy: { usage: 'PRECONFIG', proxyList: null, bypassList: null },
   securityFlags: 0,
+  maxConnections: 1,
 } as const satisfies Partial<Job>;
 
 /** MinimumRetryDelay below 5 s is clamped to 5 s. */

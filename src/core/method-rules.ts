@@ -35,6 +35,7 @@ export const JOB_METHODS = [
   'setMaxDownloadSize',
   'setMaxBandwidth',
   'setFileMode',
+  'setMaxConnections',
   'setReplyFileName',
   'getReplyData',
   'getReplyProgress',
@@ -128,6 +129,7 @@ export const METHOD_RULES: Readonly<Record<JobMethod, MethodRule>> = {
   },
   setMaxBandwidth: {},
   setFileMode: {},
+  setMaxConnections: { types: DOWNLOAD, typeError: 'BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY' },
   setReplyFileName: {
     types: UPLOAD_REPLY,
     typeError: 'E_NOTIMPL',

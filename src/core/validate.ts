@@ -91,6 +91,16 @@ export function validateBandwidth(value: unknown): number {
   return value as number;
 }
 
+/** Beyond BITS: the most connections one download file may use (aria2's -x allows 16 too). */
+export const MAX_CONNECTIONS = 16;
+
+export function validateMaxConnections(value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > MAX_CONNECTIONS) {
+    throw invalid(`max connections must be a whole number from 1 to ${MAX_CONNECTIONS}`);
+  }
+  return value as number;
+}
+
 /**
  * A published file's mode: permission bits only (0 to 0o777; no setuid, setgid or sticky bit,
  * which a download must never get), or null for "follow the umask".

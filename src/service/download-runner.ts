@@ -1,4 +1,4 @@
-import type { Clock, Job, JobFile } from '../core/index.ts';
+import type { Clock, FileSegment, Job, JobFile } from '../core/index.ts';
 import type { FilePatch } from '../store/job-store.ts';
 import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/download-request.ts';
 import { downloadFile, TransferError, unexpectedFailure } from '../transfer/index.ts';
@@ -22,7 +22,7 @@ export interface RunReports {
    * A durable offset: the bytes before it are fdatasync'ed (or acknowledged by the upload
    * server); `syncMs` is what the fdatasync took, when the bytes are local.
    */
-  checkpoint(fileIndex: number, bytesTransferred: number, syncMs?: number): void;
+  checkpoint(fileIndex: number, bytesTransferred: number, syncMs?: number, segments?: readonly FileSegment[]): void;
   /** Live progress of every file (not durable); `advanced` when bytes were added (NoProgressTimeout). */
   progress(files: readonly JobFile[], advanced: boolean): void;
 }
@@ -75,6 +75,7 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
     report.progress(live, bytes > before);
   };
   let lastCheckpoint: number | null = null;
+  let segmentedRun = false;
   try {
     await downloadFile({
       jobId: ctx.job.id,
@@ -87,6 +88,7 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
       validators: file.validators,
       temporaryName: file.temporaryName,
       temporaryFileId: file.temporaryFileId,
+      segments: file.segments,
       options: ctx.options,
       signal: ctx.signal,
       clock: ctx.clock,
@@ -104,7 +106,7 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
         },
         onRemoteNameChanged: (url) => report.file(file.index, { remoteName: url }),
         onRestart: () => {
-          report.file(file.index, { bytesTransferred: 0 });
+          report.file(file.index, { bytesTransferred: 0, segments: null });
           progress(0);
         },
         onCheckpoint: (bytes, syncMs) => {
@@ -117,6 +119,10 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
           }
           report.checkpoint(file.index, bytes, syncMs);
         },
+        onSegments: (segments, bytes, syncMs) => {
+          segmentedRun = true;
+          report.checkpoint(file.index, bytes, syncMs, segments);
+        },
         onProgress: progress,
       },
     });
@@ -127,7 +133,9 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
   const done = live[file.index] ?? file;
   const total = done.bytesTotal >= 0 ? done.bytesTotal : done.bytesTransferred;
   update({ bytesTransferred: total, bytesTotal: total, transferred: true });
-  report.file(file.index, { bytesTransferred: total, bytesTotal: total, transferred: true });
+  // A finished file keeps no layout: every byte is durable.
+  const layout = file.segments === null && !segmentedRun ? {} : { segments: null };
+  report.file(file.index, { bytesTransferred: total, bytesTotal: total, transferred: true, ...layout });
   return { kind: 'done' };
 }
 

@@ -17,6 +17,7 @@ export function toFileInfo(file: JobFile): FileInfo {
     ranges: file.ranges,
     progress: fileProgress(file),
     temporaryName: file.temporaryName,
+    segments: file.segments,
   };
 }
 

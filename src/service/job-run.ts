@@ -1,4 +1,4 @@
-import { type Clock, isBitsError, type Job, type JobFile, jobProgress } from '../core/index.ts';
+import { type Clock, type FileSegment, isBitsError, type Job, type JobFile, jobProgress } from '../core/index.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { FilePatch, JobStore } from '../store/job-store.ts';
 import type { ReplyProgress, UploadSessionState } from '../transfer/upload/index.ts';
@@ -80,10 +80,10 @@ export class JobRun implements UploadReports {
     }
   }
 
-  checkpoint(fileIndex: number, bytesTransferred: number, syncMs?: number): void {
+  checkpoint(fileIndex: number, bytesTransferred: number, syncMs?: number, segments?: readonly FileSegment[]): void {
     const { store, clock, observe } = this.#p;
     const started = observe === undefined ? 0 : clock.monotonicMs();
-    store.saveCheckpoint(this.#job.id, fileIndex, bytesTransferred, clock.wallMs());
+    store.saveCheckpoint(this.#job.id, fileIndex, bytesTransferred, clock.wallMs(), segments);
     // The data file's fdatasync (timed by the sink) plus the offset's commit.
     if (observe !== undefined) observe('checkpoint', ((syncMs ?? 0) + clock.monotonicMs() - started) / 1000);
   }

@@ -191,6 +191,7 @@ export class JobRuns implements SchedulerActions {
       options: transferOptionsOf(job, {
         checkpointBytes: policy.checkpointBytes,
         checkpointMs: policy.checkpointMilliseconds,
+        minSplitBytes: policy.minSplitBytes,
       }),
       clock: this.#p.clock,
       signal,

@@ -369,6 +369,9 @@ export class InProcessManager implements BitsManager {
   async setFileMode(jobId: string, mode: number | null): Promise<void> {
     await this.#set(jobId, 'setFileMode', { fileMode: mode });
   }
+  async setMaxConnections(jobId: string, connections: number): Promise<void> {
+    await this.#set(jobId, 'setMaxConnections', { maxConnections: connections });
+  }
   async setReplyFileName(jobId: string, path: string | null): Promise<void> {
     await this.#set(jobId, 'setReplyFileName', { replyFileName: path === '' ? null : path });
   }

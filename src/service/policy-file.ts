@@ -16,6 +16,7 @@ import {
   parseTimetable,
   type Rate,
 } from '../scheduler/bandwidth-policy.ts';
+import { DEFAULT_MIN_SPLIT_BYTES } from '../transfer/index.ts';
 
 /**
  * The policy file (`config.json`): quotas, bandwidth policy, concurrency, slice length and
@@ -29,6 +30,8 @@ export interface Policy {
   readonly jobInactivityTimeoutSeconds: number;
   readonly checkpointBytes: number;
   readonly checkpointMilliseconds: number;
+  /** Smallest part a segmented download splits a file into (aria2's --min-split-size). */
+  readonly minSplitBytes: number;
   readonly bandwidth: BandwidthPolicy;
   /** `metrics.listen`: serve GET /metrics over TCP here too (host:port), or null (socket only). Read at start. */
   readonly metricsListen: string | null;
@@ -45,6 +48,7 @@ export const DEFAULT_POLICY: Policy = {
   jobInactivityTimeoutSeconds: DEFAULT_JOB_INACTIVITY_TIMEOUT_S,
   checkpointBytes: 32 * 1024 * 1024,
   checkpointMilliseconds: 2000,
+  minSplitBytes: DEFAULT_MIN_SPLIT_BYTES,
   bandwidth: NO_BANDWIDTH_POLICY,
   metricsListen: null,
   dashboardListen: null,
@@ -184,6 +188,7 @@ const TOP_KEYS = [
   'jobInactivityTimeoutSeconds',
   'checkpointBytes',
   'checkpointMilliseconds',
+  'minSplitBytes',
   'bandwidth',
   'metrics',
   'dashboard',
@@ -217,6 +222,7 @@ export function parsePolicy(doc: unknown): Policy {
     ),
     checkpointBytes: int(o.checkpointBytes ?? d.checkpointBytes, 'checkpointBytes', 64 * 1024),
     checkpointMilliseconds: int(o.checkpointMilliseconds ?? d.checkpointMilliseconds, 'checkpointMilliseconds', 10),
+    minSplitBytes: int(o.minSplitBytes ?? d.minSplitBytes, 'minSplitBytes', 64 * 1024),
     bandwidth: o.bandwidth === undefined ? d.bandwidth : bandwidth(o.bandwidth),
     metricsListen: listenSection(o.metrics, 'metrics', false),
     dashboardListen: listenSection(o.dashboard, 'dashboard', true),
@@ -278,6 +284,7 @@ export function policyDocument(policy: Policy): Record<string, unknown> {
     jobInactivityTimeoutSeconds: policy.jobInactivityTimeoutSeconds,
     checkpointBytes: policy.checkpointBytes,
     checkpointMilliseconds: policy.checkpointMilliseconds,
+    minSplitBytes: policy.minSplitBytes,
     bandwidth: {
       maxInternetBandwidth:
         w === null ? null : { ...w, inWindow: rateText(w.inWindow), outsideWindow: rateText(w.outsideWindow) },

@@ -2,10 +2,11 @@ import { type Job, parseCustomHeaders } from '../core/index.ts';
 import type { TransferOptions } from '../transfer/download-request.ts';
 import type { UploadOptions } from '../transfer/upload/index.ts';
 
-/** Checkpoint spacing from the policy (bytes and milliseconds between two checkpoints). */
+/** Checkpoint spacing from the policy (bytes and milliseconds between two checkpoints), and the split size. */
 export interface CheckpointSpacing {
   readonly checkpointBytes: number;
   readonly checkpointMs: number;
+  readonly minSplitBytes?: number;
 }
 
 /**
@@ -23,5 +24,7 @@ export function transferOptionsOf(job: Job, spacing: CheckpointSpacing): Transfe
     maxDownloadSize: job.maxDownloadSize,
     checkpointBytes: spacing.checkpointBytes,
     checkpointMs: spacing.checkpointMs,
+    maxConnections: job.maxConnections,
+    ...(spacing.minSplitBytes === undefined ? {} : { minSplitBytes: spacing.minSplitBytes }),
   };
 }

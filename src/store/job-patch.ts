@@ -11,6 +11,7 @@ import {
   validateDisplayName,
   validateFileMode,
   validateLocalPath,
+  validateMaxConnections,
   validateMinimumRetryDelay,
   validateNotifyCmdLine,
   validateNotifyFlags,
@@ -22,7 +23,15 @@ import {
   validateWebhook,
   type Webhook,
 } from '../core/index.ts';
-import { assertJobMethod, assertNotFinal, checkFileBytes, checkNow, fileAt, replaceFile } from './job-rules.ts';
+import {
+  assertJobMethod,
+  assertNotFinal,
+  checkFileBytes,
+  checkNow,
+  checkSegments,
+  fileAt,
+  replaceFile,
+} from './job-rules.ts';
 import type { FilePatch, JobPatch } from './job-store.ts';
 
 /**
@@ -55,6 +64,7 @@ const METHOD_KEYS: Partial<Record<JobMethod, readonly PatchKey[]>> = {
   setMaxDownloadSize: ['maxDownloadSize'],
   setMaxBandwidth: ['maxBandwidth'],
   setFileMode: ['fileMode'],
+  setMaxConnections: ['maxConnections'],
   setReplyFileName: ['replyFileName'],
   // TakeOwnership strips what belonged to the previous owner (bits-client.md §18 item 19).
   takeOwnership: ['owner', 'credentials', 'customHeaders', 'notifyCmdLine', 'webhooks'],
@@ -124,6 +134,7 @@ const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Jo
   },
   maxBandwidth: (v) => validateBandwidth(v),
   fileMode: (v) => validateFileMode(v),
+  maxConnections: (v) => validateMaxConnections(v),
   replyFileName: (v) => (v === null ? null : validateLocalPath(v, 'reply file name')),
   owner: (v) => {
     if (typeof v !== 'string' || v === '' || v.length > 256 || v.includes('\0')) {
@@ -169,6 +180,7 @@ const FILE_VALIDATORS: { readonly [K in keyof FilePatch]-?: (value: unknown, job
     }
     return { size: size as number, lastModified, etag };
   },
+  segments: (v) => (v === null ? null : checkSegments(v, null)),
 };
 
 /** Per-file changes reported by the transfer engine or made by Complete. */

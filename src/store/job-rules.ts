@@ -2,6 +2,7 @@ import {
   BitsError,
   ERROR_CONTEXTS,
   errorInfo,
+  type FileSegment,
   isFinalState,
   JOB_DEFAULTS,
   JOB_METHODS,
@@ -104,6 +105,7 @@ export function newJob(input: CreateJobInput): Job {
     maxDownloadSize: null,
     maxBandwidth: 0,
     fileMode: null,
+    maxConnections: JOB_DEFAULTS.maxConnections,
     replyFileName: null,
     errorCount: 0,
     error: null,
@@ -200,6 +202,7 @@ export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext
       temporaryName: null,
       temporaryFileId: null,
       validators: null,
+      segments: null,
     };
   });
 }
@@ -297,11 +300,48 @@ export function checkFileBytes(job: Job, file: JobFile): void {
   }
 }
 
+/** The most parts a segmented layout may record (splits are bounded by the minimum part size). */
+const MAX_SEGMENTS = 4096;
+
+/**
+ * A segmented layout as the engine reports it: ordered, disjoint parts with start ≤ done ≤ end,
+ * whose durable bytes add up to `bytesTransferred` when given.
+ */
+export function checkSegments(value: unknown, bytesTransferred: number | null): FileSegment[] {
+  const bad = (why: string) => new BitsError('E_INVALIDARG', `segments: ${why}`);
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_SEGMENTS) {
+    throw bad(`a list of 1 to ${MAX_SEGMENTS} parts`);
+  }
+  let at = 0;
+  let sum = 0;
+  const out = value.map((v: unknown) => {
+    const { start, end, done } = (v ?? {}) as Record<string, unknown>;
+    const ints = [start, end, done].every((n) => Number.isSafeInteger(n));
+    if (!ints || (start as number) < at || (end as number) < (start as number)) throw bad('ordered, disjoint parts');
+    if ((done as number) < (start as number) || (done as number) > (end as number)) throw bad('done outside its part');
+    at = end as number;
+    sum += (done as number) - (start as number);
+    return { start: start as number, end: end as number, done: done as number };
+  });
+  if (bytesTransferred !== null && sum !== bytesTransferred) {
+    throw bad(`${sum} durable bytes recorded as ${bytesTransferred}`);
+  }
+  return out;
+}
+
 /** saveCheckpoint: the durable offset of one file. */
-export function checkpointJob(job: Job, index: number, bytesTransferred: number, now: number): Job {
+export function checkpointJob(
+  job: Job,
+  index: number,
+  bytesTransferred: number,
+  now: number,
+  segments?: readonly FileSegment[],
+): Job {
   checkNow(now);
   assertNotFinal(job, 'checkpoint');
-  const file = { ...fileAt(job, index), bytesTransferred };
+  const file: JobFile = { ...fileAt(job, index), bytesTransferred };
+  if (segments !== undefined)
+    (file as { segments: JobFile['segments'] }).segments = checkSegments(segments, bytesTransferred);
   checkFileBytes(job, file);
   return replaceFile(job, file, now);
 }

@@ -1,6 +1,7 @@
 import type {
   BitsErrorData,
   FileRange,
+  FileSegment,
   Job,
   JobEvent,
   JobMethod,
@@ -48,8 +49,17 @@ export interface JobStore extends WebhookOutbox {
    * this per file, and reading the whole job back would cost O(files) per write.
    */
   updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): void;
-  /** Record a durable offset: called only after the bytes were fdatasync'ed. */
-  saveCheckpoint(id: string, fileIndex: number, bytesTransferred: number, now: number): void;
+  /**
+   * Record a durable offset: called only after the bytes were fdatasync'ed. A segmented download
+   * gives its layout too (each part's durable offset; `bytesTransferred` is their sum).
+   */
+  saveCheckpoint(
+    id: string,
+    fileIndex: number,
+    bytesTransferred: number,
+    now: number,
+    segments?: readonly FileSegment[],
+  ): void;
   /** Scheduler timers that must survive a restart (opaque to the store). */
   saveTimers(id: string, timers: JobTimers): void;
   getTimers(id: string): JobTimers | undefined;
@@ -132,6 +142,7 @@ export type JobPatch = Partial<
     | 'maxDownloadSize'
     | 'maxBandwidth'
     | 'fileMode'
+    | 'maxConnections'
     | 'replyFileName'
     | 'owner'
   > & {
@@ -153,6 +164,7 @@ export type FilePatch = Partial<{
   temporaryName: string | null;
   temporaryFileId: string | null;
   validators: RemoteValidators | null;
+  segments: readonly FileSegment[] | null;
 }>;
 
 /** Scheduler timers the store keeps (defined in core so the scheduler needs no store import). */

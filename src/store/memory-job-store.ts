@@ -1,6 +1,7 @@
 import {
   BitsError,
   DEFAULT_QUOTAS,
+  type FileSegment,
   isFinalState,
   type Job,
   type JobMethod,
@@ -133,8 +134,14 @@ export class MemoryJobStore implements JobStore {
     this.#put(patchFile(this.#get(id), fileIndex, patch, now));
   }
 
-  saveCheckpoint(id: string, fileIndex: number, bytesTransferred: number, now: number): void {
-    this.#put(checkpointJob(this.#get(id), fileIndex, bytesTransferred, now));
+  saveCheckpoint(
+    id: string,
+    fileIndex: number,
+    bytesTransferred: number,
+    now: number,
+    segments?: readonly FileSegment[],
+  ): void {
+    this.#put(checkpointJob(this.#get(id), fileIndex, bytesTransferred, now, segments));
   }
 
   saveTimers(id: string, timers: JobTimers): void {

@@ -5,6 +5,7 @@ import { classifyLocalError, classifyNetworkError } from './failure-table.ts';
 import { fileUrlDownload } from './file-url-download.ts';
 import { httpDownload } from './http-download.ts';
 import { checkRemoteRequest } from './request-checks.ts';
+import { segmentedDownload, segmentsWanted } from './segmented-download.ts';
 import { createTempFile, isTempNameFor, type OpenTempFile, reopenTempFile, TempFileReplaced } from './temp-file.ts';
 import { abortError, TransferError } from './transfer-error.ts';
 
@@ -23,18 +24,25 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
   try {
     const fresh = temp.restartReason !== null;
     const offset = fresh ? 0 : Math.min(req.bytesTransferred, temp.file.size);
+    // A segmented layout is resumed part by part (bytes past each part's offset are overwritten).
+    const layout = fresh ? null : (req.segments ?? null);
+    let st: DownloadState | null = null;
     const sink = new DownloadSink(temp.file.handle, offset, {
       clock: req.clock,
       checkpointBytes: req.options.checkpointBytes,
       checkpointMs: req.options.checkpointMs,
       limiter: req.limiter,
       signal: req.signal,
-      onCheckpoint: (n, syncMs) => req.hooks.onCheckpoint(n, syncMs),
-      onProgress: (n) => req.hooks.onProgress(n),
+      onCheckpoint: (n, syncMs) => {
+        if (st?.segmented !== true) req.hooks.onCheckpoint(n, syncMs);
+      },
+      onProgress: (n) => {
+        if (st?.segmented !== true) req.hooks.onProgress(n);
+      },
     });
     // Bytes past the recorded offset were never confirmed: drop them.
-    if (temp.file.size !== offset) await sink.reset(offset);
-    const st = new DownloadState(
+    if (layout === null && temp.file.size !== offset) await sink.reset(offset);
+    st = new DownloadState(
       req,
       sink,
       url,
@@ -49,7 +57,9 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
         req.hooks.onProgress(0);
       }
       if (url.protocol === 'file:') await fileUrlDownload(st);
-      else await httpDownload(st);
+      else if (!segmentsWanted(req, url) || (await segmentedDownload(st, temp.file.handle, layout)) === 'fallback') {
+        await httpDownload(st);
+      }
       await sink.checkpoint();
     } catch (err) {
       throw await settleFailure(req, sink, err);
@@ -104,6 +114,7 @@ function guardHooks(hooks: DownloadHooks): DownloadHooks {
     onRestart: guard(hooks.onRestart),
     onCheckpoint: guard(hooks.onCheckpoint),
     onProgress: guard(hooks.onProgress),
+    onSegments: guard((segments, bytes, syncMs) => hooks.onSegments?.(segments, bytes, syncMs)),
   };
 }
 

@@ -3,6 +3,7 @@ import type {
   Clock,
   Credentials,
   FileRange,
+  FileSegment,
   ProxySettings,
   RateLimiter,
   RemoteValidators,
@@ -34,6 +35,8 @@ export interface DownloadFileRequest {
    * file with another identity is not trusted (the file restarts in a fresh temp file).
    */
   readonly temporaryFileId?: string | null;
+  /** Beyond BITS: the segmented layout recorded by onSegments, to resume part by part. */
+  readonly segments?: readonly FileSegment[] | null;
   readonly options: TransferOptions;
   readonly signal: AbortSignal;
   readonly clock: Clock;
@@ -53,6 +56,10 @@ export interface TransferOptions {
   /** Checkpoint spacing: fdatasync + record at most every this many bytes or ms. */
   readonly checkpointBytes: number;
   readonly checkpointMs: number;
+  /** Beyond BITS: connections one file may use at once (1: front to back, the BITS way). */
+  readonly maxConnections?: number;
+  /** Beyond BITS: the smallest part a file is split into (aria2's --min-split-size). */
+  readonly minSplitBytes?: number;
   /** Per-phase timeouts in ms; defaults in DEFAULT_TIMEOUTS (connect 30 s, headers 60 s, body idle 60 s). */
   readonly timeouts?: Partial<TransferTimeouts>;
 }
@@ -79,6 +86,11 @@ export interface DownloadHooks {
    * with the writes before it took `syncMs`).
    */
   onCheckpoint(bytesTransferred: number, syncMs?: number): void;
+  /**
+   * Segmented download: every part's durable offset after an fdatasync; `bytesTransferred` is
+   * their sum. (The last checkpoint, all bytes durable, comes through onCheckpoint.)
+   */
+  onSegments?(segments: readonly FileSegment[], bytesTransferred: number, syncMs: number): void;
   /** In-memory progress (not durable), for progress events. */
   onProgress(bytesTransferred: number): void;
 }

@@ -22,6 +22,8 @@ export class DownloadState {
   readonly temporaryFileId: string;
   bytesTotal: number;
   validators: RemoteValidators | null;
+  /** A segmented download owns the temp file: the single-stream sink's reports are muted. */
+  segmented = false;
   #restarts = 0;
   #connected = false;
 

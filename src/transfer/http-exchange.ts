@@ -25,20 +25,23 @@ export interface Exchange {
   discard(): Promise<void>;
 }
 
+/** What a session reads of its download: the request (signal, options, hooks, clock), the URL, the timeouts. */
+export type SessionContext = Pick<DownloadState, 'req' | 'url' | 'timeouts'>;
+
 /**
  * Requests of one downloadFile call: follows redirects under the job's policy, answers 401/407
  * challenges, drops credentials and custom headers on a cross-origin hop, runs the headers and
  * body-idle timeouts on the request's Clock.
  */
 export class HttpSession {
-  readonly #st: DownloadState;
+  readonly #st: SessionContext;
   readonly #origin: URL;
   readonly #serverAuth: AuthResponder;
   readonly #proxyAuth: AuthResponder;
   #current: URL;
   #reported: string | null = null;
 
-  constructor(st: DownloadState) {
+  constructor(st: SessionContext) {
     this.#st = st;
     const url = new URL(st.url.href);
     const creds = [...st.req.options.credentials];

@@ -42,6 +42,7 @@ export function jobStoreFileContract(factory: StoreFactory): void {
         temporaryName: null,
         temporaryFileId: null,
         validators: null,
+        segments: null,
       });
       assert.equal(job.times.modificationTime, T0 + 6);
       assert.deepEqual(store.getJob(id), job);

@@ -5,6 +5,7 @@ import type { JobStore } from '../../src/store/index.ts';
 import { assertBitsError } from '../helpers/assert-bits-error.ts';
 import { jobStoreFileContract } from './job-store-files.contract.ts';
 import { jobStoreQuotaContract } from './job-store-quotas.contract.ts';
+import { jobStoreSegmentContract } from './job-store-segments.contract.ts';
 import { jobStoreTransitionContract } from './job-store-transitions.contract.ts';
 import { jobStoreWebhookContract } from './job-store-webhooks.contract.ts';
 import { caller, createJob, file, jobId, type StoreFactory, type StoreHandle, snapshot, T0 } from './store-fixtures.ts';
@@ -20,6 +21,7 @@ export function jobStoreContract(name: string, factory: StoreFactory): void {
     jobStoreTransitionContract(factory);
     jobStoreQuotaContract(factory);
     jobStoreWebhookContract(factory);
+    jobStoreSegmentContract(factory);
   });
 }
 
@@ -58,6 +60,7 @@ function jobStoreBasicContract(factory: StoreFactory): void {
         maxDownloadSize: null,
         maxBandwidth: 0,
         fileMode: null,
+        maxConnections: 1,
         replyFileName: null,
         errorCount: 0,
         error: null,

@@ -38,6 +38,7 @@ export function jobParams(job: Job): Record<string, SQLInputValue> {
     max_download_size: job.maxDownloadSize,
     max_bandwidth: job.maxBandwidth,
     file_mode: job.fileMode,
+    max_connections: job.maxConnections,
     reply_file_name: job.replyFileName,
     error_count: job.errorCount,
     error: json(job.error),
@@ -79,12 +80,13 @@ export function fileParams(jobId: string, file: JobFile): Record<string, SQLInpu
     temporary_name: file.temporaryName,
     temporary_file_id: file.temporaryFileId,
     validators: json(file.validators),
+    segments: json(file.segments),
   };
 }
 
 /** The file columns, in the order of fileParams (derived the same way as JOB_COLUMNS). */
 export const FILE_COLUMNS: readonly string[] = Object.keys(
-  fileParams('', { ranges: null, validators: null } as JobFile),
+  fileParams('', { ranges: null, validators: null, segments: null } as JobFile),
 );
 
 /** A file row back to a record. */
@@ -101,6 +103,7 @@ export function rowToFile(row: Row): JobFile {
     temporaryName: row.temporary_name as string | null,
     temporaryFileId: row.temporary_file_id as string | null,
     validators: parse<JobFile['validators']>(row.validators),
+    segments: parse<JobFile['segments']>(row.segments),
   };
 }
 
@@ -129,6 +132,7 @@ export function rowToJob(row: Row, files: readonly JobFile[]): Job {
     maxDownloadSize: row.max_download_size as number | null,
     maxBandwidth: row.max_bandwidth as number,
     fileMode: (row.file_mode ?? null) as number | null,
+    maxConnections: row.max_connections as number,
     replyFileName: row.reply_file_name as string | null,
     errorCount: row.error_count as number,
     error: parse<Job['error']>(row.error),

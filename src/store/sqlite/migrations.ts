@@ -108,6 +108,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at);
     `,
   },
+  {
+    version: 5,
+    description: 'segmented downloads: jobs.max_connections, files.segments (docs/transfer.md)',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN max_connections INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE files ADD COLUMN segments TEXT;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -2,6 +2,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import {
   BitsError,
   DEFAULT_QUOTAS,
+  type FileSegment,
   isBitsError,
   type Job,
   type JobFile,
@@ -195,11 +196,21 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  saveCheckpoint(id: string, fileIndex: number, bytesTransferred: number, now: number): void {
+  saveCheckpoint(
+    id: string,
+    fileIndex: number,
+    bytesTransferred: number,
+    now: number,
+    segments?: readonly FileSegment[],
+  ): void {
     this.#write(() => {
       const job = this.#mustLoadWithFile(id, fileIndex);
-      checkpointJob(job, fileIndex, bytesTransferred, now);
-      this.#sql.updateCheckpoint.run(bytesTransferred, id, fileIndex);
+      const next = checkpointJob(job, fileIndex, bytesTransferred, now, segments);
+      if (segments === undefined) this.#sql.updateCheckpoint.run(bytesTransferred, id, fileIndex);
+      else {
+        const layout = JSON.stringify(next.files[fileIndex]?.segments ?? null);
+        this.#sql.updateSegments.run(bytesTransferred, layout, id, fileIndex);
+      }
       this.#sql.touchJob.run(now, id);
     });
   }

@@ -31,6 +31,8 @@ export interface Statements {
   readonly insertFile: StatementSync;
   readonly updateFile: StatementSync;
   readonly updateCheckpoint: StatementSync;
+  /** A segmented download's checkpoint: the byte sum and the layout. */
+  readonly updateSegments: StatementSync;
   readonly touchJob: StatementSync;
   readonly upsertTimers: StatementSync;
   readonly selectTimers: StatementSync;
@@ -67,6 +69,7 @@ export function prepareStatements(db: DatabaseSync): Statements {
     insertFile: db.prepare(insertText('files', FILE_COLUMNS)),
     updateFile: db.prepare(updateText('files', fileUpdateColumns, 'job_id = :job_id AND idx = :idx')),
     updateCheckpoint: db.prepare('UPDATE files SET bytes_transferred = ? WHERE job_id = ? AND idx = ?'),
+    updateSegments: db.prepare('UPDATE files SET bytes_transferred = ?, segments = ? WHERE job_id = ? AND idx = ?'),
     touchJob: db.prepare('UPDATE jobs SET modification_time = ? WHERE id = ?'),
     upsertTimers: db.prepare(
       `INSERT INTO timers (job_id, active_ms, no_progress_ms, retry_remaining_ms, inactive_ms)

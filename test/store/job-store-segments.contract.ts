@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import type { JobStore } from '../../src/store/index.ts';
+import { assertBitsError } from '../helpers/assert-bits-error.ts';
+import { caller, createJob, file, jobId, type StoreFactory, type StoreHandle, snapshot, T0 } from './store-fixtures.ts';
+
+/** Segmented downloads: MaxConnections and the per-part durable layout a checkpoint records. */
+export function jobStoreSegmentContract(factory: StoreFactory): void {
+  describe('segmented downloads', () => {
+    let handle: StoreHandle;
+    let store: JobStore;
+    beforeEach(() => {
+      handle = factory({});
+      store = handle.store;
+    });
+    afterEach(() => handle.cleanup());
+
+    test('setMaxConnections: 1 by default, 1–16, download jobs only', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      assert.equal(store.getJob(id)?.maxConnections, 1);
+      store.updateJob(id, 'setMaxConnections', { maxConnections: 16 }, T0 + 1);
+      assert.equal(store.getJob(id)?.maxConnections, 16);
+      const before = snapshot(store, [id]);
+      for (const bad of [0, 17, 2.5, '4', null]) {
+        assertBitsError(
+          () => store.updateJob(id, 'setMaxConnections', { maxConnections: bad as number }, T0 + 2),
+          'E_INVALIDARG',
+        );
+      }
+      assert.deepEqual(snapshot(store, [id]), before, 'a refused value changes nothing');
+      createJob(store, 2, 'alice', 'UPLOAD');
+      assertBitsError(
+        () => store.updateJob(jobId(2), 'setMaxConnections', { maxConnections: 4 }, T0 + 3),
+        'BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY',
+      );
+    });
+
+    test('a segmented checkpoint records the layout with the byte sum; a plain one keeps it; a restart clears it', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1)], caller('alice', T0 + 1));
+      store.updateFile(id, 0, { bytesTotal: 300 }, T0 + 2);
+      const layout = [
+        { start: 0, end: 100, done: 100 },
+        { start: 100, end: 200, done: 150 },
+        { start: 200, end: 300, done: 210 },
+      ];
+      store.saveCheckpoint(id, 0, 160, T0 + 3, layout);
+      let f = store.getJob(id)?.files[0];
+      assert.deepEqual(f?.segments, layout);
+      assert.equal(f?.bytesTransferred, 160);
+      store.saveCheckpoint(id, 0, 170, T0 + 4);
+      f = store.getJob(id)?.files[0];
+      assert.deepEqual(f?.segments, layout, 'a checkpoint without a layout leaves it');
+      assert.equal(f?.bytesTransferred, 170);
+      store.updateFile(id, 0, { bytesTransferred: 0, segments: null }, T0 + 5);
+      assert.equal(store.getJob(id)?.files[0]?.segments, null);
+    });
+
+    test('a layout that overlaps, leaves its part or disagrees with the byte count is refused', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1)], caller('alice', T0 + 1));
+      store.updateFile(id, 0, { bytesTotal: 300 }, T0 + 2);
+      const before = snapshot(store, [id]);
+      const bad: Array<[number, unknown]> = [
+        [0, []],
+        [
+          20,
+          [
+            { start: 0, end: 150, done: 10 },
+            { start: 100, end: 300, done: 110 },
+          ],
+        ],
+        [60, [{ start: 0, end: 50, done: 60 }]],
+        [5, [{ start: 0, end: 300, done: 10 }]],
+        [1, [{ start: 0, end: 300, done: 0.5 }]],
+      ];
+      for (const [bytes, layout] of bad) {
+        assertBitsError(() => store.saveCheckpoint(id, 0, bytes, T0 + 3, layout as never), 'E_INVALIDARG');
+      }
+      assert.deepEqual(snapshot(store, [id]), before);
+    });
+  });
+}
