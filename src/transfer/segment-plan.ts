@@ -26,7 +26,7 @@ export function initialSegments(size: number, connections: number, minSplitBytes
   const out: FileSegment[] = [];
   let start = 0;
   for (let i = 1; i <= parts; i++) {
-    const end = i === parts ? size : alignDown(Math.floor((size * i) / parts), start);
+    const end = i === parts ? size : Math.floor((size * i) / parts);
     out.push({ start, end, done: start });
     start = end;
   }

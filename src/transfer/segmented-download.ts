@@ -69,6 +69,8 @@ export async function segmentedDownload(
       return 'done';
     } catch (err) {
       if (!(err instanceof Restart)) throw err;
+      // The single-stream sink is the file's again (truncated to 0; a fallback may write it).
+      st.segmented = false;
       await st.restart(err.message);
       layout = null;
     }
@@ -99,6 +101,7 @@ async function runRound(
       bytes === size ? req.hooks.onCheckpoint(bytes, syncMs) : req.hooks.onSegments?.(parts, bytes, syncMs),
     onProgress: (bytes) => req.hooks.onProgress(bytes),
   });
+  // From here the parts own the temp file: the single-stream sink's reports are muted.
   st.segmented = true;
   const round$ = new Round(st, view, sink, round, size);
   const connections = Math.max(1, req.options.maxConnections ?? 1);
@@ -120,7 +123,6 @@ async function runRound(
     // No write may land after this (a restart truncates the file next).
     await sink.settle();
     sink.release();
-    st.segmented = false;
   }
 }
 

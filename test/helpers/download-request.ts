@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Clock, RemoteValidators } from '../../src/core/index.ts';
+import type { Clock, FileSegment, RemoteValidators } from '../../src/core/index.ts';
 import type { DownloadFileRequest, DownloadMetadata, TransferOptions } from '../../src/transfer/download-request.ts';
 import { isTransferError, type TransferError } from '../../src/transfer/index.ts';
 import { sha256 } from './digest.ts';
@@ -16,6 +16,8 @@ export class RecordedFile {
   readonly localName: string;
   readonly events: string[] = [];
   readonly checkpoints: number[] = [];
+  /** The layout a segmented download last recorded (null after a restart or the final checkpoint). */
+  segments: FileSegment[] | null = null;
   restarts = 0;
   connected = 0;
   progress = 0;
@@ -41,6 +43,7 @@ export class RecordedFile {
       validators: this.validators,
       temporaryName: this.temporaryName,
       temporaryFileId: this.temporaryFileId,
+      segments: this.segments,
       signal: new AbortController().signal,
       clock: new TestClock() as Clock,
       limiter: null,
@@ -74,9 +77,15 @@ export class RecordedFile {
         onRestart: (reason: string) => {
           this.restarts++;
           this.bytesTransferred = 0;
+          this.segments = null;
           this.events.push(`restart ${reason}`);
         },
         onCheckpoint: (n: number) => {
+          this.bytesTransferred = n;
+          this.checkpoints.push(n);
+        },
+        onSegments: (segments: readonly FileSegment[], n: number) => {
+          this.segments = [...segments];
           this.bytesTransferred = n;
           this.checkpoints.push(n);
         },
