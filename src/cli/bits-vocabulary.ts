@@ -24,6 +24,7 @@ export {
   type JobState,
   type JobType,
   LENGTH_TO_EOF,
+  MAX_CONNECTIONS,
   NotifyFlag,
   normalizeJobId,
   PROXY_USAGES,

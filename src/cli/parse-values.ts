@@ -8,6 +8,7 @@ import {
   type JobPriority,
   type JobType,
   LENGTH_TO_EOF,
+  MAX_CONNECTIONS,
   PROXY_USAGES,
   type ProxyUsage,
 } from './bits-vocabulary.ts';
@@ -116,6 +117,15 @@ export function parseFileMode(command: string, value: string): number | null {
     throw new UsageError(`file mode must be octal permission bits like 0600 or 644, or UMASK; got ${value}`, command);
   }
   return Number.parseInt(value, 8);
+}
+
+/** Connections per file: a whole number from 1 to MAX_CONNECTIONS. */
+export function parseConnections(command: string, value: string): number {
+  const n = /^\d{1,2}$/u.test(value) ? Number(value) : Number.NaN;
+  if (!(n >= 1 && n <= MAX_CONNECTIONS)) {
+    throw new UsageError(`connections must be a whole number from 1 to ${MAX_CONNECTIONS}; got ${value}`, command);
+  }
+  return n;
 }
 
 /** true/false, yes/no, on/off, 1/0. */

@@ -50,6 +50,7 @@ describe('bitsadmin getters', () => {
       ['getproxybypasslist', 'NULL', null],
       ['getsecurityflags', '0x0000', 0],
       ['getmaxbandwidth', '0', 0],
+      ['getmaxconnections', '1', 1],
       ['getcustomheaders', 'NULL', null],
     ];
     for (const [name, text, json] of cases) {
@@ -288,6 +289,21 @@ describe('bitsadmin setters', () => {
     const bad = await bitsadmin(m, ['/setmaxbandwidth', 'bw', 'fast']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Usage: bitsadmin \/setmaxbandwidth <job> <bytes_per_second>/u);
+  });
+
+  it('/setmaxconnections takes 1 to 16; anything else prints the usage; /getmaxconnections shows it', async () => {
+    const m = await makeManager();
+    const job = await m.createJob('conn');
+    const r = await bitsadmin(m, ['/setmaxconnections', 'conn', '8']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await m.getJob(job.id)).maxConnections, 8);
+    assert.equal((await bitsadmin(m, ['/rawreturn', '/getmaxconnections', 'conn'])).stdout, '8');
+    for (const bad of ['0', '17', 'four', '2.5']) {
+      const b = await bitsadmin(m, ['/setmaxconnections', 'conn', bad]);
+      assert.equal(b.code, 2, bad);
+      assert.match(b.stderr, /Usage: bitsadmin \/setmaxconnections <job> <1-16>/u);
+    }
+    assert.equal((await m.getJob(job.id)).maxConnections, 8);
   });
 
   it('/setdynamic true|false before the first resume', async () => {

@@ -63,6 +63,7 @@ export const jobGetterCommands: readonly Command[] = [
   getter('getfilemode', 'Print the mode of the published files (UMASK: 0666 & ~umask)', (j) =>
     value(j.fileMode === null ? 'UMASK' : `0${j.fileMode.toString(8).padStart(3, '0')}`, j.fileMode),
   ),
+  getter('getmaxconnections', 'Print the connections one file may use at once (1–16)', (j) => text(j.maxConnections)),
   getter('getmaxbandwidth', 'Print the bandwidth cap in bytes per second (0: none)', (j) => text(j.maxBandwidth)),
   {
     name: 'geterror',

@@ -10,6 +10,7 @@ import {
   parseAuthTarget,
   parseBandwidth,
   parseBoolean,
+  parseConnections,
   parseCount,
   parseFileMode,
   parseFlags,
@@ -197,6 +198,16 @@ export const jobSetterCommands: readonly Command[] = [
         apply: (m, id) => m.setMaxBandwidth(id, bps),
         text: bps === 0 ? 'Bandwidth cap removed.' : `Maximum bandwidth set to ${bps} bytes/s.`,
       };
+    },
+  ),
+  setter(
+    'setmaxconnections',
+    '<1-16>',
+    'Connections one file may use at once: a file is cut into parts when the server serves ranges (1, the default: front to back)',
+    [1, 1],
+    (a) => {
+      const n = parseConnections('setmaxconnections', arg(a, 0));
+      return { apply: (m, id) => m.setMaxConnections(id, n), text: `Maximum connections set to ${n}.` };
     },
   ),
   setter(

@@ -20,6 +20,7 @@ export function infoText(job: JobInfo): string {
     `modified:  ${when(job.times.modificationTime)}`,
     `finished:  ${when(job.times.transferCompletionTime)}`,
     `file mode: ${job.fileMode === null ? 'umask' : `0${job.fileMode.toString(8)}`}`,
+    `connections: ${job.maxConnections} per file`,
   ];
   if (job.description !== '') lines.push(`note:      ${job.description}`);
   if (job.error !== null) {
@@ -30,6 +31,10 @@ export function infoText(job: JobInfo): string {
     const total = f.progress.bytesTotal === SIZE_UNKNOWN ? '?' : humanSize(f.progress.bytesTotal);
     const mark = f.progress.completed ? 'done' : `${humanSize(f.progress.bytesTransferred)} / ${total}`;
     lines.push(`  ${f.remoteName} -> ${f.localName}  [${mark}]`);
+    if (f.segments !== null && !f.progress.completed) {
+      const parts = f.segments.map((s) => `${humanSize(s.done - s.start)}/${humanSize(s.end - s.start)}`);
+      lines.push(`    parts: ${parts.join(' ')}`);
+    }
   }
   return lines.join('\n');
 }

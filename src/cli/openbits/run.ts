@@ -10,7 +10,7 @@ import {
 } from '../bits-vocabulary.ts';
 import { openDashboard } from '../commands/dashboard.ts';
 import { errorFacts, errorText } from '../error-text.ts';
-import { parsePriority } from '../parse-values.ts';
+import { parseConnections, parsePriority } from '../parse-values.ts';
 import { sleep as realSleep } from '../sleep.ts';
 import { UsageError } from '../usage-error.ts';
 import { OPENBITS_VERSION } from '../version.ts';
@@ -97,6 +97,9 @@ async function get(io: OpenbitsIo, manager: BitsManager, values: Values, urls: r
     );
     if (priority !== job.priority) await manager.setPriority(job.id, priority);
     if (values.private === true) await manager.setFileMode(job.id, 0o600);
+    if (values.connections !== undefined) {
+      await manager.setMaxConnections(job.id, parseConnections('get', values.connections as string));
+    }
     if (detach) {
       // Nobody waits for a detached job: bitsd runs this command's `complete` when it is
       // transferred (the BITS notify command line), which publishes the files. Only then: a job

@@ -66,6 +66,12 @@ export const VERBS: readonly VerbSpec[] = [
         complete: ['foreground', 'high', 'normal', 'low'],
       },
       { long: 'name', value: 'NAME', summary: 'the job name (default: the first file name)' },
+      {
+        long: 'connections',
+        short: 'x',
+        value: 'N',
+        summary: 'fetch each file over up to N connections (1-16) when the server serves ranges',
+      },
       { long: 'private', summary: 'publish the files with mode 0600 instead of following the umask' },
       { long: 'quiet', short: 'q', summary: 'no progress, only errors' },
     ],
