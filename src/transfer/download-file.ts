@@ -114,6 +114,7 @@ function guardHooks(hooks: DownloadHooks): DownloadHooks {
     onRestart: guard(hooks.onRestart),
     onCheckpoint: guard(hooks.onCheckpoint),
     onProgress: guard(hooks.onProgress),
+    onSourceDropped: guard((url, reason) => hooks.onSourceDropped?.(url, reason)),
     onSegments: guard((segments, bytes, syncMs) => hooks.onSegments?.(segments, bytes, syncMs)),
   };
 }

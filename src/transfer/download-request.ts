@@ -35,6 +35,8 @@ export interface DownloadFileRequest {
    * file with another identity is not trusted (the file restarts in a fresh temp file).
    */
   readonly temporaryFileId?: string | null;
+  /** Beyond BITS: other URLs of the same file (docs/transfer.md, mirrors), tried after the remote name. */
+  readonly mirrors?: readonly string[];
   /** Beyond BITS: the segmented layout recorded by onSegments, to resume part by part. */
   readonly segments?: readonly FileSegment[] | null;
   readonly options: TransferOptions;
@@ -91,6 +93,8 @@ export interface DownloadHooks {
    * their sum. (The last checkpoint, all bytes durable, comes through onCheckpoint.)
    */
   onSegments?(segments: readonly FileSegment[], bytesTransferred: number, syncMs: number): void;
+  /** A mirror (or the remote name) was taken out for the rest of this call, and why. */
+  onSourceDropped?(url: string, reason: string): void;
   /** In-memory progress (not durable), for progress events. */
   onProgress(bytesTransferred: number): void;
 }

@@ -1,10 +1,11 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { FileSegment } from '../core/index.ts';
-import { headerValue, ifRangeValue } from './content-range.ts';
+import { headerValue, ifRangeValue, responseValidators } from './content-range.ts';
 import type { DownloadFileRequest } from './download-request.ts';
 import type { DownloadState } from './download-state.ts';
 import { classifyHttpStatus, classifyNetworkError, parseRetryAfter, transferError } from './failure-table.ts';
-import { type Exchange, HttpSession, type SessionContext } from './http-exchange.ts';
+import { type DownloadSource, downloadSources, pickSource } from './download-sources.ts';
+import { type Exchange, HttpSession } from './http-exchange.ts';
 import { judgeProbe, judgeSegmentAnswer } from './segment-answer.ts';
 import { initialSegments, layoutFits, pickSplit } from './segment-plan.ts';
 import { type Part, SegmentedSink } from './segmented-sink.ts';
@@ -14,14 +15,15 @@ import { abortError, TransferError } from './transfer-error.ts';
 export const DEFAULT_MIN_SPLIT_BYTES = 20 * 1024 * 1024;
 
 /**
- * True when a file may be fetched over several connections: http(s), no AddFileWithRanges
- * ranges, not dynamic content, more than one connection allowed, and either a segmented layout
+ * True when a file may be fetched in parts: http(s), no AddFileWithRanges ranges, not dynamic
+ * content, more than one connection allowed or mirrors to fail over to, and either a layout
  * recorded or nothing fetched yet (a file begun front to back goes on that way).
  */
 export function segmentsWanted(req: DownloadFileRequest, url: URL): boolean {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
   if (req.ranges !== null || req.options.dynamicContent) return false;
-  if ((req.options.maxConnections ?? 1) <= 1 && (req.segments ?? null) === null) return false;
+  const several = (req.options.maxConnections ?? 1) > 1 || (req.mirrors ?? []).length > 0;
+  if (!several && (req.segments ?? null) === null) return false;
   return (req.segments ?? null) !== null || req.bytesTransferred === 0;
 }
 
@@ -30,15 +32,25 @@ class Restart extends Error {
   override readonly name = 'Restart';
 }
 
+/** What the probe found: the connection that asked, its answer, and where it came from. */
+interface Probe {
+  readonly source: DownloadSource;
+  readonly session: HttpSession;
+  readonly ex: Exchange;
+}
+
 /**
  * Segmented download of one file (docs/transfer.md, segmented downloads): the first request asks
  * for `bytes=0-`; a 206 with the file's size lets up to `maxConnections` connections fetch
  * disjoint parts into the one temp file (SegmentedSink), each part checkpointed on its own; a
- * connection out of work splits the part with the most left. Every 206 must come from the file
- * the first one described (size, ETag, Last-Modified) or the file restarts from 0, as BITS does.
- * A connection that fails transiently stops and leaves its part to the others; the download fails
- * when every connection has. Resolves 'fallback' when the server does not serve ranges (the
- * caller fetches the file front to back), 'done' once every byte is durable.
+ * connection out of work splits the part with the most left. Parts come from the remote name
+ * and its mirrors (DownloadSource): a source that fails or lies is taken out and its part goes
+ * to another. Every 206 of the remote name must come from the file the first one described (size,
+ * ETag, Last-Modified) or the file restarts from 0, as BITS does; a mirror must serve that size
+ * and keep its own validators. A connection whose last source failed transiently stops and leaves
+ * its part to the others; the download fails when every connection has. Resolves 'fallback' when
+ * the remote name does not serve ranges (the caller fetches the file front to back), 'done' once
+ * every byte is durable.
  */
 export async function segmentedDownload(
   st: DownloadState,
@@ -47,25 +59,21 @@ export async function segmentedDownload(
 ): Promise<'done' | 'fallback'> {
   let layout = recorded;
   for (;;) {
+    const round = new AbortController();
+    const signal = AbortSignal.any([st.req.signal, round.signal]);
+    const sources = downloadSources(st.req, st.url, st.timeouts, signal);
     const known = st.validators;
-    let probe: { session: HttpSession; ex: Exchange } | null = null;
+    let probe: Probe | null = null;
     if (layout === null || known === null || !layoutFits(layout, known.size)) {
       if (layout !== null) await st.restart('the recorded segments do not fit the file');
-      const session = new HttpSession(st);
-      const ex = await session.get({ range: 'bytes=0-' });
-      const verdict = judgeProbe(ex.status, ex.headers);
-      if (!verdict.ranged) {
-        await ex.discard();
-        return 'fallback';
-      }
-      st.learn(verdict.validators.size, verdict.validators);
-      st.connected();
+      const found = await probeSources(st, sources);
+      if (found === 'fallback') return 'fallback';
       const { maxConnections = 1, minSplitBytes = DEFAULT_MIN_SPLIT_BYTES } = st.req.options;
-      layout = initialSegments(verdict.validators.size, maxConnections, minSplitBytes);
-      probe = { session, ex };
+      layout = initialSegments(st.validators?.size ?? 0, maxConnections, minSplitBytes);
+      probe = found;
     }
     try {
-      await runRound(st, fh, layout, probe);
+      await runRound(st, fh, layout, sources, round, probe);
       return 'done';
     } catch (err) {
       if (!(err instanceof Restart)) throw err;
@@ -77,25 +85,59 @@ export async function segmentedDownload(
   }
 }
 
+/**
+ * Ask each source in turn for `bytes=0-` until one answers a 206 with the size. The remote name
+ * answering anything else 2xx means no ranges: 'fallback'. A source that fails is taken out; when
+ * all have, the remote name's failure is thrown.
+ */
+async function probeSources(st: DownloadState, sources: readonly DownloadSource[]): Promise<Probe | 'fallback'> {
+  let firstFailure: unknown = null;
+  for (const source of sources) {
+    const session = new HttpSession(source.view);
+    let ex: Exchange;
+    try {
+      ex = await session.get({ range: 'bytes=0-' });
+    } catch (err) {
+      if (st.req.signal.aborted || sources.length === 1) throw err;
+      firstFailure ??= err;
+      dropSource(st, source, failureOf(err).message);
+      continue;
+    }
+    const verdict = judgeProbe(ex.status, ex.headers);
+    if (verdict.ranged) {
+      const size = verdict.validators.size;
+      // Validators are the remote name's; a mirror's first answer tells only the size.
+      st.learn(size, source.primary ? verdict.validators : { size, etag: null, lastModified: null });
+      if (!source.primary) source.pinned = verdict.validators;
+      st.connected();
+      return { source, session, ex };
+    }
+    await ex.discard();
+    if (source.primary && (ex.status < 300 || sources.length === 1)) return 'fallback';
+    const failure = ex.status < 300 ? rangesIgnored(ex.status) : statusFailure(st, ex);
+    firstFailure ??= failure;
+    dropSource(st, source, failure.message);
+  }
+  throw firstFailure ?? transferError('response:invalid', 'no source to download from');
+}
+
 /** One layout's worth of connections, until every part is durable, a failure, or a restart. */
 async function runRound(
   st: DownloadState,
   fh: FileHandle,
   layout: readonly FileSegment[],
-  probe: { session: HttpSession; ex: Exchange } | null,
+  sources: readonly DownloadSource[],
+  round: AbortController,
+  probe: Probe | null,
 ): Promise<void> {
   const { req } = st;
   const size = st.validators?.size ?? 0;
-  const round = new AbortController();
-  const signal = AbortSignal.any([req.signal, round.signal]);
-  // The round's connections stop together (a restart, a fatal failure) or with the caller.
-  const view: SessionContext = { req: { ...req, signal }, url: st.url, timeouts: st.timeouts };
   const sink = new SegmentedSink(fh, layout, {
     clock: req.clock,
     checkpointBytes: req.options.checkpointBytes,
     checkpointMs: req.options.checkpointMs,
     limiter: req.limiter,
-    signal,
+    signal: AbortSignal.any([req.signal, round.signal]),
     // The last checkpoint goes through onCheckpoint (the runner folds it into TRANSFERRED).
     onCheckpoint: (parts, bytes, syncMs) =>
       bytes === size ? req.hooks.onCheckpoint(bytes, syncMs) : req.hooks.onSegments?.(parts, bytes, syncMs),
@@ -103,18 +145,18 @@ async function runRound(
   });
   // From here the parts own the temp file: the single-stream sink's reports are muted.
   st.segmented = true;
-  const round$ = new Round(st, view, sink, round, size);
+  const crew = new Crew(st, sources, sink, round, size);
   const connections = Math.max(1, req.options.maxConnections ?? 1);
   const workers: Promise<void>[] = [];
   const first = sink.parts[0];
-  if (probe !== null && first !== undefined) workers.push(round$.worker(probe.session, { part: first, ex: probe.ex }));
+  if (probe !== null && first !== undefined) workers.push(crew.worker({ ...probe, part: first }));
   else if (probe !== null) await probe.ex.discard();
-  while (workers.length < connections) workers.push(round$.worker(new HttpSession(view), null));
+  while (workers.length < connections) workers.push(crew.worker(null));
   await Promise.all(workers);
   try {
-    if (round$.stop !== null) throw round$.stop;
+    if (crew.stop !== null) throw crew.stop;
     if (req.signal.aborted) throw abortError(req.signal);
-    if (!sink.complete) throw round$.lastFailure ?? transferError('response:invalid', 'no connection left');
+    if (!sink.complete) throw crew.lastFailure ?? transferError('response:invalid', 'no source left');
     await sink.checkpoint();
   } catch (err) {
     if (!(err instanceof Restart)) await checkpointQuietly(sink, req.signal, err);
@@ -135,10 +177,32 @@ async function checkpointQuietly(sink: SegmentedSink, signal: AbortSignal, failu
   }
 }
 
-/** The shared state of one round's connections. */
-class Round {
+const failureOf = (err: unknown): TransferError =>
+  err instanceof TransferError ? err : new TransferError(classifyNetworkError(err), { cause: err });
+
+const rangesIgnored = (status: number): TransferError =>
+  transferError('response:invalid', `answered ${status} without a byte range to a Range request`);
+
+function statusFailure(st: DownloadState, ex: Exchange): TransferError {
+  const retryAfter = parseRetryAfter(headerValue(ex.headers, 'retry-after'), st.req.clock.wallMs());
+  return new TransferError(classifyHttpStatus(ex.status, retryAfter));
+}
+
+/** Take a source out for the rest of the call and say why (the job's log names the mirror). */
+function dropSource(st: DownloadState, source: DownloadSource, reason: string): void {
+  source.out = reason;
+  st.req.hooks.onSourceDropped?.(source.url.href, reason);
+}
+
+/** A mirror that serves another file than the remote name: taken out, never a restart. */
+class Lie extends Error {
+  override readonly name = 'Lie';
+}
+
+/** One round's connections and what they share: the sources, the parts, why they stop. */
+class Crew {
   readonly #st: DownloadState;
-  readonly #view: SessionContext;
+  readonly #sources: readonly DownloadSource[];
   readonly #sink: SegmentedSink;
   readonly #abort: AbortController;
   readonly #size: number;
@@ -147,32 +211,52 @@ class Round {
   /** The last transient failure of a connection that gave up. */
   lastFailure: TransferError | null = null;
 
-  constructor(st: DownloadState, view: SessionContext, sink: SegmentedSink, abort: AbortController, size: number) {
+  constructor(
+    st: DownloadState,
+    sources: readonly DownloadSource[],
+    sink: SegmentedSink,
+    abort: AbortController,
+    size: number,
+  ) {
     this.#st = st;
-    this.#view = view;
+    this.#sources = sources;
     this.#sink = sink;
     this.#abort = abort;
     this.#size = size;
   }
 
-  /** One connection: fetch parts until none is left (or worth splitting), or it fails. */
-  async worker(session: HttpSession, first: { part: Part; ex: Exchange } | null): Promise<void> {
+  get #stopped(): boolean {
+    return this.stop !== null || this.#abort.signal.aborted || this.#st.req.signal.aborted;
+  }
+
+  /** One connection: fetch parts until none is left (or worth splitting), or it has no source left. */
+  async worker(first: (Probe & { part: Part }) | null): Promise<void> {
+    const sessions = new Map<DownloadSource, HttpSession>();
+    if (first !== null) sessions.set(first.source, first.session);
     let pending = first;
     for (;;) {
-      if (this.stop !== null || this.#view.req.signal.aborted) {
+      if (this.#stopped) {
         await pending?.ex.discard();
         return;
       }
+      const source = pending?.source ?? pickSource(this.#sources);
+      if (source === null) return;
       const part = pending?.part ?? this.#claim();
       if (part === null) return;
+      let session = sessions.get(source);
+      if (session === undefined) {
+        session = new HttpSession(source.view);
+        sessions.set(source, session);
+      }
       part.busy = true;
+      source.active++;
       try {
-        await this.#fetch(session, part, pending?.ex ?? null);
+        await this.#fetch(session, source, part, pending?.ex ?? null);
       } catch (err) {
-        this.#fail(err);
-        return;
+        if (!this.#failed(source, err)) return;
       } finally {
         part.busy = false;
+        source.active--;
         pending = null;
       }
     }
@@ -189,25 +273,29 @@ class Round {
     return this.#sink.split(victim, split.at);
   }
 
-  async #fetch(session: HttpSession, part: Part, probe: Exchange | null): Promise<void> {
+  async #fetch(session: HttpSession, source: DownloadSource, part: Part, probe: Exchange | null): Promise<void> {
     const st = this.#st;
     let ex = probe;
     let expected = this.#size - part.pos;
     if (ex === null) {
       const asked = { first: part.pos, last: part.end - 1 };
       const headers: Record<string, string> = { range: `bytes=${asked.first}-${asked.last}` };
-      const ifRange = ifRangeValue(st.validators);
+      const mine = source.primary ? st.validators : source.pinned;
+      const ifRange = ifRangeValue(mine);
       if (ifRange !== null) headers['if-range'] = ifRange;
       ex = await session.get(headers);
-      const known = st.validators ?? { size: this.#size, etag: null, lastModified: null };
-      const verdict = judgeSegmentAnswer(ex.status, ex.headers, asked, known);
+      const known = mine ?? { size: this.#size, etag: null, lastModified: null };
+      const verdict = judgeSegmentAnswer(ex.status, ex.headers, asked, { ...known, size: this.#size });
       if (verdict.kind !== 'body') {
         await ex.discard();
-        if (verdict.kind === 'changed') throw new Restart(verdict.reason);
+        if (verdict.kind === 'changed') {
+          if (source.primary && st.validators !== null) throw new Restart(verdict.reason);
+          throw new Lie(`serves another file than ${st.url.href}: ${verdict.reason}`);
+        }
         if (verdict.kind === 'invalid') throw transferError(verdict.key as 'response:invalid', verdict.message);
-        const retryAfter = parseRetryAfter(headerValue(ex.headers, 'retry-after'), st.req.clock.wallMs());
-        throw new TransferError(classifyHttpStatus(ex.status, retryAfter));
+        throw statusFailure(st, ex);
       }
+      if (!source.primary) source.pinned ??= responseValidators(ex.headers, this.#size);
       expected = verdict.last - verdict.first + 1;
     }
     let got = 0;
@@ -228,20 +316,25 @@ class Round {
     }
   }
 
-  #fail(err: unknown): void {
-    if (this.stop !== null) return;
-    if (err instanceof Restart) {
-      this.stop = err;
-      this.#abort.abort(err);
-      return;
+  /** After a failed fetch: true when the connection may go on with another source. */
+  #failed(source: DownloadSource, err: unknown): boolean {
+    if (this.#stopped) return false;
+    if (err instanceof Restart) return this.#halt(err);
+    const failure = err instanceof Lie ? transferError('response:invalid', err.message) : failureOf(err);
+    if (failure.failure.error.context === 'LOCAL_FILE') return this.#halt(failure);
+    const others = this.#sources.some((s) => s !== source && s.out === null);
+    if (others) {
+      if (source.out === null) dropSource(this.#st, source, failure.failure.error.message);
+      return true;
     }
-    const failure = err instanceof TransferError ? err : new TransferError(classifyNetworkError(err), { cause: err });
-    if (this.#view.req.signal.aborted) return;
-    if (failure.failure.kind === 'fatal' || failure.failure.error.context === 'LOCAL_FILE') {
-      this.stop = failure;
-      this.#abort.abort(failure);
-      return;
-    }
+    if (failure.failure.kind === 'fatal') return this.#halt(failure);
     this.lastFailure = failure;
+    return false;
+  }
+
+  #halt(err: Error): false {
+    this.stop = err;
+    this.#abort.abort(err);
+    return false;
   }
 }

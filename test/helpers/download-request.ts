@@ -18,6 +18,8 @@ export class RecordedFile {
   readonly checkpoints: number[] = [];
   /** The layout a segmented download last recorded (null after a restart or the final checkpoint). */
   segments: FileSegment[] | null = null;
+  /** Sources the engine took out: [url, reason]. */
+  readonly dropped: Array<[string, string]> = [];
   restarts = 0;
   connected = 0;
   progress = 0;
@@ -83,6 +85,9 @@ export class RecordedFile {
         onCheckpoint: (n: number) => {
           this.bytesTransferred = n;
           this.checkpoints.push(n);
+        },
+        onSourceDropped: (url: string, reason: string) => {
+          this.dropped.push([url, reason]);
         },
         onSegments: (segments: readonly FileSegment[], n: number) => {
           this.segments = [...segments];
