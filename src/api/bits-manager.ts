@@ -34,7 +34,11 @@ export interface BitsManager {
   findJob(nameOrId: string): Promise<JobInfo>;
 
   addFile(jobId: string, remoteName: string, localName: string): Promise<void>;
-  addFileSet(jobId: string, files: ReadonlyArray<{ remoteName: string; localName: string }>): Promise<void>;
+  /** `mirrors` (beyond BITS): other URLs of the same file, download jobs only. */
+  addFileSet(
+    jobId: string,
+    files: ReadonlyArray<{ remoteName: string; localName: string; mirrors?: readonly string[] }>,
+  ): Promise<void>;
   addFileWithRanges(jobId: string, remoteName: string, localName: string, ranges: readonly FileRange[]): Promise<void>;
   enumFiles(jobId: string): Promise<FileInfo[]>;
 
@@ -87,6 +91,11 @@ export interface BitsManager {
   setFileMode(jobId: string, mode: number | null): Promise<void>;
   /** Beyond BITS: connections one file may use at once, 1–16 (docs/transfer.md, segmented downloads). */
   setMaxConnections(jobId: string, connections: number): Promise<void>;
+  /**
+   * Beyond BITS: replace file `fileIndex`'s mirrors (other http(s) URLs of the same file, at most
+   * 16; docs/transfer.md, mirrors). A running transfer stops and goes on with the new list.
+   */
+  setFileMirrors(jobId: string, fileIndex: number, urls: readonly string[]): Promise<void>;
   setReplyFileName(jobId: string, path: string | null): Promise<void>;
   getReplyFileName(jobId: string): Promise<string | null>;
   getReplyProgress(jobId: string): Promise<ReplyProgress>;
@@ -152,6 +161,8 @@ export interface FileInfo {
   readonly temporaryName: string | null;
   /** Beyond BITS: a segmented download's parts, each durable from `start` to `done`, or null. */
   readonly segments: readonly FileSegment[] | null;
+  /** Beyond BITS: other URLs of the same file. */
+  readonly mirrors: readonly string[];
 }
 
 export interface JobErrorInfo extends BitsErrorData {
@@ -167,6 +178,8 @@ export type ManagerEvent =
   | { type: 'job:state'; jobId: string; state: JobState; previous: JobState }
   | { type: 'job:progress'; jobId: string; progress: JobProgress }
   | { type: 'file:transferred'; jobId: string; fileIndex: number }
+  /** Beyond BITS: a mirror (or the remote name) was taken out of a transfer: it failed or lied. */
+  | { type: 'file:source-dropped'; jobId: string; fileIndex: number; url: string; reason: string }
   | { type: 'job:transferred'; jobId: string }
   | { type: 'job:error'; jobId: string; error: BitsErrorData }
   | { type: 'job:modified'; jobId: string };

@@ -102,7 +102,11 @@ export const OPERATIONS = {
     reply: undefined,
     encode: (id: string, files) => ({
       params: job(id),
-      body: { files: files.map(({ remoteName, localName }) => ({ remoteName, localName })) },
+      body: {
+        files: files.map(({ remoteName, localName, mirrors }) =>
+          mirrors === undefined ? { remoteName, localName } : { remoteName, localName, mirrors: [...mirrors] },
+        ),
+      },
     }),
     invoke: async (m, r) => {
       await m.addFileSet(param(r.params, 'id'), r.body.files);

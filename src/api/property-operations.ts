@@ -210,6 +210,21 @@ export const PROPERTY_OPERATIONS = {
       return undefined;
     },
   }),
+  setFileMirrors: op({
+    name: 'setFileMirrors',
+    method: 'PUT',
+    path: `${jobPath}/files/:index/mirrors`,
+    body: 'MirrorsBody',
+    reply: undefined,
+    encode: (id: string, fileIndex: number, urls: readonly string[]) => ({
+      params: { id, index: String(fileIndex) },
+      body: { urls: [...urls] },
+    }),
+    invoke: async (m, r) => {
+      await m.setFileMirrors(param(r.params, 'id'), wholeNumber(r.params, 'index'), r.body.urls);
+      return undefined;
+    },
+  }),
   setDynamicContent: jobCommand({
     name: 'setDynamicContent',
     method: 'PUT',

@@ -27,9 +27,17 @@ export const AddFileBody = Type.Object(
   closed,
 );
 export const AddFileSetBody = Type.Object(
-  { files: Type.Array(Type.Object({ remoteName: Type.String(), localName: Type.String() }, closed)) },
+  {
+    files: Type.Array(
+      Type.Object(
+        { remoteName: Type.String(), localName: Type.String(), mirrors: Type.Optional(Type.Array(Type.String())) },
+        closed,
+      ),
+    ),
+  },
   closed,
 );
+export const MirrorsBody = Type.Object({ urls: Type.Array(Type.String()) }, closed);
 export const StringValue = Type.Object({ value: Type.String() }, closed);
 export const NullableStringValue = Type.Object({ value: Nullable(Type.String()) }, closed);
 export const NumberValue = Type.Object({ value: Type.Number() }, closed);
@@ -104,6 +112,7 @@ export const FileInfoSchema = Type.Object({
   progress: Type.Object({ bytesTotal: Int, bytesTransferred: Int, completed: Type.Boolean() }),
   temporaryName: Nullable(Type.String()),
   segments: Nullable(Type.Array(Type.Object({ start: Int, end: Int, done: Int }))),
+  mirrors: Type.Array(Type.String()),
 });
 export const JobInfoSchema = Type.Object({
   id: Type.String(),
@@ -196,6 +205,13 @@ export const EventSchema = Type.Union([
   }),
   Type.Object({ type: Type.Literal('job:progress'), jobId: Type.String(), progress: JobProgressSchema }),
   Type.Object({ type: Type.Literal('file:transferred'), jobId: Type.String(), fileIndex: Int }),
+  Type.Object({
+    type: Type.Literal('file:source-dropped'),
+    jobId: Type.String(),
+    fileIndex: Int,
+    url: Type.String(),
+    reason: Type.String(),
+  }),
   Type.Object({ type: Type.Literal('job:transferred'), jobId: Type.String() }),
   Type.Object({ type: Type.Literal('job:error'), jobId: Type.String(), error: BitsErrorDataSchema }),
   Type.Object({ type: Type.Literal('job:modified'), jobId: Type.String() }),

@@ -131,6 +131,11 @@ export interface JobFile {
    * `done - start` add up to bytesTransferred), or null for a file fetched front to back.
    */
   readonly segments: readonly FileSegment[] | null;
+  /**
+   * Beyond BITS: other URLs of the same file, tried after the remote name (docs/transfer.md,
+   * mirrors); parts of a segmented download spread over all of them.
+   */
+  readonly mirrors: readonly string[];
 }
 
 export interface ProxySettings {

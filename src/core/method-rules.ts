@@ -30,6 +30,7 @@ export const JOB_METHODS = [
   'setSecurityFlags',
   'replaceRemotePrefix',
   'setRemoteName',
+  'setFileMirrors',
   'setDynamicContent',
   'setHighPerformance',
   'setMaxDownloadSize',
@@ -112,6 +113,7 @@ export const METHOD_RULES: Readonly<Record<JobMethod, MethodRule>> = {
   setSecurityFlags: {},
   replaceRemotePrefix: { types: DOWNLOAD, typeError: 'E_NOTIMPL' },
   setRemoteName: { types: DOWNLOAD, typeError: 'E_NOTIMPL' },
+  setFileMirrors: { types: DOWNLOAD, typeError: 'E_NOTIMPL' },
   setDynamicContent: {
     types: DOWNLOAD,
     typeError: 'BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY',

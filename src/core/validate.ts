@@ -101,6 +101,22 @@ export function validateMaxConnections(value: unknown): number {
   return value as number;
 }
 
+/** Beyond BITS: the most mirrors one file may list. */
+export const MAX_MIRRORS = 16;
+
+/** A file's mirror list: at most MAX_MIRRORS distinct http(s) URLs, each a valid remote name. */
+export function validateMirrors(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length > MAX_MIRRORS) {
+    throw invalid(`mirrors must be a list of at most ${MAX_MIRRORS} URLs`);
+  }
+  const list = value.map((v: unknown) => validateRemoteUrl(v));
+  for (const url of list) {
+    if (!/^https?:/iu.test(url)) throw invalid(`a mirror must be an http or https URL: ${url}`);
+  }
+  if (new Set(list).size !== list.length) throw invalid('mirrors name the same URL twice');
+  return list;
+}
+
 /**
  * A published file's mode: permission bits only (0 to 0o777; no setuid, setgid or sticky bit,
  * which a download must never get), or null for "follow the umask".

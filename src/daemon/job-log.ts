@@ -20,6 +20,12 @@ export function logJobEvents(manager: Pick<BitsManager, 'subscribe'>, logger: Ap
           `job error: ${event.error.message}`,
         );
         break;
+      case 'file:source-dropped':
+        logger.warn(
+          { job: event.jobId, file: event.fileIndex, url: event.url },
+          `source dropped from the transfer: ${event.reason}`,
+        );
+        break;
       default:
         break;
     }

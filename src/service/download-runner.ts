@@ -23,6 +23,8 @@ export interface RunReports {
    * server); `syncMs` is what the fdatasync took, when the bytes are local.
    */
   checkpoint(fileIndex: number, bytesTransferred: number, syncMs?: number, segments?: readonly FileSegment[]): void;
+  /** A mirror (or the remote name) was taken out of this run of the file, and why. */
+  sourceDropped(fileIndex: number, url: string, reason: string): void;
   /** Live progress of every file (not durable); `advanced` when bytes were added (NoProgressTimeout). */
   progress(files: readonly JobFile[], advanced: boolean): void;
 }
@@ -89,6 +91,7 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
       temporaryName: file.temporaryName,
       temporaryFileId: file.temporaryFileId,
       segments: file.segments,
+      mirrors: file.mirrors,
       options: ctx.options,
       signal: ctx.signal,
       clock: ctx.clock,
@@ -119,6 +122,7 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
           }
           report.checkpoint(file.index, bytes, syncMs);
         },
+        onSourceDropped: (url, reason) => report.sourceDropped(file.index, url, reason),
         onSegments: (segments, bytes, syncMs) => {
           segmentedRun = true;
           report.checkpoint(file.index, bytes, syncMs, segments);

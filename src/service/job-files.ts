@@ -1,12 +1,18 @@
 import { isAbsolute } from 'node:path';
 import type { ResultCode } from '../api/bits-manager.ts';
 import { type FileRange, isActiveState, isUploadType, type Job } from '../core/index.ts';
+import type { FilePatch } from '../store/job-store.ts';
 import { checkLocalDestination } from '../transfer/index.ts';
 import type { ManagerParts } from './manager-parts.ts';
 import { checkUploadSource } from './upload-runner.ts';
 
 /** The files of an AddFileSet call (ranges: AddFileWithRanges). */
-export type FilesToAdd = ReadonlyArray<{ remoteName: string; localName: string; ranges?: readonly FileRange[] }>;
+export type FilesToAdd = ReadonlyArray<{
+  remoteName: string;
+  localName: string;
+  ranges?: readonly FileRange[];
+  mirrors?: readonly string[];
+}>;
 
 /** Only an absolute name points at something on disk to check; the store's rules refuse any other. */
 function checkable(localName: unknown): localName is string {
@@ -43,15 +49,15 @@ export class JobFiles {
   }
 
   /**
-   * New remote names (SetRemoteName, ReplaceRemotePrefix; S_FALSE when nothing matched). A running
-   * transfer stops first — its run is the job's only writer while it runs — then the store judges
-   * and keeps each URL, and a stopped job is queued again to use them; also when a URL was
-   * refused, so the transfer goes on from its last checkpoint.
+   * New remote names or mirrors (SetRemoteName, ReplaceRemotePrefix — S_FALSE when nothing
+   * matched — and SetFileMirrors). A running transfer stops first — its run is the job's only
+   * writer while it runs — then the store judges and keeps each URL, and a stopped job is queued
+   * again to use them; also when a URL was refused, so the transfer goes on from its last checkpoint.
    */
-  async changeRemoteNames(
+  async changeFiles(
     jobId: string,
-    method: 'setRemoteName' | 'replaceRemotePrefix',
-    changes: (job: Job) => Array<[number, string]>,
+    method: 'setRemoteName' | 'replaceRemotePrefix' | 'setFileMirrors',
+    changes: (job: Job) => Array<[number, FilePatch]>,
   ): Promise<ResultCode> {
     const { access, locks, store, transitions, runs, clock } = this.#p;
     return locks.run(access.id(jobId), async () => {
@@ -61,7 +67,7 @@ export class JobFiles {
       if (list.length === 0) return 'S_FALSE';
       await runs.stop(job.id);
       try {
-        for (const [index, url] of list) store.updateFile(job.id, index, { remoteName: url }, clock.wallMs());
+        for (const [index, patch] of list) store.updateFile(job.id, index, patch, clock.wallMs());
       } finally {
         const stopped = store.getJob(job.id) as Job;
         await transitions.changed(

@@ -18,6 +18,7 @@ export function toFileInfo(file: JobFile): FileInfo {
     progress: fileProgress(file),
     temporaryName: file.temporaryName,
     segments: file.segments,
+    mirrors: file.mirrors,
   };
 }
 

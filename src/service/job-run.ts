@@ -88,6 +88,10 @@ export class JobRun implements UploadReports {
     if (observe !== undefined) observe('checkpoint', ((syncMs ?? 0) + clock.monotonicMs() - started) / 1000);
   }
 
+  sourceDropped(fileIndex: number, url: string, reason: string): void {
+    this.#p.hub.emit({ type: 'file:source-dropped', jobId: this.#job.id, fileIndex, url, reason });
+  }
+
   progress(files: readonly JobFile[], advanced: boolean): void {
     if (advanced) this.#p.scheduler.progress(this.#job.id);
     this.#live = files;

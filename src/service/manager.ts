@@ -31,7 +31,7 @@ import {
   type ReplyProgress,
   type Webhook,
 } from '../core/index.ts';
-import type { JobPatch } from '../store/job-store.ts';
+import type { FilePatch, JobPatch } from '../store/job-store.ts';
 import { discardFiles, publishFiles } from './finish-job.ts';
 import { JobFiles } from './job-files.ts';
 import { toErrorInfo, toFileInfo, toJobInfo, withLiveProgress } from './job-info.ts';
@@ -131,7 +131,10 @@ export class InProcessManager implements BitsManager {
     await this.#files.add(jobId, [{ remoteName, localName }], 'addFile');
   }
 
-  async addFileSet(jobId: string, files: ReadonlyArray<{ remoteName: string; localName: string }>): Promise<void> {
+  async addFileSet(
+    jobId: string,
+    files: ReadonlyArray<{ remoteName: string; localName: string; mirrors?: readonly string[] }>,
+  ): Promise<void> {
     await this.#files.add(jobId, files, 'addFile');
   }
 
@@ -144,20 +147,27 @@ export class InProcessManager implements BitsManager {
   }
 
   async setRemoteName(jobId: string, fileIndex: number, remoteName: string): Promise<void> {
-    await this.#files.changeRemoteNames(jobId, 'setRemoteName', (job) => {
+    await this.#files.changeFiles(jobId, 'setRemoteName', (job) => {
       if (job.files[fileIndex] === undefined) throw new BitsError('E_INVALIDARG', `the job has no file ${fileIndex}`);
-      return [[fileIndex, remoteName]];
+      return [[fileIndex, { remoteName }]];
+    });
+  }
+
+  async setFileMirrors(jobId: string, fileIndex: number, urls: readonly string[]): Promise<void> {
+    await this.#files.changeFiles(jobId, 'setFileMirrors', (job) => {
+      if (job.files[fileIndex] === undefined) throw new BitsError('E_INVALIDARG', `the job has no file ${fileIndex}`);
+      return [[fileIndex, { mirrors: urls }]];
     });
   }
 
   async replaceRemotePrefix(jobId: string, oldPrefix: string, newPrefix: string): Promise<ResultCode> {
-    return this.#files.changeRemoteNames(jobId, 'replaceRemotePrefix', (job) => {
+    return this.#files.changeFiles(jobId, 'replaceRemotePrefix', (job) => {
       if (typeof oldPrefix !== 'string' || typeof newPrefix !== 'string' || oldPrefix === '' || newPrefix === '') {
         throw new BitsError('E_INVALIDARG', 'both prefixes must be non-empty strings');
       }
       return job.files
         .filter((f) => !f.transferred && f.remoteName.startsWith(oldPrefix))
-        .map((f): [number, string] => [f.index, newPrefix + f.remoteName.slice(oldPrefix.length)]);
+        .map((f): [number, FilePatch] => [f.index, { remoteName: newPrefix + f.remoteName.slice(oldPrefix.length) }]);
     });
   }
 

@@ -13,6 +13,7 @@ import {
   validateLocalPath,
   validateMaxConnections,
   validateMinimumRetryDelay,
+  validateMirrors,
   validateNotifyCmdLine,
   validateNotifyFlags,
   validatePriority,
@@ -181,6 +182,7 @@ const FILE_VALIDATORS: { readonly [K in keyof FilePatch]-?: (value: unknown, job
     return { size: size as number, lastModified, etag };
   },
   segments: (v) => (v === null ? null : checkSegments(v, null)),
+  mirrors: (v) => validateMirrors(v),
 };
 
 /** Per-file changes reported by the transfer engine or made by Complete. */

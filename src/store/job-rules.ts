@@ -19,6 +19,7 @@ import {
   validateDisplayName,
   validateJobType,
   validateLocalPath,
+  validateMirrors,
   validateRanges,
   validateRemoteUrl,
 } from '../core/index.ts';
@@ -164,6 +165,7 @@ export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext
   if (!Array.isArray(files) || files.length === 0) throw new BitsError('E_INVALIDARG', 'the file set is empty');
   const withRanges = files.some((f) => f.ranges !== undefined && f.ranges !== null);
   assertJobMethod(job, withRanges ? 'addFileWithRanges' : 'addFile');
+  if (files.some((f) => (f.mirrors ?? []).length > 0)) assertJobMethod(job, 'setFileMirrors');
   if (job.type !== 'DOWNLOAD' && job.files.length + files.length > 1) {
     throw new BitsError('BG_E_TOO_MANY_FILES', `upload job ${job.id} takes exactly one file`, {
       context: 'GENERAL_QUEUE_MANAGER',
@@ -203,6 +205,7 @@ export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext
       temporaryFileId: null,
       validators: null,
       segments: null,
+      mirrors: file.mirrors === undefined ? [] : validateMirrors(file.mirrors),
     };
   });
 }

@@ -102,6 +102,8 @@ export interface NewFile {
   readonly remoteName: string;
   readonly localName: string;
   readonly ranges?: readonly FileRange[] | null;
+  /** Beyond BITS: other URLs of the same file (download jobs). */
+  readonly mirrors?: readonly string[];
 }
 
 export interface TransitionInput {
@@ -165,6 +167,7 @@ export type FilePatch = Partial<{
   temporaryFileId: string | null;
   validators: RemoteValidators | null;
   segments: readonly FileSegment[] | null;
+  mirrors: readonly string[];
 }>;
 
 /** Scheduler timers the store keeps (defined in core so the scheduler needs no store import). */

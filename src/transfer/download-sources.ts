@@ -51,11 +51,15 @@ export function downloadSources(
   return sources;
 }
 
-/** The usable source with the fewest connections (the primary first on a tie), or null. */
+/**
+ * The usable source with the fewest connections (the primary first on a tie), or null. A mirror
+ * gets one connection until its first answer pinned its validators: two first answers racing
+ * could otherwise come from two versions of its file, neither checked against the other.
+ */
 export function pickSource(sources: readonly DownloadSource[]): DownloadSource | null {
   let best: DownloadSource | null = null;
   for (const s of sources) {
-    if (s.out !== null) continue;
+    if (s.out !== null || (!s.primary && s.pinned === null && s.active > 0)) continue;
     if (best === null || s.active < best.active) best = s;
   }
   return best;

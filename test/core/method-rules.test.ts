@@ -18,8 +18,18 @@ import {
  * support fails with its type error whatever the state; then a final state; then the rule of
  * the method itself.
  */
-const DOWNLOAD_ONLY_NOTIMPL = new Set<JobMethod>(['addFileWithRanges', 'replaceRemotePrefix', 'setRemoteName']);
-const DOWNLOAD_ONLY_PROPERTY = new Set<JobMethod>(['setDynamicContent', 'setHighPerformance', 'setMaxDownloadSize']);
+const DOWNLOAD_ONLY_NOTIMPL = new Set<JobMethod>([
+  'addFileWithRanges',
+  'replaceRemotePrefix',
+  'setRemoteName',
+  'setFileMirrors',
+]);
+const DOWNLOAD_ONLY_PROPERTY = new Set<JobMethod>([
+  'setDynamicContent',
+  'setHighPerformance',
+  'setMaxDownloadSize',
+  'setMaxConnections',
+]);
 const REPLY_ONLY = new Set<JobMethod>(['setReplyFileName', 'getReplyData', 'getReplyProgress', 'getReplyFileName']);
 
 function expectedError(method: JobMethod, job: JobFacts): ErrorName | null {

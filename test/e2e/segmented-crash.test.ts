@@ -137,3 +137,55 @@ it('e2e: kill -9 of bitsd during a 4-connection download; the restart resumes ev
     await out.remove();
   }
 });
+
+it('e2e: a mirror that changes its file mid-way is dropped (bitsd logs which one); the file comes whole from the others', async () => {
+  const body = randomBytes(32 * MiB);
+  const changed = randomBytes(body.length);
+  const home = await scratchDir('openbits-e2e-mirror-home-');
+  const out = await scratchDir('openbits-e2e-mirror-out-');
+  const [primary, good, fickle] = await Promise.all([startOrigin(), startOrigin(), startOrigin()]);
+  const drip = { dripBytes: 64 * 1024, dripMs: 5 };
+  primary.route(
+    '/f.bin',
+    countingRoute(body, [], () => drip),
+  );
+  good.route(
+    '/f.bin',
+    countingRoute(body, [], () => drip),
+  );
+  // Fast (so its connection comes back for more), then the same size with another ETag and other
+  // bytes from its second request on.
+  fickle.route('/f.bin', (req, res, n) =>
+    n === 1
+      ? countingRoute(body, [], () => ({ etag: '"old"' }))(req, res, n)
+      : countingRoute(changed, [], () => ({ etag: '"new"' }))(req, res, n),
+  );
+  const daemon = await spawnDaemon(home.path);
+  try {
+    await cliOk(home.path, ['/util', '/setpolicy', 'minSplitBytes', String(2 * MiB)]);
+    const dest = join(out.path, 'f.bin');
+    const job = await createJob(home.path, 'e2e-mirror');
+    await cliOk(home.path, ['/addfile', job, primary.url('/f.bin'), dest]);
+    await cliOk(home.path, ['/setmirrors', job, '0', good.url('/f.bin'), fickle.url('/f.bin')]);
+    assert.equal(
+      await cliOk(home.path, ['/rawreturn', '/getmirrors', job, '0']),
+      `${good.url('/f.bin')}\n${fickle.url('/f.bin')}`,
+    );
+    await cliOk(home.path, ['/setmaxconnections', job, '6']);
+    await cliOk(home.path, ['/resume', job]);
+    await waitForState(home.path, job, 'TRANSFERRED', { daemon, timeoutMs: 120_000 });
+    await cliOk(home.path, ['/complete', job]);
+    assert.equal(await sha256File(dest), sha256(body), "no byte of the mirror's new file is in it");
+    assert.ok(fickle.hits('/f.bin').length >= 2, 'the fickle mirror was asked twice');
+    assert.ok(good.hits('/f.bin').length >= 1 && primary.hits('/f.bin').length >= 1);
+    const log = daemon.stderr();
+    assert.match(log, /source dropped/u);
+    assert.ok(log.includes(fickle.url('/f.bin')), 'the log names the mirror');
+    assert.ok(!log.includes(`"url":"${good.url('/f.bin')}"`), 'and not the good one');
+  } finally {
+    await stopDaemon(daemon);
+    await Promise.all([primary.close(), good.close(), fickle.close()]);
+    await home.remove();
+    await out.remove();
+  }
+});

@@ -43,6 +43,7 @@ export function jobStoreFileContract(factory: StoreFactory): void {
         temporaryFileId: null,
         validators: null,
         segments: null,
+        mirrors: [],
       });
       assert.equal(job.times.modificationTime, T0 + 6);
       assert.deepEqual(store.getJob(id), job);

@@ -4,7 +4,7 @@ import type { JobStore } from '../../src/store/index.ts';
 import { assertBitsError } from '../helpers/assert-bits-error.ts';
 import { caller, createJob, file, jobId, type StoreFactory, type StoreHandle, snapshot, T0 } from './store-fixtures.ts';
 
-/** Segmented downloads: MaxConnections and the per-part durable layout a checkpoint records. */
+/** Segmented downloads and mirrors: MaxConnections, the per-part durable layout, a file's mirrors. */
 export function jobStoreSegmentContract(factory: StoreFactory): void {
   describe('segmented downloads', () => {
     let handle: StoreHandle;
@@ -81,6 +81,39 @@ export function jobStoreSegmentContract(factory: StoreFactory): void {
         assertBitsError(() => store.saveCheckpoint(id, 0, bytes, T0 + 3, layout as never), 'E_INVALIDARG');
       }
       assert.deepEqual(snapshot(store, [id]), before);
+    });
+
+    test('mirrors: added with the file or replaced later, http(s) only, at most 16, no duplicates, download jobs only', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      const mirrors = ['https://mirror.example.net/f1.bin', 'http://m2.example.org/pub/f1.bin'];
+      const job = store.addFiles(id, [file(1, { mirrors }), file(2)], caller('alice', T0 + 1));
+      assert.deepEqual(job.files[0]?.mirrors, mirrors);
+      assert.deepEqual(job.files[1]?.mirrors, []);
+      assert.deepEqual(store.getJob(id)?.files[0]?.mirrors, mirrors);
+      store.updateFile(id, 1, { mirrors: ['https://other.example/f2.bin'] }, T0 + 2);
+      assert.deepEqual(store.getJob(id)?.files[1]?.mirrors, ['https://other.example/f2.bin']);
+      const before = snapshot(store, [id]);
+      const bad: unknown[] = [
+        ['file:///etc/passwd'],
+        ['https://a.example/x', 'https://a.example/x'],
+        Array.from({ length: 17 }, (_, i) => `https://m${i}.example/x`),
+        ['not a url'],
+        'https://a.example/x',
+      ];
+      for (const list of bad) {
+        assertBitsError(() => store.updateFile(id, 0, { mirrors: list as string[] }, T0 + 3), 'E_INVALIDARG');
+        assertBitsError(
+          () => store.addFiles(id, [file(9, { mirrors: list as string[] })], caller('alice', T0 + 3)),
+          'E_INVALIDARG',
+        );
+      }
+      assert.deepEqual(snapshot(store, [id]), before, 'a refused list changes nothing');
+      createJob(store, 2, 'alice', 'UPLOAD');
+      assertBitsError(
+        () => store.addFiles(jobId(2), [file(3, { mirrors: ['https://m.example/x'] })], caller('alice', T0 + 4)),
+        'E_NOTIMPL',
+      );
     });
   });
 }

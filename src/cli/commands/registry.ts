@@ -3,6 +3,7 @@ import { BITSADMIN_VERSION, OPENBITS_VERSION } from '../version.ts';
 import { jobActionCommands } from './job-actions.ts';
 import { jobGetterCommands } from './job-getters.ts';
 import { jobSetterCommands } from './job-setters.ts';
+import { mirrorCommands } from './mirrors.ts';
 import { monitorCommand } from './monitor.ts';
 import { queueCommands } from './queue.ts';
 import { transferCommand } from './transfer.ts';
@@ -30,6 +31,10 @@ Scripting: bare values or JSON:
 
 Beyond BITS: cap a job's bandwidth:
   bitsadmin /setmaxbandwidth myDownloadJob 512k
+
+Beyond BITS: four connections per file, and a mirror to fail over to:
+  bitsadmin /setmaxconnections myDownloadJob 4
+  bitsadmin /setmirrors myDownloadJob 0 https://mirror.example.net/10mb.zip
 
 If several jobs share a display name, name the job by its GUID: {C775D194-090F-431F-B5FB-8334D00D1CB6}.`;
 
@@ -83,6 +88,7 @@ export const COMMANDS: readonly Command[] = [
   ...jobActionCommands,
   ...jobGetterCommands,
   ...jobSetterCommands,
+  ...mirrorCommands,
   utilCommand,
   helpCommand,
   examplesCommand,

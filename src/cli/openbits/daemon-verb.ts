@@ -44,7 +44,7 @@ function gone(pid: number): boolean {
 export async function daemonVerb(
   io: OpenbitsIo,
   action: string,
-  values: Record<string, string | boolean | undefined>,
+  values: Record<string, string | string[] | boolean | undefined>,
 ): Promise<number> {
   const paths = resolvePaths(io.env);
   switch (action) {

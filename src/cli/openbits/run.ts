@@ -24,14 +24,15 @@ import { jobLine } from './job-line.ts';
 import { findVerb, GLOBAL_OPTIONS, helpText, type VerbSpec } from './verbs.ts';
 import { watchJobs } from './watch.ts';
 
-type Values = Record<string, string | boolean | undefined>;
+type Values = Record<string, string | string[] | boolean | undefined>;
 
 /** Parses a verb's options from its table entry. */
 function parseVerb(verb: VerbSpec, argv: readonly string[]): { values: Values; positionals: string[] } {
-  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const o of [...verb.options, ...GLOBAL_OPTIONS]) {
     options[o.long] = {
       type: o.value === undefined ? 'boolean' : 'string',
+      ...(o.multiple === true ? { multiple: true } : {}),
       ...(o.short === undefined ? {} : { short: o.short }),
     };
   }
@@ -91,9 +92,15 @@ async function get(io: OpenbitsIo, manager: BitsManager, values: Values, urls: r
   const name = (values.name as string | undefined) ?? (locals[0]?.split('/').pop() as string);
   const job = await manager.createJob(name, 'DOWNLOAD');
   try {
+    const mirrors = (values.mirror as string[] | undefined) ?? [];
+    if (mirrors.length > 0 && urls.length !== 1) throw new UsageError('--mirror names mirrors of one URL', 'get');
     await manager.addFileSet(
       job.id,
-      urls.map((remoteName, i) => ({ remoteName, localName: locals[i] as string })),
+      urls.map((remoteName, i) => ({
+        remoteName,
+        localName: locals[i] as string,
+        ...(mirrors.length > 0 ? { mirrors } : {}),
+      })),
     );
     if (priority !== job.priority) await manager.setPriority(job.id, priority);
     if (values.private === true) await manager.setFileMode(job.id, 0o600);

@@ -11,6 +11,8 @@ export interface OptionSpec {
   /** A value's placeholder (`FILE`), or undefined for a flag. */
   readonly value?: string;
   readonly summary: string;
+  /** The option may be given several times (its values are a list). */
+  readonly multiple?: boolean;
   /** Completion of the value: files, folders, or fixed words. */
   readonly complete?: 'file' | 'dir' | readonly string[];
 }
@@ -66,6 +68,12 @@ export const VERBS: readonly VerbSpec[] = [
         complete: ['foreground', 'high', 'normal', 'low'],
       },
       { long: 'name', value: 'NAME', summary: 'the job name (default: the first file name)' },
+      {
+        long: 'mirror',
+        value: 'URL',
+        multiple: true,
+        summary: 'another URL of the (one) file, tried after it; repeat for more',
+      },
       {
         long: 'connections',
         short: 'x',

@@ -81,12 +81,13 @@ export function fileParams(jobId: string, file: JobFile): Record<string, SQLInpu
     temporary_file_id: file.temporaryFileId,
     validators: json(file.validators),
     segments: json(file.segments),
+    mirrors: JSON.stringify(file.mirrors),
   };
 }
 
 /** The file columns, in the order of fileParams (derived the same way as JOB_COLUMNS). */
 export const FILE_COLUMNS: readonly string[] = Object.keys(
-  fileParams('', { ranges: null, validators: null, segments: null } as JobFile),
+  fileParams('', { ranges: null, validators: null, segments: null, mirrors: [] } as unknown as JobFile),
 );
 
 /** A file row back to a record. */
@@ -104,6 +105,7 @@ export function rowToFile(row: Row): JobFile {
     temporaryFileId: row.temporary_file_id as string | null,
     validators: parse<JobFile['validators']>(row.validators),
     segments: parse<JobFile['segments']>(row.segments),
+    mirrors: parse<JobFile['mirrors']>(row.mirrors),
   };
 }
 

@@ -116,6 +116,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE files ADD COLUMN segments TEXT;
     `,
   },
+  {
+    version: 6,
+    description: 'mirrors: files.mirrors (docs/transfer.md)',
+    sql: `
+      ALTER TABLE files ADD COLUMN mirrors TEXT NOT NULL DEFAULT '[]';
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
