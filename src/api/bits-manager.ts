@@ -3,7 +3,9 @@ import type {
   AuthTarget,
   BitsErrorData,
   Credentials,
+  DigestAlgorithm,
   ErrorName,
+  FileDigest,
   FileProgress,
   FileRange,
   FileSegment,
@@ -13,6 +15,7 @@ import type {
   JobState,
   JobTimes,
   JobType,
+  PieceDigests,
   ProxySettings,
   ReplyProgress,
   Webhook,
@@ -35,10 +38,7 @@ export interface BitsManager {
 
   addFile(jobId: string, remoteName: string, localName: string): Promise<void>;
   /** `mirrors` (beyond BITS): other URLs of the same file, download jobs only. */
-  addFileSet(
-    jobId: string,
-    files: ReadonlyArray<{ remoteName: string; localName: string; mirrors?: readonly string[] }>,
-  ): Promise<void>;
+  addFileSet(jobId: string, files: ReadonlyArray<NewFileSpec>): Promise<void>;
   addFileWithRanges(jobId: string, remoteName: string, localName: string, ranges: readonly FileRange[]): Promise<void>;
   enumFiles(jobId: string): Promise<FileInfo[]>;
 
@@ -96,6 +96,17 @@ export interface BitsManager {
    * 16; docs/transfer.md, mirrors). A running transfer stops and goes on with the new list.
    */
   setFileMirrors(jobId: string, fileIndex: number, urls: readonly string[]): Promise<void>;
+  /**
+   * Beyond BITS: replace file `fileIndex`'s whole-file digests (one per algorithm: sha-256,
+   * sha-512, sha-1, md5; hex) and, when given, its piece digests. They are checked when the last
+   * byte is durable; a mismatch fetches the bad pieces again (BG_E_DIGEST_MISMATCH when that fails).
+   */
+  setFileDigests(
+    jobId: string,
+    fileIndex: number,
+    digests: readonly FileDigest[],
+    pieces?: PieceDigests | null,
+  ): Promise<void>;
   setReplyFileName(jobId: string, path: string | null): Promise<void>;
   getReplyFileName(jobId: string): Promise<string | null>;
   getReplyProgress(jobId: string): Promise<ReplyProgress>;
@@ -152,6 +163,15 @@ export interface JobInfo
   readonly files: FileInfo[];
 }
 
+/** A file to add: beyond BITS, with mirrors, digests and piece digests (Metalink). */
+export interface NewFileSpec {
+  readonly remoteName: string;
+  readonly localName: string;
+  readonly mirrors?: readonly string[];
+  readonly digests?: readonly FileDigest[];
+  readonly pieces?: PieceDigests | null;
+}
+
 export interface FileInfo {
   readonly index: number;
   readonly remoteName: string;
@@ -163,6 +183,10 @@ export interface FileInfo {
   readonly segments: readonly FileSegment[] | null;
   /** Beyond BITS: other URLs of the same file. */
   readonly mirrors: readonly string[];
+  /** Beyond BITS: whole-file digests the file is checked against. */
+  readonly digests: readonly FileDigest[];
+  /** Beyond BITS: piece digests, summarised (the hashes themselves stay in bitsd). */
+  readonly pieces: { readonly algorithm: DigestAlgorithm; readonly length: number; readonly count: number } | null;
 }
 
 export interface JobErrorInfo extends BitsErrorData {

@@ -1,5 +1,6 @@
 import { BitsError } from '../core/bits-error.ts';
 import type { JobType } from '../core/index.ts';
+import type { NewFileSpec } from './bits-manager.ts';
 import { defineOperation as op } from './operation.ts';
 import { hresultParam, job, jobCommand, jobPath, param } from './operation-kinds.ts';
 import { PROPERTY_OPERATIONS } from './property-operations.ts';
@@ -103,13 +104,20 @@ export const OPERATIONS = {
     encode: (id: string, files) => ({
       params: job(id),
       body: {
-        files: files.map(({ remoteName, localName, mirrors }) =>
-          mirrors === undefined ? { remoteName, localName } : { remoteName, localName, mirrors: [...mirrors] },
-        ),
+        files: files.map(({ remoteName, localName, mirrors, digests, pieces }) => ({
+          remoteName,
+          localName,
+          ...(mirrors === undefined ? {} : { mirrors: [...mirrors] }),
+          ...(digests === undefined ? {} : { digests: digests.map((d) => ({ ...d })) }),
+          ...(pieces === undefined
+            ? {}
+            : { pieces: pieces === null ? null : { ...pieces, hashes: [...pieces.hashes] } }),
+        })),
       },
     }),
     invoke: async (m, r) => {
-      await m.addFileSet(param(r.params, 'id'), r.body.files);
+      // The store judges every value (algorithms included): the body's strings go as they came.
+      await m.addFileSet(param(r.params, 'id'), r.body.files as readonly NewFileSpec[]);
       return undefined;
     },
   }),

@@ -1,4 +1,4 @@
-import type { AuthScheme, AuthTarget, JobPriority, ProxySettings } from '../core/index.ts';
+import type { AuthScheme, AuthTarget, FileDigest, JobPriority, PieceDigests, ProxySettings } from '../core/index.ts';
 import { defineOperation as op } from './operation.ts';
 import { job, jobCommand, jobPath, param, wholeNumber } from './operation-kinds.ts';
 
@@ -222,6 +222,30 @@ export const PROPERTY_OPERATIONS = {
     }),
     invoke: async (m, r) => {
       await m.setFileMirrors(param(r.params, 'id'), wholeNumber(r.params, 'index'), r.body.urls);
+      return undefined;
+    },
+  }),
+  setFileDigests: op({
+    name: 'setFileDigests',
+    method: 'PUT',
+    path: `${jobPath}/files/:index/digests`,
+    body: 'DigestsBody',
+    reply: undefined,
+    encode: (id: string, fileIndex: number, digests: readonly FileDigest[], pieces?: PieceDigests | null) => ({
+      params: { id, index: String(fileIndex) },
+      body: {
+        digests: digests.map((d) => ({ ...d })),
+        ...(pieces === undefined ? {} : { pieces: pieces === null ? null : { ...pieces, hashes: [...pieces.hashes] } }),
+      },
+    }),
+    invoke: async (m, r) => {
+      const { digests, pieces } = r.body;
+      await m.setFileDigests(
+        param(r.params, 'id'),
+        wholeNumber(r.params, 'index'),
+        digests as FileDigest[],
+        pieces as PieceDigests | null | undefined,
+      );
       return undefined;
     },
   }),

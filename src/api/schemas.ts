@@ -2,7 +2,7 @@ import { type Static, type TSchema, Type } from 'typebox';
 import type { BitsErrorData, ErrorContext } from '../core/bits-error.ts';
 import { ERROR_CONTEXTS } from '../core/bits-error.ts';
 import type { JobProgress, JobTimes, ReplyProgress } from '../core/job.ts';
-import { AUTH_SCHEMES, AUTH_TARGETS } from '../core/job.ts';
+import { AUTH_SCHEMES, AUTH_TARGETS, DIGEST_ALGORITHMS } from '../core/job.ts';
 import { JOB_PRIORITIES, JOB_STATES, JOB_TYPES, PROXY_USAGES } from '../core/job-state.ts';
 import type { FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from './bits-manager.ts';
 
@@ -26,11 +26,26 @@ export const AddFileBody = Type.Object(
   { remoteName: Type.String(), localName: Type.String(), ranges: Type.Optional(Type.Array(RangeBody)) },
   closed,
 );
+export const DigestBody = Type.Object({ algorithm: Type.String(), value: Type.String() }, closed);
+export const PiecesBody = Type.Object(
+  { algorithm: Type.String(), length: Type.Number(), hashes: Type.Array(Type.String()) },
+  closed,
+);
+export const DigestsBody = Type.Object(
+  { digests: Type.Array(DigestBody), pieces: Type.Optional(Nullable(PiecesBody)) },
+  closed,
+);
 export const AddFileSetBody = Type.Object(
   {
     files: Type.Array(
       Type.Object(
-        { remoteName: Type.String(), localName: Type.String(), mirrors: Type.Optional(Type.Array(Type.String())) },
+        {
+          remoteName: Type.String(),
+          localName: Type.String(),
+          mirrors: Type.Optional(Type.Array(Type.String())),
+          digests: Type.Optional(Type.Array(DigestBody)),
+          pieces: Type.Optional(Nullable(PiecesBody)),
+        },
         closed,
       ),
     ),
@@ -113,6 +128,8 @@ export const FileInfoSchema = Type.Object({
   temporaryName: Nullable(Type.String()),
   segments: Nullable(Type.Array(Type.Object({ start: Int, end: Int, done: Int }))),
   mirrors: Type.Array(Type.String()),
+  digests: Type.Array(Type.Object({ algorithm: Type.Enum(DIGEST_ALGORITHMS), value: Type.String() })),
+  pieces: Nullable(Type.Object({ algorithm: Type.Enum(DIGEST_ALGORITHMS), length: Int, count: Int })),
 });
 export const JobInfoSchema = Type.Object({
   id: Type.String(),

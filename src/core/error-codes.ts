@@ -258,6 +258,13 @@ export const ERROR_CODES = {
   BG_E_UNSUPPORTED_JOB_CONFIGURATION: entry(0x80200072, 'The job configuration is not supported.'),
   BG_E_REMOTE_FILE_CHANGED: entry(0x80200073, 'The remote file changed during the transfer.', 409),
   BG_E_READ_ONLY_WHEN_JOB_ACTIVE: entry(0x80200075, 'The property cannot be changed while the job is active.', 409),
+  // openbits' own codes (beyond BITS): facility 0x020 like BITS's, customer bit set (0xa020xxxx).
+  BG_E_DIGEST_MISMATCH: entry(
+    0xa0200001,
+    'The downloaded file does not match its digest, after re-fetching the bad pieces.',
+    502,
+  ),
+  BG_E_INVALID_METALINK: entry(0xa0200002, 'The Metalink document is not valid.'),
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 /** A registered error name, or `BG_E_HTTP_ERROR_<nnn>` for an HTTP status captured from a server. */

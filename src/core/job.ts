@@ -109,6 +109,23 @@ export interface FileSegment {
   readonly done: number;
 }
 
+/** Beyond BITS: digest algorithms a file may be checked with (md5 and sha-1 for old mirrors). */
+export const DIGEST_ALGORITHMS = ['sha-256', 'sha-512', 'sha-1', 'md5'] as const;
+export type DigestAlgorithm = (typeof DIGEST_ALGORITHMS)[number];
+
+/** Beyond BITS: a whole-file digest, as lower-case hex. */
+export interface FileDigest {
+  readonly algorithm: DigestAlgorithm;
+  readonly value: string;
+}
+
+/** Beyond BITS: digests of the file's consecutive pieces of `length` bytes (the last may be shorter). */
+export interface PieceDigests {
+  readonly algorithm: DigestAlgorithm;
+  readonly length: number;
+  readonly hashes: readonly string[];
+}
+
 /** One file of a job. */
 export interface JobFile {
   /** Position in the job (insertion order, 0-based). */
@@ -136,6 +153,10 @@ export interface JobFile {
    * mirrors); parts of a segmented download spread over all of them.
    */
   readonly mirrors: readonly string[];
+  /** Beyond BITS: whole-file digests checked before the file counts as transferred. */
+  readonly digests: readonly FileDigest[];
+  /** Beyond BITS: piece digests (from a Metalink): a bad piece is fetched again, alone. */
+  readonly pieces: PieceDigests | null;
 }
 
 export interface ProxySettings {

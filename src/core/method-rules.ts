@@ -31,6 +31,7 @@ export const JOB_METHODS = [
   'replaceRemotePrefix',
   'setRemoteName',
   'setFileMirrors',
+  'setFileDigests',
   'setDynamicContent',
   'setHighPerformance',
   'setMaxDownloadSize',
@@ -114,6 +115,7 @@ export const METHOD_RULES: Readonly<Record<JobMethod, MethodRule>> = {
   replaceRemotePrefix: { types: DOWNLOAD, typeError: 'E_NOTIMPL' },
   setRemoteName: { types: DOWNLOAD, typeError: 'E_NOTIMPL' },
   setFileMirrors: { types: DOWNLOAD, typeError: 'E_NOTIMPL' },
+  setFileDigests: { types: DOWNLOAD, typeError: 'E_NOTIMPL' },
   setDynamicContent: {
     types: DOWNLOAD,
     typeError: 'BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY',

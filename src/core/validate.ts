@@ -3,11 +3,15 @@ import {
   AUTH_SCHEMES,
   AUTH_TARGETS,
   type Credentials,
+  DIGEST_ALGORITHMS,
+  type DigestAlgorithm,
+  type FileDigest,
   type FileRange,
   LENGTH_TO_EOF,
   MIN_RETRY_DELAY_FLOOR,
   NOTIFY_FLAGS_MASK,
   type NotifyCmdLine,
+  type PieceDigests,
   type ProxySettings,
   SECURITY_FLAGS_MASK,
 } from './job.ts';
@@ -115,6 +119,53 @@ export function validateMirrors(value: unknown): string[] {
   }
   if (new Set(list).size !== list.length) throw invalid('mirrors name the same URL twice');
   return list;
+}
+
+/** Hex digits of each algorithm's digest. */
+const DIGEST_HEX: Record<DigestAlgorithm, number> = { 'sha-256': 64, 'sha-512': 128, 'sha-1': 40, md5: 32 };
+/** The most piece digests one file may carry. */
+export const MAX_PIECES = 1_000_000;
+
+function digestValue(algorithm: unknown, value: unknown, what: string): { algorithm: DigestAlgorithm; value: string } {
+  if (typeof algorithm !== 'string' || !(DIGEST_ALGORITHMS as readonly string[]).includes(algorithm.toLowerCase())) {
+    throw invalid(`${what}: the algorithm must be one of ${DIGEST_ALGORITHMS.join(', ')}`);
+  }
+  const alg = algorithm.toLowerCase() as DigestAlgorithm;
+  if (typeof value !== 'string' || !new RegExp(`^[0-9a-fA-F]{${DIGEST_HEX[alg]}}$`, 'u').test(value)) {
+    throw invalid(`${what}: a ${alg} digest is ${DIGEST_HEX[alg]} hex digits`);
+  }
+  return { algorithm: alg, value: value.toLowerCase() };
+}
+
+/** A file's whole-file digests: at most one per algorithm, hex of the right length. */
+export function validateDigests(value: unknown): FileDigest[] {
+  if (!Array.isArray(value) || value.length > DIGEST_ALGORITHMS.length) {
+    throw invalid(`digests must be a list of at most ${DIGEST_ALGORITHMS.length} { algorithm, value }`);
+  }
+  const list = value.map((d: unknown) => {
+    const { algorithm, value: v } = (d ?? {}) as Record<string, unknown>;
+    return digestValue(algorithm, v, 'digest');
+  });
+  if (new Set(list.map((d) => d.algorithm)).size !== list.length) throw invalid('one digest per algorithm');
+  return list;
+}
+
+/** Piece digests: an algorithm, a piece length of 16 KiB to 1 GiB, and the hex digests in order. */
+export function validatePieces(value: unknown): PieceDigests | null {
+  if (value === null) return null;
+  const { algorithm, length, hashes } = (value ?? {}) as Record<string, unknown>;
+  if (!Number.isSafeInteger(length) || (length as number) < 16 * 1024 || (length as number) > 2 ** 30) {
+    throw invalid('pieces: the piece length must be 16 KiB to 1 GiB');
+  }
+  if (!Array.isArray(hashes) || hashes.length === 0 || hashes.length > MAX_PIECES) {
+    throw invalid(`pieces: 1 to ${MAX_PIECES} piece digests`);
+  }
+  const checked = hashes.map((h: unknown) => digestValue(algorithm, h, 'pieces'));
+  return {
+    algorithm: checked[0]?.algorithm as DigestAlgorithm,
+    length: length as number,
+    hashes: checked.map((h) => h.value),
+  };
 }
 
 /**

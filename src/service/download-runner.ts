@@ -92,6 +92,8 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
       temporaryFileId: file.temporaryFileId,
       segments: file.segments,
       mirrors: file.mirrors,
+      digests: file.digests,
+      pieces: file.pieces,
       options: ctx.options,
       signal: ctx.signal,
       clock: ctx.clock,

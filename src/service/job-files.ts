@@ -1,5 +1,5 @@
 import { isAbsolute } from 'node:path';
-import type { ResultCode } from '../api/bits-manager.ts';
+import type { NewFileSpec, ResultCode } from '../api/bits-manager.ts';
 import { type FileRange, isActiveState, isUploadType, type Job } from '../core/index.ts';
 import type { FilePatch } from '../store/job-store.ts';
 import { checkLocalDestination } from '../transfer/index.ts';
@@ -7,12 +7,7 @@ import type { ManagerParts } from './manager-parts.ts';
 import { checkUploadSource } from './upload-runner.ts';
 
 /** The files of an AddFileSet call (ranges: AddFileWithRanges). */
-export type FilesToAdd = ReadonlyArray<{
-  remoteName: string;
-  localName: string;
-  ranges?: readonly FileRange[];
-  mirrors?: readonly string[];
-}>;
+export type FilesToAdd = ReadonlyArray<NewFileSpec & { ranges?: readonly FileRange[] }>;
 
 /** Only an absolute name points at something on disk to check; the store's rules refuse any other. */
 function checkable(localName: unknown): localName is string {
@@ -56,7 +51,7 @@ export class JobFiles {
    */
   async changeFiles(
     jobId: string,
-    method: 'setRemoteName' | 'replaceRemotePrefix' | 'setFileMirrors',
+    method: 'setRemoteName' | 'replaceRemotePrefix' | 'setFileMirrors' | 'setFileDigests',
     changes: (job: Job) => Array<[number, FilePatch]>,
   ): Promise<ResultCode> {
     const { access, locks, store, transitions, runs, clock } = this.#p;

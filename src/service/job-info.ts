@@ -19,6 +19,11 @@ export function toFileInfo(file: JobFile): FileInfo {
     temporaryName: file.temporaryName,
     segments: file.segments,
     mirrors: file.mirrors,
+    digests: file.digests,
+    pieces:
+      file.pieces === null
+        ? null
+        : { algorithm: file.pieces.algorithm, length: file.pieces.length, count: file.pieces.hashes.length },
   };
 }
 

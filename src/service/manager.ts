@@ -5,6 +5,7 @@ import type {
   JobErrorInfo,
   JobInfo,
   ManagerEvent,
+  NewFileSpec,
   PolicyDocument,
   ResultCode,
 } from '../api/bits-manager.ts';
@@ -15,6 +16,7 @@ import {
   type Credentials,
   errorInfo,
   errorNameForHresult,
+  type FileDigest,
   type FileRange,
   isActiveState,
   isUploadType,
@@ -27,6 +29,7 @@ import {
   type JobType,
   jobProgress,
   normalizeJobId,
+  type PieceDigests,
   type ProxySettings,
   type ReplyProgress,
   type Webhook,
@@ -131,10 +134,7 @@ export class InProcessManager implements BitsManager {
     await this.#files.add(jobId, [{ remoteName, localName }], 'addFile');
   }
 
-  async addFileSet(
-    jobId: string,
-    files: ReadonlyArray<{ remoteName: string; localName: string; mirrors?: readonly string[] }>,
-  ): Promise<void> {
+  async addFileSet(jobId: string, files: ReadonlyArray<NewFileSpec>): Promise<void> {
     await this.#files.add(jobId, files, 'addFile');
   }
 
@@ -157,6 +157,18 @@ export class InProcessManager implements BitsManager {
     await this.#files.changeFiles(jobId, 'setFileMirrors', (job) => {
       if (job.files[fileIndex] === undefined) throw new BitsError('E_INVALIDARG', `the job has no file ${fileIndex}`);
       return [[fileIndex, { mirrors: urls }]];
+    });
+  }
+
+  async setFileDigests(
+    jobId: string,
+    fileIndex: number,
+    digests: readonly FileDigest[],
+    pieces?: PieceDigests | null,
+  ): Promise<void> {
+    await this.#files.changeFiles(jobId, 'setFileDigests', (job) => {
+      if (job.files[fileIndex] === undefined) throw new BitsError('E_INVALIDARG', `the job has no file ${fileIndex}`);
+      return [[fileIndex, pieces === undefined ? { digests } : { digests, pieces }]];
     });
   }
 

@@ -8,6 +8,7 @@ import {
   validateCredentials,
   validateCustomHeaders,
   validateDescription,
+  validateDigests,
   validateDisplayName,
   validateFileMode,
   validateLocalPath,
@@ -16,6 +17,7 @@ import {
   validateMirrors,
   validateNotifyCmdLine,
   validateNotifyFlags,
+  validatePieces,
   validatePriority,
   validateProxySettings,
   validateRemoteUrl,
@@ -183,6 +185,8 @@ const FILE_VALIDATORS: { readonly [K in keyof FilePatch]-?: (value: unknown, job
   },
   segments: (v) => (v === null ? null : checkSegments(v, null)),
   mirrors: (v) => validateMirrors(v),
+  digests: (v) => validateDigests(v),
+  pieces: (v) => validatePieces(v),
 };
 
 /** Per-file changes reported by the transfer engine or made by Complete. */

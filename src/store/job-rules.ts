@@ -16,10 +16,12 @@ import {
   replyStartedIn,
   SIZE_UNKNOWN,
   transition,
+  validateDigests,
   validateDisplayName,
   validateJobType,
   validateLocalPath,
   validateMirrors,
+  validatePieces,
   validateRanges,
   validateRemoteUrl,
 } from '../core/index.ts';
@@ -166,6 +168,9 @@ export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext
   const withRanges = files.some((f) => f.ranges !== undefined && f.ranges !== null);
   assertJobMethod(job, withRanges ? 'addFileWithRanges' : 'addFile');
   if (files.some((f) => (f.mirrors ?? []).length > 0)) assertJobMethod(job, 'setFileMirrors');
+  if (files.some((f) => (f.digests ?? []).length > 0 || (f.pieces ?? null) !== null)) {
+    assertJobMethod(job, 'setFileDigests');
+  }
   if (job.type !== 'DOWNLOAD' && job.files.length + files.length > 1) {
     throw new BitsError('BG_E_TOO_MANY_FILES', `upload job ${job.id} takes exactly one file`, {
       context: 'GENERAL_QUEUE_MANAGER',
@@ -206,6 +211,8 @@ export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext
       validators: null,
       segments: null,
       mirrors: file.mirrors === undefined ? [] : validateMirrors(file.mirrors),
+      digests: file.digests === undefined ? [] : validateDigests(file.digests),
+      pieces: file.pieces === undefined ? null : validatePieces(file.pieces),
     };
   });
 }

@@ -1,5 +1,6 @@
 import type {
   BitsErrorData,
+  FileDigest,
   FileRange,
   FileSegment,
   Job,
@@ -8,6 +9,7 @@ import type {
   JobState,
   JobTimers,
   JobType,
+  PieceDigests,
   Quotas,
   RemoteValidators,
   Webhook,
@@ -104,6 +106,9 @@ export interface NewFile {
   readonly ranges?: readonly FileRange[] | null;
   /** Beyond BITS: other URLs of the same file (download jobs). */
   readonly mirrors?: readonly string[];
+  /** Beyond BITS: whole-file digests and piece digests (download jobs). */
+  readonly digests?: readonly FileDigest[];
+  readonly pieces?: PieceDigests | null;
 }
 
 export interface TransitionInput {
@@ -168,6 +173,8 @@ export type FilePatch = Partial<{
   validators: RemoteValidators | null;
   segments: readonly FileSegment[] | null;
   mirrors: readonly string[];
+  digests: readonly FileDigest[];
+  pieces: PieceDigests | null;
 }>;
 
 /** Scheduler timers the store keeps (defined in core so the scheduler needs no store import). */

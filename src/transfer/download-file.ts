@@ -1,3 +1,4 @@
+import { verifyDigests } from './digest-repair.ts';
 import type { DownloadFileRequest, DownloadHooks } from './download-request.ts';
 import { DownloadSink } from './download-sink.ts';
 import { DownloadState } from './download-state.ts';
@@ -56,11 +57,19 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
         req.hooks.onRestart(temp.restartReason);
         req.hooks.onProgress(0);
       }
-      if (url.protocol === 'file:') await fileUrlDownload(st);
-      else if (!segmentsWanted(req, url) || (await segmentedDownload(st, temp.file.handle, layout)) === 'fallback') {
-        await httpDownload(st);
-      }
-      await sink.checkpoint();
+      const state = st;
+      const fetchFile = async (resume: typeof layout): Promise<void> => {
+        if (url.protocol === 'file:') await fileUrlDownload(state);
+        else if (
+          !segmentsWanted(req, url) ||
+          (await segmentedDownload(state, temp.file.handle, resume)) === 'fallback'
+        ) {
+          await httpDownload(state);
+        }
+        await sink.checkpoint();
+      };
+      await fetchFile(layout);
+      await verifyDigests(st, temp.file.handle, () => fetchFile(null));
     } catch (err) {
       throw await settleFailure(req, sink, err);
     } finally {

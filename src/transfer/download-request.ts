@@ -2,8 +2,10 @@ import type {
   BitsErrorData,
   Clock,
   Credentials,
+  FileDigest,
   FileRange,
   FileSegment,
+  PieceDigests,
   ProxySettings,
   RateLimiter,
   RemoteValidators,
@@ -37,6 +39,9 @@ export interface DownloadFileRequest {
   readonly temporaryFileId?: string | null;
   /** Beyond BITS: other URLs of the same file (docs/transfer.md, mirrors), tried after the remote name. */
   readonly mirrors?: readonly string[];
+  /** Beyond BITS: whole-file digests and piece digests checked once every byte is durable. */
+  readonly digests?: readonly FileDigest[];
+  readonly pieces?: PieceDigests | null;
   /** Beyond BITS: the segmented layout recorded by onSegments, to resume part by part. */
   readonly segments?: readonly FileSegment[] | null;
   readonly options: TransferOptions;

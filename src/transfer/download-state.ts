@@ -24,6 +24,8 @@ export class DownloadState {
   validators: RemoteValidators | null;
   /** A segmented download owns the temp file: the single-stream sink's reports are muted. */
   segmented = false;
+  /** Who sent which bytes in this call (segmented downloads), to name a source a bad piece came from. */
+  readonly provenance: Array<{ readonly from: number; readonly to: number; readonly url: string }> = [];
   #restarts = 0;
   #connected = false;
 
@@ -90,6 +92,7 @@ export class DownloadState {
       throw transferError('remote:changed', `${reason} (again; giving up for now)`);
     }
     await this.sink.reset(0);
+    this.provenance.length = 0;
     if (!keepTotal) this.bytesTotal = -1;
     this.validators = null;
     this.req.hooks.onRestart(reason);

@@ -82,6 +82,7 @@ const ROWS = [
   row('range:invalid', F, 'BG_E_INVALID_RANGE', REMOTE, 'a range past the end of the file; 416'),
   row('size:over-limit', F, 'BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED', REMOTE, 'larger than the job allows'),
   row('remote:changed', T, 'BG_E_REMOTE_FILE_CHANGED', REMOTE, 'changed after 4 restarts; file:// source shrank'),
+  row('digest:mismatch', F, 'BG_E_DIGEST_MISMATCH', REMOTE, 'a digest still fails after 3 re-fetches'),
   row('redirect:failed', F, 'ERROR_HTTP_REDIRECT_FAILED', REMOTE, 'HTTPS→HTTP, a loop, > 10 hops, no Location'),
   row('redirect:disallowed', F, REDIRECT, REMOTE, 'the job disallows redirects'),
   row('request:invalid-header', F, 'E_INVALIDARG', NET, 'a custom header with CR, LF or NUL'),

@@ -19,14 +19,19 @@ export interface LiveRange {
   readonly pos: number;
 }
 
-/** The first layout of a `size`-byte file: equal parts tiling [0, size). */
-export function initialSegments(size: number, connections: number, minSplitBytes: number): FileSegment[] {
+/**
+ * The first layout of a `size`-byte file: equal parts tiling [0, size), their boundaries rounded
+ * down to multiples of `align` (the piece length, so no piece straddles two parts).
+ */
+export function initialSegments(size: number, connections: number, minSplitBytes: number, align = 1): FileSegment[] {
   if (size <= 0) return [{ start: 0, end: 0, done: 0 }];
   const parts = Math.max(1, Math.min(connections, Math.floor(size / Math.max(1, minSplitBytes))));
   const out: FileSegment[] = [];
   let start = 0;
   for (let i = 1; i <= parts; i++) {
-    const end = i === parts ? size : Math.floor((size * i) / parts);
+    const cut = Math.floor((size * i) / parts);
+    const end = i === parts ? size : Math.max(start, cut - (cut % Math.max(1, align)));
+    if (end === start) continue;
     out.push({ start, end, done: start });
     start = end;
   }
@@ -83,7 +88,11 @@ export function compactLayout(segments: readonly FileSegment[]): FileSegment[] {
  * Where an idle connection should start: the index of the part with the most bytes left and the
  * offset to split it at, or null when no part is worth splitting (each half < minSplitBytes).
  */
-export function pickSplit(parts: readonly LiveRange[], minSplitBytes: number): { index: number; at: number } | null {
+export function pickSplit(
+  parts: readonly LiveRange[],
+  minSplitBytes: number,
+  align = ALIGN,
+): { index: number; at: number } | null {
   let best = -1;
   let bestLeft = 0;
   parts.forEach((p, i) => {
@@ -95,13 +104,13 @@ export function pickSplit(parts: readonly LiveRange[], minSplitBytes: number): {
   });
   const part = parts[best];
   if (part === undefined || bestLeft < 2 * Math.max(1, minSplitBytes)) return null;
-  const at = alignDown(part.pos + Math.floor(bestLeft / 2), part.pos);
-  if (at - part.pos < minSplitBytes || part.end - at < minSplitBytes) return null;
+  const at = alignDown(part.pos + Math.floor(bestLeft / 2), part.pos, align);
+  if (!(at - part.pos >= minSplitBytes && part.end - at >= minSplitBytes)) return null;
   return { index: best, at };
 }
 
-/** `n` rounded down to ALIGN, but never to or below `floor` (then `n` itself). */
-function alignDown(n: number, floor: number): number {
-  const a = n - (n % ALIGN);
-  return a > floor ? a : n;
+/** `n` rounded down to `align`, but never to or below `floor` (then null: no split). */
+function alignDown(n: number, floor: number, align: number): number {
+  const a = n - (n % Math.max(1, align));
+  return a > floor ? a : Number.NaN;
 }

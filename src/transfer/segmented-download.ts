@@ -56,20 +56,28 @@ export async function segmentedDownload(
   st: DownloadState,
   fh: FileHandle,
   recorded: readonly FileSegment[] | null,
+  distrust: ReadonlyMap<string, string> = new Map(),
 ): Promise<'done' | 'fallback'> {
   let layout = recorded;
   for (;;) {
     const round = new AbortController();
     const signal = AbortSignal.any([st.req.signal, round.signal]);
     const sources = downloadSources(st.req, st.url, st.timeouts, signal);
+    // Sources that sent a bad piece sit out the repair, unless that would leave none.
+    if (sources.some((s) => !distrust.has(s.url.href))) {
+      for (const s of sources) s.out = distrust.get(s.url.href) ?? null;
+    }
     const known = st.validators;
     let probe: Probe | null = null;
     if (layout === null || known === null || !layoutFits(layout, known.size)) {
       if (layout !== null) await st.restart('the recorded segments do not fit the file');
       const found = await probeSources(st, sources);
-      if (found === 'fallback') return 'fallback';
+      if (found === 'fallback') {
+        st.segmented = false;
+        return 'fallback';
+      }
       const { maxConnections = 1, minSplitBytes = DEFAULT_MIN_SPLIT_BYTES } = st.req.options;
-      layout = initialSegments(st.validators?.size ?? 0, maxConnections, minSplitBytes);
+      layout = initialSegments(st.validators?.size ?? 0, maxConnections, minSplitBytes, st.req.pieces?.length);
       probe = found;
     }
     try {
@@ -267,7 +275,8 @@ class Crew {
     const parts = this.#sink.parts;
     const idle = parts.find((p) => !p.busy && p.left > 0);
     if (idle !== undefined) return idle;
-    const split = pickSplit(parts, this.#st.req.options.minSplitBytes ?? DEFAULT_MIN_SPLIT_BYTES);
+    const { minSplitBytes = DEFAULT_MIN_SPLIT_BYTES } = this.#st.req.options;
+    const split = pickSplit(parts, minSplitBytes, this.#st.req.pieces?.length);
     const victim = split === null ? undefined : parts[split.index];
     if (split === null || victim === undefined) return null;
     return this.#sink.split(victim, split.at);
@@ -299,6 +308,7 @@ class Crew {
       expected = verdict.last - verdict.first + 1;
     }
     let got = 0;
+    const from = part.pos;
     try {
       for await (const chunk of ex.chunks()) {
         got += chunk.byteLength;
@@ -310,6 +320,8 @@ class Crew {
     } catch (err) {
       await ex.discard();
       throw err;
+    } finally {
+      if (part.pos > from) st.provenance.push({ from, to: part.pos, url: source.url.href });
     }
     if (part.left > 0 && got < expected && this.stop === null) {
       throw transferError('response:short-body', `the connection closed after ${got} of ${expected} bytes`);

@@ -23,6 +23,7 @@ const DOWNLOAD_ONLY_NOTIMPL = new Set<JobMethod>([
   'replaceRemotePrefix',
   'setRemoteName',
   'setFileMirrors',
+  'setFileDigests',
 ]);
 const DOWNLOAD_ONLY_PROPERTY = new Set<JobMethod>([
   'setDynamicContent',

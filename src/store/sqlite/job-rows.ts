@@ -82,12 +82,21 @@ export function fileParams(jobId: string, file: JobFile): Record<string, SQLInpu
     validators: json(file.validators),
     segments: json(file.segments),
     mirrors: JSON.stringify(file.mirrors),
+    digests: JSON.stringify(file.digests),
+    pieces: json(file.pieces),
   };
 }
 
 /** The file columns, in the order of fileParams (derived the same way as JOB_COLUMNS). */
 export const FILE_COLUMNS: readonly string[] = Object.keys(
-  fileParams('', { ranges: null, validators: null, segments: null, mirrors: [] } as unknown as JobFile),
+  fileParams('', {
+    ranges: null,
+    validators: null,
+    segments: null,
+    mirrors: [],
+    digests: [],
+    pieces: null,
+  } as unknown as JobFile),
 );
 
 /** A file row back to a record. */
@@ -106,6 +115,8 @@ export function rowToFile(row: Row): JobFile {
     validators: parse<JobFile['validators']>(row.validators),
     segments: parse<JobFile['segments']>(row.segments),
     mirrors: parse<JobFile['mirrors']>(row.mirrors),
+    digests: parse<JobFile['digests']>(row.digests),
+    pieces: parse<JobFile['pieces']>(row.pieces),
   };
 }
 

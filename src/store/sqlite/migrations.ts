@@ -123,6 +123,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE files ADD COLUMN mirrors TEXT NOT NULL DEFAULT '[]';
     `,
   },
+  {
+    version: 7,
+    description: 'digests: files.digests, files.pieces (docs/transfer.md)',
+    sql: `
+      ALTER TABLE files ADD COLUMN digests TEXT NOT NULL DEFAULT '[]';
+      ALTER TABLE files ADD COLUMN pieces TEXT;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
