@@ -9,6 +9,7 @@
 import './require-node.ts';
 
 export type * from './api/bits-manager.ts';
+export { MAX_METALINK_BYTES, type MetalinkFile, parseMetalink } from './api/metalink.ts';
 export { type BitsClient, type ConnectOptions, connect } from './client/index.ts';
 export * from './core/index.ts';
 export { createManager, InProcessManager, type ManagerOptions } from './service/manager.ts';

@@ -3,16 +3,28 @@
  * (error class, codes, enumerations). One import point, so the CLI's view of the lower layers
  * stays in one file.
  */
-export type { BitsManager, FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from '../api/bits-manager.ts';
+export type {
+  BitsManager,
+  FileInfo,
+  JobErrorInfo,
+  JobInfo,
+  ManagerEvent,
+  NewFileSpec,
+  ResultCode,
+} from '../api/bits-manager.ts';
+export { MAX_METALINK_BYTES, parseMetalink } from '../api/metalink.ts';
 export {
   AUTH_SCHEMES,
   AUTH_TARGETS,
   type AuthScheme,
   type AuthTarget,
   BitsError,
+  DIGEST_ALGORITHMS,
+  type DigestAlgorithm,
   type ErrorName,
   errorContextValue,
   errorInfo,
+  type FileDigest,
   type FileRange,
   formatHresult,
   formatJobId,

@@ -3,6 +3,9 @@ import {
   AUTH_TARGETS,
   type AuthScheme,
   type AuthTarget,
+  DIGEST_ALGORITHMS,
+  type DigestAlgorithm,
+  type FileDigest,
   type FileRange,
   JOB_PRIORITIES,
   type JobPriority,
@@ -117,6 +120,16 @@ export function parseFileMode(command: string, value: string): number | null {
     throw new UsageError(`file mode must be octal permission bits like 0600 or 644, or UMASK; got ${value}`, command);
   }
   return Number.parseInt(value, 8);
+}
+
+/** `sha-256=HEX` (or `sha256:HEX`): a whole-file digest; the store checks the hex. */
+export function parseDigest(command: string, value: string): FileDigest {
+  const m = /^([a-z0-9-]+)[=:]([0-9a-f]+)$/iu.exec(value);
+  const algorithm = (m?.[1] ?? '').toLowerCase().replace(/^sha(\d)/u, 'sha-$1');
+  if (m === null || !(DIGEST_ALGORITHMS as readonly string[]).includes(algorithm)) {
+    throw new UsageError(`a digest is ALGORITHM=HEX with ${DIGEST_ALGORITHMS.join(', ')}; got ${value}`, command);
+  }
+  return { algorithm: algorithm as DigestAlgorithm, value: (m[2] ?? '').toLowerCase() };
 }
 
 /** Connections per file: a whole number from 1 to MAX_CONNECTIONS. */

@@ -44,6 +44,8 @@ export function jobStoreFileContract(factory: StoreFactory): void {
         validators: null,
         segments: null,
         mirrors: [],
+        digests: [],
+        pieces: null,
       });
       assert.equal(job.times.modificationTime, T0 + 6);
       assert.deepEqual(store.getJob(id), job);

@@ -115,5 +115,48 @@ export function jobStoreSegmentContract(factory: StoreFactory): void {
         'E_NOTIMPL',
       );
     });
+
+    test('digests and piece digests: one per algorithm, hex of the right length, lower-cased; bad ones refused', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      const digests = [
+        { algorithm: 'sha-256', value: 'A'.repeat(64) },
+        { algorithm: 'md5', value: 'b'.repeat(32) },
+      ] as const;
+      const pieces = { algorithm: 'sha-1', length: 262144, hashes: ['c'.repeat(40), 'D'.repeat(40)] } as const;
+      const job = store.addFiles(id, [file(1, { digests, pieces })], caller('alice', T0 + 1));
+      assert.deepEqual(job.files[0]?.digests, [
+        { algorithm: 'sha-256', value: 'a'.repeat(64) },
+        { algorithm: 'md5', value: 'b'.repeat(32) },
+      ]);
+      assert.deepEqual(store.getJob(id)?.files[0]?.pieces, {
+        algorithm: 'sha-1',
+        length: 262144,
+        hashes: ['c'.repeat(40), 'd'.repeat(40)],
+      });
+      const before = snapshot(store, [id]);
+      const badDigests: unknown[] = [
+        [{ algorithm: 'sha-256', value: 'a'.repeat(63) }],
+        [{ algorithm: 'crc32', value: 'abcd1234' }],
+        [
+          { algorithm: 'md5', value: 'a'.repeat(32) },
+          { algorithm: 'md5', value: 'b'.repeat(32) },
+        ],
+        [{ algorithm: 'sha-1', value: 'z'.repeat(40) }],
+        'sha-256=abc',
+      ];
+      for (const d of badDigests) {
+        assertBitsError(() => store.updateFile(id, 0, { digests: d as never }, T0 + 2), 'E_INVALIDARG');
+      }
+      const badPieces: unknown[] = [
+        { algorithm: 'sha-1', length: 100, hashes: ['c'.repeat(40)] },
+        { algorithm: 'sha-1', length: 262144, hashes: [] },
+        { algorithm: 'sha-1', length: 262144, hashes: ['c'.repeat(64)] },
+      ];
+      for (const p of badPieces) {
+        assertBitsError(() => store.updateFile(id, 0, { pieces: p as never }, T0 + 2), 'E_INVALIDARG');
+      }
+      assert.deepEqual(snapshot(store, [id]), before);
+    });
   });
 }

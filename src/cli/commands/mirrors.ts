@@ -1,11 +1,59 @@
+import { resolve } from 'node:path';
 import { BitsError } from '../bits-vocabulary.ts';
 import type { Command } from '../command.ts';
-import { arg, expectArgs, parseCount } from '../parse-values.ts';
+import { metalinkFiles } from '../metalink-files.ts';
+import { arg, expectArgs, parseCount, parseDigest } from '../parse-values.ts';
 import { UsageError } from '../usage-error.ts';
 import { jobChanged, resolveJob, value } from './job-context.ts';
 
-/** Beyond BITS: a file's mirrors (docs/transfer.md, mirrors). */
+/** Beyond BITS: a file's mirrors and digests, and Metalink import (docs/transfer.md). */
 export const mirrorCommands: readonly Command[] = [
+  {
+    name: 'importmetalink',
+    syntax: '/importmetalink <job> <file.meta4> <directory>',
+    summary: 'openbits: add the files of a Metalink document, with their mirrors and digests, into directory',
+    async run(ctx) {
+      expectArgs('importmetalink', ctx.args, 3);
+      const cwd = ctx.io.cwd ?? process.cwd();
+      const files = await metalinkFiles(resolve(cwd, arg(ctx.args, 1)), resolve(cwd, arg(ctx.args, 2)));
+      const { manager, job } = await resolveJob(ctx);
+      await manager.addFileSet(job.id, files);
+      return jobChanged(manager, job.id, `Added ${files.length} file(s) from ${arg(ctx.args, 1)}.`);
+    },
+  },
+  {
+    name: 'setdigests',
+    syntax: '/setdigests <job> <file_index> <algorithm>=<hex>…|NULL',
+    summary:
+      'openbits: whole-file digests (sha-256, sha-512, sha-1, md5) checked before the file counts as transferred',
+    async run(ctx) {
+      if (ctx.args.length < 3) throw new UsageError('a file index and at least one digest (or NULL)', 'setdigests');
+      const index = parseCount('setdigests', arg(ctx.args, 1), 'file index');
+      const rest = ctx.args.slice(2);
+      const none = rest.length === 1 && rest[0]?.toUpperCase() === 'NULL';
+      const digests = none ? [] : rest.map((d) => parseDigest('setdigests', d));
+      const { manager, job } = await resolveJob(ctx);
+      await manager.setFileDigests(job.id, index, digests);
+      return jobChanged(manager, job.id, none ? 'Digests removed.' : `${digests.length} digest(s) set.`);
+    },
+  },
+  {
+    name: 'getdigests',
+    syntax: '/getdigests <job> <file_index>',
+    summary: "openbits: print the file's digests as algorithm=hex, one a line, and its piece digests (NULL when none)",
+    async run(ctx) {
+      expectArgs('getdigests', ctx.args, 2);
+      const index = parseCount('getdigests', arg(ctx.args, 1), 'file index');
+      const { manager, job } = await resolveJob(ctx);
+      const file = (await manager.enumFiles(job.id)).find((f) => f.index === index);
+      if (file === undefined) throw new BitsError('E_INVALIDARG', `the job has no file with index ${index}`);
+      const lines = file.digests.map((d) => `${d.algorithm}=${d.value}`);
+      if (file.pieces !== null) {
+        lines.push(`pieces: ${file.pieces.count} × ${file.pieces.length} bytes, ${file.pieces.algorithm}`);
+      }
+      return value(lines.length === 0 ? 'NULL' : lines.join('\n'), { digests: file.digests, pieces: file.pieces });
+    },
+  },
   {
     name: 'setmirrors',
     syntax: '/setmirrors <job> <file_index> <url>…|NULL',

@@ -6,11 +6,13 @@ import {
   formatJobId,
   type JobInfo,
   type JobPriority,
+  type NewFileSpec,
   NotifyFlag,
 } from '../bits-vocabulary.ts';
 import { openDashboard } from '../commands/dashboard.ts';
 import { errorFacts, errorText } from '../error-text.ts';
-import { parseConnections, parsePriority } from '../parse-values.ts';
+import { metalinkFiles } from '../metalink-files.ts';
+import { parseConnections, parseDigest, parsePriority } from '../parse-values.ts';
 import { sleep as realSleep } from '../sleep.ts';
 import { UsageError } from '../usage-error.ts';
 import { OPENBITS_VERSION } from '../version.ts';
@@ -79,10 +81,35 @@ async function destinations(io: OpenbitsIo, urls: readonly string[], values: Val
   return names;
 }
 
-async function get(io: OpenbitsIo, manager: BitsManager, values: Values, urls: readonly string[]): Promise<number> {
+/** The files of a `get`: its URLs (with --mirror and --checksum), or a Metalink's files. */
+async function filesToGet(io: OpenbitsIo, values: Values, urls: readonly string[]): Promise<NewFileSpec[]> {
+  const metalink = values.metalink as string | undefined;
+  if (metalink !== undefined) {
+    if (urls.length > 0 || values.output !== undefined) {
+      throw new UsageError('--metalink takes no URL and no -o (the document names the files; -P DIR)', 'get');
+    }
+    const dir = resolve(io.cwd, (values['directory-prefix'] as string | undefined) ?? '.');
+    return metalinkFiles(resolve(io.cwd, metalink), dir);
+  }
   if (urls.length === 0) throw new UsageError('get needs at least one URL', 'get');
-  const detach = values.detach === true;
   const locals = await destinations(io, urls, values);
+  const mirrors = (values.mirror as string[] | undefined) ?? [];
+  const checksums = ((values.checksum as string[] | undefined) ?? []).map((c) => parseDigest('get', c));
+  if ((mirrors.length > 0 || checksums.length > 0) && urls.length !== 1) {
+    throw new UsageError('--mirror and --checksum describe one URL', 'get');
+  }
+  return urls.map((remoteName, i) => ({
+    remoteName,
+    localName: locals[i] as string,
+    ...(mirrors.length > 0 ? { mirrors } : {}),
+    ...(checksums.length > 0 ? { digests: checksums } : {}),
+  }));
+}
+
+async function get(io: OpenbitsIo, manager: BitsManager, values: Values, urls: readonly string[]): Promise<number> {
+  const detach = values.detach === true;
+  const files = await filesToGet(io, values, urls);
+  const locals = files.map((f) => f.localName);
   const priority: JobPriority =
     values.priority === undefined
       ? detach
@@ -92,16 +119,7 @@ async function get(io: OpenbitsIo, manager: BitsManager, values: Values, urls: r
   const name = (values.name as string | undefined) ?? (locals[0]?.split('/').pop() as string);
   const job = await manager.createJob(name, 'DOWNLOAD');
   try {
-    const mirrors = (values.mirror as string[] | undefined) ?? [];
-    if (mirrors.length > 0 && urls.length !== 1) throw new UsageError('--mirror names mirrors of one URL', 'get');
-    await manager.addFileSet(
-      job.id,
-      urls.map((remoteName, i) => ({
-        remoteName,
-        localName: locals[i] as string,
-        ...(mirrors.length > 0 ? { mirrors } : {}),
-      })),
-    );
+    await manager.addFileSet(job.id, files);
     if (priority !== job.priority) await manager.setPriority(job.id, priority);
     if (values.private === true) await manager.setFileMode(job.id, 0o600);
     if (values.connections !== undefined) {

@@ -69,6 +69,18 @@ export const VERBS: readonly VerbSpec[] = [
       },
       { long: 'name', value: 'NAME', summary: 'the job name (default: the first file name)' },
       {
+        long: 'checksum',
+        value: 'ALG=HEX',
+        multiple: true,
+        summary: 'check the (one) file against this digest (sha-256, sha-512, sha-1, md5) before it counts as done',
+      },
+      {
+        long: 'metalink',
+        value: 'FILE',
+        summary: 'get the files a Metalink (.meta4, .metalink) names, with their mirrors and digests, into -P DIR',
+        complete: 'file',
+      },
+      {
         long: 'mirror',
         value: 'URL',
         multiple: true,

@@ -1,0 +1,29 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { BitsError, MAX_METALINK_BYTES, type NewFileSpec, parseMetalink } from './bits-vocabulary.ts';
+
+/**
+ * A Metalink file (`.meta4`, `.metalink`) as the files to add: each under `directory` by the
+ * name the document gives, with its mirrors, digests and piece digests.
+ */
+export async function metalinkFiles(path: string, directory: string): Promise<NewFileSpec[]> {
+  let text: string;
+  try {
+    const bytes = await readFile(path);
+    if (bytes.byteLength > MAX_METALINK_BYTES) {
+      throw new BitsError('BG_E_INVALID_METALINK', `${path} is over ${MAX_METALINK_BYTES} bytes`);
+    }
+    text = bytes.toString('utf8');
+  } catch (err) {
+    if (err instanceof BitsError) throw err;
+    throw new BitsError('BG_E_INVALID_METALINK', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  const dir = resolve(directory);
+  return parseMetalink(text).map((f) => ({
+    remoteName: f.remoteName,
+    localName: join(dir, f.name),
+    mirrors: f.mirrors,
+    digests: f.digests,
+    pieces: f.pieces,
+  }));
+}
