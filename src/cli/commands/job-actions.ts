@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { BitsError, formatJobId, type JobType } from '../bits-vocabulary.ts';
+import { formatJobId, type JobType } from '../bits-vocabulary.ts';
 import type { Command } from '../command.ts';
 import { resultNote } from '../error-text.ts';
 import { fileLine } from '../format-job.ts';
-import { arg, expectArgs, jobTypeSwitch, parseCount, parseFileSet, parseRangeList } from '../parse-values.ts';
+import { arg, expectArgs, jobTypeSwitch, parseFileSet, parseRangeList } from '../parse-values.ts';
 import { UsageError } from '../usage-error.ts';
-import { jobChanged, resolveJob, value } from './job-context.ts';
+import { jobChanged, resolveFile, resolveJob, value } from './job-context.ts';
 
 /** The state methods that leave the queue (Cancel, Complete): the job is gone afterwards. */
 function finalAction(name: 'cancel' | 'complete', done: string): Command {
@@ -152,11 +152,7 @@ export const jobActionCommands: readonly Command[] = [
     syntax: '/gettemporaryname <job> <file_index>',
     summary: 'Print the temporary file name of the file at file_index (0-based)',
     async run(ctx) {
-      expectArgs('gettemporaryname', ctx.args, 2);
-      const index = parseCount('gettemporaryname', arg(ctx.args, 1), 'file index');
-      const { manager, job } = await resolveJob(ctx);
-      const file = (await manager.enumFiles(job.id)).find((f) => f.index === index);
-      if (file === undefined) throw new BitsError('E_INVALIDARG', `the job has no file with index ${index}`);
+      const file = await resolveFile(ctx, 'gettemporaryname');
       return value(file.temporaryName ?? 'NULL', file.temporaryName);
     },
   },

@@ -1,12 +1,22 @@
-import type { BitsManager, JobInfo } from '../bits-vocabulary.ts';
+import { BitsError, type BitsManager, type FileInfo, type JobInfo } from '../bits-vocabulary.ts';
 import type { CommandContext, CommandResult } from '../command.ts';
-import { arg } from '../parse-values.ts';
+import { arg, expectArgs, parseCount } from '../parse-values.ts';
 
 /** The manager and the job named (by GUID or unique display name) in argument `index`. */
 export async function resolveJob(ctx: CommandContext, index = 0): Promise<{ manager: BitsManager; job: JobInfo }> {
   const manager = await ctx.manager();
   const job = await manager.findJob(arg(ctx.args, index));
   return { manager, job };
+}
+
+/** `<job> <file_index>` of a per-file getter: the file, or E_INVALIDARG when the job has none at that index. */
+export async function resolveFile(ctx: CommandContext, name: string): Promise<FileInfo> {
+  expectArgs(name, ctx.args, 2);
+  const index = parseCount(name, arg(ctx.args, 1), 'file index');
+  const { manager, job } = await resolveJob(ctx);
+  const file = (await manager.enumFiles(job.id)).find((f) => f.index === index);
+  if (file === undefined) throw new BitsError('E_INVALIDARG', `the job has no file with index ${index}`);
+  return file;
 }
 
 /** A setter's or action's result: its text, and the job as it is now for --json. */

@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
-import { BitsError } from '../bits-vocabulary.ts';
 import type { Command } from '../command.ts';
 import { metalinkFiles } from '../metalink-files.ts';
 import { arg, expectArgs, parseCount, parseDigest } from '../parse-values.ts';
 import { UsageError } from '../usage-error.ts';
-import { jobChanged, resolveJob, value } from './job-context.ts';
+import { jobChanged, resolveFile, resolveJob, value } from './job-context.ts';
 
 /** Beyond BITS: a file's mirrors and digests, and Metalink import (docs/transfer.md). */
 export const mirrorCommands: readonly Command[] = [
@@ -42,11 +41,7 @@ export const mirrorCommands: readonly Command[] = [
     syntax: '/getdigests <job> <file_index>',
     summary: "openbits: print the file's digests as algorithm=hex, one a line, and its piece digests (NULL when none)",
     async run(ctx) {
-      expectArgs('getdigests', ctx.args, 2);
-      const index = parseCount('getdigests', arg(ctx.args, 1), 'file index');
-      const { manager, job } = await resolveJob(ctx);
-      const file = (await manager.enumFiles(job.id)).find((f) => f.index === index);
-      if (file === undefined) throw new BitsError('E_INVALIDARG', `the job has no file with index ${index}`);
+      const file = await resolveFile(ctx, 'getdigests');
       const lines = file.digests.map((d) => `${d.algorithm}=${d.value}`);
       if (file.pieces !== null) {
         lines.push(`pieces: ${file.pieces.count} × ${file.pieces.length} bytes, ${file.pieces.algorithm}`);
@@ -73,11 +68,7 @@ export const mirrorCommands: readonly Command[] = [
     syntax: '/getmirrors <job> <file_index>',
     summary: "openbits: print the file's mirrors, one a line (NULL when none)",
     async run(ctx) {
-      expectArgs('getmirrors', ctx.args, 2);
-      const index = parseCount('getmirrors', arg(ctx.args, 1), 'file index');
-      const { manager, job } = await resolveJob(ctx);
-      const file = (await manager.enumFiles(job.id)).find((f) => f.index === index);
-      if (file === undefined) throw new BitsError('E_INVALIDARG', `the job has no file with index ${index}`);
+      const file = await resolveFile(ctx, 'getmirrors');
       return value(file.mirrors.length === 0 ? 'NULL' : file.mirrors.join('\n'), file.mirrors);
     },
   },
