@@ -10,12 +10,20 @@
 import { readFileSync } from 'node:fs';
 import type { ManagerEvent } from '../../src/api/bits-manager.ts';
 import { connect } from '../../src/client/connect.ts';
+import type { PieceDigests } from '../../src/core/job.ts';
 import type { JobPriority, JobType } from '../../src/core/job-state.ts';
 
 /** What to transfer. */
 export interface OpenbitsClientSpec {
   readonly socketPath: string;
-  readonly items: ReadonlyArray<{ readonly url: string; readonly dest: string }>;
+  readonly items: ReadonlyArray<{
+    readonly url: string;
+    readonly dest: string;
+    readonly mirrors?: readonly string[];
+    readonly pieces?: PieceDigests;
+  }>;
+  /** Connections per file (1: front to back). */
+  readonly maxConnections?: number;
   /** `one-job`: one job with every item; `concurrent-jobs`: one job per item, all resumed at once. */
   readonly mode: 'one-job' | 'concurrent-jobs';
   readonly type: JobType;
@@ -30,6 +38,8 @@ export interface OpenbitsClientReport {
   readonly perItemMs: number[];
   /** CPU of this process inside the timed window, ms. */
   readonly clientCpuMs: number;
+  /** file:source-dropped events, as `url: reason`. */
+  readonly dropped: string[];
 }
 
 async function main(): Promise<void> {
@@ -42,12 +52,14 @@ async function main(): Promise<void> {
   const firstIndex = new Map<string, number>(); // job id → index of its first item
   const waiting = new Map<string, () => void>();
   const failures: string[] = [];
+  const dropped: string[] = [];
   let started = 0;
 
   const onEvent = (event: ManagerEvent) => {
     const base = firstIndex.get(event.jobId);
     if (base === undefined) return;
-    if (event.type === 'file:transferred') perItemMs[base + event.fileIndex] = performance.now() - started;
+    if (event.type === 'file:source-dropped') dropped.push(`${event.url}: ${event.reason}`);
+    else if (event.type === 'file:transferred') perItemMs[base + event.fileIndex] = performance.now() - started;
     else if (event.type === 'job:transferred') waiting.get(event.jobId)?.();
     else if (event.type === 'job:state' && event.state === 'TRANSIENT_ERROR') {
       // A retry would wait MinimumRetryDelay (10 min): a bench run fails instead.
@@ -71,9 +83,15 @@ async function main(): Promise<void> {
     offset += group.length;
     firstIndex.set(job.id, base);
     if (spec.priority !== 'NORMAL') await client.setPriority(job.id, spec.priority);
+    if ((spec.maxConnections ?? 1) > 1) await client.setMaxConnections(job.id, spec.maxConnections ?? 1);
     await client.addFileSet(
       job.id,
-      group.map((i) => ({ remoteName: i.url, localName: i.dest })),
+      group.map((i) => ({
+        remoteName: i.url,
+        localName: i.dest,
+        ...(i.mirrors === undefined ? {} : { mirrors: i.mirrors }),
+        ...(i.pieces === undefined ? {} : { pieces: i.pieces }),
+      })),
     );
     const transferred = new Promise<void>((resolve) => waiting.set(job.id, resolve));
     await client.resume(job.id);
@@ -94,7 +112,12 @@ async function main(): Promise<void> {
   unsubscribe();
   await client.close();
   if (failures.length > 0) throw new Error(`job error: ${failures.join('; ')}`);
-  const report: OpenbitsClientReport = { wallMs, perItemMs, clientCpuMs: (cpu.user + cpu.system) / 1000 };
+  const report: OpenbitsClientReport = {
+    wallMs,
+    perItemMs,
+    clientCpuMs: (cpu.user + cpu.system) / 1000,
+    dropped,
+  };
   process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 

@@ -128,14 +128,21 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
     mode: OpenbitsClientSpec['mode'],
     type: JobType,
     runCpu: string,
+    maxConnections = 1,
   ): Promise<DownloadMeasure> => {
     const pid = daemonPid();
     const spec: OpenbitsClientSpec = {
       socketPath: join(home, 'bitsd.sock'),
-      items: items.map((i) => ({ url: i.url, dest: i.dest })),
+      items: items.map((i) => ({
+        url: i.url,
+        dest: i.dest,
+        ...(i.mirrors === undefined ? {} : { mirrors: i.mirrors }),
+        ...(i.pieces === undefined ? {} : { pieces: i.pieces }),
+      })),
       mode,
       type,
       priority: 'FOREGROUND',
+      maxConnections,
     };
     // A peer truncates its output in place; a BITS job keeps the old file until Complete
     // renames over it, which on the 4 GiB tmpfs (corpus + 1 GiB dest + 1 GiB temp) fills it up.
@@ -156,6 +163,7 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
       // Node + undici + module loading, is logged at teardown, not mixed into S9's figure).
       peakRssKiB: daemonRss,
       perItemMs: report.perItemMs,
+      dropped: report.dropped ?? [],
     };
   };
 
@@ -204,7 +212,7 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
       rmSync(upRoot(), { recursive: true, force: true });
     },
 
-    download: (items, options) => run(items, options.mode, 'DOWNLOAD', options.cpu),
+    download: (items, options) => run(items, options.mode, 'DOWNLOAD', options.cpu, options.maxConnections),
 
     async upload(path, size, runCpu) {
       const name = `up-${seq}.bin`;

@@ -11,6 +11,10 @@ export interface DownloadItem {
   readonly url: string;
   readonly dest: string;
   readonly size: number;
+  /** Other URLs of the same file (S16). */
+  readonly mirrors?: readonly string[];
+  /** Piece digests to check the file against (S16F). */
+  readonly pieces?: { readonly algorithm: 'sha-256'; readonly length: number; readonly hashes: readonly string[] };
 }
 
 export interface DownloadOptions {
@@ -21,6 +25,8 @@ export interface DownloadOptions {
   readonly mode: 'one-job' | 'concurrent-jobs';
   /** CPU list for `taskset -c` (the client side; nginx has CPU 0). */
   readonly cpu: string;
+  /** Connections per file (segmented downloads); 1 when absent. */
+  readonly maxConnections?: number;
 }
 
 /** What one download run cost. CPU and RSS must include every process of ours (daemon too). */
@@ -32,6 +38,8 @@ export interface DownloadMeasure {
   readonly peakRssKiB: number;
   /** Per item, ms from start to that item's last byte; same order as the items. */
   readonly perItemMs: readonly number[];
+  /** Sources the transfer dropped, as `url: reason` (mirrors that failed or lied). */
+  readonly dropped?: readonly string[];
 }
 
 /** S5: kill -9 ours at `killAtFraction` of the file, restart, let it finish. */

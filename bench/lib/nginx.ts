@@ -37,7 +37,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-function config(dir: string, root: string, port: number): string {
+/** Per-server shaping: `limit_rate` per connection (e.g. `8m`). */
+export interface NginxShaping {
+  readonly limitRate?: string;
+}
+
+function config(dir: string, root: string, port: number, shaping: NginxShaping = {}): string {
   return `worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
@@ -58,18 +63,23 @@ http {
   scgi_temp_path ${dir}/scgi;
   server {
     listen 127.0.0.1:${port};
-    root ${root};
+    root ${root};${
+      shaping.limitRate === undefined
+        ? ''
+        : `
+    limit_rate ${shaping.limitRate};`
+    }
   }
 }
 `;
 }
 
 /** Start nginx (pinned to `cpu`) serving `root`, with its config, logs and pid in `dir`. */
-export async function startNginx(dir: string, root: string, cpu: string): Promise<Nginx> {
+export async function startNginx(dir: string, root: string, cpu: string, shaping: NginxShaping = {}): Promise<Nginx> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, config(dir, root, port));
+  writeFileSync(conf, config(dir, root, port, shaping));
   const accessLog = join(dir, 'access.log');
   writeFileSync(accessLog, '');
   const child: ChildProcess = spawn(

@@ -23,11 +23,16 @@ export interface Tool {
 export const OURS = 'ours';
 
 /** Ours as a Tool: one adapter download of `items`. */
-export function oursTool(ctx: BenchContext, items: readonly DownloadItem[], mode: DownloadOptions['mode']): Tool {
+export function oursTool(
+  ctx: BenchContext,
+  items: readonly DownloadItem[],
+  mode: DownloadOptions['mode'],
+  maxConnections = 1,
+): Tool {
   return {
     tool: OURS,
     async run() {
-      const m = await ctx.ours.download(items, { mode, cpu: ctx.clientCpu });
+      const m = await ctx.ours.download(items, { mode, cpu: ctx.clientCpu, maxConnections });
       const perFileRates = items.map((item, i) => item.size / ((m.perItemMs[i] ?? Number.NaN) / 1000));
       return { wallMs: m.wallMs, cpuMs: m.cpuMs, peakRssKiB: m.peakRssKiB, perFileRates };
     },
