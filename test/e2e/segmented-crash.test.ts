@@ -49,27 +49,27 @@ function recorded(db: string): { bytes: number; segments: FileSegment[] | null }
 
 const firstByte = (range: string | undefined): number => Number(/^bytes=(\d+)-/u.exec(range ?? '')?.[1] ?? Number.NaN);
 
-it('e2e: kill -9 of bitsd during a 4-connection download; the restart resumes every part from its synced offset', async (t) => {
+it('e2e: kill -9 of bitsd during a 4-connection download from a server and a mirror; the restart resumes every part from its synced offset', async (t) => {
   const body = randomBytes(SIZE);
   const home = await scratchDir('openbits-e2e-seg-home-');
   const out = await scratchDir('openbits-e2e-seg-out-');
-  const origin = await startOrigin();
+  const [origin, mirror] = await Promise.all([startOrigin(), startOrigin()]);
   const requests: ServedRequest[] = [];
   let killed = false;
   let reachedKillPoint: () => void = () => undefined;
   const killPoint = new Promise<void>((resolve) => {
     reachedKillPoint = resolve;
   });
-  origin.route(
-    '/seg.bin',
-    countingRoute(
-      body,
-      requests,
-      // Before the kill every connection drips (about 25 MB/s each), so little sits in buffers.
-      () => (killed ? {} : { dripBytes: 128 * 1024, dripMs: 5 }),
-      (total) => (total >= KILL_AT ? reachedKillPoint() : undefined),
-    ),
+  // Both serve into one request log: the parts spread over them.
+  const route = countingRoute(
+    body,
+    requests,
+    // Before the kill every connection drips (about 25 MB/s each), so little sits in buffers.
+    () => (killed ? {} : { dripBytes: 128 * 1024, dripMs: 5 }),
+    (total) => (total >= KILL_AT ? reachedKillPoint() : undefined),
   );
+  origin.route('/seg.bin', route);
+  mirror.route('/seg.bin', route);
   let daemon = await spawnDaemon(home.path);
   try {
     await cliOk(home.path, ['/util', '/setpolicy', 'checkpointBytes', String(CHECKPOINT)]);
@@ -78,6 +78,7 @@ it('e2e: kill -9 of bitsd during a 4-connection download; the restart resumes ev
     const job = await createJob(home.path, 'e2e-seg');
     await cliOk(home.path, ['/addfile', job, origin.url('/seg.bin'), dest]);
     await cliOk(home.path, ['/setmaxconnections', job, '4']);
+    await cliOk(home.path, ['/setmirrors', job, '0', mirror.url('/seg.bin')]);
     assert.equal(await cliOk(home.path, ['/rawreturn', '/getmaxconnections', job]), '4');
     const t0 = Date.now();
     await cliOk(home.path, ['/resume', job]);
@@ -106,6 +107,7 @@ it('e2e: kill -9 of bitsd during a 4-connection download; the restart resumes ev
     t.diagnostic(`transferred ${Date.now() - t1} ms after the restart`);
     await cliOk(home.path, ['/complete', job]);
     assert.equal(await sha256File(dest), sha256(body));
+    assert.ok(mirror.hits('/seg.bin').length >= 1, 'the mirror served parts');
 
     const after = requests.slice(before);
     for (const r of after) {
@@ -132,7 +134,7 @@ it('e2e: kill -9 of bitsd during a 4-connection download; the restart resumes ev
     );
   } finally {
     await stopDaemon(daemon);
-    await origin.close();
+    await Promise.all([origin.close(), mirror.close()]);
     await home.remove();
     await out.remove();
   }
