@@ -11,6 +11,10 @@ export interface DaemonArgs {
   readonly logFile: string | undefined;
   /** Stop a bitsd already serving the socket and take its place (the systemd unit). */
   readonly replace: boolean;
+  /** Serve every user of the machine as root (docs/system.md) instead of this user alone. */
+  readonly system: boolean;
+  /** System mode: members of this group administer the service besides root. */
+  readonly adminGroup: string | null;
 }
 
 /** The switches of bitsd, for --help and the man page. */
@@ -22,6 +26,12 @@ export const DAEMON_OPTIONS = [
   },
   { flags: '--log-file=PATH', summary: 'log NDJSON to PATH, rotated at 1 MiB (PATH.1 … PATH.3), instead of stderr' },
   { flags: '--replace', summary: 'stop a bitsd already serving the socket (one started on demand) and take over' },
+  {
+    flags: '--system',
+    summary:
+      'one bitsd for every user, run by root (state /var/lib/openbits, sockets /run/openbits, policy /etc/openbits)',
+  },
+  { flags: '--admin-group=GROUP', summary: 'with --system: members of GROUP administer every job and the policy' },
   { flags: '-h, --help', summary: 'show this help' },
   { flags: '--version', summary: 'print the version' },
 ] as const;
@@ -43,7 +53,17 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     idleTimeoutSeconds: Number(idle),
     logFile: values['log-file'],
     replace: values.replace === true,
+    system: values.system === true,
+    adminGroup: adminGroup(values['admin-group'], values.system === true),
   };
+}
+
+/** A group name as useradd accepts them; only with --system. */
+function adminGroup(value: string | undefined, system: boolean): string | null {
+  if (value === undefined) return null;
+  if (!system) throw new BitsError('E_INVALIDARG', '--admin-group needs --system');
+  if (!/^[a-z_][a-z0-9_.-]{0,31}\$?$/iu.test(value)) throw new BitsError('E_INVALIDARG', `not a group name: ${value}`);
+  return value;
 }
 
 function parse(argv: readonly string[]) {
@@ -57,6 +77,8 @@ function parse(argv: readonly string[]) {
       'idle-timeout': { type: 'string' },
       'log-file': { type: 'string' },
       replace: { type: 'boolean' },
+      system: { type: 'boolean' },
+      'admin-group': { type: 'string' },
     },
   });
 }

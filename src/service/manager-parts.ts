@@ -93,11 +93,13 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
   });
   if (options.store === undefined) mkdirSync(options.home, { recursive: true, mode: 0o700 });
   const store = options.store ?? openSqliteJobStore(join(options.home, 'jobs.db'), { quotas: policy.policy.quotas });
-  const access = new JobAccess(
-    store,
-    options.owner ?? String(process.getuid?.() ?? 0),
-    options.isAdmin ?? process.getuid?.() === 0,
-  );
+  const isAdmin = options.isAdmin ?? process.getuid?.() === 0;
+  const access = new JobAccess(store, {
+    owner: options.owner ?? String(process.getuid?.() ?? 0),
+    isAdmin: () => isAdmin,
+    // A manager's own caller configures it (the per-user daemon's user, a library's process).
+    mayConfigure: () => true,
+  });
   const locks = new JobLocks();
   const hub = new EventHub(clock);
   const metrics =
