@@ -9,6 +9,8 @@ import { type ApiLogger, type ApiServer, listenApi } from '../api/server.ts';
 import { BitsError } from '../core/bits-error.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Caller } from '../service/job-access.ts';
+import type { OwnerIo } from '../service/owner-io.ts';
+import { OwnerWorkers } from '../service/worker/owner-workers.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { type Account, SystemUsers } from './system-users.ts';
 
@@ -25,7 +27,8 @@ export interface SystemDaemonOptions {
   readonly logger: ApiLogger;
   /** Members of this group administer the service besides root (null: root only). */
   readonly adminGroup: string | null;
-  readonly createManager: (options: { home: string; policyFile: string }) => Promise<SystemManager>;
+  /** `io`: the workers that handle each owner's files and transfers as that owner. */
+  readonly createManager: (options: { home: string; policyFile: string; io: OwnerIo }) => Promise<SystemManager>;
 }
 
 export interface RunningSystemDaemon {
@@ -202,7 +205,8 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
   }
 
   try {
-    manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath });
+    const io = new OwnerWorkers({ clock, logger, account: (uid) => users.account(uid) });
+    manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath, io });
     // Sockets of a previous run (a crash, kill -9) go: each is made again on the next hello.
     for (const name of readdirSync(paths.usersDir)) rmSync(join(paths.usersDir, name), { force: true });
     rmSync(paths.helloPath, { force: true });

@@ -13,6 +13,7 @@ import { JobRuns } from './job-runs.ts';
 import { JobTransitions } from './job-transitions.ts';
 import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
+import { localIo, type OwnerIo } from './owner-io.ts';
 import { PolicyControl } from './policy-control.ts';
 import type { Policy } from './policy-file.ts';
 import { ProcNetworkSource } from './proc-network-source.ts';
@@ -44,6 +45,11 @@ export interface ManagerOptions {
   readonly logger?: WebhookLogger;
   /** Webhook back-off and deadlines (docs/webhooks.md defaults). */
   readonly webhookRetry?: Partial<WebhookRetryPolicy>;
+  /**
+   * Who touches owners' files and the network for their jobs (default: this process; the
+   * system daemon passes workers that run as each owner).
+   */
+  readonly io?: OwnerIo;
 }
 
 /** The named parts the manager is a façade over. */
@@ -71,6 +77,8 @@ export interface ManagerParts {
   readonly webhooks: Webhooks;
   /** The scheduler's actions and the runs it starts. */
   readonly runs: JobRuns;
+  /** Owners' files and their transfers: here, or in a worker running as the owner. */
+  readonly io: OwnerIo;
 }
 
 /**
@@ -106,7 +114,8 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     options.metrics === undefined ? undefined : serviceMetrics(store, hub, clock, options.metrics.version);
   const observe = metrics === undefined ? undefined : (step: TimedStep, s: number) => metrics.observe(step, s);
   const notify = new NotifyCommandRunner({ clock, getJob: (id) => store.getJob(id) });
-  const uploads = new UploadReplies(store, clock);
+  const io = options.io ?? localIo(clock);
+  const uploads = new UploadReplies(store, clock, io);
   const scheduler = new Scheduler(clock, policy.scheduler, {
     start: (id) => the().runs.start(id),
     preempt: (id) => the().runs.preempt(id),
@@ -160,6 +169,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     bandwidth,
     policy: () => policy.policy,
     observe,
+    io,
   });
   network.onChange((up) => waits.networkChanged(up));
   parts = {
@@ -179,6 +189,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     runs,
     metrics,
     webhooks,
+    io,
   };
   return parts;
 }

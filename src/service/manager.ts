@@ -201,7 +201,7 @@ export class InProcessManager implements BitsManager {
     const { transitions, uploads, policy } = this.#p;
     return this.#stopThen(jobId, 'cancel', async (job) => {
       if (!isUploadType(job.type)) {
-        const result = await discardFiles(job);
+        const result = await discardFiles(job, this.#p.io);
         await transitions.step(job, 'cancel');
         return result;
       }
@@ -220,7 +220,7 @@ export class InProcessManager implements BitsManager {
       try {
         result = isUploadType(job.type)
           ? await uploads.publish(job)
-          : await publishFiles(job, store, () => clock.wallMs());
+          : await publishFiles(job, store, this.#p.io, () => clock.wallMs());
       } catch (err) {
         // A rename failed: the job stays (a stopped transfer back in the queue) for another try.
         if (isActiveState(job.state)) await transitions.step(job, 'slice_end');
@@ -437,6 +437,7 @@ export class InProcessManager implements BitsManager {
     scheduler.stop();
     await runs.stopAll();
     await this.#p.webhooks.close();
+    await this.#p.io.close();
     for (const job of store.listJobs()) store.saveTimers(job.id, scheduler.timers(job.id));
     notify.stop();
     uploads.stop();

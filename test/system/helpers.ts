@@ -202,3 +202,20 @@ export async function bitsadminError(
 export function removeRoot(root: string): void {
   if (existsSync(root)) rmSync(root, { recursive: true, force: true });
 }
+
+/** Poll `/info` as `user` until `done` holds (60 s at most). */
+export async function waitForJob(
+  user: TestUser | null,
+  id: string,
+  env: Record<string, string>,
+  done: (job: Record<string, unknown>) => boolean,
+  timeoutMs = 60_000,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await bitsadminJson(user, ['/info', id], env);
+    if (done(job)) return job;
+    if (Date.now() > deadline) throw new Error(`job ${id} did not get there: ${JSON.stringify(job)}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
