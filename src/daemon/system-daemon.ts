@@ -147,9 +147,9 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
       }),
     });
     // Created 0600 and root's (listenApi's umask), then given to the user: no window in which
-    // anyone else could connect.
-    chownSync(socketPath, uid, account.gid);
+    // anyone else could connect. The mode is set while root owns it (no CAP_FOWNER needed).
     chmodSync(socketPath, 0o600);
+    chownSync(socketPath, uid, account.gid);
     logger.info({ uid, user: account.name, socket: socketPath }, 'socket created for a user');
     return server;
   }
