@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { BitsError } from '../core/bits-error.ts';
+import type { SessionMode } from './owner-sessions.ts';
 
 /** bitsd's command line. */
 export interface DaemonArgs {
@@ -15,6 +16,8 @@ export interface DaemonArgs {
   readonly system: boolean;
   /** System mode: members of this group administer the service besides root. */
   readonly adminGroup: string | null;
+  /** System mode: how owner sessions are watched (jobs wait while their owner is logged off). */
+  readonly sessions: SessionMode;
 }
 
 /** The switches of bitsd, for --help and the man page. */
@@ -32,6 +35,11 @@ export const DAEMON_OPTIONS = [
       'one bitsd for every user, run by root (state /var/lib/openbits, sockets /run/openbits, policy /etc/openbits)',
   },
   { flags: '--admin-group=GROUP', summary: 'with --system: members of GROUP administer every job and the policy' },
+  {
+    flags: '--sessions=MODE',
+    summary:
+      'with --system: who is logged on — logind, processes (a user with any process), none (everybody), auto (default: logind if systemd runs the machine)',
+  },
   { flags: '-h, --help', summary: 'show this help' },
   { flags: '--version', summary: 'print the version' },
 ] as const;
@@ -55,7 +63,17 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     replace: values.replace === true,
     system: values.system === true,
     adminGroup: adminGroup(values['admin-group'], values.system === true),
+    sessions: sessions(values.sessions, values.system === true),
   };
+}
+
+function sessions(value: string | undefined, system: boolean): SessionMode {
+  if (value === undefined) return 'auto';
+  if (!system) throw new BitsError('E_INVALIDARG', '--sessions needs --system');
+  if (value !== 'auto' && value !== 'logind' && value !== 'processes' && value !== 'none') {
+    throw new BitsError('E_INVALIDARG', `--sessions takes auto, logind, processes or none, not ${value}`);
+  }
+  return value;
 }
 
 /** A group name as useradd accepts them; only with --system. */
@@ -79,6 +97,7 @@ function parse(argv: readonly string[]) {
       replace: { type: 'boolean' },
       system: { type: 'boolean' },
       'admin-group': { type: 'string' },
+      sessions: { type: 'string' },
     },
   });
 }

@@ -95,6 +95,8 @@ if (args.system) {
       clock: systemClock,
       logger,
       adminGroup: args.adminGroup,
+      sessions: args.sessions,
+      env: process.env,
       // The service's own caller (SIGHUP's reload) is root; users get views of this manager.
       createManager: (options) =>
         createManager({

@@ -10,8 +10,10 @@ import { BitsError } from '../core/bits-error.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Caller } from '../service/job-access.ts';
 import type { OwnerIo } from '../service/owner-io.ts';
+import type { OwnerPresence } from '../service/owner-presence.ts';
 import { OwnerWorkers } from '../service/worker/owner-workers.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
+import { OwnerSessions, type SessionMode } from './owner-sessions.ts';
 import { type Account, SystemUsers } from './system-users.ts';
 
 /** The manager the system daemon serves: one view of it per user's socket. */
@@ -27,8 +29,16 @@ export interface SystemDaemonOptions {
   readonly logger: ApiLogger;
   /** Members of this group administer the service besides root (null: root only). */
   readonly adminGroup: string | null;
+  /** How owner sessions are watched; `OPENBITS_SESSIONS_DIR` replaces logind's folder (tests). */
+  readonly sessions: SessionMode;
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** `io`: the workers that handle each owner's files and transfers as that owner. */
-  readonly createManager: (options: { home: string; policyFile: string; io: OwnerIo }) => Promise<SystemManager>;
+  readonly createManager: (options: {
+    home: string;
+    policyFile: string;
+    io: OwnerIo;
+    presence: OwnerPresence;
+  }) => Promise<SystemManager>;
 }
 
 export interface RunningSystemDaemon {
@@ -206,7 +216,15 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
 
   try {
     const io = new OwnerWorkers({ clock, logger, account: (uid) => users.account(uid) });
-    manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath, io });
+    const sessionsDir = options.env?.OPENBITS_SESSIONS_DIR;
+    const presence = new OwnerSessions({
+      clock,
+      mode: options.sessions,
+      ignorePids: () => io.pids(),
+      ...(sessionsDir === undefined || sessionsDir === '' ? {} : { logindDir: sessionsDir }),
+    });
+    logger.info({ sessions: presence.mode }, 'owner sessions watched');
+    manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath, io, presence });
     // Sockets of a previous run (a crash, kill -9) go: each is made again on the next hello.
     for (const name of readdirSync(paths.usersDir)) rmSync(join(paths.usersDir, name), { force: true });
     rmSync(paths.helloPath, { force: true });

@@ -14,6 +14,7 @@ import { JobTransitions } from './job-transitions.ts';
 import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { localIo, type OwnerIo } from './owner-io.ts';
+import { ALWAYS_PRESENT, type OwnerPresence } from './owner-presence.ts';
 import { PolicyControl } from './policy-control.ts';
 import type { Policy } from './policy-file.ts';
 import { ProcNetworkSource } from './proc-network-source.ts';
@@ -50,6 +51,8 @@ export interface ManagerOptions {
    * system daemon passes workers that run as each owner).
    */
   readonly io?: OwnerIo;
+  /** Whether each job's owner is logged on (default: always; the system daemon watches sessions). */
+  readonly presence?: OwnerPresence;
 }
 
 /** The named parts the manager is a façade over. */
@@ -79,6 +82,7 @@ export interface ManagerParts {
   readonly runs: JobRuns;
   /** Owners' files and their transfers: here, or in a worker running as the owner. */
   readonly io: OwnerIo;
+  readonly presence: OwnerPresence;
 }
 
 /**
@@ -144,6 +148,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     webhooks,
   });
   const network = options.network ?? new ProcNetworkSource(clock);
+  const presence = options.presence ?? ALWAYS_PRESENT;
   const waits = new WaitConditions({
     store,
     transitions,
@@ -152,6 +157,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     loopbackWithoutNetwork: options.loopbackWithoutNetwork ?? true,
     policyBlocks: (priority) => the().bandwidth.isBlocked(priority),
     stop: (id) => the().runs.stop(id),
+    presence,
   });
   // A policy that blocks a priority now parks its jobs from the start: the waits exist by then.
   const bandwidth = new BandwidthControl(clock, policy.policy.bandwidth, (priority, blocked) =>
@@ -172,6 +178,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     io,
   });
   network.onChange((up) => waits.networkChanged(up));
+  presence.onChange((owner, present) => waits.presenceChanged(owner, present));
   parts = {
     clock,
     store,
@@ -190,6 +197,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     metrics,
     webhooks,
     io,
+    presence,
   };
   return parts;
 }

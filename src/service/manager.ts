@@ -87,8 +87,9 @@ export class InProcessManager implements BitsManager {
   }
 
   /** Start-up: re-queue what was transferring, restore timers (createManager does it). */
-  recover(): Promise<void> {
-    return this.#p.transitions.recover();
+  async recover(): Promise<void> {
+    await this.#p.transitions.recover();
+    this.#p.waits.releasePresentOwners();
   }
 
   // ── jobs ─────────────────────────────────────────────────────────────────────────────────
@@ -443,6 +444,7 @@ export class InProcessManager implements BitsManager {
     uploads.stop();
     bandwidth.stop();
     network.close();
+    this.#p.presence.close();
     hub.close();
     this.#p.metrics?.close();
     store.close();

@@ -100,7 +100,9 @@ export async function startSystemDaemon(
   env: Record<string, string> = {},
 ): Promise<SystemDaemon> {
   const systemEnv = { OPENBITS_SYSTEM_ROOT: root, OPENBITS_SYSTEM: '1', ...env };
-  const child = spawn(process.execPath, [join(BIN, 'bitsd.js'), '--system', ...args], {
+  // Test users have no login session: unless a test watches sessions, everybody counts as present.
+  const sessions = args.some((a) => a.startsWith('--sessions=')) ? [] : ['--sessions=none'];
+  const child = spawn(process.execPath, [join(BIN, 'bitsd.js'), '--system', ...sessions, ...args], {
     env: { ...process.env, ...systemEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
