@@ -117,8 +117,8 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
   const metrics =
     options.metrics === undefined ? undefined : serviceMetrics(store, hub, clock, options.metrics.version);
   const observe = metrics === undefined ? undefined : (step: TimedStep, s: number) => metrics.observe(step, s);
-  const notify = new NotifyCommandRunner({ clock, getJob: (id) => store.getJob(id) });
   const io = options.io ?? localIo(clock);
+  const notify = new NotifyCommandRunner({ clock, getJob: (id) => store.getJob(id), io });
   const uploads = new UploadReplies(store, clock, io);
   const scheduler = new Scheduler(clock, policy.scheduler, {
     start: (id) => the().runs.start(id),

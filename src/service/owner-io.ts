@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import type { Clock } from '../core/index.ts';
 import { checkLocalDestination, commitFile, deleteTempFile } from '../transfer/index.ts';
 import {
@@ -44,7 +45,39 @@ export interface OwnerIo {
   readReply(owner: string, path: string): Promise<StoredReply>;
   discardUploadLocalState(owner: string, state: UploadSessionState): Promise<boolean>;
   cancelUploadSession(owner: string, request: CancelSessionRequest, signal: AbortSignal): Promise<CancelOutcome>;
+  /**
+   * The notify command line: `program` with `args`, no shell, the service's (or the worker's)
+   * environment plus `env`; resolves with its exit code (null: killed by a signal).
+   */
+  runCommand(
+    owner: string,
+    program: string,
+    args: readonly string[],
+    env: Record<string, string>,
+  ): Promise<number | null>;
   close(): Promise<void>;
+}
+
+/** Run a program and wait for it; as root for another owner (a library running as root), as them. */
+function runCommand(
+  owner: string,
+  program: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<number | null> {
+  const uid = Number(owner);
+  const asOwner = process.getuid?.() === 0 && Number.isInteger(uid) && uid !== 0 ? { uid, gid: uid } : {};
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, [...args], {
+      shell: false,
+      stdio: 'ignore',
+      detached: false,
+      env: { ...process.env, ...env },
+      ...asOwner,
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code));
+  });
 }
 
 /** In this process, with this process's rights (the per-user daemon, the library). */
@@ -59,6 +92,7 @@ export function localIo(clock: Clock): OwnerIo {
     readReply: (_owner, path) => readReply(path),
     discardUploadLocalState: (_owner, state) => discardUploadLocalState(state),
     cancelUploadSession: (_owner, request, signal) => cancelUploadSession({ ...request, signal, clock }),
+    runCommand: (owner, program, args, env) => runCommand(owner, program, args, env),
     close: async () => undefined,
   };
 }

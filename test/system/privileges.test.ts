@@ -90,6 +90,29 @@ describe('bitsd --system: transfers run with the owner’s rights', () => {
     );
   });
 
+  it('runs the notify command line as the owner, with the owner’s groups and none of root’s environment', async () => {
+    const out = join(alice.home, 'notified');
+    const job = await bitsadminJson(alice, ['/create', 'notify'], env);
+    const id = job.id as string;
+    await bitsadminJson(alice, ['/addfile', id, origin.url('/file.bin'), join(alice.home, 'n.bin')], env);
+    await bitsadminJson(alice, ['/setnotifyflags', id, '1'], env);
+    const script = `id -u > ${out}.tmp; id -g >> ${out}.tmp; echo "$HOME" >> ${out}.tmp; echo "\${OPENBITS_SYSTEM_ROOT:-unset}" >> ${out}.tmp; mv ${out}.tmp ${out}`;
+    await bitsadminJson(alice, ['/setnotifycmdline', id, '/bin/sh', `/bin/sh -c '${script}'`], env);
+    await bitsadminJson(alice, ['/resume', id], env);
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(out)) {
+      if (Date.now() > deadline) throw new Error('the notify command did not run');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n'), [
+      String(alice.uid),
+      String(alice.gid),
+      alice.home,
+      'unset',
+    ]);
+    assert.equal(lstatSync(out).uid, alice.uid);
+  });
+
   it('refuses a local name in a folder only root can write (E_ACCESSDENIED), writing nothing', async () => {
     const job = await bitsadminJson(alice, ['/create', 'into-root'], env);
     const code = await bitsadminError(

@@ -431,6 +431,10 @@ export class OwnerWorkers implements OwnerIo {
     );
   }
 
+  runCommand(owner: string, program: string, args: readonly string[], env: Record<string, string>) {
+    return this.#call<number | null>(owner, 'runCommand', [program, args, env]);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     const all = [...this.#workers.values()];

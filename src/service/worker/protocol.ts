@@ -17,7 +17,8 @@ export type CallOp =
   | 'deleteTempFile'
   | 'readReply'
   | 'discardUploadLocalState'
-  | 'cancelUploadSession';
+  | 'cancelUploadSession'
+  | 'runCommand';
 
 /** A run's reports, named as the RunReports/UploadReports methods. */
 export type ReportName = 'connected' | 'file' | 'checkpoint' | 'progress' | 'session' | 'replyProgress';

@@ -40,6 +40,8 @@ export function runWorker(): void {
     discardUploadLocalState: ([state]) => io.discardUploadLocalState('', state as UploadSessionState),
     cancelUploadSession: ([request], signal) =>
       io.cancelUploadSession('', request as Parameters<typeof io.cancelUploadSession>[1], signal),
+    runCommand: ([program, args, env]) =>
+      io.runCommand('', program as string, args as string[], env as Record<string, string>),
   };
 
   async function call(id: number, op: CallOp, args: unknown[]): Promise<void> {
