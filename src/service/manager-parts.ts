@@ -131,6 +131,9 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
   const webhooks = new Webhooks({
     store,
     clock,
+    // Sent by whoever does the owner's I/O (system mode: the owner's worker, not root); a job
+    // gone from the store has its last events sent by root's worker.
+    transport: ({ jobId, signal, ...post }) => io.postWebhook(store.getJob(jobId)?.owner ?? '0', post, signal),
     policyHooks: () => the().policy.policy.webhooks,
     logger: options.logger,
     retry: options.webhookRetry,

@@ -12,11 +12,19 @@ import {
 } from '../transfer/upload/index.ts';
 import { type RunContext, type RunOutcome, runDownloadJob } from './download-runner.ts';
 import { checkUploadSource, runUploadJob, type UploadRunContext } from './upload-runner.ts';
+import { httpWebhookTransport } from './webhooks/transport.ts';
 
 /** Where Complete puts a file: its modification time and mode (commitFile's options). */
 export interface CommitOptions {
   readonly lastModified?: string | null;
   readonly mode: number | null;
+}
+
+/** A signed webhook delivery, ready to POST. */
+export interface WebhookPost {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
 }
 
 /** A Cancel-Session request: one attempt (the caller's queue retries). */
@@ -55,6 +63,8 @@ export interface OwnerIo {
     args: readonly string[],
     env: Record<string, string>,
   ): Promise<number | null>;
+  /** One webhook POST for a job of the owner's (the receiver's answer is read here, not by root). */
+  postWebhook(owner: string, post: WebhookPost, signal: AbortSignal): Promise<{ status: number }>;
   close(): Promise<void>;
 }
 
@@ -82,6 +92,7 @@ function runCommand(
 
 /** In this process, with this process's rights (the per-user daemon, the library). */
 export function localIo(clock: Clock): OwnerIo {
+  let webhooks: ReturnType<typeof httpWebhookTransport> | undefined;
   return {
     download: (_owner, ctx) => runDownloadJob(ctx),
     upload: (_owner, ctx) => runUploadJob(ctx),
@@ -93,6 +104,12 @@ export function localIo(clock: Clock): OwnerIo {
     discardUploadLocalState: (_owner, state) => discardUploadLocalState(state),
     cancelUploadSession: (_owner, request, signal) => cancelUploadSession({ ...request, signal, clock }),
     runCommand: (owner, program, args, env) => runCommand(owner, program, args, env),
-    close: async () => undefined,
+    postWebhook: (_owner, post, signal) => {
+      webhooks ??= httpWebhookTransport();
+      return webhooks({ ...post, jobId: '', signal });
+    },
+    close: async () => {
+      await webhooks?.close();
+    },
   };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import {
   chmodSync,
   chownSync,
@@ -12,6 +13,8 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type OriginServer, serving, startOrigin } from '../helpers/origin-server.ts';
@@ -111,6 +114,42 @@ describe('bitsd --system: transfers run with the owner’s rights', () => {
       'unset',
     ]);
     assert.equal(lstatSync(out).uid, alice.uid);
+  });
+
+  it('sends the job’s webhooks from the owner’s worker: the receiver’s peer socket is the owner’s', async () => {
+    const seen: Array<{ event: string; uid: number | undefined }> = [];
+    const receiver = createServer((req, res) => {
+      // The kernel's table of TCP sockets names the uid that owns the sending end.
+      const port = (req.socket.remotePort ?? 0).toString(16).toUpperCase().padStart(4, '0');
+      const line = readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/u))
+        .find((f) => f[1]?.endsWith(`:${port}`));
+      seen.push({
+        event: String(req.headers['openbits-event'] ?? ''),
+        uid: line === undefined ? undefined : Number(line[7]),
+      });
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const job = await bitsadminJson(alice, ['/create', 'hooked'], env);
+      const id = job.id as string;
+      await bitsadminJson(alice, ['/addfile', id, origin.url('/file.bin'), join(alice.home, 'hooked.bin')], env);
+      await bitsadminJson(alice, ['/setnotifyurl', id, url, 'a-secret-of-16-chars-or-more'], env);
+      await bitsadminJson(alice, ['/resume', id], env);
+      const deadline = Date.now() + 60_000;
+      while (seen.length === 0) {
+        if (Date.now() > deadline) throw new Error('no webhook arrived');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.equal(seen[0]?.uid, alice.uid);
+    } finally {
+      receiver.close();
+    }
   });
 
   it('refuses a local name in a folder only root can write (E_ACCESSDENIED), writing nothing', async () => {

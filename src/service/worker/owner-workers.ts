@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { BitsError, type Clock, type TimerHandle } from '../../core/index.ts';
 import type { StoredReply } from '../../transfer/upload/index.ts';
 import type { RunContext, RunOutcome } from '../download-runner.ts';
-import type { OwnerIo } from '../owner-io.ts';
+import type { OwnerIo, WebhookPost } from '../owner-io.ts';
 import type { UploadReports, UploadRunContext } from '../upload-runner.ts';
 import { type CallOp, type FromWorker, fromWire, type ReportArgs, type ToWorker } from './protocol.ts';
 
@@ -429,6 +429,10 @@ export class OwnerWorkers implements OwnerIo {
       [request],
       signal,
     );
+  }
+
+  postWebhook(owner: string, post: WebhookPost, signal: AbortSignal): Promise<{ status: number }> {
+    return this.#call(owner, 'postWebhook', [post], signal);
   }
 
   runCommand(owner: string, program: string, args: readonly string[], env: Record<string, string>) {

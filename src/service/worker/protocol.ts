@@ -18,7 +18,8 @@ export type CallOp =
   | 'readReply'
   | 'discardUploadLocalState'
   | 'cancelUploadSession'
-  | 'runCommand';
+  | 'runCommand'
+  | 'postWebhook';
 
 /** A run's reports, named as the RunReports/UploadReports methods. */
 export type ReportName = 'connected' | 'file' | 'checkpoint' | 'progress' | 'session' | 'replyProgress';
@@ -56,7 +57,9 @@ export interface WireError {
 
 export function toWire(err: unknown): WireError {
   if (err instanceof BitsError) return { bits: err.toJSON(), message: err.message, code: null };
-  const code = (err as { code?: unknown } | null)?.code;
+  // undici puts the errno code (ECONNREFUSED) on the cause.
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | null;
+  const code = e?.code ?? e?.cause?.code;
   return {
     bits: null,
     message: err instanceof Error ? err.message : String(err),

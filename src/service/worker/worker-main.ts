@@ -3,7 +3,7 @@ import type { TransferOptions } from '../../transfer/download-request.ts';
 import { abortError, unexpectedFailure } from '../../transfer/index.ts';
 import type { UploadOptions, UploadSessionState } from '../../transfer/upload/index.ts';
 import type { RunOutcome } from '../download-runner.ts';
-import { localIo } from '../owner-io.ts';
+import { localIo, type WebhookPost } from '../owner-io.ts';
 import type { UploadReports } from '../upload-runner.ts';
 import type { CallOp, FromWorker, ReportName, ToWorker } from './protocol.ts';
 import { toWire } from './protocol.ts';
@@ -40,6 +40,7 @@ export function runWorker(): void {
     discardUploadLocalState: ([state]) => io.discardUploadLocalState('', state as UploadSessionState),
     cancelUploadSession: ([request], signal) =>
       io.cancelUploadSession('', request as Parameters<typeof io.cancelUploadSession>[1], signal),
+    postWebhook: ([post], signal) => io.postWebhook('', post as WebhookPost, signal),
     runCommand: ([program, args, env]) =>
       io.runCommand('', program as string, args as string[], env as Record<string, string>),
   };
