@@ -12,6 +12,7 @@ import type { Caller } from '../service/job-access.ts';
 import type { OwnerIo } from '../service/owner-io.ts';
 import type { OwnerPresence } from '../service/owner-presence.ts';
 import { OwnerWorkers } from '../service/worker/owner-workers.ts';
+import { reloadPolicy } from './daemon.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { OwnerSessions, type SessionMode } from './owner-sessions.ts';
 import { type Account, SystemUsers } from './system-users.ts';
@@ -255,15 +256,15 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
   return {
     manager: served,
     userSocket,
-    async reload() {
-      try {
-        checkMachinePolicy(paths.configPath);
-        await served.reloadPolicy();
-        logger.info({ file: paths.configPath }, 'policy reloaded');
-      } catch (err) {
-        logger.error({ err, file: paths.configPath }, 'policy not reloaded; the previous one stays');
-      }
-    },
+    reload: () =>
+      reloadPolicy(
+        async () => {
+          checkMachinePolicy(paths.configPath);
+          await served.reloadPolicy();
+        },
+        logger,
+        paths.configPath,
+      ),
     stop() {
       stopping ??= (async () => {
         helloServer.close();

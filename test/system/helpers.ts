@@ -200,6 +200,22 @@ export async function bitsadminError(
   return (JSON.parse(r.stdout) as { error: { name: string } }).error.name;
 }
 
+/** After hook: stop the daemon and the origin, then remove the users and the root, whatever failed. */
+export async function teardown(parts: {
+  daemon: SystemDaemon | undefined;
+  origin?: { close(): Promise<void> } | undefined;
+  users: TestUsers;
+  root: string;
+}): Promise<void> {
+  try {
+    await parts.daemon?.stop();
+    await parts.origin?.close();
+  } finally {
+    parts.users.cleanup();
+    removeRoot(parts.root);
+  }
+}
+
 /** Remove the test's root (after the daemon stopped). */
 export function removeRoot(root: string): void {
   if (existsSync(root)) rmSync(root, { recursive: true, force: true });

@@ -8,12 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { type OriginServer, serving, startOrigin } from '../helpers/origin-server.ts';
 import {
   bitsadminJson,
-  removeRoot,
   type SystemDaemon,
   startSystemDaemon,
   systemRoot,
   type TestUser,
   TestUsers,
+  teardown,
   waitForJob,
 } from './helpers.ts';
 
@@ -43,15 +43,7 @@ describe('bitsd --system: owner logoff and logon', () => {
     origin.route('/drip.bin', serving(body, { dripBytes: 8192, dripMs: 200 }));
   });
 
-  after(async () => {
-    try {
-      await daemon?.stop();
-      await origin?.close();
-    } finally {
-      users.cleanup();
-      removeRoot(root);
-    }
-  });
+  after(() => teardown({ daemon, origin, users, root }));
 
   it('logind: a transfer stops at logoff, waits with ERROR_NOT_LOGGED_ON and goes on at logon', async () => {
     const sessions = join(root, 'sessions');

@@ -21,13 +21,13 @@ import { type OriginServer, serving, startOrigin } from '../helpers/origin-serve
 import {
   bitsadminError,
   bitsadminJson,
-  removeRoot,
   runAs,
   type SystemDaemon,
   startSystemDaemon,
   systemRoot,
   type TestUser,
   TestUsers,
+  teardown,
   waitForJob,
 } from './helpers.ts';
 
@@ -68,15 +68,7 @@ describe('bitsd --system: transfers run with the owner’s rights', () => {
     env = daemon.env;
   });
 
-  after(async () => {
-    try {
-      await daemon?.stop();
-      await origin?.close();
-    } finally {
-      users.cleanup();
-      removeRoot(root);
-    }
-  });
+  after(() => teardown({ daemon, origin, users, root }));
 
   it('downloads into the owner’s folder as the owner: the file is theirs, the bytes right', async () => {
     const target = join(alice.home, 'file.bin');

@@ -5,13 +5,13 @@ import { systemUserSocket } from '../../src/api/paths.ts';
 import {
   bitsadminError,
   bitsadminJson,
-  removeRoot,
   runNodeAs,
   type SystemDaemon,
   startSystemDaemon,
   systemRoot,
   type TestUser,
   TestUsers,
+  teardown,
 } from './helpers.ts';
 
 // The real bitsd --system as root, and the real bitsadmin as throwaway users (useradd/runuser).
@@ -33,14 +33,7 @@ describe('bitsd --system: users, sockets and ownership', () => {
     env = daemon.env;
   });
 
-  after(async () => {
-    try {
-      await daemon?.stop();
-    } finally {
-      users.cleanup();
-      removeRoot(root);
-    }
-  });
+  after(() => teardown({ daemon, users, root }));
 
   it('gives each user a socket of their own, 0600, that nobody else can open', async () => {
     const job = await bitsadminJson(alice, ['/create', 'alice-job'], env);
