@@ -37,7 +37,14 @@ export type ToWorker =
       readonly limited: boolean;
     }
   | { readonly t: 'abort'; readonly id: number }
-  | { readonly t: 'granted'; readonly id: number; readonly take: number; readonly ok: boolean };
+  /** `credit`: bytes the worker may read before it asks again (more than asked while unlimited). */
+  | {
+      readonly t: 'granted';
+      readonly id: number;
+      readonly take: number;
+      readonly ok: boolean;
+      readonly credit: number;
+    };
 
 export type FromWorker =
   /** Listening: messages sent before this could be lost. */

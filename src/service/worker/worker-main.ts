@@ -24,7 +24,7 @@ function send(message: FromWorker): void {
 export function runWorker(): void {
   const io = localIo(systemClock);
   const aborts = new Map<number, AbortController>();
-  const takes = new Map<string, { resolve(): void; reject(err: unknown): void }>();
+  const takes = new Map<string, { resolve(credit: number): void; reject(err: unknown): void }>();
 
   const calls: Record<CallOp, (args: unknown[], signal: AbortSignal) => Promise<unknown>> = {
     checkLocalDestination: ([path]) => io.checkLocalDestination('', path as string),
@@ -64,10 +64,16 @@ export function runWorker(): void {
     const abort = new AbortController();
     aborts.set(id, abort);
     let nextTake = 0;
+    // Bytes root allowed beyond those asked for (while no limit applies).
+    let credit = 0;
     const limiter: RateLimiter | null = message.limited
       ? {
           take(bytes: number, signal: AbortSignal): Promise<void> {
             if (signal.aborted) return Promise.reject(abortError(signal));
+            if (credit >= bytes) {
+              credit -= bytes;
+              return Promise.resolve();
+            }
             const take = nextTake++;
             return new Promise<void>((resolve, reject) => {
               const key = `${id}:${take}`;
@@ -77,8 +83,9 @@ export function runWorker(): void {
               };
               signal.addEventListener('abort', onAbort, { once: true });
               takes.set(key, {
-                resolve: () => {
+                resolve: (granted) => {
                   signal.removeEventListener('abort', onAbort);
+                  credit += granted - bytes;
                   resolve();
                 },
                 reject: (err) => {
@@ -152,7 +159,7 @@ export function runWorker(): void {
         const key = `${message.id}:${message.take}`;
         const waiter = takes.get(key);
         takes.delete(key);
-        if (message.ok) waiter?.resolve();
+        if (message.ok) waiter?.resolve(message.credit);
         else waiter?.reject(new DOMException('the transfer was stopped', 'AbortError'));
         break;
       }
