@@ -55,6 +55,10 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
   const { values } = parsed;
   const idle = values['idle-timeout'] ?? '0';
   if (!/^\d+$/u.test(idle)) throw new BitsError('E_INVALIDARG', `--idle-timeout needs whole seconds, not ${idle}`);
+  // The system daemon is systemd's to start and stop: it neither idles out nor takes over.
+  if (values.system === true && (Number(idle) > 0 || values.replace === true)) {
+    throw new BitsError('E_INVALIDARG', '--system goes with neither --idle-timeout nor --replace');
+  }
   return {
     help: values.help === true,
     version: values.version === true,
