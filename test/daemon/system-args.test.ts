@@ -16,6 +16,8 @@ describe('bitsd --system arguments', () => {
       ['--sessions=none'],
       ['--system', '--sessions=x'],
       ['--system', '--admin-group=a b'],
+      ['--system', '--replace'],
+      ['--system', '--idle-timeout=60'],
     ]) {
       assert.throws(
         () => parseDaemonArgs(bad),
