@@ -9,6 +9,26 @@ import { resolveSystemPaths, type SystemPaths } from '../../src/api/paths.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/', import.meta.url));
 
+/**
+ * useradd, groupadd, userdel: the three test files run at once, and a tool that finds
+ * /etc/passwd or /etc/group locked by another ("cannot lock") gives up — it is run again
+ * (for up to 30 s).
+ */
+function accountTool(command: string, args: readonly string[]): void {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      execFileSync(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      return;
+    } catch (err) {
+      const stderr = String((err as { stderr?: unknown }).stderr ?? '');
+      if (!/lock/iu.test(stderr) || Date.now() > deadline) throw err;
+      // A synchronous pause: nothing else of this test runs meanwhile anyway.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+}
+
 /** A throwaway account made by the test (useradd) and removed after it (userdel). */
 export interface TestUser {
   readonly name: string;
@@ -30,7 +50,7 @@ export class TestUsers {
   /** A new group named `<tag><suffix>`. */
   group(suffix: string): string {
     const name = `${this.tag}${suffix}`;
-    execFileSync('groupadd', [name]);
+    accountTool('groupadd', [name]);
     this.#groups.push(name);
     return name;
   }
@@ -38,7 +58,7 @@ export class TestUsers {
   /** A new user `<tag><suffix>` with its own group and a private folder under `root`. */
   user(suffix: string, root: string, groups: readonly string[] = []): TestUser {
     const name = `${this.tag}${suffix}`;
-    execFileSync('useradd', [
+    accountTool('useradd', [
       '--no-create-home',
       '--home-dir',
       join(root, 'home', name),
@@ -61,14 +81,14 @@ export class TestUsers {
   cleanup(): void {
     for (const name of this.#users.splice(0)) {
       try {
-        execFileSync('userdel', ['--force', name], { stdio: 'ignore' });
+        accountTool('userdel', ['--force', name]);
       } catch {
         // already gone
       }
     }
     for (const name of this.#groups.splice(0)) {
       try {
-        execFileSync('groupdel', [name], { stdio: 'ignore' });
+        accountTool('groupdel', [name]);
       } catch {
         // already gone (or the user group went with its user)
       }
