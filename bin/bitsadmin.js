@@ -6,5 +6,5 @@ import { moduleUrl } from './locate.js';
 
 const { main } = await import(moduleUrl('cli/main'));
 // The client loads only for switches that talk to the service (not for /help or /examples).
-const open = async () => (await import(moduleUrl('client/index'))).connect();
+const open = async (options) => (await import(moduleUrl('client/index'))).connect(options);
 process.exitCode = await main(process.argv.slice(2), open);

@@ -71,3 +71,39 @@ export function resolvePaths(
   const socketPath = join(runtimeDir, 'bitsd.sock');
   return { stateDir, runtimeDir, socketPath, logPath: join(stateDir, 'bitsd.log'), configPath };
 }
+
+/** Where the system bitsd (`bitsd --system`, one for every user) keeps its files and sockets. */
+export interface SystemPaths {
+  /** Database: `/var/lib/openbits` (root, 0700). */
+  readonly stateDir: string;
+  /** Sockets: `/run/openbits` (root, 0755). */
+  readonly runtimeDir: string;
+  /** The public socket a client asks for its own socket on (0666; it only creates sockets). */
+  readonly helloPath: string;
+  /** One socket per user, `users/<uid>.sock`, owned by that user, 0600, in a root 0755 folder. */
+  readonly usersDir: string;
+  /** The machine policy: `/etc/openbits/policy.json`, root's and writable by root only. */
+  readonly configPath: string;
+}
+
+/**
+ * The system daemon's layout. `OPENBITS_SYSTEM_ROOT=DIR` moves all of it under DIR (the tests,
+ * a chroot); both bitsd and the client read it, so they agree.
+ */
+export function resolveSystemPaths(env: Env = process.env): SystemPaths {
+  const root =
+    env.OPENBITS_SYSTEM_ROOT === undefined || env.OPENBITS_SYSTEM_ROOT === '' ? '/' : resolve(env.OPENBITS_SYSTEM_ROOT);
+  const runtimeDir = join(root, 'run', 'openbits');
+  return {
+    stateDir: join(root, 'var', 'lib', 'openbits'),
+    runtimeDir,
+    helloPath: join(runtimeDir, 'hello.sock'),
+    usersDir: join(runtimeDir, 'users'),
+    configPath: join(root, 'etc', 'openbits', 'policy.json'),
+  };
+}
+
+/** The socket of user `uid` on the system daemon. */
+export function systemUserSocket(paths: SystemPaths, uid: number): string {
+  return join(paths.usersDir, `${uid}.sock`);
+}

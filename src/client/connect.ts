@@ -2,10 +2,11 @@ import type { BitsManager, ManagerEvent, Unsubscribe } from '../api/bits-manager
 import { EventQueue } from '../api/event-queue.ts';
 import type { Operation, OperationName } from '../api/operation.ts';
 import { OPERATIONS } from '../api/operations.ts';
-import { resolvePaths } from '../api/paths.ts';
+import { resolvePaths, resolveSystemPaths, systemUserSocket } from '../api/paths.ts';
 import type { DaemonStatus } from '../api/schemas.ts';
 import { DEFAULT_IDLE_TIMEOUT_S, startDaemon } from './autostart.ts';
 import { EventFeed } from './event-feed.ts';
+import { sayHello } from './system-hello.ts';
 import { isNotRunning, Transport } from './transport.ts';
 
 export interface ConnectOptions {
@@ -30,6 +31,12 @@ export interface ConnectOptions {
   readonly timeoutMs?: number;
   /** Environment for path rules and for an on-demand daemon (default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /**
+   * Talk to the system bitsd (`bitsd --system`, docs/system.md) through this user's socket on
+   * it, instead of the per-user daemon (default: OPENBITS_SYSTEM=1). The socket is asked for
+   * on the hello socket when it is missing; a system daemon is never started on demand.
+   */
+  readonly system?: boolean;
 }
 
 /** A BitsManager served by bitsd, plus what only a remote manager has. */
@@ -60,7 +67,10 @@ void exhaustive;
 export function connect(options: ConnectOptions = {}): BitsClient {
   const env = options.env ?? process.env;
   const paths = resolvePaths(env);
-  const socketPath = options.socketPath ?? paths.socketPath;
+  const system = options.system ?? env.OPENBITS_SYSTEM === '1';
+  const systemPaths = resolveSystemPaths(env);
+  const uid = process.getuid?.() ?? 0;
+  const socketPath = options.socketPath ?? (system ? systemUserSocket(systemPaths, uid) : paths.socketPath);
   const autoStart = options.autoStart ?? env.OPENBITS_NO_AUTOSTART !== '1';
   const transport = new Transport({
     socketPath,
@@ -76,7 +86,17 @@ export function connect(options: ConnectOptions = {}): BitsClient {
       return await fn();
     } catch (err) {
       // Only "nobody listens" is retried: the request never reached a daemon.
-      if (!autoStart || !isNotRunning(err)) throw err;
+      if (!(autoStart || system) || !isNotRunning(err)) throw err;
+    }
+    if (system) {
+      // The system bitsd makes this user's socket on request (systemd starts the daemon itself).
+      starting ??= sayHello(systemPaths, uid)
+        .then(() => undefined)
+        .finally(() => {
+          starting = undefined;
+        });
+      await starting;
+      return fn();
     }
     starting ??= startDaemon(transport, {
       env,

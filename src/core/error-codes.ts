@@ -43,6 +43,11 @@ export const ERROR_CODES = {
   RPC_S_CALL_FAILED: entry(0x800706be, 'The remote procedure call failed.', 502),
   /** Win32 errors surfaced as HRESULTs for local-file failures. */
   ERROR_FILE_NOT_FOUND: entry(0x80070002, 'The system cannot find the file specified.', 404),
+  ERROR_NOT_LOGGED_ON: entry(
+    0x800704dd,
+    'The operation being requested was not performed because the user has not logged on to the network.',
+    503,
+  ),
   ERROR_PATH_NOT_FOUND: entry(0x80070003, 'The system cannot find the path specified.', 404),
   ERROR_DISK_FULL: entry(0x80070070, 'There is not enough space on the disk.', 507),
   ERROR_WRITE_PROTECT: entry(0x80070013, 'The media is write protected.', 403),

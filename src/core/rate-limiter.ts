@@ -5,4 +5,6 @@
 export interface RateLimiter {
   /** Resolves when `bytes` may be read; rejects with the signal's reason when it aborts. */
   take(bytes: number, signal: AbortSignal): Promise<void>;
+  /** No limit applies now (a worker in another process may then read on without asking). */
+  isUnlimited?(): boolean;
 }

@@ -29,7 +29,9 @@ export const JOB_EVENTS = [
   /** Bandwidth policy is 0 now (BG_E_BLOCKED_BY_POLICY) / the window ended. */
   'policy_blocked',
   'policy_unblocked',
+  /** System mode: the owner's last session ended (ERROR_NOT_LOGGED_ON) / a session began. */
   'owner_logged_off',
+  'owner_logged_on',
   /** The service restarted: whatever it was transferring goes back to the queue. */
   'service_start',
 ] as const;
@@ -147,7 +149,14 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     note: 'BG_E_BLOCKED_BY_POLICY (background jobs)',
   },
   { event: 'policy_unblocked', from: ['TRANSIENT_ERROR'], to: 'QUEUED', error: 'keep', note: 'bandwidth window ended' },
-  { event: 'owner_logged_off', from: RUNNING, to: 'QUEUED', error: 'clear', note: 'resumes when the owner logs on' },
+  {
+    event: 'owner_logged_off',
+    from: ACTION,
+    to: 'TRANSIENT_ERROR',
+    error: 'set',
+    note: 'ERROR_NOT_LOGGED_ON (system mode); ErrorCount unchanged',
+  },
+  { event: 'owner_logged_on', from: ['TRANSIENT_ERROR'], to: 'QUEUED', error: 'keep', note: 'the owner is back' },
   { event: 'service_start', from: RUNNING, to: 'QUEUED', error: 'clear', note: 'resume from the last checkpoint' },
 ];
 

@@ -141,14 +141,7 @@ async function serve(options: DaemonOptions, lock: InstanceLock): Promise<Runnin
     return {
       manager: served,
       server,
-      async reload() {
-        try {
-          await served.reloadPolicy();
-          logger.info({ file: paths.configPath }, 'policy reloaded');
-        } catch (err) {
-          logger.error({ err, file: paths.configPath }, 'policy not reloaded; the previous one stays');
-        }
-      },
+      reload: () => reloadPolicy(() => served.reloadPolicy(), logger, paths.configPath),
       stop() {
         stopping ??= (async () => {
           await listeners.close();
@@ -164,6 +157,16 @@ async function serve(options: DaemonOptions, lock: InstanceLock): Promise<Runnin
     await manager?.close().catch(() => undefined);
     lock.release();
     throw err;
+  }
+}
+
+/** SIGHUP: re-read the policy file; a bad one is logged and the policy in force stays. */
+export async function reloadPolicy(reload: () => Promise<unknown>, logger: ApiLogger, file: string): Promise<void> {
+  try {
+    await reload();
+    logger.info({ file }, 'policy reloaded');
+  } catch (err) {
+    logger.error({ err, file }, 'policy not reloaded; the previous one stays');
   }
 }
 

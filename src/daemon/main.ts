@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { resolvePaths } from '../api/paths.ts';
+import { resolvePaths, resolveSystemPaths } from '../api/paths.ts';
 import { systemClock } from '../core/clock.ts';
 import { OPENBITS_VERSION } from '../core/version.ts';
 import { createManager } from '../service/manager.ts';
@@ -11,6 +11,7 @@ import { logJobEvents } from './job-log.ts';
 import { prettyDestination } from './pretty-log.ts';
 import { RotatingFile } from './rotating-file.ts';
 import { sdNotify } from './sd-notify.ts';
+import { startSystemDaemon } from './system-daemon.ts';
 import { usage } from './usage.ts';
 
 /** Exit code when another bitsd already serves the socket (systemd: RestartPreventExitStatus). */
@@ -53,7 +54,7 @@ process.on('unhandledRejection', (err) => {
   process.exit(1);
 });
 
-let daemon: RunningDaemon | undefined;
+let daemon: Pick<RunningDaemon, 'stop' | 'reload'> | undefined;
 let stopRequested: string | undefined;
 
 function shutdown(reason: string): void {
@@ -85,41 +86,82 @@ process.on('SIGHUP', () => {
   void daemon?.reload();
 });
 
-try {
-  daemon = await startDaemon({
-    paths,
-    version: OPENBITS_VERSION,
-    clock: systemClock,
-    logger,
-    replace: args.replace,
-    // OPENBITS_METRICS=off: no counters at all (to measure what they cost: docs/metrics.md).
-    createManager: (options) =>
-      createManager({
-        ...options,
-        ...(process.env.OPENBITS_METRICS === 'off' ? {} : { metrics: { version: OPENBITS_VERSION } }),
-        logger,
-      }),
-  });
-} catch (err) {
-  if (err instanceof AlreadyRunning) {
-    logger.warn({}, err.message);
-    process.exit(EXIT_ALREADY_RUNNING);
+if (args.system) {
+  try {
+    const systemPaths = resolveSystemPaths(process.env);
+    const running = await startSystemDaemon({
+      paths: systemPaths,
+      version: OPENBITS_VERSION,
+      clock: systemClock,
+      logger,
+      adminGroup: args.adminGroup,
+      sessions: args.sessions,
+      env: process.env,
+      // The service's own caller (SIGHUP's reload) is root; users get views of this manager.
+      createManager: (options) =>
+        createManager({
+          ...options,
+          owner: '0',
+          isAdmin: true,
+          ...(process.env.OPENBITS_METRICS === 'off' ? {} : { metrics: { version: OPENBITS_VERSION } }),
+          logger,
+        }),
+    });
+    daemon = running;
+    logJobEvents(running.manager, logger);
+    if (stopRequested !== undefined) shutdown(stopRequested);
+    else void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${systemPaths.helloPath}` });
+  } catch (err) {
+    if (err instanceof AlreadyRunning) {
+      logger.warn({}, err.message);
+      process.exit(EXIT_ALREADY_RUNNING);
+    }
+    logger.fatal({ err }, `bitsd --system could not start: ${(err as Error).message}`);
+    process.exit(1);
   }
-  // The CLI that started this daemon on demand shows this error word for word (its BITS name
-  // and message), so it is logged as the error itself.
-  logger.fatal({ err }, `bitsd could not start: ${(err as Error).message}`);
-  process.exit(1);
+} else {
+  await startUserDaemon();
 }
-logJobEvents(daemon.manager, logger);
-if (args.idleTimeoutSeconds > 0) {
-  const running = daemon;
-  watchIdle({
-    manager: running.manager,
-    clock: systemClock,
-    idleMs: args.idleTimeoutSeconds * 1000,
-    connections: () => running.server.connections(),
-    onIdle: () => shutdown(`idle for ${args.idleTimeoutSeconds} s with no job that can run`),
-  });
+
+/** The per-user daemon (the default). */
+async function startUserDaemon(): Promise<void> {
+  let running: RunningDaemon;
+  try {
+    running = await startDaemon({
+      paths,
+      version: OPENBITS_VERSION,
+      clock: systemClock,
+      logger,
+      replace: args.replace,
+      // OPENBITS_METRICS=off: no counters at all (to measure what they cost: docs/metrics.md).
+      createManager: (options) =>
+        createManager({
+          ...options,
+          ...(process.env.OPENBITS_METRICS === 'off' ? {} : { metrics: { version: OPENBITS_VERSION } }),
+          logger,
+        }),
+    });
+  } catch (err) {
+    if (err instanceof AlreadyRunning) {
+      logger.warn({}, err.message);
+      process.exit(EXIT_ALREADY_RUNNING);
+    }
+    // The CLI that started this daemon on demand shows this error word for word (its BITS name
+    // and message), so it is logged as the error itself.
+    logger.fatal({ err }, `bitsd could not start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  daemon = running;
+  logJobEvents(running.manager, logger);
+  if (args.idleTimeoutSeconds > 0) {
+    watchIdle({
+      manager: running.manager,
+      clock: systemClock,
+      idleMs: args.idleTimeoutSeconds * 1000,
+      connections: () => running.server.connections(),
+      onIdle: () => shutdown(`idle for ${args.idleTimeoutSeconds} s with no job that can run`),
+    });
+  }
+  if (stopRequested !== undefined) shutdown(stopRequested);
+  else void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${paths.socketPath}` });
 }
-if (stopRequested !== undefined) shutdown(stopRequested);
-else void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${paths.socketPath}` });

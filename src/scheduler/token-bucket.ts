@@ -55,6 +55,10 @@ export class TokenBucket implements RateLimiter {
     this.#last = now;
   }
 
+  isUnlimited(): boolean {
+    return !Number.isFinite(this.#rate);
+  }
+
   take(bytes: number, signal: AbortSignal): Promise<void> {
     if (!Number.isFinite(this.#rate) || bytes <= 0) return Promise.resolve();
     if (signal.aborted) return Promise.reject(signal.reason);
@@ -119,5 +123,6 @@ export function combineLimiters(limiters: ReadonlyArray<RateLimiter | null>): Ra
     async take(bytes: number, signal: AbortSignal): Promise<void> {
       for (const l of active) await l.take(bytes, signal);
     },
+    isUnlimited: () => active.every((l) => l.isUnlimited?.() === true),
   };
 }

@@ -3,6 +3,14 @@ import { EventQueue } from '../api/event-queue.ts';
 import { type Clock, type JobProgress, normalizeJobId } from '../core/index.ts';
 
 type Listener = (event: ManagerEvent) => void;
+/** Which jobs a subscriber may hear of (system mode: a user's own). */
+type Visible = (jobId: string) => boolean;
+
+/** What a subscriber listens to: one job, and only jobs it may see. */
+export interface EventFilter {
+  readonly jobId?: string;
+  readonly sees?: Visible;
+}
 
 /** Progress events per job are coalesced to at most this many per second. */
 const MAX_PROGRESS_PER_SECOND = 10;
@@ -12,7 +20,7 @@ const MAX_PROGRESS_PER_SECOND = 10;
  * latest value wins) so a fast transfer cannot flood the event loop or an API client.
  */
 export class EventHub {
-  readonly #listeners = new Set<{ fn: Listener; jobId: string | undefined }>();
+  readonly #listeners = new Set<{ fn: Listener; jobId: string | undefined; sees: Visible | undefined }>();
   /** Observers inside the service (metrics): they see every event and are no subscribers. */
   readonly #taps = new Set<Listener>();
   readonly #lastProgressAt = new Map<string, number>();
@@ -63,6 +71,7 @@ export class EventHub {
     for (const tap of this.#taps) tap(event);
     for (const l of this.#listeners) {
       if (l.jobId !== undefined && l.jobId !== event.jobId) continue;
+      if (l.sees !== undefined && !l.sees(event.jobId)) continue;
       try {
         l.fn(event);
       } catch {
@@ -82,21 +91,21 @@ export class EventHub {
     return this.#listeners.size;
   }
 
-  subscribe(fn: Listener, filter?: { jobId?: string }): () => void {
+  subscribe(fn: Listener, filter?: EventFilter): () => void {
     // Any spelling of a GUID ({…}, upper case) names the same job.
     const jobId = filter?.jobId === undefined ? undefined : (normalizeJobId(filter.jobId) ?? filter.jobId);
-    const entry = { fn, jobId };
+    const entry = { fn, jobId, sees: filter?.sees };
     this.#listeners.add(entry);
     return () => this.#listeners.delete(entry);
   }
 
   /** Events as an async iterator; ends when `signal` aborts or the hub closes. */
-  async *iterate(options: { jobId?: string; signal?: AbortSignal } = {}): AsyncIterable<ManagerEvent> {
+  async *iterate(options: EventFilter & { signal?: AbortSignal } = {}): AsyncIterable<ManagerEvent> {
     const queue = new EventQueue<ManagerEvent>();
-    const unsubscribe = this.subscribe(
-      (e) => queue.push(e),
-      options.jobId === undefined ? undefined : { jobId: options.jobId },
-    );
+    const unsubscribe = this.subscribe((e) => queue.push(e), {
+      ...(options.jobId === undefined ? {} : { jobId: options.jobId }),
+      ...(options.sees === undefined ? {} : { sees: options.sees }),
+    });
     // Whoever stops listening (abort, close) wants no backlog.
     const stop = (): void => queue.end({ drop: true });
     options.signal?.addEventListener('abort', stop);

@@ -1,7 +1,7 @@
 import type { ResultCode } from '../api/bits-manager.ts';
 import { BitsError, type Job } from '../core/index.ts';
 import type { JobStore } from '../store/job-store.ts';
-import { commitFile, deleteTempFile } from '../transfer/index.ts';
+import type { OwnerIo } from './owner-io.ts';
 
 /**
  * Complete for a download job (bits-client.md §8): every fully transferred file is fsynced and
@@ -9,14 +9,14 @@ import { commitFile, deleteTempFile } from '../transfer/index.ts';
  * the files renamed so far stay available and this throws — the caller leaves the job in its
  * state so Complete or Cancel can be tried again.
  */
-export async function publishFiles(job: Job, store: JobStore, now: () => number): Promise<ResultCode> {
+export async function publishFiles(job: Job, store: JobStore, io: OwnerIo, now: () => number): Promise<ResultCode> {
   let partial = false;
   let undeleted = false;
   for (const file of job.files) {
     if (file.completed) continue;
     if (!file.transferred) {
       partial = true;
-      if (file.temporaryName !== null && !(await deleteTempFile(file.temporaryName))) undeleted = true;
+      if (file.temporaryName !== null && !(await io.deleteTempFile(job.owner, file.temporaryName))) undeleted = true;
       store.updateFile(job.id, file.index, { temporaryName: null }, now());
       continue;
     }
@@ -24,7 +24,7 @@ export async function publishFiles(job: Job, store: JobStore, now: () => number)
       throw new BitsError('E_FAIL', `file ${file.index} has no temporary file to publish`, { context: 'LOCAL_FILE' });
     }
     try {
-      await commitFile(file.temporaryName, file.localName, {
+      await io.commitFile(job.owner, file.temporaryName, file.localName, {
         lastModified: file.validators?.lastModified ?? null,
         mode: job.fileMode,
       });
@@ -43,11 +43,11 @@ export async function publishFiles(job: Job, store: JobStore, now: () => number)
 }
 
 /** Cancel: delete every temp file, complete ones too. */
-export async function discardFiles(job: Job): Promise<ResultCode> {
+export async function discardFiles(job: Job, io: OwnerIo): Promise<ResultCode> {
   let undeleted = false;
   for (const file of job.files) {
     if (file.completed || file.temporaryName === null) continue;
-    if (!(await deleteTempFile(file.temporaryName))) undeleted = true;
+    if (!(await io.deleteTempFile(job.owner, file.temporaryName))) undeleted = true;
   }
   return undeleted ? 'BG_S_UNABLE_TO_DELETE_FILES' : 'S_OK';
 }

@@ -8,20 +8,40 @@ import type { JobStore } from '../store/job-store.ts';
  * every job. Legality is the store's rule (job-rules.ts), asked here before the methods that
  * act before they write (stopping a transfer, deleting files) or that write nothing (getters).
  */
+/**
+ * Who calls: the owner recorded on new jobs; whether they administer the service (every job, no
+ * quotas) — asked at each call, as group membership can change; whether they may change the
+ * policy (per-user mode: the user's own daemon; system mode: administrators only).
+ */
+export interface Caller {
+  readonly owner: string;
+  readonly isAdmin: () => boolean;
+  readonly mayConfigure: () => boolean;
+}
+
 export class JobAccess {
   readonly #store: JobStore;
-  readonly #owner: string;
-  readonly #isAdmin: boolean;
+  readonly #caller: Caller;
 
-  constructor(store: JobStore, owner: string, isAdmin: boolean) {
+  constructor(store: JobStore, caller: Caller) {
     this.#store = store;
-    this.#owner = owner;
-    this.#isAdmin = isAdmin;
+    this.#caller = caller;
   }
 
   /** The caller: the owner recorded on new jobs, and whether quotas and other users' jobs apply. */
   get caller(): { owner: string; isAdmin: boolean } {
-    return { owner: this.#owner, isAdmin: this.#isAdmin };
+    return { owner: this.#caller.owner, isAdmin: this.#caller.isAdmin() };
+  }
+
+  /** Policy changes (`setPolicy`, `reloadPolicy`) are the configuring caller's only. */
+  checkConfigure(what: string): void {
+    if (!this.#caller.mayConfigure()) throw new BitsError('E_ACCESSDENIED', `${what} needs an administrator`);
+  }
+
+  /** Whether this caller may see the job with this id (events are filtered by it). */
+  sees(jobId: string): boolean {
+    if (this.#caller.isAdmin()) return true;
+    return this.#store.getJob(jobId)?.owner === this.#caller.owner;
   }
 
   /** A job id in its canonical spelling (any GUID spelling is accepted). */
@@ -34,7 +54,7 @@ export class JobAccess {
   /** The job if this caller may see it (any state), else undefined. */
   find(jobId: string): Job | undefined {
     const job = this.#store.getJob(this.id(jobId));
-    return job === undefined || (job.owner !== this.#owner && !this.#isAdmin) ? undefined : job;
+    return job === undefined || (job.owner !== this.#caller.owner && !this.#caller.isAdmin()) ? undefined : job;
   }
 
   /**
@@ -53,7 +73,7 @@ export class JobAccess {
 
   /** Whether this caller owns the job (custom headers are the owner's only). */
   owns(job: Job): boolean {
-    return job.owner === this.#owner;
+    return job.owner === this.#caller.owner;
   }
 
   /** The method-legality rule of the store, for a call about to act on `job`. */

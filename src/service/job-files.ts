@@ -2,9 +2,7 @@ import { isAbsolute } from 'node:path';
 import type { NewFileSpec, ResultCode } from '../api/bits-manager.ts';
 import { type FileRange, isActiveState, isUploadType, type Job } from '../core/index.ts';
 import type { FilePatch } from '../store/job-store.ts';
-import { checkLocalDestination } from '../transfer/index.ts';
 import type { ManagerParts } from './manager-parts.ts';
-import { checkUploadSource } from './upload-runner.ts';
 
 /** The files of an AddFileSet call (ranges: AddFileWithRanges). */
 export type FilesToAdd = ReadonlyArray<NewFileSpec & { ranges?: readonly FileRange[] }>;
@@ -30,14 +28,15 @@ export class JobFiles {
    * the I/O checks of each local name, then the store's verb — values and quotas, all or nothing.
    */
   async add(jobId: string, files: FilesToAdd, method: 'addFile' | 'addFileWithRanges'): Promise<void> {
-    const { access, locks, store, transitions, clock } = this.#p;
+    const { access, locks, store, transitions, clock, io } = this.#p;
     await locks.run(access.id(jobId), async () => {
       const job = access.job(jobId);
       access.check(method, job);
       for (const f of Array.isArray(files) ? files : []) {
         if (!checkable(f?.localName)) continue;
-        if (isUploadType(job.type)) await checkUploadSource(f.localName);
-        else await checkLocalDestination(f.localName);
+        // As the job's owner: a name another user (or root) could reach proves nothing.
+        if (isUploadType(job.type)) await io.checkUploadSource(job.owner, f.localName);
+        else await io.checkLocalDestination(job.owner, f.localName);
       }
       await transitions.changed(store.addFiles(job.id, files, { ...access.caller, now: clock.wallMs() }));
     });

@@ -12,14 +12,14 @@ import type { SchedulerActions } from '../scheduler/scheduler.ts';
 import type { TransferFailure } from '../transfer/download-request.ts';
 import { unexpectedFailure } from '../transfer/index.ts';
 import type { BandwidthControl } from './bandwidth-control.ts';
-import { type RunOutcome, runDownloadJob } from './download-runner.ts';
+import type { RunOutcome } from './download-runner.ts';
 import { discardFiles } from './finish-job.ts';
 import type { JobLocks } from './job-locks.ts';
 import { JobRun, type JobRunParts } from './job-run.ts';
+import type { OwnerIo } from './owner-io.ts';
 import type { Policy } from './policy-file.ts';
 import { transferOptionsOf } from './transfer-options.ts';
 import type { UploadReplies } from './upload-reply.ts';
-import { runUploadJob } from './upload-runner.ts';
 import type { WaitConditions } from './wait-conditions.ts';
 
 export interface JobRunsParts extends JobRunParts {
@@ -28,6 +28,7 @@ export interface JobRunsParts extends JobRunParts {
   readonly waits: WaitConditions;
   readonly uploads: UploadReplies;
   readonly policy: () => Policy;
+  readonly io: OwnerIo;
 }
 
 interface Runner {
@@ -137,7 +138,7 @@ export class JobRuns implements SchedulerActions {
       await this.stop(jobId);
       const job = this.#p.store.getJob(jobId);
       if (job === undefined || isFinalState(job.state)) return;
-      await discardFiles(job);
+      await discardFiles(job, this.#p.io);
       await this.#p.transitions.step(this.#p.store.getJob(jobId) ?? job, 'inactivity_timeout');
     });
   }
@@ -198,8 +199,8 @@ export class JobRuns implements SchedulerActions {
       limiter: this.#p.bandwidth.limiterFor(job),
       report: run,
     };
-    if (!isUploadType(job.type)) return runDownloadJob(context);
-    return runUploadJob({ ...context, session: this.#p.uploads.sessionOf(job.id) });
+    if (!isUploadType(job.type)) return this.#p.io.download(job.owner, context);
+    return this.#p.io.upload(job.owner, { ...context, session: this.#p.uploads.sessionOf(job.id) });
   }
 
   /** A failed run: fatal → ERROR; transient → TRANSIENT_ERROR and a retry (or ERROR by NoProgressTimeout rules). */

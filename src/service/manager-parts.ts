@@ -13,6 +13,8 @@ import { JobRuns } from './job-runs.ts';
 import { JobTransitions } from './job-transitions.ts';
 import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
+import { localIo, type OwnerIo } from './owner-io.ts';
+import { ALWAYS_PRESENT, type OwnerPresence } from './owner-presence.ts';
 import { PolicyControl } from './policy-control.ts';
 import type { Policy } from './policy-file.ts';
 import { ProcNetworkSource } from './proc-network-source.ts';
@@ -44,6 +46,13 @@ export interface ManagerOptions {
   readonly logger?: WebhookLogger;
   /** Webhook back-off and deadlines (docs/webhooks.md defaults). */
   readonly webhookRetry?: Partial<WebhookRetryPolicy>;
+  /**
+   * Who touches owners' files and the network for their jobs (default: this process; the
+   * system daemon passes workers that run as each owner).
+   */
+  readonly io?: OwnerIo;
+  /** Whether each job's owner is logged on (default: always; the system daemon watches sessions). */
+  readonly presence?: OwnerPresence;
 }
 
 /** The named parts the manager is a façade over. */
@@ -71,6 +80,9 @@ export interface ManagerParts {
   readonly webhooks: Webhooks;
   /** The scheduler's actions and the runs it starts. */
   readonly runs: JobRuns;
+  /** Owners' files and their transfers: here, or in a worker running as the owner. */
+  readonly io: OwnerIo;
+  readonly presence: OwnerPresence;
 }
 
 /**
@@ -93,18 +105,21 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
   });
   if (options.store === undefined) mkdirSync(options.home, { recursive: true, mode: 0o700 });
   const store = options.store ?? openSqliteJobStore(join(options.home, 'jobs.db'), { quotas: policy.policy.quotas });
-  const access = new JobAccess(
-    store,
-    options.owner ?? String(process.getuid?.() ?? 0),
-    options.isAdmin ?? process.getuid?.() === 0,
-  );
+  const isAdmin = options.isAdmin ?? process.getuid?.() === 0;
+  const access = new JobAccess(store, {
+    owner: options.owner ?? String(process.getuid?.() ?? 0),
+    isAdmin: () => isAdmin,
+    // A manager's own caller configures it (the per-user daemon's user, a library's process).
+    mayConfigure: () => true,
+  });
   const locks = new JobLocks();
   const hub = new EventHub(clock);
   const metrics =
     options.metrics === undefined ? undefined : serviceMetrics(store, hub, clock, options.metrics.version);
   const observe = metrics === undefined ? undefined : (step: TimedStep, s: number) => metrics.observe(step, s);
-  const notify = new NotifyCommandRunner({ clock, getJob: (id) => store.getJob(id) });
-  const uploads = new UploadReplies(store, clock);
+  const io = options.io ?? localIo(clock);
+  const notify = new NotifyCommandRunner({ clock, getJob: (id) => store.getJob(id), io });
+  const uploads = new UploadReplies(store, clock, io);
   const scheduler = new Scheduler(clock, policy.scheduler, {
     start: (id) => the().runs.start(id),
     preempt: (id) => the().runs.preempt(id),
@@ -116,6 +131,9 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
   const webhooks = new Webhooks({
     store,
     clock,
+    // Sent by whoever does the owner's I/O (system mode: the owner's worker, not root); a job
+    // gone from the store has its last events sent by root's worker.
+    transport: ({ jobId, signal, ...post }) => io.postWebhook(store.getJob(jobId)?.owner ?? '0', post, signal),
     policyHooks: () => the().policy.policy.webhooks,
     logger: options.logger,
     retry: options.webhookRetry,
@@ -133,6 +151,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     webhooks,
   });
   const network = options.network ?? new ProcNetworkSource(clock);
+  const presence = options.presence ?? ALWAYS_PRESENT;
   const waits = new WaitConditions({
     store,
     transitions,
@@ -141,6 +160,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     loopbackWithoutNetwork: options.loopbackWithoutNetwork ?? true,
     policyBlocks: (priority) => the().bandwidth.isBlocked(priority),
     stop: (id) => the().runs.stop(id),
+    presence,
   });
   // A policy that blocks a priority now parks its jobs from the start: the waits exist by then.
   const bandwidth = new BandwidthControl(clock, policy.policy.bandwidth, (priority, blocked) =>
@@ -158,8 +178,10 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     bandwidth,
     policy: () => policy.policy,
     observe,
+    io,
   });
   network.onChange((up) => waits.networkChanged(up));
+  presence.onChange((owner, present) => waits.presenceChanged(owner, present));
   parts = {
     clock,
     store,
@@ -177,6 +199,8 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     runs,
     metrics,
     webhooks,
+    io,
+    presence,
   };
   return parts;
 }

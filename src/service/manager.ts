@@ -36,6 +36,7 @@ import {
 } from '../core/index.ts';
 import type { FilePatch, JobPatch } from '../store/job-store.ts';
 import { discardFiles, publishFiles } from './finish-job.ts';
+import { type Caller, JobAccess } from './job-access.ts';
 import { JobFiles } from './job-files.ts';
 import { toErrorInfo, toFileInfo, toJobInfo, withLiveProgress } from './job-info.ts';
 import { assembleManager, type ManagerOptions, type ManagerParts } from './manager-parts.ts';
@@ -64,11 +65,23 @@ export async function createManager(options: ManagerOptions): Promise<InProcessM
 export class InProcessManager implements BitsManager {
   readonly #p: ManagerParts;
   readonly #files: JobFiles;
+  /** A caller's view (asCaller) shares the parts and closes nothing. */
+  readonly #isView: boolean;
   #closed = false;
 
-  constructor(options: ManagerOptions) {
-    this.#p = assembleManager(options);
+  constructor(options: ManagerOptions | { readonly viewOf: ManagerParts }) {
+    this.#isView = 'viewOf' in options;
+    this.#p = 'viewOf' in options ? options.viewOf : assembleManager(options);
     this.#files = new JobFiles(this.#p);
+  }
+
+  /**
+   * The same service as another caller sees it (system mode: one view per user's socket): their
+   * jobs only (all of them for an administrator), their quotas, their events, and the policy
+   * only if they may configure it. Closing a view closes nothing.
+   */
+  asCaller(caller: Caller): InProcessManager {
+    return new InProcessManager({ viewOf: { ...this.#p, access: new JobAccess(this.#p.store, caller) } });
   }
 
   /** Prometheus metrics (when the options asked for them). */
@@ -77,8 +90,9 @@ export class InProcessManager implements BitsManager {
   }
 
   /** Start-up: re-queue what was transferring, restore timers (createManager does it). */
-  recover(): Promise<void> {
-    return this.#p.transitions.recover();
+  async recover(): Promise<void> {
+    await this.#p.transitions.recover();
+    this.#p.waits.releasePresentOwners();
   }
 
   // ── jobs ─────────────────────────────────────────────────────────────────────────────────
@@ -210,7 +224,7 @@ export class InProcessManager implements BitsManager {
     const { transitions, uploads, policy } = this.#p;
     return this.#stopThen(jobId, 'cancel', async (job) => {
       if (!isUploadType(job.type)) {
-        const result = await discardFiles(job);
+        const result = await discardFiles(job, this.#p.io);
         await transitions.step(job, 'cancel');
         return result;
       }
@@ -229,7 +243,7 @@ export class InProcessManager implements BitsManager {
       try {
         result = isUploadType(job.type)
           ? await uploads.publish(job)
-          : await publishFiles(job, store, () => clock.wallMs());
+          : await publishFiles(job, store, this.#p.io, () => clock.wallMs());
       } catch (err) {
         // A rename failed: the job stays (a stopped transfer back in the queue) for another try.
         if (isActiveState(job.state)) await transitions.step(job, 'slice_end');
@@ -421,37 +435,41 @@ export class InProcessManager implements BitsManager {
   }
 
   async reloadPolicy(): Promise<PolicyDocument> {
+    this.#p.access.checkConfigure('reloading the policy');
     return this.#p.policy.reload();
   }
 
   async setPolicy(key: string, value: unknown): Promise<PolicyDocument> {
+    this.#p.access.checkConfigure('changing the policy');
     return this.#p.policy.set(key, value);
   }
 
   // ── events and lifetime ──────────────────────────────────────────────────────────────────
 
   subscribe(listener: (event: ManagerEvent) => void, filter?: { jobId?: string }): () => void {
-    return this.#p.hub.subscribe(listener, filter);
+    return this.#p.hub.subscribe(listener, { ...filter, sees: (id) => this.#p.access.sees(id) });
   }
 
   events(options?: { jobId?: string; signal?: AbortSignal }): AsyncIterable<ManagerEvent> {
-    return this.#p.hub.iterate(options);
+    return this.#p.hub.iterate({ ...options, sees: (id) => this.#p.access.sees(id) });
   }
 
   /** Stop every transfer at a checkpoint, save timers, close the store. */
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#isView) return;
     this.#closed = true;
     const { locks, scheduler, runs, store, notify, uploads, bandwidth, network, hub } = this.#p;
     locks.close();
     scheduler.stop();
     await runs.stopAll();
     await this.#p.webhooks.close();
+    await this.#p.io.close();
     for (const job of store.listJobs()) store.saveTimers(job.id, scheduler.timers(job.id));
     notify.stop();
     uploads.stop();
     bandwidth.stop();
     network.close();
+    this.#p.presence.close();
     hub.close();
     this.#p.metrics?.close();
     store.close();

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import { basename } from 'node:path';
 import { type Clock, type Job, NotifyFlag, type TimerHandle } from '../core/index.ts';
+import type { OwnerIo } from './owner-io.ts';
 
 type NotifyEvent = 'TRANSFERRED' | 'ERROR';
 
@@ -14,12 +14,14 @@ type NotifyEvent = 'TRANSFERRED' | 'ERROR';
 export class NotifyCommandRunner {
   readonly #clock: Clock;
   readonly #getJob: (id: string) => Job | undefined;
+  readonly #io: OwnerIo;
   readonly #busy = new Map<string, { event: NotifyEvent; timer: TimerHandle | null }>();
   #stopped = false;
 
-  constructor(options: { clock: Clock; getJob: (id: string) => Job | undefined }) {
+  constructor(options: { clock: Clock; getJob: (id: string) => Job | undefined; io: OwnerIo }) {
     this.#clock = options.clock;
     this.#getJob = options.getJob;
+    this.#io = options.io;
   }
 
   /** The job just entered `event`'s state. */
@@ -59,15 +61,6 @@ export class NotifyCommandRunner {
     const first = words[0];
     const args =
       first !== undefined && (first === cmd.program || first === basename(cmd.program)) ? words.slice(1) : words;
-    const uid = Number(job.owner);
-    const asOwner = process.getuid?.() === 0 && Number.isInteger(uid) && uid !== 0 ? { uid, gid: uid } : {};
-    const child = spawn(cmd.program, args, {
-      shell: false,
-      stdio: 'ignore',
-      detached: false,
-      env: { ...process.env, BITS_JOB_ID: job.id, BITS_JOB_STATE: event },
-      ...asOwner,
-    });
     const retry = (): void => {
       const entry = this.#busy.get(job.id);
       if (entry === undefined || this.#stopped) return;
@@ -78,11 +71,11 @@ export class NotifyCommandRunner {
         else this.#busy.delete(job.id);
       });
     };
-    child.on('error', retry);
-    child.on('exit', (code) => {
+    // As the owner: in this process (the per-user daemon), or by the owner's worker.
+    this.#io.runCommand(job.owner, cmd.program, args, { BITS_JOB_ID: job.id, BITS_JOB_STATE: event }).then((code) => {
       if (code === 0) this.#busy.delete(job.id);
       else retry();
-    });
+    }, retry);
   }
 }
 

@@ -1,7 +1,9 @@
 import type { Clock, TimerHandle } from '../core/index.ts';
-import { cancelUploadSession, type UploadOptions, type UploadSessionState } from '../transfer/upload/index.ts';
+import type { UploadOptions, UploadSessionState } from '../transfer/upload/index.ts';
+import type { OwnerIo } from './owner-io.ts';
 
 interface Pending {
+  readonly owner: string;
   readonly remoteName: string;
   readonly state: UploadSessionState;
   readonly options: UploadOptions;
@@ -22,11 +24,13 @@ export const CANCEL_RETRY_LIMIT_MS = 24 * 3600 * 1000;
  */
 export class UploadCancelQueue {
   readonly #clock: Clock;
+  readonly #io: OwnerIo;
   readonly #pending = new Map<string, Pending>();
   readonly #abort = new AbortController();
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, io: OwnerIo) {
     this.#clock = clock;
+    this.#io = io;
   }
 
   /** Jobs whose Cancel-Session has not been delivered yet. */
@@ -34,9 +38,17 @@ export class UploadCancelQueue {
     return this.#pending.size;
   }
 
-  add(jobId: string, remoteName: string, state: UploadSessionState, options: UploadOptions, limitMs: number): void {
+  add(
+    jobId: string,
+    owner: string,
+    remoteName: string,
+    state: UploadSessionState,
+    options: UploadOptions,
+    limitMs: number,
+  ): void {
     if (state.sessionId === null || this.#abort.signal.aborted) return;
     const entry: Pending = {
+      owner,
       remoteName,
       state,
       options,
@@ -51,13 +63,12 @@ export class UploadCancelQueue {
   async #attempt(jobId: string, entry: Pending): Promise<void> {
     let retry = false;
     try {
-      const result = await cancelUploadSession({
-        remoteName: entry.remoteName,
-        state: entry.state,
-        options: entry.options,
-        signal: this.#abort.signal,
-        clock: this.#clock,
-      });
+      const { remoteName, state, options } = entry;
+      const result = await this.#io.cancelUploadSession(
+        entry.owner,
+        { remoteName, state, options },
+        this.#abort.signal,
+      );
       retry = result.outcome === 'retryLater';
     } catch {
       retry = !this.#abort.signal.aborted;

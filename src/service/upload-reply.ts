@@ -1,15 +1,13 @@
 import type { ResultCode } from '../api/bits-manager.ts';
 import { BitsError, type Clock, type Job } from '../core/index.ts';
 import type { JobStore } from '../store/job-store.ts';
-import { commitFile } from '../transfer/index.ts';
 import {
-  discardUploadLocalState,
   INITIAL_UPLOAD_SESSION_STATE,
   type ReplyProgress,
-  readReply,
   type UploadOptions,
   type UploadSessionState,
 } from '../transfer/upload/index.ts';
+import type { OwnerIo } from './owner-io.ts';
 import { UploadCancelQueue } from './upload-cancel-queue.ts';
 
 /** The stored upload session of a job, or a fresh one. */
@@ -30,11 +28,13 @@ export function replyProgressOf(state: UploadSessionState): ReplyProgress {
  */
 export class UploadReplies {
   readonly #store: JobStore;
+  readonly #io: OwnerIo;
   readonly #cancels: UploadCancelQueue;
 
-  constructor(store: JobStore, clock: Clock) {
+  constructor(store: JobStore, clock: Clock, io: OwnerIo) {
     this.#store = store;
-    this.#cancels = new UploadCancelQueue(clock);
+    this.#io = io;
+    this.#cancels = new UploadCancelQueue(clock, io);
   }
 
   /** The job's upload session as last saved. */
@@ -52,7 +52,7 @@ export class UploadReplies {
     const session = this.sessionOf(job.id);
     const path = session.replyTemporaryName ?? session.replyFileName;
     if (session.replyUrl === null || path === null) return null;
-    const reply = await readReply(path);
+    const reply = await this.#io.readReply(job.owner, path);
     if (reply.data === null) {
       throw new BitsError('BG_E_TOO_LARGE', `the reply is ${reply.size} bytes; GetReplyData returns at most 1 MiB`);
     }
@@ -64,7 +64,7 @@ export class UploadReplies {
     if (job.type !== 'UPLOAD_REPLY') return 'S_OK';
     const session = this.sessionOf(job.id);
     if (session.replyTemporaryName === null || session.replyFileName === null) return 'S_OK';
-    await commitFile(session.replyTemporaryName, session.replyFileName, { mode: job.fileMode });
+    await this.#io.commitFile(job.owner, session.replyTemporaryName, session.replyFileName, { mode: job.fileMode });
     this.#store.saveTransferState(job.id, { ...session, replyTemporaryName: null });
     return 'S_OK';
   }
@@ -72,7 +72,7 @@ export class UploadReplies {
   /** Cancel, before the transition: the local part (a partial reply) is deleted. */
   async discard(job: Job): Promise<{ result: ResultCode; session: UploadSessionState }> {
     const session = this.sessionOf(job.id);
-    const deleted = await discardUploadLocalState(session);
+    const deleted = await this.#io.discardUploadLocalState(job.owner, session);
     return { result: deleted ? 'S_OK' : 'BG_S_UNABLE_TO_DELETE_FILES', session };
   }
 
@@ -83,7 +83,7 @@ export class UploadReplies {
   tellServer(job: Job, session: UploadSessionState, options: UploadOptions): void {
     const file = job.files[0];
     if (file === undefined || file.transferred) return;
-    this.#cancels.add(job.id, file.remoteName, session, options, job.noProgressTimeout * 1000);
+    this.#cancels.add(job.id, job.owner, file.remoteName, session, options, job.noProgressTimeout * 1000);
   }
 
   stop(): void {

@@ -3,6 +3,7 @@ import { type NetworkSource, needsNetwork } from '../scheduler/network.ts';
 import type { JobStore } from '../store/job-store.ts';
 import type { JobLocks } from './job-locks.ts';
 import type { JobTransitions } from './job-transitions.ts';
+import type { OwnerPresence } from './owner-presence.ts';
 
 /**
  * Conditions that hold jobs in TRANSIENT_ERROR without a retry timer and without counting an
@@ -24,7 +25,15 @@ export const POLICY_BLOCK = {
   context: 'GENERAL_QUEUE_MANAGER',
 } as const;
 
-export type WaitCondition = typeof NETWORK_DOWN | typeof POLICY_BLOCK;
+/** System mode: the owner has no session left (docs/system.md). */
+export const OWNER_ABSENT = {
+  park: 'owner_logged_off',
+  release: 'owner_logged_on',
+  error: 'ERROR_NOT_LOGGED_ON',
+  context: 'GENERAL_QUEUE_MANAGER',
+} as const;
+
+export type WaitCondition = typeof NETWORK_DOWN | typeof POLICY_BLOCK | typeof OWNER_ABSENT;
 
 /** The error a parked job records. */
 export function conditionError(cond: WaitCondition): BitsErrorData & { fileIndex: null } {
@@ -33,7 +42,8 @@ export function conditionError(cond: WaitCondition): BitsErrorData & { fileIndex
 
 /** A TRANSIENT_ERROR that waits for its condition rather than for a retry timer. */
 export function isConditionWait(job: Job): boolean {
-  return job.error?.name === NETWORK_DOWN.error || job.error?.name === POLICY_BLOCK.error;
+  const name = job.error?.name;
+  return name === NETWORK_DOWN.error || name === POLICY_BLOCK.error || name === OWNER_ABSENT.error;
 }
 
 /** Jobs a condition can park: queued or running. */
@@ -52,6 +62,8 @@ export interface WaitParts {
   readonly policyBlocks: (priority: JobPriority) => boolean;
   /** Stop a job's transfer and wait until it stopped. */
   readonly stop: (jobId: string) => Promise<void>;
+  /** Whether a job's owner is logged on (system mode). */
+  readonly presence: OwnerPresence;
 }
 
 /**
@@ -67,6 +79,7 @@ export class WaitConditions {
 
   /** The condition that keeps `job` from starting now, or null. */
   blocking(job: Job): WaitCondition | null {
+    if (!this.#p.presence.isPresent(job.owner)) return OWNER_ABSENT;
     if (this.#waitsForNetwork(job)) return NETWORK_DOWN;
     if (this.#p.policyBlocks(job.priority)) return POLICY_BLOCK;
     return null;
@@ -87,6 +100,21 @@ export class WaitConditions {
   policyBlockChanged(priority: JobPriority, blocked: boolean): void {
     if (blocked) this.#parkAll(POLICY_BLOCK, (job) => job.priority === priority);
     else this.#releaseAll(POLICY_BLOCK, (job) => job.priority === priority && job.error?.name === POLICY_BLOCK.error);
+  }
+
+  /** The owner's last session ended: their jobs wait; a session began: they go on at once. */
+  presenceChanged(owner: string, present: boolean): void {
+    const waiting = (job: Job): boolean => job.owner === owner && job.error?.name === OWNER_ABSENT.error;
+    if (present) this.#releaseAll(OWNER_ABSENT, waiting);
+    else this.#parkAll(OWNER_ABSENT, (job) => job.owner === owner);
+  }
+
+  /** Start-up: jobs left waiting for owners who are back now are queued. */
+  releasePresentOwners(): void {
+    this.#releaseAll(
+      OWNER_ABSENT,
+      (job) => job.error?.name === OWNER_ABSENT.error && this.#p.presence.isPresent(job.owner),
+    );
   }
 
   #waitsForNetwork(job: Job): boolean {

@@ -15,7 +15,8 @@ import {
  * table). For each event: from-state → to-state ('=' means a legal no-op), optionally per job
  * type. Anything not listed must be rejected. Where §2.2 names fewer source states than core
  * allows, the choice is recorded next to the row:
- *  - slice_end / owner_logged_off / all_files_done / service_start also from CONNECTING
+ *  - slice_end / all_files_done / service_start also from CONNECTING
+ *  - owner_logged_off parks like network_lost (system mode: the owner has no session left)
  *    (preemption or shutdown can come before the first byte; a zero-byte file finishes there);
  *  - network_lost also from CONNECTING (§2.2 says QUEUED/TRANSFERRING; CONNECTING is the same
  *    situation one step earlier);
@@ -65,7 +66,8 @@ const EXPECTED: Record<JobEvent, Row | Record<JobType, Row>> = {
   network_restored: { TRANSIENT_ERROR: 'QUEUED' },
   policy_blocked: { QUEUED: 'TRANSIENT_ERROR', CONNECTING: 'TRANSIENT_ERROR', TRANSFERRING: 'TRANSIENT_ERROR' },
   policy_unblocked: { TRANSIENT_ERROR: 'QUEUED' },
-  owner_logged_off: { TRANSFERRING: 'QUEUED', CONNECTING: 'QUEUED' },
+  owner_logged_off: { QUEUED: 'TRANSIENT_ERROR', CONNECTING: 'TRANSIENT_ERROR', TRANSFERRING: 'TRANSIENT_ERROR' },
+  owner_logged_on: { TRANSIENT_ERROR: 'QUEUED' },
   service_start: { CONNECTING: 'QUEUED', TRANSFERRING: 'QUEUED' },
 };
 
@@ -78,6 +80,7 @@ const SETS_ERROR = new Set<JobEvent>([
   'max_download_time',
   'network_lost',
   'policy_blocked',
+  'owner_logged_off',
 ]);
 
 function expected(state: JobState, event: JobEvent, type: JobType): JobState | null {

@@ -156,3 +156,56 @@ describe('bitsd under systemd', () => {
     }
   });
 });
+
+describe('systemd/openbits-system.service', () => {
+  const systemUnit = systemdUnit(node, root, true);
+  const get = (key: string): string[] =>
+    systemUnit
+      .split('\n')
+      .filter((l) => l.startsWith(`${key}=`))
+      .map((l) => l.slice(key.length + 1));
+
+  it('runs bitsd --system as root with its three folders, keeping only the capabilities it needs', () => {
+    const [exe, script, ...rest] = (get('ExecStart')[0] ?? '').split(' ');
+    assert.equal(exe, node);
+    assert.equal(script, `${root}/bin/bitsd.js`);
+    assert.deepEqual(rest, ['--system']);
+    assert.equal(get('Type')[0], 'notify');
+    assert.equal(get('User')[0], undefined, 'root: it gives each user a socket and starts workers as them');
+    for (const [key, want] of [
+      ['StateDirectory', 'openbits'],
+      ['StateDirectoryMode', '0700'],
+      ['RuntimeDirectory', 'openbits'],
+      ['RuntimeDirectoryMode', '0755'],
+      ['ConfigurationDirectory', 'openbits'],
+      ['ReadWritePaths', '/etc/openbits'],
+      ['CapabilityBoundingSet', 'CAP_CHOWN CAP_SETUID CAP_SETGID'],
+      ['NoNewPrivileges', 'yes'],
+      ['WantedBy', 'multi-user.target'],
+    ] as const) {
+      assert.equal(get(key)[0], want, key);
+    }
+    // @privileged holds setuid/setgid/chown, which the workers and the sockets need.
+    assert.ok(!get('SystemCallFilter').some((f) => f.includes('@privileged')));
+    assert.ok(!/@[A-Z_]+@/u.test(systemUnit), 'every placeholder is filled in');
+  });
+
+  it('systemd-analyze security --offline rates its exposure 4.0 or better', async () => {
+    const dir = await tempDir('openbits-system-unit-');
+    try {
+      const file = join(dir.path, 'openbits-system.service');
+      writeFileSync(file, systemUnit);
+      let out: string;
+      try {
+        out = execFileSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', file], { encoding: 'utf8' });
+      } catch (err) {
+        out = String((err as { stdout?: unknown }).stdout ?? '');
+      }
+      const m = /Overall exposure level for openbits-system\.service: (\d+\.\d+)/u.exec(out);
+      assert.ok(m, out);
+      assert.ok(Number(m[1]) <= 4.0, `exposure ${m[1]}`);
+    } finally {
+      await dir.remove();
+    }
+  });
+});

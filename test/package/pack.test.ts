@@ -119,7 +119,10 @@ describe('the npm package, installed from its tarball', () => {
       'dist/dashboard/assets/style.css',
       'bin/bitsd.js',
       'bin/openbits.js',
+      'bin/openbits-worker.js',
+      'dist/service/worker/worker-main.js',
       'systemd/openbits.service',
+      'systemd/openbits-system.service',
       'README.md',
     ]) {
       assert.ok(files.includes(f), `${f} is in the package`);

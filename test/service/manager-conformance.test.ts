@@ -204,7 +204,9 @@ describe('manager conformance (bits-client.md §18)', () => {
     await m.resume(job.id);
     await waitForState(m, job.id, 'TRANSFERRED');
     const lines = async (count: number): Promise<string[]> => {
-      for (let i = 0; i < 500; i++) {
+      // A spawn on a loaded machine can take seconds: a generous deadline.
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
         if (existsSync(log)) {
           // The script may have created the file but not written its line yet.
           const l = readFileSync(log, 'utf8')

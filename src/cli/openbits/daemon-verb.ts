@@ -11,9 +11,13 @@ import type { OpenbitsIo } from './io.ts';
 /** The package's folder (src/cli/openbits and dist/cli/openbits are both three levels down). */
 const PACKAGE_DIR = fileURLToPath(new URL('../../../', import.meta.url)).replace(/\/$/u, '');
 
-/** systemd/openbits.service of this package, filled in for `node` and this package's folder. */
-export function systemdUnit(node: string, packageDir: string = PACKAGE_DIR): string {
-  const template = readFileSync(join(packageDir, 'systemd', 'openbits.service'), 'utf8');
+/**
+ * systemd/openbits.service (the user unit) or, for `system`, systemd/openbits-system.service,
+ * filled in for `node` and this package's folder.
+ */
+export function systemdUnit(node: string, packageDir: string = PACKAGE_DIR, system = false): string {
+  const name = system ? 'openbits-system.service' : 'openbits.service';
+  const template = readFileSync(join(packageDir, 'systemd', name), 'utf8');
   // The template's opening comment says how to install it; the filled-in unit says where from.
   const body = template.slice(template.indexOf('[Unit]'));
   const filled = body.replaceAll('@NODE@', node).replaceAll('@OPENBITS_DIR@', packageDir);
@@ -105,7 +109,7 @@ export async function daemonVerb(
       return 0;
     }
     case 'unit':
-      io.stdout.write(systemdUnit(process.execPath));
+      io.stdout.write(systemdUnit(process.execPath, PACKAGE_DIR, values.system === true));
       return 0;
     default:
       throw new UsageError(`unknown daemon action: ${action} (start, stop, status, logs or unit)`, 'daemon');

@@ -3,7 +3,7 @@ import type { BitsClient } from '../../client/index.ts';
 /** What the openbits command reads and writes; bin/openbits.js binds it to the process. */
 export interface OpenbitsIo {
   /** A client for bitsd (autoStart false: only ask, never start one). */
-  readonly connect: (options?: { autoStart?: boolean }) => BitsClient;
+  readonly connect: (options?: { autoStart?: boolean; system?: boolean }) => BitsClient;
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
   readonly isTTY: boolean;

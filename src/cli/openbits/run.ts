@@ -163,13 +163,15 @@ export async function runOpenbits(argv: readonly string[], io: OpenbitsIo): Prom
   }
   const verb = findVerb(first);
   let client: ReturnType<OpenbitsIo['connect']> | undefined;
+  let system = false;
   const manager = (): BitsManager => {
-    client ??= io.connect();
+    client ??= io.connect(system ? { system } : undefined);
     return client;
   };
   try {
     if (verb === undefined) throw new UsageError(`unknown verb: ${first}`, null);
     const { values, positionals } = parseVerb(verb, rest);
+    system = values.system === true;
     if (values.help === true || verb.name === 'help') {
       const target = verb.name === 'help' && positionals[0] !== undefined ? findVerb(positionals[0]) : verb;
       io.stdout.write(`${helpText(verb.name === 'help' && target === verb ? undefined : target)}\n`);

@@ -136,6 +136,7 @@ export const VERBS: readonly VerbSpec[] = [
 export const GLOBAL_OPTIONS: readonly OptionSpec[] = [
   { long: 'help', short: 'h', summary: 'show help' },
   { long: 'version', summary: 'print the version' },
+  { long: 'system', summary: 'use the system bitsd (bitsd --system) instead of your own (also OPENBITS_SYSTEM=1)' },
 ];
 
 /** `-o, --output=FILE` */

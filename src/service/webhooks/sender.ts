@@ -128,7 +128,7 @@ export class WebhookSender {
         [WEBHOOK_HEADERS.delivery]: d.id,
         [WEBHOOK_HEADERS.signature]: signWebhook(d.secret, d.body, Math.floor(clock.wallMs() / 1000)),
       };
-      const { status } = await transport({ url: d.url, headers, body: d.body, signal: abort.signal });
+      const { status } = await transport({ jobId: d.jobId, url: d.url, headers, body: d.body, signal: abort.signal });
       if (status < 200 || status > 299) failure = `HTTP ${status}`;
     } catch (err) {
       failure = abort.signal.aborted ? (this.#closed ? 'stopped' : 'timeout') : describe(err);

@@ -8,6 +8,8 @@ import { Agent, request } from 'undici';
 
 /** One attempt: the answer's status, or a thrown error (refused, reset, aborted). */
 export type WebhookTransport = (attempt: {
+  /** The job whose event this is (system mode: its owner's worker sends it). */
+  readonly jobId: string;
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;

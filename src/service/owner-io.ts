@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import type { Clock } from '../core/index.ts';
+import { checkLocalDestination, commitFile, deleteTempFile } from '../transfer/index.ts';
+import {
+  type CancelOutcome,
+  cancelUploadSession,
+  discardUploadLocalState,
+  readReply,
+  type StoredReply,
+  type UploadOptions,
+  type UploadSessionState,
+} from '../transfer/upload/index.ts';
+import { type RunContext, type RunOutcome, runDownloadJob } from './download-runner.ts';
+import { checkUploadSource, runUploadJob, type UploadRunContext } from './upload-runner.ts';
+import { httpWebhookTransport } from './webhooks/transport.ts';
+
+/** Where Complete puts a file: its modification time and mode (commitFile's options). */
+export interface CommitOptions {
+  readonly lastModified?: string | null;
+  readonly mode: number | null;
+}
+
+/** A signed webhook delivery, ready to POST. */
+export interface WebhookPost {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/** A Cancel-Session request: one attempt (the caller's queue retries). */
+export interface CancelSessionRequest {
+  readonly remoteName: string;
+  readonly state: UploadSessionState;
+  readonly options: UploadOptions;
+}
+
+/**
+ * Everything the service does on a job owner's files and on the network for their job, named by
+ * the owner (the uid as text). The per-user daemon does it in-process (`localIo`: it runs as
+ * the owner); the system daemon hands each call to a worker process running as the owner
+ * (worker/owner-workers.ts), so the root process opens no user path and parses no HTTP.
+ */
+export interface OwnerIo {
+  download(owner: string, ctx: RunContext): Promise<RunOutcome>;
+  upload(owner: string, ctx: UploadRunContext): Promise<RunOutcome>;
+  /** AddFile's checks: a download's folder is writable; an upload's file is readable. */
+  checkLocalDestination(owner: string, localName: string): Promise<void>;
+  checkUploadSource(owner: string, localName: string): Promise<void>;
+  /** Complete: the temp file renamed into place. */
+  commitFile(owner: string, temporaryName: string, localName: string, options: CommitOptions): Promise<void>;
+  /** Cancel, Complete of partial files: false when it could not be deleted. */
+  deleteTempFile(owner: string, path: string): Promise<boolean>;
+  readReply(owner: string, path: string): Promise<StoredReply>;
+  discardUploadLocalState(owner: string, state: UploadSessionState): Promise<boolean>;
+  cancelUploadSession(owner: string, request: CancelSessionRequest, signal: AbortSignal): Promise<CancelOutcome>;
+  /**
+   * The notify command line: `program` with `args`, no shell, the service's (or the worker's)
+   * environment plus `env`; resolves with its exit code (null: killed by a signal).
+   */
+  runCommand(
+    owner: string,
+    program: string,
+    args: readonly string[],
+    env: Record<string, string>,
+  ): Promise<number | null>;
+  /** One webhook POST for a job of the owner's (the receiver's answer is read here, not by root). */
+  postWebhook(owner: string, post: WebhookPost, signal: AbortSignal): Promise<{ status: number }>;
+  close(): Promise<void>;
+}
+
+/** Run a program and wait for it; as root for another owner (a library running as root), as them. */
+function runCommand(
+  owner: string,
+  program: string,
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<number | null> {
+  const uid = Number(owner);
+  const asOwner = process.getuid?.() === 0 && Number.isInteger(uid) && uid !== 0 ? { uid, gid: uid } : {};
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, [...args], {
+      shell: false,
+      stdio: 'ignore',
+      detached: false,
+      env: { ...process.env, ...env },
+      ...asOwner,
+    });
+    child.on('error', reject);
+    child.on('exit', (code) => resolve(code));
+  });
+}
+
+/** In this process, with this process's rights (the per-user daemon, the library). */
+export function localIo(clock: Clock): OwnerIo {
+  let webhooks: ReturnType<typeof httpWebhookTransport> | undefined;
+  return {
+    download: (_owner, ctx) => runDownloadJob(ctx),
+    upload: (_owner, ctx) => runUploadJob(ctx),
+    checkLocalDestination: (_owner, localName) => checkLocalDestination(localName),
+    checkUploadSource: (_owner, localName) => checkUploadSource(localName),
+    commitFile: (_owner, temporaryName, localName, options) => commitFile(temporaryName, localName, options),
+    deleteTempFile: (_owner, path) => deleteTempFile(path),
+    readReply: (_owner, path) => readReply(path),
+    discardUploadLocalState: (_owner, state) => discardUploadLocalState(state),
+    cancelUploadSession: (_owner, request, signal) => cancelUploadSession({ ...request, signal, clock }),
+    runCommand: (owner, program, args, env) => runCommand(owner, program, args, env),
+    postWebhook: (_owner, post, signal) => {
+      webhooks ??= httpWebhookTransport();
+      return webhooks({ ...post, jobId: '', signal });
+    },
+    close: async () => {
+      await webhooks?.close();
+    },
+  };
+}
