@@ -22,7 +22,15 @@ import {
   validateWebhook,
   type Webhook,
 } from '../core/index.ts';
-import { assertJobMethod, assertNotFinal, checkFileBytes, checkNow, fileAt, replaceFile } from './job-rules.ts';
+import {
+  assertJobMethod,
+  assertNotFinal,
+  checkFileBytes,
+  checkNow,
+  defaultReplyFileName,
+  fileAt,
+  replaceFile,
+} from './job-rules.ts';
 import type { FilePatch, JobPatch } from './job-store.ts';
 
 /**
@@ -124,7 +132,8 @@ const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Jo
   },
   maxBandwidth: (v) => validateBandwidth(v),
   fileMode: (v) => validateFileMode(v),
-  replyFileName: (v) => (v === null ? null : validateLocalPath(v, 'reply file name')),
+  replyFileName: (v, job) =>
+    v === null ? defaultReplyFileName(job.type, job.id, job.files) : validateLocalPath(v, 'reply file name'),
   owner: (v) => {
     if (typeof v !== 'string' || v === '' || v.length > 256 || v.includes('\0')) {
       throw invalid('owner must be a non-empty string of at most 256 characters');

@@ -2,6 +2,7 @@ import {
   BitsError,
   ERROR_CONTEXTS,
   errorInfo,
+  generatedReplyFileName,
   isFinalState,
   JOB_DEFAULTS,
   JOB_METHODS,
@@ -204,9 +205,24 @@ export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext
   });
 }
 
-/** The job after its files were added. */
+/**
+ * The job after its files were added. An upload-reply job without a reply file name gets the one
+ * BITS generates once the file is known, so GetReplyFileName names the file Complete publishes.
+ */
 export function withFiles(job: Job, added: readonly JobFile[], now: number): Job {
-  return { ...job, files: [...job.files, ...added], times: { ...job.times, modificationTime: now } };
+  const files = [...job.files, ...added];
+  return {
+    ...job,
+    files,
+    replyFileName: job.replyFileName ?? defaultReplyFileName(job.type, job.id, files),
+    times: { ...job.times, modificationTime: now },
+  };
+}
+
+/** SetReplyFileName(NULL) and AddFile: the generated name of an upload-reply job with its file, else null. */
+export function defaultReplyFileName(type: Job['type'], jobId: string, files: readonly JobFile[]): string | null {
+  const file = files[0];
+  return type === 'UPLOAD_REPLY' && file !== undefined ? generatedReplyFileName(file.localName, jobId) : null;
 }
 
 const METHOD_EVENTS = new Set<string>(JOB_METHODS);
