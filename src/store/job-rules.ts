@@ -10,7 +10,7 @@ import {
   type JobFacts,
   type JobFile,
   type JobMethod,
-  methodError,
+  methodRefusal,
   normalizeJobId,
   type Quotas,
   replyStartedIn,
@@ -52,11 +52,8 @@ export function jobFacts(job: Job, transferState?: unknown): JobFacts {
 
 /** Throw the BitsError the legality table names for `method` on this job, if any. */
 export function assertJobMethod(job: Job, method: JobMethod, transferState?: unknown): void {
-  const name = methodError(method, jobFacts(job, transferState));
-  if (name === null) return;
-  throw new BitsError(name, `${method} is not allowed on ${job.type} job ${job.id} in state ${job.state}`, {
-    context: 'GENERAL_QUEUE_MANAGER',
-  });
+  const refusal = methodRefusal(method, jobFacts(job, transferState), job.id);
+  if (refusal !== null) throw refusal;
 }
 
 /** `now` is an epoch-ms timestamp handed in by the caller. */

@@ -19,7 +19,12 @@ function finalAction(name: 'cancel' | 'complete', done: string): Command {
       expectArgs(name, ctx.args, 1);
       const { manager, job } = await resolveJob(ctx);
       const code = await manager[name](job.id);
-      return { text: `${done}${resultNote(code)}`, json: { jobId: job.id, result: code } };
+      // /rawreturn prints a success code other than S_OK (BG_S_PARTIAL_COMPLETE…), as scripts need it.
+      return {
+        text: `${done}${resultNote(code)}`,
+        ...(code === 'S_OK' ? {} : { raw: code }),
+        json: { jobId: job.id, result: code },
+      };
     },
   };
 }
