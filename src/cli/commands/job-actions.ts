@@ -4,7 +4,16 @@ import { BitsError, formatJobId, type JobType } from '../bits-vocabulary.ts';
 import type { Command } from '../command.ts';
 import { resultNote } from '../error-text.ts';
 import { fileLine } from '../format-job.ts';
-import { arg, expectArgs, jobTypeSwitch, parseCount, parseFileSet, parseRangeList } from '../parse-values.ts';
+import {
+  arg,
+  expectArgs,
+  isSwitchToken,
+  jobTypeSwitch,
+  parseCount,
+  parseFileSet,
+  parseRangeList,
+  unknownSwitch,
+} from '../parse-values.ts';
 import { UsageError } from '../usage-error.ts';
 import { jobChanged, resolveJob, value } from './job-context.ts';
 
@@ -58,7 +67,8 @@ export const jobActionCommands: readonly Command[] = [
         if (t !== undefined && !typed) {
           type = t;
           typed = true;
-        } else names.push(a);
+        } else if (isSwitchToken(a)) throw unknownSwitch(a, 'create');
+        else names.push(a);
       }
       expectArgs('create', names, 1);
       const job = await (await ctx.manager()).createJob(arg(names, 0), type);
