@@ -251,6 +251,14 @@ export function managerContract(label: string, factory: () => Promise<ContractSu
         () => m.setCredentials(id, { target: 'ELSEWHERE' as never, scheme: 'BASIC', userName: 'a', password: 'b' }),
         'BG_E_INVALID_AUTH_TARGET',
       );
+      // Schemes no engine answers are refused, not stored (issue 12 item 10).
+      for (const scheme of ['NTLM', 'NEGOTIATE', 'PASSPORT'] as const) {
+        await rejectsWith(
+          () => m.setCredentials(id, { target: 'SERVER', scheme, userName: 'a', password: 'b' }),
+          'E_NOTIMPL',
+        );
+      }
+      assert.deepEqual((await m.getJob(id)).credentials, [{ target: 'SERVER', scheme: 'BASIC', userName: 'ann' }]);
       assert.equal(await m.removeCredentials(id, 'SERVER', 'BASIC'), 'S_OK');
       assert.equal(await m.removeCredentials(id, 'SERVER', 'BASIC'), 'S_FALSE');
       assert.deepEqual((await m.getJob(id)).credentials, []);

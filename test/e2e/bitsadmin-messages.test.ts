@@ -74,6 +74,23 @@ describe('e2e: bitsadmin messages per code', () => {
     );
   });
 
+  it('/setcredentials with NTLM, NEGOTIATE or PASSPORT: E_NOTIMPL, nothing stored (issue 12 item 10)', async () => {
+    const job = await createJob(home.path, 'ntlm');
+    for (const scheme of ['NTLM', 'negotiate', 'PASSPORT']) {
+      const r = await cli(home.path, ['/setcredentials', job, 'SERVER', scheme, 'alice', 's3cret']);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.equal(
+        r.stderr,
+        `ERROR: E_NOTIMPL (0x80004001) ${scheme.toUpperCase()} authentication is not implemented: openbits answers Basic and Digest challenges only\n`,
+      );
+    }
+    assert.deepEqual(JSON.parse(await cliOk(home.path, ['--json', '/info', job])).credentials, []);
+    await cliOk(home.path, ['/setcredentials', job, 'SERVER', 'DIGEST', 'alice', 's3cret']);
+    assert.deepEqual(JSON.parse(await cliOk(home.path, ['--json', '/info', job])).credentials, [
+      { target: 'SERVER', scheme: 'DIGEST', userName: 'alice' },
+    ]);
+  });
+
   it('/addfile under a regular file: ERROR_PATH_NOT_FOUND says a file stands where the folder should be', async () => {
     const job = await createJob(home.path, 'parent-file');
     const file = join(work.path, 'plain.txt');
