@@ -36,6 +36,8 @@ export interface CommandResult {
 
 /** The context a switch runs in. */
 export interface CommandContext {
+  /** The switch being run (its name, for usage errors). */
+  readonly command: string;
   /** Arguments after the switch itself. */
   readonly args: readonly string[];
   readonly mode: OutputMode;

@@ -28,6 +28,16 @@ export function expectArgs(command: string, args: readonly string[], min: number
   if (args.length > max) throw new UsageError(`too many arguments: ${args.slice(max).join(' ')}`, command);
 }
 
+/** `/bogus`: a slash and a word (an absolute path has a second slash or a dot). */
+export function isSwitchToken(token: string): boolean {
+  return /^\/[A-Za-z?][A-Za-z0-9_-]*$/u.test(token);
+}
+
+/** A switch where a job name, a URL or a known switch belongs. */
+export function unknownSwitch(token: string, command: string): UsageError {
+  return new UsageError(`unknown switch: ${token}`, command);
+}
+
 /** The index-th argument, which expectArgs has already checked is there. */
 export function arg(args: readonly string[], index: number): string {
   return args[index] ?? '';

@@ -77,6 +77,7 @@ export async function runBitsadmin(argv: readonly string[], io: CliIo): Promise<
   };
   let opened: Promise<BitsManager> | undefined;
   const ctx: CommandContext = {
+    command: command?.name ?? 'help',
     args,
     mode,
     io,
@@ -93,7 +94,7 @@ export async function runBitsadmin(argv: readonly string[], io: CliIo): Promise<
     const wantsUsage = args.length > 0 && ['/?', '-?', '/help', '--help', '-h'].includes((args[0] ?? '').toLowerCase());
     const target = wantsUsage ? findCommand('help') : command;
     if (target === undefined) throw new Error('help switch missing');
-    const outcome = await target.run(wantsUsage ? { ...ctx, args: [command.name] } : ctx);
+    const outcome = await target.run(wantsUsage ? { ...ctx, command: 'help', args: [command.name] } : ctx);
     if (typeof outcome === 'number') return outcome;
     printResult(io, mode, outcome, text);
     return outcome.exitCode ?? EXIT_OK;

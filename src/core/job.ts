@@ -250,6 +250,15 @@ export function jobProgress(files: readonly JobFile[]): JobProgress {
   };
 }
 
+/**
+ * The reply file BITS names when SetReplyFileName gave none (or NULL): beside the file to upload,
+ * `<local name>.<job id>.reply`. Local names are absolute with no trailing slash, so appending is
+ * the same as joining the folder and the new base name.
+ */
+export function generatedReplyFileName(localName: string, jobId: string): string {
+  return `${localName}.${jobId}.reply`;
+}
+
 export function fileProgress(file: JobFile): FileProgress {
   return { bytesTotal: file.bytesTotal, bytesTransferred: file.bytesTransferred, completed: file.completed };
 }

@@ -1,5 +1,5 @@
 import { BitsError } from './bits-error.ts';
-import type { ErrorName } from './error-codes.ts';
+import { type ErrorName, errorInfo } from './error-codes.ts';
 import { hasErrorState, isFinalState, type JobState, type JobType } from './job-state.ts';
 
 /**
@@ -163,12 +163,24 @@ export function methodError(method: JobMethod, job: JobFacts): ErrorName | null 
   return rule.check?.(job) ?? null;
 }
 
+/**
+ * The error an illegal call throws, or null when the call is allowed. Each code says its own
+ * sentence: BG_E_INVALID_STATE names the state; any other code gives the registry's message for
+ * it, after the method and the job it was called on.
+ */
+export function methodRefusal(method: JobMethod, job: JobFacts, jobId?: string): BitsError | null {
+  const name = methodError(method, job);
+  if (name === null) return null;
+  const which = jobId === undefined ? `${job.type} job` : `${job.type} job ${jobId}`;
+  const message =
+    name === 'BG_E_INVALID_STATE'
+      ? `${method} is not allowed on ${which} in state ${job.state}`
+      : `${method} on ${which} in state ${job.state}: ${errorInfo(name)?.message ?? name}`;
+  return new BitsError(name, message, { context: 'GENERAL_QUEUE_MANAGER' });
+}
+
 /** Throw the method's BitsError when the call is illegal. */
 export function assertMethodAllowed(method: JobMethod, job: JobFacts): void {
-  const name = methodError(method, job);
-  if (name !== null) {
-    throw new BitsError(name, `${method} is not allowed: job is ${job.type} in state ${job.state} (${name})`, {
-      context: 'GENERAL_QUEUE_MANAGER',
-    });
-  }
+  const refusal = methodRefusal(method, job);
+  if (refusal !== null) throw refusal;
 }

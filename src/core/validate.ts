@@ -332,6 +332,9 @@ export function validateProxySettings(value: unknown): ProxySettings {
 }
 
 /** SetCredentials (bits-client.md §5.3). */
+/** The schemes the transfer engines answer; NTLM, NEGOTIATE and PASSPORT are refused with E_NOTIMPL. */
+export const ANSWERED_AUTH_SCHEMES = ['BASIC', 'DIGEST'] as const;
+
 export function validateCredentials(value: unknown): Credentials {
   const {
     target,
@@ -344,6 +347,13 @@ export function validateCredentials(value: unknown): Credentials {
   }
   if (typeof scheme !== 'string' || !(AUTH_SCHEMES as readonly string[]).includes(scheme)) {
     throw new BitsError('BG_E_INVALID_AUTH_SCHEME', `auth scheme must be one of ${AUTH_SCHEMES.join(', ')}`);
+  }
+  if (!(ANSWERED_AUTH_SCHEMES as readonly string[]).includes(scheme)) {
+    // Accepting them would store credentials no request ever sends (the challenge fails later).
+    throw new BitsError(
+      'E_NOTIMPL',
+      `${scheme} authentication is not implemented: openbits answers Basic and Digest challenges only`,
+    );
   }
   const user = userName === null ? null : requireString(userName, 'user name');
   const pass = password === null ? null : requireString(password, 'password');

@@ -32,6 +32,7 @@ import {
   checkFileBytes,
   checkNow,
   checkSegments,
+  defaultReplyFileName,
   fileAt,
   replaceFile,
 } from './job-rules.ts';
@@ -80,9 +81,17 @@ function bool(value: unknown, what: string): boolean {
   return value;
 }
 
-function credentialList(value: unknown): Credentials[] {
+function credentialList(value: unknown, job: Job): Credentials[] {
   if (!Array.isArray(value)) throw invalid('credentials must be a list');
-  const list = value.map((c: unknown) => validateCredentials(c));
+  // An entry the job already holds stays as it is: a scheme refused today (NTLM stored by an
+  // older openbits) must not block removing or keeping the others.
+  const held = (c: unknown): c is Credentials => {
+    const x = c as Partial<Credentials> | null;
+    return job.credentials.some(
+      (k) => k.target === x?.target && k.scheme === x.scheme && k.userName === x.userName && k.password === x.password,
+    );
+  };
+  const list = value.map((c: unknown) => (held(c) ? c : validateCredentials(c)));
   const pairs = new Set(list.map((c) => `${c.target}/${c.scheme}`));
   // One entry per (target, scheme) pair (bits-client.md §5.3).
   if (pairs.size !== list.length) throw invalid('credentials hold two entries for the same target and scheme');
@@ -125,7 +134,7 @@ const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Jo
     if (!on && job.customHeadersWriteOnly) throw invalid('custom headers are write-only for good');
     return on;
   },
-  credentials: (v) => credentialList(v),
+  credentials: (v, job) => credentialList(v, job),
   dynamicContent: (v) => bool(v, 'dynamic content'),
   highPerformance: (v) => bool(v, 'high performance'),
   maxDownloadSize: (v) => {
@@ -138,7 +147,8 @@ const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Jo
   maxBandwidth: (v) => validateBandwidth(v),
   fileMode: (v) => validateFileMode(v),
   maxConnections: (v) => validateMaxConnections(v),
-  replyFileName: (v) => (v === null ? null : validateLocalPath(v, 'reply file name')),
+  replyFileName: (v, job) =>
+    v === null ? defaultReplyFileName(job.type, job.id, job.files) : validateLocalPath(v, 'reply file name'),
   owner: (v) => {
     if (typeof v !== 'string' || v === '' || v.length > 256 || v.includes('\0')) {
       throw invalid('owner must be a non-empty string of at most 256 characters');

@@ -3,6 +3,7 @@ import {
   ERROR_CONTEXTS,
   errorInfo,
   type FileSegment,
+  generatedReplyFileName,
   isFinalState,
   JOB_DEFAULTS,
   JOB_METHODS,
@@ -10,7 +11,7 @@ import {
   type JobFacts,
   type JobFile,
   type JobMethod,
-  methodError,
+  methodRefusal,
   normalizeJobId,
   type Quotas,
   replyStartedIn,
@@ -55,11 +56,8 @@ export function jobFacts(job: Job, transferState?: unknown): JobFacts {
 
 /** Throw the BitsError the legality table names for `method` on this job, if any. */
 export function assertJobMethod(job: Job, method: JobMethod, transferState?: unknown): void {
-  const name = methodError(method, jobFacts(job, transferState));
-  if (name === null) return;
-  throw new BitsError(name, `${method} is not allowed on ${job.type} job ${job.id} in state ${job.state}`, {
-    context: 'GENERAL_QUEUE_MANAGER',
-  });
+  const refusal = methodRefusal(method, jobFacts(job, transferState), job.id);
+  if (refusal !== null) throw refusal;
 }
 
 /** `now` is an epoch-ms timestamp handed in by the caller. */
@@ -217,9 +215,24 @@ export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext
   });
 }
 
-/** The job after its files were added. */
+/**
+ * The job after its files were added. An upload-reply job without a reply file name gets the one
+ * BITS generates once the file is known, so GetReplyFileName names the file Complete publishes.
+ */
 export function withFiles(job: Job, added: readonly JobFile[], now: number): Job {
-  return { ...job, files: [...job.files, ...added], times: { ...job.times, modificationTime: now } };
+  const files = [...job.files, ...added];
+  return {
+    ...job,
+    files,
+    replyFileName: job.replyFileName ?? defaultReplyFileName(job.type, job.id, files),
+    times: { ...job.times, modificationTime: now },
+  };
+}
+
+/** SetReplyFileName(NULL) and AddFile: the generated name of an upload-reply job with its file, else null. */
+export function defaultReplyFileName(type: Job['type'], jobId: string, files: readonly JobFile[]): string | null {
+  const file = files[0];
+  return type === 'UPLOAD_REPLY' && file !== undefined ? generatedReplyFileName(file.localName, jobId) : null;
 }
 
 const METHOD_EVENTS = new Set<string>(JOB_METHODS);

@@ -4,7 +4,7 @@ import { type Challenge, DigestSession, pickDigest } from './auth-digest.ts';
 /**
  * Credentials for a server (401, WWW-Authenticate → Authorization) or a proxy (407,
  * Proxy-Authenticate → Proxy-Authorization): Basic and Digest, answered after a challenge.
- * NTLM, Negotiate and Passport are not implemented (the challenge then fails with 401/407).
+ * NTLM, Negotiate and Passport are not implemented: SetCredentials refuses them (E_NOTIMPL).
  */
 
 const TOKEN = /[!#$%&'*+.^_`|~0-9A-Za-z-]+/uy;

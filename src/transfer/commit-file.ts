@@ -15,19 +15,26 @@ function localError(err: unknown, what: string): BitsError {
 }
 
 /**
- * AddFile's check of a local name: its folder exists (else ERROR_PATH_NOT_FOUND) and this
- * process may create files in it (W_OK|X_OK, else E_ACCESSDENIED — read-only mounts and
- * immutable folders included); the name itself is not an existing folder (E_INVALIDARG).
+ * AddFile's check of a local name: its folder exists and is a folder (else ERROR_PATH_NOT_FOUND,
+ * with a message of its own when a file stands where a folder should) and this process may
+ * create files in it (W_OK|X_OK, else E_ACCESSDENIED — read-only mounts and immutable folders
+ * included); the name itself is not an existing folder (E_INVALIDARG).
  */
 export async function checkLocalDestination(localName: string): Promise<void> {
   const folder = dirname(localName);
   try {
     const st = await stat(folder);
-    if (!st.isDirectory()) throw Object.assign(new Error(`${folder} is not a folder`), { code: 'ENOTDIR' });
+    if (!st.isDirectory()) {
+      throw new BitsError('ERROR_PATH_NOT_FOUND', `${folder} is a file, not a folder: ${localName} cannot be created`);
+    }
   } catch (err) {
+    if (err instanceof BitsError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
+    if (code === 'ENOENT') {
       throw new BitsError('ERROR_PATH_NOT_FOUND', `the folder ${folder} does not exist`, { cause: err });
+    }
+    if (code === 'ENOTDIR') {
+      throw new BitsError('ERROR_PATH_NOT_FOUND', `a part of ${folder} is a file, not a folder`, { cause: err });
     }
     if (code === 'EACCES')
       throw new BitsError('E_ACCESSDENIED', `the folder ${folder} cannot be reached`, { cause: err });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BitsManager, ManagerEvent } from '../../src/api/bits-manager.ts';
@@ -250,6 +251,14 @@ export function managerContract(label: string, factory: () => Promise<ContractSu
         () => m.setCredentials(id, { target: 'ELSEWHERE' as never, scheme: 'BASIC', userName: 'a', password: 'b' }),
         'BG_E_INVALID_AUTH_TARGET',
       );
+      // Schemes no engine answers are refused, not stored (issue 12 item 10).
+      for (const scheme of ['NTLM', 'NEGOTIATE', 'PASSPORT'] as const) {
+        await rejectsWith(
+          () => m.setCredentials(id, { target: 'SERVER', scheme, userName: 'a', password: 'b' }),
+          'E_NOTIMPL',
+        );
+      }
+      assert.deepEqual((await m.getJob(id)).credentials, [{ target: 'SERVER', scheme: 'BASIC', userName: 'ann' }]);
       assert.equal(await m.removeCredentials(id, 'SERVER', 'BASIC'), 'S_OK');
       assert.equal(await m.removeCredentials(id, 'SERVER', 'BASIC'), 'S_FALSE');
       assert.deepEqual((await m.getJob(id)).credentials, []);
@@ -279,6 +288,20 @@ export function managerContract(label: string, factory: () => Promise<ContractSu
       assert.equal(await m.getReplyFileName(job.id), null);
       assert.equal((await m.getReplyProgress(job.id)).bytesTransferred, 0);
       await rejectsWith(() => m.getReplyData(job.id), 'BG_E_INVALID_STATE');
+    });
+
+    it('upload-reply: with no reply file name BITS generates one beside the file once it is added; NULL returns to it', async () => {
+      const job = await m.createJob('reply-name', 'UPLOAD_REPLY');
+      const source = local();
+      await writeFile(source, 'form');
+      await m.addFile(job.id, 'http://127.0.0.1:9/form', source);
+      const generated = `${source}.${job.id}.reply`;
+      assert.equal(await m.getReplyFileName(job.id), generated);
+      assert.equal((await m.getJob(job.id)).replyFileName, generated);
+      await m.setReplyFileName(job.id, join(subject.workDir, 'mine.reply'));
+      assert.equal(await m.getReplyFileName(job.id), join(subject.workDir, 'mine.reply'));
+      await m.setReplyFileName(job.id, null);
+      assert.equal(await m.getReplyFileName(job.id), generated);
     });
 
     it('getErrorDescription gives the registry text', async () => {

@@ -85,20 +85,6 @@ describe('bitsadmin /util', () => {
     assert.match(raw.stdout, /^\d+\.\d+\.\d+$/u);
   });
 
-  it('/util /getpolicy and /util /setpolicy on a manager without policy methods are E_NOTIMPL', async () => {
-    const m = await makeManager();
-    // The BitsManager contract alone (e.g. an older service): no policy methods to call.
-    const plain = new Proxy(m, {
-      get: (target, key) => (key === 'getPolicy' || key === 'setPolicy' ? undefined : Reflect.get(target, key)),
-    });
-    const g = await bitsadmin(plain, ['/util', '/getpolicy']);
-    assert.equal(g.code, 1);
-    assert.match(g.stderr, /^ERROR: E_NOTIMPL \(0x80004001\)/u);
-    const s = await bitsadmin(plain, ['/util', '/setpolicy', 'maxBackgroundJobs', '2']);
-    assert.equal(s.code, 1);
-    assert.match(s.stderr, /^ERROR: E_NOTIMPL/u);
-  });
-
   it('/util /getpolicy lists dotted keys; /util /setpolicy changes one and the service applies it', async () => {
     const m = await makeManager();
     const g = await bitsadmin(m, ['/util', '/getpolicy']);

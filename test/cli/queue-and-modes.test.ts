@@ -147,8 +147,11 @@ describe('bitsadmin /list, /info, /reset', () => {
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
-      /Invalid argument: too many arguments: \/bogus\nUsage: bitsadmin \/list \[\/allusers\] \[\/verbose\]/u,
+      /Invalid argument: unknown switch: \/bogus\nUsage: bitsadmin \/list \[\/allusers\] \[\/verbose\]/u,
     );
+    const extra = await bitsadmin(await makeManager(), ['/list', 'extra']);
+    assert.equal(extra.code, 2);
+    assert.match(extra.stderr, /Invalid argument: too many arguments: extra\n/u);
   });
 
   it('/info prints the list line; /info /verbose the field list of bitsadmin', async () => {

@@ -20,6 +20,10 @@ let server: FileServer;
 let home: string;
 let env: Record<string, string>;
 const sessions: string[] = [];
+// tmux sessions live on one server per user: names unique to this run, so concurrent runs never clash.
+const TRANSFER_PANE = `bits-transfer-${process.pid}`;
+const MONITOR_PANE = `bits-monitor-${process.pid}`;
+const INTERRUPT_PANE = `bits-interrupt-${process.pid}`;
 
 before(async () => {
   server = await FileServer.start();
@@ -104,14 +108,14 @@ describe('bitsadmin on a terminal (tmux)', () => {
   it('/transfer draws a live progress bar, then completes', async () => {
     const data = server.add('/tty.bin', 3_000_000, { rateBps: 1_000_000 });
     const local = join(home, 'tty.bin');
-    startPane('bits-transfer', ['/transfer', 'ttyjob', server.url('/tty.bin'), local]);
+    startPane(TRANSFER_PANE, ['/transfer', 'ttyjob', server.url('/tty.bin'), local]);
     const moving = await waitForScreen(
-      'bits-transfer',
+      TRANSFER_PANE,
       /TRANSFERRING\s+\[[█░]{40}\]\s+\d+% [\d.]+ (B|KiB|MiB) \/ 2\.86 MiB/u,
     );
     assert.match(moving, /^BITSADMIN version 3\.0 \[ openbits /mu);
     assert.match(moving, /^DISPLAY: 'ttyjob' TYPE: DOWNLOAD PRIORITY: NORMAL JOB: \{[0-9A-F-]{36}\}$/mu);
-    const done = await waitForScreen('bits-transfer', /EXIT=\d+/u);
+    const done = await waitForScreen(TRANSFER_PANE, /EXIT=\d+/u);
     assert.match(done, /TRANSFERRED\s+\[█{40}\] 100% 2\.86 MiB \/ 2\.86 MiB .*files 1\/1/u);
     assert.match(done, /^Transferred 2\.86 MiB \(1 file\) in \d+:\d\d at [\d.]+ (KiB|MiB)\/s\.$/mu);
     assert.match(done, /^Transfer complete\.$/mu);
@@ -122,25 +126,25 @@ describe('bitsadmin on a terminal (tmux)', () => {
 
   it('/monitor redraws the job table until Ctrl-C', async () => {
     const id = (await bitsadmin('/rawreturn', '/create', 'monitored')).trim();
-    startPane('bits-monitor', ['/monitor', '/refresh', '1']);
+    startPane(MONITOR_PANE, ['/monitor', '/refresh', '1']);
     const shown = await waitForScreen(
-      'bits-monitor',
+      MONITOR_PANE,
       new RegExp(`${id.replace(/[{}]/gu, '\\$&')} monitored SUSPENDED`, 'u'),
     );
     const lines = shown.split('\n');
     assert.equal(lines[0], 'MONITORING BACKGROUND COPY MANAGER(1 second refresh)', 'the screen was cleared first');
     await bitsadmin('/setdisplayname', id, 'renamed');
-    await waitForScreen('bits-monitor', new RegExp(`${id.replace(/[{}]/gu, '\\$&')} renamed SUSPENDED`, 'u'));
-    execFileSync('tmux', ['send-keys', '-t', 'bits-monitor', 'C-c']);
-    await waitForScreen('bits-monitor', /EXIT=0$/mu);
+    await waitForScreen(MONITOR_PANE, new RegExp(`${id.replace(/[{}]/gu, '\\$&')} renamed SUSPENDED`, 'u'));
+    execFileSync('tmux', ['send-keys', '-t', MONITOR_PANE, 'C-c']);
+    await waitForScreen(MONITOR_PANE, /EXIT=0$/mu);
   });
 
   it('Ctrl-C during /transfer suspends the job and says how to resume it', async () => {
     server.add('/crawl.bin', 2_000_000, { rateBps: 200_000 });
-    startPane('bits-interrupt', ['/transfer', 'crawl', server.url('/crawl.bin'), join(home, 'crawl.bin')]);
-    await waitForScreen('bits-interrupt', /TRANSFERRING\s+\[/u);
-    execFileSync('tmux', ['send-keys', '-t', 'bits-interrupt', 'C-c']);
-    const text = await waitForScreen('bits-interrupt', /EXIT=\d+$/mu);
+    startPane(INTERRUPT_PANE, ['/transfer', 'crawl', server.url('/crawl.bin'), join(home, 'crawl.bin')]);
+    await waitForScreen(INTERRUPT_PANE, /TRANSFERRING\s+\[/u);
+    execFileSync('tmux', ['send-keys', '-t', INTERRUPT_PANE, 'C-c']);
+    const text = await waitForScreen(INTERRUPT_PANE, /EXIT=\d+$/mu);
     assert.match(text, /EXIT=130$/mu);
     const m = /To resume it: bitsadmin \/resume (\{[0-9A-F-]{36}\})/u.exec(text);
     assert.ok(m?.[1] !== undefined, text);

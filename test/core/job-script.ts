@@ -55,7 +55,7 @@ const setter: fc.Arbitrary<readonly [JobMethod, JobPatch]> = fc.oneof(
     .uniqueArray(
       fc.record({
         target: fc.constantFrom('SERVER', 'PROXY'),
-        scheme: fc.constantFrom('BASIC', 'DIGEST', 'NTLM'),
+        scheme: fc.constantFrom('BASIC', 'DIGEST'),
         userName: text(50),
         password: text(50),
       }),

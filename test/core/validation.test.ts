@@ -189,12 +189,11 @@ describe('settings', () => {
   test('credentials (§5.3)', () => {
     const basic = { target: 'SERVER', scheme: 'BASIC', userName: 'u', password: 'p' };
     assert.deepEqual(validateCredentials(basic), basic);
-    assert.deepEqual(validateCredentials({ target: 'PROXY', scheme: 'NEGOTIATE' }), {
-      target: 'PROXY',
-      scheme: 'NEGOTIATE',
-      userName: null,
-      password: null,
-    });
+    // Schemes no engine answers are refused (issue 12 item 10), with or without a user name.
+    for (const scheme of ['NTLM', 'NEGOTIATE', 'PASSPORT']) {
+      assertBitsError(() => validateCredentials({ target: 'PROXY', scheme }), 'E_NOTIMPL');
+      assertBitsError(() => validateCredentials({ ...basic, scheme }), 'E_NOTIMPL');
+    }
     assertBitsError(() => validateCredentials({ ...basic, target: 'CLIENT' }), 'BG_E_INVALID_AUTH_TARGET');
     assertBitsError(() => validateCredentials({ ...basic, scheme: 'KERBEROS' }), 'BG_E_INVALID_AUTH_SCHEME');
     assertBitsError(() => validateCredentials({ ...basic, userName: null }), 'E_INVALIDARG');

@@ -152,9 +152,14 @@ function jobStoreBasicContract(factory: StoreFactory): void {
       store.updateJob(id, 'setCustomHeaders', { customHeaders: 'X-Token: abc\r\nAccept: */*\r\n' }, T0 + 4);
       const creds = [
         { target: 'SERVER', scheme: 'BASIC', userName: 'u', password: 'p\u00e9ss' },
-        { target: 'PROXY', scheme: 'NTLM', userName: null, password: null },
+        { target: 'PROXY', scheme: 'DIGEST', userName: 'v', password: 'q' },
       ] as const;
       store.updateJob(id, 'setCredentials', { credentials: creds }, T0 + 5);
+      // Schemes the engines do not answer are refused, not stored (issue 12 item 10).
+      for (const scheme of ['NTLM', 'NEGOTIATE', 'PASSPORT'] as const) {
+        const credentials = [...creds, { target: 'SERVER' as const, scheme, userName: null, password: null }];
+        assertBitsError(() => store.updateJob(id, 'setCredentials', { credentials }, T0 + 5), 'E_NOTIMPL');
+      }
       store.updateJob(
         id,
         'setNotifyCmdLine',

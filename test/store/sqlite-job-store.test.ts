@@ -109,6 +109,34 @@ describe('SqliteJobStore on disk', () => {
     }
   });
 
+  test('NTLM credentials stored by an older openbits stay until removed; the others can still change', () => {
+    let store = openSqliteJobStore(path);
+    createJob(store, 1);
+    const id = jobId(1);
+    const basic = { target: 'SERVER', scheme: 'BASIC', userName: 'u', password: 'p' } as const;
+    store.updateJob(id, 'setCredentials', { credentials: [basic] }, T0 + 1);
+    store.close();
+    const ntlm = { target: 'PROXY', scheme: 'NTLM', userName: null, password: null };
+    const db = new DatabaseSync(path);
+    db.prepare('UPDATE jobs SET credentials = ? WHERE id = ?').run(JSON.stringify([basic, ntlm]), id);
+    db.close();
+    store = openSqliteJobStore(path);
+    try {
+      assert.deepEqual(store.getJob(id)?.credentials, [basic, ntlm]);
+      // removeCredentials(SERVER, BASIC) writes back the list without it: the held NTLM entry passes.
+      store.updateJob(id, 'removeCredentials', { credentials: [ntlm] as never }, T0 + 2);
+      assert.deepEqual(store.getJob(id)?.credentials, [ntlm]);
+      // A new NTLM entry is still refused.
+      const other = { ...ntlm, target: 'SERVER' } as never;
+      assertBitsError(
+        () => store.updateJob(id, 'setCredentials', { credentials: [ntlm as never, other] }, T0 + 3),
+        'E_NOTIMPL',
+      );
+    } finally {
+      store.close();
+    }
+  });
+
   test('a symlink in place of the database is refused, and its target is not touched', () => {
     const target = join(dir, 'elsewhere');
     writeFileSync(target, 'precious');

@@ -4,7 +4,16 @@ import { formatJobId, type JobType } from '../bits-vocabulary.ts';
 import type { Command } from '../command.ts';
 import { resultNote } from '../error-text.ts';
 import { fileLine } from '../format-job.ts';
-import { arg, expectArgs, jobTypeSwitch, parseFileSet, parseRangeList } from '../parse-values.ts';
+import {
+  arg,
+  expectArgs,
+  isSwitchToken,
+  jobTypeSwitch,
+  parseCount,
+  parseFileSet,
+  parseRangeList,
+  unknownSwitch,
+} from '../parse-values.ts';
 import { UsageError } from '../usage-error.ts';
 import { jobChanged, resolveFile, resolveJob, value } from './job-context.ts';
 
@@ -19,7 +28,12 @@ function finalAction(name: 'cancel' | 'complete', done: string): Command {
       expectArgs(name, ctx.args, 1);
       const { manager, job } = await resolveJob(ctx);
       const code = await manager[name](job.id);
-      return { text: `${done}${resultNote(code)}`, json: { jobId: job.id, result: code } };
+      // /rawreturn prints a success code other than S_OK (BG_S_PARTIAL_COMPLETE…), as scripts need it.
+      return {
+        text: `${done}${resultNote(code)}`,
+        ...(code === 'S_OK' ? {} : { raw: code }),
+        json: { jobId: job.id, result: code },
+      };
     },
   };
 }
@@ -53,7 +67,8 @@ export const jobActionCommands: readonly Command[] = [
         if (t !== undefined && !typed) {
           type = t;
           typed = true;
-        } else names.push(a);
+        } else if (isSwitchToken(a)) throw unknownSwitch(a, 'create');
+        else names.push(a);
       }
       expectArgs('create', names, 1);
       const job = await (await ctx.manager()).createJob(arg(names, 0), type);

@@ -1,11 +1,13 @@
 import { BitsError, type BitsManager, type FileInfo, type JobInfo } from '../bits-vocabulary.ts';
 import type { CommandContext, CommandResult } from '../command.ts';
-import { arg, expectArgs, parseCount } from '../parse-values.ts';
+import { arg, expectArgs, isSwitchToken, parseCount, unknownSwitch } from '../parse-values.ts';
 
 /** The manager and the job named (by GUID or unique display name) in argument `index`. */
 export async function resolveJob(ctx: CommandContext, index = 0): Promise<{ manager: BitsManager; job: JobInfo }> {
+  const name = arg(ctx.args, index);
+  if (isSwitchToken(name)) throw unknownSwitch(name, ctx.command);
   const manager = await ctx.manager();
-  const job = await manager.findJob(arg(ctx.args, index));
+  const job = await manager.findJob(name);
   return { manager, job };
 }
 

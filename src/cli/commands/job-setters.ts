@@ -139,7 +139,7 @@ export const jobSetterCommands: readonly Command[] = [
   setter(
     'setcredentials',
     'SERVER|PROXY BASIC|DIGEST|NTLM|NEGOTIATE|PASSPORT <username> <password>',
-    'Set credentials for the server or the proxy (NULL NULL for implicit credentials)',
+    'Set Basic or Digest credentials for the server or the proxy (NTLM, NEGOTIATE, PASSPORT: not supported, E_NOTIMPL)',
     [4, 4],
     (a) => {
       const target = parseAuthTarget('setcredentials', arg(a, 0));

@@ -1,11 +1,12 @@
 import { formatJobId, type JobInfo } from '../bits-vocabulary.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { listLine, verboseInfo } from '../format-job.ts';
-import { expectArgs } from '../parse-values.ts';
+import { expectArgs, isSwitchToken, unknownSwitch } from '../parse-values.ts';
 import { resolveJob } from './job-context.ts';
 
 /** Splits switches such as `/allusers` and `/verbose` (any of / - --, any case) out of the arguments. */
 export function takeSwitches(
+  command: string,
   args: readonly string[],
   allowed: readonly string[],
 ): { switches: Set<string>; rest: string[] } {
@@ -14,6 +15,7 @@ export function takeSwitches(
   for (const a of args) {
     const s = a.toLowerCase().replace(/^(--|-|\/)/u, '');
     if (a !== s && allowed.includes(s)) switches.add(s);
+    else if (isSwitchToken(a)) throw unknownSwitch(a, command);
     else rest.push(a);
   }
   return { switches, rest };
@@ -37,7 +39,7 @@ export const queueCommands: readonly Command[] = [
     syntax: '/list [/allusers] [/verbose]',
     summary: 'List the jobs',
     async run(ctx) {
-      const { switches, rest } = takeSwitches(ctx.args, ['allusers', 'verbose']);
+      const { switches, rest } = takeSwitches('list', ctx.args, ['allusers', 'verbose']);
       expectArgs('list', rest, 0);
       const jobs = await listJobs(ctx, switches.has('allusers'));
       const lines = switches.has('verbose') ? verboseBlocks(jobs) : jobs.map(listLine);
@@ -50,7 +52,7 @@ export const queueCommands: readonly Command[] = [
     syntax: '/info <job> [/verbose]',
     summary: 'Display information about the job',
     async run(ctx) {
-      const { switches, rest } = takeSwitches(ctx.args, ['verbose']);
+      const { switches, rest } = takeSwitches('info', ctx.args, ['verbose']);
       expectArgs('info', rest, 1);
       const { job } = await resolveJob({ ...ctx, args: rest });
       const text = switches.has('verbose') ? verboseInfo(job).join('\n') : listLine(job);
@@ -62,7 +64,7 @@ export const queueCommands: readonly Command[] = [
     syntax: '/reset [/allusers]',
     summary: 'Cancel every job (of all users with /allusers)',
     async run(ctx) {
-      const { switches, rest } = takeSwitches(ctx.args, ['allusers']);
+      const { switches, rest } = takeSwitches('reset', ctx.args, ['allusers']);
       expectArgs('reset', rest, 0);
       const manager = await ctx.manager();
       const jobs = await listJobs(ctx, switches.has('allusers'));

@@ -7,6 +7,7 @@ import { mirrorCommands } from './mirrors.ts';
 import { monitorCommand } from './monitor.ts';
 import { queueCommands } from './queue.ts';
 import { transferCommand } from './transfer.ts';
+import { UNSUPPORTED_ALIASES, UNSUPPORTED_COMMANDS } from './unsupported.ts';
 import { utilCommand } from './util.ts';
 
 const GLOBAL_SYNTAX = 'bitsadmin [/rawreturn] [/nologo] [--json] <switch> [arguments]';
@@ -50,6 +51,8 @@ function helpText(commands: readonly Command[]): string {
     '-h, --help and --version work as on any Linux command; `openbits` has GNU-style verbs.',
     '',
     ...lines,
+    '',
+    `Not supported (E_NOTIMPL): ${UNSUPPORTED_COMMANDS.map((c) => `/${c.name}`).join(', ')}.`,
   ].join('\n');
 }
 
@@ -106,10 +109,11 @@ const versionCommand: Command = {
 };
 
 const BY_NAME: ReadonlyMap<string, Command> = new Map([
-  ...COMMANDS.map((c) => [c.name, c] as const),
+  ...[...COMMANDS, ...UNSUPPORTED_COMMANDS].map((c) => [c.name, c] as const),
   ['?', helpCommand],
   ['h', helpCommand],
   ['version', versionCommand],
+  ...UNSUPPORTED_ALIASES,
 ]);
 
 /** `/AddFile`, `addfile`, `-addfile`, `--addfile` → the addfile switch. */

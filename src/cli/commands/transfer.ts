@@ -10,7 +10,7 @@ import {
 import type { Command, CommandContext, CommandResult } from '../command.ts';
 import { errorText, resultNote } from '../error-text.ts';
 import { errorLines } from '../format-job.ts';
-import { arg, jobTypeSwitch, parsePriority } from '../parse-values.ts';
+import { arg, isSwitchToken, jobTypeSwitch, parsePriority, unknownSwitch } from '../parse-values.ts';
 import { sleep as realSleep } from '../sleep.ts';
 import { barProgress, type ProgressView, plainProgress, summaryLine } from '../transfer-progress.ts';
 import { UsageError } from '../usage-error.ts';
@@ -54,6 +54,7 @@ function nameFromUrl(url: string): string {
 export function parseTransferArgs(args: readonly string[], cwd: string = process.cwd()): TransferArgs {
   if (args.length === 0) throw new UsageError('missing remote and local file names', 'transfer');
   const first = arg(args, 0);
+  if (isSwitchToken(first) && !isTransferSwitch(first)) throw unknownSwitch(first, 'transfer');
   const named = !isUrl(first) && !isTransferSwitch(first);
   let type: JobType | null = null;
   let priority: JobPriority | null = null;
@@ -72,6 +73,7 @@ export function parseTransferArgs(args: readonly string[], cwd: string = process
       if (!/^[ogds]+$/iu.test(args[i + 1] ?? '')) throw new UsageError('/aclflags needs O, G, D and/or S', 'transfer');
       i++;
     } else if (lower === '/dynamic') dynamic = true;
+    else if (isSwitchToken(a)) throw unknownSwitch(a, 'transfer');
     else break;
   }
   const pairs = args.slice(i);

@@ -1,32 +1,9 @@
-import { BitsError, type BitsManager } from '../bits-vocabulary.ts';
+import { BitsError } from '../bits-vocabulary.ts';
 import type { Command, CommandResult } from '../command.ts';
 import { arg, expectArgs } from '../parse-values.ts';
 import { UsageError } from '../usage-error.ts';
 import { BITSADMIN_VERSION, OPENBITS_VERSION } from '../version.ts';
 import { dashboardCommand } from './dashboard.ts';
-
-/**
- * Policy methods a manager may offer (service-wide settings, bits-client.md §9.1): getPolicy
- * returns the settings (nested, e.g. `quotas.maxFilesPerJob`); setPolicy sets one dotted key
- * (null removes it, back to the default).
- */
-interface PolicyMethods {
-  getPolicy(): unknown;
-  setPolicy(key: string, value: unknown): unknown;
-}
-
-function policyMethods(manager: BitsManager): PolicyMethods {
-  const m = manager as BitsManager & Partial<PolicyMethods>;
-  if (typeof m.getPolicy !== 'function' || typeof m.setPolicy !== 'function') {
-    throw new BitsError('E_NOTIMPL', 'this service does not expose its policies');
-  }
-  return m as BitsManager & PolicyMethods;
-}
-
-async function readPolicy(methods: PolicyMethods): Promise<Record<string, unknown>> {
-  const policy = await methods.getPolicy();
-  return typeof policy === 'object' && policy !== null ? (policy as Record<string, unknown>) : {};
-}
 
 /** `{ quotas: { maxFilesPerJob: 200 } }` → `[['quotas.maxFilesPerJob', 200]]`. */
 function flatten(policy: Record<string, unknown>, prefix = ''): Array<[string, unknown]> {
@@ -75,7 +52,7 @@ export const utilCommand: Command = {
       }
       case 'getpolicy': {
         expectArgs('util', rest, 0, 1);
-        const policy = await readPolicy(policyMethods(await ctx.manager()));
+        const policy = await (await ctx.manager()).getPolicy();
         const entries = flatten(policy);
         if (rest.length === 1) {
           const key = arg(rest, 0).toLowerCase();
@@ -88,9 +65,8 @@ export const utilCommand: Command = {
       }
       case 'setpolicy': {
         expectArgs('util', rest, 2);
-        const methods = policyMethods(await ctx.manager());
-        await methods.setPolicy(arg(rest, 0), policyValue(arg(rest, 1)));
-        return { text: `Policy ${arg(rest, 0)} set to ${arg(rest, 1)}.`, json: await readPolicy(methods) };
+        const policy = await (await ctx.manager()).setPolicy(arg(rest, 0), policyValue(arg(rest, 1)));
+        return { text: `Policy ${arg(rest, 0)} set to ${arg(rest, 1)}.`, json: policy };
       }
       case 'dashboard':
         return dashboardCommand(ctx, rest);

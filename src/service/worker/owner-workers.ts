@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BitsError, type Clock, type TimerHandle } from '../../core/index.ts';
+import { BitsError, type Clock, type FileSegment, type TimerHandle } from '../../core/index.ts';
 import type { StoredReply } from '../../transfer/upload/index.ts';
 import type { RunContext, RunOutcome } from '../download-runner.ts';
 import type { OwnerIo, WebhookPost } from '../owner-io.ts';
@@ -300,10 +300,13 @@ function applyReport(report: UploadReports, name: string, args: unknown[]): void
       report.file(...(args as ReportArgs['file']));
       break;
     case 'checkpoint': {
-      const [fileIndex, bytes, syncMs] = args as [number, number, number | null];
-      report.checkpoint(fileIndex, bytes, syncMs ?? undefined);
+      const [fileIndex, bytes, syncMs, segments] = args as [number, number, number | null, FileSegment[] | null];
+      report.checkpoint(fileIndex, bytes, syncMs ?? undefined, segments ?? undefined);
       break;
     }
+    case 'sourceDropped':
+      report.sourceDropped(...(args as ReportArgs['sourceDropped']));
+      break;
     case 'progress':
       report.progress(...(args as ReportArgs['progress']));
       break;

@@ -1,4 +1,4 @@
-import { BitsError, type BitsErrorData, type Job, type JobFile } from '../../core/index.ts';
+import { BitsError, type BitsErrorData, type FileSegment, type Job, type JobFile } from '../../core/index.ts';
 import type { FilePatch } from '../../store/job-store.ts';
 import type { ReplyProgress, UploadSessionState } from '../../transfer/upload/index.ts';
 import type { RunOutcome } from '../download-runner.ts';
@@ -22,7 +22,14 @@ export type CallOp =
   | 'postWebhook';
 
 /** A run's reports, named as the RunReports/UploadReports methods. */
-export type ReportName = 'connected' | 'file' | 'checkpoint' | 'progress' | 'session' | 'replyProgress';
+export type ReportName =
+  | 'connected'
+  | 'file'
+  | 'checkpoint'
+  | 'sourceDropped'
+  | 'progress'
+  | 'session'
+  | 'replyProgress';
 
 export type ToWorker =
   | { readonly t: 'call'; readonly id: number; readonly op: CallOp; readonly args: unknown[] }
@@ -85,7 +92,8 @@ export function fromWire(wire: WireError): Error {
 export interface ReportArgs {
   connected: [];
   file: [fileIndex: number, patch: FilePatch];
-  checkpoint: [fileIndex: number, bytesTransferred: number, syncMs?: number];
+  checkpoint: [fileIndex: number, bytesTransferred: number, syncMs?: number, segments?: readonly FileSegment[]];
+  sourceDropped: [fileIndex: number, url: string, reason: string];
   progress: [files: readonly JobFile[], advanced: boolean];
   session: [state: UploadSessionState];
   replyProgress: [progress: ReplyProgress];

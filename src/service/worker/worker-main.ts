@@ -116,7 +116,9 @@ export function runWorker(): void {
     const reports: UploadReports = {
       connected: () => report('connected', []),
       file: (fileIndex, patch) => report('file', [fileIndex, patch]),
-      checkpoint: (fileIndex, bytes, syncMs) => report('checkpoint', [fileIndex, bytes, syncMs ?? null]),
+      checkpoint: (fileIndex, bytes, syncMs, segments) =>
+        report('checkpoint', [fileIndex, bytes, syncMs ?? null, segments ?? null]),
+      sourceDropped: (fileIndex, url, reason) => report('sourceDropped', [fileIndex, url, reason]),
       progress: (files, advanced) => {
         pending = { files, advanced: advanced || pending?.advanced === true };
         timer ??= setTimeout(flush, PROGRESS_EVERY_MS);

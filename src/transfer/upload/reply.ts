@@ -1,5 +1,5 @@
 import { constants, lstat, open } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { generatedReplyFileName } from '../../core/index.ts';
 import { downloadFile } from '../download-file.ts';
 import type { DownloadFileRequest } from '../download-request.ts';
 import { classifyLocalError } from '../failure-table.ts';
@@ -18,7 +18,7 @@ import { MAX_REPLY_DATA, type UploadFileRequest, type UploadSessionState } from 
 export function replyFileNameFor(req: UploadFileRequest): string {
   if (req.replyFileName !== null && req.replyFileName !== '') return req.replyFileName;
   if (req.state.replyFileName !== null) return req.state.replyFileName;
-  return join(dirname(req.localName), `${basename(req.localName)}.${req.jobId}.reply`);
+  return generatedReplyFileName(req.localName, req.jobId);
 }
 
 export interface StoredReply {
