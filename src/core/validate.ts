@@ -107,7 +107,8 @@ const REMOTE_SCHEMES = new Set(['http:', 'https:', 'file:']);
 
 /**
  * A remote name: ≤ 2,200 chars, http/https/file only, no wildcards, only legal URL characters
- * (BITS performs no escaping), userinfo allowed. Returns the string as given.
+ * (BITS performs no escaping), userinfo allowed (the store moves it into the job's credentials:
+ * splitUrlCredentials). Returns the string as given.
  */
 export function validateRemoteUrl(value: unknown, options: { uploadOnly?: boolean } = {}): string {
   const s = requireString(value, 'remote name');
@@ -133,6 +134,37 @@ export function validateRemoteUrl(value: unknown, options: { uploadOnly?: boolea
     throw invalid('file URLs must name a local absolute path (file:///path)');
   }
   return s;
+}
+
+/** What `splitUrlCredentials` found: the URL without userinfo, and the userinfo if any. */
+export interface UrlWithoutCredentials {
+  readonly url: string;
+  readonly credentials: { readonly userName: string; readonly password: string } | null;
+}
+
+/**
+ * A remote name's userinfo (`http://user:pw@host/…`) split off: the URL text without it
+ * (otherwise as given) and the user name and password, percent-decoded. BITS keeps them as the
+ * job's server credentials, never in the stored or shown URL. `url` must be a valid URL.
+ */
+export function splitUrlCredentials(url: string): UrlWithoutCredentials {
+  // The authority ends at the first / ? #; userinfo ends at the last @ before it.
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/u.exec(url);
+  if (m === null) return { url, credentials: null };
+  const parsed = new URL(url);
+  const decode = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const userName = decode(parsed.username);
+  const password = decode(parsed.password);
+  return {
+    url: `${m[1]}${url.slice(m[0].length)}`,
+    credentials: userName === '' && password === '' ? null : { userName, password },
+  };
 }
 
 /** A local name: absolute, normalised (no `.`/`..` segments), no NUL or newline, ≤ PATH_MAX. */

@@ -4,6 +4,7 @@ import {
   type Job,
   type JobFile,
   type JobMethod,
+  splitUrlCredentials,
   validateBandwidth,
   validateCredentials,
   validateCustomHeaders,
@@ -22,7 +23,15 @@ import {
   validateWebhook,
   type Webhook,
 } from '../core/index.ts';
-import { assertJobMethod, assertNotFinal, checkFileBytes, checkNow, fileAt, replaceFile } from './job-rules.ts';
+import {
+  assertJobMethod,
+  assertNotFinal,
+  checkFileBytes,
+  checkNow,
+  fileAt,
+  replaceFile,
+  withUrlCredentials,
+} from './job-rules.ts';
 import type { FilePatch, JobPatch } from './job-store.ts';
 
 /**
@@ -185,7 +194,10 @@ export function patchFile(job: Job, index: number, patch: FilePatch, now: number
     changed = true;
   }
   if (!changed) throw invalid('file update: nothing to change');
+  // A new remote name's userinfo joins the job's credentials (SetRemoteName, ReplaceRemotePrefix).
+  const split = splitUrlCredentials(file.remoteName as string);
+  file.remoteName = split.url;
   const next = file as unknown as JobFile;
   checkFileBytes(job, next);
-  return replaceFile(job, next, now);
+  return { ...replaceFile(job, next, now), credentials: withUrlCredentials(job.credentials, split) };
 }
