@@ -157,6 +157,7 @@ export const FileListReply = Type.Unsafe<{ files: FileInfo[] }>(Type.Object({ fi
 export const JobErrorInfoReply = Type.Unsafe<JobErrorInfo>(JobErrorInfoSchema);
 export const JobProgressReply = Type.Unsafe<JobProgress>(JobProgressSchema);
 export const JobTimesReply = Type.Unsafe<JobTimes>(JobTimesSchema);
+export const JobStateReply = Type.Object({ state: JobStateSchema });
 export const ReplyProgressReply = Type.Unsafe<ReplyProgress>(ReplyProgressSchema);
 export const ResultReply = Type.Unsafe<{ result: ResultCode }>(Type.Object({ result: ResultCodeSchema }));
 export const CustomHeadersReply = Type.Object({ headers: Nullable(Type.Array(Type.String())) });

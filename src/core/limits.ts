@@ -31,3 +31,10 @@ export const DEFAULT_QUOTAS: Quotas = {
 
 /** JobInactivityTimeout policy default: 90 days. */
 export const DEFAULT_JOB_INACTIVITY_TIMEOUT_S = 90 * 24 * 3600;
+
+/**
+ * How long a job that reached ACKNOWLEDGED or CANCELLED stays readable by its id. A BITS job
+ * pointer answers its getters until the caller releases it; a job id is never released, so the
+ * finished record is kept this long, then removed.
+ */
+export const FINISHED_JOB_RETENTION_MS = 24 * 3600 * 1000;

@@ -51,6 +51,17 @@ export class JobAccess {
     return job;
   }
 
+  /**
+   * A job of this caller, in any state, that allows `method` now (the getters answer after
+   * Complete and Cancel too, while the store keeps the finished job: FINISHED_JOB_RETENTION_MS).
+   */
+  held(jobId: string, method: JobMethod): Job {
+    const job = this.find(jobId);
+    if (job === undefined) throw new BitsError('BG_E_NOT_FOUND', `job ${this.id(jobId)} was not found`);
+    this.check(method, job);
+    return job;
+  }
+
   /** Whether this caller owns the job (custom headers are the owner's only). */
   owns(job: Job): boolean {
     return job.owner === this.#owner;

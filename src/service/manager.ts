@@ -15,6 +15,7 @@ import {
   type Credentials,
   errorInfo,
   errorNameForHresult,
+  FINISHED_JOB_RETENTION_MS,
   type FileRange,
   isActiveState,
   isUploadType,
@@ -29,6 +30,7 @@ import {
   normalizeJobId,
   type ProxySettings,
   type ReplyProgress,
+  type TimerHandle,
   type Webhook,
 } from '../core/index.ts';
 import type { JobPatch } from '../store/job-store.ts';
@@ -62,6 +64,7 @@ export class InProcessManager implements BitsManager {
   readonly #p: ManagerParts;
   readonly #files: JobFiles;
   #closed = false;
+  #purgeTimer: TimerHandle | undefined;
 
   constructor(options: ManagerOptions) {
     this.#p = assembleManager(options);
@@ -74,8 +77,17 @@ export class InProcessManager implements BitsManager {
   }
 
   /** Start-up: re-queue what was transferring, restore timers (createManager does it). */
-  recover(): Promise<void> {
-    return this.#p.transitions.recover();
+  async recover(): Promise<void> {
+    await this.#p.transitions.recover();
+    this.#purgeFinished();
+  }
+
+  /** Finished jobs stay readable by id for FINISHED_JOB_RETENTION_MS; checked hourly. */
+  #purgeFinished(): void {
+    if (this.#closed) return;
+    const { store, clock } = this.#p;
+    store.purgeFinal(clock.wallMs() - FINISHED_JOB_RETENTION_MS);
+    this.#purgeTimer = clock.setTimer(FINISHED_JOB_RETENTION_MS / 24, () => this.#purgeFinished());
   }
 
   // ── jobs ─────────────────────────────────────────────────────────────────────────────────
@@ -140,7 +152,7 @@ export class InProcessManager implements BitsManager {
   }
 
   async enumFiles(jobId: string): Promise<FileInfo[]> {
-    return this.#view(this.#p.access.job(jobId)).files.map(toFileInfo);
+    return this.#view(this.#p.access.held(jobId, 'enumFiles')).files.map(toFileInfo);
   }
 
   async setRemoteName(jobId: string, fileIndex: number, remoteName: string): Promise<void> {
@@ -230,34 +242,38 @@ export class InProcessManager implements BitsManager {
 
   // ── getters ──────────────────────────────────────────────────────────────────────────────
 
+  async getState(jobId: string): Promise<JobState> {
+    return this.#p.access.held(jobId, 'getState').state;
+  }
+
   async getProgress(jobId: string): Promise<JobProgress> {
-    return jobProgress(this.#view(this.#p.access.job(jobId)).files);
+    return jobProgress(this.#view(this.#p.access.held(jobId, 'getProgress')).files);
   }
 
   async getTimes(jobId: string): Promise<JobTimes> {
-    return this.#p.access.job(jobId).times;
+    return this.#p.access.held(jobId, 'getTimes').times;
   }
 
   async getError(jobId: string): Promise<JobErrorInfo> {
-    const job = this.#checked(jobId, 'getError');
+    const job = this.#p.access.held(jobId, 'getError');
     const info = toErrorInfo(job);
     if (info === null) throw new BitsError('BG_E_ERROR_INFORMATION_UNAVAILABLE');
     return info;
   }
 
   async getCustomHeaders(jobId: string): Promise<string[] | null> {
-    const job = this.#p.access.job(jobId);
+    const job = this.#p.access.held(jobId, 'getCustomHeaders');
     if (job.customHeadersWriteOnly) throw new BitsError('E_ACCESSDENIED', 'the custom headers are write-only');
     if (!this.#p.access.owns(job)) throw new BitsError('E_ACCESSDENIED', 'only the owner can read custom headers');
     return job.customHeaders === null ? null : job.customHeaders.split('\r\n').filter((l) => l !== '');
   }
 
   async getReplyFileName(jobId: string): Promise<string | null> {
-    return this.#checked(jobId, 'getReplyFileName').replyFileName;
+    return this.#p.access.held(jobId, 'getReplyFileName').replyFileName;
   }
 
   async getReplyProgress(jobId: string): Promise<ReplyProgress> {
-    return replyProgressOf(this.#p.uploads.sessionOf(this.#checked(jobId, 'getReplyProgress').id));
+    return replyProgressOf(this.#p.uploads.sessionOf(this.#p.access.held(jobId, 'getReplyProgress').id));
   }
 
   /** GetReplyData: in TRANSFERRED, and after Complete too (BITS allows both). */
@@ -269,13 +285,6 @@ export class InProcessManager implements BitsManager {
     }
     access.check('getReplyData', job);
     return uploads.replyData(job);
-  }
-
-  /** A job of the caller that allows `method` now. */
-  #checked(jobId: string, method: JobMethod): Job {
-    const job = this.#p.access.job(jobId);
-    this.#p.access.check(method, job);
-    return job;
   }
 
   // ── setters ──────────────────────────────────────────────────────────────────────────────
@@ -417,6 +426,7 @@ export class InProcessManager implements BitsManager {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#purgeTimer?.cancel();
     const { locks, scheduler, runs, store, notify, uploads, bandwidth, network, hub } = this.#p;
     locks.close();
     scheduler.stop();
