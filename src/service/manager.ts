@@ -418,6 +418,11 @@ export class InProcessManager implements BitsManager {
     return this.#p.hub.subscribe(listener, filter);
   }
 
+  /** Every event as delivered, unfiltered by NotifyFlags (bitsd's job log); not a subscriber. */
+  observe(listener: (event: ManagerEvent) => void): () => void {
+    return this.#p.hub.tap(listener);
+  }
+
   events(options?: { jobId?: string; signal?: AbortSignal }): AsyncIterable<ManagerEvent> {
     return this.#p.hub.iterate(options);
   }
