@@ -12,7 +12,7 @@ import {
   SECURITY_FLAGS_MASK,
 } from './job.ts';
 import { JOB_PRIORITIES, JOB_TYPES, type JobPriority, type JobType, PROXY_USAGES } from './job-state.ts';
-import { LIMITS } from './limits.ts';
+import { INTEGER_RANGES, inIntegerRange, LIMITS } from './limits.ts';
 
 /**
  * Validation of every value a caller hands in, with BITS's limits and error codes
@@ -55,9 +55,9 @@ export function validatePriority(value: unknown): JobPriority {
   throw new BitsError('E_NOTIMPL', `priority must be one of ${JOB_PRIORITIES.join(', ')}`);
 }
 
-/** SetNotifyFlags: unknown bits → E_NOTIMPL. */
+/** SetNotifyFlags: unknown bits → E_NOTIMPL (range first: `&` would wrap 2^32 to 0). */
 export function validateNotifyFlags(value: unknown): number {
-  if (!Number.isInteger(value) || (value as number) < 0 || ((value as number) & ~NOTIFY_FLAGS_MASK) !== 0) {
+  if (!inIntegerRange(value, INTEGER_RANGES.notifyFlags) || (value & ~NOTIFY_FLAGS_MASK) !== 0) {
     throw new BitsError('E_NOTIMPL', `notify flags must be a combination of 0x${NOTIFY_FLAGS_MASK.toString(16)}`);
   }
   return value as number;
@@ -66,7 +66,7 @@ export function validateNotifyFlags(value: unknown): number {
 /** SetSecurityFlags: unsupported bit → E_NOTIMPL. */
 export function validateSecurityFlags(value: unknown): number {
   const n = value as number;
-  if (!Number.isInteger(n) || n < 0 || (n & ~SECURITY_FLAGS_MASK) !== 0 || (n & 0x0300) === 0x0300) {
+  if (!inIntegerRange(n, INTEGER_RANGES.securityFlags) || (n & ~SECURITY_FLAGS_MASK) !== 0 || (n & 0x0300) === 0x0300) {
     throw new BitsError('E_NOTIMPL', 'security flags contain an unsupported bit');
   }
   return n;
@@ -74,7 +74,7 @@ export function validateSecurityFlags(value: unknown): number {
 
 /** A duration in whole seconds (0 … 2^32-1, as BITS's ULONG). */
 export function validateSeconds(value: unknown, what: string): number {
-  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 0xffffffff) {
+  if (!inIntegerRange(value, INTEGER_RANGES.seconds)) {
     throw invalid(`${what} must be a whole number of seconds between 0 and 4294967295`);
   }
   return value as number;
@@ -86,7 +86,7 @@ export function validateMinimumRetryDelay(value: unknown): number {
 }
 
 export function validateBandwidth(value: unknown): number {
-  if (!Number.isInteger(value) || (value as number) < 0)
+  if (!inIntegerRange(value, INTEGER_RANGES.bandwidth))
     throw invalid('bandwidth must be a whole number of bytes per second ≥ 0');
   return value as number;
 }
@@ -97,7 +97,7 @@ export function validateBandwidth(value: unknown): number {
  */
 export function validateFileMode(value: unknown): number | null {
   if (value === null) return null;
-  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 0o777) {
+  if (!inIntegerRange(value, INTEGER_RANGES.fileMode)) {
     throw invalid('file mode must be permission bits from 0 to 0777 (e.g. 0600), or null to follow the umask');
   }
   return value as number;

@@ -1,6 +1,8 @@
 import {
   BitsError,
   type Credentials,
+  INTEGER_RANGES,
+  inIntegerRange,
   type Job,
   type JobFile,
   type JobMethod,
@@ -126,7 +128,7 @@ const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Jo
   highPerformance: (v) => bool(v, 'high performance'),
   maxDownloadSize: (v) => {
     if (v === null) return null;
-    if (!Number.isSafeInteger(v) || (v as number) <= 0) {
+    if (!inIntegerRange(v, INTEGER_RANGES.maxDownloadSize)) {
       throw new BitsError('BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE', 'maximum download size must be a byte count > 0');
     }
     return v as number;

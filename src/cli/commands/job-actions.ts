@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { BitsError, formatJobId, type JobType } from '../bits-vocabulary.ts';
+import { BitsError, formatJobId, INTEGER_RANGES, type JobType } from '../bits-vocabulary.ts';
 import type { Command } from '../command.ts';
 import { resultNote } from '../error-text.ts';
 import { fileLine } from '../format-job.ts';
@@ -153,7 +153,7 @@ export const jobActionCommands: readonly Command[] = [
     summary: 'Print the temporary file name of the file at file_index (0-based)',
     async run(ctx) {
       expectArgs('gettemporaryname', ctx.args, 2);
-      const index = parseCount('gettemporaryname', arg(ctx.args, 1), 'file index');
+      const index = parseCount('gettemporaryname', arg(ctx.args, 1), 'file index', INTEGER_RANGES.fileIndex);
       const { manager, job } = await resolveJob(ctx);
       const file = (await manager.enumFiles(job.id)).find((f) => f.index === index);
       if (file === undefined) throw new BitsError('E_INVALIDARG', `the job has no file with index ${index}`);
