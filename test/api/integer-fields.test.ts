@@ -8,7 +8,7 @@ import { Agent } from 'undici';
 import type { BitsManager } from '../../src/api/bits-manager.ts';
 import { parseBandwidth, parseCount, parseFlags, parseRangeList } from '../../src/cli/parse-values.ts';
 import { BitsError, type ErrorName, INTEGER_RANGES } from '../../src/core/index.ts';
-import { realManager, serve } from './helpers.ts';
+import { rawCall, realManager, serve } from './helpers.ts';
 
 interface Field {
   /** PUT /v1/jobs/:id/<path> with `{ value }`. */
@@ -97,17 +97,7 @@ describe('integer fields at the API edge (issue 12 item 4)', () => {
   let served: Awaited<ReturnType<typeof serve>>;
   let agent: Agent;
 
-  async function call(method: string, path: string, body?: string) {
-    const res = await agent.request({
-      origin: 'http://bitsd',
-      path,
-      method: method as 'GET',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body ?? null,
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, json: text === '' ? undefined : JSON.parse(text) };
-  }
+  const call = (method: string, path: string, body?: string) => rawCall(agent, method, path, body);
 
   before(async () => {
     real = await realManager();
