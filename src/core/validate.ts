@@ -332,6 +332,17 @@ export function validateNotifyCmdLine(program: unknown, parameters: unknown): No
   return { program: prog, parameters: params };
 }
 
+/** Most of a caller's value an error message echoes (a bad id may be megabytes long). */
+export const ECHO_LIMIT = 100;
+
+/** A caller's value quoted for an error message: its first ECHO_LIMIT characters at most. */
+export function quoted(value: unknown): string {
+  const s = typeof value === 'string' ? value : String(value);
+  return s.length <= ECHO_LIMIT
+    ? JSON.stringify(s)
+    : `${JSON.stringify(s.slice(0, ECHO_LIMIT))}… (${s.length} characters)`;
+}
+
 /** A job id is a GUID in braces or bare; returned lower-case without braces. */
 export function normalizeJobId(value: unknown): string | null {
   if (typeof value !== 'string') return null;

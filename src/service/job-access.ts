@@ -1,4 +1,4 @@
-import { BitsError, isFinalState, type Job, type JobMethod, normalizeJobId } from '../core/index.ts';
+import { BitsError, isFinalState, type Job, type JobMethod, normalizeJobId, quoted } from '../core/index.ts';
 import { assertJobMethod } from '../store/job-rules.ts';
 import type { JobStore } from '../store/job-store.ts';
 
@@ -27,7 +27,7 @@ export class JobAccess {
   /** A job id in its canonical spelling (any GUID spelling is accepted). */
   id(jobId: string): string {
     const id = normalizeJobId(jobId);
-    if (id === null) throw new BitsError('BG_E_NOT_FOUND', `not a job id: ${JSON.stringify(jobId)}`);
+    if (id === null) throw new BitsError('BG_E_NOT_FOUND', `not a job id: ${quoted(jobId)}`);
     return id;
   }
 

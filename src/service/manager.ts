@@ -29,6 +29,7 @@ import {
   jobProgress,
   normalizeJobId,
   type ProxySettings,
+  quoted,
   type ReplyProgress,
   type TimerHandle,
   type Webhook,
@@ -120,11 +121,11 @@ export class InProcessManager implements BitsManager {
     if (normalizeJobId(nameOrId) !== null) return this.getJob(nameOrId);
     const { owner } = this.#p.access.caller;
     const matches = this.#p.store.listJobs({ owner }).filter((j) => j.displayName === nameOrId);
-    if (matches.length === 0) throw new BitsError('BG_E_NOT_FOUND', `no job is named ${JSON.stringify(nameOrId)}`);
+    if (matches.length === 0) throw new BitsError('BG_E_NOT_FOUND', `no job is named ${quoted(nameOrId)}`);
     if (matches.length > 1) {
       throw new BitsError(
         'E_INVALIDARG',
-        `${matches.length} jobs are named ${JSON.stringify(nameOrId)}; use a GUID: ${matches.map((j) => `{${j.id}}`).join(' ')}`,
+        `${matches.length} jobs are named ${quoted(nameOrId)}; use a GUID: ${matches.map((j) => `{${j.id}}`).join(' ')}`,
       );
     }
     return this.#info(matches[0] as Job);

@@ -97,7 +97,7 @@ describe('API server', () => {
     assert.equal(big.json.error.name, 'BG_E_TOO_LARGE');
     const route = await call('GET', '/v1/nothing-here');
     assert.equal(route.status, 404);
-    assert.match(route.json.error.message, /no route GET \/v1\/nothing-here/);
+    assert.match(route.json.error.message, /no route GET "\/v1\/nothing-here"/);
   });
 
   it('turns a non-BITS failure inside the manager into E_FAIL (500) without leaking its text', async () => {
