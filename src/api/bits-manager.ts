@@ -49,6 +49,12 @@ export interface BitsManager {
   /** S_OK, BG_S_PARTIAL_COMPLETE or BG_S_UNABLE_TO_DELETE_FILES. */
   complete(jobId: string): Promise<ResultCode>;
 
+  /**
+   * GetState, GetProgress, GetTimes (and EnumFiles, GetError, the reply getters) answer in every
+   * state: after Complete or Cancel too (ACKNOWLEDGED / CANCELLED), as a BITS job pointer the
+   * caller still holds does, while GetJob and EnumJobs no longer find the job.
+   */
+  getState(jobId: string): Promise<JobState>;
   getProgress(jobId: string): Promise<JobProgress>;
   getTimes(jobId: string): Promise<JobTimes>;
   /** GetError: BG_E_ERROR_INFORMATION_UNAVAILABLE unless ERROR/TRANSIENT_ERROR. */

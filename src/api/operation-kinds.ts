@@ -1,4 +1,5 @@
 import { BitsError } from '../core/bits-error.ts';
+import { INTEGER_RANGES, type IntegerRange, inIntegerRange } from '../core/limits.ts';
 import type { BitsManager } from './bits-manager.ts';
 import {
   type Args,
@@ -17,11 +18,14 @@ import {
 
 export const job = (id: string): PathParams => ({ id });
 
-/** A path parameter that must be a whole number (file index). */
-export function wholeNumber(params: PathParams, name: string): number {
+/** A path parameter that must be a whole number in its range (a file index). */
+export function wholeNumber(params: PathParams, name: string, range: IntegerRange = INTEGER_RANGES.fileIndex): number {
   const raw = params[name] ?? '';
-  if (!/^\d{1,10}$/u.test(raw)) throw new BitsError('E_INVALIDARG', `path parameter ${name} must be a whole number`);
-  return Number(raw);
+  const n = /^\d{1,16}$/u.test(raw) ? Number(raw) : Number.NaN;
+  if (!inIntegerRange(n, range)) {
+    throw new BitsError(range.error, `path parameter ${name} must be a whole number from ${range.min} to ${range.max}`);
+  }
+  return n;
 }
 
 /** An HRESULT in a path: decimal or 0x-hex, signed or unsigned. */

@@ -1,6 +1,7 @@
 import type { Static, TSchema } from 'typebox';
 import type { Compile } from 'typebox/compile';
 import { BitsError } from '../core/bits-error.ts';
+import type { ErrorName } from '../core/error-codes.ts';
 import type { BitsManager } from './bits-manager.ts';
 import type * as Schemas from './schemas.ts';
 
@@ -115,12 +116,31 @@ export function checker(
       compiled = typebox.Compile(schemas[schema] as TSchema);
     }
     if (compiled.Check(value)) return;
-    throw new BitsError(name, `${what}: ${describeErrors(compiled.Errors(value))}`);
+    const errors = compiled.Errors(value) as readonly SchemaError[];
+    const root = (await import('./schemas.ts'))[schema] as TSchema;
+    // An integer out of its range answers the code its schema names (`bitsError`), as the store would.
+    const coded = errors.map((e) => bitsErrorAt(root, e.schemaPath)).find((n) => n !== undefined);
+    throw new BitsError(name === 'E_INVALIDARG' ? (coded ?? name) : name, `${what}: ${describeErrors(errors)}`);
   };
+}
+
+/** The `bitsError` of the schema at a JSON pointer (`#/properties/value/anyOf/0`), if any. */
+function bitsErrorAt(root: TSchema, pointer: string): ErrorName | undefined {
+  let node: unknown = root;
+  for (const key of pointer
+    .replace(/^#\/?/u, '')
+    .split('/')
+    .filter((k) => k !== '')) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[key.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  const named = (node as { bitsError?: unknown } | undefined)?.bitsError;
+  return typeof named === 'string' ? (named as ErrorName) : undefined;
 }
 
 interface SchemaError {
   readonly keyword: string;
+  readonly schemaPath: string;
   readonly instancePath: string;
   readonly params: unknown;
   readonly message: string;

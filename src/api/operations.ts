@@ -167,6 +167,16 @@ export const OPERATIONS = {
     invoke: async (m, r) => ({ result: await m.complete(param(r.params, 'id')) }),
     decode: (reply) => reply.result,
   }),
+  getState: op({
+    name: 'getState',
+    method: 'GET',
+    path: `${jobPath}/state`,
+    body: undefined,
+    reply: 'JobStateReply',
+    encode: (id: string) => ({ params: job(id) }),
+    invoke: async (m, r) => ({ state: await m.getState(param(r.params, 'id')) }),
+    decode: (reply) => reply.state,
+  }),
   getProgress: op({
     name: 'getProgress',
     method: 'GET',

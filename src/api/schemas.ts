@@ -4,24 +4,33 @@ import { ERROR_CONTEXTS } from '../core/bits-error.ts';
 import type { JobProgress, JobTimes, ReplyProgress } from '../core/job.ts';
 import { AUTH_SCHEMES, AUTH_TARGETS, DIGEST_ALGORITHMS } from '../core/job.ts';
 import { JOB_PRIORITIES, JOB_STATES, JOB_TYPES, PROXY_USAGES } from '../core/job-state.ts';
+import { INTEGER_RANGES, type IntegerRange } from '../core/limits.ts';
 import type { FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from './bits-manager.ts';
 
 /**
  * Wire shapes of the local API (v1), defined once and shared by the server (request checks) and
  * the client (reply checks, so a client talking to an older or newer daemon fails clearly).
  *
- * Request schemas check JSON *shape* only (a string where a string belongs): the API edge's one
- * rule. Values — a known priority, a legal URL, a length limit — are judged behind the manager by
- * the job store's rules, so a call gets the same BITS error in-process and through the socket.
+ * Request schemas check JSON *shape*: a string where a string belongs, and every integer a whole
+ * number within its range (core's INTEGER_RANGES, with the BITS code the store's rules give a
+ * value outside it: `bitsError`, read by operation.ts's checker). Other values — a known
+ * priority, a legal URL, a length limit — are judged behind the manager by the job store's
+ * rules, so a call gets the same BITS error in-process and through the socket.
  */
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const closed = { additionalProperties: false } as const;
+/** An integer field of a request: whole, in its range, else its BITS code. */
+const Whole = (range: IntegerRange) => Type.Integer({ minimum: range.min, maximum: range.max, bitsError: range.error });
+const WholeValue = (range: IntegerRange) => Type.Object({ value: Whole(range) }, closed);
 
 // ---------------------------------------------------------------- requests
 
 export const CreateJobBody = Type.Object({ displayName: Type.String(), type: Type.Optional(Type.String()) }, closed);
-export const RangeBody = Type.Object({ offset: Type.Number(), length: Type.Number() }, closed);
+export const RangeBody = Type.Object(
+  { offset: Whole(INTEGER_RANGES.rangeOffset), length: Whole(INTEGER_RANGES.rangeLength) },
+  closed,
+);
 export const AddFileBody = Type.Object(
   { remoteName: Type.String(), localName: Type.String(), ranges: Type.Optional(Type.Array(RangeBody)) },
   closed,
@@ -55,8 +64,13 @@ export const AddFileSetBody = Type.Object(
 export const MirrorsBody = Type.Object({ urls: Type.Array(Type.String()) }, closed);
 export const StringValue = Type.Object({ value: Type.String() }, closed);
 export const NullableStringValue = Type.Object({ value: Nullable(Type.String()) }, closed);
-export const NumberValue = Type.Object({ value: Type.Number() }, closed);
-export const NullableNumberValue = Type.Object({ value: Nullable(Type.Number()) }, closed);
+export const NotifyFlagsValue = WholeValue(INTEGER_RANGES.notifyFlags);
+export const SecurityFlagsValue = WholeValue(INTEGER_RANGES.securityFlags);
+export const SecondsValue = WholeValue(INTEGER_RANGES.seconds);
+export const BandwidthValue = WholeValue(INTEGER_RANGES.bandwidth);
+export const MaxDownloadSizeValue = Type.Object({ value: Nullable(Whole(INTEGER_RANGES.maxDownloadSize)) }, closed);
+export const FileModeValue = Type.Object({ value: Nullable(Whole(INTEGER_RANGES.fileMode)) }, closed);
+export const MaxConnectionsValue = WholeValue(INTEGER_RANGES.maxConnections);
 export const BooleanValue = Type.Object({ value: Type.Boolean() }, closed);
 export const WebhooksBody = Type.Object(
   {
@@ -88,7 +102,7 @@ export const ReplacePrefixBody = Type.Object({ oldPrefix: Type.String(), newPref
 
 // ---------------------------------------------------------------- replies
 
-const Int = Type.Number();
+const Int = Type.Integer();
 export const ErrorContextSchema = Type.Enum(ERROR_CONTEXTS);
 export const JobStateSchema = Type.Enum(JOB_STATES);
 
@@ -185,6 +199,7 @@ export const FileListReply = Type.Unsafe<{ files: FileInfo[] }>(Type.Object({ fi
 export const JobErrorInfoReply = Type.Unsafe<JobErrorInfo>(JobErrorInfoSchema);
 export const JobProgressReply = Type.Unsafe<JobProgress>(JobProgressSchema);
 export const JobTimesReply = Type.Unsafe<JobTimes>(JobTimesSchema);
+export const JobStateReply = Type.Object({ state: JobStateSchema });
 export const ReplyProgressReply = Type.Unsafe<ReplyProgress>(ReplyProgressSchema);
 export const ResultReply = Type.Unsafe<{ result: ResultCode }>(Type.Object({ result: ResultCodeSchema }));
 export const CustomHeadersReply = Type.Object({ headers: Nullable(Type.Array(Type.String())) });

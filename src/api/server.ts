@@ -4,6 +4,7 @@ import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { BitsError } from '../core/bits-error.ts';
 import type { Clock } from '../core/clock.ts';
+import { quoted } from '../core/validate.ts';
 import type { BitsManager } from './bits-manager.ts';
 import { asBitsError, errorReply } from './error-envelope.ts';
 import { type EventStreams, mountEvents } from './events-route.ts';
@@ -35,6 +36,8 @@ export interface ApiOptions {
   readonly metrics?: MetricsSource | undefined;
 }
 
+const NO_BODY_METHODS = new Set(['GET', 'HEAD', 'DELETE']);
+
 const silent: ApiLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 function json(body: unknown, status: number): Response {
@@ -44,6 +47,22 @@ function json(body: unknown, status: number): Response {
 function failure(err: BitsError, status?: number): Response {
   const reply = errorReply(err, status);
   return json(reply.body, reply.status);
+}
+
+/** Whether the request says it carries a body (checked without reading any of it). */
+function hasBody(c: Context): boolean {
+  const length = c.req.header('content-length');
+  return (length !== undefined && length.trim() !== '0') || c.req.header('transfer-encoding') !== undefined;
+}
+
+/**
+ * A body where none is expected is refused unread, and the connection closes with the answer
+ * (else Node would read and discard the whole body to keep the connection alive).
+ */
+function refuseBody(c: Context): Response {
+  const res = failure(new BitsError('E_INVALIDARG', `${c.req.method} ${quoted(c.req.path)} takes no request body`));
+  res.headers.set('connection', 'close');
+  return res;
 }
 
 async function readBody(c: Context, op: Operation): Promise<unknown> {
@@ -76,12 +95,16 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     if (internal) logger.error({ err }, 'request failed inside bitsd');
     return failure(error);
   });
-  app.notFound((c) => failure(new BitsError('E_NOTIMPL', `no route ${c.req.method} ${c.req.path}`), 404));
+  app.notFound((c) => failure(new BitsError('E_NOTIMPL', `no route ${c.req.method} ${quoted(c.req.path)}`), 404));
   app.use(
     '/v1/*',
     bodyLimit({
       maxSize: options.maxBodyBytes ?? 4 * 1024 * 1024,
-      onError: () => failure(new BitsError('BG_E_TOO_LARGE', 'request body is too large')),
+      onError: () => {
+        const res = failure(new BitsError('BG_E_TOO_LARGE', 'request body is too large'));
+        res.headers.set('connection', 'close');
+        return res;
+      },
     }),
   );
 
@@ -106,6 +129,11 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
       'request',
     );
   });
+  // GET, HEAD and DELETE routes take no body (nor does any unknown route).
+  app.use('*', async (c, next) => {
+    if (NO_BODY_METHODS.has(c.req.method) && hasBody(c)) return refuseBody(c);
+    await next();
+  });
   app.get('/v1/status', () => json(options.status(), 200));
   if (options.metrics !== undefined) mountMetrics(app, options.metrics);
   const streams = mountEvents(app, {
@@ -122,6 +150,7 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     if (mounted.has(key)) continue;
     mounted.add(key);
     app.on(op.method, op.path, async (c) => {
+      if (op.checkBody === undefined && hasBody(c)) return refuseBody(c);
       const body = await readBody(c, op);
       const result = await op.invoke(manager, { params: c.req.param(), query: c.req.query(), body: body as never });
       if (op.reply === undefined) return new Response(null, { status: 204 });

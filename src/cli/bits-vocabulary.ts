@@ -28,6 +28,8 @@ export {
   type FileRange,
   formatHresult,
   formatJobId,
+  INTEGER_RANGES,
+  type IntegerRange,
   isFinalState,
   JOB_PRIORITIES,
   JOB_TYPES,

@@ -3,10 +3,13 @@ import {
   AUTH_TARGETS,
   type AuthScheme,
   type AuthTarget,
+  BitsError,
   DIGEST_ALGORITHMS,
   type DigestAlgorithm,
   type FileDigest,
   type FileRange,
+  INTEGER_RANGES,
+  type IntegerRange,
   JOB_PRIORITIES,
   type JobPriority,
   type JobType,
@@ -18,8 +21,9 @@ import {
 import { UsageError } from './usage-error.ts';
 
 /**
- * Parsers for the argument values bitsadmin takes. Each throws a UsageError naming the switch;
- * range and state checks stay with the manager, which answers with the BITS code.
+ * Parsers for the argument values bitsadmin takes. Each throws a UsageError naming the switch
+ * for text it cannot read; a well-formed integer outside its range (core's INTEGER_RANGES) is the
+ * BITS error the manager would answer. State checks stay with the manager.
  */
 
 /** Throws unless `args` has between `min` and `max` entries. */
@@ -89,24 +93,33 @@ export function jobTypeSwitch(token: string): JobType | undefined {
   }
 }
 
-/** A whole number of seconds (or any count) ≥ 0, decimal. */
-export function parseCount(command: string, value: string, what: string): number {
-  if (!/^\d+$/u.test(value)) throw new UsageError(`${what} must be a whole number ≥ 0; got ${value}`, command);
-  const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new UsageError(`${what} is too large: ${value}`, command);
+/** A whole number read from text that parsed, checked against `range` (or just for precision). */
+function checked(command: string, text: string, n: number, what: string, range?: IntegerRange): number {
+  if (range === undefined) {
+    if (!Number.isSafeInteger(n)) throw new UsageError(`${what} is too large: ${text}`, command);
+    return n;
+  }
+  if (!Number.isSafeInteger(n) || n < range.min || n > range.max) {
+    throw new BitsError(range.error, `${what} must be a whole number from ${range.min} to ${range.max}; got ${text}`);
+  }
   return n;
 }
 
-/** Flags, decimal or 0x-hex. */
-export function parseFlags(command: string, value: string, what: string): number {
+/** A whole number of seconds (or any count) ≥ 0, decimal; within `range` when given. */
+export function parseCount(command: string, value: string, what: string, range?: IntegerRange): number {
+  if (!/^\d+$/u.test(value)) throw new UsageError(`${what} must be a whole number ≥ 0; got ${value}`, command);
+  return checked(command, value, Number(value), what, range);
+}
+
+/** Flags, decimal or 0x-hex, within `range`. */
+export function parseFlags(command: string, value: string, what: string, range: IntegerRange): number {
   const n = /^0x[0-9a-f]+$/iu.test(value)
     ? Number.parseInt(value.slice(2), 16)
     : /^\d+$/u.test(value)
       ? Number(value)
-      : NaN;
-  if (!Number.isSafeInteger(n))
-    throw new UsageError(`${what} must be a number (decimal or 0x-hex); got ${value}`, command);
-  return n;
+      : Number.NaN;
+  if (Number.isNaN(n)) throw new UsageError(`${what} must be a number (decimal or 0x-hex); got ${value}`, command);
+  return checked(command, value, n, what, range);
 }
 
 const BANDWIDTH_UNITS: Readonly<Record<string, number>> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -118,9 +131,7 @@ export function parseBandwidth(command: string, value: string): number {
   if (m === null || unit === undefined) {
     throw new UsageError(`bandwidth must be bytes per second, e.g. 65536, 512k or 10M; got ${value}`, command);
   }
-  const n = Math.round(Number(m[1]) * unit);
-  if (!Number.isSafeInteger(n)) throw new UsageError(`bandwidth is too large: ${value}`, command);
-  return n;
+  return checked(command, value, Math.round(Number(m[1]) * unit), 'bandwidth', INTEGER_RANGES.bandwidth);
 }
 
 /** A file mode: octal permission bits (`0600`, `644`), or `UMASK` (null: follow the umask). */
@@ -164,11 +175,11 @@ export function parseRangeList(command: string, value: string): FileRange[] {
   return value.split(',').map((part) => {
     const m = /^\s*(\d+)\s*:\s*(\d+|eof)\s*$/iu.exec(part);
     if (m === null) throw new UsageError(`a range must be offset:length or offset:eof; got ${part}`, command);
-    const offset = Number(m[1]);
-    const length = (m[2] ?? '').toLowerCase() === 'eof' ? LENGTH_TO_EOF : Number(m[2]);
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length)) {
-      throw new UsageError(`range is too large: ${part}`, command);
-    }
+    const offset = checked(command, part, Number(m[1]), 'range offset', INTEGER_RANGES.rangeOffset);
+    const eof = (m[2] ?? '').toLowerCase() === 'eof';
+    const length = eof
+      ? LENGTH_TO_EOF
+      : checked(command, part, Number(m[2]), 'range length', INTEGER_RANGES.rangeLength);
     return { offset, length };
   });
 }

@@ -44,6 +44,11 @@ export const JOB_METHODS = [
   'getReplyFileName',
   'getError',
   'takeOwnership',
+  'getState',
+  'getProgress',
+  'getTimes',
+  'enumFiles',
+  'getCustomHeaders',
 ] as const;
 export type JobMethod = (typeof JOB_METHODS)[number];
 
@@ -151,6 +156,13 @@ export const METHOD_RULES: Readonly<Record<JobMethod, MethodRule>> = {
     check: (j) => (hasErrorState(j.state) ? null : 'BG_E_ERROR_INFORMATION_UNAVAILABLE'),
   },
   takeOwnership: {},
+  // Getters answer in every state (§2.3), ACKNOWLEDGED and CANCELLED included, for as long as
+  // the caller holds the job (its id), although GetJob no longer finds it.
+  getState: { finalAllowed: () => true },
+  getProgress: { finalAllowed: () => true },
+  getTimes: { finalAllowed: () => true },
+  enumFiles: { finalAllowed: () => true },
+  getCustomHeaders: { finalAllowed: () => true },
 };
 
 /** The error an illegal call returns, or null when the call is allowed. */

@@ -16,7 +16,7 @@ import {
   SECURITY_FLAGS_MASK,
 } from './job.ts';
 import { JOB_PRIORITIES, JOB_TYPES, type JobPriority, type JobType, PROXY_USAGES } from './job-state.ts';
-import { LIMITS } from './limits.ts';
+import { INTEGER_RANGES, inIntegerRange, LIMITS } from './limits.ts';
 
 /**
  * Validation of every value a caller hands in, with BITS's limits and error codes
@@ -59,9 +59,9 @@ export function validatePriority(value: unknown): JobPriority {
   throw new BitsError('E_NOTIMPL', `priority must be one of ${JOB_PRIORITIES.join(', ')}`);
 }
 
-/** SetNotifyFlags: unknown bits → E_NOTIMPL. */
+/** SetNotifyFlags: unknown bits → E_NOTIMPL (range first: `&` would wrap 2^32 to 0). */
 export function validateNotifyFlags(value: unknown): number {
-  if (!Number.isInteger(value) || (value as number) < 0 || ((value as number) & ~NOTIFY_FLAGS_MASK) !== 0) {
+  if (!inIntegerRange(value, INTEGER_RANGES.notifyFlags) || (value & ~NOTIFY_FLAGS_MASK) !== 0) {
     throw new BitsError('E_NOTIMPL', `notify flags must be a combination of 0x${NOTIFY_FLAGS_MASK.toString(16)}`);
   }
   return value as number;
@@ -70,7 +70,7 @@ export function validateNotifyFlags(value: unknown): number {
 /** SetSecurityFlags: unsupported bit → E_NOTIMPL. */
 export function validateSecurityFlags(value: unknown): number {
   const n = value as number;
-  if (!Number.isInteger(n) || n < 0 || (n & ~SECURITY_FLAGS_MASK) !== 0 || (n & 0x0300) === 0x0300) {
+  if (!inIntegerRange(n, INTEGER_RANGES.securityFlags) || (n & ~SECURITY_FLAGS_MASK) !== 0 || (n & 0x0300) === 0x0300) {
     throw new BitsError('E_NOTIMPL', 'security flags contain an unsupported bit');
   }
   return n;
@@ -78,7 +78,7 @@ export function validateSecurityFlags(value: unknown): number {
 
 /** A duration in whole seconds (0 … 2^32-1, as BITS's ULONG). */
 export function validateSeconds(value: unknown, what: string): number {
-  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 0xffffffff) {
+  if (!inIntegerRange(value, INTEGER_RANGES.seconds)) {
     throw invalid(`${what} must be a whole number of seconds between 0 and 4294967295`);
   }
   return value as number;
@@ -90,13 +90,13 @@ export function validateMinimumRetryDelay(value: unknown): number {
 }
 
 export function validateBandwidth(value: unknown): number {
-  if (!Number.isInteger(value) || (value as number) < 0)
+  if (!inIntegerRange(value, INTEGER_RANGES.bandwidth))
     throw invalid('bandwidth must be a whole number of bytes per second ≥ 0');
   return value as number;
 }
 
 /** Beyond BITS: the most connections one download file may use (aria2's -x allows 16 too). */
-export const MAX_CONNECTIONS = 16;
+export const MAX_CONNECTIONS = INTEGER_RANGES.maxConnections.max;
 
 export function validateMaxConnections(value: unknown): number {
   if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > MAX_CONNECTIONS) {
@@ -174,7 +174,7 @@ export function validatePieces(value: unknown): PieceDigests | null {
  */
 export function validateFileMode(value: unknown): number | null {
   if (value === null) return null;
-  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 0o777) {
+  if (!inIntegerRange(value, INTEGER_RANGES.fileMode)) {
     throw invalid('file mode must be permission bits from 0 to 0777 (e.g. 0600), or null to follow the umask');
   }
   return value as number;
@@ -184,7 +184,8 @@ const REMOTE_SCHEMES = new Set(['http:', 'https:', 'file:']);
 
 /**
  * A remote name: ≤ 2,200 chars, http/https/file only, no wildcards, only legal URL characters
- * (BITS performs no escaping), userinfo allowed. Returns the string as given.
+ * (BITS performs no escaping), userinfo allowed (the store moves it into the job's credentials:
+ * splitUrlCredentials). Returns the string as given.
  */
 export function validateRemoteUrl(value: unknown, options: { uploadOnly?: boolean } = {}): string {
   const s = requireString(value, 'remote name');
@@ -210,6 +211,37 @@ export function validateRemoteUrl(value: unknown, options: { uploadOnly?: boolea
     throw invalid('file URLs must name a local absolute path (file:///path)');
   }
   return s;
+}
+
+/** What `splitUrlCredentials` found: the URL without userinfo, and the userinfo if any. */
+export interface UrlWithoutCredentials {
+  readonly url: string;
+  readonly credentials: { readonly userName: string; readonly password: string } | null;
+}
+
+/**
+ * A remote name's userinfo (`http://user:pw@host/…`) split off: the URL text without it
+ * (otherwise as given) and the user name and password, percent-decoded. BITS keeps them as the
+ * job's server credentials, never in the stored or shown URL. `url` must be a valid URL.
+ */
+export function splitUrlCredentials(url: string): UrlWithoutCredentials {
+  // The authority ends at the first / ? #; userinfo ends at the last @ before it.
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/u.exec(url);
+  if (m === null) return { url, credentials: null };
+  const parsed = new URL(url);
+  const decode = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const userName = decode(parsed.username);
+  const password = decode(parsed.password);
+  return {
+    url: `${m[1]}${url.slice(m[0].length)}`,
+    credentials: userName === '' && password === '' ? null : { userName, password },
+  };
 }
 
 /** A local name: absolute, normalised (no `.`/`..` segments), no NUL or newline, ≤ PATH_MAX. */
@@ -385,6 +417,17 @@ export function validateNotifyCmdLine(program: unknown, parameters: unknown): No
   if (params !== null && params.length > LIMITS.notifyParameters)
     throw tooLong('notify parameters', LIMITS.notifyParameters);
   return { program: prog, parameters: params };
+}
+
+/** Most of a caller's value an error message echoes (a bad id may be megabytes long). */
+export const ECHO_LIMIT = 100;
+
+/** A caller's value quoted for an error message: its first ECHO_LIMIT characters at most. */
+export function quoted(value: unknown): string {
+  const s = typeof value === 'string' ? value : String(value);
+  return s.length <= ECHO_LIMIT
+    ? JSON.stringify(s)
+    : `${JSON.stringify(s.slice(0, ECHO_LIMIT))}… (${s.length} characters)`;
 }
 
 /** A job id is a GUID in braces or bare; returned lower-case without braces. */

@@ -1,4 +1,4 @@
-import type { BitsManager } from '../api/bits-manager.ts';
+import type { BitsManager, ManagerEvent } from '../api/bits-manager.ts';
 import type { MetricsSource } from '../api/metrics-route.ts';
 import type { OpenbitsPaths } from '../api/paths.ts';
 import { type ApiLogger, type ApiServer, listenApi } from '../api/server.ts';
@@ -16,7 +16,11 @@ import { runningPid, stopRunningDaemon } from './takeover.ts';
 import { startWebListeners, type WebListeners } from './web-listeners.ts';
 
 /** The manager bitsd serves (SIGHUP calls its reloadPolicy); with metrics, GET /metrics answers them. */
-export type ServedManager = BitsManager & { readonly metrics?: MetricsSource | undefined };
+export type ServedManager = BitsManager & {
+  readonly metrics?: MetricsSource | undefined;
+  /** Every event, unfiltered by NotifyFlags (the job log); an in-process manager has it. */
+  observe?(listener: (event: ManagerEvent) => void): () => void;
+};
 
 export interface DaemonOptions {
   readonly paths: OpenbitsPaths;

@@ -3,10 +3,15 @@ import type { ApiLogger } from '../api/server.ts';
 
 /**
  * One log line per job state change and per job error, from the manager's events (progress
- * and modifications are not logged: they would drown the rest).
+ * and modifications are not logged: they would drown the rest). It observes every event where
+ * the manager allows it, so a job's NotifyFlags do not hide its errors from the log.
  */
-export function logJobEvents(manager: Pick<BitsManager, 'subscribe'>, logger: ApiLogger): () => void {
-  return manager.subscribe((event: ManagerEvent) => {
+export function logJobEvents(
+  manager: Pick<BitsManager, 'subscribe'> & { observe?(listener: (event: ManagerEvent) => void): () => void },
+  logger: ApiLogger,
+): () => void {
+  const listen = manager.observe?.bind(manager) ?? ((fn: (event: ManagerEvent) => void) => manager.subscribe(fn));
+  return listen((event: ManagerEvent) => {
     switch (event.type) {
       case 'job:created':
         logger.info({ job: event.jobId }, 'job created');

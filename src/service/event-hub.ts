@@ -1,6 +1,6 @@
 import type { ManagerEvent } from '../api/bits-manager.ts';
 import { EventQueue } from '../api/event-queue.ts';
-import { type Clock, type JobProgress, normalizeJobId } from '../core/index.ts';
+import { type Clock, type JobProgress, NotifyFlag, normalizeJobId } from '../core/index.ts';
 
 type Listener = (event: ManagerEvent) => void;
 /** Which jobs a subscriber may hear of (system mode: a user's own). */
@@ -12,12 +12,36 @@ export interface EventFilter {
   readonly sees?: Visible;
 }
 
+/**
+ * The events that are BITS notifications, which a job's NotifyFlags govern (bits-client.md
+ * §6.1), and the flag each needs: JobTransferred, JobError; JobModification and FileTransferred
+ * stop only with BG_NOTIFY_DISABLE here, since watchers (the dashboard, /monitor) follow them.
+ * job:created, job:state and job:progress are the status feed and always flow.
+ */
+const NOTIFICATION_FLAG: Partial<Record<ManagerEvent['type'], number>> = {
+  'job:transferred': NotifyFlag.JOB_TRANSFERRED,
+  'job:error': NotifyFlag.JOB_ERROR,
+  'job:modified': 0,
+  'file:transferred': 0,
+};
+
+/** Whether a subscriber gets `type` for a job with these NotifyFlags. */
+export function notifies(type: ManagerEvent['type'], flags: number): boolean {
+  const needs = NOTIFICATION_FLAG[type];
+  if (needs === undefined) return true;
+  if ((flags & NotifyFlag.DISABLE) !== 0) return false;
+  return (flags & needs) === needs;
+}
+
 /** Progress events per job are coalesced to at most this many per second. */
 const MAX_PROGRESS_PER_SECOND = 10;
 
 /**
  * Fan-out of manager events to subscribers, with progress coalescing (≤ 10/s per job, the
- * latest value wins) so a fast transfer cannot flood the event loop or an API client.
+ * latest value wins) so a fast transfer cannot flood the event loop or an API client. Each job's
+ * NotifyFlags filter the notifications its subscribers get; a subscriber to one job that is
+ * already TRANSFERRED or ERROR gets that notification at once, as a BITS callback registered
+ * after the event is still called.
  */
 export class EventHub {
   readonly #listeners = new Set<{ fn: Listener; jobId: string | undefined; sees: Visible | undefined }>();
@@ -26,11 +50,22 @@ export class EventHub {
   readonly #lastProgressAt = new Map<string, number>();
   readonly #pendingProgress = new Map<string, JobProgress>();
   readonly #clock: Clock;
+  /** NotifyFlags of the jobs in the queue (a job not here is not filtered). */
+  readonly #flags = new Map<string, number>();
+  /** The job's TRANSFERRED or ERROR notification when it is in that state now. */
+  readonly #outcome: (jobId: string) => ManagerEvent | undefined;
   #closed = false;
   readonly #closeWaiters = new Set<() => void>();
 
-  constructor(clock: Clock) {
+  constructor(clock: Clock, outcome: (jobId: string) => ManagerEvent | undefined = () => undefined) {
     this.#clock = clock;
+    this.#outcome = outcome;
+  }
+
+  /** A job's NotifyFlags now (null: the job left the queue). */
+  notifyFlags(jobId: string, flags: number | null): void {
+    if (flags === null) this.#flags.delete(jobId);
+    else this.#flags.set(jobId, flags);
   }
 
   emit(event: ManagerEvent): void {
@@ -69,6 +104,8 @@ export class EventHub {
 
   #deliver(event: ManagerEvent): void {
     for (const tap of this.#taps) tap(event);
+    const flags = this.#flags.get(event.jobId);
+    if (flags !== undefined && !notifies(event.type, flags)) return;
     for (const l of this.#listeners) {
       if (l.jobId !== undefined && l.jobId !== event.jobId) continue;
       if (l.sees !== undefined && !l.sees(event.jobId)) continue;
@@ -96,6 +133,18 @@ export class EventHub {
     const jobId = filter?.jobId === undefined ? undefined : (normalizeJobId(filter.jobId) ?? filter.jobId);
     const entry = { fn, jobId, sees: filter?.sees };
     this.#listeners.add(entry);
+    if (jobId !== undefined) {
+      // Registered after the job's outcome: it is told at once (after subscribe has returned).
+      queueMicrotask(() => {
+        const outcome = this.#listeners.has(entry) ? this.#outcome(jobId) : undefined;
+        if (outcome === undefined || !notifies(outcome.type, this.#flags.get(jobId) ?? 0)) return;
+        try {
+          fn(outcome);
+        } catch {
+          // As in #deliver: a throwing listener breaks nothing.
+        }
+      });
+    }
     return () => this.#listeners.delete(entry);
   }
 

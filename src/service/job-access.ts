@@ -1,4 +1,4 @@
-import { BitsError, isFinalState, type Job, type JobMethod, normalizeJobId } from '../core/index.ts';
+import { BitsError, isFinalState, type Job, type JobMethod, normalizeJobId, quoted } from '../core/index.ts';
 import { assertJobMethod } from '../store/job-rules.ts';
 import type { JobStore } from '../store/job-store.ts';
 
@@ -47,7 +47,7 @@ export class JobAccess {
   /** A job id in its canonical spelling (any GUID spelling is accepted). */
   id(jobId: string): string {
     const id = normalizeJobId(jobId);
-    if (id === null) throw new BitsError('BG_E_NOT_FOUND', `not a job id: ${JSON.stringify(jobId)}`);
+    if (id === null) throw new BitsError('BG_E_NOT_FOUND', `not a job id: ${quoted(jobId)}`);
     return id;
   }
 
@@ -68,6 +68,17 @@ export class JobAccess {
       if (lookup) throw new BitsError('BG_E_NOT_FOUND', `job ${job.id} is ${job.state} and has left the queue`);
       throw new BitsError('BG_E_INVALID_STATE', `job ${job.id} is ${job.state}: no method may change it`);
     }
+    return job;
+  }
+
+  /**
+   * A job of this caller, in any state, that allows `method` now (the getters answer after
+   * Complete and Cancel too, while the store keeps the finished job: FINISHED_JOB_RETENTION_MS).
+   */
+  held(jobId: string, method: JobMethod): Job {
+    const job = this.find(jobId);
+    if (job === undefined) throw new BitsError('BG_E_NOT_FOUND', `job ${this.id(jobId)} was not found`);
+    this.check(method, job);
     return job;
   }
 

@@ -1,3 +1,4 @@
+import type { ManagerEvent } from '../api/bits-manager.ts';
 import {
   type Clock,
   isActiveState,
@@ -179,6 +180,7 @@ export class JobTransitions {
 
   /** The scheduling properties of a job (priority, MaximumDownloadTime, NoProgressTimeout). */
   track(job: Job): void {
+    this.#p.hub.notifyFlags(job.id, job.notifyFlags);
     this.#p.scheduler.track(job.id, {
       priority: job.priority,
       maxDownloadTimeS: job.maximumDownloadTime,
@@ -190,6 +192,7 @@ export class JobTransitions {
     const { scheduler } = this.#p;
     if (isFinalState(job.state)) {
       scheduler.remove(job.id);
+      this.#p.hub.notifyFlags(job.id, null);
       this.#p.notify.forget(job.id);
       this.#p.forget(job.id);
       return;
@@ -211,14 +214,19 @@ export class JobTransitions {
 
   /** TRANSFERRED and ERROR are told to subscribers and to the notify command line. */
   #announce(job: Job): void {
-    if (job.state === 'TRANSFERRED') {
-      this.#p.hub.emit({ type: 'job:transferred', jobId: job.id });
-      this.#p.notify.fire(job.id, 'TRANSFERRED');
-    }
-    if (job.state === 'ERROR' && job.error !== null) {
-      const { fileIndex: _f, ...error } = job.error;
-      this.#p.hub.emit({ type: 'job:error', jobId: job.id, error });
-      this.#p.notify.fire(job.id, 'ERROR');
-    }
+    const outcome = outcomeOf(job);
+    if (outcome === undefined) return;
+    this.#p.hub.emit(outcome);
+    this.#p.notify.fire(job.id, job.state === 'TRANSFERRED' ? 'TRANSFERRED' : 'ERROR');
   }
+}
+
+/** The notification of a job in TRANSFERRED or ERROR (job:transferred / job:error), else none. */
+export function outcomeOf(job: Job): ManagerEvent | undefined {
+  if (job.state === 'TRANSFERRED') return { type: 'job:transferred', jobId: job.id };
+  if (job.state === 'ERROR' && job.error !== null) {
+    const { fileIndex: _f, ...error } = job.error;
+    return { type: 'job:error', jobId: job.id, error };
+  }
+  return undefined;
 }

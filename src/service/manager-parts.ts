@@ -10,7 +10,7 @@ import { EventHub } from './event-hub.ts';
 import { JobAccess } from './job-access.ts';
 import { JobLocks } from './job-locks.ts';
 import { JobRuns } from './job-runs.ts';
-import { JobTransitions } from './job-transitions.ts';
+import { JobTransitions, outcomeOf } from './job-transitions.ts';
 import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { localIo, type OwnerIo } from './owner-io.ts';
@@ -113,7 +113,10 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     mayConfigure: () => true,
   });
   const locks = new JobLocks();
-  const hub = new EventHub(clock);
+  const hub = new EventHub(clock, (id) => {
+    const job = store.getJob(id);
+    return job === undefined ? undefined : outcomeOf(job);
+  });
   const metrics =
     options.metrics === undefined ? undefined : serviceMetrics(store, hub, clock, options.metrics.version);
   const observe = metrics === undefined ? undefined : (step: TimedStep, s: number) => metrics.observe(step, s);

@@ -16,6 +16,7 @@ import {
   type Credentials,
   errorInfo,
   errorNameForHresult,
+  FINISHED_JOB_RETENTION_MS,
   type FileDigest,
   type FileRange,
   isActiveState,
@@ -31,7 +32,9 @@ import {
   normalizeJobId,
   type PieceDigests,
   type ProxySettings,
+  quoted,
   type ReplyProgress,
+  type TimerHandle,
   type Webhook,
 } from '../core/index.ts';
 import type { FilePatch, JobPatch } from '../store/job-store.ts';
@@ -68,6 +71,7 @@ export class InProcessManager implements BitsManager {
   /** A caller's view (asCaller) shares the parts and closes nothing. */
   readonly #isView: boolean;
   #closed = false;
+  #purgeTimer: TimerHandle | undefined;
 
   constructor(options: ManagerOptions | { readonly viewOf: ManagerParts }) {
     this.#isView = 'viewOf' in options;
@@ -93,6 +97,15 @@ export class InProcessManager implements BitsManager {
   async recover(): Promise<void> {
     await this.#p.transitions.recover();
     this.#p.waits.releasePresentOwners();
+    this.#purgeFinished();
+  }
+
+  /** Finished jobs stay readable by id for FINISHED_JOB_RETENTION_MS; checked hourly. */
+  #purgeFinished(): void {
+    if (this.#closed) return;
+    const { store, clock } = this.#p;
+    store.purgeFinal(clock.wallMs() - FINISHED_JOB_RETENTION_MS);
+    this.#purgeTimer = clock.setTimer(FINISHED_JOB_RETENTION_MS / 24, () => this.#purgeFinished());
   }
 
   // ── jobs ─────────────────────────────────────────────────────────────────────────────────
@@ -125,11 +138,11 @@ export class InProcessManager implements BitsManager {
     if (normalizeJobId(nameOrId) !== null) return this.getJob(nameOrId);
     const { owner } = this.#p.access.caller;
     const matches = this.#p.store.listJobs({ owner }).filter((j) => j.displayName === nameOrId);
-    if (matches.length === 0) throw new BitsError('BG_E_NOT_FOUND', `no job is named ${JSON.stringify(nameOrId)}`);
+    if (matches.length === 0) throw new BitsError('BG_E_NOT_FOUND', `no job is named ${quoted(nameOrId)}`);
     if (matches.length > 1) {
       throw new BitsError(
         'E_INVALIDARG',
-        `${matches.length} jobs are named ${JSON.stringify(nameOrId)}; use a GUID: ${matches.map((j) => `{${j.id}}`).join(' ')}`,
+        `${matches.length} jobs are named ${quoted(nameOrId)}; use a GUID: ${matches.map((j) => `{${j.id}}`).join(' ')}`,
       );
     }
     return this.#info(matches[0] as Job);
@@ -157,7 +170,7 @@ export class InProcessManager implements BitsManager {
   }
 
   async enumFiles(jobId: string): Promise<FileInfo[]> {
-    return this.#view(this.#p.access.job(jobId)).files.map(toFileInfo);
+    return this.#view(this.#p.access.held(jobId, 'enumFiles')).files.map(toFileInfo);
   }
 
   async setRemoteName(jobId: string, fileIndex: number, remoteName: string): Promise<void> {
@@ -266,34 +279,38 @@ export class InProcessManager implements BitsManager {
 
   // ── getters ──────────────────────────────────────────────────────────────────────────────
 
+  async getState(jobId: string): Promise<JobState> {
+    return this.#p.access.held(jobId, 'getState').state;
+  }
+
   async getProgress(jobId: string): Promise<JobProgress> {
-    return jobProgress(this.#view(this.#p.access.job(jobId)).files);
+    return jobProgress(this.#view(this.#p.access.held(jobId, 'getProgress')).files);
   }
 
   async getTimes(jobId: string): Promise<JobTimes> {
-    return this.#p.access.job(jobId).times;
+    return this.#p.access.held(jobId, 'getTimes').times;
   }
 
   async getError(jobId: string): Promise<JobErrorInfo> {
-    const job = this.#checked(jobId, 'getError');
+    const job = this.#p.access.held(jobId, 'getError');
     const info = toErrorInfo(job);
     if (info === null) throw new BitsError('BG_E_ERROR_INFORMATION_UNAVAILABLE');
     return info;
   }
 
   async getCustomHeaders(jobId: string): Promise<string[] | null> {
-    const job = this.#p.access.job(jobId);
+    const job = this.#p.access.held(jobId, 'getCustomHeaders');
     if (job.customHeadersWriteOnly) throw new BitsError('E_ACCESSDENIED', 'the custom headers are write-only');
     if (!this.#p.access.owns(job)) throw new BitsError('E_ACCESSDENIED', 'only the owner can read custom headers');
     return job.customHeaders === null ? null : job.customHeaders.split('\r\n').filter((l) => l !== '');
   }
 
   async getReplyFileName(jobId: string): Promise<string | null> {
-    return this.#checked(jobId, 'getReplyFileName').replyFileName;
+    return this.#p.access.held(jobId, 'getReplyFileName').replyFileName;
   }
 
   async getReplyProgress(jobId: string): Promise<ReplyProgress> {
-    return replyProgressOf(this.#p.uploads.sessionOf(this.#checked(jobId, 'getReplyProgress').id));
+    return replyProgressOf(this.#p.uploads.sessionOf(this.#p.access.held(jobId, 'getReplyProgress').id));
   }
 
   /** GetReplyData: in TRANSFERRED, and after Complete too (BITS allows both). */
@@ -305,13 +322,6 @@ export class InProcessManager implements BitsManager {
     }
     access.check('getReplyData', job);
     return uploads.replyData(job);
-  }
-
-  /** A job of the caller that allows `method` now. */
-  #checked(jobId: string, method: JobMethod): Job {
-    const job = this.#p.access.job(jobId);
-    this.#p.access.check(method, job);
-    return job;
   }
 
   // ── setters ──────────────────────────────────────────────────────────────────────────────
@@ -450,6 +460,11 @@ export class InProcessManager implements BitsManager {
     return this.#p.hub.subscribe(listener, { ...filter, sees: (id) => this.#p.access.sees(id) });
   }
 
+  /** Every event as delivered, unfiltered by NotifyFlags (bitsd's job log); not a subscriber. */
+  observe(listener: (event: ManagerEvent) => void): () => void {
+    return this.#p.hub.tap(listener);
+  }
+
   events(options?: { jobId?: string; signal?: AbortSignal }): AsyncIterable<ManagerEvent> {
     return this.#p.hub.iterate({ ...options, sees: (id) => this.#p.access.sees(id) });
   }
@@ -458,6 +473,7 @@ export class InProcessManager implements BitsManager {
   async close(): Promise<void> {
     if (this.#closed || this.#isView) return;
     this.#closed = true;
+    this.#purgeTimer?.cancel();
     const { locks, scheduler, runs, store, notify, uploads, bandwidth, network, hub } = this.#p;
     locks.close();
     scheduler.stop();

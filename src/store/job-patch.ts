@@ -1,9 +1,12 @@
 import {
   BitsError,
   type Credentials,
+  INTEGER_RANGES,
+  inIntegerRange,
   type Job,
   type JobFile,
   type JobMethod,
+  splitUrlCredentials,
   validateBandwidth,
   validateCredentials,
   validateCustomHeaders,
@@ -35,6 +38,7 @@ import {
   defaultReplyFileName,
   fileAt,
   replaceFile,
+  withUrlCredentials,
 } from './job-rules.ts';
 import type { FilePatch, JobPatch } from './job-store.ts';
 
@@ -139,7 +143,7 @@ const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Jo
   highPerformance: (v) => bool(v, 'high performance'),
   maxDownloadSize: (v) => {
     if (v === null) return null;
-    if (!Number.isSafeInteger(v) || (v as number) <= 0) {
+    if (!inIntegerRange(v, INTEGER_RANGES.maxDownloadSize)) {
       throw new BitsError('BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE', 'maximum download size must be a byte count > 0');
     }
     return v as number;
@@ -213,7 +217,10 @@ export function patchFile(job: Job, index: number, patch: FilePatch, now: number
     changed = true;
   }
   if (!changed) throw invalid('file update: nothing to change');
+  // A new remote name's userinfo joins the job's credentials (SetRemoteName, ReplaceRemotePrefix).
+  const split = splitUrlCredentials(file.remoteName as string);
+  file.remoteName = split.url;
   const next = file as unknown as JobFile;
   checkFileBytes(job, next);
-  return replaceFile(job, next, now);
+  return { ...replaceFile(job, next, now), credentials: withUrlCredentials(job.credentials, split) };
 }

@@ -1,5 +1,6 @@
 import {
   BitsError,
+  type Credentials,
   ERROR_CONTEXTS,
   errorInfo,
   type FileSegment,
@@ -16,7 +17,10 @@ import {
   type Quotas,
   replyStartedIn,
   SIZE_UNKNOWN,
+  splitUrlCredentials,
   transition,
+  type UrlWithoutCredentials,
+  validateCredentials,
   validateDigests,
   validateDisplayName,
   validateJobType,
@@ -156,11 +160,49 @@ export function checkQuotas(quotas: Quotas): Quotas {
   };
 }
 
+/** What AddFileSet adds: the file records and the job's credentials after them. */
+export interface AddedFiles {
+  readonly files: readonly JobFile[];
+  readonly credentials: readonly Credentials[];
+}
+
+/**
+ * URL userinfo is a server credential, kept with the job's credentials and never in a stored or
+ * shown URL: under the scheme(s) the job already has for its server, else Basic. The last URL
+ * or SetCredentials call wins, as two SetCredentials calls for one target and scheme do.
+ */
+export function withUrlCredentials(
+  credentials: readonly Credentials[],
+  split: UrlWithoutCredentials,
+): readonly Credentials[] {
+  if (split.credentials === null) return credentials;
+  const { userName, password } = split.credentials;
+  const schemes = [...new Set(credentials.filter((c) => c.target === 'SERVER').map((c) => c.scheme))];
+  if (schemes.length === 0) schemes.push('BASIC');
+  const replaced = (c: Credentials): boolean => c.target === 'SERVER' && schemes.includes(c.scheme);
+  return [
+    ...credentials.filter((c) => !replaced(c)),
+    ...schemes.map((scheme) => validateCredentials({ target: 'SERVER', scheme, userName, password })),
+  ];
+}
+
+/** A job whose files' URL userinfo moved into its credentials (records written before that rule). */
+export function withoutUrlCredentials(job: Job): Job {
+  let credentials = job.credentials;
+  const files = job.files.map((f) => {
+    const split = splitUrlCredentials(f.remoteName);
+    credentials = withUrlCredentials(credentials, split);
+    return split.url === f.remoteName ? f : { ...f, remoteName: split.url };
+  });
+  return credentials === job.credentials ? job : { ...job, files, credentials };
+}
+
 /**
  * AddFileSet: validate every file, the legality of the call and the quotas, and return the new
- * file records (indexes follow the existing files). All or nothing: any bad file throws.
+ * file records (indexes follow the existing files; URLs without userinfo) and the credentials
+ * their userinfo gave the job. All or nothing: any bad file throws.
  */
-export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext, quotas: Quotas): JobFile[] {
+export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext, quotas: Quotas): AddedFiles {
   checkNow(ctx.now);
   if (!Array.isArray(files) || files.length === 0) throw new BitsError('E_INVALIDARG', 'the file set is empty');
   const withRanges = files.some((f) => f.ranges !== undefined && f.ranges !== null);
@@ -181,8 +223,11 @@ export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext
       { context: 'GENERAL_QUEUE_MANAGER' },
     );
   }
-  return files.map((file, i): JobFile => {
-    const remoteName = validateRemoteUrl(file.remoteName, { uploadOnly: job.type !== 'DOWNLOAD' });
+  let credentials = job.credentials;
+  const added = files.map((file, i): JobFile => {
+    const split = splitUrlCredentials(validateRemoteUrl(file.remoteName, { uploadOnly: job.type !== 'DOWNLOAD' }));
+    credentials = withUrlCredentials(credentials, split);
+    const remoteName = split.url;
     const localName = validateLocalPath(file.localName);
     let ranges: JobFile['ranges'] = null;
     if (file.ranges !== undefined && file.ranges !== null) {
@@ -213,17 +258,20 @@ export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext
       pieces: file.pieces === undefined ? null : validatePieces(file.pieces),
     };
   });
+  return { files: added, credentials };
 }
 
 /**
- * The job after its files were added. An upload-reply job without a reply file name gets the one
- * BITS generates once the file is known, so GetReplyFileName names the file Complete publishes.
+ * The job after its files were added (URL userinfo moved into its credentials). An upload-reply
+ * job without a reply file name gets the one BITS generates once the file is known, so
+ * GetReplyFileName names the file Complete publishes.
  */
-export function withFiles(job: Job, added: readonly JobFile[], now: number): Job {
-  const files = [...job.files, ...added];
+export function withFiles(job: Job, added: AddedFiles, now: number): Job {
+  const files = [...job.files, ...added.files];
   return {
     ...job,
     files,
+    credentials: added.credentials,
     replyFileName: job.replyFileName ?? defaultReplyFileName(job.type, job.id, files),
     times: { ...job.times, modificationTime: now },
   };

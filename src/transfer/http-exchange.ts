@@ -44,21 +44,8 @@ export class HttpSession {
   constructor(st: SessionContext) {
     this.#st = st;
     const url = new URL(st.url.href);
-    const creds = [...st.req.options.credentials];
-    // userinfo in the URL is a server credential (never sent as part of the URL).
-    if (url.username !== '' && !creds.some((c) => c.target === 'SERVER')) {
-      const decode = (s: string): string => {
-        try {
-          return decodeURIComponent(s);
-        } catch {
-          return s;
-        }
-      };
-      const user = decode(url.username);
-      const password = decode(url.password);
-      creds.push({ target: 'SERVER', scheme: 'BASIC', userName: user, password });
-      creds.push({ target: 'SERVER', scheme: 'DIGEST', userName: user, password });
-    }
+    const creds = st.req.options.credentials;
+    // The store moved URL userinfo into the job's credentials; none is ever sent in a URL.
     url.username = '';
     url.password = '';
     url.hash = '';

@@ -44,6 +44,9 @@ export function nextHop(
     throw failed(`HTTP ${status} to an invalid Location ${JSON.stringify(location)}`);
   }
   target.hash = '';
+  // A server's userinfo is neither used nor reported (it would become the job's credentials).
+  target.username = '';
+  target.password = '';
   if (redirectPolicy(securityFlags) === 'DISALLOW') {
     onDisallowed(target.href);
     throw transferError(

@@ -32,4 +32,18 @@ describe('EventQueue (subscription → async iterator)', () => {
     assert.deepEqual(seen, ['a']);
     assert.equal(queue.size, 0);
   });
+
+  it('with a bound in bytes, refuses an item that would pass it and counts what is pulled', async () => {
+    const queue = new EventQueue<string>({ maxBytes: 10, sizeOf: (s) => s.length });
+    assert.equal(queue.push('abcd'), true);
+    assert.equal(queue.push('efgh'), true);
+    assert.equal(queue.push('ijk'), false, '4 + 4 + 3 bytes pass the bound of 10');
+    assert.equal(queue.bytes, 8);
+    const iterator = queue[Symbol.asyncIterator]();
+    assert.deepEqual(await iterator.next(), { value: 'abcd', done: false });
+    assert.equal(queue.bytes, 4);
+    assert.equal(queue.push('ijk'), true);
+    queue.end({ drop: true });
+    assert.equal(queue.bytes, 0);
+  });
 });

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Agent } from 'undici';
 import type { BitsManager, Unsubscribe } from '../../src/api/bits-manager.ts';
 import { type ApiServer, listenApi } from '../../src/api/server.ts';
 import { type Clock, systemClock } from '../../src/core/clock.ts';
@@ -130,4 +131,17 @@ export async function serve(
       await dir.remove();
     },
   };
+}
+
+/** One raw call on the API socket through `agent` (JSON text in, status and parsed JSON out). */
+export async function rawCall(agent: Agent, method: string, path: string, body?: string) {
+  const res = await agent.request({
+    origin: 'http://bitsd',
+    path,
+    method: method as 'GET',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body ?? null,
+  });
+  const text = await res.body.text();
+  return { status: res.statusCode, json: text === '' ? undefined : JSON.parse(text) };
 }

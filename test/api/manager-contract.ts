@@ -179,6 +179,34 @@ export function managerContract(label: string, factory: () => Promise<ContractSu
       assert.equal((await m.getJob(upload)).state, 'SUSPENDED');
     });
 
+    it('getters answer in every state: after Cancel and Complete, CANCELLED / ACKNOWLEDGED (§2.3)', async () => {
+      const cancelled = await newJob();
+      const remote = `${UNREACHABLE}?getters`;
+      await m.addFile(cancelled, remote, local());
+      assert.equal(await m.cancel(cancelled), 'S_OK');
+      await rejectsWith(() => m.getJob(cancelled), 'BG_E_NOT_FOUND');
+      assert.equal(await m.getState(cancelled), 'CANCELLED');
+      assert.equal((await m.getProgress(cancelled)).filesTotal, 1);
+      assert.ok((await m.getTimes(cancelled)).modificationTime >= (await m.getTimes(cancelled)).creationTime);
+      assert.deepEqual(
+        (await m.enumFiles(cancelled)).map((f) => f.remoteName),
+        [remote],
+      );
+      await rejectsWith(() => m.getError(cancelled), 'BG_E_ERROR_INFORMATION_UNAVAILABLE');
+      await rejectsWith(() => m.setDescription(cancelled, 'x'), 'BG_E_INVALID_STATE');
+
+      const completed = await newJob();
+      await m.addFile(completed, UNREACHABLE, local());
+      assert.equal(await m.complete(completed), 'BG_S_PARTIAL_COMPLETE');
+      assert.equal(await m.getState(completed), 'ACKNOWLEDGED');
+      const progress = await m.getProgress(completed);
+      assert.deepEqual([progress.filesTotal, progress.filesTransferred], [1, 0]);
+      assert.equal((await m.enumFiles(completed)).length, 1);
+      assert.equal(await m.getCustomHeaders(completed), null);
+      await rejectsWith(() => m.resume(completed), 'BG_E_INVALID_STATE');
+      await rejectsWith(() => m.getState('00000000-0000-4000-8000-00000000dead'), 'BG_E_NOT_FOUND');
+    });
+
     it('property setters round-trip and bad values get their BITS error', async () => {
       const id = await newJob();
       await m.setDisplayName(id, 'renamed');

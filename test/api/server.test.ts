@@ -13,7 +13,7 @@ import { startBitsUploadServer } from '../../src/upload-server/server.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { waitForState } from '../helpers/manager-harness.ts';
 import { startBackEnd } from '../upload-server/helpers/back-end.ts';
-import { type Observed, observe, realManager, serve, tempDir } from './helpers.ts';
+import { type Observed, observe, rawCall, realManager, serve, tempDir } from './helpers.ts';
 import { rejectsWith } from './manager-contract.ts';
 
 // The API's shape over a real Unix socket: envelopes, statuses, field-naming validation, binary
@@ -25,17 +25,7 @@ describe('API server', () => {
   let served: Awaited<ReturnType<typeof serve>>;
   let agent: Agent;
 
-  async function call(method: string, path: string, body?: string) {
-    const res = await agent.request({
-      origin: 'http://bitsd',
-      path,
-      method: method as 'GET',
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body ?? null,
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, json: text === '' ? undefined : JSON.parse(text) };
-  }
+  const call = (method: string, path: string, body?: string) => rawCall(agent, method, path, body);
 
   before(async () => {
     real = await realManager();
@@ -107,7 +97,7 @@ describe('API server', () => {
     assert.equal(big.json.error.name, 'BG_E_TOO_LARGE');
     const route = await call('GET', '/v1/nothing-here');
     assert.equal(route.status, 404);
-    assert.match(route.json.error.message, /no route GET \/v1\/nothing-here/);
+    assert.match(route.json.error.message, /no route GET "\/v1\/nothing-here"/);
   });
 
   it('turns a non-BITS failure inside the manager into E_FAIL (500) without leaking its text', async () => {

@@ -47,7 +47,12 @@ function expectedError(method: JobMethod, job: JobFacts): ErrorName | null {
       return inError ? null : 'BG_E_ERROR_INFORMATION_UNAVAILABLE';
     case 'getReplyProgress':
     case 'getReplyFileName':
-      return null; // getters: any state
+    case 'getState':
+    case 'getProgress':
+    case 'getTimes':
+    case 'enumFiles':
+    case 'getCustomHeaders':
+      return null; // getters: any state, ACKNOWLEDGED and CANCELLED included (issue 12 item 7)
     case 'getReplyData':
       // TRANSFERRED, and also after Complete (ACKNOWLEDGED); not after Cancel.
       return job.state === 'TRANSFERRED' || job.state === 'ACKNOWLEDGED' ? null : 'BG_E_INVALID_STATE';
@@ -108,7 +113,17 @@ describe('method legality (bits-client.md §2.3)', () => {
   });
 
   test('§18 item 3: every state method and setter on a final job is BG_E_INVALID_STATE (0x80200002)', () => {
-    const exempt = new Set<JobMethod>(['getError', 'getReplyData', 'getReplyProgress', 'getReplyFileName']);
+    const exempt = new Set<JobMethod>([
+      'getError',
+      'getReplyData',
+      'getReplyProgress',
+      'getReplyFileName',
+      'getState',
+      'getProgress',
+      'getTimes',
+      'enumFiles',
+      'getCustomHeaders',
+    ]);
     for (const state of ['ACKNOWLEDGED', 'CANCELLED'] as const) {
       for (const method of JOB_METHODS) {
         if (exempt.has(method) || DOWNLOAD_ONLY_NOTIMPL.has(method) || REPLY_ONLY.has(method)) continue;

@@ -4,6 +4,7 @@ import {
   formatJobId,
   LENGTH_TO_EOF,
   normalizeJobId,
+  splitUrlCredentials,
   validateCredentials,
   validateCustomHeaders,
   validateDescription,
@@ -90,6 +91,21 @@ describe('paths and URLs', () => {
       assertBitsError(() => validateLocalPath(bad), 'E_INVALIDARG', undefined);
     }
     assertBitsError(() => validateLocalPath(`/${'p'.repeat(4096)}`), 'E_INVALIDARG');
+  });
+
+  test('URL userinfo is split off (decoded), the rest of the URL kept as given', () => {
+    assert.deepEqual(splitUrlCredentials('https://u:p%40ss@h:8443/a?b=c@d'), {
+      url: 'https://h:8443/a?b=c@d',
+      credentials: { userName: 'u', password: 'p@ss' },
+    });
+    assert.deepEqual(splitUrlCredentials('http://a%40b@h/x'), {
+      url: 'http://h/x',
+      credentials: { userName: 'a@b', password: '' },
+    });
+    assert.deepEqual(splitUrlCredentials('http://@h/x'), { url: 'http://h/x', credentials: null });
+    for (const plain of ['http://h/x?to=a@b', 'http://h/a@b', 'file:///srv/x']) {
+      assert.deepEqual(splitUrlCredentials(plain), { url: plain, credentials: null });
+    }
   });
 
   test('remote names: http, https and file only; a host; legal characters', () => {

@@ -251,4 +251,25 @@ describe('SqliteJobStore on disk', () => {
     );
     db.close();
   });
+  test('a URL with userinfo written by an earlier version is moved into the credentials when the store opens', () => {
+    const store = openSqliteJobStore(path);
+    createJob(store, 1);
+    store.addFiles(jobId(1), [file(1), file(2)], caller());
+    store.close();
+    // What an earlier version stored: the URL as the caller gave it.
+    const db = new DatabaseSync(path);
+    db.prepare('UPDATE files SET remote_name = ? WHERE idx = 1').run('https://bob:p%40ss@example.org/f2.bin');
+    db.close();
+    const reopened = openSqliteJobStore(path);
+    try {
+      const job = reopened.getJob(jobId(1));
+      assert.deepEqual(
+        job?.files.map((f) => f.remoteName),
+        ['https://example.org/f1.bin', 'https://example.org/f2.bin'],
+      );
+      assert.deepEqual(job?.credentials, [{ target: 'SERVER', scheme: 'BASIC', userName: 'bob', password: 'p@ss' }]);
+    } finally {
+      reopened.close();
+    }
+  });
 });

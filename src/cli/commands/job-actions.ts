@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { formatJobId, type JobType } from '../bits-vocabulary.ts';
+import { BitsError, formatJobId, INTEGER_RANGES, type JobType } from '../bits-vocabulary.ts';
 import type { Command } from '../command.ts';
 import { resultNote } from '../error-text.ts';
 import { fileLine } from '../format-job.ts';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { BitsManager } from '../bits-vocabulary.ts';
+import { type BitsManager, INTEGER_RANGES } from '../bits-vocabulary.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { notifyCmdLineText, securityFlagsText } from '../format-job.ts';
 import {
@@ -57,7 +57,7 @@ function secondsSetter(
   call: (m: BitsManager, id: string, s: number) => Promise<void>,
 ): Command {
   return setter(name, '<seconds>', `Set the ${what} in seconds`, [1, 1], (a) => {
-    const s = parseCount(name, arg(a, 0), what);
+    const s = parseCount(name, arg(a, 0), what, INTEGER_RANGES.seconds);
     return { apply: (m, id) => call(m, id, s), text: `${what[0]?.toUpperCase()}${what.slice(1)} set to ${s}.` };
   });
 }
@@ -82,7 +82,7 @@ export const jobSetterCommands: readonly Command[] = [
     'Set notification flags: 1 transferred, 2 error, 3 both, 4 disable',
     [1, 1],
     (a) => {
-      const f = parseFlags('setnotifyflags', arg(a, 0), 'notify flags');
+      const f = parseFlags('setnotifyflags', arg(a, 0), 'notify flags', INTEGER_RANGES.notifyFlags);
       return { apply: (m, id) => m.setNotifyFlags(id, f), text: `Notification flags set to ${f}.` };
     },
   ),
@@ -177,7 +177,7 @@ export const jobSetterCommands: readonly Command[] = [
     text: 'Custom headers are now write-only.',
   })),
   setter('setsecurityflags', '<flags>', 'Set HTTP security flags (decimal or 0x-hex)', [1, 1], (a) => {
-    const f = parseFlags('setsecurityflags', arg(a, 0), 'security flags');
+    const f = parseFlags('setsecurityflags', arg(a, 0), 'security flags', INTEGER_RANGES.securityFlags);
     return { apply: (m, id) => m.setSecurityFlags(id, f), text: `Security flags set to ${securityFlagsText(f)}.` };
   }),
   setter('setreplyfilename', '<path>|NULL', 'Set where the reply of an upload-reply job is saved', [1, 1], (a) => {

@@ -22,6 +22,7 @@ import {
   newJob,
   transitionJob,
   withFiles,
+  withoutUrlCredentials,
 } from '../job-rules.ts';
 import type {
   CallerContext,
@@ -86,6 +87,22 @@ export class SqliteJobStore implements JobStore {
     this.#sql = prepareStatements(db);
     this.#outbox = prepareOutboxStatements(db);
     this.#quotas = checkQuotas(options.quotas ?? DEFAULT_QUOTAS);
+    this.#moveUrlCredentials();
+  }
+
+  /** Records an earlier version wrote with userinfo in a URL get it moved, once, at open. */
+  #moveUrlCredentials(): void {
+    const rows = this.#db.prepare(`SELECT DISTINCT job_id FROM files WHERE remote_name LIKE '%@%'`).all() as Row[];
+    if (rows.length === 0) return;
+    this.#write(() => {
+      for (const row of rows) {
+        const job = this.#mustLoad(row.job_id as string);
+        const next = withoutUrlCredentials(job);
+        if (next === job) continue;
+        for (const file of next.files) this.#sql.updateFile.run(fileParams(job.id, file));
+        this.#saveJob(next, job.state);
+      }
+    });
   }
 
   createJob(input: CreateJobInput): Job {
@@ -130,7 +147,7 @@ export class SqliteJobStore implements JobStore {
       const job = this.#mustLoad(id);
       const added = newFiles(job, files, ctx, this.#quotas);
       const next = withFiles(job, added, ctx.now);
-      for (const file of added) this.#sql.insertFile.run(fileParams(id, file));
+      for (const file of added.files) this.#sql.insertFile.run(fileParams(id, file));
       this.#saveJob(next, job.state);
       return next;
     });
@@ -192,7 +209,9 @@ export class SqliteJobStore implements JobStore {
       const job = this.#mustLoadWithFile(id, fileIndex);
       const next = patchFile(job, fileIndex, patch, now);
       this.#sql.updateFile.run(fileParams(id, next.files[fileIndex] as JobFile));
-      this.#sql.touchJob.run(now, id);
+      // A remote name's userinfo moved into the job's credentials: the job row changes too.
+      if (next.credentials !== job.credentials) this.#saveJob(next, job.state);
+      else this.#sql.touchJob.run(now, id);
     });
   }
 

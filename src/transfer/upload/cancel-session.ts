@@ -26,7 +26,7 @@ export async function cancelUploadSession(request: {
   if (state.sessionId === null) return { outcome: 'done', status: null };
   const origin = new URL(request.remoteName);
   origin.hash = '';
-  const exchange = new PacketExchange(request.options, request.clock, request.signal, origin);
+  const exchange = new PacketExchange(request.options, request.clock, request.signal);
   try {
     const answer = await exchange.send(
       'Cancel-Session',

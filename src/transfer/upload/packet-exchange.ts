@@ -63,18 +63,12 @@ export class PacketExchange {
   readonly #proxyAuth: AuthResponder;
   readonly #credentials: readonly Credentials[];
 
-  constructor(options: UploadOptions, clock: Clock, signal: AbortSignal, origin: URL) {
+  constructor(options: UploadOptions, clock: Clock, signal: AbortSignal) {
     this.#options = options;
     this.#clock = clock;
     this.#signal = signal;
-    const creds = [...options.credentials];
-    // userinfo in the URL is a server credential, never sent as part of the URL.
-    if (origin.username !== '' && !creds.some((c) => c.target === 'SERVER')) {
-      const userName = decodeURIComponent(origin.username);
-      const password = decodeURIComponent(origin.password);
-      creds.push({ target: 'SERVER', scheme: 'BASIC', userName, password });
-      creds.push({ target: 'SERVER', scheme: 'DIGEST', userName, password });
-    }
+    // The store moved URL userinfo into the job's credentials (the URL sent never carries any).
+    const creds = options.credentials;
     this.#credentials = creds;
     this.#serverAuth = new AuthResponder('SERVER', creds);
     this.#proxyAuth = new AuthResponder('PROXY', creds);

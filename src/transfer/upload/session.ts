@@ -44,7 +44,7 @@ export class UploadSession {
     this.#req = req;
     this.#origin = origin;
     this.#state = req.state;
-    this.#exchange = new PacketExchange(req.options, req.clock, req.signal, origin);
+    this.#exchange = new PacketExchange(req.options, req.clock, req.signal);
     this.#sizer = new FragmentSizer(req.options.initialFragmentSize);
     const name = basename(req.localName);
     this.#contentName = isValidContentName(name) ? name : null;
