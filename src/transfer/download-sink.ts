@@ -35,6 +35,8 @@ export interface SinkOptions {
 const FREE_BUFFERS: Buffer[] = [];
 const MAX_FREE_BUFFERS = 8;
 const takeBuffer = (): Buffer => FREE_BUFFERS.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
+/** A released sink's buffer. */
+const NO_BUFFER = Buffer.alloc(0);
 
 export class DownloadSink {
   readonly #fh: FileHandle;
@@ -89,6 +91,20 @@ export class DownloadSink {
     if (due && this.position > this.#durable) await this.checkpoint();
   }
 
+  /**
+   * Write out what is buffered and wait for every write, without fdatasync, and give the write
+   * buffers back: what is left is the last checkpoint (a bare fdatasync), which may come later.
+   */
+  async writeOut(): Promise<void> {
+    try {
+      if (this.#filled > 0) await this.#flushBuffer();
+      await this.#drain();
+    } catch (err) {
+      throw await this.#rollback(err);
+    }
+    this.release();
+  }
+
   /** Write out what is buffered, wait for every write, fdatasync, then report the offset. */
   async checkpoint(): Promise<void> {
     const started = this.#opts.clock.monotonicMs();
@@ -109,8 +125,10 @@ export class DownloadSink {
   release(): void {
     if (this.#inFlight.size > 0) return;
     for (const buf of [this.#buffer, ...this.#spare.splice(0)]) {
-      if (FREE_BUFFERS.length < MAX_FREE_BUFFERS) FREE_BUFFERS.push(buf);
+      if (buf !== NO_BUFFER && FREE_BUFFERS.length < MAX_FREE_BUFFERS) FREE_BUFFERS.push(buf);
     }
+    // Given away: the sink takes no more bytes (a last checkpoint still may run).
+    this.#buffer = NO_BUFFER;
     this.#filled = 0;
   }
 

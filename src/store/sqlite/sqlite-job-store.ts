@@ -25,6 +25,7 @@ import {
 import type {
   CallerContext,
   CreateJobInput,
+  FileChange,
   FilePatch,
   JobPatch,
   JobStore,
@@ -197,6 +198,14 @@ export class SqliteJobStore implements JobStore {
       const job = this.#mustLoadWithFile(id, fileIndex);
       const next = patchFile(job, fileIndex, patch, now);
       this.#sql.updateFile.run(fileParams(id, next.files[fileIndex] as JobFile));
+      this.#sql.touchJob.run(now, id);
+    });
+  }
+
+  updateFiles(id: string, changes: readonly FileChange[], now: number): void {
+    this.#write(() => {
+      const job = changes.reduce((j, c) => patchFile(j, c.index, c.patch, now), this.#mustLoad(id));
+      for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile));
       this.#sql.touchJob.run(now, id);
     });
   }
