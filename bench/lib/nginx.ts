@@ -37,7 +37,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-function config(dir: string, root: string, port: number): string {
+function config(dir: string, root: string, port: number, putDir: string | null): string {
+  // WebDAV PUT into putDir (the curl -T peer of S7 uploads); its temp files on the same disk.
+  const put =
+    putDir === null
+      ? ''
+      : `
+    location /put/ {
+      alias ${putDir}/;
+      dav_methods PUT;
+      create_full_put_path on;
+      client_max_body_size 0;
+      client_body_temp_path ${putDir}.tmp;
+    }`;
   return `worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
@@ -58,18 +70,22 @@ http {
   scgi_temp_path ${dir}/scgi;
   server {
     listen 127.0.0.1:${port};
-    root ${root};
+    root ${root};${put}
   }
 }
 `;
 }
 
-/** Start nginx (pinned to `cpu`) serving `root`, with its config, logs and pid in `dir`. */
-export async function startNginx(dir: string, root: string, cpu: string): Promise<Nginx> {
+/**
+ * Start nginx (pinned to `cpu`) serving `root`, with its config, logs and pid in `dir`; with
+ * `putDir`, `PUT /put/NAME` stores NAME there.
+ */
+export async function startNginx(dir: string, root: string, cpu: string, putDir: string | null = null): Promise<Nginx> {
   mkdirSync(dir, { recursive: true });
+  if (putDir !== null) for (const d of [putDir, `${putDir}.tmp`]) mkdirSync(d, { recursive: true });
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
-  writeFileSync(conf, config(dir, root, port));
+  writeFileSync(conf, config(dir, root, port, putDir));
   const accessLog = join(dir, 'access.log');
   writeFileSync(accessLog, '');
   const child: ChildProcess = spawn(

@@ -51,7 +51,7 @@ export class EventHub {
     if (last === undefined || now - last >= gap) {
       this.#lastProgressAt.set(jobId, now);
       this.#pendingProgress.delete(jobId);
-      this.#deliver({ type: 'job:progress', jobId, progress: valueOf(progress) });
+      this.#deliver({ type: 'job:progress', jobId, progress: progressOf(progress) });
       return;
     }
     const scheduled = this.#pendingProgress.has(jobId);
@@ -65,7 +65,7 @@ export class EventHub {
     if (pending === undefined) return;
     this.#pendingProgress.delete(jobId);
     this.#lastProgressAt.set(jobId, this.#clock.monotonicMs());
-    this.#deliver({ type: 'job:progress', jobId, progress: valueOf(pending) });
+    this.#deliver({ type: 'job:progress', jobId, progress: progressOf(pending) });
   }
 
   #deliver(event: ManagerEvent): void {
@@ -128,6 +128,6 @@ export class EventHub {
   }
 }
 
-function valueOf(progress: JobProgress | (() => JobProgress)): JobProgress {
+function progressOf(progress: JobProgress | (() => JobProgress)): JobProgress {
   return typeof progress === 'function' ? progress() : progress;
 }
