@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { sleep } from './exec.ts';
@@ -82,7 +82,11 @@ http {
  */
 export async function startNginx(dir: string, root: string, cpu: string, putDir: string | null = null): Promise<Nginx> {
   mkdirSync(dir, { recursive: true });
-  if (putDir !== null) for (const d of [putDir, `${putDir}.tmp`]) mkdirSync(d, { recursive: true });
+  // The workers run as an unprivileged user: they must be able to write both folders.
+  for (const d of putDir === null ? [] : [putDir, `${putDir}.tmp`]) {
+    mkdirSync(d, { recursive: true });
+    chmodSync(d, 0o777);
+  }
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, config(dir, root, port, putDir));
