@@ -49,7 +49,7 @@ describe('/transfer against a local HTTP server', () => {
     for (const l of moving)
       assert.match(
         l,
-        /^STATE: TRANSFERRING FILES: 0 \/ 1 BYTES: \d+ \/ (300000 \(\d+%\)|UNKNOWN)( RATE: [\d.]+ (B|KiB)\/s ETA: \d+:\d\d)?$/u,
+        /^STATE: TRANSFERRING FILES: [01] \/ 1 BYTES: \d+ \/ (300000 \(\d+%\)|UNKNOWN)( RATE: [\d.]+ (B|KiB)\/s ETA: \d+:\d\d)?$/u,
       );
     // Paced: besides state changes, at most one line a second.
     assert.ok(moving.length <= Math.ceil(seconds) + 1, `${moving.length} lines in ${seconds} s`);
