@@ -58,7 +58,9 @@ async function main(): Promise<void> {
         ? { bigBytes: 128 * MiB, smallCount: 200, smallBytes: 64 * KiB, midCount: 8, midBytes: 16 * MiB }
         : { bigBytes: 1024 * MiB, smallCount: 1000, smallBytes: 64 * KiB, midCount: 8, midBytes: 128 * MiB },
     );
-    const nginx = await startNginx(join(ws.scratch, 'nginx'), ws.served, '0');
+    const nginx = await startNginx(join(ws.scratch, 'nginx'), ws.served, '0', {
+      putDir: join(ws.diskDest, 'nginx-put'),
+    });
     cleanups.push(() => nginx.stop());
     log(`nginx on ${nginx.baseUrl} (CPU 0)`);
     const ours = currentOurs();

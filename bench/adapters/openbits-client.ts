@@ -1,8 +1,8 @@
 /**
  * The client half of the openbits adapter, run in its own pinned process under GNU time:
  * connects to a running bitsd through `connect()` (src/client), creates the job(s) of a spec,
- * waits for each job's TRANSFERRED event and calls Complete, then prints one JSON report.
- * Timing starts just before the first createJob (the Node start-up of this process is not
+ * resumes them together, waits for each job's TRANSFERRED event and calls Complete, then prints
+ * one JSON report. Timing starts just before the first createJob (the Node start-up of this process is not
  * counted, as a long-lived application calling the API would not pay it per transfer).
  *
  * `node bench/adapters/openbits-client.ts <spec.json>`
@@ -34,7 +34,10 @@ export interface OpenbitsClientSpec {
 export interface OpenbitsClientReport {
   /** createJob of the first job → the last Complete returned. */
   readonly wallMs: number;
-  /** createJob → Complete per item (one-job: the file's TRANSFERRED event, then the job's Complete for the last). */
+  /**
+   * From the moment every job was resumed (together, after all were set up) to each item's end:
+   * one-job, the file's TRANSFERRED event (the job's Complete for the last); else its job's Complete.
+   */
   readonly perItemMs: number[];
   /** CPU of this process inside the timed window, ms. */
   readonly clientCpuMs: number;
@@ -75,7 +78,10 @@ async function main(): Promise<void> {
 
   const cpu0 = process.cpuUsage();
   started = performance.now();
-  const done: Promise<void>[] = [];
+  // Every job is created (suspended) with its files first, then all are resumed together: with
+  // one job per item (S4) none starts moving bytes while the others are still being set up, and
+  // each item is timed from that common start (the wall still counts the set-up).
+  const jobs: Array<{ id: string; base: number; size: number; transferred: Promise<void> }> = [];
   let offset = 0;
   for (const group of groups) {
     const job = await client.createJob('bench', spec.type);
@@ -93,19 +99,20 @@ async function main(): Promise<void> {
         ...(i.pieces === undefined ? {} : { pieces: i.pieces }),
       })),
     );
-    const transferred = new Promise<void>((resolve) => waiting.set(job.id, resolve));
-    await client.resume(job.id);
-    done.push(
-      transferred.then(async () => {
-        if (failures.length > 0) return;
-        await client.complete(job.id);
-        const at = performance.now() - started;
-        // The last item of a job is published by Complete; earlier ones by their TRANSFERRED event.
-        perItemMs[base + group.length - 1] = at;
-        for (let i = base; i < base + group.length; i++) if (Number.isNaN(perItemMs[i])) perItemMs[i] = at;
-      }),
-    );
+    jobs.push({ id: job.id, base, size: group.length, transferred: new Promise((r) => waiting.set(job.id, r)) });
   }
+  const resumedAt = performance.now() - started;
+  await Promise.all(jobs.map((j) => client.resume(j.id)));
+  const done = jobs.map(({ id, base, size, transferred }) =>
+    transferred.then(async () => {
+      if (failures.length > 0) return;
+      await client.complete(id);
+      const at = performance.now() - started;
+      // The last item of a job is published by Complete; earlier ones by their TRANSFERRED event.
+      perItemMs[base + size - 1] = at;
+      for (let i = base; i < base + size; i++) if (Number.isNaN(perItemMs[i])) perItemMs[i] = at;
+    }),
+  );
   await Promise.all(done);
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpu0);
@@ -114,7 +121,7 @@ async function main(): Promise<void> {
   if (failures.length > 0) throw new Error(`job error: ${failures.join('; ')}`);
   const report: OpenbitsClientReport = {
     wallMs,
-    perItemMs,
+    perItemMs: perItemMs.map((ms) => ms - resumedAt),
     clientCpuMs: (cpu.user + cpu.system) / 1000,
     dropped,
   };

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { sleep } from './exec.ts';
@@ -37,12 +37,26 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Per-server shaping: `limit_rate` per connection (e.g. `8m`). */
+/** Per-server options: `limit_rate` per connection (e.g. `8m`); `putDir`: `PUT /put/NAME` stores NAME there. */
 export interface NginxShaping {
   readonly limitRate?: string;
+  readonly putDir?: string | null;
 }
 
 function config(dir: string, root: string, port: number, shaping: NginxShaping = {}): string {
+  const putDir = shaping.putDir ?? null;
+  // WebDAV PUT into putDir (the curl -T peer of S7 uploads); its temp files on the same disk.
+  const put =
+    putDir === null
+      ? ''
+      : `
+    location /put/ {
+      alias ${putDir}/;
+      dav_methods PUT;
+      create_full_put_path on;
+      client_max_body_size 0;
+      client_body_temp_path ${putDir}.tmp;
+    }`;
   return `worker_processes 1;
 daemon off;
 pid ${dir}/nginx.pid;
@@ -63,7 +77,7 @@ http {
   scgi_temp_path ${dir}/scgi;
   server {
     listen 127.0.0.1:${port};
-    root ${root};${
+    root ${root};${put}${
       shaping.limitRate === undefined
         ? ''
         : `
@@ -77,6 +91,12 @@ http {
 /** Start nginx (pinned to `cpu`) serving `root`, with its config, logs and pid in `dir`. */
 export async function startNginx(dir: string, root: string, cpu: string, shaping: NginxShaping = {}): Promise<Nginx> {
   mkdirSync(dir, { recursive: true });
+  const putDir = shaping.putDir ?? null;
+  // The workers run as an unprivileged user: they must be able to write both folders.
+  for (const d of putDir === null ? [] : [putDir, `${putDir}.tmp`]) {
+    mkdirSync(d, { recursive: true });
+    chmodSync(d, 0o777);
+  }
   const port = await freePort();
   const conf = join(dir, 'nginx.conf');
   writeFileSync(conf, config(dir, root, port, shaping));

@@ -29,8 +29,12 @@ import type {
 export interface BitsManager {
   /** CreateJob: a new SUSPENDED job with BITS's defaults. */
   createJob(displayName: string, type?: JobType): Promise<JobInfo>;
-  /** GetJob: BG_E_NOT_FOUND for unknown and final jobs. */
-  getJob(jobId: string): Promise<JobInfo>;
+  /**
+   * GetJob: BG_E_NOT_FOUND for unknown and final jobs. `files: false` leaves the file list out
+   * (an empty `files`; `progress` still totals every file): what a watcher of a job of many
+   * files reads, at a cost that does not grow with them on the wire.
+   */
+  getJob(jobId: string, options?: { files?: boolean }): Promise<JobInfo>;
   /** EnumJobs: the caller's jobs (allUsers: admin only, else E_ACCESSDENIED). */
   enumJobs(options?: { allUsers?: boolean }): Promise<JobInfo[]>;
   /** The job named by GUID or by a unique display name (bitsadmin's `<job>`). */

@@ -59,8 +59,17 @@ export const OPERATIONS = {
     path: jobPath,
     body: undefined,
     reply: 'JobInfoReply',
-    encode: (id: string) => ({ params: job(id) }),
-    invoke: (m, r) => m.getJob(param(r.params, 'id')),
+    encode: (id: string, options?: { files?: boolean }) => ({
+      params: job(id),
+      query: options?.files === false ? { files: 'false' } : {},
+    }),
+    invoke: (m, r) => {
+      const raw = r.query.files;
+      if (raw !== undefined && raw !== 'true' && raw !== 'false') {
+        throw new BitsError('E_INVALIDARG', 'query parameter files must be true or false');
+      }
+      return m.getJob(param(r.params, 'id'), { files: raw !== 'false' });
+    },
     decode: (reply) => reply,
   }),
   addFile: op({

@@ -21,7 +21,8 @@ function percent(job: JobInfo): string {
 function rateText(job: JobInfo, meter: RateMeter | undefined): string {
   if (meter === undefined || job.state !== 'TRANSFERRING') return '';
   const rate = meter.rate();
-  if (rate === undefined) return '';
+  // No byte moved yet (a loaded machine can print TRANSFERRING before the first one): no rate.
+  if (rate === undefined || rate <= 0) return '';
   const { bytesTotal, bytesTransferred } = job.progress;
   const eta = bytesTotal === SIZE_UNKNOWN ? undefined : meter.eta(bytesTotal - bytesTransferred);
   return ` RATE: ${humanRate(rate)} ETA: ${humanDuration(eta ?? Number.NaN)}`;

@@ -1,12 +1,15 @@
-import type { BitsManager, JobInfo, JobProgress } from './bits-vocabulary.ts';
+import type { BitsManager, JobInfo, JobProgress, JobState } from './bits-vocabulary.ts';
 
 /** How often the job is re-read when no event arrives (the fallback if events are unavailable). */
 export const POLL_MS = 1000;
 
 /**
- * Snapshots of a job: one now, then one after every event for it (manager.events()) or, when
- * nothing arrives, every `pollMs`. Ends when `signal` aborts; a failed getJob (e.g. the job was
- * cancelled elsewhere) throws.
+ * Snapshots of a job (without its file list: `files` is empty): one now, then one after every
+ * burst of events for it (manager.events()) or, when nothing arrives, every `pollMs`. Progress
+ * events update the last snapshot in place; every state the job enters is shown; the job is read
+ * again (files-less, so the cost does not grow with its files) only when its state changed, and
+ * on the poll. Ends when `signal`
+ * aborts; a failed read (e.g. the job was cancelled elsewhere) throws.
  */
 export async function* watchJob(
   manager: BitsManager,
@@ -22,32 +25,37 @@ export async function* watchJob(
   const onAbort = (): void => stop.abort();
   if (outer?.aborted === true) stop.abort();
   outer?.addEventListener('abort', onAbort, { once: true });
-  let pending = false;
-  let wake: (() => void) | null = null;
+  /** Progress arrived since the last snapshot (patched in), and the states entered (each shown). */
+  let progressed = false;
+  const states: JobState[] = [];
+  const waker: { wake: (() => void) | null } = { wake: null };
   // Progress events carry the live byte count; a re-read job may lag behind (it shows the last
   // checkpoint), so the newest event's progress is shown while the job is moving bytes.
   let live: JobProgress | null = null;
-  const poke = (): void => {
-    pending = true;
-    wake?.();
-  };
   void (async () => {
     try {
       for await (const event of manager.events({ jobId, signal: stop.signal })) {
-        if (event.type === 'job:progress') live = event.progress;
-        else if (event.type === 'job:state') live = null;
-        poke();
+        if (event.type === 'job:progress') {
+          live = event.progress;
+          progressed = true;
+        } else if (event.type === 'job:state') {
+          live = null;
+          states.push(event.state);
+        } else continue;
+        waker.wake?.();
       }
     } catch {
       // No event stream (or it broke): polling alone keeps the snapshots coming.
     }
   })();
+  const read = async (): Promise<JobInfo> => withLive(await manager.getJob(jobId, { files: false }), live);
   try {
+    let last = await read();
+    yield last;
     while (!stop.signal.aborted) {
-      yield withLive(await manager.getJob(jobId), live);
-      if (!pending && !stop.signal.aborted) {
+      if (!progressed && states.length === 0) {
         const woken = new Promise<void>((resolve) => {
-          wake = resolve;
+          waker.wake = resolve;
         });
         const slept = new AbortController();
         await Promise.race([
@@ -55,9 +63,24 @@ export async function* watchJob(
           woken,
         ]);
         slept.abort();
+        waker.wake = null;
       }
-      pending = false;
-      wake = null;
+      if (stop.signal.aborted) break;
+      if (states.length > 0) {
+        // Every state the job entered is shown, even one it has left by now (a short
+        // TRANSIENT_ERROR); the last one with the job as read now when it is still in it.
+        const entered = states.splice(0);
+        const now = await read();
+        for (const state of entered.slice(0, -1)) {
+          last = { ...last, state, error: null };
+          yield last;
+        }
+        const state = entered.at(-1) as JobState;
+        last = now.state === state ? now : { ...last, state, error: null };
+      } else if (progressed && live !== null) last = withLive(last, live);
+      else last = await read();
+      progressed = false;
+      yield last;
     }
   } finally {
     outer?.removeEventListener('abort', onAbort);

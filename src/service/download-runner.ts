@@ -49,6 +49,52 @@ export function runFailure(err: unknown, signal: AbortSignal, fileIndex: number)
   return { kind: 'failed', fileIndex, failure: unexpectedFailure(err) };
 }
 
+type Failed = Extract<RunOutcome, { kind: 'failed' }>;
+
+/** Finished files whose last fdatasync may run at once while the next files download. */
+const MAX_PENDING_SYNCS = 16;
+
+/**
+ * The last fdatasync of each finished file, off the download path: the next file's request
+ * starts while the kernel writes the previous ones out (their syncs overlap on the thread pool
+ * and in the file system's journal). A file is reported transferred only after its own sync —
+ * the checkpoint rule holds — and the job's run ends only once every sync has settled.
+ */
+class PendingSyncs {
+  readonly #running = new Set<Promise<void>>();
+  readonly #signal: AbortSignal;
+  /** The failed sync of the lowest file index. */
+  #failure: Failed | null = null;
+
+  constructor(signal: AbortSignal) {
+    this.#signal = signal;
+  }
+
+  get failed(): boolean {
+    return this.#failure !== null;
+  }
+
+  /** Start `sync` then `done` for file `fileIndex`; waits while too many are running. */
+  async add(fileIndex: number, sync: () => Promise<void>, done: () => void): Promise<void> {
+    while (this.#running.size >= MAX_PENDING_SYNCS) await Promise.race(this.#running);
+    const p: Promise<void> = sync()
+      .then(done)
+      .catch((err: unknown) => {
+        const outcome = runFailure(err, this.#signal, fileIndex);
+        if (outcome.kind !== 'failed') return;
+        if (this.#failure === null || fileIndex < (this.#failure.fileIndex ?? fileIndex)) this.#failure = outcome;
+      })
+      .finally(() => this.#running.delete(p));
+    this.#running.add(p);
+  }
+
+  /** Waits for every sync; the first failed file's outcome, if any. */
+  async settle(): Promise<Failed | null> {
+    while (this.#running.size > 0) await Promise.all(this.#running);
+    return this.#failure;
+  }
+}
+
 /**
  * Run a download job's files one after another in the order added (bits-client.md §3.3 rule 4):
  * an error on one file stops the later ones. Every durable fact the engine reports goes to
@@ -57,16 +103,23 @@ export function runFailure(err: unknown, signal: AbortSignal, fileIndex: number)
 export async function runDownloadJob(ctx: RunContext): Promise<RunOutcome> {
   // Live progress is kept in memory: the hot path never reads the store.
   const live = [...ctx.job.files];
+  const syncs = new PendingSyncs(ctx.signal);
+  let outcome: RunOutcome = { kind: 'done' };
   for (const file of ctx.job.files) {
     if (file.transferred) continue;
-    if (ctx.signal.aborted) return { kind: 'aborted' };
-    const outcome = await runFile(file, ctx, live);
-    if (outcome.kind !== 'done') return outcome;
+    if (ctx.signal.aborted) outcome = { kind: 'aborted' };
+    if (ctx.signal.aborted || syncs.failed) break;
+    outcome = await runFile(file, ctx, live, syncs);
+    if (outcome.kind !== 'done') break;
   }
-  return { kind: 'done' };
+  const failedSync = await syncs.settle();
+  if (outcome.kind === 'aborted' || failedSync === null) return outcome;
+  // Files fail in order: an earlier file's failed sync is the job's error.
+  if (outcome.kind === 'failed' && (outcome.fileIndex ?? 0) < (failedSync.fileIndex ?? 0)) return outcome;
+  return failedSync;
 }
 
-async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise<RunOutcome> {
+async function runFile(file: JobFile, ctx: RunContext, live: JobFile[], syncs: PendingSyncs): Promise<RunOutcome> {
   const { report } = ctx;
   const update = (patch: Partial<JobFile>): void => {
     live[file.index] = { ...(live[file.index] ?? file), ...patch };
@@ -75,6 +128,15 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
     const before = (live[file.index] ?? file).bytesTransferred;
     update({ bytesTransferred: bytes });
     report.progress(live, bytes > before);
+  };
+  /** After the file's last fdatasync: transferred (its last checkpoint folded in). */
+  const finish = (): void => {
+    const done = live[file.index] ?? file;
+    const total = done.bytesTotal >= 0 ? done.bytesTotal : done.bytesTransferred;
+    update({ bytesTransferred: total, bytesTotal: total, transferred: true });
+    // A finished file keeps no layout: every byte is durable.
+    const layout = file.segments === null && !segmentedRun ? {} : { segments: null };
+    report.file(file.index, { bytesTransferred: total, bytesTotal: total, transferred: true, ...layout });
   };
   let lastCheckpoint: number | null = null;
   let segmentedRun = false;
@@ -98,6 +160,7 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
       signal: ctx.signal,
       clock: ctx.clock,
       limiter: ctx.limiter,
+      finalSync: (sync) => syncs.add(file.index, sync, finish),
       hooks: {
         onConnected: () => report.connected(),
         onMetadata: (meta) => {
@@ -116,8 +179,8 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
         },
         onCheckpoint: (bytes, syncMs) => {
           const total = (live[file.index] ?? file).bytesTotal;
-          // A file's last checkpoint is folded into the TRANSFERRED write just below: one
-          // SQLite commit (an fsync) less per file, which is most of a small file's cost.
+          // A file's last checkpoint is folded into its TRANSFERRED write (finish): one
+          // SQLite commit less per file, which is most of a small file's cost.
           if (total >= 0 && bytes === total) {
             lastCheckpoint = bytes;
             return;
@@ -136,12 +199,6 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[]): Promise
     if (lastCheckpoint !== null) reportQuietly(report, file.index, lastCheckpoint);
     return runFailure(err, ctx.signal, file.index);
   }
-  const done = live[file.index] ?? file;
-  const total = done.bytesTotal >= 0 ? done.bytesTotal : done.bytesTransferred;
-  update({ bytesTransferred: total, bytesTotal: total, transferred: true });
-  // A finished file keeps no layout: every byte is durable.
-  const layout = file.segments === null && !segmentedRun ? {} : { segments: null };
-  report.file(file.index, { bytesTransferred: total, bytesTotal: total, transferred: true, ...layout });
   return { kind: 'done' };
 }
 

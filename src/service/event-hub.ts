@@ -48,7 +48,7 @@ export class EventHub {
   /** Observers inside the service (metrics): they see every event and are no subscribers. */
   readonly #taps = new Set<Listener>();
   readonly #lastProgressAt = new Map<string, number>();
-  readonly #pendingProgress = new Map<string, JobProgress>();
+  readonly #pendingProgress = new Map<string, JobProgress | (() => JobProgress)>();
   readonly #clock: Clock;
   /** NotifyFlags of the jobs in the queue (a job not here is not filtered). */
   readonly #flags = new Map<string, number>();
@@ -78,14 +78,23 @@ export class EventHub {
     this.#deliver(event);
   }
 
-  #progress(jobId: string, progress: JobProgress): void {
+  /**
+   * A job's progress, computed only when it is delivered (at most 10 times a second): a run
+   * reports after every write of every file, and totalling a job of 1,000 files on each report
+   * would cost O(files) per write.
+   */
+  progress(jobId: string, compute: () => JobProgress): void {
+    this.#progress(jobId, compute);
+  }
+
+  #progress(jobId: string, progress: JobProgress | (() => JobProgress)): void {
     const now = this.#clock.monotonicMs();
     const last = this.#lastProgressAt.get(jobId);
     const gap = 1000 / MAX_PROGRESS_PER_SECOND;
     if (last === undefined || now - last >= gap) {
       this.#lastProgressAt.set(jobId, now);
       this.#pendingProgress.delete(jobId);
-      this.#deliver({ type: 'job:progress', jobId, progress });
+      this.#deliver({ type: 'job:progress', jobId, progress: progressOf(progress) });
       return;
     }
     const scheduled = this.#pendingProgress.has(jobId);
@@ -99,7 +108,7 @@ export class EventHub {
     if (pending === undefined) return;
     this.#pendingProgress.delete(jobId);
     this.#lastProgressAt.set(jobId, this.#clock.monotonicMs());
-    this.#deliver({ type: 'job:progress', jobId, progress: pending });
+    this.#deliver({ type: 'job:progress', jobId, progress: progressOf(pending) });
   }
 
   #deliver(event: ManagerEvent): void {
@@ -175,4 +184,8 @@ export class EventHub {
     this.#listeners.clear();
     this.#taps.clear();
   }
+}
+
+function progressOf(progress: JobProgress | (() => JobProgress)): JobProgress {
+  return typeof progress === 'function' ? progress() : progress;
 }

@@ -1,42 +1,60 @@
 import type { ResultCode } from '../api/bits-manager.ts';
-import { BitsError, type Job } from '../core/index.ts';
-import type { JobStore } from '../store/job-store.ts';
+import { BitsError, type BitsErrorData, type Job, type JobFile } from '../core/index.ts';
+import type { FileChange, JobStore } from '../store/job-store.ts';
 import type { OwnerIo } from './owner-io.ts';
 
 /**
  * Complete for a download job (bits-client.md §8): every fully transferred file is fsynced and
- * renamed to its local name, the folder fsynced; partial files are deleted. If a rename fails,
- * the files renamed so far stay available and this throws — the caller leaves the job in its
- * state so Complete or Cancel can be tried again.
+ * renamed to its local name, each folder fsynced once (commitFiles); partial files are deleted;
+ * then one commit records them all. If a file cannot be published, the others still are (and
+ * are recorded) and this throws — the caller leaves the job in its state so Complete or Cancel
+ * can be tried again (a file renamed by a Complete cut short is recognised by its inode).
  */
 export async function publishFiles(job: Job, store: JobStore, io: OwnerIo, now: () => number): Promise<ResultCode> {
   let partial = false;
   let undeleted = false;
+  const changes: FileChange[] = [];
+  const publish: JobFile[] = [];
   for (const file of job.files) {
     if (file.completed) continue;
     if (!file.transferred) {
       partial = true;
       if (file.temporaryName !== null && !(await io.deleteTempFile(job.owner, file.temporaryName))) undeleted = true;
-      store.updateFile(job.id, file.index, { temporaryName: null }, now());
+      changes.push({ index: file.index, patch: { temporaryName: null } });
       continue;
     }
     if (file.temporaryName === null) {
       throw new BitsError('E_FAIL', `file ${file.index} has no temporary file to publish`, { context: 'LOCAL_FILE' });
     }
-    try {
-      await io.commitFile(job.owner, file.temporaryName, file.localName, {
-        lastModified: file.validators?.lastModified ?? null,
-        mode: job.fileMode,
-      });
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      const name = err instanceof BitsError ? err.name : 'E_ACCESSDENIED';
-      throw new BitsError(name, `Complete could not publish ${file.localName}: ${reason}; the job stays in its state`, {
+    publish.push(file);
+  }
+  const outcomes = await io.commitFiles(
+    job.owner,
+    publish.map((file) => ({
+      temporaryName: file.temporaryName as string,
+      localName: file.localName,
+      lastModified: file.validators?.lastModified ?? null,
+      mode: job.fileMode,
+      fileId: file.temporaryFileId,
+    })),
+  );
+  let failed: { file: JobFile; err: BitsErrorData } | null = null;
+  for (const [i, file] of publish.entries()) {
+    const err = outcomes[i];
+    if (err == null) changes.push({ index: file.index, patch: { completed: true, temporaryName: null } });
+    else failed ??= { file, err };
+  }
+  if (changes.length > 0) store.updateFiles(job.id, changes, now());
+  if (failed !== null) {
+    const { file, err } = failed;
+    throw new BitsError(
+      err.name,
+      `Complete could not publish ${file.localName}: ${err.message}; the job stays in its state`,
+      {
         context: 'LOCAL_FILE',
-        cause: err,
-      });
-    }
-    store.updateFile(job.id, file.index, { completed: true, temporaryName: null }, now());
+        cause: BitsError.from(err),
+      },
+    );
   }
   if (undeleted) return 'BG_S_UNABLE_TO_DELETE_FILES';
   return partial ? 'BG_S_PARTIAL_COMPLETE' : 'S_OK';

@@ -42,8 +42,8 @@ export function toErrorInfo(job: Job): JobErrorInfo | null {
   };
 }
 
-/** A job as callers see it: no passwords, no write-only headers, progress computed. */
-export function toJobInfo(job: Job, reply: JobInfo['replyProgress'] = null): JobInfo {
+/** A job as callers see it: no passwords, no write-only headers, progress computed; `withFiles` false: no file list. */
+export function toJobInfo(job: Job, reply: JobInfo['replyProgress'] = null, withFiles = true): JobInfo {
   const { credentials, customHeaders, files, error: _error, everResumed: _everResumed, webhooks, ...rest } = job;
   return {
     ...rest,
@@ -54,7 +54,7 @@ export function toJobInfo(job: Job, reply: JobInfo['replyProgress'] = null): Job
     progress: jobProgress(files),
     replyProgress: job.type === 'UPLOAD_REPLY' ? reply : null,
     error: toErrorInfo(job),
-    files: files.map(toFileInfo),
+    files: withFiles ? files.map(toFileInfo) : [],
   };
 }
 

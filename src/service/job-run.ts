@@ -95,7 +95,7 @@ export class JobRun implements UploadReports {
   progress(files: readonly JobFile[], advanced: boolean): void {
     if (advanced) this.#p.scheduler.progress(this.#job.id);
     this.#live = files;
-    this.#p.hub.emit({ type: 'job:progress', jobId: this.#job.id, progress: jobProgress(files) });
+    this.#p.hub.progress(this.#job.id, () => jobProgress(files));
   }
 
   session(state: UploadSessionState): void {

@@ -122,8 +122,8 @@ export class InProcessManager implements BitsManager {
     return this.#info(job);
   }
 
-  async getJob(jobId: string): Promise<JobInfo> {
-    return this.#info(this.#p.access.job(jobId, true));
+  async getJob(jobId: string, options: { files?: boolean } = {}): Promise<JobInfo> {
+    return this.#shown(this.#info(this.#p.access.job(jobId, true), options.files !== false));
   }
 
   async enumJobs(options: { allUsers?: boolean } = {}): Promise<JobInfo[]> {
@@ -131,7 +131,7 @@ export class InProcessManager implements BitsManager {
     if (options.allUsers === true && !isAdmin) {
       throw new BitsError('E_ACCESSDENIED', 'listing all users’ jobs needs an administrator');
     }
-    return this.#p.store.listJobs(options.allUsers === true ? {} : { owner }).map((j) => this.#info(j));
+    return this.#shown(this.#p.store.listJobs(options.allUsers === true ? {} : { owner }).map((j) => this.#info(j)));
   }
 
   async findJob(nameOrId: string): Promise<JobInfo> {
@@ -145,7 +145,7 @@ export class InProcessManager implements BitsManager {
         `${matches.length} jobs are named ${quoted(nameOrId)}; use a GUID: ${matches.map((j) => `{${j.id}}`).join(' ')}`,
       );
     }
-    return this.#info(matches[0] as Job);
+    return this.#shown(this.#info(matches[0] as Job));
   }
 
   async getErrorDescription(hresult: number): Promise<string> {
@@ -170,7 +170,7 @@ export class InProcessManager implements BitsManager {
   }
 
   async enumFiles(jobId: string): Promise<FileInfo[]> {
-    return this.#view(this.#p.access.held(jobId, 'enumFiles')).files.map(toFileInfo);
+    return this.#shown(this.#view(this.#p.access.held(jobId, 'enumFiles')).files.map(toFileInfo));
   }
 
   async setRemoteName(jobId: string, fileIndex: number, remoteName: string): Promise<void> {
@@ -280,22 +280,22 @@ export class InProcessManager implements BitsManager {
   // ── getters ──────────────────────────────────────────────────────────────────────────────
 
   async getState(jobId: string): Promise<JobState> {
-    return this.#p.access.held(jobId, 'getState').state;
+    return this.#shown(this.#p.access.held(jobId, 'getState').state);
   }
 
   async getProgress(jobId: string): Promise<JobProgress> {
-    return jobProgress(this.#view(this.#p.access.held(jobId, 'getProgress')).files);
+    return this.#shown(jobProgress(this.#view(this.#p.access.held(jobId, 'getProgress')).files));
   }
 
   async getTimes(jobId: string): Promise<JobTimes> {
-    return this.#p.access.held(jobId, 'getTimes').times;
+    return this.#shown(this.#p.access.held(jobId, 'getTimes').times);
   }
 
   async getError(jobId: string): Promise<JobErrorInfo> {
     const job = this.#p.access.held(jobId, 'getError');
     const info = toErrorInfo(job);
     if (info === null) throw new BitsError('BG_E_ERROR_INFORMATION_UNAVAILABLE');
-    return info;
+    return this.#shown(info);
   }
 
   async getCustomHeaders(jobId: string): Promise<string[] | null> {
@@ -496,13 +496,22 @@ export class InProcessManager implements BitsManager {
     return this.#p.store.getJob(this.#p.access.id(jobId))?.state;
   }
 
+  /**
+   * What a read shows leaves the process only once it is durable: the store's group commit may
+   * still be syncing the commit that wrote it (a state a caller saw must survive a power loss).
+   */
+  async #shown<T>(value: T): Promise<T> {
+    await this.#p.store.durable();
+    return value;
+  }
+
   /** A job as the store has it, with the live byte counts of a running transfer. */
   #view(job: Job): Job {
     return withLiveProgress(job, this.#p.runs.live(job.id));
   }
 
   /** A job as callers see it (an upload-reply's reply progress included). */
-  #info(job: Job): JobInfo {
-    return toJobInfo(this.#view(job), this.#p.uploads.replyProgress(job));
+  #info(job: Job, withFiles = true): JobInfo {
+    return toJobInfo(this.#view(job), this.#p.uploads.replyProgress(job), withFiles);
   }
 }

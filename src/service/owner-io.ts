@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import type { Clock } from '../core/index.ts';
-import { checkLocalDestination, commitFile, deleteTempFile } from '../transfer/index.ts';
+import type { BitsErrorData, Clock } from '../core/index.ts';
+import { checkLocalDestination, commitFile, commitFiles, deleteTempFile, type PublishItem } from '../transfer/index.ts';
 import {
   type CancelOutcome,
   cancelUploadSession,
@@ -48,6 +48,8 @@ export interface OwnerIo {
   checkUploadSource(owner: string, localName: string): Promise<void>;
   /** Complete: the temp file renamed into place. */
   commitFile(owner: string, temporaryName: string, localName: string, options: CommitOptions): Promise<void>;
+  /** Complete of many files (transfer's commitFiles): each item's outcome, null once published. */
+  commitFiles(owner: string, items: readonly PublishItem[]): Promise<Array<BitsErrorData | null>>;
   /** Cancel, Complete of partial files: false when it could not be deleted. */
   deleteTempFile(owner: string, path: string): Promise<boolean>;
   readReply(owner: string, path: string): Promise<StoredReply>;
@@ -99,6 +101,7 @@ export function localIo(clock: Clock): OwnerIo {
     checkLocalDestination: (_owner, localName) => checkLocalDestination(localName),
     checkUploadSource: (_owner, localName) => checkUploadSource(localName),
     commitFile: (_owner, temporaryName, localName, options) => commitFile(temporaryName, localName, options),
+    commitFiles: async (_owner, items) => (await commitFiles(items)).map((err) => err?.toJSON() ?? null),
     deleteTempFile: (_owner, path) => deleteTempFile(path),
     readReply: (_owner, path) => readReply(path),
     discardUploadLocalState: (_owner, state) => discardUploadLocalState(state),

@@ -51,6 +51,8 @@ export interface JobStore extends WebhookOutbox {
    * this per file, and reading the whole job back would cost O(files) per write.
    */
   updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): void;
+  /** Several files' changes in one commit, all or none (Complete records every published file). */
+  updateFiles(id: string, changes: readonly FileChange[], now: number): void;
   /**
    * Record a durable offset: called only after the bytes were fdatasync'ed. A segmented download
    * gives its layout too (each part's durable offset; `bytesTransferred` is their sum).
@@ -176,6 +178,12 @@ export type FilePatch = Partial<{
   digests: readonly FileDigest[];
   pieces: PieceDigests | null;
 }>;
+
+/** One file's change in an updateFiles call. */
+export interface FileChange {
+  readonly index: number;
+  readonly patch: FilePatch;
+}
 
 /** Scheduler timers the store keeps (defined in core so the scheduler needs no store import). */
 export type { JobTimers } from '../core/index.ts';

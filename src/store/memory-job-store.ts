@@ -23,6 +23,7 @@ import {
 import type {
   CallerContext,
   CreateJobInput,
+  FileChange,
   FilePatch,
   JobPatch,
   JobStore,
@@ -132,6 +133,10 @@ export class MemoryJobStore implements JobStore {
 
   updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): void {
     this.#put(patchFile(this.#get(id), fileIndex, patch, now));
+  }
+
+  updateFiles(id: string, changes: readonly FileChange[], now: number): void {
+    this.#put(changes.reduce((job, c) => patchFile(job, c.index, c.patch, now), this.#get(id)));
   }
 
   saveCheckpoint(

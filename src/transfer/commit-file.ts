@@ -75,18 +75,85 @@ export function publishedMode(fileMode: number | null | undefined): number {
   return fileMode ?? 0o666 & ~currentUmask();
 }
 
+/** What publishing a file needs beyond its two names. */
+export interface PublishOptions {
+  /** The server's Last-Modified: becomes the file's mtime (bits-client.md §7.1). */
+  readonly lastModified?: string | null;
+  /** The published file's mode (publishedMode()); the temp file is 0600 while it fills. */
+  readonly mode?: number | null;
+  /**
+   * The temp file's `dev:ino` as recorded: when the temp name is gone and the local name is
+   * that very inode, an earlier Complete renamed it and stopped before recording it — done.
+   */
+  readonly fileId?: string | null;
+}
+
 /**
  * Publish a transferred file: fsync the temp file, check it is still our regular file (one
  * link, opened without following a symlink), rename it over the local name — rename replaces
  * a symlink planted there instead of writing through it — and fsync the folder. Sets the file's
- * mtime from the server's Last-Modified when given (bits-client.md §7.1), and its mode: the
- * temp file is 0600 while it fills, the published file gets `mode` (publishedMode()).
+ * mtime from the server's Last-Modified when given, and its mode.
  */
 export async function commitFile(
   temporaryName: string,
   localName: string,
-  options: { lastModified?: string | null; mode?: number | null } = {},
+  options: PublishOptions = {},
 ): Promise<void> {
+  await renameIntoPlace(temporaryName, localName, options);
+  await syncFolder(dirname(localName));
+}
+
+/** Folders synced at once by commitFiles. */
+const PUBLISH_CONCURRENCY = 16;
+
+/** One file of a commitFiles call. */
+export interface PublishItem extends PublishOptions {
+  readonly temporaryName: string;
+  readonly localName: string;
+}
+
+/**
+ * commitFile for many files: up to 16 renamed at once (their fsyncs overlap on the thread pool
+ * and in the file system's journal), then each folder fsynced once for all of its files instead
+ * of once per file. Resolves with each item's outcome, in order: null once the file is published
+ * and its folder synced, else the BitsError that stopped it.
+ */
+export async function commitFiles(items: readonly PublishItem[]): Promise<Array<BitsError | null>> {
+  const outcomes: Array<BitsError | null> = items.map(() => null);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) {
+      const item = items[i] as PublishItem;
+      try {
+        await renameIntoPlace(item.temporaryName, item.localName, item);
+      } catch (err) {
+        outcomes[i] = asLocalError(err, item.localName);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PUBLISH_CONCURRENCY, items.length) }, worker));
+  const folders = new Map<string, number[]>();
+  for (const [i, item] of items.entries()) {
+    if (outcomes[i] !== null) continue;
+    const folder = dirname(item.localName);
+    folders.set(folder, [...(folders.get(folder) ?? []), i]);
+  }
+  for (const [folder, members] of folders) {
+    try {
+      await syncFolder(folder);
+    } catch (err) {
+      for (const i of members) outcomes[i] = asLocalError(err, folder);
+    }
+  }
+  return outcomes;
+}
+
+function asLocalError(err: unknown, what: string): BitsError {
+  return err instanceof BitsError ? err : localError(err, what);
+}
+
+/** commitFile without the folder's fsync (the caller syncs each folder once). */
+async function renameIntoPlace(temporaryName: string, localName: string, options: PublishOptions): Promise<void> {
   if (dirname(temporaryName) !== dirname(localName)) {
     throw new BitsError('E_INVALIDARG', 'the temporary file is not in the destination folder', {
       context: 'LOCAL_FILE',
@@ -96,6 +163,7 @@ export async function commitFile(
   try {
     fh = await open(temporaryName, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await isPublished(localName, options.fileId))) return;
     throw localError(err, temporaryName);
   }
   try {
@@ -124,7 +192,13 @@ export async function commitFile(
   } finally {
     await fh.close();
   }
-  await syncFolder(dirname(localName));
+}
+
+/** The local name is the recorded temp inode (renamed by a Complete that was cut short). */
+async function isPublished(localName: string, fileId: string | null | undefined): Promise<boolean> {
+  if (fileId == null) return false;
+  const st = await lstat(localName, { bigint: true }).catch(() => null);
+  return st?.isFile() === true && `${st.dev}:${st.ino}` === fileId;
 }
 
 async function syncFolder(folder: string): Promise<void> {

@@ -1,11 +1,12 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { buildConnector } from 'undici';
+import type { buildConnector } from 'undici';
 import type { Clock } from '../core/index.ts';
 import { type AuthResponder, parseChallenges } from './auth.ts';
 import { classifyHttpStatus } from './failure-table.ts';
 import { needsManualVerification, verifyPeer } from './tls-verify.ts';
 import { TransferError } from './transfer-error.ts';
+import { undici } from './undici-module.ts';
 
 /**
  * undici connectors: TLS verified per the job's security flags (tls-verify.ts), and for https
@@ -29,7 +30,7 @@ const MAX_PROXY_HEAD = 64 * 1024;
 /** An undici connector: TLS checked per the flags; through a CONNECT tunnel when `proxy` is set. */
 export function makeConnector(o: ConnectorOptions): buildConnector.connector {
   const manual = needsManualVerification(o.securityFlags);
-  const base = buildConnector({
+  const base = undici().buildConnector({
     timeout: o.connectTimeoutMs,
     allowH2: false,
     // A resumed session carries no peer chain to check: no session cache when checking by hand.

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { type Credentials, systemClock } from '../core/index.ts';
 import { AuthResponder } from './auth.ts';
 import { makeConnector } from './connector.ts';
 import type { TransferTimeouts } from './download-request.ts';
 import { IGNORE_FLAGS } from './tls-verify.ts';
+import { undici } from './undici-module.ts';
 
 /**
  * One undici Agent per route — direct, forward proxy, or CONNECT tunnel — and TLS/timeout
@@ -39,7 +40,7 @@ export function dispatcherFor(spec: RouteSpec): Dispatcher {
   ]);
   let agent = agents.get(key);
   if (agent === undefined) {
-    agent = new Agent({
+    agent = new (undici().Agent)({
       connect: makeConnector({
         securityFlags: spec.securityFlags,
         connectTimeoutMs: spec.timeouts.connectMs,

@@ -12,7 +12,8 @@ import { abortError, TransferError } from './transfer-error.ts';
 
 /**
  * Move the bytes of one download file into its temp file. Resolves when every byte is in the
- * temp file and fdatasync'ed (the last onCheckpoint reported bytesTotal). Rejects with a
+ * temp file and fdatasync'ed (the last onCheckpoint reported bytesTotal) — or, with
+ * `req.finalSync`, once every byte is written and that last sync was handed over. Rejects with a
  * TransferError (`.failure`: transient or fatal, BITS error and context) — the bytes received
  * are checkpointed first — or, when `req.signal` aborts, with a DOMException named AbortError
  * after a last checkpoint. An exception thrown by a hook stops the transfer and is rethrown as is.
@@ -22,6 +23,8 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
   const req: DownloadFileRequest = { ...request, hooks: guardHooks(request.hooks) };
   const url = checkRequest(req);
   const temp = await openTemp(req);
+  // Set when the last fdatasync (and the handle's close) was handed to req.finalSync.
+  let handedOff = false;
   try {
     const fresh = temp.restartReason !== null;
     const offset = fresh ? 0 : Math.min(req.bytesTransferred, temp.file.size);
@@ -66,17 +69,36 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
         ) {
           await httpDownload(state);
         }
-        await sink.checkpoint();
       };
       await fetchFile(layout);
-      await verifyDigests(st, temp.file.handle, () => fetchFile(null));
+      // With finalSync a plain file's last fdatasync runs in the background; a segmented file or
+      // one with digests is synced here (its parts and pieces are judged on durable bytes).
+      const checked = (req.digests ?? []).length > 0 || (req.pieces ?? null) !== null;
+      if (req.finalSync === undefined || state.segmented || checked) await sink.checkpoint();
+      else await sink.writeOut();
+      await verifyDigests(st, temp.file.handle, async () => {
+        await fetchFile(null);
+        await sink.checkpoint();
+      });
     } catch (err) {
       throw await settleFailure(req, sink, err);
     } finally {
       sink.release();
     }
+    if (req.finalSync !== undefined) {
+      handedOff = true;
+      await req.finalSync(async () => {
+        try {
+          await sink.checkpoint();
+        } catch (err) {
+          throw err instanceof HookFailure ? err.cause : err;
+        } finally {
+          await temp.file.handle.close();
+        }
+      });
+    }
   } finally {
-    await temp.file.handle.close();
+    if (!handedOff) await temp.file.handle.close();
   }
 }
 

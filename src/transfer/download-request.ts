@@ -50,6 +50,14 @@ export interface DownloadFileRequest {
   /** Bandwidth limiter the engine must consume from before writing (null: unlimited). */
   readonly limiter: RateLimiter | null;
   readonly hooks: DownloadHooks;
+  /**
+   * Takes the file's last fdatasync off the caller's path: once every byte is written (not yet
+   * synced), `downloadFile` hands `sync` — fdatasync, then the last onCheckpoint, then the temp
+   * file closed — to this function and resolves when it returns (it may wait, for back-pressure).
+   * `sync` rejects as `downloadFile` would (a TransferError for a failed fdatasync, after
+   * truncating to the last checkpoint). Omitted: `downloadFile` syncs before it resolves.
+   */
+  readonly finalSync?: (sync: () => Promise<void>) => Promise<void>;
 }
 
 /** The job properties that shape a transfer (bits-client.md §5). */

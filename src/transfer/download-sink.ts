@@ -4,7 +4,7 @@ import type { RateLimiter } from './download-request.ts';
 import { classifyLocalError } from './failure-table.ts';
 import { TransferError } from './transfer-error.ts';
 
-/** Size of the buffers chunks are coalesced into before a write. */
+/** Bytes of chunks gathered before one positional writev. */
 export const WRITE_BUFFER_BYTES = 1024 * 1024;
 /** Positional writes allowed in flight at once. */
 const MAX_IN_FLIGHT = 2;
@@ -22,29 +22,23 @@ export interface SinkOptions {
 }
 
 /**
- * Writes a temp file from a stream of chunks: coalesces them into 1 MiB buffers, keeps up to two
- * positional writes in flight, and checkpoints — fdatasync THEN onCheckpoint — every
- * `checkpointBytes` or `checkpointMs`. Local failures become LOCAL_FILE TransferErrors after
- * truncating back to the last good checkpoint (an fdatasync error means the bytes since it are
- * lost: fsyncgate, reliability-security-performance.md §1.2).
+ * Writes a temp file from a stream of chunks: gathers them (by reference, never copied) until
+ * 1 MiB is pending and writes them with one positional `writev` — the kernel copies each byte
+ * once, as curl's `write` does — keeps up to two writes in flight, and checkpoints — fdatasync
+ * THEN onCheckpoint — every `checkpointBytes` or `checkpointMs`. Local failures become
+ * LOCAL_FILE TransferErrors after truncating back to the last good checkpoint (an fdatasync
+ * error means the bytes since it are lost: fsyncgate, reliability-security-performance.md §1.2).
+ * A chunk handed to `write` must not be changed afterwards (network chunks never are).
  */
-/**
- * 1 MiB write buffers are reused across transfers: a job of many small files would otherwise
- * allocate (and the GC reclaim) a fresh megabyte per file. A few are kept; the rest are dropped.
- */
-const FREE_BUFFERS: Buffer[] = [];
-const MAX_FREE_BUFFERS = 8;
-const takeBuffer = (): Buffer => FREE_BUFFERS.pop() ?? Buffer.allocUnsafe(WRITE_BUFFER_BYTES);
-
 export class DownloadSink {
   readonly #fh: FileHandle;
   readonly #opts: SinkOptions;
-  #buffer: Buffer;
+  /** Chunks accepted and not yet handed to a write, and their byte count. */
+  #chunks: Uint8Array[] = [];
   #filled = 0;
-  /** Local offset of the first byte of #buffer. */
+  /** Local offset of the first byte of #chunks. */
   #bufferStart: number;
   #inFlight = new Set<Promise<void>>();
-  #spare: Buffer[] = [];
   #writeError: unknown = null;
   #durable: number;
   #lastCheckpointMs: number;
@@ -52,7 +46,6 @@ export class DownloadSink {
   constructor(fh: FileHandle, offset: number, opts: SinkOptions) {
     this.#fh = fh;
     this.#opts = opts;
-    this.#buffer = takeBuffer();
     this.#bufferStart = offset;
     this.#durable = offset;
     this.#lastCheckpointMs = opts.clock.monotonicMs();
@@ -71,17 +64,15 @@ export class DownloadSink {
   /** Accept a chunk: waits for the rate limiter, for a write slot, and for a due checkpoint. */
   async write(chunk: Uint8Array): Promise<void> {
     if (this.#opts.limiter !== null) await this.#opts.limiter.take(chunk.byteLength, this.#opts.signal);
-    let from = 0;
-    try {
-      while (from < chunk.byteLength) {
-        const n = Math.min(chunk.byteLength - from, WRITE_BUFFER_BYTES - this.#filled);
-        this.#buffer.set(chunk.subarray(from, from + n), this.#filled);
-        this.#filled += n;
-        from += n;
-        if (this.#filled === WRITE_BUFFER_BYTES) await this.#flushBuffer();
+    if (chunk.byteLength === 0) return;
+    this.#chunks.push(chunk);
+    this.#filled += chunk.byteLength;
+    if (this.#filled >= WRITE_BUFFER_BYTES) {
+      try {
+        await this.#flushBuffer();
+      } catch (err) {
+        throw await this.#rollback(err);
       }
-    } catch (err) {
-      throw await this.#rollback(err);
     }
     const due =
       this.position - this.#durable >= this.#opts.checkpointBytes ||
@@ -89,7 +80,20 @@ export class DownloadSink {
     if (due && this.position > this.#durable) await this.checkpoint();
   }
 
-  /** Write out what is buffered, wait for every write, fdatasync, then report the offset. */
+  /**
+   * Write out what is pending and wait for every write, without fdatasync: what is left is the
+   * last checkpoint (a bare fdatasync), which may come later.
+   */
+  async writeOut(): Promise<void> {
+    try {
+      if (this.#filled > 0) await this.#flushBuffer();
+      await this.#drain();
+    } catch (err) {
+      throw await this.#rollback(err);
+    }
+  }
+
+  /** Write out what is pending, wait for every write, fdatasync, then report the offset. */
   async checkpoint(): Promise<void> {
     const started = this.#opts.clock.monotonicMs();
     try {
@@ -105,18 +109,16 @@ export class DownloadSink {
     this.#opts.onProgress(this.#durable);
   }
 
-  /** Hand the write buffers back for the next transfer (only when no write still uses them). */
+  /** Drop the chunks not written (the transfer is over; nothing more is accepted). */
   release(): void {
-    if (this.#inFlight.size > 0) return;
-    for (const buf of [this.#buffer, ...this.#spare.splice(0)]) {
-      if (FREE_BUFFERS.length < MAX_FREE_BUFFERS) FREE_BUFFERS.push(buf);
-    }
+    this.#chunks = [];
     this.#filled = 0;
   }
 
   /** Drop everything and start over at `offset` (0 for a restart): truncates the file. */
   async reset(offset: number): Promise<void> {
     await this.#drainQuietly();
+    this.#chunks = [];
     this.#filled = 0;
     this.#writeError = null;
     try {
@@ -133,15 +135,14 @@ export class DownloadSink {
     if (this.#writeError !== null) throw this.#writeError;
     while (this.#inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.#inFlight);
     if (this.#writeError !== null) throw this.#writeError;
-    const buf = this.#buffer;
+    const chunks = this.#chunks;
     const len = this.#filled;
     const at = this.#bufferStart;
-    this.#buffer = this.#spare.pop() ?? takeBuffer();
+    this.#chunks = [];
     this.#bufferStart += len;
     this.#filled = 0;
-    const p = this.#writeAll(buf, len, at).then(
+    const p = this.#writeAll(chunks, at).then(
       () => {
-        this.#spare.push(buf);
         this.#inFlight.delete(p);
         try {
           this.#opts.onProgress(at + len);
@@ -157,11 +158,14 @@ export class DownloadSink {
     this.#inFlight.add(p);
   }
 
-  async #writeAll(buf: Buffer, len: number, at: number): Promise<void> {
-    let done = 0;
-    while (done < len) {
-      const { bytesWritten } = await this.#fh.write(buf, done, len - done, at + done);
-      done += bytesWritten;
+  /** One writev of every chunk at `at`; a short write goes on with what is left. */
+  async #writeAll(chunks: Uint8Array[], at: number): Promise<void> {
+    let rest = chunks;
+    let position = at;
+    while (rest.length > 0) {
+      const { bytesWritten } = await this.#fh.writev(rest, position);
+      position += bytesWritten;
+      rest = skipBytes(rest, bytesWritten);
     }
   }
 
@@ -177,6 +181,7 @@ export class DownloadSink {
   /** After a failed write or fdatasync: truncate to the last good checkpoint, classify. */
   async #rollback(err: unknown): Promise<TransferError> {
     await this.#drainQuietly();
+    this.#chunks = [];
     this.#filled = 0;
     this.#bufferStart = this.#durable;
     this.#writeError = null;
@@ -188,4 +193,15 @@ export class DownloadSink {
     this.#opts.onProgress(this.#durable);
     return new TransferError(classifyLocalError(err), { cause: err });
   }
+}
+
+/** `chunks` without their first `n` bytes. */
+function skipBytes(chunks: Uint8Array[], n: number): Uint8Array[] {
+  let i = 0;
+  let left = n;
+  while (i < chunks.length && left >= (chunks[i] as Uint8Array).byteLength)
+    left -= (chunks[i++] as Uint8Array).byteLength;
+  const rest = chunks.slice(i);
+  if (left > 0 && rest.length > 0) rest[0] = (rest[0] as Uint8Array).subarray(left);
+  return rest;
 }

@@ -31,7 +31,6 @@ export async function fileUrlDownload(st: DownloadState): Promise<void> {
     const segments = planSegments(st.req.ranges ?? [{ offset: 0, length: -1 }], stat.size);
     st.learn(segmentsTotal(segments), fresh);
     st.connected();
-    const buf = Buffer.allocUnsafe(READ_BYTES);
     for (;;) {
       if (st.req.signal.aborted) throw abortError(st.req.signal);
       if (st.sink.position >= st.bytesTotal) return;
@@ -39,6 +38,8 @@ export async function fileUrlDownload(st: DownloadState): Promise<void> {
       if (span === null) return;
       const last = span.remoteLast ?? stat.size - 1;
       const want = Math.min(READ_BYTES, last - span.remoteFirst + 1);
+      // A fresh buffer per read: the sink keeps the chunks it is given until it writes them.
+      const buf = Buffer.allocUnsafe(want);
       let n: number;
       try {
         ({ bytesRead: n } = await src.read(buf, 0, want, span.remoteFirst));

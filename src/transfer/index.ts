@@ -4,7 +4,14 @@
  * run persists what the hooks report; `checkLocalDestination` at AddFile; `commitFile` /
  * `deleteTempFile` at Complete/Cancel; `FAILURE_TABLE` decides transient vs fatal.
  */
-export { checkLocalDestination, commitFile, deleteTempFile, publishedMode } from './commit-file.ts';
+export {
+  checkLocalDestination,
+  commitFile,
+  commitFiles,
+  deleteTempFile,
+  type PublishItem,
+  publishedMode,
+} from './commit-file.ts';
 export { closeDispatchers } from './dispatcher-pool.ts';
 export { downloadFile } from './download-file.ts';
 export type * from './download-request.ts';

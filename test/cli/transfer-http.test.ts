@@ -49,7 +49,7 @@ describe('/transfer against a local HTTP server', () => {
     for (const l of moving)
       assert.match(
         l,
-        /^STATE: TRANSFERRING FILES: 0 \/ 1 BYTES: \d+ \/ (300000 \(\d+%\)|UNKNOWN)( RATE: [\d.]+ (B|KiB)\/s ETA: (\d+:\d\d|--:--))?$/u,
+        /^STATE: TRANSFERRING FILES: [01] \/ 1 BYTES: \d+ \/ (300000 \(\d+%\)|UNKNOWN)( RATE: [\d.]+ (B|KiB)\/s ETA: (\d+:\d\d|--:--))?$/u,
       );
     // Paced: besides state changes, at most one line a second.
     assert.ok(moving.length <= Math.ceil(seconds) + 1, `${moving.length} lines in ${seconds} s`);
@@ -150,6 +150,38 @@ describe('/transfer against a local HTTP server', () => {
     assert.equal(sha256(await readFile(local)), sha256(data));
   });
 
+  it('follows a job of 60 files from its events: no read of the file list, reads that do not grow with the files', async () => {
+    const m = await makeManager();
+    const reads: Array<{ files?: boolean } | undefined> = [];
+    // The real manager, its getJob counted (what bitsd would serve for each read).
+    const counted = new Proxy(m, {
+      get(target, key) {
+        if (key === 'getJob') {
+          return (id: string, options?: { files?: boolean }) => {
+            reads.push(options);
+            return target.getJob(id, options);
+          };
+        }
+        const v = Reflect.get(target, key);
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as BitsManager;
+    const argv = ['/transfer', 'many', '/priority', 'foreground'];
+    for (let i = 0; i < 60; i++) {
+      server.add(`/many-${i}.bin`, 4_096);
+      argv.push(server.url(`/many-${i}.bin`), join(dir, `many-${i}.bin`));
+    }
+    // No poll: what moves the display is the event stream alone.
+    const r = await bitsadmin(counted, argv, {
+      sleep: (_ms, signal) => new Promise((resolve) => signal?.addEventListener('abort', () => resolve())),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /STATE: TRANSFERRED FILES: 60 \/ 60 BYTES: 245760 \/ 245760 \(100%\)/u);
+    assert.ok(reads.length > 0 && reads.every((o) => o?.files === false), JSON.stringify(reads));
+    // One read at the start and one per state change (QUEUED, CONNECTING, TRANSFERRING, TRANSFERRED…).
+    assert.ok(reads.length <= 8, `${reads.length} reads for 60 files`);
+  });
+
   it('--json prints one document: the job at TRANSFERRED and the Complete result', async () => {
     const m = await makeManager();
     server.add('/json.bin', 2_000);
@@ -159,6 +191,7 @@ describe('/transfer against a local HTTP server', () => {
     assert.equal(doc.result, 'S_OK');
     assert.equal(doc.job.state, 'TRANSFERRED');
     assert.equal(doc.job.progress.bytesTransferred, 2_000);
+    assert.equal(doc.job.files.length, 1, 'the whole job, files included');
   });
 
   it('on a terminal draws a progress bar instead of lines', async () => {

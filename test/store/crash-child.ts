@@ -3,13 +3,15 @@ import { openSqliteJobStore } from '../../src/store/index.ts';
 import { runStep } from './crash-plan.ts';
 
 // Crash-test worker: `node crash-child.ts DB START`. Runs steps START, START+1, … and prints
-// each step number on stdout only after its commit returned. The parent SIGKILLs it.
+// each step number on stdout only once `durable()` resolved after it (the group commit's WAL
+// sync covered it), with the WAL bytes that sync covered. The parent SIGKILLs it.
 const [path, start] = process.argv.slice(2);
 if (path === undefined || start === undefined) throw new Error('usage: crash-child.ts DB START');
 const store = openSqliteJobStore(path);
 const first = Number(start);
 for (let step = first; step < first + 100_000; step++) {
   runStep(store, step);
-  writeSync(1, `${step}\n`);
+  await store.durable();
+  writeSync(1, `${step} ${store.walSyncedBytes}\n`);
 }
 store.close();

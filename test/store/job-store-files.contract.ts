@@ -147,6 +147,38 @@ export function jobStoreFileContract(factory: StoreFactory): void {
       assert.equal(store.getJob(id)?.files[0]?.completed, true);
     });
 
+    test('updateFiles changes several files in one verb, all or none', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1), file(2), file(3)], caller());
+      const done = { bytesTotal: 10, bytesTransferred: 10, transferred: true };
+      const before = snapshot(store, [id]);
+      assertBitsError(
+        () =>
+          store.updateFiles(
+            id,
+            [
+              { index: 0, patch: done },
+              { index: 2, patch: { temporaryName: 'relative.tmp' } },
+            ],
+            T0 + 4,
+          ),
+        'E_INVALIDARG',
+      );
+      assert.deepEqual(snapshot(store, [id]), before, 'the valid first change was undone with the bad second');
+      store.updateFiles(
+        id,
+        [0, 2].map((index) => ({ index, patch: { ...done, completed: true } })),
+        T0 + 5,
+      );
+      const job = store.getJob(id);
+      assert.deepEqual(
+        job?.files.map((f) => f.completed),
+        [true, false, true],
+      );
+      assert.equal(job?.times.modificationTime, T0 + 5);
+    });
+
     test('saveCheckpoint records the durable offset; refused past the size and on final jobs', () => {
       createJob(store, 1);
       const id = jobId(1);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, fdatasync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { openSqliteJobStore, SCHEMA_VERSION } from '../../src/store/index.ts';
+import { openSqliteJobStore, SCHEMA_VERSION, SqliteJobStore } from '../../src/store/index.ts';
+import { WalSync, type WalSyncFs } from '../../src/store/sqlite/wal-sync.ts';
 import { assertBitsError } from '../helpers/assert-bits-error.ts';
 import { failCommitsInto } from '../helpers/commit-fault.ts';
 import { jobStoreContract } from './job-store.contract.ts';
@@ -40,11 +41,11 @@ describe('SqliteJobStore on disk', () => {
     }
   };
 
-  test('WAL, synchronous=FULL, foreign keys and a busy timeout are in force on the connection', () => {
+  test('WAL, synchronous=NORMAL (the group commit syncs), foreign keys and a busy timeout are in force', () => {
     const store = openSqliteJobStore(path);
     assert.deepEqual(store.durabilitySettings(), {
       journalMode: 'wal',
-      synchronous: 'FULL',
+      synchronous: 'NORMAL',
       foreignKeys: true,
       busyTimeoutMs: 5000,
     });
@@ -53,6 +54,60 @@ describe('SqliteJobStore on disk', () => {
     const db = new DatabaseSync(path);
     assert.equal((db.prepare('PRAGMA journal_mode').get() as { journal_mode: string }).journal_mode, 'wal');
     db.close();
+  });
+
+  /** A store on `path` whose group commit calls `fdatasync` through `fs` (counted or failed). */
+  const storeWithSync = (fs: WalSyncFs): SqliteJobStore => {
+    openSqliteJobStore(path).close();
+    const db = new DatabaseSync(path, { enableForeignKeyConstraints: true });
+    db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL');
+    return new SqliteJobStore(db, { walSync: new WalSync(path, fs) });
+  };
+
+  test('group commit: the verbs of a moment share one WAL fdatasync on the pool; durable() waits for it', async () => {
+    const synced: number[] = [];
+    const store = storeWithSync({
+      fdatasync: (fd, done) =>
+        fdatasync(fd, (err) => {
+          synced.push(statSync(`${path}-wal`).size);
+          done(err);
+        }),
+    });
+    try {
+      const waits: Array<Promise<void>> = [];
+      for (let n = 1; n <= 40; n++) {
+        createJob(store, n);
+        waits.push(store.durable());
+      }
+      assert.equal(synced.length, 0, 'no sync ran on the event loop inside a verb');
+      await Promise.all(waits);
+      // The first sync started after job 1; everything after it waited for (and shared) the next.
+      assert.ok(synced.length >= 1 && synced.length <= 2, `${synced.length} syncs for 40 commits`);
+      assert.equal(store.walSyncedBytes, statSync(`${path}-wal`).size, 'the last sync covered the whole WAL');
+      await store.durable();
+      assert.ok(synced.length <= 2, 'nothing new: durable() resolves without another sync');
+      createJob(store, 41);
+      await store.durable();
+      assert.equal(synced.length <= 3 && synced.length >= 2, true);
+    } finally {
+      store.close();
+    }
+  });
+
+  test('a failed WAL sync rejects durable() for its commits and for every later one (fsyncgate)', async () => {
+    const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    const store = storeWithSync({ fdatasync: (_fd, done) => setImmediate(() => done(eio)) });
+    try {
+      createJob(store, 1);
+      await assert.rejects(
+        store.durable(),
+        (err: Error) => err.name === 'E_FAIL' && /could not be synced/.test(err.message),
+      );
+      createJob(store, 2);
+      await assert.rejects(store.durable(), (err: Error) => err.name === 'E_FAIL');
+    } finally {
+      store.close();
+    }
   });
 
   test('the database and its WAL are created 0600 whatever the umask; a wider file is tightened', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -26,6 +26,17 @@ function strace(): string {
   return '/usr/bin/strace';
 }
 
+/**
+ * Run a child script under strace with every fdatasync after a thread's first failing with EIO
+ * (strace counts per thread: libuv's pool); its last stdout line, parsed.
+ */
+function withFailingSyncs(child: string, args: readonly string[]) {
+  const inject = ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:error=EIO:when=2+'];
+  const r = spawnSync(strace(), [...inject, process.execPath, child, ...args], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
+}
+
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'openbits-fsync-'));
   await writeFile(join(dir, 'source.bin'), BODY);
@@ -36,27 +47,7 @@ test('EIO from fdatasync (second call per thread on): LOCAL_FILE failure, temp f
   const child = new URL('../helpers/download-child.ts', import.meta.url).pathname;
   const src = pathToFileURL(join(dir, 'source.bin')).href;
   const local = join(dir, 'out.bin');
-  const r = spawnSync(
-    strace(),
-    [
-      '-f',
-      '-qq',
-      '-o',
-      '/dev/null',
-      '-e',
-      'trace=fdatasync',
-      '-e',
-      'inject=fdatasync:error=EIO:when=2+',
-      process.execPath,
-      child,
-      src,
-      local,
-      String(MiB),
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
+  const out = withFailingSyncs(child, [src, local, String(MiB)]);
   assert.equal(out.failure.kind, 'transient');
   assert.equal(out.failure.error.name, 'E_FAIL');
   assert.equal(out.failure.error.context, 'LOCAL_FILE');
@@ -82,4 +73,26 @@ test('EIO from fdatasync (second call per thread on): LOCAL_FILE failure, temp f
   await downloadFile(f.request());
   assert.equal(f.restarts, 0);
   assert.equal(await f.tempSha256(), sha256(BODY));
+});
+
+test('a job of many files: a file whose background fdatasync fails is never reported transferred, and fails the job', async () => {
+  const child = new URL('../helpers/download-job-child.ts', import.meta.url).pathname;
+  const folder = await mkdtemp(join(dir, 'job-'));
+  const COUNT = 24;
+  const bodies = Array.from({ length: COUNT }, () => randomBytes(64 * 1024));
+  for (const [i, body] of bodies.entries()) await writeFile(join(folder, `src${i}.bin`), body);
+  const out = withFailingSyncs(child, [folder, String(COUNT)]);
+  // Which sync fails depends on the pool thread it ran on (strace counts per thread); the rule
+  // does not: the job fails on the lowest file whose sync failed, and that file is not transferred.
+  assert.equal(out.outcome.kind, 'failed', JSON.stringify(out));
+  assert.equal(out.outcome.failure.error.context, 'LOCAL_FILE');
+  assert.match(out.outcome.failure.error.message, /EIO/u);
+  const failed: number = out.outcome.fileIndex;
+  assert.ok(!out.transferred.includes(failed), `file ${failed} failed its sync but was reported transferred`);
+  for (let i = 0; i < failed; i++)
+    assert.ok(out.transferred.includes(i), `file ${i} before the failure was transferred`);
+  for (const i of out.transferred as number[]) {
+    assert.equal(sha256(await readFile(out.temporaryNames[i])), sha256(bodies[i] as Buffer), `file ${i}'s bytes`);
+  }
+  assert.equal((await stat(out.temporaryNames[failed])).size, 0, 'the failed file went back to its last checkpoint');
 });

@@ -3,7 +3,6 @@ import { resolvePaths } from '../../api/paths.ts';
 import type { DaemonStatus } from '../../api/schemas.ts';
 import type { BitsManager } from '../bits-vocabulary.ts';
 import type { CommandContext, CommandResult } from '../command.ts';
-import { startDashboardProxy } from '../dashboard-proxy.ts';
 import { expectArgs } from '../parse-values.ts';
 
 /** Where the dashboard switch reads and writes (both CLIs bind it to their own I/O). */
@@ -26,6 +25,8 @@ export async function openDashboard(io: DashboardIo): Promise<{ url: string; ser
   const token = dashboardToken(paths.stateDir);
   if (typeof status?.dashboardUrl === 'string')
     return { url: `${status.dashboardUrl}/#token=${token}`, servedBy: 'bitsd' };
+  // Loaded here: the proxy pulls in undici and Hono, which no other switch needs at start-up.
+  const { startDashboardProxy } = await import('../dashboard-proxy.ts');
   const proxy = await startDashboardProxy({ socketPath: paths.socketPath, stateDir: paths.stateDir });
   try {
     io.print(`Dashboard: ${proxy.url}\n(served from here through bitsd's socket; Ctrl-C stops it)\n`);

@@ -125,19 +125,22 @@ async function follow(ctx: CommandContext, manager: BitsManager, created: JobInf
       view.update(job);
       if (job.state === 'TRANSFERRED') {
         view.stop();
+        // The snapshots leave the file list out; --json shows the whole job as it was transferred.
+        const full = ctx.mode === 'json' ? await manager.getJob(id) : job;
         const result = await manager.complete(id);
         const text = `${summaryLine(job, now() - startedAt)}\nTransfer complete.${resultNote(result)}`;
-        return { text, raw: formatJobId(id), json: { job, result } };
+        return { text, raw: formatJobId(id), json: { job: full, result } };
       }
       if (job.state === 'ERROR') {
         view.stop();
         const error = job.error ?? (await manager.getError(id));
+        last = ctx.mode === 'json' ? await manager.getJob(id).catch(() => job) : job;
         await manager.cancel(id).catch(() => undefined);
         ctx.io.stderr.write(`${errorText(error)}\n`);
         return {
           text: [...errorLines(error), 'Unable to complete transfer.'].join('\n'),
           raw: formatJobId(id),
-          json: { job, error },
+          json: { job: last, error },
           exitCode: 1,
         };
       }

@@ -1,5 +1,5 @@
 import { type ELDHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
-import { Gauge, type Registry } from 'prom-client';
+import { Gauge, type Registry } from './prom-classes.ts';
 
 /**
  * Resident set size and event-loop lag, read at scrape time. prom-client's

@@ -5,7 +5,6 @@
  * the event-stream subscribers are read only when someone scrapes. Nothing here runs per chunk.
  */
 
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ManagerEvent } from '../../api/bits-manager.ts';
 import {
   type Clock,
@@ -18,6 +17,7 @@ import {
   type JobType,
 } from '../../core/index.ts';
 import { ProcessMetrics } from './process-metrics.ts';
+import { Counter, Gauge, Histogram, Registry } from './prom-classes.ts';
 import { RateWindow } from './rate-window.ts';
 
 /** Which way a job's bytes go. */

@@ -4,7 +4,8 @@
  * verified, the response body read up to a small limit and dropped. The deadline is the caller's
  * AbortSignal (armed on the injected clock), so tests never wait for real time.
  */
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
+import { undici } from '../../transfer/undici-module.ts';
 
 /** One attempt: the answer's status, or a thrown error (refused, reset, aborted). */
 export type WebhookTransport = (attempt: {
@@ -22,11 +23,14 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 /** An undici transport with its own connection pool; `close()` ends its keep-alive sockets. */
 export function httpWebhookTransport(): WebhookTransport & { close(): Promise<void> } {
   // The deadline is the signal's; undici's own timers stay out of the way.
-  const agent = new Agent({ headersTimeout: 0, bodyTimeout: 0, connections: 8 });
+  // Made at the first delivery: most daemons never send one, and undici is slow to load.
+  let agent: Agent | undefined;
   const send: WebhookTransport = async ({ url, headers, body, signal }) => {
+    const { Agent: AgentClass, request } = undici();
+    agent ??= new AgentClass({ headersTimeout: 0, bodyTimeout: 0, connections: 8 });
     const res = await request(url, { method: 'POST', headers, body, signal, dispatcher: agent });
     await res.body.dump({ limit: MAX_ANSWER_BYTES }).catch(() => undefined);
     return { status: res.statusCode };
   };
-  return Object.assign(send, { close: () => agent.close() });
+  return Object.assign(send, { close: async () => agent?.close() });
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { BitsError, type Clock, type FileSegment, type TimerHandle } from '../../core/index.ts';
+import { BitsError, type BitsErrorData, type Clock, type FileSegment, type TimerHandle } from '../../core/index.ts';
+import type { PublishItem } from '../../transfer/index.ts';
 import type { StoredReply } from '../../transfer/upload/index.ts';
 import type { RunContext, RunOutcome } from '../download-runner.ts';
 import type { OwnerIo, WebhookPost } from '../owner-io.ts';
@@ -421,6 +422,9 @@ export class OwnerWorkers implements OwnerIo {
   }
   commitFile(owner: string, temporaryName: string, localName: string, options: object): Promise<void> {
     return this.#call(owner, 'commitFile', [temporaryName, localName, options]);
+  }
+  commitFiles(owner: string, items: readonly PublishItem[]): Promise<Array<BitsErrorData | null>> {
+    return this.#call(owner, 'commitFiles', [items]);
   }
   deleteTempFile(owner: string, path: string): Promise<boolean> {
     return this.#call(owner, 'deleteTempFile', [path]);

@@ -14,6 +14,7 @@ export type CallOp =
   | 'checkLocalDestination'
   | 'checkUploadSource'
   | 'commitFile'
+  | 'commitFiles'
   | 'deleteTempFile'
   | 'readReply'
   | 'discardUploadLocalState'

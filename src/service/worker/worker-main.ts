@@ -31,6 +31,7 @@ export function runWorker(): void {
     checkUploadSource: ([path]) => io.checkUploadSource('', path as string),
     commitFile: ([temp, local, options]) =>
       io.commitFile('', temp as string, local as string, options as Parameters<typeof io.commitFile>[3]),
+    commitFiles: ([items]) => io.commitFiles('', items as Parameters<typeof io.commitFiles>[1]),
     deleteTempFile: ([path]) => io.deleteTempFile('', path as string),
     // The reply's bytes travel as base64 (the channel carries JSON).
     readReply: async ([path]) => {

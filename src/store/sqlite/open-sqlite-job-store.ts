@@ -3,6 +3,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import { BitsError, type Quotas } from '../../core/index.ts';
 import { migrate } from './migrate.ts';
 import { SqliteJobStore, sqliteError } from './sqlite-job-store.ts';
+import { WalSync } from './wal-sync.ts';
 
 /** Options of openSqliteJobStore. */
 export interface SqliteJobStoreOptions {
@@ -37,8 +38,10 @@ function prepareFile(path: string): void {
 
 /**
  * Open (creating if needed) the job database at `path` and return the store. Pragmas:
- * WAL (readers never block the writer; a commit appends to one file), synchronous=FULL (COMMIT
- * returns only after the WAL is fsynced, so an acknowledged call survives power loss),
+ * WAL (readers never block the writer; a commit appends to one file), synchronous=NORMAL with
+ * the store's group commit (a WalSync fdatasyncs the WAL on the thread pool for every commit of
+ * the moment, and `durable()` waits for it, so an acknowledged call survives power loss;
+ * docs/durability.md),
  * foreign_keys=ON (files and timers go with their job), busy_timeout (wait, don't fail, when
  * another connection holds the lock). Refuses a database written by a newer schema.
  */
@@ -57,10 +60,15 @@ export function openSqliteJobStore(path: string, options: SqliteJobStoreOptions 
     if (mode?.journal_mode !== 'wal') {
       throw new BitsError('E_FAIL', `the job database ${path} could not switch to WAL (got ${mode?.journal_mode})`);
     }
-    db.exec('PRAGMA synchronous = FULL');
+    db.exec('PRAGMA synchronous = NORMAL');
     db.exec('PRAGMA foreign_keys = ON');
     migrate(db);
-    return new SqliteJobStore(db, options.quotas === undefined ? {} : { quotas: options.quotas });
+    // The migration's writes (or a first read) made the WAL; sync it before anything relies on it.
+    const walSync = new WalSync(path);
+    return new SqliteJobStore(db, {
+      walSync,
+      ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
+    });
   } catch (err) {
     if (db?.isOpen === true) db.close();
     throw sqliteError(err);

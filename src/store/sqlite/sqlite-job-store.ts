@@ -27,6 +27,7 @@ import {
 import type {
   CallerContext,
   CreateJobInput,
+  FileChange,
   FilePatch,
   JobPatch,
   JobStore,
@@ -36,6 +37,7 @@ import type {
 } from '../job-store.ts';
 import { fileParams, jobParams, rowToFile, rowToJob, rowToTimers } from './job-rows.ts';
 import { prepareStatements, type Statements } from './statements.ts';
+import type { WalSync } from './wal-sync.ts';
 import { deliveryParams, type OutboxStatements, prepareOutboxStatements, rowToDelivery } from './webhook-rows.ts';
 
 type Row = Record<string, unknown>;
@@ -71,19 +73,24 @@ export function sqliteError(err: unknown): BitsError {
 
 /**
  * The durable JobStore on node:sqlite. Every verb is one transaction: writes take the write lock
- * up front (BEGIN IMMEDIATE) so the read-check-write inside cannot race another connection, and
- * COMMIT returns only once the WAL is fsynced (synchronous=FULL, set by openSqliteJobStore).
+ * up front (BEGIN IMMEDIATE) so the read-check-write inside cannot race another connection.
+ * Durability is a group commit: with a WalSync (what openSqliteJobStore sets up, with
+ * synchronous=NORMAL) a COMMIT returns once its frames are in the WAL, and `durable()` resolves
+ * after one fdatasync of the WAL on the thread pool has covered every commit so far. Without
+ * one, the connection's own pragma decides (synchronous=FULL: each COMMIT fsyncs).
  * The rules applied to a record live in job-rules.ts/job-patch.ts, shared with MemoryJobStore.
  */
 export class SqliteJobStore implements JobStore {
   readonly #db: DatabaseSync;
   readonly #sql: Statements;
   readonly #outbox: OutboxStatements;
+  readonly #wal: WalSync | null;
   #quotas: Quotas;
 
   /** Takes an open, migrated database (see openSqliteJobStore). */
-  constructor(db: DatabaseSync, options: { quotas?: Quotas } = {}) {
+  constructor(db: DatabaseSync, options: { quotas?: Quotas; walSync?: WalSync } = {}) {
     this.#db = db;
+    this.#wal = options.walSync ?? null;
     this.#sql = prepareStatements(db);
     this.#outbox = prepareOutboxStatements(db);
     this.#quotas = checkQuotas(options.quotas ?? DEFAULT_QUOTAS);
@@ -215,6 +222,14 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  updateFiles(id: string, changes: readonly FileChange[], now: number): void {
+    this.#write(() => {
+      const job = changes.reduce((j, c) => patchFile(j, c.index, c.patch, now), this.#mustLoad(id));
+      for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile));
+      this.#sql.touchJob.run(now, id);
+    });
+  }
+
   saveCheckpoint(
     id: string,
     fileIndex: number,
@@ -270,12 +285,17 @@ export class SqliteJobStore implements JobStore {
   }
 
   /**
-   * Every verb's COMMIT returned only after the WAL was fsynced (synchronous=FULL), so what the
-   * verbs returned is durable already.
+   * Once the WAL sync covering every commit so far has finished (group commit); at once when
+   * each COMMIT synced itself (no WalSync).
    */
   durable(): Promise<void> {
     if (!this.#db.isOpen) return Promise.reject(new BitsError('E_FAIL', 'the job store is closed'));
-    return Promise.resolve();
+    return this.#wal === null ? Promise.resolve() : this.#wal.durable();
+  }
+
+  /** Bytes of the WAL the last group-commit sync covered (the power-loss test truncates to it). */
+  get walSyncedBytes(): number | undefined {
+    return this.#wal?.syncedBytes;
   }
 
   /** The connection's durability pragmas, as SQLite reports them (for diagnostics and tests). */
@@ -289,8 +309,14 @@ export class SqliteJobStore implements JobStore {
     };
   }
 
+  /** Syncs what the group commit has not yet, then closes. */
   close(): void {
-    if (this.#db.isOpen) this.#db.close();
+    if (!this.#db.isOpen) return;
+    try {
+      this.#wal?.close();
+    } finally {
+      this.#db.close();
+    }
   }
 
   #load(id: string): Job | undefined {
@@ -341,7 +367,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   #write<T>(fn: () => T): T {
-    return this.#transaction(this.#sql.begin, fn);
+    const result = this.#transaction(this.#sql.begin, fn);
+    this.#wal?.noteCommit();
+    return result;
   }
 
   /** Reads run in a deferred transaction so a job and its files come from one snapshot. */
@@ -350,8 +378,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   /**
-   * THE place the store opens a transaction: one per verb, committed (and fsynced) before the
-   * verb returns, rolled back whole when any part of it — COMMIT included — fails.
+   * THE place the store opens a transaction: one per verb, committed before the verb returns
+   * (durable once `durable()` resolves), rolled back whole when any part of it — COMMIT
+   * included — fails.
    */
   #transaction<T>(begin: Statements['begin'], fn: () => T): T {
     if (!this.#db.isOpen) throw new BitsError('E_FAIL', 'the job store is closed');

@@ -1,0 +1,40 @@
+// Runs one download job's files through runDownloadJob in its own process (for fault injection
+// around it, e.g. strace) and prints what the run reported as one JSON line:
+// argv = folder count. The sources are `<folder>/src<i>.bin`, the local names `<folder>/out<i>.bin`.
+
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { systemClock } from '../../src/core/clock.ts';
+import { runDownloadJob } from '../../src/service/download-runner.ts';
+import { transferOptionsOf } from '../../src/service/transfer-options.ts';
+import { MemoryJobStore } from '../../src/store/index.ts';
+
+const [folder = '', count = '1'] = process.argv.slice(2);
+const store = new MemoryJobStore();
+const ctx = { owner: 'alice', isAdmin: true, now: systemClock.wallMs() };
+store.createJob({ ...ctx, id: '00000000-0000-4000-8000-000000000001', type: 'DOWNLOAD', displayName: 'child' });
+const files = Array.from({ length: Number(count) }, (_, i) => ({
+  remoteName: pathToFileURL(join(folder, `src${i}.bin`)).href,
+  localName: join(folder, `out${i}.bin`),
+}));
+const job = store.addFiles('00000000-0000-4000-8000-000000000001', files, ctx);
+const transferred: number[] = [];
+const temporaryNames: Record<number, string> = {};
+const outcome = await runDownloadJob({
+  job,
+  options: transferOptionsOf(job, { checkpointBytes: 1 << 20, checkpointMs: 60_000 }),
+  clock: systemClock,
+  signal: new AbortController().signal,
+  limiter: null,
+  report: {
+    connected() {},
+    file(index, patch) {
+      if (patch.temporaryName != null) temporaryNames[index] = patch.temporaryName;
+      if (patch.transferred === true) transferred.push(index);
+    },
+    checkpoint() {},
+    sourceDropped() {},
+    progress() {},
+  },
+});
+process.stdout.write(`${JSON.stringify({ outcome, transferred, temporaryNames })}\n`);
