@@ -138,6 +138,23 @@ export interface JobInfo
   /** The current error (only in ERROR / TRANSIENT_ERROR). */
   readonly error: JobErrorInfo | null;
   readonly files: FileInfo[];
+  /** Beyond BITS: how its rate is decided while it transfers; null when it is not transferring. */
+  readonly yielding: YieldStatus | null;
+}
+
+/** Beyond BITS: how a running background job's rate is decided now (docs/scheduling.md). */
+export interface YieldStatus {
+  /**
+   * `yielding`: the rate follows the link (LEDBAT-style); `fixed`: no delay signal, so only the
+   * configured limits apply; `off`: yielding is disabled, or the job is FOREGROUND or on loopback.
+   */
+  readonly mode: 'yielding' | 'fixed' | 'off';
+  /** The rate the controller allows now (bytes/s), or null when it sets none. */
+  readonly rate: number | null;
+  /** The interface whose counters it reads, or null without counters. */
+  readonly interface: string | null;
+  /** Why it is not yielding, or lacks a signal; null when it has both. */
+  readonly note: string | null;
 }
 
 export interface FileInfo {

@@ -145,6 +145,14 @@ export const JobInfoSchema = Type.Object({
   replyProgress: Nullable(ReplyProgressSchema),
   error: Nullable(JobErrorInfoSchema),
   files: Type.Array(FileInfoSchema),
+  yielding: Nullable(
+    Type.Object({
+      mode: Type.Enum(['yielding', 'fixed', 'off']),
+      rate: Nullable(Int),
+      interface: Nullable(Type.String()),
+      note: Nullable(Type.String()),
+    }),
+  ),
 });
 
 export const ResultCodeSchema = Type.Enum(['S_OK', 'S_FALSE', 'BG_S_PARTIAL_COMPLETE', 'BG_S_UNABLE_TO_DELETE_FILES']);

@@ -1,4 +1,4 @@
-import type { FileInfo, JobErrorInfo, JobInfo } from '../api/bits-manager.ts';
+import type { FileInfo, JobErrorInfo, JobInfo, YieldStatus } from '../api/bits-manager.ts';
 import {
   ERROR_CONTEXT_DESCRIPTIONS,
   fileProgress,
@@ -36,7 +36,11 @@ export function toErrorInfo(job: Job): JobErrorInfo | null {
 }
 
 /** A job as callers see it: no passwords, no write-only headers, progress computed. */
-export function toJobInfo(job: Job, reply: JobInfo['replyProgress'] = null): JobInfo {
+export function toJobInfo(
+  job: Job,
+  reply: JobInfo['replyProgress'] = null,
+  yielding: YieldStatus | null = null,
+): JobInfo {
   const { credentials, customHeaders, files, error: _error, everResumed: _everResumed, webhooks, ...rest } = job;
   return {
     ...rest,
@@ -48,6 +52,7 @@ export function toJobInfo(job: Job, reply: JobInfo['replyProgress'] = null): Job
     replyProgress: job.type === 'UPLOAD_REPLY' ? reply : null,
     error: toErrorInfo(job),
     files: files.map(toFileInfo),
+    yielding,
   };
 }
 

@@ -11,6 +11,7 @@ import { JobAccess } from './job-access.ts';
 import { JobLocks } from './job-locks.ts';
 import { JobRuns } from './job-runs.ts';
 import { JobTransitions } from './job-transitions.ts';
+import { kernelLinkProbes } from './link-counters.ts';
 import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { PolicyControl } from './policy-control.ts';
@@ -20,6 +21,7 @@ import { UploadReplies } from './upload-reply.ts';
 import { WaitConditions } from './wait-conditions.ts';
 import type { WebhookLogger, WebhookRetryPolicy } from './webhooks/sender.ts';
 import { Webhooks } from './webhooks/webhooks.ts';
+import type { LinkProbes, YieldTrace } from './yield-control.ts';
 
 export interface ManagerOptions {
   /** Folder for the job database (`jobs.db`); created 0700 if missing. */
@@ -44,6 +46,10 @@ export interface ManagerOptions {
   readonly logger?: WebhookLogger;
   /** Webhook back-off and deadlines (docs/webhooks.md defaults). */
   readonly webhookRetry?: Partial<WebhookRetryPolicy>;
+  /** Where the yielding controller's signals come from (default: this machine's kernel). */
+  readonly linkProbes?: LinkProbes;
+  /** Told of every step of the yielding controller (benchmarks). */
+  readonly yieldTrace?: (step: YieldTrace) => void;
 }
 
 /** The named parts the manager is a façade over. */
@@ -143,8 +149,15 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     stop: (id) => the().runs.stop(id),
   });
   // A policy that blocks a priority now parks its jobs from the start: the waits exist by then.
-  const bandwidth = new BandwidthControl(clock, policy.policy.bandwidth, (priority, blocked) =>
-    waits.policyBlockChanged(priority, blocked),
+  const bandwidth = new BandwidthControl(
+    clock,
+    policy.policy.bandwidth,
+    (priority, blocked) => waits.policyBlockChanged(priority, blocked),
+    {
+      probes: options.linkProbes ?? kernelLinkProbes(clock),
+      logger: options.logger ?? { info() {}, warn() {} },
+      trace: options.yieldTrace,
+    },
   );
   const runs = new JobRuns({
     store,

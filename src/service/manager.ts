@@ -444,6 +444,6 @@ export class InProcessManager implements BitsManager {
 
   /** A job as callers see it (an upload-reply's reply progress included). */
   #info(job: Job): JobInfo {
-    return toJobInfo(this.#view(job), this.#p.uploads.replyProgress(job));
+    return toJobInfo(this.#view(job), this.#p.uploads.replyProgress(job), this.#p.bandwidth.yieldStatus(job.id));
   }
 }

@@ -16,6 +16,7 @@ import {
   parseTimetable,
   type Rate,
 } from '../scheduler/bandwidth-policy.ts';
+import { DEFAULT_YIELD_POLICY, type YieldPolicy } from '../scheduler/ledbat.ts';
 
 /**
  * The policy file (`config.json`): quotas, bandwidth policy, concurrency, slice length and
@@ -130,7 +131,7 @@ function priorityRates(value: unknown, key: string): Partial<Record<'HIGH' | 'NO
 
 function bandwidth(value: unknown): BandwidthPolicy {
   const o = object(value, 'bandwidth');
-  known(o, ['maxInternetBandwidth', 'workSchedule', 'timetable'], 'bandwidth.');
+  known(o, ['maxInternetBandwidth', 'workSchedule', 'timetable', 'yield'], 'bandwidth.');
   let result: BandwidthPolicy = NO_BANDWIDTH_POLICY;
   if (o.maxInternetBandwidth !== undefined && o.maxInternetBandwidth !== null) {
     const k = 'bandwidth.maxInternetBandwidth';
@@ -174,7 +175,31 @@ function bandwidth(value: unknown): BandwidthPolicy {
       throw bad('bandwidth.timetable', (err as Error).message);
     }
   }
+  if (o.yield !== undefined && o.yield !== null) result = { ...result, yield: yieldPolicy(o.yield) };
   return result;
+}
+
+/** `bandwidth.yield`: the yielding controller (docs/scheduling.md). */
+function yieldPolicy(value: unknown): YieldPolicy {
+  const k = 'bandwidth.yield';
+  const y = object(value, k);
+  known(y, ['enabled', 'floorRate', 'reactionSeconds', 'targetDelayMs'], `${k}.`);
+  const d = DEFAULT_YIELD_POLICY;
+  if (y.enabled !== undefined && typeof y.enabled !== 'boolean') throw bad(`${k}.enabled`, 'must be true or false');
+  const floor = y.floorRate === undefined ? d.floorRate : rate(y.floorRate, `${k}.floorRate`);
+  if (floor === null || !Number.isFinite(floor) || floor < 1024) {
+    throw bad(`${k}.floorRate`, 'must be a rate of at least 1k (a yielding job keeps measuring the link)');
+  }
+  const reaction = y.reactionSeconds ?? d.reactionMs / 1000;
+  if (typeof reaction !== 'number' || !(reaction >= 0.2 && reaction <= 60)) {
+    throw bad(`${k}.reactionSeconds`, 'must be a number of seconds from 0.2 to 60');
+  }
+  const target = y.targetDelayMs ?? d.targetDelayMs;
+  if (typeof target !== 'number' || !(target >= 1 && target <= 100)) {
+    // RFC 6817 §3.3: TARGET MUST NOT exceed 100 ms.
+    throw bad(`${k}.targetDelayMs`, 'must be a number of milliseconds from 1 to 100');
+  }
+  return { enabled: y.enabled ?? d.enabled, floorRate: floor, reactionMs: reaction * 1000, targetDelayMs: target };
 }
 
 const TOP_KEYS = [
@@ -268,7 +293,7 @@ const rateText = (rate: number | null | undefined): number | string | null =>
 
 /** The policy as JSON (what `getPolicy` answers): Infinity becomes "off", the timetable its text. */
 export function policyDocument(policy: Policy): Record<string, unknown> {
-  const { maxInternetBandwidth: w, workSchedule: s, timetable } = policy.bandwidth;
+  const { maxInternetBandwidth: w, workSchedule: s, timetable, yield: y } = policy.bandwidth;
   const rates = (r: Partial<Record<string, number | null>>) =>
     Object.fromEntries(Object.entries(r).map(([k, v]) => [k, rateText(v)]));
   return {
@@ -291,6 +316,12 @@ export function policyDocument(policy: Policy): Record<string, unknown> {
                 return `${e.day === null ? '' : `${DAY_NAMES[e.day]}-`}${hhmm},${rateText(e.rate)}`;
               })
               .join(' '),
+      yield: {
+        enabled: y.enabled,
+        floorRate: y.floorRate,
+        reactionSeconds: y.reactionMs / 1000,
+        targetDelayMs: y.targetDelayMs,
+      },
     },
     metrics: { listen: policy.metricsListen },
     dashboard: { listen: policy.dashboardListen },

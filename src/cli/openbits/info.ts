@@ -22,6 +22,12 @@ export function infoText(job: JobInfo): string {
     `file mode: ${job.fileMode === null ? 'umask' : `0${job.fileMode.toString(8)}`}`,
   ];
   if (job.description !== '') lines.push(`note:      ${job.description}`);
+  const y = job.yielding;
+  if (y !== null) {
+    const rate = y.rate === null ? '' : ` at ${humanSize(y.rate)}/s`;
+    const via = y.interface === null ? '' : ` on ${y.interface}`;
+    lines.push(`yielding:  ${y.mode}${rate}${via}${y.note === null ? '' : ` (${y.note})`}`);
+  }
   if (job.error !== null) {
     lines.push(`error:     ${job.error.name} (${formatHresult(job.error.hresult)}) ${job.error.message}`);
   }
