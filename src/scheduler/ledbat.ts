@@ -48,7 +48,9 @@ export interface YieldSample {
   readonly queueDelayMs: number | null;
   /** The share of the bytes its rate allowed over the last reaction time that the job took. */
   readonly used: number;
-  /** Other traffic on the interface (its counters minus our own bytes), or null without counters. */
+  /** Whether the job is waiting for the rate now (it would take more). */
+  readonly limited: boolean;
+  /** Other traffic on the interface (its counters less headers, minus our own bytes), or null without counters. */
   readonly otherRate: number | null;
   /** The most the interface carried lately while a queue stood (bytes/s); null without counters or before. */
   readonly capacity: number | null;
@@ -69,40 +71,50 @@ const USE_TO_GROW = 0.75;
 
 /** Near the link's capacity growth turns additive: a tenth of the capacity per reaction time. */
 const NEAR_CAPACITY = 0.9;
+/**
+ * Alone on the link it stays just under the capacity, reading a little slower than the link
+ * delivers: the socket's receive buffer then stays full and its window small, so the sender
+ * stops at once when the job gives way (an open window lets seconds of data in after the job
+ * slows down). The capacity is measured again once it is forgotten (CAPACITY_WINDOW_MS).
+ */
+const CAPACITY_CEILING = 0.97;
 /** A queue only the job built is drained from here, not from the floor. */
 const OWN_QUEUE_DRAIN = 0.85;
 
 /**
  * One step of the rate rule. RFC 6817 moves its window in proportion to how far the queueing
  * delay is off target; this does the same to a rate. Off target by +1 (empty queue) the rate
- * grows 8-fold per reaction time (so it fills an idle link within seconds whatever its speed),
- * turning additive near the capacity the interface counters have shown; off by -1 (queue at twice
- * the target) it shrinks 64-fold per reaction time. When the counters show no other traffic the
- * queue is the job's own and it only drains it (down to 85 % of the capacity). Traffic of others
- * caps the rate at what they leave (NORMAL) or sends it to the floor (LOW). Never below the floor.
+ * grows 8-fold per reaction time (so it fills an idle link within seconds whatever its speed) up
+ * to 90 % of the capacity the interface counters have shown, and from there by a tenth of the
+ * capacity per reaction time up to 97 % of it; off by -1 (queue at twice the target) it shrinks 64-fold per
+ * reaction time. While the counters show no other traffic the queue is the job's own: it is only
+ * drained (down to 85 % of the capacity), not given away. Traffic of others caps the rate at
+ * what they leave (NORMAL) or sends it to the floor (LOW). Never below the floor.
  */
 export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, policy: YieldPolicy): number {
   const floor = policy.floorRate;
   const current = Math.max(rate, floor);
-  const others = s.otherRate !== null && s.otherRate > Math.max(OTHERS_MIN_RATE, OTHERS_SHARE * (s.capacity ?? 0));
+  const cap = s.capacity;
+  const others = s.otherRate !== null && s.otherRate > Math.max(OTHERS_MIN_RATE, OTHERS_SHARE * (cap ?? 0));
   let next = current;
   if (s.queueDelayMs !== null) {
     const off = Math.max(-1, Math.min(1, (cls.targetDelayMs - s.queueDelayMs) / cls.targetDelayMs));
     const share = (s.dtMs / policy.reactionMs) * off;
     if (off < 0) {
       next = current * Math.exp(Math.log(DOWN_FACTOR_PER_REACTION) * share);
-      if (s.capacity !== null && s.otherRate !== null && !others) next = Math.max(next, OWN_QUEUE_DRAIN * s.capacity);
-      next = Math.min(next, current);
-    } else if (off > 0 && s.used >= USE_TO_GROW) {
-      const near = s.capacity !== null && current >= NEAR_CAPACITY * s.capacity;
-      next = near
-        ? current + 0.1 * (s.capacity as number) * share
-        : current * Math.exp(UP_DOUBLINGS_PER_REACTION * Math.LN2 * share);
+      if (cap !== null && s.otherRate !== null && !others)
+        next = Math.min(current, Math.max(next, OWN_QUEUE_DRAIN * cap));
+    } else if (off > 0 && (s.limited || s.used >= USE_TO_GROW)) {
+      if (cap !== null && current >= NEAR_CAPACITY * cap)
+        next = Math.max(current, Math.min(current + 0.1 * cap * share, CAPACITY_CEILING * cap));
+      else {
+        next = current * Math.exp(UP_DOUBLINGS_PER_REACTION * Math.LN2 * share);
+        if (cap !== null) next = Math.min(next, NEAR_CAPACITY * cap);
+      }
     }
   }
   if (others && cls.others === 'floor') next = floor;
-  if (others && cls.others === 'cap' && s.capacity !== null)
-    next = Math.min(next, s.capacity - (s.otherRate as number));
+  if (others && cls.others === 'cap' && cap !== null) next = Math.min(next, cap - (s.otherRate as number));
   return Math.max(floor, next);
 }
 

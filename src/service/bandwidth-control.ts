@@ -60,6 +60,7 @@ export class BandwidthControl {
       clock,
       policy: policy.yield,
       apply: (priority, rate) => this.#yieldBuckets.get(priority)?.setRate(rate),
+      limited: (priority) => this.#yieldBuckets.get(priority)?.waiting === true,
     });
     this.#refresh();
   }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Clock } from '../core/index.ts';
@@ -113,13 +113,70 @@ export function interfaceBytes(
   return null;
 }
 
+/** `/proc/net/tcp` spelling of an address and port: hex words in host order, then the port. */
+function procSocketAddress(ip: string, port: number): string {
+  const p = port.toString(16).toUpperCase().padStart(4, '0');
+  if (isIPv4(ip)) return `${ipv4Value(ip).toString(16).toUpperCase().padStart(8, '0')}:${p}`;
+  const hex = ipv6Hex(ip.replace(/%.*$/u, ''));
+  let words = '';
+  for (let i = 0; i < 32; i += 8) {
+    const w = hex.slice(i, i + 8);
+    words += (w.slice(6, 8) + w.slice(4, 6) + w.slice(2, 4) + w.slice(0, 2)).toUpperCase();
+  }
+  return `${words}:${p}`;
+}
+
+/**
+ * Bytes the kernel has received on this process's TCP connections to `ip:port` that the process
+ * has not read yet (the `rx_queue` of `/proc/net/tcp` and `tcp6`), or null when it cannot tell.
+ * A throttled reader lets the socket buffer fill at the link's speed for seconds: these bytes are
+ * the job's own, on the wire already, though not read.
+ */
+export function unreadBytes(ip: string, port: number, proc = '/proc'): number | null {
+  try {
+    const inodes = new Set<string>();
+    for (const fd of readdirSync(`${proc}/self/fd`)) {
+      try {
+        const m = /^socket:\[(\d+)\]$/u.exec(readlinkSync(`${proc}/self/fd/${fd}`));
+        if (m !== null) inodes.add(m[1] as string);
+      } catch {
+        // Closed meanwhile.
+      }
+    }
+    const remote = procSocketAddress(ip, port);
+    let total = 0;
+    for (const table of [`${proc}/net/tcp`, `${proc}/net/tcp6`]) {
+      let text: string;
+      try {
+        text = readFileSync(table, 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n').slice(1)) {
+        const cols = line.trim().split(/\s+/u);
+        if (cols.length < 10 || cols[2] !== remote || !inodes.has(cols[9] as string)) continue;
+        total += Number.parseInt((cols[4] as string).split(':')[1] as string, 16);
+      }
+    }
+    return total;
+  } catch {
+    return null;
+  }
+}
+
 /** The yielding controller's signals from this machine's kernel: handshakes, routes, counters. */
 export function kernelLinkProbes(clock: Clock): LinkProbes {
   const probe = new DelayProbe(clock);
+  const addresses = new Map<string, string>();
   return {
     rtt: (target) => probe.rtt(target),
+    unread: (target) => {
+      const address = addresses.get(`${target.host}:${target.port}`);
+      return address === undefined ? null : unreadBytes(address, target.port);
+    },
     interfaceOf: async (target) => {
       const address = await probe.address(target);
+      addresses.set(`${target.host}:${target.port}`, address);
       // The machine's own addresses are reached through loopback whatever the main table says.
       const own = Object.values(networkInterfaces()).some((list) => list?.some((a) => a.address === address));
       return own ? 'lo' : routeInterface(address);

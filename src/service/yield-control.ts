@@ -16,6 +16,8 @@ export interface LinkProbes {
   interfaceOf(target: ProbeTarget): Promise<string | null>;
   /** The interface's byte counters, or null when the kernel has none to give. */
   counters(iface: string): InterfaceBytes | null;
+  /** Bytes received from `target` the process has not read yet (socket buffers), or null. */
+  unread(target: ProbeTarget): number | null;
 }
 
 export interface YieldLogger {
@@ -23,7 +25,7 @@ export interface YieldLogger {
   warn(obj: object, msg?: string): void;
 }
 
-/** What the wire carries beyond the bytes the engine reads (TCP/IP headers, ACKs). */
+/** What the wire carries beyond the payload (TCP/IP and Ethernet headers of full-size packets). */
 const WIRE_OVERHEAD = 1.05;
 /** Probes that fail in a row before the controller falls back to the fixed limits. */
 const FAILURES_TO_FIXED = 3;
@@ -54,6 +56,8 @@ interface History {
   own: number;
   /** Bytes the rate in force allowed since the loop started. */
   allowed: number;
+  /** Own bytes on the wire: taken, plus those received and not read yet. */
+  wire: number;
   iface: number | null;
 }
 
@@ -197,12 +201,15 @@ class YieldLoop {
     const ifaceBytes = counters === null ? null : this.direction === 'rx' ? counters.rx : counters.tx;
     const last = this.#history.at(-1);
     const allowed = (last?.allowed ?? 0) + (this.#rate * dtMs) / 1000;
-    this.#history.push({ at: now, own: this.#own, allowed, iface: ifaceBytes });
+    const target = this.#target();
+    const unread = this.direction === 'rx' && target !== undefined ? (this.#c.probes.unread(target) ?? 0) : 0;
+    const wire = this.#own + unread;
+    this.#history.push({ at: now, own: this.#own, allowed, wire, iface: ifaceBytes });
     const window = Math.max(this.#c.policy.reactionMs, 2 * this.#c.intervalMs);
     while (this.#history.length > 2 && (this.#history[1] as History).at <= now - window) this.#history.shift();
     const first = this.#history[0] as History;
     const span = (now - first.at) / 1000;
-    const ownRate = span > 0 ? (this.#own - first.own) / span : 0;
+    const ownRate = span > 0 ? (wire - first.wire) / span : 0;
     const used = allowed > first.allowed ? (this.#own - first.own) / (allowed - first.allowed) : 0;
     const base = this.#base.value;
     const current = this.#samples.length === 0 ? null : Math.min(...this.#samples);
@@ -210,8 +217,9 @@ class YieldLoop {
     const cls: YieldClass = yieldClass(this.#c.policy, this.priority);
     let otherRate: number | null = null;
     if (ifaceBytes !== null && first.iface !== null && span > 0) {
-      const total = (ifaceBytes - first.iface) / span;
-      otherRate = Math.max(0, total - ownRate * WIRE_OVERHEAD);
+      // Payload bytes, as the job counts its own.
+      const total = (ifaceBytes - first.iface) / span / WIRE_OVERHEAD;
+      otherRate = Math.max(0, total - ownRate);
       // What the link carries while a queue stands is its capacity.
       if (queueDelayMs !== null && queueDelayMs >= cls.targetDelayMs / 2)
         this.#saturated.push({ at: now, rate: total });
@@ -221,7 +229,9 @@ class YieldLoop {
     const capacity = this.#saturated.length === 0 ? null : Math.max(...this.#saturated.map((r) => r.rate));
     this.#probe();
     if (this.mode !== 'yielding') return;
-    this.#rate = nextYieldRate(this.#rate, { dtMs, queueDelayMs, used, otherRate, capacity }, cls, this.#c.policy);
+    const limited = this.#c.limited(this.priority);
+    const sample = { dtMs, queueDelayMs, used, limited, otherRate, capacity };
+    this.#rate = nextYieldRate(this.#rate, sample, cls, this.#c.policy);
     this.#c.apply(this.priority, this.#rate);
     this.#c.trace?.({
       at: now,
@@ -256,6 +266,8 @@ export interface YieldControlOptions {
   readonly logger: YieldLogger;
   /** Set the controller's rate of a priority (Infinity: none). */
   readonly apply: (priority: Background, rate: number) => void;
+  /** Whether jobs of a priority wait for the controller's rate now. */
+  readonly limited: (priority: Background) => boolean;
   readonly trace?: ((step: YieldTrace) => void) | undefined;
 }
 
@@ -271,6 +283,7 @@ export class YieldControl {
   readonly probes: LinkProbes;
   readonly logger: YieldLogger;
   readonly apply: (priority: Background, rate: number) => void;
+  readonly limited: (priority: Background) => boolean;
   readonly trace: ((step: YieldTrace) => void) | undefined;
   policy: YieldPolicy;
   readonly #loops = new Map<Background, YieldLoop>();
@@ -282,6 +295,7 @@ export class YieldControl {
     this.probes = options.probes;
     this.logger = options.logger;
     this.apply = options.apply;
+    this.limited = options.limited;
     this.trace = options.trace;
   }
 

@@ -14,6 +14,7 @@ const sample = (s: Partial<YieldSample>): YieldSample => ({
   dtMs: 200,
   queueDelayMs: 0,
   used: 1,
+  limited: false,
   otherRate: null,
   capacity: null,
   ...s,
@@ -32,6 +33,8 @@ describe('nextYieldRate (the LEDBAT-style rule)', () => {
     assert.ok(Math.abs(grown / 100_000 - 8) < 0.01, `grew to ${grown}`);
     const idle = nextYieldRate(100_000, sample({ used: 0.1 }), normal, policy);
     assert.equal(idle, 100_000, 'a rate the job does not use does not grow');
+    const waiting = nextYieldRate(100_000, sample({ used: 0, limited: true }), normal, policy);
+    assert.ok(waiting > 100_000, 'a job waiting for its rate uses it, whatever it took lately');
   });
 
   it('shrinks 64-fold per reaction time with the queue at twice the target, never below the floor', () => {

@@ -77,6 +77,7 @@ function simulate(
     rtt: async () => 1 + link.queueMs,
     interfaceOf: async () => 'veth0',
     counters: () => ({ rx: Math.round(link.rx), tx: 0 }),
+    unread: () => 0,
     ...options.probes,
   };
   const control = new YieldControl({
@@ -87,6 +88,8 @@ function simulate(
     apply: (_p, rate) => {
       limit = rate;
     },
+    // The simulated job always wants more: it waits for the rate whenever the link gives it all.
+    limited: () => link.lastOwn >= 0.99 * limit,
     trace: (t) => trace.push(t),
   });
   const count = control.attach(job(options.priority ?? 'NORMAL'));
@@ -171,10 +174,22 @@ describe('YieldControl on a simulated 20 Mbit/s bottleneck (TestClock, no sleeps
 
   it('FOREGROUND, loopback and a disabled policy do not yield, and the status says why', () => {
     const clock = new TestClock();
-    const probes: LinkProbes = { rtt: async () => 1, interfaceOf: async () => 'lo', counters: () => null };
+    const probes: LinkProbes = {
+      rtt: async () => 1,
+      interfaceOf: async () => 'lo',
+      counters: () => null,
+      unread: () => null,
+    };
     const quiet = { info() {}, warn() {} };
     const make = (policy: YieldPolicy) =>
-      new YieldControl({ clock, policy, probes, logger: quiet, apply: () => assert.fail('no rate is set') });
+      new YieldControl({
+        clock,
+        policy,
+        probes,
+        logger: quiet,
+        apply: () => assert.fail('no rate is set'),
+        limited: () => false,
+      });
     const control = make(DEFAULT_YIELD_POLICY);
     const id = '8f14e45f-ceea-467f-a0e6-1b8b2b1d2c3d';
     assert.equal(control.attach(job('FOREGROUND')), null);
