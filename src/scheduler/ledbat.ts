@@ -52,8 +52,10 @@ export interface YieldSample {
   readonly limited: boolean;
   /** Other traffic on the interface (its counters less headers, minus our own bytes), or null without counters. */
   readonly otherRate: number | null;
-  /** The most the interface carried lately while a queue stood (bytes/s); null without counters or before. */
+  /** The most the interface carried lately (payload bytes/s); null without counters. */
   readonly capacity: number | null;
+  /** The most it carried lately while a queue stood: the link's rate; null until seen. */
+  readonly linkRate: number | null;
 }
 
 /** A rate doubles in a third of the reaction time when the queue is empty. */
@@ -71,24 +73,19 @@ const USE_TO_GROW = 0.75;
 
 /** Near the link's capacity growth turns additive: a tenth of the capacity per reaction time. */
 const NEAR_CAPACITY = 0.9;
-/**
- * Alone on the link it stays just under the capacity, reading a little slower than the link
- * delivers: the socket's receive buffer then stays full and its window small, so the sender
- * stops at once when the job gives way (an open window lets seconds of data in after the job
- * slows down). The capacity is measured again once it is forgotten (CAPACITY_WINDOW_MS).
- */
-const CAPACITY_CEILING = 0.97;
 /** A queue only the job built is drained from here, not from the floor. */
 const OWN_QUEUE_DRAIN = 0.85;
+/** The queue is the job's own only while others carry less than this share of the capacity. */
+const OWN_QUEUE_OTHERS = 0.03;
 
 /**
  * One step of the rate rule. RFC 6817 moves its window in proportion to how far the queueing
  * delay is off target; this does the same to a rate. Off target by +1 (empty queue) the rate
  * grows 8-fold per reaction time (so it fills an idle link within seconds whatever its speed) up
- * to 90 % of the capacity the interface counters have shown, and from there by a tenth of the
- * capacity per reaction time up to 97 % of it; off by -1 (queue at twice the target) it shrinks 64-fold per
- * reaction time. While the counters show no other traffic the queue is the job's own: it is only
- * drained (down to 85 % of the capacity), not given away. Traffic of others caps the rate at
+ * to 90 % of the link's rate (what the counters showed while a queue stood), and from there by a
+ * tenth of it per reaction time (so it does not overshoot the link by much); off by -1 (queue at twice the target) it shrinks 64-fold per
+ * reaction time. While the counters show next to no other traffic (≤ 3 % of the capacity) the
+ * queue is the job's own: it is only drained (down to 85 % of the capacity), not given away. Traffic of others caps the rate at
  * what they leave (NORMAL) or sends it to the floor (LOW). Never below the floor.
  */
 export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, policy: YieldPolicy): number {
@@ -105,11 +102,11 @@ export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, pol
       if (cap !== null && s.otherRate !== null && !others)
         next = Math.min(current, Math.max(next, OWN_QUEUE_DRAIN * cap));
     } else if (off > 0 && (s.limited || s.used >= USE_TO_GROW)) {
-      if (cap !== null && current >= NEAR_CAPACITY * cap)
-        next = Math.max(current, Math.min(current + 0.1 * cap * share, CAPACITY_CEILING * cap));
+      const link = s.linkRate;
+      if (link !== null && current >= NEAR_CAPACITY * link) next = current + 0.1 * link * share;
       else {
         next = current * Math.exp(UP_DOUBLINGS_PER_REACTION * Math.LN2 * share);
-        if (cap !== null) next = Math.min(next, NEAR_CAPACITY * cap);
+        if (link !== null) next = Math.min(next, NEAR_CAPACITY * link);
       }
     }
   }

@@ -31,7 +31,7 @@ const WIRE_OVERHEAD = 1.05;
 const FAILURES_TO_FIXED = 3;
 /** The current delay is the minimum of this many recent samples (RFC 6817 CURRENT_FILTER). */
 const CURRENT_FILTER = 2;
-/** How long the interface's busiest second with a standing queue is remembered as its capacity. */
+/** How long the interface's busiest window is remembered as its capacity. */
 const CAPACITY_WINDOW_MS = 120_000;
 
 /** The host and port a job's bytes come from now (its first file not yet transferred, or its proxy). */
@@ -72,7 +72,7 @@ class YieldLoop {
   #probing = false;
   #own = 0;
   #history: History[] = [];
-  #saturated: Array<{ at: number; rate: number }> = [];
+  #carried: Array<{ at: number; rate: number; queued: boolean }> = [];
   #rate: number;
   #timer: TimerHandle | null = null;
   #lastTick = 0;
@@ -205,7 +205,9 @@ class YieldLoop {
     const unread = this.direction === 'rx' && target !== undefined ? (this.#c.probes.unread(target) ?? 0) : 0;
     const wire = this.#own + unread;
     this.#history.push({ at: now, own: this.#own, allowed, wire, iface: ifaceBytes });
-    const window = Math.max(this.#c.policy.reactionMs, 2 * this.#c.intervalMs);
+    // Rates over half the reaction time: short enough to see a new flow at once, long enough to
+    // smooth the job's own bursts.
+    const window = Math.max(this.#c.policy.reactionMs / 2, 2 * this.#c.intervalMs);
     while (this.#history.length > 2 && (this.#history[1] as History).at <= now - window) this.#history.shift();
     const first = this.#history[0] as History;
     const span = (now - first.at) / 1000;
@@ -220,17 +222,22 @@ class YieldLoop {
       // Payload bytes, as the job counts its own.
       const total = (ifaceBytes - first.iface) / span / WIRE_OVERHEAD;
       otherRate = Math.max(0, total - ownRate);
-      // What the link carries while a queue stands is its capacity.
-      if (queueDelayMs !== null && queueDelayMs >= cls.targetDelayMs / 2)
-        this.#saturated.push({ at: now, rate: total });
+      // The most the interface carried over a whole window is the capacity (a lower bound until
+      // the link was once full); the most it carried while a queue stood is the link's rate.
+      if (span * 1000 >= 0.9 * window) {
+        const queued = queueDelayMs !== null && queueDelayMs >= cls.targetDelayMs;
+        this.#carried.push({ at: now, rate: total, queued });
+      }
     }
-    while (this.#saturated.length > 0 && (this.#saturated[0] as { at: number }).at < now - CAPACITY_WINDOW_MS)
-      this.#saturated.shift();
-    const capacity = this.#saturated.length === 0 ? null : Math.max(...this.#saturated.map((r) => r.rate));
+    while (this.#carried.length > 0 && (this.#carried[0] as { at: number }).at < now - CAPACITY_WINDOW_MS)
+      this.#carried.shift();
+    const capacity = this.#carried.length === 0 ? null : Math.max(...this.#carried.map((r) => r.rate));
+    const queuedRates = this.#carried.filter((r) => r.queued).map((r) => r.rate);
+    const linkRate = queuedRates.length === 0 ? null : Math.max(...queuedRates);
     this.#probe();
     if (this.mode !== 'yielding') return;
     const limited = this.#c.limited(this.priority);
-    const sample = { dtMs, queueDelayMs, used, limited, otherRate, capacity };
+    const sample = { dtMs, queueDelayMs, used, limited, otherRate, capacity, linkRate };
     this.#rate = nextYieldRate(this.#rate, sample, cls, this.#c.policy);
     this.#c.apply(this.priority, this.#rate);
     this.#c.trace?.({

