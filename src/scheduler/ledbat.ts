@@ -64,7 +64,7 @@ const UP_DOUBLINGS_PER_REACTION = 3;
 const DOWN_FACTOR_PER_REACTION = 64;
 /** Other traffic counts once it is above this share of the capacity (and the floor below). */
 const OTHERS_SHARE = 0.1;
-const OTHERS_MIN_RATE = 32 * 1024;
+const OTHERS_MIN_RATE = 64 * 1024;
 /**
  * Only a rate the job uses may grow: a slow server would let it run away, and a link that carries
  * less than the rate needs no more of it (the queue the sender builds then says how far to go).
@@ -74,9 +74,7 @@ const USE_TO_GROW = 0.75;
 /** Near the link's capacity growth turns additive: a tenth of the capacity per reaction time. */
 const NEAR_CAPACITY = 0.9;
 /** A queue only the job built is drained from here, not from the floor. */
-const OWN_QUEUE_DRAIN = 0.85;
-/** The queue is the job's own only while others carry less than this share of the capacity. */
-const OWN_QUEUE_OTHERS = 0.03;
+const OWN_QUEUE_DRAIN = 0.8;
 
 /**
  * One step of the rate rule. RFC 6817 moves its window in proportion to how far the queueing
@@ -84,9 +82,9 @@ const OWN_QUEUE_OTHERS = 0.03;
  * grows 8-fold per reaction time (so it fills an idle link within seconds whatever its speed) up
  * to 90 % of the link's rate (what the counters showed while a queue stood), and from there by a
  * tenth of it per reaction time (so it does not overshoot the link by much); off by -1 (queue at twice the target) it shrinks 64-fold per
- * reaction time. While the counters show next to no other traffic (≤ 3 % of the capacity) the
- * queue is the job's own: it is only drained (down to 85 % of the capacity), not given away. Traffic of others caps the rate at
- * what they leave (NORMAL) or sends it to the floor (LOW). Never below the floor.
+ * reaction time. While the counters show no other traffic the queue is the job's own: it is only
+ * drained (down to 80 % of the capacity), not given away. Traffic of others caps the rate at
+ * what they leave with room for them to double (NORMAL) or sends it to the floor (LOW). Never below the floor.
  */
 export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, policy: YieldPolicy): number {
   const floor = policy.floorRate;
@@ -111,7 +109,8 @@ export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, pol
     }
   }
   if (others && cls.others === 'floor') next = floor;
-  if (others && cls.others === 'cap' && cap !== null) next = Math.min(next, cap - (s.otherRate as number));
+  // Room for twice what the others carry: a new flow grows into it instead of waiting for the queue.
+  if (others && cls.others === 'cap' && cap !== null) next = Math.min(next, cap - 2 * (s.otherRate as number));
   return Math.max(floor, next);
 }
 

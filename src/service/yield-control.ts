@@ -205,9 +205,9 @@ class YieldLoop {
     const unread = this.direction === 'rx' && target !== undefined ? (this.#c.probes.unread(target) ?? 0) : 0;
     const wire = this.#own + unread;
     this.#history.push({ at: now, own: this.#own, allowed, wire, iface: ifaceBytes });
-    // Rates over half the reaction time: short enough to see a new flow at once, long enough to
-    // smooth the job's own bursts.
-    const window = Math.max(this.#c.policy.reactionMs / 2, 2 * this.#c.intervalMs);
+    // Rates over the reaction time: what the engine holds between reading a socket and taking
+    // from the limiter (a stream's buffer) is then a few per cent, not a phantom other flow.
+    const window = Math.max(this.#c.policy.reactionMs, 2 * this.#c.intervalMs);
     while (this.#history.length > 2 && (this.#history[1] as History).at <= now - window) this.#history.shift();
     const first = this.#history[0] as History;
     const span = (now - first.at) / 1000;

@@ -48,9 +48,9 @@ describe('nextYieldRate (the LEDBAT-style rule)', () => {
     assert.equal(run(1_000_000, 5000, { queueDelayMs: normal.targetDelayMs }), 1_000_000);
   });
 
-  it('NORMAL takes at most what other traffic leaves; LOW goes to the floor; HIGH looks at delay only', () => {
+  it('NORMAL leaves other traffic room to double; LOW goes to the floor; HIGH looks at delay only', () => {
     const others = { queueDelayMs: 0, otherRate: 1_000_000, capacity: 2_500_000 };
-    assert.equal(nextYieldRate(2_000_000, sample(others), normal, policy), 1_500_000);
+    assert.equal(nextYieldRate(2_000_000, sample(others), normal, policy), 500_000);
     assert.equal(nextYieldRate(2_000_000, sample(others), yieldClass(policy, 'LOW'), policy), policy.floorRate);
     assert.ok(nextYieldRate(2_000_000, sample(others), yieldClass(policy, 'HIGH'), policy) > 2_000_000);
     // Traffic under a tenth of the capacity is not a reason to yield.
