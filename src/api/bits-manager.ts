@@ -84,6 +84,11 @@ export interface BitsManager {
    * null (the default) for 0o666 & ~umask of the service, as curl and wget create files.
    */
   setFileMode(jobId: string, mode: number | null): Promise<void>;
+  /**
+   * BITS_JOB_PROPERTY_ID_COST_FLAGS: the network cost states the job may transfer on (a mask of
+   * BITS_COST_STATE_* bits, e.g. 0x80000021 UNRESTRICTED), or null for the policy's default.
+   */
+  setCostFlags(jobId: string, flags: number | null): Promise<void>;
   setReplyFileName(jobId: string, path: string | null): Promise<void>;
   getReplyFileName(jobId: string): Promise<string | null>;
   getReplyProgress(jobId: string): Promise<ReplyProgress>;

@@ -138,6 +138,7 @@ export const JobInfoSchema = Type.Object({
   maxDownloadSize: Nullable(Int),
   maxBandwidth: Int,
   fileMode: Nullable(Int),
+  costFlags: Nullable(Int),
   replyFileName: Nullable(Type.String()),
   errorCount: Int,
   progress: JobProgressSchema,

@@ -16,6 +16,7 @@ export {
   type FileRange,
   formatHresult,
   formatJobId,
+  formatTransferPolicy,
   isFinalState,
   JOB_PRIORITIES,
   JOB_TYPES,
@@ -28,6 +29,7 @@ export {
   normalizeJobId,
   PROXY_USAGES,
   type ProxyUsage,
+  parseTransferPolicy,
   SIZE_UNKNOWN,
   systemClock,
 } from '../core/index.ts';

@@ -10,6 +10,7 @@ import {
   LENGTH_TO_EOF,
   PROXY_USAGES,
   type ProxyUsage,
+  parseTransferPolicy,
 } from './bits-vocabulary.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -116,6 +117,20 @@ export function parseFileMode(command: string, value: string): number | null {
     throw new UsageError(`file mode must be octal permission bits like 0600 or 644, or UMASK; got ${value}`, command);
   }
   return Number.parseInt(value, 8);
+}
+
+/**
+ * A transfer policy (cost flags): Always, NotRoaming, NoSurcharge, Standard, Unrestricted,
+ * cost-state names joined by commas (Unrestricted,Roaming), a mask (0x80000021), or DEFAULT
+ * (null: the policy's default for the job's priority).
+ */
+export function parseTransferPolicyArg(command: string, value: string): number | null {
+  if (value.toLowerCase() === 'default') return null;
+  try {
+    return parseTransferPolicy(value);
+  } catch (err) {
+    throw new UsageError((err as Error).message, command);
+  }
 }
 
 /** true/false, yes/no, on/off, 1/0. */

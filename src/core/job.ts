@@ -158,6 +158,11 @@ export interface Job {
    * service's umask (0o666 & ~umask, as curl and wget create files). Temp files are 0600.
    */
   readonly fileMode: number | null;
+  /**
+   * BITS_JOB_PROPERTY_ID_COST_FLAGS: the network cost states the job may transfer on (cost.ts),
+   * or null until set: then the policy's default for its priority applies (BITS: "always").
+   */
+  readonly costFlags: number | null;
   readonly replyFileName: string | null;
   readonly errorCount: number;
   readonly error: (BitsErrorData & { readonly fileIndex: number | null }) | null;

@@ -35,6 +35,7 @@ export const JOB_METHODS = [
   'setMaxDownloadSize',
   'setMaxBandwidth',
   'setFileMode',
+  'setCostFlags',
   'setReplyFileName',
   'getReplyData',
   'getReplyProgress',
@@ -128,6 +129,7 @@ export const METHOD_RULES: Readonly<Record<JobMethod, MethodRule>> = {
   },
   setMaxBandwidth: {},
   setFileMode: {},
+  setCostFlags: {},
   setReplyFileName: {
     types: UPLOAD_REPLY,
     typeError: 'E_NOTIMPL',

@@ -29,6 +29,9 @@ export const JOB_EVENTS = [
   /** Bandwidth policy is 0 now (BG_E_BLOCKED_BY_POLICY) / the window ended. */
   'policy_blocked',
   'policy_unblocked',
+  /** The network's cost is not in the job's cost flags (BG_E_BLOCKED_BY_COST_TRANSFER_POLICY) / now it is. */
+  'cost_blocked',
+  'cost_unblocked',
   'owner_logged_off',
   /** The service restarted: whatever it was transferring goes back to the queue. */
   'service_start',
@@ -147,6 +150,20 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     note: 'BG_E_BLOCKED_BY_POLICY (background jobs)',
   },
   { event: 'policy_unblocked', from: ['TRANSIENT_ERROR'], to: 'QUEUED', error: 'keep', note: 'bandwidth window ended' },
+  {
+    event: 'cost_blocked',
+    from: ACTION,
+    to: 'TRANSIENT_ERROR',
+    error: 'set',
+    note: 'BG_E_BLOCKED_BY_COST_TRANSFER_POLICY; ErrorCount unchanged',
+  },
+  {
+    event: 'cost_unblocked',
+    from: ['TRANSIENT_ERROR'],
+    to: 'QUEUED',
+    error: 'keep',
+    note: 'the network cost now allows the job',
+  },
   { event: 'owner_logged_off', from: RUNNING, to: 'QUEUED', error: 'clear', note: 'resumes when the owner logs on' },
   { event: 'service_start', from: RUNNING, to: 'QUEUED', error: 'clear', note: 'resume from the last checkpoint' },
 ];

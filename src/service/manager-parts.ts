@@ -13,6 +13,7 @@ import { JobRuns } from './job-runs.ts';
 import { JobTransitions } from './job-transitions.ts';
 import { kernelLinkProbes } from './link-counters.ts';
 import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
+import { type MeteredReader, NetworkCost, networkManagerMetered } from './network-cost.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { PolicyControl } from './policy-control.ts';
 import type { Policy } from './policy-file.ts';
@@ -50,6 +51,8 @@ export interface ManagerOptions {
   readonly linkProbes?: LinkProbes;
   /** Told of every step of the yielding controller (benchmarks). */
   readonly yieldTrace?: (step: YieldTrace) => void;
+  /** Where NetworkManager's `Metered` comes from (default: the system D-Bus). */
+  readonly metered?: MeteredReader;
 }
 
 /** The named parts the manager is a façade over. */
@@ -66,6 +69,8 @@ export interface ManagerParts {
   readonly scheduler: Scheduler;
   readonly bandwidth: BandwidthControl;
   readonly network: NetworkSource;
+  /** The network's cost now (NetworkManager or the policy) and what it allows. */
+  readonly cost: NetworkCost;
   /** The transition step: every state change, and what it means once it is durable. */
   readonly transitions: JobTransitions;
   readonly uploads: UploadReplies;
@@ -86,6 +91,7 @@ export interface ManagerParts {
  */
 export function assembleManager(options: ManagerOptions): ManagerParts {
   const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? { info() {}, warn() {} };
   let parts: ManagerParts | undefined;
   const the = (): ManagerParts => parts as ManagerParts;
   const policy = new PolicyControl({
@@ -95,6 +101,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
       the().store.setQuotas(next.quotas);
       the().scheduler.setPolicy(the().policy.scheduler);
       the().bandwidth.setPolicy(next.bandwidth);
+      the().cost.setPolicy(next.cost);
     },
   });
   if (options.store === undefined) mkdirSync(options.home, { recursive: true, mode: 0o700 });
@@ -146,6 +153,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     network,
     loopbackWithoutNetwork: options.loopbackWithoutNetwork ?? true,
     policyBlocks: (priority) => the().bandwidth.isBlocked(priority),
+    costBlocks: (job) => the().cost.blocks(job),
     stop: (id) => the().runs.stop(id),
   });
   // A policy that blocks a priority now parks its jobs from the start: the waits exist by then.
@@ -155,7 +163,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     (priority, blocked) => waits.policyBlockChanged(priority, blocked),
     {
       probes: options.linkProbes ?? kernelLinkProbes(clock),
-      logger: options.logger ?? { info() {}, warn() {} },
+      logger,
       trace: options.yieldTrace,
     },
   );
@@ -173,6 +181,13 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     observe,
   });
   network.onChange((up) => waits.networkChanged(up));
+  const cost = new NetworkCost({
+    clock,
+    policy: policy.policy.cost,
+    read: options.metered ?? networkManagerMetered(clock),
+    logger,
+  });
+  cost.onChange(() => waits.costChanged());
   parts = {
     clock,
     store,
@@ -184,6 +199,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     scheduler,
     bandwidth,
     network,
+    cost,
     transitions,
     uploads,
     waits,

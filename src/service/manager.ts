@@ -13,6 +13,7 @@ import {
   type AuthTarget,
   BitsError,
   type Credentials,
+  costStateName,
   errorInfo,
   errorNameForHresult,
   type FileRange,
@@ -73,9 +74,14 @@ export class InProcessManager implements BitsManager {
     return this.#p.metrics;
   }
 
-  /** Start-up: re-queue what was transferring, restore timers (createManager does it). */
-  recover(): Promise<void> {
-    return this.#p.transitions.recover();
+  /**
+   * Start-up (createManager does it): read the network's cost, re-queue what was transferring,
+   * restore timers, then queue again the jobs whose wait condition cleared while it was down.
+   */
+  async recover(): Promise<void> {
+    await this.#p.cost.start();
+    await this.#p.transitions.recover();
+    this.#p.waits.reconcile();
   }
 
   // ── jobs ─────────────────────────────────────────────────────────────────────────────────
@@ -298,6 +304,7 @@ export class InProcessManager implements BitsManager {
       const next = await transitions.changed(store.updateJob(job.id, method, changes, clock.wallMs()));
       if (method === 'setNotifyCmdLine' || method === 'setNotifyFlags') notify.fireIfDue(next.id);
       if (method === 'setMaxBandwidth') bandwidth.setJobRate(next.id, next.maxBandwidth);
+      if (method === 'setCostFlags' || method === 'setPriority') this.#p.waits.costFlagsChanged(next.id);
       return 'S_OK';
     });
   }
@@ -369,6 +376,9 @@ export class InProcessManager implements BitsManager {
   async setFileMode(jobId: string, mode: number | null): Promise<void> {
     await this.#set(jobId, 'setFileMode', { fileMode: mode });
   }
+  async setCostFlags(jobId: string, flags: number | null): Promise<void> {
+    await this.#set(jobId, 'setCostFlags', { costFlags: flags });
+  }
   async setReplyFileName(jobId: string, path: string | null): Promise<void> {
     await this.#set(jobId, 'setReplyFileName', { replyFileName: path === '' ? null : path });
   }
@@ -387,7 +397,13 @@ export class InProcessManager implements BitsManager {
   // ── policy ───────────────────────────────────────────────────────────────────────────────
 
   async getPolicy(): Promise<PolicyDocument> {
-    return this.#p.policy.document();
+    return this.#withCost(this.#p.policy.document());
+  }
+
+  /** The policy document with the network's cost now and where it comes from. */
+  #withCost(doc: PolicyDocument): PolicyDocument {
+    const { state, source, detail } = this.#p.cost.current();
+    return { ...doc, cost: { ...(doc.cost as object), current: { state: costStateName(state), source, detail } } };
   }
 
   /** The policy in force, as the scheduler uses it. */
@@ -396,11 +412,11 @@ export class InProcessManager implements BitsManager {
   }
 
   async reloadPolicy(): Promise<PolicyDocument> {
-    return this.#p.policy.reload();
+    return this.#withCost(this.#p.policy.reload());
   }
 
   async setPolicy(key: string, value: unknown): Promise<PolicyDocument> {
-    return this.#p.policy.set(key, value);
+    return this.#withCost(this.#p.policy.set(key, value));
   }
 
   // ── events and lifetime ──────────────────────────────────────────────────────────────────
@@ -417,7 +433,7 @@ export class InProcessManager implements BitsManager {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const { locks, scheduler, runs, store, notify, uploads, bandwidth, network, hub } = this.#p;
+    const { locks, scheduler, runs, store, notify, uploads, bandwidth, network, cost, hub } = this.#p;
     locks.close();
     scheduler.stop();
     await runs.stopAll();
@@ -426,6 +442,7 @@ export class InProcessManager implements BitsManager {
     notify.stop();
     uploads.stop();
     bandwidth.stop();
+    cost.close();
     network.close();
     hub.close();
     this.#p.metrics?.close();

@@ -2,10 +2,16 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseListen } from '../api/tcp-listener.ts';
 import {
   BitsError,
+  COST_STATES,
+  type CostStateName,
+  costStateName,
   DEFAULT_JOB_INACTIVITY_TIMEOUT_S,
   DEFAULT_QUOTAS,
   isLoopbackHost,
+  parseTransferPolicy,
   type Quotas,
+  TRANSFER_POLICIES,
+  validateCostFlags,
   validateWebhook,
   type Webhook,
 } from '../core/index.ts';
@@ -17,6 +23,7 @@ import {
   type Rate,
 } from '../scheduler/bandwidth-policy.ts';
 import { DEFAULT_YIELD_POLICY, type YieldPolicy } from '../scheduler/ledbat.ts';
+import { type CostPolicy, DEFAULT_COST_POLICY } from './network-cost.ts';
 
 /**
  * The policy file (`config.json`): quotas, bandwidth policy, concurrency, slice length and
@@ -37,6 +44,8 @@ export interface Policy {
   readonly dashboardListen: string | null;
   /** Webhooks every job's events go to (docs/webhooks.md), besides the job's own. */
   readonly webhooks: readonly Webhook[];
+  /** `cost`: the network's cost by hand, and the cost flags of jobs that set none. */
+  readonly cost: CostPolicy;
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -50,6 +59,7 @@ export const DEFAULT_POLICY: Policy = {
   metricsListen: null,
   dashboardListen: null,
   webhooks: [],
+  cost: DEFAULT_COST_POLICY,
 };
 
 /** A `listen` setting: host:port, :port or port; the dashboard's must be loopback. */
@@ -213,6 +223,7 @@ const TOP_KEYS = [
   'metrics',
   'dashboard',
   'webhooks',
+  'cost',
 ] as const;
 
 /** Validate a parsed config document; missing keys take the defaults. */
@@ -246,6 +257,35 @@ export function parsePolicy(doc: unknown): Policy {
     metricsListen: listenSection(o.metrics, 'metrics', false),
     dashboardListen: listenSection(o.dashboard, 'dashboard', true),
     webhooks: webhooks(o.webhooks),
+    cost: o.cost === undefined || o.cost === null ? d.cost : costPolicy(o.cost),
+  };
+}
+
+/** `cost` (docs/scheduling.md "Network cost"). */
+function costPolicy(value: unknown): CostPolicy {
+  const o = object(value, 'cost');
+  const keys = ['state', 'costedNetworkBehaviorBackgroundPriority', 'costedNetworkBehaviorForegroundPriority'];
+  known(o, keys, 'cost.');
+  let state: number | null = null;
+  if (o.state !== undefined && o.state !== null) {
+    if (typeof o.state !== 'string' || !(o.state in COST_STATES)) {
+      throw bad('cost.state', `must be one of ${Object.keys(COST_STATES).join(', ')} (or null: ask NetworkManager)`);
+    }
+    state = COST_STATES[o.state as CostStateName];
+  }
+  const flags = (key: string, v: unknown): number => {
+    if (v === undefined || v === null) return TRANSFER_POLICIES.always;
+    if (typeof v !== 'string' && typeof v !== 'number') throw bad(key, 'must be a transfer policy name or mask');
+    try {
+      return typeof v === 'number' ? validateCostFlags(v) : parseTransferPolicy(v);
+    } catch (err) {
+      throw bad(key, (err as Error).message);
+    }
+  };
+  return {
+    state,
+    backgroundFlags: flags('cost.costedNetworkBehaviorBackgroundPriority', o.costedNetworkBehaviorBackgroundPriority),
+    foregroundFlags: flags('cost.costedNetworkBehaviorForegroundPriority', o.costedNetworkBehaviorForegroundPriority),
   };
 }
 
@@ -327,5 +367,16 @@ export function policyDocument(policy: Policy): Record<string, unknown> {
     dashboard: { listen: policy.dashboardListen },
     // Secrets never leave bitsd.
     webhooks: policy.webhooks.map((h) => ({ url: h.url })),
+    cost: {
+      state: policy.cost.state === null ? null : (costStateName(policy.cost.state) ?? null),
+      costedNetworkBehaviorBackgroundPriority: transferPolicyText(policy.cost.backgroundFlags),
+      costedNetworkBehaviorForegroundPriority: transferPolicyText(policy.cost.foregroundFlags),
+    },
   };
+}
+
+/** A cost-flags value as the policy file spells it: a composite's name, else `0x…`. */
+function transferPolicyText(flags: number): string {
+  const name = Object.entries(TRANSFER_POLICIES).find(([, v]) => v === flags)?.[0];
+  return name ?? `0x${flags.toString(16)}`;
 }

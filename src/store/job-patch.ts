@@ -5,6 +5,7 @@ import {
   type JobFile,
   type JobMethod,
   validateBandwidth,
+  validateCostFlags,
   validateCredentials,
   validateCustomHeaders,
   validateDescription,
@@ -55,6 +56,7 @@ const METHOD_KEYS: Partial<Record<JobMethod, readonly PatchKey[]>> = {
   setMaxDownloadSize: ['maxDownloadSize'],
   setMaxBandwidth: ['maxBandwidth'],
   setFileMode: ['fileMode'],
+  setCostFlags: ['costFlags'],
   setReplyFileName: ['replyFileName'],
   // TakeOwnership strips what belonged to the previous owner (bits-client.md §18 item 19).
   takeOwnership: ['owner', 'credentials', 'customHeaders', 'notifyCmdLine', 'webhooks'],
@@ -124,6 +126,7 @@ const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Jo
   },
   maxBandwidth: (v) => validateBandwidth(v),
   fileMode: (v) => validateFileMode(v),
+  costFlags: (v) => (v === null ? null : validateCostFlags(v)),
   replyFileName: (v) => (v === null ? null : validateLocalPath(v, 'reply file name')),
   owner: (v) => {
     if (typeof v !== 'string' || v === '' || v.length > 256 || v.includes('\0')) {

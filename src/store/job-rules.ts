@@ -104,6 +104,7 @@ export function newJob(input: CreateJobInput): Job {
     maxDownloadSize: null,
     maxBandwidth: 0,
     fileMode: null,
+    costFlags: null,
     replyFileName: null,
     errorCount: 0,
     error: null,

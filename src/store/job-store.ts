@@ -132,6 +132,7 @@ export type JobPatch = Partial<
     | 'maxDownloadSize'
     | 'maxBandwidth'
     | 'fileMode'
+    | 'costFlags'
     | 'replyFileName'
     | 'owner'
   > & {

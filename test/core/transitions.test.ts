@@ -65,6 +65,8 @@ const EXPECTED: Record<JobEvent, Row | Record<JobType, Row>> = {
   network_restored: { TRANSIENT_ERROR: 'QUEUED' },
   policy_blocked: { QUEUED: 'TRANSIENT_ERROR', CONNECTING: 'TRANSIENT_ERROR', TRANSFERRING: 'TRANSIENT_ERROR' },
   policy_unblocked: { TRANSIENT_ERROR: 'QUEUED' },
+  cost_blocked: { QUEUED: 'TRANSIENT_ERROR', CONNECTING: 'TRANSIENT_ERROR', TRANSFERRING: 'TRANSIENT_ERROR' },
+  cost_unblocked: { TRANSIENT_ERROR: 'QUEUED' },
   owner_logged_off: { TRANSFERRING: 'QUEUED', CONNECTING: 'QUEUED' },
   service_start: { CONNECTING: 'QUEUED', TRANSFERRING: 'QUEUED' },
 };
@@ -78,6 +80,7 @@ const SETS_ERROR = new Set<JobEvent>([
   'max_download_time',
   'network_lost',
   'policy_blocked',
+  'cost_blocked',
 ]);
 
 function expected(state: JobState, event: JobEvent, type: JobType): JobState | null {

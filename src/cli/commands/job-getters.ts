@@ -1,4 +1,4 @@
-import type { JobInfo } from '../bits-vocabulary.ts';
+import { formatTransferPolicy, type JobInfo } from '../bits-vocabulary.ts';
 import type { Command, CommandResult } from '../command.ts';
 import { errorLines, notifyCmdLineText, securityFlagsText, sizeText, timeText } from '../format-job.ts';
 import { expectArgs } from '../parse-values.ts';
@@ -62,6 +62,9 @@ export const jobGetterCommands: readonly Command[] = [
   ),
   getter('getfilemode', 'Print the mode of the published files (UMASK: 0666 & ~umask)', (j) =>
     value(j.fileMode === null ? 'UMASK' : `0${j.fileMode.toString(8).padStart(3, '0')}`, j.fileMode),
+  ),
+  getter('gettransferpolicy', 'Print the network costs the job may transfer on (DEFAULT: the policy default)', (j) =>
+    value(j.costFlags === null ? 'DEFAULT' : formatTransferPolicy(j.costFlags), j.costFlags),
   ),
   getter('getmaxbandwidth', 'Print the bandwidth cap in bytes per second (0: none)', (j) => text(j.maxBandwidth)),
   {

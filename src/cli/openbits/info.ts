@@ -1,4 +1,4 @@
-import { formatHresult, formatJobId, type JobInfo, SIZE_UNKNOWN } from '../bits-vocabulary.ts';
+import { formatHresult, formatJobId, formatTransferPolicy, type JobInfo, SIZE_UNKNOWN } from '../bits-vocabulary.ts';
 import { humanSize } from '../human.ts';
 
 function when(epochMs: number | null): string {
@@ -20,6 +20,7 @@ export function infoText(job: JobInfo): string {
     `modified:  ${when(job.times.modificationTime)}`,
     `finished:  ${when(job.times.transferCompletionTime)}`,
     `file mode: ${job.fileMode === null ? 'umask' : `0${job.fileMode.toString(8)}`}`,
+    `transfer:  ${job.costFlags === null ? 'policy default' : formatTransferPolicy(job.costFlags)} (network costs)`,
   ];
   if (job.description !== '') lines.push(`note:      ${job.description}`);
   const y = job.yielding;

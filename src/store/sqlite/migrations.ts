@@ -108,6 +108,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at);
     `,
   },
+  {
+    version: 5,
+    description: 'cost flags (BITS_JOB_PROPERTY_ID_COST_FLAGS; null: the policy default)',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN cost_flags INTEGER;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
