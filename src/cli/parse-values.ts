@@ -120,8 +120,8 @@ export function parseFileMode(command: string, value: string): number | null {
 }
 
 /**
- * A transfer policy (cost flags): Always, NotRoaming, NoSurcharge, Standard, Unrestricted,
- * cost-state names joined by commas (Unrestricted,Roaming), a mask (0x80000021), or DEFAULT
+ * A transfer policy (cost flags): Always, NotRoaming, NoSurcharge, Standard, PolicyUnrestricted,
+ * cost-state names joined by commas (Unrestricted,BelowCap), a mask (0x80000021), or DEFAULT
  * (null: the policy's default for the job's priority).
  */
 export function parseTransferPolicyArg(command: string, value: string): number | null {

@@ -20,13 +20,14 @@ export type CostStateName = keyof typeof COST_STATES;
 /** BITS_COST_OPTION_IGNORE_CONGESTION: part of every composite policy. */
 export const COST_OPTION_IGNORE_CONGESTION = 0x80000000;
 
-/** The BITS_JOB_TRANSFER_POLICY composites (and the PowerShell -TransferPolicy names). */
+/** The BITS_JOB_TRANSFER_POLICY composites, by their PowerShell -TransferPolicy names. */
 export const TRANSFER_POLICIES = {
   always: 0x800000ff,
   notRoaming: 0x8000007f,
   noSurcharge: 0x8000006f,
   standard: 0x80000067,
-  unrestricted: 0x80000021,
+  /** PowerShell's PolicyUnrestricted (its `Unrestricted` is the single cost state 0x1). */
+  policyUnrestricted: 0x80000021,
 } as const;
 export type TransferPolicyName = keyof typeof TRANSFER_POLICIES;
 
@@ -60,9 +61,9 @@ const NAMES = new Map<string, number>(
 );
 
 /**
- * Parse a transfer policy as people write it: a composite (`Always`, `NotRoaming`, `NoSurcharge`,
- * `Standard`, `Unrestricted`), cost-state names joined by commas (`Unrestricted,Roaming`, as
- * Set-BitsTransfer takes them), `IgnoreCongestion`, or a number (`0x80000021`).
+ * Parse a transfer policy as Set-BitsTransfer -TransferPolicy takes it: a composite (`Always`,
+ * `NotRoaming`, `NoSurcharge`, `Standard`, `PolicyUnrestricted`), cost-state names joined by
+ * commas (`Unrestricted,BelowCap`), `IgnoreCongestion`, or a number (`0x80000021`).
  */
 export function parseTransferPolicy(text: string): number {
   const t = text.trim();
@@ -77,7 +78,7 @@ export function parseTransferPolicy(text: string): number {
     if (v === undefined) {
       throw new BitsError(
         'E_INVALIDARG',
-        `not a transfer policy: ${JSON.stringify(part)} (use Always, NotRoaming, NoSurcharge, Standard, Unrestricted, cost-state names such as Unrestricted,Roaming, or a number)`,
+        `not a transfer policy: ${JSON.stringify(part)} (use Always, NotRoaming, NoSurcharge, Standard, PolicyUnrestricted, cost-state names such as Unrestricted,BelowCap, or a number)`,
       );
     }
     flags = (flags | v) >>> 0;

@@ -96,6 +96,8 @@ export class NetworkCost {
   #reading: CostReading;
   #timer: TimerHandle | null = null;
   #closed = false;
+  /** Whether a reading was taken yet (the first one is always logged). */
+  #known = false;
   readonly #listeners = new Set<(reading: CostReading) => void>();
 
   constructor(options: { clock: Clock; policy: CostPolicy; read: MeteredReader; logger: CostLogger }) {
@@ -181,7 +183,9 @@ export class NetworkCost {
     if (this.#closed) return;
     const before = this.#reading;
     this.#reading = next;
-    if (before.state === next.state && before.source === next.source) return;
+    const first = !this.#known;
+    this.#known = true;
+    if (!first && before.state === next.state && before.source === next.source) return;
     const log = next.source === 'unknown' ? this.#logger.warn : this.#logger.info;
     log.call(this.#logger, { cost: costStateName(next.state), source: next.source }, `network cost: ${next.detail}`);
     if (before.state !== next.state) for (const l of this.#listeners) l(next);

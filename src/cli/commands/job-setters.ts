@@ -214,7 +214,7 @@ export const jobSetterCommands: readonly Command[] = [
   setter(
     'settransferpolicy',
     '<policy>|DEFAULT',
-    'Network costs the job may transfer on: Always, NotRoaming, NoSurcharge, Standard, Unrestricted, cost states such as Unrestricted,Roaming, a mask, or DEFAULT (the policy default)',
+    'Network costs the job may transfer on: Always, NotRoaming, NoSurcharge, Standard, PolicyUnrestricted, cost states such as Unrestricted,BelowCap, a mask, or DEFAULT (the policy default)',
     [1, 1],
     (a) => {
       const flags = parseTransferPolicyArg('settransferpolicy', arg(a, 0));
