@@ -222,6 +222,7 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
       clock,
       mode: options.sessions,
       ignorePids: () => io.pids(),
+      isListed: (uid, entries) => users.isListed(uid, entries),
       ...(sessionsDir === undefined || sessionsDir === '' ? {} : { logindDir: sessionsDir }),
     });
     logger.info({ sessions: presence.mode }, 'owner sessions watched');

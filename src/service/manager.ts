@@ -96,7 +96,7 @@ export class InProcessManager implements BitsManager {
   /** Start-up: re-queue what was transferring, restore timers (createManager does it). */
   async recover(): Promise<void> {
     await this.#p.transitions.recover();
-    this.#p.waits.releasePresentOwners();
+    this.#p.waits.ownersRechecked();
     this.#purgeFinished();
   }
 
@@ -333,7 +333,7 @@ export class InProcessManager implements BitsManager {
    * returns null changes nothing (S_FALSE), if the method is legal at all.
    */
   async #set(jobId: string, method: JobMethod, patch: JobPatch | ((job: Job) => JobPatch | null)): Promise<ResultCode> {
-    const { access, locks, store, transitions, notify, bandwidth, clock } = this.#p;
+    const { access, locks, store, transitions, notify, bandwidth, clock, waits } = this.#p;
     return locks.run(access.id(jobId), async () => {
       const job = access.job(jobId);
       const changes = typeof patch === 'function' ? patch(job) : patch;
@@ -344,6 +344,8 @@ export class InProcessManager implements BitsManager {
       const next = await transitions.changed(store.updateJob(job.id, method, changes, clock.wallMs()));
       if (method === 'setNotifyCmdLine' || method === 'setNotifyFlags') notify.fireIfDue(next.id);
       if (method === 'setMaxBandwidth') bandwidth.setJobRate(next.id, next.maxBandwidth);
+      // FOREGROUND jobs wait for their owner's session even where background ones need not.
+      if (method === 'setPriority') waits.ownersRechecked(next.id);
       return 'S_OK';
     });
   }
