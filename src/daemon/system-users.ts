@@ -53,6 +53,13 @@ export class SystemUsers {
     return account;
   }
 
+  /** The account with this name (not cached: read once, at start). */
+  named(name: string): Account | undefined {
+    const f = getent('passwd', name)?.split('\n')[0]?.split(':');
+    if (f === undefined || f.length < 7 || f[0] !== name) return undefined;
+    return { uid: Number(f[2]), gid: Number(f[3]), name, home: f[5] as string };
+  }
+
   /** Names of the groups of a uid (primary and supplementary), as `id -Gn` says. */
   groupNames(uid: number): readonly string[] {
     const now = this.#clock.monotonicMs();
