@@ -15,7 +15,7 @@ import { OwnerWorkers } from '../service/worker/owner-workers.ts';
 import { reloadPolicy } from './daemon.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
 import { type MetricsRelay, startMetricsRelay } from './metrics-relay.ts';
-import { OwnerSessions, type SessionMode } from './owner-sessions.ts';
+import { loginDefsUidMin, OwnerSessions, type SessionMode } from './owner-sessions.ts';
 import { type Account, SystemUsers } from './system-users.ts';
 
 /** The manager the system daemon serves: one view of it per user's socket. */
@@ -128,6 +128,8 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
   checkMachinePolicy(paths.configPath);
   const lock = await acquireInstanceLock(paths.stateDir);
   const users = new SystemUsers({ clock, adminGroup: options.adminGroup });
+  // Uids below this are service accounts: never parked at logoff, exempt from quotas.
+  const uidMin = loginDefsUidMin();
   let manager: SystemManager | undefined;
   const servers = new Map<number, Promise<ApiServer>>();
   let hello: Server | undefined;
@@ -142,6 +144,7 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
       owner: String(uid),
       isAdmin: () => users.isAdmin(uid),
       mayConfigure: () => users.isAdmin(uid),
+      isServiceAccount: () => uid < uidMin,
     });
     const server = await listenApi({
       manager: view,
@@ -226,6 +229,7 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
       mode: options.sessions,
       ignorePids: () => io.pids(),
       isListed: (uid, entries) => users.isListed(uid, entries),
+      uidMin,
       ...(sessionsDir === undefined || sessionsDir === '' ? {} : { logindDir: sessionsDir }),
     });
     logger.info({ sessions: presence.mode }, 'owner sessions watched');

@@ -113,7 +113,7 @@ export class InProcessManager implements BitsManager {
   async createJob(displayName: string, type: JobType = 'DOWNLOAD'): Promise<JobInfo> {
     const { access, transitions, clock } = this.#p;
     const job = await transitions.create({
-      ...access.caller,
+      ...access.quotaCaller,
       id: randomUUID(),
       type,
       displayName,
@@ -336,6 +336,7 @@ export class InProcessManager implements BitsManager {
     const { access, locks, store, transitions, notify, bandwidth, clock, waits } = this.#p;
     return locks.run(access.id(jobId), async () => {
       const job = access.job(jobId);
+      access.checkOwnerOnly(method, job);
       const changes = typeof patch === 'function' ? patch(job) : patch;
       if (changes === null) {
         access.check(method, job);

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type OriginServer, serving, startOrigin } from '../helpers/origin-server.ts';
@@ -13,6 +12,7 @@ import {
   TestUsers,
   teardown,
   waitForJob,
+  writeMachinePolicy,
 } from './helpers.ts';
 
 const KiB = 1024;
@@ -43,11 +43,8 @@ describe('bitsd --system: the machine bandwidth limit across users', () => {
     origin.route('/file.bin', serving(body));
     // About 1 MiB/s: slow enough that the daemon's view of the bytes lags little.
     origin.route('/big.bin', serving(big, { dripBytes: 32 * KiB, dripMs: 32 }));
-    mkdirSync(join(root, 'etc', 'openbits'), { recursive: true, mode: 0o755 });
     // Two background jobs at once, so both users' jobs transfer together and share the bucket.
-    writeFileSync(join(root, 'etc', 'openbits', 'policy.json'), JSON.stringify({ maxBackgroundJobs: 2 }), {
-      mode: 0o600,
-    });
+    writeMachinePolicy(root, { maxBackgroundJobs: 2 });
     daemon = await startSystemDaemon(root);
     env = daemon.env;
   });

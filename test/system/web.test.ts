@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +13,7 @@ import {
   type TestUser,
   TestUsers,
   teardown,
+  writeMachinePolicy,
 } from './helpers.ts';
 
 const BITSADMIN = fileURLToPath(new URL('../../bin/bitsadmin.js', import.meta.url));
@@ -85,12 +85,7 @@ describe('bitsd --system: dashboard and metrics', () => {
     alice = users.user('a', root);
     bob = users.user('b', root);
     // The machine policy asks for both listeners (port 0: any free one).
-    mkdirSync(join(root, 'etc', 'openbits'), { recursive: true, mode: 0o755 });
-    writeFileSync(
-      join(root, 'etc', 'openbits', 'policy.json'),
-      JSON.stringify({ metrics: { listen: '127.0.0.1:0' }, dashboard: { listen: '127.0.0.1:0' } }),
-      { mode: 0o600 },
-    );
+    writeMachinePolicy(root, { metrics: { listen: '127.0.0.1:0' }, dashboard: { listen: '127.0.0.1:0' } });
     daemon = await startSystemDaemon(root);
     env = daemon.env;
     for (const user of [alice, bob]) {
