@@ -128,11 +128,14 @@ export async function startSystemDaemon(
   root: string,
   args: readonly string[] = [],
   env: Record<string, string> = {},
+  /** A command that execs bitsd (e.g. `unshare -n --`: its own network namespace). */
+  wrap: readonly string[] = [],
 ): Promise<SystemDaemon> {
   const systemEnv = { OPENBITS_SYSTEM_ROOT: root, OPENBITS_SYSTEM: '1', ...env };
   // Test users have no login session: unless a test watches sessions, everybody counts as present.
   const sessions = args.some((a) => a.startsWith('--sessions=')) ? [] : ['--sessions=none'];
-  const child = spawn(process.execPath, [join(BIN, 'bitsd.js'), '--system', ...sessions, ...args], {
+  const argv = [...wrap, process.execPath, join(BIN, 'bitsd.js'), '--system', ...sessions, ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), {
     env: { ...process.env, ...systemEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
