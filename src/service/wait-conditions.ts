@@ -160,6 +160,8 @@ export class WaitConditions {
   #releaseAll(cond: WaitCondition, applies: (job: Job) => boolean): void {
     const { store, locks, transitions } = this.#p;
     for (const job of store.listJobs()) {
+      // Checked again inside the lock; this spares a queued task per job that is not waiting.
+      if (job.state !== 'TRANSIENT_ERROR' || !applies(job)) continue;
       locks.background(job.id, async () => {
         const current = store.getJob(job.id);
         if (current?.state !== 'TRANSIENT_ERROR' || !applies(current)) return;
