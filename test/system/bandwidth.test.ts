@@ -35,14 +35,22 @@ describe('bitsd --system: the machine bandwidth limit across users', () => {
   let alice: TestUser;
   let bob: TestUser;
   let env: Record<string, string>;
+  /** When each user's first request arrived (wall clock, as the daemon's completion times). */
+  const firstRequests: number[] = [];
 
   before(async () => {
     alice = users.user('a', root);
     bob = users.user('b', root);
     origin = await startOrigin();
-    origin.route('/file.bin', serving(body));
-    // About 1 MiB/s: slow enough that the daemon's view of the bytes lags little.
-    origin.route('/big.bin', serving(big, { dripBytes: 32 * KiB, dripMs: 32 }));
+    const serve = serving(body);
+    for (const name of ['a', 'b']) {
+      origin.route(`/${name}.bin`, (req, res, n) => {
+        if (n === 1) firstRequests.push(Date.now());
+        return serve(req, res, n);
+      });
+    }
+    // About 512 KiB/s: slow enough that the daemon's view of the bytes lags little.
+    origin.route('/big.bin', serving(big, { dripBytes: 16 * KiB, dripMs: 32 }));
     // Two background jobs at once, so both users' jobs transfer together and share the bucket.
     writeMachinePolicy(root, { maxBackgroundJobs: 2 });
     daemon = await startSystemDaemon(root);
@@ -58,24 +66,29 @@ describe('bitsd --system: the machine bandwidth limit across users', () => {
     // Blocked first, so that both jobs wait and start together when the limit opens.
     await limit('0');
     const ids: string[] = [];
-    for (const user of [alice, bob]) {
+    for (const [user, path] of [
+      [alice, '/a.bin'],
+      [bob, '/b.bin'],
+    ] as const) {
       const id = (await bitsadminJson(user, ['/create', 'shared'], env)).id as string;
-      await bitsadminJson(user, ['/addfile', id, origin.url('/file.bin'), join(user.home, 'file.bin')], env);
+      await bitsadminJson(user, ['/addfile', id, origin.url(path), join(user.home, 'file.bin')], env);
+      // A connection lost on a loaded machine is retried soon (the floor below only gets safer).
+      await bitsadminJson(user, ['/setminretrydelay', id, '5'], env);
       await bitsadminJson(user, ['/resume', id], env);
       await waitForJob(null, id, env, (j) => (j.error as { name?: string } | null)?.name === 'BG_E_BLOCKED_BY_POLICY');
       ids.push(id);
     }
     const started = Date.now();
     await limit('256k');
-    const [a, b] = ids as [string, string];
-    await waitForJob(null, b, env, (j) => bytesOf(j) > 0);
-    const aNow = await bitsadminJson(null, ['/info', a], env);
-    assert.ok(bytesOf(aNow) < body.length, 'both users transfer at the same time');
-    let finished = 0;
+    const completed: number[] = [];
     for (const id of ids) {
       const done = await waitForJob(null, id, env, (j) => j.state === 'TRANSFERRED');
-      finished = Math.max(finished, (done.times as { transferCompletionTime: number }).transferCompletionTime);
+      completed.push((done.times as { transferCompletionTime: number }).transferCompletionTime);
     }
+    const finished = Math.max(...completed);
+    // Both users' transfers ran at once: the second request came before either job was done.
+    assert.equal(firstRequests.length, 2);
+    assert.ok(Math.max(...firstRequests) < Math.min(...completed), 'both users transfer at the same time');
     // From the moment the limit opened to the last byte, as the daemon recorded it.
     const seconds = (finished - started) / 1000;
     // A bucket of 256 KiB/s lets through at most its burst (a tenth of a second) beyond the rate.
@@ -98,7 +111,7 @@ describe('bitsd --system: the machine bandwidth limit across users', () => {
     await bitsadminJson(alice, ['/resume', id], env);
     try {
       // Unlimited: the worker holds a grant of reading ahead of root's bucket.
-      await waitForJob(null, id, env, (j) => bytesOf(j) > MiB);
+      await waitForJob(null, id, env, (j) => bytesOf(j) > 512 * KiB);
       const rate = 64 * KiB;
       await bitsadminJson(
         null,
@@ -116,7 +129,10 @@ describe('bitsd --system: the machine bandwidth limit across users', () => {
       t.diagnostic(
         `after the limit began: ${bytesOf(end) - b0} bytes in ${seconds.toFixed(2)} s at 64 KiB/s; overshoot ${Math.round(overshoot / KiB)} KiB`,
       );
-      assert.ok(overshoot <= 256 * KiB, `overshoot ${overshoot} bytes`);
+      // Generous: on a loaded machine the daemon's count lags the worker's (204 and 839 KiB were
+      // measured at 1 MiB/s while other suites ran); without the withdrawal, up to the 4 MiB of
+      // the last grant.
+      assert.ok(overshoot <= 768 * KiB, `overshoot ${overshoot} bytes`);
     } finally {
       await bitsadminJson(alice, ['/cancel', id], env);
     }

@@ -60,6 +60,5 @@ describe('bitsd --system: network loss and restoration for every user', () => {
     ip('link', 'set', 'v1', 'up');
     ip('link', 'set', 'v0', 'up');
     for (const id of ids) await waitForJob(null, id, env, (j) => !waitsForNetwork(j));
-    for (const [i, user] of [alice, bob].entries()) await bitsadminJson(user, ['/cancel', ids[i] as string], env);
   });
 });
