@@ -181,8 +181,16 @@ describe('scheduling (bits-client.md §3.3, §18 items 16–17)', () => {
     await tick();
     assert.equal((await m2.getJob(job.id)).state, 'TRANSFERRED');
     opts.clock.advance(1_000);
-    await until(() => !existsSync(temp), 'temp file deleted');
+    // The timeout deletes the files first and then cancels: wait for the job to leave the queue
+    // (waiting for the temp file alone raced the cancel and found the job still there).
+    const gone = (): Promise<boolean> =>
+      m2.getJob(job.id).then(
+        () => false,
+        () => true,
+      );
+    await until(gone, 'the job cancelled by JobInactivityTimeout');
     await assert.rejects(m2.getJob(job.id), /BG_E_NOT_FOUND|not found|left the queue/);
+    assert.equal(existsSync(temp), false, 'its temp file deleted');
     await m2.close();
   });
 
