@@ -270,8 +270,11 @@ it('e2e: /addfileset of 40 files, kill -9 in the middle: no finished file is fet
   const files = await FileServer.start();
   const bodies: Buffer[] = [];
   const lines: string[] = ['# remote local'];
+  // f16 stops half way until the kill: the kill lands mid-set however late this process sees it.
+  const killed = Promise.withResolvers<void>();
   for (let i = 0; i < 40; i++) {
-    bodies.push(files.add(`/f${i}.bin`, 512 * 1024 + i, { rateBps: 4 * MiB }));
+    const hold = i === 16 ? { hold: { at: 256 * 1024, release: killed.promise } } : {};
+    bodies.push(files.add(`/f${i}.bin`, 512 * 1024 + i, { rateBps: 4 * MiB, ...hold }));
     lines.push(`${files.url(`/f${i}.bin`)} ${join(out.path, `f${i}.bin`)}`);
   }
   const list = join(home.path, 'files.txt');
@@ -286,6 +289,7 @@ it('e2e: /addfileset of 40 files, kill -9 in the middle: no finished file is fet
     const deadline = Date.now() + 30_000;
     while (!files.hits.has('/f16.bin') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     await killDaemon(daemon);
+    killed.resolve();
     const started = [...files.hits.keys()].length;
     assert.ok(started >= 17 && started < 40, `the kill landed mid-set (${started} files started)`);
     daemon = await spawnDaemon(home.path);
