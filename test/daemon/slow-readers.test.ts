@@ -8,7 +8,7 @@ import { type BitsClient, connect } from '../../src/client/connect.ts';
 import { scratchDir } from '../e2e/helpers.ts';
 import { getOnSocket, metricValue } from '../helpers/prometheus.ts';
 import { floodEvents, openSlowReader, residentBytes, socketCount } from '../helpers/slow-reader.ts';
-import { until } from '../helpers/webhook-receiver.ts';
+import { until } from '../helpers/until.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from './helpers.ts';
 
 const MiB = 1024 * 1024;

@@ -9,7 +9,7 @@ import { createManager, type ManagerOptions } from '../../src/service/manager.ts
 import { FileServer, sha256 } from '../helpers/file-server.ts';
 import { tempDir, waitForState } from '../helpers/manager-harness.ts';
 import { TestClock } from '../helpers/test-clock.ts';
-import { until } from '../helpers/webhook-receiver.ts';
+import { until } from '../helpers/until.ts';
 
 let server: FileServer;
 before(async () => {

@@ -7,6 +7,7 @@ import { createManager, type ManagerOptions } from '../../src/service/manager.ts
 import { FileServer } from '../helpers/file-server.ts';
 import { tempDir, tick, waitForState } from '../helpers/manager-harness.ts';
 import { TestClock } from '../helpers/test-clock.ts';
+import { until } from '../helpers/until.ts';
 
 let server: FileServer;
 before(async () => {
@@ -22,14 +23,6 @@ function slowFile(size: number, rate: number): string {
   const path = `/sched-${++n}.bin`;
   server.add(path, size, { rateBps: rate });
   return path;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 15_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 function options(extra: Partial<ManagerOptions> = {}): ManagerOptions & { clock: TestClock } {
