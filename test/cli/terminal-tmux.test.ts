@@ -96,8 +96,8 @@ function screen(name: string): string {
   return tmux('capture-pane', '-p', '-t', name);
 }
 
-/** Poll the pane until `re` matches (a hang guard of 20 s, not a timing assertion). */
-async function waitForScreen(name: string, re: RegExp, timeoutMs = 20_000): Promise<string> {
+/** Poll the pane until `re` matches (a hang guard of 60 s, not a timing assertion). */
+async function waitForScreen(name: string, re: RegExp, timeoutMs = 60_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = screen(name);
