@@ -499,9 +499,14 @@ export class InProcessManager implements BitsManager {
   /**
    * What a read shows leaves the process only once it is durable: the store's group commit may
    * still be syncing the commit that wrote it (a state a caller saw must survive a power loss).
+   * And only once the change has been applied: a caller that saw TRANSIENT_ERROR finds its retry
+   * timer armed and its events sent.
    */
   async #shown<T>(value: T): Promise<T> {
+    // The changes this read may see, taken now: a later one need not hold it up.
+    const applied = this.#p.transitions.applied();
     await this.#p.store.durable();
+    await applied;
     return value;
   }
 
