@@ -152,13 +152,7 @@ export class JobTransitions {
   /** CreateJob: the row and its first timers in one commit; `job:created` once it is durable. */
   async create(input: Omit<CreateJobInput, 'timers'>): Promise<Job> {
     const job = this.#p.store.createJob({ ...input, timers: FRESH_TIMERS });
-    return this.#afterCommit(async () => {
-      await this.#p.store.durable();
-      this.track(job);
-      this.#p.scheduler.idle(job.id);
-      this.#p.hub.emit({ type: 'job:created', jobId: job.id });
-      return job;
-    });
+    return this.#tookUp(job, () => this.#p.scheduler.idle(job.id), { type: 'job:created', jobId: job.id });
   }
 
   /**
@@ -166,11 +160,16 @@ export class JobTransitions {
    * takes the job's properties and subscribers get `job:modified`.
    */
   changed(job: Job): Promise<Job> {
+    return this.#tookUp(job, () => this.#p.scheduler.touch(job.id), { type: 'job:modified', jobId: job.id });
+  }
+
+  /** Once `job`'s commit is durable: the scheduler takes its properties and `schedule`, then `event`. */
+  #tookUp(job: Job, schedule: () => void, event: ManagerEvent): Promise<Job> {
     return this.#afterCommit(async () => {
       await this.#p.store.durable();
       this.track(job);
-      this.#p.scheduler.touch(job.id);
-      this.#p.hub.emit({ type: 'job:modified', jobId: job.id });
+      schedule();
+      this.#p.hub.emit(event);
       return job;
     });
   }
