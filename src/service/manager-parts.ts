@@ -101,6 +101,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
       the().store.setQuotas(next.quotas);
       the().scheduler.setPolicy(the().policy.scheduler);
       the().bandwidth.setPolicy(next.bandwidth);
+      the().waits.ownersRechecked();
     },
   });
   if (options.store === undefined) mkdirSync(options.home, { recursive: true, mode: 0o700 });
@@ -164,6 +165,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     policyBlocks: (priority) => the().bandwidth.isBlocked(priority),
     stop: (id) => the().runs.stop(id),
     presence,
+    keepBackgroundJobs: () => the().policy.policy.keepBackgroundJobs,
   });
   // A policy that blocks a priority now parks its jobs from the start: the waits exist by then.
   const bandwidth = new BandwidthControl(clock, policy.policy.bandwidth, (priority, blocked) =>

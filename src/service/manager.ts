@@ -96,7 +96,7 @@ export class InProcessManager implements BitsManager {
   /** Start-up: re-queue what was transferring, restore timers (createManager does it). */
   async recover(): Promise<void> {
     await this.#p.transitions.recover();
-    this.#p.waits.releasePresentOwners();
+    this.#p.waits.ownersRechecked();
     this.#purgeFinished();
   }
 
@@ -113,7 +113,7 @@ export class InProcessManager implements BitsManager {
   async createJob(displayName: string, type: JobType = 'DOWNLOAD'): Promise<JobInfo> {
     const { access, transitions, clock } = this.#p;
     const job = await transitions.create({
-      ...access.caller,
+      ...access.quotaCaller,
       id: randomUUID(),
       type,
       displayName,
@@ -333,9 +333,10 @@ export class InProcessManager implements BitsManager {
    * returns null changes nothing (S_FALSE), if the method is legal at all.
    */
   async #set(jobId: string, method: JobMethod, patch: JobPatch | ((job: Job) => JobPatch | null)): Promise<ResultCode> {
-    const { access, locks, store, transitions, notify, bandwidth, clock } = this.#p;
+    const { access, locks, store, transitions, notify, bandwidth, clock, waits } = this.#p;
     return locks.run(access.id(jobId), async () => {
       const job = access.job(jobId);
+      access.checkOwnerOnly(method, job);
       const changes = typeof patch === 'function' ? patch(job) : patch;
       if (changes === null) {
         access.check(method, job);
@@ -344,6 +345,8 @@ export class InProcessManager implements BitsManager {
       const next = await transitions.changed(store.updateJob(job.id, method, changes, clock.wallMs()));
       if (method === 'setNotifyCmdLine' || method === 'setNotifyFlags') notify.fireIfDue(next.id);
       if (method === 'setMaxBandwidth') bandwidth.setJobRate(next.id, next.maxBandwidth);
+      // FOREGROUND jobs wait for their owner's session even where background ones need not.
+      if (method === 'setPriority') waits.ownersRechecked(next.id);
       return 'S_OK';
     });
   }

@@ -272,6 +272,16 @@ describe('manager conformance (bits-client.md §18)', () => {
       network: new ManualNetworkSource(true),
     });
     assert.equal((await root.getJob(job.id)).owner, '1000', 'an admin sees other users’ jobs');
+    // What is the owner's alone (§10): an administrator takes ownership before setting it.
+    await rejectsWith(root.setCustomHeaders(job.id, ['X-Root: 1']), 'E_ACCESSDENIED');
+    await rejectsWith(
+      root.setCredentials(job.id, { target: 'SERVER', scheme: 'BASIC', userName: 'root', password: 'pw' }),
+      'E_ACCESSDENIED',
+    );
+    await rejectsWith(root.removeCredentials(job.id, 'SERVER', 'BASIC'), 'E_ACCESSDENIED');
+    await rejectsWith(root.setNotifyCmdLine(job.id, '/bin/false', null), 'E_ACCESSDENIED');
+    await rejectsWith(root.setWebhooks(job.id, null), 'E_ACCESSDENIED');
+    await root.setDescription(job.id, 'an admin changes the rest');
     await root.takeOwnership(job.id);
     const taken = await root.getJob(job.id);
     assert.equal(taken.owner, '0');

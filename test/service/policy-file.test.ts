@@ -37,6 +37,17 @@ describe('policy file (config.json)', () => {
     assert.equal(p.bandwidth.maxInternetBandwidth?.outsideWindow, Number.POSITIVE_INFINITY);
   });
 
+  it('reads logoff.keepBackgroundJobs: user names, uids and @groups, as text', () => {
+    const p = parsePolicy({ logoff: { keepBackgroundJobs: ['backup', 1001, '@builders'] } });
+    assert.deepEqual(p.keepBackgroundJobs, ['backup', '1001', '@builders']);
+    assert.throws(
+      () => parsePolicy({ logoff: { keepBackgroundJobs: 'backup' } }),
+      /"logoff.keepBackgroundJobs" must be a list/,
+    );
+    assert.throws(() => parsePolicy({ logoff: { keepBackgroundJobs: ['a b'] } }), /"logoff.keepBackgroundJobs\[0\]"/);
+    assert.throws(() => parsePolicy({ logoff: { forever: true } }), /"logoff.forever" is not a known setting/);
+  });
+
   it('reports invalid JSON with the file name', () => {
     const path = join(dir(), 'config.json');
     writeFileSync(path, '{ nope');
