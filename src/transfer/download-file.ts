@@ -6,6 +6,7 @@ import { classifyLocalError, classifyNetworkError } from './failure-table.ts';
 import { fileUrlDownload } from './file-url-download.ts';
 import { httpDownload } from './http-download.ts';
 import { checkRemoteRequest } from './request-checks.ts';
+import { RunningDigests } from './running-digests.ts';
 import { segmentedDownload, segmentsWanted } from './segmented-download.ts';
 import { createTempFile, isTempNameFor, type OpenTempFile, reopenTempFile, TempFileReplaced } from './temp-file.ts';
 import { abortError, TransferError } from './transfer-error.ts';
@@ -31,6 +32,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
     // A segmented layout is resumed part by part (bytes past each part's offset are overwritten).
     const layout = fresh ? null : (req.segments ?? null);
     let st: DownloadState | null = null;
+    const digests = new RunningDigests(temp.file, req.digests ?? [], req.pieces ?? null);
     const sink = new DownloadSink(temp.file.handle, offset, {
       clock: req.clock,
       checkpointBytes: req.options.checkpointBytes,
@@ -43,6 +45,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       onProgress: (n) => {
         if (st?.segmented !== true) req.hooks.onProgress(n);
       },
+      digests,
     });
     // Bytes past the recorded offset were never confirmed: drop them.
     if (layout === null && temp.file.size !== offset) await sink.reset(offset);
@@ -53,6 +56,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       temp.file,
       fresh && req.ranges === null ? -1 : req.bytesTotal,
       fresh ? null : req.validators,
+      digests,
     );
     try {
       st.publishMetadata();
@@ -84,6 +88,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       throw await settleFailure(req, sink, err);
     } finally {
       sink.release();
+      await digests.close();
     }
     if (req.finalSync !== undefined) {
       handedOff = true;
@@ -146,6 +151,7 @@ function guardHooks(hooks: DownloadHooks): DownloadHooks {
     onCheckpoint: guard(hooks.onCheckpoint),
     onProgress: guard(hooks.onProgress),
     onSourceDropped: guard((url, reason) => hooks.onSourceDropped?.(url, reason)),
+    onDigestsVerified: guard((check) => hooks.onDigestsVerified?.(check)),
     onSegments: guard((segments, bytes, syncMs) => hooks.onSegments?.(segments, bytes, syncMs)),
   };
 }

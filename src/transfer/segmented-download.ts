@@ -117,6 +117,7 @@ async function probeSources(st: DownloadState, sources: readonly DownloadSource[
       // Validators are the remote name's; a mirror's first answer tells only the size.
       st.learn(size, source.primary ? verdict.validators : { size, etag: null, lastModified: null });
       if (!source.primary) source.pinned = verdict.validators;
+      else st.learnDigest(ex.headers, false);
       st.connected();
       return { source, session, ex };
     }
@@ -150,6 +151,7 @@ async function runRound(
     onCheckpoint: (parts, bytes, syncMs) =>
       bytes === size ? req.hooks.onCheckpoint(bytes, syncMs) : req.hooks.onSegments?.(parts, bytes, syncMs),
     onProgress: (bytes) => req.hooks.onProgress(bytes),
+    digests: st.digests,
   });
   // From here the parts own the temp file: the single-stream sink's reports are muted.
   st.segmented = true;
@@ -305,6 +307,7 @@ class Crew {
         throw statusFailure(st, ex);
       }
       if (!source.primary) source.pinned ??= responseValidators(ex.headers, this.#size);
+      else st.learnDigest(ex.headers, false);
       expected = verdict.last - verdict.first + 1;
     }
     let got = 0;
