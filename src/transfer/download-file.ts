@@ -152,6 +152,7 @@ function guardHooks(hooks: DownloadHooks): DownloadHooks {
     onProgress: guard(hooks.onProgress),
     onSourceDropped: guard((url, reason) => hooks.onSourceDropped?.(url, reason)),
     onDigestsVerified: guard((check) => hooks.onDigestsVerified?.(check)),
+    onMirrorsOffered: guard((urls) => hooks.onMirrorsOffered?.(urls)),
     onSegments: guard((segments, bytes, syncMs) => hooks.onSegments?.(segments, bytes, syncMs)),
   };
 }

@@ -112,6 +112,11 @@ export interface DownloadHooks {
    * temp file in this call — in all, and by the check itself — because no write covered them.
    */
   onDigestsVerified?(check: DigestsVerified): void;
+  /**
+   * The remote name announced mirrors (RFC 6249 `Link: rel=duplicate`), checked and new to the
+   * file: they join this call's sources (in parts) — persist them with the file's mirrors.
+   */
+  onMirrorsOffered?(urls: readonly string[]): void;
   /** A mirror (or the remote name) was taken out for the rest of this call, and why. */
   onSourceDropped?(url: string, reason: string): void;
   /** In-memory progress (not durable), for progress events. */

@@ -102,6 +102,7 @@ async function wholeFileAnswer(
     }
     st.learn(length ?? -1, fresh);
     st.learnDigest(ex.headers, true);
+    st.learnMirrors(ex.headers);
     st.connected();
     await writeBody(st, ex, length);
     if (length === null) st.learn(sink.position, { ...fresh, size: sink.position });
@@ -133,6 +134,7 @@ async function wholeFileAnswer(
     }
     st.learn(cr.complete, fresh);
     st.learnDigest(ex.headers, false);
+    st.learnMirrors(ex.headers);
     st.connected();
     await writeBody(st, ex, length);
     return 'again';

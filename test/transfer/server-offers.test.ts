@@ -7,12 +7,14 @@ import { after, before, describe, test } from 'node:test';
 import { systemClock as realClock } from '../../src/core/clock.ts';
 import { offeredDigest } from '../../src/transfer/digest-header.ts';
 import { closeDispatchers, downloadFile } from '../../src/transfer/index.ts';
+import { MAX_OFFERED_MIRRORS, offeredMirrors } from '../../src/transfer/link-duplicates.ts';
 import { RecordedFile, sha256, transferFailure } from '../helpers/download-request.ts';
 import { type Nginx, startNginx } from '../helpers/nginx.ts';
 import { type OriginServer, serve, startOrigin } from '../helpers/origin-server.ts';
 
 // What a server offers about a file beyond the bytes: its digest (RFC 3230 Digest, RFC 9530
-// Repr-Digest / Content-Digest), against the in-process origin and nginx (add_header).
+// Repr-Digest / Content-Digest) and its mirrors (RFC 6249 Link rel=duplicate), against the
+// in-process origin and nginx (add_header).
 
 const MiB = 1024 * 1024;
 const BODY = randomBytes(5 * MiB + 123);
@@ -28,22 +30,27 @@ const WRONG_SHA256 = hash('sha256', Buffer.from('another file'), 'base64');
 const SEGMENTED = { maxConnections: 4, minSplitBytes: MiB, checkpointBytes: MiB } as const;
 
 let origin: OriginServer;
+let mirror: OriginServer;
 let nginx: Nginx;
 let dir: string;
 let seq = 0;
 
 before(async () => {
-  origin = await startOrigin();
+  [origin, mirror] = await Promise.all([startOrigin(), startOrigin()]);
+  mirror.route('/m', (req, res) => serve(req, res, BODY, { etag: '"mm"' }));
   nginx = await startNginx({
     locations: `location / { }
     location = /digest.bin { add_header Digest "SHA-256=${B64.sha256}, MD5=${B64.md5}"; }
-    location = /wrong.bin { add_header Repr-Digest "sha-256=:${WRONG_SHA256}:"; }`,
+    location = /wrong.bin { add_header Repr-Digest "sha-256=:${WRONG_SHA256}:"; }
+    location = /linked.bin { add_header Link '<${mirror.url('/m')}>; rel="duplicate"; pri=1'; limit_rate 2m; }`,
   });
-  await Promise.all(['digest.bin', 'wrong.bin'].map((n) => writeFile(join(nginx.root, n), BODY, { mode: 0o644 })));
+  await Promise.all(
+    ['digest.bin', 'wrong.bin', 'linked.bin'].map((n) => writeFile(join(nginx.root, n), BODY, { mode: 0o644 })),
+  );
   dir = await mkdtemp(join(tmpdir(), 'openbits-offers-'));
 });
 after(async () => {
-  await origin.close();
+  await Promise.all([origin.close(), mirror.close()]);
   await nginx.stop();
   await closeDispatchers();
   await rm(dir, { recursive: true, force: true });
@@ -150,5 +157,105 @@ describe('digests a server offers', () => {
     const f = file(nginx.url('/wrong.bin'));
     const err = await transferFailure(downloadFile(f.request({ clock: realClock })));
     assert.equal(err.failure.error.name, 'BG_E_DIGEST_MISMATCH');
+  });
+});
+
+describe('Link: rel=duplicate (parsing)', () => {
+  const base = new URL('http://files.example/pub/a.iso');
+  const links = (value: string | string[], known: string[] = [], room = 16, from = base) =>
+    offeredMirrors({ link: value }, from, new Set(known), room);
+
+  test('duplicates by pri, relative targets resolved, other relations and schemes ignored', () => {
+    assert.deepEqual(
+      links([
+        '<https://m2.example/a.iso>; rel=duplicate; pri=2, <http://m1.example/a.iso>; rel="duplicate"; pri=1',
+        '</mirror/a.iso>; rel="describedby duplicate", <https://x.example/a.meta4>; rel=describedby',
+        '<ftp://m3.example/a.iso>; rel=duplicate, <http://u:p@m4.example/a.iso>; rel=duplicate',
+      ]),
+      ['http://m1.example/a.iso', 'https://m2.example/a.iso', 'http://files.example/mirror/a.iso'],
+    );
+  });
+
+  test('never from https to http; known URLs and repeats skipped; bounded', () => {
+    const secure = new URL('https://files.example/a.iso');
+    assert.deepEqual(
+      links('<http://m1.example/a.iso>; rel=duplicate, <https://m2.example/a.iso>; rel=duplicate', [], 16, secure),
+      ['https://m2.example/a.iso'],
+    );
+    assert.deepEqual(
+      links(
+        '<http://m1.example/a>; rel=duplicate, <http://m1.example/a>; rel=duplicate, <http://m2.example/a>; rel=duplicate',
+        ['http://m2.example/a'],
+      ),
+      ['http://m1.example/a'],
+    );
+    const many = Array.from({ length: 20 }, (_, i) => `<http://m${i}.example/a>; rel=duplicate`).join(', ');
+    assert.equal(links(many).length, MAX_OFFERED_MIRRORS);
+    assert.equal(links(many, [], 3).length, 3, 'no more than the file has room for');
+    assert.deepEqual(links('<http://m1.example/a; rel=duplicate, garbage, <http://m2.example/a>; rel=duplicate'), []);
+  });
+});
+
+describe('mirrors a server announces', () => {
+  test('in parts: an announced mirror joins the sources and serves parts; the hook reports it', async () => {
+    const offered: string[] = [];
+    origin.route('/linked', (req, res) =>
+      serve(req, res, BODY, {
+        etag: '"l"',
+        dripBytes: 64 * 1024,
+        dripMs: 20,
+        extraHeaders: { link: `<${mirror.url('/m')}>; rel=duplicate` },
+      }),
+    );
+    const before = mirror.hits('/m').length;
+    const f = file(origin.url('/linked'));
+    const req = f.request({ options: SEGMENTED });
+    await downloadFile({ ...req, hooks: { ...req.hooks, onMirrorsOffered: (urls) => offered.push(...urls) } });
+    assert.equal(await f.tempSha256(), BODY_SHA);
+    assert.deepEqual(offered, [mirror.url('/m')]);
+    assert.ok(mirror.hits('/m').length > before, 'the mirror served parts');
+    assert.deepEqual(f.dropped, []);
+  });
+
+  test('the remote name fails after its first answer: the mirror it announced finishes the file', async () => {
+    origin.route('/dies', (req, res, n) =>
+      n === 1
+        ? serve(req, res, BODY, {
+            etag: '"x"',
+            faultAfter: 256 * 1024,
+            fault: 'reset',
+            extraHeaders: { link: `<${mirror.url('/m')}>; rel=duplicate` },
+          })
+        : serve(req, res, BODY, { etag: '"x"', faultAfter: 0, fault: 'reset' }),
+    );
+    const f = file(origin.url('/dies'));
+    await downloadFile(f.request({ options: { ...SEGMENTED, maxConnections: 2 } }));
+    assert.equal(await f.tempSha256(), BODY_SHA);
+    assert.deepEqual(
+      f.dropped.map(([url]) => url),
+      [origin.url('/dies')],
+      'the remote name was dropped, the mirror was not',
+    );
+  });
+
+  test('one connection, front to back: the mirrors are reported (for the next run), not used', async () => {
+    const offered: string[] = [];
+    origin.route('/plain', (req, res) =>
+      serve(req, res, BODY, { etag: '"p"', extraHeaders: { link: `<${mirror.url('/m')}>; rel=duplicate` } }),
+    );
+    const before = mirror.hits('/m').length;
+    const f = file(origin.url('/plain'));
+    const req = f.request();
+    await downloadFile({ ...req, hooks: { ...req.hooks, onMirrorsOffered: (urls) => offered.push(...urls) } });
+    assert.deepEqual(offered, [mirror.url('/m')]);
+    assert.equal(mirror.hits('/m').length, before);
+  });
+
+  test('nginx announcing a mirror with add_header Link: parts come from both', async () => {
+    const before = mirror.hits('/m').length;
+    const f = file(nginx.url('/linked.bin'));
+    await downloadFile(f.request({ clock: realClock, options: SEGMENTED }));
+    assert.equal(await f.tempSha256(), BODY_SHA);
+    assert.ok(mirror.hits('/m').length > before, 'the announced mirror served parts');
   });
 });
