@@ -76,9 +76,9 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       };
       await fetchFile(layout);
       // With finalSync a plain file's last fdatasync runs in the background; a segmented file or
-      // one with digests is synced here (its parts and pieces are judged on durable bytes).
-      const checked = (req.digests ?? []).length > 0 || (req.pieces ?? null) !== null;
-      if (req.finalSync === undefined || state.segmented || checked) await sink.checkpoint();
+      // one with digests — the caller's or a server's — is synced here (its parts and pieces are
+      // judged on durable bytes: nothing counts as verified before its sync).
+      if (req.finalSync === undefined || state.segmented || digests.active) await sink.checkpoint();
       else await sink.writeOut();
       await verifyDigests(st, temp.file.handle, async () => {
         await fetchFile(null);

@@ -102,6 +102,30 @@ describe('digests a server offers', () => {
     ]);
   });
 
+  test('with the last sync handed off (bitsd), a file with an offered digest is synced before it is verified', async () => {
+    origin.route('/sync', (req, res) =>
+      serve(req, res, BODY, { etag: '"s"', extraHeaders: { digest: `sha-256=${B64.sha256}` } }),
+    );
+    const f = file(origin.url('/sync'));
+    const order: string[] = [];
+    const req = f.request();
+    let handed = 0;
+    await downloadFile({
+      ...req,
+      finalSync: async (sync) => {
+        handed++;
+        await sync();
+      },
+      hooks: {
+        ...req.hooks,
+        onCheckpoint: (n) => order.push(`checkpoint ${n}`),
+        onDigestsVerified: () => order.push('verified'),
+      },
+    });
+    assert.equal(handed, 1);
+    assert.deepEqual(order.slice(-3, -1), [`checkpoint ${BODY.length}`, 'verified']);
+  });
+
   test('in parts, Repr-Digest on the 206s: the strongest (sha-512) is checked', async () => {
     origin.route('/r', (req, res) =>
       serve(req, res, BODY, {
