@@ -1,4 +1,4 @@
-import type { Clock, FileSegment, Job, JobFile } from '../core/index.ts';
+import { type Clock, type FileSegment, type Job, type JobFile, MAX_MIRRORS } from '../core/index.ts';
 import type { FilePatch } from '../store/job-store.ts';
 import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/download-request.ts';
 import { downloadFile, TransferError, unexpectedFailure } from '../transfer/index.ts';
@@ -197,6 +197,12 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[], syncs: P
           report.checkpoint(file.index, bytes, syncMs);
         },
         onSourceDropped: (url, reason) => report.sourceDropped(file.index, url, reason),
+        // Mirrors the server announced join the file's own: /info shows them, the next run uses them.
+        onMirrorsOffered: (urls) => {
+          const mirrors = [...(live[file.index] ?? file).mirrors, ...urls].slice(0, MAX_MIRRORS);
+          update({ mirrors });
+          report.file(file.index, { mirrors });
+        },
         onSegments: (segments, bytes, syncMs) => {
           segmentedRun = true;
           report.checkpoint(file.index, bytes, syncMs, segments);
