@@ -16,7 +16,7 @@ import {
   parseTimetable,
   type Rate,
 } from '../scheduler/bandwidth-policy.ts';
-import { DEFAULT_MIN_SPLIT_BYTES } from '../transfer/index.ts';
+import { DEFAULT_MIN_SPLIT_BYTES } from '../transfer/segment-plan.ts';
 
 /**
  * The policy file (`config.json`): quotas, bandwidth policy, concurrency, slice length and
