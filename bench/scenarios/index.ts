@@ -13,7 +13,26 @@ import { s11 } from './s11-cli-transfer-big.ts';
 import { s12 } from './s12-cli-transfer-many.ts';
 import { s13 } from './s13-cli-fileset.ts';
 import { s14 } from './s14-cli-list-info.ts';
+import { s15 } from './s15-yield.ts';
 import { s16, s16f } from './s16-mirrors.ts';
 
 /** Every scenario of the suite, in order. */
-export const SCENARIOS: readonly Scenario[] = [s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s11, s12, s13, s14, s16, s16f];
+export const SCENARIOS: readonly Scenario[] = [
+  s0,
+  s1,
+  s2,
+  s3,
+  s4,
+  s5,
+  s6,
+  s7,
+  s8,
+  s9,
+  s11,
+  s12,
+  s13,
+  s14,
+  s15,
+  s16,
+  s16f,
+];

@@ -28,6 +28,7 @@ export {
   type FileRange,
   formatHresult,
   formatJobId,
+  formatTransferPolicy,
   INTEGER_RANGES,
   type IntegerRange,
   isFinalState,
@@ -43,6 +44,7 @@ export {
   normalizeJobId,
   PROXY_USAGES,
   type ProxyUsage,
+  parseTransferPolicy,
   SIZE_UNKNOWN,
   systemClock,
 } from '../core/index.ts';
