@@ -19,16 +19,32 @@ export interface FlowPoint {
   readonly foreground: number;
 }
 
+/** One step of bitsd's yielding controller (OPENBITS_YIELD_TRACE), on the timeline's clock. */
+export interface ControllerPoint {
+  readonly t: number;
+  /** The rate it set (bytes/s). */
+  readonly rate: number;
+  readonly queueDelayMs: number | null;
+  readonly otherRate: number | null;
+}
+
 /** One openbits run on the bottleneck: alone, beside a foreground curl, alone again. */
 export interface YieldTimeline {
   readonly points: readonly FlowPoint[];
+  /** The controller's steps (empty when bitsd wrote no trace). */
+  readonly controller: readonly ControllerPoint[];
   readonly foregroundStart: number;
+  /** When the foreground's first bytes arrived (its process started, connected, asked). */
+  readonly foregroundFirstByte: number;
   readonly foregroundEnd: number;
   /** Mean background throughput over the settled part of the first alone phase (bytes/s). */
   readonly aloneRate: number;
   /** The foreground curl's mean throughput (its size / its time). */
   readonly foregroundRate: number;
-  /** Seconds from the foreground's start until openbits's 1 s mean falls under 10 % of the link. */
+  /**
+   * Seconds from the foreground's first byte until openbits's 1 s mean falls under 10 % of the
+   * link (the curl's start-up in the namespace, seconds on a loaded machine, is not openbits's).
+   */
   readonly givesWaySeconds: number;
   /** Seconds from the foreground's end until openbits's 1 s mean is back at 80 % of its alone rate. */
   readonly takesBackSeconds: number;
@@ -48,13 +64,42 @@ export interface TimelineOptions {
 }
 
 const SAMPLE_MS = 100;
+const TRACE_FILE = 'yield-trace.jsonl';
+
+/** bitsd's controller steps since `wallT0` (ms since the epoch), on the timeline's clock. */
+function readTrace(home: string, wallT0: number): ControllerPoint[] {
+  let text = '';
+  try {
+    text = readFileSync(join(home, TRACE_FILE), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map(
+      (l) => JSON.parse(l) as { wallMs: number; rate: number; queueDelayMs: number | null; otherRate: number | null },
+    )
+    .map((s) => ({
+      t: (s.wallMs - wallT0) / 1000,
+      rate: s.rate,
+      queueDelayMs: s.queueDelayMs,
+      otherRate: s.otherRate,
+    }));
+}
 
 /** Start bitsd in the client namespace; resolves once it listens. */
 export async function startBitsdIn(link: Bottleneck, home: string, policy?: object): Promise<ChildProcess> {
   mkdirSync(home, { recursive: true });
   if (policy !== undefined) writeFileSync(join(home, 'config.json'), JSON.stringify(policy));
   const child = link.spawnIn([process.execPath, BITSD], {
-    env: { ...process.env, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1', OPENBITS_METRICS: 'off' },
+    env: {
+      ...process.env,
+      OPENBITS_HOME: home,
+      OPENBITS_NO_AUTOSTART: '1',
+      OPENBITS_METRICS: 'off',
+      OPENBITS_YIELD_TRACE: join(home, TRACE_FILE),
+    },
     stdio: 'pipe',
   });
   let text = '';
@@ -182,6 +227,7 @@ export async function yieldTimeline(link: Bottleneck, home: string, options: Tim
     await client.setPriority(job.id, options.priority ?? 'NORMAL');
     await client.addFile(job.id, link.bigUrl, join(home, 'big.bin'));
     const t0 = performance.now();
+    const wallT0 = Date.now();
     await client.resume(job.id);
     const sampling = sampleFlows(
       () => readBytes(bitsd.pid),
@@ -204,18 +250,23 @@ export async function yieldTimeline(link: Bottleneck, home: string, options: Tim
     stop.done = true;
     const points = await sampling;
     const aloneRate = meanOver(points, (p) => p.background, settle, foregroundStart);
+    // The sample that first saw foreground bytes covers the 100 ms before it.
+    const firstByte = points.find((p) => p.t >= foregroundStart && p.foreground > 0);
+    const foregroundFirstByte = Math.max(foregroundStart, (firstByte?.t ?? foregroundStart) - SAMPLE_MS / 1000);
     const { yielding: status } = await client.getJob(job.id);
     await client.cancel(job.id);
     return {
       points,
+      controller: readTrace(home, wallT0),
       foregroundStart,
+      foregroundFirstByte,
       foregroundEnd,
       aloneRate,
       foregroundRate,
       givesWaySeconds: firstTime(
         points,
         (p) => p.background,
-        foregroundStart,
+        foregroundFirstByte,
         (m) => m <= 0.1 * link.rateBytes,
       ),
       takesBackSeconds: firstTime(

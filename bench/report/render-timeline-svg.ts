@@ -2,6 +2,8 @@
 export interface TimelineSeries {
   readonly label: string;
   readonly color: string;
+  /** A thin dashed line (a setting rather than a measured flow). */
+  readonly dashed?: boolean;
   readonly points: ReadonlyArray<{ readonly t: number; readonly v: number }>;
 }
 
@@ -78,7 +80,9 @@ export function renderTimelineSvg(options: {
   series.forEach((s, i) => {
     const d = s.points.map((p, j) => `${j === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join(' ');
     parts.push(
-      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`,
+      s.dashed === true
+        ? `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="1" stroke-dasharray="3 2"/>`
+        : `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"/>`,
       `<rect x="${LEFT + 10 + i * 220}" y="${TOP + 24}" width="14" height="4" fill="${s.color}"/>`,
       `<text x="${LEFT + 30 + i * 220}" y="${TOP + 30}" fill="#333">${escapeXml(s.label)}</text>`,
     );

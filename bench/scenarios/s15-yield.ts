@@ -45,6 +45,12 @@ export function timelineSvg(run: YieldTimeline, rateBytes: number, note: string)
     series: [
       { label: 'openbits (background job)', color: '#1565c0', points: bg },
       { label: 'curl (foreground)', color: '#e65100', points: fg },
+      {
+        label: 'openbits controller rate',
+        color: '#2e7d32',
+        dashed: true,
+        points: run.controller.map((c) => ({ t: c.t, v: c.rate * 8e-6 })),
+      },
     ],
     spans: [{ from: run.foregroundStart, to: run.foregroundEnd, label: 'foreground curl runs' }],
     yMax: mbit * 1.2,
@@ -69,7 +75,7 @@ export const s15: Scenario = {
     const notes = [
       `Link: veth between two network namespaces, ${link.rateBytes * 8e-6} Mbit/s tbf with a 50 ms queue on the server side; nginx serves a sparse 4 GiB file; the machine's TCP congestion control is the senders'. ${runs} run(s); medians. Rates are payload bytes over the nominal link rate (${link.rateBytes} B/s).`,
       `openbits: bitsd in the client namespace, one NORMAL job: ${PHASES.aloneSeconds} s alone (share measured from 8 s on; ping over the 10 s before its last second), then a foreground curl for ${PHASES.foregroundSeconds} s, then ${PHASES.afterSeconds} s alone. Flows sampled every 100 ms: bitsd's socket reads (/proc/PID/io rchar) and the curl's output file.`,
-      'Gives way: from the foreground start until openbits’s 1 s mean is under 10 % of the link. Takes back: from the foreground end until it is back at 80 % of its alone rate.',
+      'Gives way: from the foreground curl’s first byte (its start-up in the namespace is listed apart) until openbits’s 1 s mean is under 10 % of the link. Takes back: from the foreground end until it is back at 80 % of its alone rate.',
       `Load average at the start: ${loadavg()
         .map((l) => l.toFixed(2))
         .join(' ')}.`,
@@ -80,6 +86,7 @@ export const s15: Scenario = {
       alone: [] as number[],
       beside: [] as number[],
       give: [] as number[],
+      fgStartup: [] as number[],
       back: [] as number[],
       ping: [] as number[],
       aria2Ping: [] as number[],
@@ -98,6 +105,7 @@ export const s15: Scenario = {
         samples.alone.push(run.aloneRate);
         samples.beside.push(run.foregroundRate);
         samples.give.push(run.givesWaySeconds);
+        samples.fgStartup.push(run.foregroundFirstByte - run.foregroundStart);
         samples.back.push(run.takesBackSeconds);
         samples.ping.push(median(run.pingMs));
         const peer = { settleSeconds: PEER_SETTLE_S, pingSeconds: PING_S, foregroundSeconds: PHASES.foregroundSeconds };
@@ -137,6 +145,7 @@ export const s15: Scenario = {
       measurement('curl (foreground)', 'alone, share of the link', '×', 'higher', share(samples.solo)),
       measurement('openbits', 'alone, share of the link', '×', 'higher', share(samples.alone)),
       measurement('openbits', 'foreground curl beside it / curl alone', '×', 'higher', vsSolo(samples.beside)),
+      measurement('curl (foreground)', 'start-up to its first byte', 's', 'lower', samples.fgStartup),
       measurement('openbits', 'gives way', 's', 'lower', samples.give),
       measurement('openbits', 'takes the link back', 's', 'lower', samples.back),
       measurement('ping', 'idle link RTT', 'ms', 'lower', samples.idlePing),
@@ -176,6 +185,8 @@ export const s15: Scenario = {
           ]
         : []),
     ];
+    // S15_TIMELINES=PATH keeps every run's flows and controller steps (to study a run).
+    if (process.env.S15_TIMELINES) writeFileSync(process.env.S15_TIMELINES, JSON.stringify(timelines));
     // The plot: the run whose foreground ratio is the median one.
     const order = timelines.map((t, i) => ({ i, v: t.foregroundRate })).sort((a, b) => a.v - b.v);
     const shown = timelines[order[Math.floor(order.length / 2)]?.i ?? 0];
