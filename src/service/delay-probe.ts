@@ -48,7 +48,9 @@ export class DelayProbe {
       socket.once('connect', () => {
         const ms = this.#clock.monotonicMs() - started;
         timer.cancel();
-        socket.destroy();
+        // A reset, not a FIN: no TIME_WAIT entry per probe, which /proc/net/tcp (read every
+        // step for the unread bytes) would list for a minute — hundreds of lines to parse.
+        socket.resetAndDestroy();
         resolve(ms);
       });
       socket.once('error', (err) => {

@@ -31,6 +31,10 @@ const WIRE_OVERHEAD = 1.05;
 const FAILURES_TO_FIXED = 3;
 /** The current delay is the minimum of this many recent samples (RFC 6817 CURRENT_FILTER). */
 const CURRENT_FILTER = 2;
+/** Other traffic over this share of the capacity in the last two steps counts at once. */
+const FAST_OTHERS_SHARE = 0.25;
+/** Handshakes per control step. */
+const PROBES_PER_STEP = 2;
 /** How long the interface's busiest window is remembered as its capacity. */
 const CAPACITY_WINDOW_MS = 120_000;
 
@@ -75,6 +79,7 @@ class YieldLoop {
   #carried: Array<{ at: number; rate: number; queued: boolean }> = [];
   #rate: number;
   #timer: TimerHandle | null = null;
+  #probeTimer: TimerHandle | null = null;
   #lastTick = 0;
   #iface: string | null = null;
   #ifaceFor: string | null = null;
@@ -118,6 +123,21 @@ class YieldLoop {
   stop(): void {
     this.#timer?.cancel();
     this.#timer = null;
+    this.#probeTimer?.cancel();
+    this.#probeTimer = null;
+  }
+
+  /**
+   * The next handshake, PROBES_PER_STEP per control step: the current delay (the smaller of the
+   * last two) is then at most one step old when the step reads it.
+   */
+  #probeLater(): void {
+    if (this.#timer === null) return;
+    this.#probeTimer?.cancel();
+    this.#probeTimer = this.#c.clock.setTimer(this.#c.intervalMs / PROBES_PER_STEP, () => {
+      this.#probeTimer = null;
+      this.#probe();
+    });
   }
 
   #arm(): void {
@@ -146,6 +166,7 @@ class YieldLoop {
     this.#c.probes.rtt(target).then(
       (ms) => {
         this.#probing = false;
+        this.#probeLater();
         this.#failures = 0;
         this.#base.update(ms, this.#c.clock.monotonicMs());
         this.#samples = [...this.#samples, ms].slice(-CURRENT_FILTER);
@@ -157,6 +178,7 @@ class YieldLoop {
       },
       (err: unknown) => {
         this.#probing = false;
+        this.#probeLater();
         this.#samples = [];
         if (++this.#failures === FAILURES_TO_FIXED) {
           this.mode = 'fixed';
@@ -234,7 +256,22 @@ class YieldLoop {
     const capacity = this.#carried.length === 0 ? null : Math.max(...this.#carried.map((r) => r.rate));
     const queuedRates = this.#carried.filter((r) => r.queued).map((r) => r.rate);
     const linkRate = queuedRates.length === 0 ? null : Math.max(...queuedRates);
-    this.#probe();
+    // A flow that took a quarter of the link over the last two steps is not a buffer's jitter:
+    // act on it now rather than when the reaction-time mean catches up.
+    const recent = this.#history.at(-3);
+    if (
+      otherRate !== null &&
+      capacity !== null &&
+      recent !== undefined &&
+      recent.iface !== null &&
+      ifaceBytes !== null
+    ) {
+      const s = (now - recent.at) / 1000;
+      const lately = s > 0 ? (ifaceBytes - recent.iface) / s / WIRE_OVERHEAD - (wire - recent.wire) / s : 0;
+      if (lately > FAST_OTHERS_SHARE * capacity) otherRate = Math.max(otherRate, lately);
+    }
+    // No handshake under way or due (there was no target when the last one ended): start one.
+    if (!this.#probing && this.#probeTimer === null) this.#probe();
     if (this.mode !== 'yielding') return;
     const limited = this.#c.limited(this.priority);
     const sample = { dtMs, queueDelayMs, used, limited, otherRate, capacity, linkRate };

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { systemClock } from '../../src/core/index.ts';
+import { DelayProbe } from '../../src/service/delay-probe.ts';
 import { interfaceBytes, routeInterface, unreadBytes } from '../../src/service/link-counters.ts';
 import { tempDir } from '../helpers/manager-harness.ts';
 
@@ -77,6 +79,30 @@ describe('link counters (the kernel side of the yielding controller)', () => {
       assert.equal(unreadBytes('127.0.0.1', port === 1 ? 2 : 1), 0, 'other peers do not count');
     } finally {
       client.destroy();
+      server.close();
+    }
+  });
+
+  it('times handshakes and leaves no TIME_WAIT behind (the probes reset their connections)', async () => {
+    const server = createServer((s) => s.on('error', () => undefined));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    try {
+      const probe = new DelayProbe(systemClock);
+      for (let i = 0; i < 20; i++) {
+        const ms = await probe.rtt({ host: '127.0.0.1', port });
+        assert.ok(ms >= 0 && ms < 3000, `a round trip of ${ms} ms`);
+      }
+      // TIME_WAIT is state 06; the remote address is column 3 of /proc/net/tcp.
+      const remote = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+      const waiting = readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .map((l) => l.trim().split(/\s+/u))
+        .filter((c) => c[2] === remote && c[3] === '06');
+      assert.equal(waiting.length, 0, `${waiting.length} probe connections in TIME_WAIT`);
+      await assert.rejects(probe.rtt({ host: '127.0.0.1', port: 1 }), /ECONNREFUSED/u);
+    } finally {
       server.close();
     }
   });

@@ -136,6 +136,18 @@ describe('YieldControl on a simulated 20 Mbit/s bottleneck (TestClock, no sleeps
     assert.deepEqual(sim.control.status('8f14e45f-ceea-467f-a0e6-1b8b2b1d2c3d')?.mode, 'yielding');
   });
 
+  it('gives way to a foreground flow within 600 ms: handshakes twice a step, a big new flow counts at once', async () => {
+    const sim = simulate();
+    await sim.run(8000, 10);
+    sim.link.foreground = true;
+    let ms = 0;
+    while (sim.link.lastOwn > 0.1 * C && ms < 5000) {
+      await sim.run(10, 10);
+      ms += 10;
+    }
+    assert.ok(ms <= 600, `own rate under 10 % of the link after ${ms} ms`);
+  });
+
   it('LOW gives way to other traffic that builds no queue; NORMAL keeps a share of what it leaves', async () => {
     for (const [priority, check] of [
       ['LOW', (own: number) => own <= DEFAULT_YIELD_POLICY.floorRate * 1.01],
