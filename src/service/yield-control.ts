@@ -31,10 +31,16 @@ const WIRE_OVERHEAD = 1.05;
 const FAILURES_TO_FIXED = 3;
 /** The current delay is the minimum of this many recent samples (RFC 6817 CURRENT_FILTER). */
 const CURRENT_FILTER = 2;
-/** Other traffic over this share of the capacity in the last two steps counts at once. */
+/** Other traffic over this share of the capacity (and rate) in the last two steps counts at once. */
 const FAST_OTHERS_SHARE = 0.25;
-/** Handshakes per control step. */
-const PROBES_PER_STEP = 2;
+const FAST_OTHERS_MIN_RATE = 256 * 1024;
+/** A window counts as the link's rate when it carried at least this share of the most seen. */
+const FULL_LINK_SHARE = 0.8;
+/**
+ * Handshakes per control step. One: two samples a step apart, so a stall of the event loop (a
+ * loaded machine) that delays one handshake's answer does not delay the other.
+ */
+const PROBES_PER_STEP = 1;
 /** How long the interface's busiest window is remembered as its capacity. */
 const CAPACITY_WINDOW_MS = 120_000;
 
@@ -247,7 +253,10 @@ class YieldLoop {
       // The most the interface carried over a whole window is the capacity (a lower bound until
       // the link was once full); the most it carried while a queue stood is the link's rate.
       if (span * 1000 >= 0.9 * window) {
-        const queued = queueDelayMs !== null && queueDelayMs >= cls.targetDelayMs;
+        // A queue while the interface carried well under its most is a burst or a late answer on
+        // a busy machine, not the link being full: it says nothing about the link's rate.
+        const most = Math.max(total, ...this.#carried.map((r) => r.rate));
+        const queued = queueDelayMs !== null && queueDelayMs >= cls.targetDelayMs && total >= FULL_LINK_SHARE * most;
         this.#carried.push({ at: now, rate: total, queued });
       }
     }
@@ -268,7 +277,8 @@ class YieldLoop {
     ) {
       const s = (now - recent.at) / 1000;
       const lately = s > 0 ? (ifaceBytes - recent.iface) / s / WIRE_OVERHEAD - (wire - recent.wire) / s : 0;
-      if (lately > FAST_OTHERS_SHARE * capacity) otherRate = Math.max(otherRate, lately);
+      if (lately > Math.max(FAST_OTHERS_SHARE * capacity, FAST_OTHERS_MIN_RATE))
+        otherRate = Math.max(otherRate, lately);
     }
     // No handshake under way or due (there was no target when the last one ended): start one.
     if (!this.#probing && this.#probeTimer === null) this.#probe();

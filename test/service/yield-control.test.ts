@@ -136,7 +136,7 @@ describe('YieldControl on a simulated 20 Mbit/s bottleneck (TestClock, no sleeps
     assert.deepEqual(sim.control.status('8f14e45f-ceea-467f-a0e6-1b8b2b1d2c3d')?.mode, 'yielding');
   });
 
-  it('gives way to a foreground flow within 600 ms: handshakes twice a step, a big new flow counts at once', async () => {
+  it('gives way to a foreground flow within 600 ms: a big new flow counts at once', async () => {
     const sim = simulate();
     await sim.run(8000, 10);
     sim.link.foreground = true;
