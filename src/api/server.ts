@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { createAdaptorServer } from '@hono/node-server';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -8,6 +8,7 @@ import { quoted } from '../core/validate.ts';
 import type { BitsManager } from './bits-manager.ts';
 import { asBitsError, errorReply } from './error-envelope.ts';
 import { type EventStreams, mountEvents } from './events-route.ts';
+import { lingerOnClose } from './lingering-close.ts';
 import { type MetricsSource, mountMetrics } from './metrics-route.ts';
 import { type Operation, VERSION_HEADER } from './operation.ts';
 import { OPERATIONS } from './operations.ts';
@@ -60,8 +61,14 @@ function hasBody(c: Context): boolean {
  * (else Node would read and discard the whole body to keep the connection alive).
  */
 function refuseBody(c: Context): Response {
-  const res = failure(new BitsError('E_INVALIDARG', `${c.req.method} ${quoted(c.req.path)} takes no request body`));
+  return closingReply(c, new BitsError('E_INVALIDARG', `${c.req.method} ${quoted(c.req.path)} takes no request body`));
+}
+
+/** An error reply that closes the connection without reading the body the client is sending. */
+function closingReply(c: Context, err: BitsError): Response {
+  const res = failure(err);
   res.headers.set('connection', 'close');
+  lingerOnClose((c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket);
   return res;
 }
 
@@ -100,11 +107,7 @@ export function createApiApp(options: ApiOptions): { app: Hono; streams: EventSt
     '/v1/*',
     bodyLimit({
       maxSize: options.maxBodyBytes ?? 4 * 1024 * 1024,
-      onError: () => {
-        const res = failure(new BitsError('BG_E_TOO_LARGE', 'request body is too large'));
-        res.headers.set('connection', 'close');
-        return res;
-      },
+      onError: (c) => closingReply(c, new BitsError('BG_E_TOO_LARGE', 'request body is too large')),
     }),
   );
 
