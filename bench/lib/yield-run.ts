@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { YieldStatus } from '../../src/api/bits-manager.ts';
 import { connect } from '../../src/client/index.ts';
 import type { JobPriority } from '../../src/core/index.ts';
+import type { YieldTrace } from '../../src/service/yield-control.ts';
 import type { Bottleneck } from '../../test/helpers/bottleneck.ts';
 import { sleep } from './exec.ts';
 
@@ -19,14 +20,8 @@ export interface FlowPoint {
   readonly foreground: number;
 }
 
-/** One step of bitsd's yielding controller (OPENBITS_YIELD_TRACE), on the timeline's clock. */
-export interface ControllerPoint {
-  readonly t: number;
-  /** The rate it set (bytes/s). */
-  readonly rate: number;
-  readonly queueDelayMs: number | null;
-  readonly otherRate: number | null;
-}
+/** One step of bitsd's yielding controller (OPENBITS_YIELD_TRACE), `t` on the timeline's clock. */
+export type ControllerPoint = YieldTrace & { readonly t: number };
 
 /** One openbits run on the bottleneck: alone, beside a foreground curl, alone again. */
 export interface YieldTimeline {
@@ -77,15 +72,8 @@ function readTrace(home: string, wallT0: number): ControllerPoint[] {
   return text
     .split('\n')
     .filter((l) => l !== '')
-    .map(
-      (l) => JSON.parse(l) as { wallMs: number; rate: number; queueDelayMs: number | null; otherRate: number | null },
-    )
-    .map((s) => ({
-      t: (s.wallMs - wallT0) / 1000,
-      rate: s.rate,
-      queueDelayMs: s.queueDelayMs,
-      otherRate: s.otherRate,
-    }));
+    .map((l) => JSON.parse(l) as YieldTrace & { wallMs: number })
+    .map(({ wallMs, ...step }) => ({ ...step, t: (wallMs - wallT0) / 1000 }));
 }
 
 /** Start bitsd in the client namespace; resolves once it listens. */

@@ -95,12 +95,17 @@ export const s15: Scenario = {
       curlBeside: [] as number[],
     };
     const timelines: YieldTimeline[] = [];
+    // The machine's 1-minute load average around each openbits run (a loaded machine's timers and
+    // reads are late; the figures should be read beside it).
+    const loads: string[] = [];
     try {
       for (let round = 0; round < runs; round++) {
         ctx.log(`  S15 round ${round + 1}/${runs}`);
         samples.idlePing.push(median(await link.ping(4)));
         samples.solo.push(await curlFor(link, PHASES.foregroundSeconds).rate);
+        const loadBefore = loadavg()[0] as number;
         const run = await yieldTimeline(link, join(ctx.ws.scratch, `s15-bitsd-${round}`), PHASES);
+        loads.push(`${loadBefore.toFixed(1)}→${(loadavg()[0] as number).toFixed(1)}`);
         timelines.push(run);
         samples.alone.push(run.aloneRate);
         samples.beside.push(run.foregroundRate);
@@ -185,6 +190,7 @@ export const s15: Scenario = {
           ]
         : []),
     ];
+    notes.push(`Load average (1 min) before → after each openbits run: ${loads.join(', ')} (2 cores).`);
     // S15_TIMELINES=PATH keeps every run's flows and controller steps (to study a run).
     if (process.env.S15_TIMELINES) writeFileSync(process.env.S15_TIMELINES, JSON.stringify(timelines));
     // The plot: the run whose foreground ratio is the median one.

@@ -73,8 +73,12 @@ const USE_TO_GROW = 0.75;
 
 /** Near the link's capacity growth turns additive: a tenth of the capacity per reaction time. */
 const NEAR_CAPACITY = 0.9;
-/** A queue only the job built is drained from here, not from the floor. */
-const OWN_QUEUE_DRAIN = 0.8;
+/**
+ * A queue only the job built is drained gently (a queue near the target is what LEDBAT aims at,
+ * and a burst of window updates makes one for a step or two), down to here, not to the floor.
+ */
+const OWN_DOWN_FACTOR_PER_REACTION = 4;
+const OWN_QUEUE_DRAIN = 0.85;
 
 /**
  * One step of the rate rule. RFC 6817 moves its window in proportion to how far the queueing
@@ -83,7 +87,7 @@ const OWN_QUEUE_DRAIN = 0.8;
  * to 90 % of the link's rate (what the counters showed while a queue stood), and from there by a
  * tenth of it per reaction time (so it does not overshoot the link by much); off by -1 (queue at twice the target) it shrinks 64-fold per
  * reaction time. While the counters show no other traffic the queue is the job's own: it is only
- * drained (down to 80 % of the capacity), not given away. Traffic of others caps the rate at
+ * drained, 4-fold per reaction time at most and down to 85 % of the capacity, not given away. Traffic of others caps the rate at
  * what they leave with room for them to double (NORMAL) or sends it to the floor (LOW). Never below the floor.
  */
 export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, policy: YieldPolicy): number {
@@ -96,9 +100,9 @@ export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, pol
     const off = Math.max(-1, Math.min(1, (cls.targetDelayMs - s.queueDelayMs) / cls.targetDelayMs));
     const share = (s.dtMs / policy.reactionMs) * off;
     if (off < 0) {
-      next = current * Math.exp(Math.log(DOWN_FACTOR_PER_REACTION) * share);
-      if (cap !== null && s.otherRate !== null && !others)
-        next = Math.min(current, Math.max(next, OWN_QUEUE_DRAIN * cap));
+      const own = cap !== null && s.otherRate !== null && !others;
+      next = current * Math.exp(Math.log(own ? OWN_DOWN_FACTOR_PER_REACTION : DOWN_FACTOR_PER_REACTION) * share);
+      if (own) next = Math.min(current, Math.max(next, OWN_QUEUE_DRAIN * (cap as number)));
     } else if (off > 0 && (s.limited || s.used >= USE_TO_GROW)) {
       const link = s.linkRate;
       if (link !== null && current >= NEAR_CAPACITY * link) next = current + 0.1 * link * share;

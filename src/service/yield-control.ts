@@ -268,6 +268,7 @@ class YieldLoop {
     // A flow that took a quarter of the link over the last two steps is not a buffer's jitter:
     // act on it now rather than when the reaction-time mean catches up.
     const recent = this.#history.at(-3);
+    let otherLately: number | null = null;
     if (
       otherRate !== null &&
       capacity !== null &&
@@ -276,9 +277,9 @@ class YieldLoop {
       ifaceBytes !== null
     ) {
       const s = (now - recent.at) / 1000;
-      const lately = s > 0 ? (ifaceBytes - recent.iface) / s / WIRE_OVERHEAD - (wire - recent.wire) / s : 0;
-      if (lately > Math.max(FAST_OTHERS_SHARE * capacity, FAST_OTHERS_MIN_RATE))
-        otherRate = Math.max(otherRate, lately);
+      otherLately = s > 0 ? (ifaceBytes - recent.iface) / s / WIRE_OVERHEAD - (wire - recent.wire) / s : 0;
+      if (otherLately > Math.max(FAST_OTHERS_SHARE * capacity, FAST_OTHERS_MIN_RATE))
+        otherRate = Math.max(otherRate, otherLately);
     }
     // No handshake under way or due (there was no target when the last one ended): start one.
     if (!this.#probing && this.#probeTimer === null) this.#probe();
@@ -294,6 +295,7 @@ class YieldLoop {
       queueDelayMs,
       ownRate,
       otherRate,
+      otherLately,
       capacity,
     });
   }
@@ -310,6 +312,8 @@ export interface YieldTrace {
   readonly queueDelayMs: number | null;
   readonly ownRate: number;
   readonly otherRate: number | null;
+  /** Others over the last two steps (the fast path), or null. */
+  readonly otherLately: number | null;
   readonly capacity: number | null;
 }
 
