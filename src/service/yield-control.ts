@@ -86,6 +86,8 @@ class YieldLoop {
   #rate: number;
   #timer: TimerHandle | null = null;
   #probeTimer: TimerHandle | null = null;
+  /** The previous step's others over its last two steps. */
+  #otherLately: number | null = null;
   #lastTick = 0;
   #iface: string | null = null;
   #ifaceFor: string | null = null;
@@ -265,8 +267,9 @@ class YieldLoop {
     const capacity = this.#carried.length === 0 ? null : Math.max(...this.#carried.map((r) => r.rate));
     const queuedRates = this.#carried.filter((r) => r.queued).map((r) => r.rate);
     const linkRate = queuedRates.length === 0 ? null : Math.max(...queuedRates);
-    // A flow that took a quarter of the link over the last two steps is not a buffer's jitter:
-    // act on it now rather than when the reaction-time mean catches up.
+    // A flow that took a quarter of the link over the last two steps, as over the two before
+    // them, is not a buffer's jitter (bytes the engine read but has not taken yet show as
+    // others for a step, then as much less): act on it now, not when the mean catches up.
     const recent = this.#history.at(-3);
     let otherLately: number | null = null;
     if (
@@ -278,9 +281,10 @@ class YieldLoop {
     ) {
       const s = (now - recent.at) / 1000;
       otherLately = s > 0 ? (ifaceBytes - recent.iface) / s / WIRE_OVERHEAD - (wire - recent.wire) / s : 0;
-      if (otherLately > Math.max(FAST_OTHERS_SHARE * capacity, FAST_OTHERS_MIN_RATE))
-        otherRate = Math.max(otherRate, otherLately);
+      const both = Math.min(otherLately, this.#otherLately ?? 0);
+      if (both > Math.max(FAST_OTHERS_SHARE * capacity, FAST_OTHERS_MIN_RATE)) otherRate = Math.max(otherRate, both);
     }
+    this.#otherLately = otherLately;
     // No handshake under way or due (there was no target when the last one ended): start one.
     if (!this.#probing && this.#probeTimer === null) this.#probe();
     if (this.mode !== 'yielding') return;
