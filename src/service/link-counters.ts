@@ -127,20 +127,30 @@ function procSocketAddress(ip: string, port: number): string {
 }
 
 /**
- * Bytes the kernel has received on this process's TCP connections to `ip:port` that the process
- * has not read yet (the `rx_queue` of `/proc/net/tcp` and `tcp6`), or null when it cannot tell.
- * A throttled reader lets the socket buffer fill at the link's speed for seconds: these bytes are
- * the job's own, on the wire already, though not read.
+ * Bytes the kernel has received on the TCP connections to `ip:port` of this process and of
+ * `others` (system mode's workers) that they have not read yet (the `rx_queue` of
+ * `/proc/net/tcp` and `tcp6`), or null when it cannot tell. A throttled reader lets the socket
+ * buffer fill at the link's speed for seconds: these bytes are the job's own, on the wire
+ * already, though not read.
  */
-export function unreadBytes(ip: string, port: number, proc = '/proc'): number | null {
+export function unreadBytes(ip: string, port: number, proc = '/proc', others: readonly number[] = []): number | null {
   try {
     const inodes = new Set<string>();
-    for (const fd of readdirSync(`${proc}/self/fd`)) {
+    for (const pid of ['self', ...others]) {
+      let fds: string[];
       try {
-        const m = /^socket:\[(\d+)\]$/u.exec(readlinkSync(`${proc}/self/fd/${fd}`));
-        if (m !== null) inodes.add(m[1] as string);
-      } catch {
-        // Closed meanwhile.
+        fds = readdirSync(`${proc}/${pid}/fd`);
+      } catch (err) {
+        if (pid === 'self') throw err;
+        continue; // A worker that ended meanwhile.
+      }
+      for (const fd of fds) {
+        try {
+          const m = /^socket:\[(\d+)\]$/u.exec(readlinkSync(`${proc}/${pid}/fd/${fd}`));
+          if (m !== null) inodes.add(m[1] as string);
+        } catch {
+          // Closed meanwhile.
+        }
       }
     }
     const remote = procSocketAddress(ip, port);
@@ -164,15 +174,18 @@ export function unreadBytes(ip: string, port: number, proc = '/proc'): number | 
   }
 }
 
-/** The yielding controller's signals from this machine's kernel: handshakes, routes, counters. */
-export function kernelLinkProbes(clock: Clock): LinkProbes {
+/**
+ * The yielding controller's signals from this machine's kernel: handshakes, routes, counters;
+ * `workers`: other processes whose sockets carry jobs' bytes (system mode).
+ */
+export function kernelLinkProbes(clock: Clock, workers: () => readonly number[] = () => []): LinkProbes {
   const probe = new DelayProbe(clock);
   const addresses = new Map<string, string>();
   return {
     rtt: (target) => probe.rtt(target),
     unread: (target) => {
       const address = addresses.get(`${target.host}:${target.port}`);
-      return address === undefined ? null : unreadBytes(address, target.port);
+      return address === undefined ? null : unreadBytes(address, target.port, '/proc', workers());
     },
     interfaceOf: async (target) => {
       const address = await probe.address(target);

@@ -185,7 +185,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     policy.policy.bandwidth,
     (priority, blocked) => waits.policyBlockChanged(priority, blocked),
     {
-      probes: options.linkProbes ?? kernelLinkProbes(clock),
+      probes: options.linkProbes ?? kernelLinkProbes(clock, () => options.io?.pids?.() ?? []),
       logger,
       trace: options.yieldTrace,
     },

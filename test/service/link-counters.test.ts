@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -103,6 +104,37 @@ describe('link counters (the kernel side of the yielding controller)', () => {
       assert.equal(waiting.length, 0, `${waiting.length} probe connections in TIME_WAIT`);
       await assert.rejects(probe.rtt({ host: '127.0.0.1', port: 1 }), /ECONNREFUSED/u);
     } finally {
+      server.close();
+    }
+  });
+
+  it('counts the unread bytes of other processes’ connections too (system mode’s workers)', async () => {
+    const payload = Buffer.alloc(80_000, 2);
+    const server = createServer((s) => {
+      s.on('error', () => undefined);
+      s.write(payload); // no FIN: it would count as one more byte in rx_queue
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    // A worker stand-in: connects and never reads.
+    const child = spawn(
+      process.execPath,
+      ['-e', `const s = require('node:net').connect(${port}, '127.0.0.1'); s.pause(); setInterval(() => {}, 1000);`],
+      { stdio: 'ignore' },
+    );
+    try {
+      const deadline = Date.now() + 10_000;
+      let unread = unreadBytes('127.0.0.1', port, '/proc', [child.pid as number]);
+      while (unread !== payload.length && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        unread = unreadBytes('127.0.0.1', port, '/proc', [child.pid as number]);
+      }
+      assert.equal(unread, payload.length);
+      assert.equal(unreadBytes('127.0.0.1', port), 0, 'not this process’s connection');
+      assert.equal(unreadBytes('127.0.0.1', port, '/proc', [2 ** 22 + 1]), 0, 'a worker that is gone counts nothing');
+    } finally {
+      child.kill();
       server.close();
     }
   });
