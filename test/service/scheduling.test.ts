@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DEFAULT_YIELD_POLICY } from '../../src/scheduler/ledbat.ts';
 import { ManualNetworkSource } from '../../src/scheduler/network.ts';
 import { createManager, type ManagerOptions } from '../../src/service/manager.ts';
 import { FileServer } from '../helpers/file-server.ts';
@@ -198,6 +199,7 @@ describe('scheduling (bits-client.md §3.3, §18 items 16–17)', () => {
       maxInternetBandwidth: { startHour: 12, endHour: 13, inWindow: 0, outsideWindow: null },
       workSchedule: null,
       timetable: null,
+      yield: DEFAULT_YIELD_POLICY,
     };
     const opts = options({ clock, policy: { bandwidth } });
     const m1 = await createManager(opts);
