@@ -35,6 +35,11 @@ export class TokenBucket implements RateLimiter {
     return this.#rate;
   }
 
+  /** Whether a take is waiting for tokens now (the rate is what holds its taker back). */
+  get waiting(): boolean {
+    return this.#queue.length > 0;
+  }
+
   /** Change the rate; waiters are re-timed at once. */
   setRate(bytesPerSecond: number): void {
     this.#refill();

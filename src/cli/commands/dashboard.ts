@@ -1,4 +1,3 @@
-import { dashboardToken } from '../../api/dashboard-token.ts';
 import { resolvePaths } from '../../api/paths.ts';
 import type { DaemonStatus } from '../../api/schemas.ts';
 import type { BitsManager } from '../bits-vocabulary.ts';
@@ -23,6 +22,8 @@ export interface DashboardIo {
 export async function openDashboard(io: DashboardIo): Promise<{ url: string; servedBy: 'bitsd' | 'this command' }> {
   const paths = resolvePaths(io.env);
   const status = await io.manager.status?.();
+  // Loaded here, as the proxy below: node:crypto is a large load that no other switch needs.
+  const { dashboardToken } = await import('../../api/dashboard-token.ts');
   const token = dashboardToken(paths.stateDir);
   if (typeof status?.dashboardUrl === 'string')
     return { url: `${status.dashboardUrl}/#token=${token}`, servedBy: 'bitsd' };
