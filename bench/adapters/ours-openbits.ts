@@ -299,6 +299,7 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
         listP50Ms: r.listP50Ms,
         listP99Ms: r.listP99Ms,
         cliStartMs: r.cliStartMs,
+        daemonFirstReplyMs: r.daemonFirstReplyMs,
       };
     },
   };

@@ -73,6 +73,8 @@ export interface ApiMeasure {
   readonly listP99Ms: number;
   /** Cold start of the CLI (e.g. `bitsadmin /list`), ms. */
   readonly cliStartMs: number;
+  /** The daemon's start: spawn → its first answered request, ms (a home it has started in before). */
+  readonly daemonFirstReplyMs?: number;
 }
 
 /**

@@ -14,6 +14,7 @@ import { s11 } from './s11-cli-transfer-big.ts';
 import { s12 } from './s12-cli-transfer-many.ts';
 import { s13 } from './s13-cli-fileset.ts';
 import { s14 } from './s14-cli-list-info.ts';
+import { s15 } from './s15-yield.ts';
 import { s16, s16f } from './s16-mirrors.ts';
 
 /** Every scenario of the suite, in order. */
@@ -33,6 +34,7 @@ export const SCENARIOS: readonly Scenario[] = [
   s12,
   s13,
   s14,
+  s15,
   s16,
   s16f,
 ];

@@ -12,7 +12,8 @@ export type {
   NewFileSpec,
   ResultCode,
 } from '../api/bits-manager.ts';
-export { MAX_METALINK_BYTES, parseMetalink } from '../api/metalink.ts';
+/** The Metalink reader (saxes), loaded by the two switches that read one. */
+export const loadMetalink = () => import('../api/metalink.ts');
 export {
   AUTH_SCHEMES,
   AUTH_TARGETS,
@@ -28,6 +29,7 @@ export {
   type FileRange,
   formatHresult,
   formatJobId,
+  formatTransferPolicy,
   INTEGER_RANGES,
   type IntegerRange,
   isFinalState,
@@ -43,6 +45,7 @@ export {
   normalizeJobId,
   PROXY_USAGES,
   type ProxyUsage,
+  parseTransferPolicy,
   SIZE_UNKNOWN,
   systemClock,
 } from '../core/index.ts';

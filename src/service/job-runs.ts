@@ -10,7 +10,7 @@ import {
 } from '../core/index.ts';
 import type { SchedulerActions } from '../scheduler/scheduler.ts';
 import type { TransferFailure } from '../transfer/download-request.ts';
-import { unexpectedFailure } from '../transfer/index.ts';
+import { unexpectedFailure } from '../transfer/failure-table.ts';
 import type { BandwidthControl } from './bandwidth-control.ts';
 import type { RunOutcome } from './download-runner.ts';
 import { discardFiles } from './finish-job.ts';
@@ -171,6 +171,8 @@ export class JobRuns implements SchedulerActions {
     } catch (err) {
       outcome = { kind: 'failed', failure: unexpectedFailure(err), fileIndex: null };
       job = run.job;
+    } finally {
+      this.#p.bandwidth.release(run.job.id);
     }
     if (outcome.kind === 'aborted' || signal.aborted) return;
     try {

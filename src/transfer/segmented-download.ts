@@ -7,12 +7,9 @@ import type { DownloadState } from './download-state.ts';
 import { classifyHttpStatus, classifyNetworkError, parseRetryAfter, transferError } from './failure-table.ts';
 import { type Exchange, HttpSession } from './http-exchange.ts';
 import { judgeProbe, judgeSegmentAnswer } from './segment-answer.ts';
-import { initialSegments, layoutFits, pickSplit } from './segment-plan.ts';
+import { DEFAULT_MIN_SPLIT_BYTES, initialSegments, layoutFits, pickSplit } from './segment-plan.ts';
 import { type Part, SegmentedSink } from './segmented-sink.ts';
 import { abortError, TransferError } from './transfer-error.ts';
-
-/** Default smallest part a file is split into (aria2's --min-split-size default is 20 MiB). */
-export const DEFAULT_MIN_SPLIT_BYTES = 20 * 1024 * 1024;
 
 /**
  * True when a file may be fetched in parts: http(s), no AddFileWithRanges ranges, not dynamic

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { type BitsManager, INTEGER_RANGES } from '../bits-vocabulary.ts';
+import { createRequire } from 'node:module';
+import { type BitsManager, formatTransferPolicy, INTEGER_RANGES } from '../bits-vocabulary.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { notifyCmdLineText, securityFlagsText } from '../format-job.ts';
 import {
@@ -16,8 +16,13 @@ import {
   parseFlags,
   parsePriority,
   parseProxyUsage,
+  parseTransferPolicyArg,
 } from '../parse-values.ts';
 import { jobChanged, resolveJob } from './job-context.ts';
+
+/** node:crypto only for the one setter that makes a secret (it is a large load for every switch). */
+const randomHex = (): string =>
+  (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).randomBytes(32).toString('hex');
 
 /** What a setter does, and what it prints (unless `apply` returns the text itself). */
 interface Setting {
@@ -111,7 +116,7 @@ export const jobSetterCommands: readonly Command[] = [
       if (url === null) return { apply: (m, id) => m.setWebhooks(id, null), text: 'Notification URL removed.' };
       // A secret on the command line shows in `ps`; without one, a random one is made here.
       const made = a[1] === undefined;
-      const secret = a[1] ?? randomBytes(32).toString('hex');
+      const secret = a[1] ?? randomHex();
       const text = made
         ? `Notification URL set to ${url}.\nWebhook secret (shown once; keep it to verify signatures): ${secret}`
         : `Notification URL set to ${url}.`;
@@ -219,6 +224,17 @@ export const jobSetterCommands: readonly Command[] = [
       const mode = parseFileMode('setfilemode', arg(a, 0));
       const shown = mode === null ? 'UMASK' : `0${mode.toString(8).padStart(3, '0')}`;
       return { apply: (m, id) => m.setFileMode(id, mode), text: `File mode set to ${shown}.` };
+    },
+  ),
+  setter(
+    'settransferpolicy',
+    '<policy>|DEFAULT',
+    'Network costs the job may transfer on: Always, NotRoaming, NoSurcharge, Standard, PolicyUnrestricted, cost states such as Unrestricted,BelowCap, a mask, or DEFAULT (the policy default)',
+    [1, 1],
+    (a) => {
+      const flags = parseTransferPolicyArg('settransferpolicy', arg(a, 0));
+      const shown = flags === null ? 'DEFAULT' : formatTransferPolicy(flags);
+      return { apply: (m, id) => m.setCostFlags(id, flags), text: `Transfer policy set to ${shown}.` };
     },
   ),
   setter(
