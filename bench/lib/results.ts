@@ -83,7 +83,7 @@ export function latestResults(resultsDir: string): ScenarioResult[] {
   }
   const latest = new Map<string, ScenarioResult>();
   for (const run of runs) {
-    for (const name of readdirSync(join(resultsDir, run)).filter((n) => /^S\d+F?\.json$/.test(n))) {
+    for (const name of readdirSync(join(resultsDir, run)).filter((n) => /^S\d+[A-Z]?\.json$/.test(n))) {
       const result = JSON.parse(readFileSync(join(resultsDir, run, name), 'utf8')) as ScenarioResult;
       latest.set(result.scenario, result);
     }
