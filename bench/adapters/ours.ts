@@ -13,6 +13,8 @@ export interface DownloadItem {
   readonly size: number;
   /** Other URLs of the same file (S16). */
   readonly mirrors?: readonly string[];
+  /** Whole-file digests to check the file against (S1D). */
+  readonly digests?: ReadonlyArray<{ readonly algorithm: 'sha-256'; readonly value: string }>;
   /** Piece digests to check the file against (S16F). */
   readonly pieces?: { readonly algorithm: 'sha-256'; readonly length: number; readonly hashes: readonly string[] };
 }
@@ -71,6 +73,8 @@ export interface ApiMeasure {
   readonly listP99Ms: number;
   /** Cold start of the CLI (e.g. `bitsadmin /list`), ms. */
   readonly cliStartMs: number;
+  /** The daemon's start: spawn → its first answered request, ms (a home it has started in before). */
+  readonly daemonFirstReplyMs?: number;
 }
 
 /**

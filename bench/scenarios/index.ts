@@ -1,6 +1,7 @@
 import type { Scenario } from '../lib/context.ts';
 import { s0 } from './s0-raw-ceiling.ts';
 import { s1 } from './s1-tmpfs.ts';
+import { s1d } from './s1d-digest.ts';
 import { s2 } from './s2-disk-durable.ts';
 import { s3 } from './s3-many-small.ts';
 import { s4 } from './s4-concurrent.ts';
@@ -20,6 +21,7 @@ import { s16, s16f } from './s16-mirrors.ts';
 export const SCENARIOS: readonly Scenario[] = [
   s0,
   s1,
+  s1d,
   s2,
   s3,
   s4,

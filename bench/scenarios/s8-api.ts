@@ -23,6 +23,7 @@ export const s8: Scenario = {
           push(values, 'p50', m.listP50Ms);
           push(values, 'p99', m.listP99Ms);
           push(values, 'cli', m.cliStartMs);
+          if (m.daemonFirstReplyMs !== undefined) push(values, 'first', m.daemonFirstReplyMs);
         },
       },
       {
@@ -39,6 +40,7 @@ export const s8: Scenario = {
       measurement(OURS, `list p50 (${listJobs} jobs)`, 'ms', 'lower', get('p50')),
       measurement(OURS, `list p99 (${listJobs} jobs)`, 'ms', 'lower', get('p99')),
       measurement(OURS, 'CLI cold start', 'ms', 'lower', get('cli')),
+      measurement(OURS, 'bitsd spawn → first answer', 'ms', 'lower', get('first')),
       measurement('node -e 0', 'cold start', 'ms', 'lower', get('node')),
     ];
     const ratios = [
@@ -46,6 +48,10 @@ export const s8: Scenario = {
       ratioRow(`ours list p99 ms (${listJobs} jobs)`, medianOf(measurements, OURS, `list p99 (${listJobs} jobs)`), {
         op: '<',
         value: 250,
+      }),
+      ratioRow('ours bitsd first answer ms', medianOf(measurements, OURS, 'bitsd spawn → first answer'), {
+        op: '<=',
+        value: 300,
       }),
       ratioRow(
         'CLI start / node -e 0 start',

@@ -12,7 +12,8 @@ export type {
   NewFileSpec,
   ResultCode,
 } from '../api/bits-manager.ts';
-export { MAX_METALINK_BYTES, parseMetalink } from '../api/metalink.ts';
+/** The Metalink reader (saxes), loaded by the two switches that read one. */
+export const loadMetalink = () => import('../api/metalink.ts');
 export {
   AUTH_SCHEMES,
   AUTH_TARGETS,

@@ -1,12 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { BitsError, MAX_METALINK_BYTES, type NewFileSpec, parseMetalink } from './bits-vocabulary.ts';
+import { BitsError, loadMetalink, type NewFileSpec } from './bits-vocabulary.ts';
 
 /**
  * A Metalink file (`.meta4`, `.metalink`) as the files to add: each under `directory` by the
  * name the document gives, with its mirrors, digests and piece digests.
  */
 export async function metalinkFiles(path: string, directory: string): Promise<NewFileSpec[]> {
+  const { MAX_METALINK_BYTES, parseMetalink } = await loadMetalink();
   let text: string;
   try {
     const bytes = await readFile(path);

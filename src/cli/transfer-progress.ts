@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import { type JobInfo, SIZE_UNKNOWN, systemClock } from './bits-vocabulary.ts';
 import { sizeText } from './format-job.ts';
 import { humanDuration, humanRate, humanSize, RateMeter } from './human.ts';
@@ -75,6 +75,8 @@ export function barProgress(
   columns: number | undefined,
   now: () => number = systemClock.monotonicMs,
 ): ProgressView {
+  // cli-progress (and readline with it) only when a terminal shows a bar.
+  const cliProgress = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new cliProgress.SingleBar(
     {
       stream,

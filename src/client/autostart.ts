@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,6 +141,8 @@ export async function startDaemon(transport: Transport, options: AutoStartOption
     // made absolute first.
     if (env.OPENBITS_HOME) env.OPENBITS_HOME = resolve(env.OPENBITS_HOME);
     const idle = options.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_S;
+    // node:child_process (and dgram with it) only when a daemon has to be started.
+    const { spawn } = await import('node:child_process');
     const child = spawn(process.execPath, [bitsd, `--idle-timeout=${idle}`, `--log-file=${options.logPath}`], {
       detached: true,
       cwd: '/',

@@ -1,6 +1,6 @@
-import { request } from 'node:http';
 import type { SystemPaths } from '../api/paths.ts';
 import { BitsError, type BitsErrorData } from '../core/bits-error.ts';
+import { http } from './node-http.ts';
 
 /** How long the system bitsd gets to make a user's socket. */
 const HELLO_TIMEOUT_MS = 10_000;
@@ -11,7 +11,7 @@ const HELLO_TIMEOUT_MS = 10_000;
  */
 export function sayHello(paths: SystemPaths, uid: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = request(
+    const req = http.request(
       {
         socketPath: paths.helloPath,
         method: 'POST',

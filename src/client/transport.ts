@@ -1,11 +1,12 @@
 import { lstatSync } from 'node:fs';
-import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
+import type { Agent, IncomingMessage } from 'node:http';
 import { dirname } from 'node:path';
 import type { Operation, OperationName, OperationResult } from '../api/operation.ts';
 import { checker, VERSION_HEADER } from '../api/operation.ts';
 import type { DaemonStatus } from '../api/schemas.ts';
 import { BitsError, type BitsErrorData } from '../core/bits-error.ts';
 import { OPENBITS_VERSION } from '../core/version.ts';
+import { http } from './node-http.ts';
 
 /** Connection codes that mean "nobody is listening": the request never reached a daemon. */
 const NOT_RUNNING = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK']);
@@ -57,7 +58,7 @@ export class Transport {
     this.socketPath = options.socketPath;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     // Idle sockets are kept for as long as the server's Keep-Alive header allows, less a second.
-    this.#agent = new Agent({ keepAlive: true });
+    this.#agent = new http.Agent({ keepAlive: true });
   }
 
   /** Run one operation. */
@@ -145,7 +146,7 @@ export class Transport {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(body);
       }
-      const req = httpRequest(
+      const req = http.request(
         {
           socketPath: this.socketPath,
           agent: options.agent,

@@ -10,7 +10,7 @@ import {
 } from '../core/index.ts';
 import type { SchedulerActions } from '../scheduler/scheduler.ts';
 import type { TransferFailure } from '../transfer/download-request.ts';
-import { unexpectedFailure } from '../transfer/index.ts';
+import { unexpectedFailure } from '../transfer/failure-table.ts';
 import type { BandwidthControl } from './bandwidth-control.ts';
 import type { RunOutcome } from './download-runner.ts';
 import { discardFiles } from './finish-job.ts';

@@ -113,6 +113,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
       the().store.setQuotas(next.quotas);
       the().scheduler.setPolicy(the().policy.scheduler);
       the().bandwidth.setPolicy(next.bandwidth);
+      the().waits.ownersRechecked();
       the().cost.setPolicy(next.cost);
     },
   });
@@ -178,6 +179,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     costBlocks: (job) => the().cost.blocks(job),
     stop: (id) => the().runs.stop(id),
     presence,
+    keepBackgroundJobs: () => the().policy.policy.keepBackgroundJobs,
   });
   // A policy that blocks a priority now parks its jobs from the start: the waits exist by then.
   const bandwidth = new BandwidthControl(

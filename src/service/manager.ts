@@ -102,6 +102,7 @@ export class InProcessManager implements BitsManager {
   async recover(): Promise<void> {
     await this.#p.cost.start();
     await this.#p.transitions.recover();
+    this.#p.waits.ownersRechecked();
     this.#p.waits.reconcile();
     this.#purgeFinished();
   }
@@ -119,7 +120,7 @@ export class InProcessManager implements BitsManager {
   async createJob(displayName: string, type: JobType = 'DOWNLOAD'): Promise<JobInfo> {
     const { access, transitions, clock } = this.#p;
     const job = await transitions.create({
-      ...access.caller,
+      ...access.quotaCaller,
       id: randomUUID(),
       type,
       displayName,
@@ -339,9 +340,10 @@ export class InProcessManager implements BitsManager {
    * returns null changes nothing (S_FALSE), if the method is legal at all.
    */
   async #set(jobId: string, method: JobMethod, patch: JobPatch | ((job: Job) => JobPatch | null)): Promise<ResultCode> {
-    const { access, locks, store, transitions, notify, bandwidth, clock } = this.#p;
+    const { access, locks, store, transitions, notify, bandwidth, clock, waits } = this.#p;
     return locks.run(access.id(jobId), async () => {
       const job = access.job(jobId);
+      access.checkOwnerOnly(method, job);
       const changes = typeof patch === 'function' ? patch(job) : patch;
       if (changes === null) {
         access.check(method, job);
@@ -350,6 +352,8 @@ export class InProcessManager implements BitsManager {
       const next = await transitions.changed(store.updateJob(job.id, method, changes, clock.wallMs()));
       if (method === 'setNotifyCmdLine' || method === 'setNotifyFlags') notify.fireIfDue(next.id);
       if (method === 'setMaxBandwidth') bandwidth.setJobRate(next.id, next.maxBandwidth);
+      // FOREGROUND jobs wait for their owner's session even where background ones need not.
+      if (method === 'setPriority') waits.ownersRechecked(next.id);
       if (method === 'setCostFlags' || method === 'setPriority') this.#p.waits.costFlagsChanged(next.id);
       return 'S_OK';
     });
@@ -516,9 +520,14 @@ export class InProcessManager implements BitsManager {
   /**
    * What a read shows leaves the process only once it is durable: the store's group commit may
    * still be syncing the commit that wrote it (a state a caller saw must survive a power loss).
+   * And only once the change has been applied: a caller that saw TRANSIENT_ERROR finds its retry
+   * timer armed and its events sent.
    */
   async #shown<T>(value: T): Promise<T> {
+    // The changes this read may see, taken now: a later one need not hold it up.
+    const applied = this.#p.transitions.applied();
     await this.#p.store.durable();
+    await applied;
     return value;
   }
 

@@ -1,17 +1,15 @@
 import { spawn } from 'node:child_process';
 import type { BitsErrorData, Clock } from '../core/index.ts';
-import { checkLocalDestination, commitFile, commitFiles, deleteTempFile, type PublishItem } from '../transfer/index.ts';
 import {
-  type CancelOutcome,
-  cancelUploadSession,
-  discardUploadLocalState,
-  readReply,
-  type StoredReply,
-  type UploadOptions,
-  type UploadSessionState,
-} from '../transfer/upload/index.ts';
-import { type RunContext, type RunOutcome, runDownloadJob } from './download-runner.ts';
-import { checkUploadSource, runUploadJob, type UploadRunContext } from './upload-runner.ts';
+  checkLocalDestination,
+  commitFile,
+  commitFiles,
+  deleteTempFile,
+  type PublishItem,
+} from '../transfer/commit-file.ts';
+import type { CancelOutcome, StoredReply, UploadOptions, UploadSessionState } from '../transfer/upload/index.ts';
+import type { RunContext, RunOutcome } from './download-runner.ts';
+import type { UploadRunContext } from './upload-runner.ts';
 import { httpWebhookTransport } from './webhooks/transport.ts';
 
 /** Where Complete puts a file: its modification time and mode (commitFile's options). */
@@ -94,20 +92,27 @@ function runCommand(
   });
 }
 
+// The transfer engines (≈ 60 modules) load when a job first runs or a session is cancelled, not
+// at start-up: a daemon's first answer waits only for what serves the API.
+const downloads = () => import('./download-runner.ts');
+const uploads = () => import('./upload-runner.ts');
+const uploadSessions = () => import('../transfer/upload/cancel-session.ts');
+
 /** In this process, with this process's rights (the per-user daemon, the library). */
 export function localIo(clock: Clock): OwnerIo {
   let webhooks: ReturnType<typeof httpWebhookTransport> | undefined;
   return {
-    download: (_owner, ctx) => runDownloadJob(ctx),
-    upload: (_owner, ctx) => runUploadJob(ctx),
+    download: async (_owner, ctx) => (await downloads()).runDownloadJob(ctx),
+    upload: async (_owner, ctx) => (await uploads()).runUploadJob(ctx),
     checkLocalDestination: (_owner, localName) => checkLocalDestination(localName),
-    checkUploadSource: (_owner, localName) => checkUploadSource(localName),
+    checkUploadSource: async (_owner, localName) => (await uploads()).checkUploadSource(localName),
     commitFile: (_owner, temporaryName, localName, options) => commitFile(temporaryName, localName, options),
     commitFiles: async (_owner, items) => (await commitFiles(items)).map((err) => err?.toJSON() ?? null),
     deleteTempFile: (_owner, path) => deleteTempFile(path),
-    readReply: (_owner, path) => readReply(path),
-    discardUploadLocalState: (_owner, state) => discardUploadLocalState(state),
-    cancelUploadSession: (_owner, request, signal) => cancelUploadSession({ ...request, signal, clock }),
+    readReply: async (_owner, path) => (await import('../transfer/upload/reply.ts')).readReply(path),
+    discardUploadLocalState: async (_owner, state) => (await uploadSessions()).discardUploadLocalState(state),
+    cancelUploadSession: async (_owner, request, signal) =>
+      (await uploadSessions()).cancelUploadSession({ ...request, signal, clock }),
     runCommand: (owner, program, args, env) => runCommand(owner, program, args, env),
     postWebhook: (_owner, post, signal) => {
       webhooks ??= httpWebhookTransport();

@@ -23,7 +23,7 @@ import {
   type Rate,
 } from '../scheduler/bandwidth-policy.ts';
 import { DEFAULT_YIELD_POLICY, type YieldPolicy } from '../scheduler/ledbat.ts';
-import { DEFAULT_MIN_SPLIT_BYTES } from '../transfer/index.ts';
+import { DEFAULT_MIN_SPLIT_BYTES } from '../transfer/segment-plan.ts';
 import { type CostPolicy, DEFAULT_COST_POLICY } from './network-cost.ts';
 
 /**
@@ -47,6 +47,12 @@ export interface Policy {
   readonly dashboardListen: string | null;
   /** Webhooks every job's events go to (docs/webhooks.md), besides the job's own. */
   readonly webhooks: readonly Webhook[];
+  /**
+   * `logoff.keepBackgroundJobs` (system mode): accounts — user names, uids, `@group` — whose
+   * background jobs go on transferring while they have no session, as BITS's jobs of service
+   * accounts do (docs/system.md#owner-logoff). Their FOREGROUND jobs still wait for a session.
+   */
+  readonly keepBackgroundJobs: readonly string[];
   /** `cost`: the network's cost by hand, and the cost flags of jobs that set none. */
   readonly cost: CostPolicy;
 }
@@ -63,6 +69,7 @@ export const DEFAULT_POLICY: Policy = {
   metricsListen: null,
   dashboardListen: null,
   webhooks: [],
+  keepBackgroundJobs: [],
   cost: DEFAULT_COST_POLICY,
 };
 
@@ -96,6 +103,23 @@ function webhooks(value: unknown): Webhook[] {
     } catch (err) {
       throw bad(`webhooks[${i}]`, (err as Error).message);
     }
+  });
+}
+
+/** An account entry: a user name, a uid, or `@group`; kept as text ("1001", "alice", "@ops"). */
+const ACCOUNT_ENTRY = /^@?[A-Za-z_][A-Za-z0-9_.-]*\$?$/u;
+
+function logoff(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  const o = object(value, 'logoff');
+  known(o, ['keepBackgroundJobs'], 'logoff.');
+  const list = o.keepBackgroundJobs ?? [];
+  const key = 'logoff.keepBackgroundJobs';
+  if (!Array.isArray(list)) throw bad(key, 'must be a list of user names, uids or "@group"');
+  return list.map((entry, i) => {
+    if (Number.isSafeInteger(entry) && (entry as number) >= 0) return String(entry);
+    if (typeof entry === 'string' && (ACCOUNT_ENTRY.test(entry) || /^\d+$/u.test(entry))) return entry;
+    throw bad(`${key}[${i}]`, 'must be a user name, a uid or "@group"');
   });
 }
 
@@ -228,6 +252,7 @@ const TOP_KEYS = [
   'metrics',
   'dashboard',
   'webhooks',
+  'logoff',
   'cost',
 ] as const;
 
@@ -263,6 +288,7 @@ export function parsePolicy(doc: unknown): Policy {
     metricsListen: listenSection(o.metrics, 'metrics', false),
     dashboardListen: listenSection(o.dashboard, 'dashboard', true),
     webhooks: webhooks(o.webhooks),
+    keepBackgroundJobs: logoff(o.logoff),
     cost: o.cost === undefined || o.cost === null ? d.cost : costPolicy(o.cost),
   };
 }
@@ -374,6 +400,7 @@ export function policyDocument(policy: Policy): Record<string, unknown> {
     dashboard: { listen: policy.dashboardListen },
     // Secrets never leave bitsd.
     webhooks: policy.webhooks.map((h) => ({ url: h.url })),
+    logoff: { keepBackgroundJobs: [...policy.keepBackgroundJobs] },
     cost: {
       state: policy.cost.state === null ? null : (costStateName(policy.cost.state) ?? null),
       costedNetworkBehaviorBackgroundPriority: transferPolicyText(policy.cost.backgroundFlags),

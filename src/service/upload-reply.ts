@@ -6,7 +6,7 @@ import {
   type ReplyProgress,
   type UploadOptions,
   type UploadSessionState,
-} from '../transfer/upload/index.ts';
+} from '../transfer/upload/upload-request.ts';
 import type { OwnerIo } from './owner-io.ts';
 import { UploadCancelQueue } from './upload-cancel-queue.ts';
 

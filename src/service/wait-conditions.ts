@@ -80,6 +80,8 @@ export interface WaitParts {
   readonly stop: (jobId: string) => Promise<void>;
   /** Whether a job's owner is logged on (system mode). */
   readonly presence: OwnerPresence;
+  /** Accounts whose background jobs transfer without a session (policy `logoff.keepBackgroundJobs`). */
+  readonly keepBackgroundJobs: () => readonly string[];
 }
 
 /**
@@ -95,7 +97,7 @@ export class WaitConditions {
 
   /** The condition that keeps `job` from starting now, or null. */
   blocking(job: Job): WaitCondition | null {
-    if (!this.#p.presence.isPresent(job.owner)) return OWNER_ABSENT;
+    if (this.#waitsForOwner(job)) return OWNER_ABSENT;
     if (this.#waitsForNetwork(job)) return NETWORK_DOWN;
     if (this.#p.policyBlocks(job.priority)) return POLICY_BLOCK;
     if (this.#p.costBlocks(job) !== null) return COST_BLOCK;
@@ -154,7 +156,33 @@ export class WaitConditions {
   presenceChanged(owner: string, present: boolean): void {
     const waiting = (job: Job): boolean => job.owner === owner && job.error?.name === OWNER_ABSENT.error;
     if (present) this.#releaseAll(OWNER_ABSENT, waiting);
-    else this.#parkAll(OWNER_ABSENT, (job) => job.owner === owner);
+    else this.#parkAll(OWNER_ABSENT, (job) => job.owner === owner && this.#waitsForOwner(job));
+  }
+
+  /**
+   * Whether owners are waited for may have changed without a logon or logoff: at start-up, after
+   * a policy change (`logoff.keepBackgroundJobs`) or a priority change (`jobId`: FOREGROUND jobs
+   * always wait). Jobs that must wait now are parked, jobs that need not are queued.
+   */
+  ownersRechecked(jobId?: string): void {
+    const concerned = (job: Job): boolean => jobId === undefined || job.id === jobId;
+    this.#parkAll(OWNER_ABSENT, (job) => concerned(job) && this.#waitsForOwner(job));
+    this.#releaseAll(
+      OWNER_ABSENT,
+      (job) => concerned(job) && job.error?.name === OWNER_ABSENT.error && !this.#waitsForOwner(job),
+    );
+  }
+
+  /**
+   * The owner has no session, and the job is not a background job of an account the policy lets
+   * transfer unattended (BITS: a service account's jobs run while nobody is logged on).
+   */
+  #waitsForOwner(job: Job): boolean {
+    const { presence } = this.#p;
+    if (presence.isPresent(job.owner)) return false;
+    if (job.priority === 'FOREGROUND') return true;
+    const keep = this.#p.keepBackgroundJobs();
+    return keep.length === 0 || !presence.isListed(job.owner, keep);
   }
 
   #waitsForNetwork(job: Job): boolean {
@@ -180,7 +208,8 @@ export class WaitConditions {
   #releaseAll(cond: WaitCondition, applies: (job: Job) => boolean): void {
     const { store, locks, transitions } = this.#p;
     for (const job of store.listJobs()) {
-      if (job.state !== 'TRANSIENT_ERROR') continue;
+      // Checked again inside the lock; this spares a queued task per job that is not waiting.
+      if (job.state !== 'TRANSIENT_ERROR' || !applies(job)) continue;
       locks.background(job.id, async () => {
         const current = store.getJob(job.id);
         if (current?.state !== 'TRANSIENT_ERROR' || !applies(current)) return;

@@ -17,6 +17,6 @@ export { downloadFile } from './download-file.ts';
 export type * from './download-request.ts';
 export { DEFAULT_TIMEOUTS } from './download-state.ts';
 export { FAILURE_TABLE, type FailureRow, unexpectedFailure } from './failure-table.ts';
-export { DEFAULT_MIN_SPLIT_BYTES } from './segmented-download.ts';
+export { DEFAULT_MIN_SPLIT_BYTES } from './segment-plan.ts';
 export { TEMP_SUFFIX } from './temp-file.ts';
 export { abortError, isAbortError, isTransferError, TransferError } from './transfer-error.ts';

@@ -7,6 +7,8 @@ import type { FileSegment } from '../core/index.ts';
  * when both halves stay at least `minSplitBytes`. Pure: the download loop owns the live state.
  */
 
+/** Default smallest part a file is split into (aria2's --min-split-size default is 20 MiB). */
+export const DEFAULT_MIN_SPLIT_BYTES = 20 * 1024 * 1024;
 /** Highest maxConnections a job may ask for (aria2's -x allows 16 too). */
 export const MAX_CONNECTIONS = 16;
 /** Split points are rounded down to this, so pieces start on page boundaries. */

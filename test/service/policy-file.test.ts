@@ -44,6 +44,17 @@ describe('policy file (config.json)', () => {
     assert.equal(p.bandwidth.maxInternetBandwidth?.outsideWindow, Number.POSITIVE_INFINITY);
   });
 
+  it('reads logoff.keepBackgroundJobs: user names, uids and @groups, as text', () => {
+    const p = parsePolicy({ logoff: { keepBackgroundJobs: ['backup', 1001, '@builders'] } });
+    assert.deepEqual(p.keepBackgroundJobs, ['backup', '1001', '@builders']);
+    assert.throws(
+      () => parsePolicy({ logoff: { keepBackgroundJobs: 'backup' } }),
+      /"logoff.keepBackgroundJobs" must be a list/,
+    );
+    assert.throws(() => parsePolicy({ logoff: { keepBackgroundJobs: ['a b'] } }), /"logoff.keepBackgroundJobs\[0\]"/);
+    assert.throws(() => parsePolicy({ logoff: { forever: true } }), /"logoff.forever" is not a known setting/);
+  });
+
   it('reads bandwidth.yield, with defaults for what it leaves out, and names a bad key', () => {
     assert.deepEqual(parsePolicy({}).bandwidth.yield, DEFAULT_YIELD_POLICY);
     assert.equal(DEFAULT_YIELD_POLICY.enabled, true, 'background jobs yield by default, as in BITS');

@@ -94,6 +94,29 @@ describe('SqliteJobStore on disk', () => {
     }
   });
 
+  test('a lone commit is synced at once: durable() starts one fdatasync in the same tick, no commit delay', async () => {
+    let started = 0;
+    const store = storeWithSync({
+      fdatasync: (fd, done) => {
+        started++;
+        fdatasync(fd, done);
+      },
+    });
+    try {
+      for (let n = 1; n <= 3; n++) {
+        createJob(store, n);
+        const wait = store.durable();
+        // Nothing else is pending, so the caller's own sync is already running (no timer, no
+        // window to gather siblings): its latency is one fdatasync.
+        assert.equal(started, n, 'the sync started inside durable()');
+        await wait;
+        assert.equal(started, n, 'exactly one sync for a lone commit');
+      }
+    } finally {
+      store.close();
+    }
+  });
+
   test('a failed WAL sync rejects durable() for its commits and for every later one (fsyncgate)', async () => {
     const eio = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
     const store = storeWithSync({ fdatasync: (_fd, done) => setImmediate(() => done(eio)) });

@@ -1,4 +1,3 @@
-import { dashboardToken } from '../../api/dashboard-token.ts';
 import { resolvePaths } from '../../api/paths.ts';
 import type { DaemonStatus } from '../../api/schemas.ts';
 import type { BitsManager } from '../bits-vocabulary.ts';
@@ -7,7 +6,8 @@ import { expectArgs } from '../parse-values.ts';
 
 /** Where the dashboard switch reads and writes (both CLIs bind it to their own I/O). */
 export interface DashboardIo {
-  readonly manager: BitsManager & { status?(): Promise<DaemonStatus> };
+  /** `socketPath`: the socket it talks to (the system bitsd's socket of this user with --system). */
+  readonly manager: BitsManager & { status?(): Promise<DaemonStatus>; readonly socketPath?: string };
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal: AbortSignal | undefined;
   print(text: string): void;
@@ -22,12 +22,17 @@ export interface DashboardIo {
 export async function openDashboard(io: DashboardIo): Promise<{ url: string; servedBy: 'bitsd' | 'this command' }> {
   const paths = resolvePaths(io.env);
   const status = await io.manager.status?.();
+  // Loaded here, as the proxy below: node:crypto is a large load that no other switch needs.
+  const { dashboardToken } = await import('../../api/dashboard-token.ts');
   const token = dashboardToken(paths.stateDir);
   if (typeof status?.dashboardUrl === 'string')
     return { url: `${status.dashboardUrl}/#token=${token}`, servedBy: 'bitsd' };
   // Loaded here: the proxy pulls in undici and Hono, which no other switch needs at start-up.
   const { startDashboardProxy } = await import('../dashboard-proxy.ts');
-  const proxy = await startDashboardProxy({ socketPath: paths.socketPath, stateDir: paths.stateDir });
+  // The manager's own socket: with the system bitsd, this user's socket there, so the page sees
+  // what this user may see (their own jobs; every job for an administrator), nothing more.
+  const socketPath = io.manager.socketPath ?? paths.socketPath;
+  const proxy = await startDashboardProxy({ socketPath, stateDir: paths.stateDir });
   try {
     io.print(`Dashboard: ${proxy.url}\n(served from here through bitsd's socket; Ctrl-C stops it)\n`);
     const signal = io.signal;

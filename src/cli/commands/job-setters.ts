@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { type BitsManager, formatTransferPolicy, INTEGER_RANGES } from '../bits-vocabulary.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { notifyCmdLineText, securityFlagsText } from '../format-job.ts';
@@ -19,6 +19,10 @@ import {
   parseTransferPolicyArg,
 } from '../parse-values.ts';
 import { jobChanged, resolveJob } from './job-context.ts';
+
+/** node:crypto only for the one setter that makes a secret (it is a large load for every switch). */
+const randomHex = (): string =>
+  (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).randomBytes(32).toString('hex');
 
 /** What a setter does, and what it prints (unless `apply` returns the text itself). */
 interface Setting {
@@ -112,7 +116,7 @@ export const jobSetterCommands: readonly Command[] = [
       if (url === null) return { apply: (m, id) => m.setWebhooks(id, null), text: 'Notification URL removed.' };
       // A secret on the command line shows in `ps`; without one, a random one is made here.
       const made = a[1] === undefined;
-      const secret = a[1] ?? randomBytes(32).toString('hex');
+      const secret = a[1] ?? randomHex();
       const text = made
         ? `Notification URL set to ${url}.\nWebhook secret (shown once; keep it to verify signatures): ${secret}`
         : `Notification URL set to ${url}.`;
