@@ -41,7 +41,8 @@ async function main(): Promise<void> {
   if (selected.length === 0) throw new Error(`no scenario matches --only ${args.only?.join(',')}`);
   if (!args.noInstall) ensurePackages(log);
 
-  const ws = makeWorkspace(WORK, args.quick ? 1 : 4, log);
+  // Full: 2.1 GiB of corpus, S16F's lying copy (1 GiB) and a destination (1 GiB).
+  const ws = makeWorkspace(WORK, args.quick ? 1 : 6, log);
   const cleanups: Array<() => Promise<void> | void> = [() => (args.keep ? undefined : unmountWorkspace(WORK))];
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await fn();

@@ -2,6 +2,8 @@
 // The worker of one job owner under `bitsd --system` (src/service/worker/): root starts it and it
 // becomes the owner — groups, gid, then uid, which cannot be undone — before it loads anything
 // else, so every file it opens and every byte it reads from the network is the owner's business.
+// With OPENBITS_WORKER_ROLE=metrics it is the metrics relay instead (src/daemon/metrics-relay.ts),
+// run as nobody: the HTTP of `metrics.listen` is parsed there, not in root.
 import './require-node.js';
 import { moduleUrl } from './locate.js';
 
@@ -22,5 +24,10 @@ if (process.getuid() !== uid || process.geteuid() !== uid || process.getgid() !=
   process.exit(77);
 }
 await import('./compile-cache.js');
-const { runWorker } = await import(moduleUrl('service/worker/worker-main'));
-runWorker();
+if (process.env.OPENBITS_WORKER_ROLE === 'metrics') {
+  const { runMetricsRelay } = await import(moduleUrl('daemon/metrics-relay-main'));
+  await runMetricsRelay();
+} else {
+  const { runWorker } = await import(moduleUrl('service/worker/worker-main'));
+  runWorker();
+}

@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import type { ManagerEvent } from '../../src/api/bits-manager.ts';
 import { connect } from '../../src/client/connect.ts';
-import type { PieceDigests } from '../../src/core/job.ts';
+import type { FileDigest, PieceDigests } from '../../src/core/job.ts';
 import type { JobPriority, JobType } from '../../src/core/job-state.ts';
 
 /** What to transfer. */
@@ -20,6 +20,7 @@ export interface OpenbitsClientSpec {
     readonly url: string;
     readonly dest: string;
     readonly mirrors?: readonly string[];
+    readonly digests?: readonly FileDigest[];
     readonly pieces?: PieceDigests;
   }>;
   /** Connections per file (1: front to back). */
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
         remoteName: i.url,
         localName: i.dest,
         ...(i.mirrors === undefined ? {} : { mirrors: i.mirrors }),
+        ...(i.digests === undefined ? {} : { digests: i.digests }),
         ...(i.pieces === undefined ? {} : { pieces: i.pieces }),
       })),
     );

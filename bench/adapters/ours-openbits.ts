@@ -137,6 +137,7 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
         url: i.url,
         dest: i.dest,
         ...(i.mirrors === undefined ? {} : { mirrors: i.mirrors }),
+        ...(i.digests === undefined ? {} : { digests: i.digests }),
         ...(i.pieces === undefined ? {} : { pieces: i.pieces }),
       })),
       mode,

@@ -13,6 +13,8 @@ export interface DownloadItem {
   readonly size: number;
   /** Other URLs of the same file (S16). */
   readonly mirrors?: readonly string[];
+  /** Whole-file digests to check the file against (S1D). */
+  readonly digests?: ReadonlyArray<{ readonly algorithm: 'sha-256'; readonly value: string }>;
   /** Piece digests to check the file against (S16F). */
   readonly pieces?: { readonly algorithm: 'sha-256'; readonly length: number; readonly hashes: readonly string[] };
 }

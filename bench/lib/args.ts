@@ -38,7 +38,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
         .filter(Boolean)
     : null;
   if (only) {
-    for (const id of only) if (!/^S\d{1,2}F?$/.test(id)) throw new Error(`--only takes ids like S1,S6,S16F; got ${id}`);
+    for (const id of only)
+      if (!/^S\d{1,2}[A-Z]?$/.test(id)) throw new Error(`--only takes ids like S1,S6,S16F; got ${id}`);
   }
   return {
     quick,

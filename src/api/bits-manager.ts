@@ -117,6 +117,11 @@ export interface BitsManager {
     digests: readonly FileDigest[],
     pieces?: PieceDigests | null,
   ): Promise<void>;
+  /**
+   * BITS_JOB_PROPERTY_ID_COST_FLAGS: the network cost states the job may transfer on (a mask of
+   * BITS_COST_STATE_* bits, e.g. 0x80000021 UNRESTRICTED), or null for the policy's default.
+   */
+  setCostFlags(jobId: string, flags: number | null): Promise<void>;
   setReplyFileName(jobId: string, path: string | null): Promise<void>;
   getReplyFileName(jobId: string): Promise<string | null>;
   getReplyProgress(jobId: string): Promise<ReplyProgress>;
@@ -171,6 +176,23 @@ export interface JobInfo
   /** The current error (only in ERROR / TRANSIENT_ERROR). */
   readonly error: JobErrorInfo | null;
   readonly files: FileInfo[];
+  /** Beyond BITS: how its rate is decided while it transfers; null when it is not transferring. */
+  readonly yielding: YieldStatus | null;
+}
+
+/** Beyond BITS: how a running background job's rate is decided now (docs/scheduling.md). */
+export interface YieldStatus {
+  /**
+   * `yielding`: the rate follows the link (LEDBAT-style); `fixed`: no delay signal, so only the
+   * configured limits apply; `off`: yielding is disabled, or the job is FOREGROUND or on loopback.
+   */
+  readonly mode: 'yielding' | 'fixed' | 'off';
+  /** The rate the controller allows now (bytes/s), or null when it sets none. */
+  readonly rate: number | null;
+  /** The interface whose counters it reads, or null without counters. */
+  readonly interface: string | null;
+  /** Why it is not yielding, or lacks a signal; null when it has both. */
+  readonly note: string | null;
 }
 
 /** A file to add: beyond BITS, with mirrors, digests and piece digests (Metalink). */

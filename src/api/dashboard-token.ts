@@ -4,7 +4,7 @@
  * first (bitsd, or the `openbits dashboard` proxy) creates it; the CLI prints it inside the URL.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const DASHBOARD_TOKEN_FILE = 'dashboard.token';
@@ -12,6 +12,8 @@ export const DASHBOARD_TOKEN_FILE = 'dashboard.token';
 /** Read the token, creating it if there is none. Never follows a symlink planted at the path. */
 export function dashboardToken(stateDir: string): string {
   const path = join(stateDir, DASHBOARD_TOKEN_FILE);
+  // A user of the system bitsd may never have run a bitsd of their own that made the folder.
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
   try {
     const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     try {

@@ -301,6 +301,14 @@ export const PROPERTY_OPERATIONS = {
     pack: (_id, value: number) => ({ value }),
     call: (m, id, body) => m.setMaxConnections(id, body.value),
   }),
+  setCostFlags: jobCommand({
+    name: 'setCostFlags',
+    method: 'PUT',
+    path: 'cost-flags',
+    body: 'CostFlagsValue',
+    pack: (_id, value: number | null) => ({ value }),
+    call: (m, id, body) => m.setCostFlags(id, body.value),
+  }),
   setReplyFileName: op({
     name: 'setReplyFileName',
     method: 'PUT',

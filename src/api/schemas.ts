@@ -71,6 +71,7 @@ export const BandwidthValue = WholeValue(INTEGER_RANGES.bandwidth);
 export const MaxDownloadSizeValue = Type.Object({ value: Nullable(Whole(INTEGER_RANGES.maxDownloadSize)) }, closed);
 export const FileModeValue = Type.Object({ value: Nullable(Whole(INTEGER_RANGES.fileMode)) }, closed);
 export const MaxConnectionsValue = WholeValue(INTEGER_RANGES.maxConnections);
+export const CostFlagsValue = Type.Object({ value: Nullable(Whole(INTEGER_RANGES.costFlags)) }, closed);
 export const BooleanValue = Type.Object({ value: Type.Boolean() }, closed);
 export const WebhooksBody = Type.Object(
   {
@@ -180,6 +181,7 @@ export const JobInfoSchema = Type.Object({
   maxBandwidth: Int,
   fileMode: Nullable(Int),
   maxConnections: Int,
+  costFlags: Nullable(Int),
   replyFileName: Nullable(Type.String()),
   errorCount: Int,
   progress: JobProgressSchema,
@@ -187,6 +189,14 @@ export const JobInfoSchema = Type.Object({
   replyProgress: Nullable(ReplyProgressSchema),
   error: Nullable(JobErrorInfoSchema),
   files: Type.Array(FileInfoSchema),
+  yielding: Nullable(
+    Type.Object({
+      mode: Type.Enum(['yielding', 'fixed', 'off']),
+      rate: Nullable(Int),
+      interface: Nullable(Type.String()),
+      note: Nullable(Type.String()),
+    }),
+  ),
 });
 
 export const ResultCodeSchema = Type.Enum(['S_OK', 'S_FALSE', 'BG_S_PARTIAL_COMPLETE', 'BG_S_UNABLE_TO_DELETE_FILES']);

@@ -29,6 +29,7 @@ export {
   type FileRange,
   formatHresult,
   formatJobId,
+  formatTransferPolicy,
   INTEGER_RANGES,
   type IntegerRange,
   isFinalState,
@@ -44,6 +45,7 @@ export {
   normalizeJobId,
   PROXY_USAGES,
   type ProxyUsage,
+  parseTransferPolicy,
   SIZE_UNKNOWN,
   systemClock,
 } from '../core/index.ts';

@@ -17,6 +17,7 @@ import {
   MAX_CONNECTIONS,
   PROXY_USAGES,
   type ProxyUsage,
+  parseTransferPolicy,
 } from './bits-vocabulary.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -160,6 +161,20 @@ export function parseConnections(command: string, value: string): number {
     throw new UsageError(`connections must be a whole number from 1 to ${MAX_CONNECTIONS}; got ${value}`, command);
   }
   return n;
+}
+
+/**
+ * A transfer policy (cost flags): Always, NotRoaming, NoSurcharge, Standard, PolicyUnrestricted,
+ * cost-state names joined by commas (Unrestricted,BelowCap), a mask (0x80000021), or DEFAULT
+ * (null: the policy's default for the job's priority).
+ */
+export function parseTransferPolicyArg(command: string, value: string): number | null {
+  if (value.toLowerCase() === 'default') return null;
+  try {
+    return parseTransferPolicy(value);
+  } catch (err) {
+    throw new UsageError((err as Error).message, command);
+  }
 }
 
 /** true/false, yes/no, on/off, 1/0. */

@@ -1,5 +1,6 @@
 export * from './bits-error.ts';
 export * from './clock.ts';
+export * from './cost.ts';
 export * from './error-codes.ts';
 export * from './job.ts';
 export * from './job-state.ts';

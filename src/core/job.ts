@@ -204,6 +204,11 @@ export interface Job {
    * segments only when the server honours Range and each part is worth a connection.
    */
   readonly maxConnections: number;
+  /**
+   * BITS_JOB_PROPERTY_ID_COST_FLAGS: the network cost states the job may transfer on (cost.ts),
+   * or null until set: then the policy's default for its priority applies (BITS: "always").
+   */
+  readonly costFlags: number | null;
   readonly replyFileName: string | null;
   readonly errorCount: number;
   readonly error: (BitsErrorData & { readonly fileIndex: number | null }) | null;

@@ -73,6 +73,8 @@ export const INTEGER_RANGES = {
   rangeLength: { min: -1, max: MAX_SAFE, error: 'BG_E_INVALID_RANGE' },
   /** Beyond BITS: connections per file (validate.ts MAX_CONNECTIONS). */
   maxConnections: { min: 1, max: 16, error: 'E_INVALIDARG' },
+  /** BITS_JOB_PROPERTY_ID_COST_FLAGS: a DWORD mask; cost.ts checks its bits. */
+  costFlags: { min: 1, max: 0xffffffff, error: 'E_INVALIDARG' },
   /** A file's index in its job. */
   fileIndex: { min: 0, max: 0xffffffff, error: 'E_INVALIDARG' },
 } as const satisfies Record<string, IntegerRange>;

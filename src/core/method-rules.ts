@@ -38,6 +38,7 @@ export const JOB_METHODS = [
   'setMaxBandwidth',
   'setFileMode',
   'setMaxConnections',
+  'setCostFlags',
   'setReplyFileName',
   'getReplyData',
   'getReplyProgress',
@@ -139,6 +140,7 @@ export const METHOD_RULES: Readonly<Record<JobMethod, MethodRule>> = {
   setMaxBandwidth: {},
   setFileMode: {},
   setMaxConnections: { types: DOWNLOAD, typeError: 'BG_E_PROPERTY_SUPPORTED_FOR_DOWNLOAD_JOBS_ONLY' },
+  setCostFlags: {},
   setReplyFileName: {
     types: UPLOAD_REPLY,
     typeError: 'E_NOTIMPL',

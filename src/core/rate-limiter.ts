@@ -7,4 +7,9 @@ export interface RateLimiter {
   take(bytes: number, signal: AbortSignal): Promise<void>;
   /** No limit applies now (a worker in another process may then read on without asking). */
   isUnlimited?(): boolean;
+  /**
+   * Call `listener` when a limit begins (the rate goes from unlimited to a number), so a worker's
+   * read-ahead grant can be withdrawn at once; returns the way to stop listening.
+   */
+  onLimited?(listener: () => void): () => void;
 }

@@ -29,6 +29,9 @@ export const JOB_EVENTS = [
   /** Bandwidth policy is 0 now (BG_E_BLOCKED_BY_POLICY) / the window ended. */
   'policy_blocked',
   'policy_unblocked',
+  /** The network's cost is not in the job's cost flags (BG_E_BLOCKED_BY_COST_TRANSFER_POLICY) / now it is. */
+  'cost_blocked',
+  'cost_unblocked',
   /** System mode: the owner's last session ended (ERROR_NOT_LOGGED_ON) / a session began. */
   'owner_logged_off',
   'owner_logged_on',
@@ -149,6 +152,20 @@ export const TRANSITIONS: readonly TransitionRow[] = [
     note: 'BG_E_BLOCKED_BY_POLICY (background jobs)',
   },
   { event: 'policy_unblocked', from: ['TRANSIENT_ERROR'], to: 'QUEUED', error: 'keep', note: 'bandwidth window ended' },
+  {
+    event: 'cost_blocked',
+    from: ACTION,
+    to: 'TRANSIENT_ERROR',
+    error: 'set',
+    note: 'BG_E_BLOCKED_BY_COST_TRANSFER_POLICY; ErrorCount unchanged',
+  },
+  {
+    event: 'cost_unblocked',
+    from: ['TRANSIENT_ERROR'],
+    to: 'QUEUED',
+    error: 'keep',
+    note: 'the network cost now allows the job',
+  },
   {
     event: 'owner_logged_off',
     from: ACTION,

@@ -13,6 +13,7 @@ import { RotatingFile } from './rotating-file.ts';
 import { sdNotify } from './sd-notify.ts';
 import { startSystemDaemon } from './system-daemon.ts';
 import { usage } from './usage.ts';
+import { yieldTraceOption } from './yield-trace.ts';
 
 /** Exit code when another bitsd already serves the socket (systemd: RestartPreventExitStatus). */
 export const EXIT_ALREADY_RUNNING = 3;
@@ -104,6 +105,7 @@ if (args.system) {
           owner: '0',
           isAdmin: true,
           ...(process.env.OPENBITS_METRICS === 'off' ? {} : { metrics: { version: OPENBITS_VERSION } }),
+          ...yieldTraceOption(process.env.OPENBITS_YIELD_TRACE),
           logger,
         }),
     });
@@ -138,6 +140,7 @@ async function startUserDaemon(): Promise<void> {
         createManager({
           ...options,
           ...(process.env.OPENBITS_METRICS === 'off' ? {} : { metrics: { version: OPENBITS_VERSION } }),
+          ...yieldTraceOption(process.env.OPENBITS_YIELD_TRACE),
           logger,
         }),
     });

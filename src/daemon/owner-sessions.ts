@@ -17,6 +17,8 @@ export interface OwnerSessionsOptions {
   readonly uidMin?: number;
   /** How often the sessions are looked at (default 2 s). */
   readonly pollMs?: number;
+  /** Names and groups of accounts (policy lists name users and `@group`s; default: uids only). */
+  readonly isListed?: (uid: number, entries: readonly string[]) => boolean;
 }
 
 /** UID_MIN of /etc/login.defs: the first uid of a person rather than a service. */
@@ -99,6 +101,11 @@ export class OwnerSessions implements OwnerPresence {
     if (this.#mode === 'none' || !/^\d+$/u.test(owner)) return true;
     const uid = Number(owner);
     return uid < this.#uidMin || this.#present.has(uid);
+  }
+
+  isListed(owner: string, entries: readonly string[]): boolean {
+    if (entries.includes(owner)) return true;
+    return /^\d+$/u.test(owner) && (this.#o.isListed?.(Number(owner), entries) ?? false);
   }
 
   onChange(listener: (owner: string, present: boolean) => void): void {

@@ -14,7 +14,8 @@ import type { OwnerPresence } from '../service/owner-presence.ts';
 import { OwnerWorkers } from '../service/worker/owner-workers.ts';
 import { reloadPolicy } from './daemon.ts';
 import { acquireInstanceLock } from './instance-lock.ts';
-import { OwnerSessions, type SessionMode } from './owner-sessions.ts';
+import { type MetricsRelay, startMetricsRelay } from './metrics-relay.ts';
+import { loginDefsUidMin, OwnerSessions, type SessionMode } from './owner-sessions.ts';
 import { type Account, SystemUsers } from './system-users.ts';
 
 /** The manager the system daemon serves: one view of it per user's socket. */
@@ -127,9 +128,12 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
   checkMachinePolicy(paths.configPath);
   const lock = await acquireInstanceLock(paths.stateDir);
   const users = new SystemUsers({ clock, adminGroup: options.adminGroup });
+  // Uids below this are service accounts: never parked at logoff, exempt from quotas.
+  const uidMin = loginDefsUidMin();
   let manager: SystemManager | undefined;
   const servers = new Map<number, Promise<ApiServer>>();
   let hello: Server | undefined;
+  let relay: MetricsRelay | undefined;
   const startedAt = clock.wallMs();
 
   async function listenFor(account: Account, served: SystemManager): Promise<ApiServer> {
@@ -140,6 +144,7 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
       owner: String(uid),
       isAdmin: () => users.isAdmin(uid),
       mayConfigure: () => users.isAdmin(uid),
+      isServiceAccount: () => uid < uidMin,
     });
     const server = await listenApi({
       manager: view,
@@ -153,7 +158,8 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
         version: options.version,
         pid: process.pid,
         startedAt,
-        metricsUrl: null,
+        metricsUrl: relay?.url ?? null,
+        // Each user serves their own (`bitsadmin --system /util /dashboard`) through their socket.
         dashboardUrl: null,
       }),
     });
@@ -222,10 +228,13 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
       clock,
       mode: options.sessions,
       ignorePids: () => io.pids(),
+      isListed: (uid, entries) => users.isListed(uid, entries),
+      uidMin,
       ...(sessionsDir === undefined || sessionsDir === '' ? {} : { logindDir: sessionsDir }),
     });
     logger.info({ sessions: presence.mode }, 'owner sessions watched');
     manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath, io, presence });
+    relay = await startWebRelay(manager, users, options);
     // Sockets of a previous run (a crash, kill -9) go: each is made again on the next hello.
     for (const name of readdirSync(paths.usersDir)) rmSync(join(paths.usersDir, name), { force: true });
     rmSync(paths.helloPath, { force: true });
@@ -242,6 +251,7 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
     chmodSync(paths.helloPath, 0o666);
     hello = helloServer;
   } catch (err) {
+    await relay?.close();
     await manager?.close().catch(() => undefined);
     lock.release();
     throw err;
@@ -271,6 +281,7 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
         helloServer.closeAllConnections();
         const all = await Promise.all([...servers.values()].map((s) => s.catch(() => undefined)));
         await Promise.all(all.map((s) => s?.close()));
+        await relay?.close();
         await served.close();
         rmSync(paths.helloPath, { force: true });
         for (const name of readdirSync(paths.usersDir)) rmSync(join(paths.usersDir, name), { force: true });
@@ -280,4 +291,28 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
       return stopping;
     },
   };
+}
+
+/**
+ * The machine policy's `metrics.listen`, served by a relay running as nobody (root parses no
+ * HTTP from the network). `dashboard.listen` is not served: a dashboard of root's would have to
+ * tell users apart by token, so each user runs their own through their socket instead.
+ */
+async function startWebRelay(
+  manager: SystemManager,
+  users: SystemUsers,
+  options: SystemDaemonOptions,
+): Promise<MetricsRelay | undefined> {
+  const policy = (await manager.getPolicy()) as { metrics?: { listen?: unknown }; dashboard?: { listen?: unknown } };
+  if (typeof policy.dashboard?.listen === 'string') {
+    options.logger.warn(
+      { listen: policy.dashboard.listen },
+      'dashboard.listen is not served by bitsd --system; users run `bitsadmin --system /util /dashboard`',
+    );
+  }
+  const listen = policy.metrics?.listen;
+  if (typeof listen !== 'string' || manager.metrics === undefined) return undefined;
+  // nobody: the usual unprivileged account (65534 where the name service has none).
+  const account = users.named('nobody') ?? { uid: 65534, gid: 65534, name: 'nobody', home: '/' };
+  return startMetricsRelay({ listen, metrics: manager.metrics, account, logger: options.logger, env: options.env });
 }

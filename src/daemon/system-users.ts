@@ -31,6 +31,7 @@ export class SystemUsers {
   readonly #adminGroup: string | null;
   readonly #accounts = new Map<number, { at: number; account: Account | undefined }>();
   readonly #admins = new Map<number, { at: number; admin: boolean }>();
+  readonly #groups = new Map<number, { at: number; groups: readonly string[] }>();
 
   constructor(options: { clock: Clock; adminGroup: string | null }) {
     this.#clock = options.clock;
@@ -50,6 +51,40 @@ export class SystemUsers {
         : { uid, gid: Number(f[3]), name: f[0] as string, home: f[5] as string };
     this.#accounts.set(uid, { at: now, account });
     return account;
+  }
+
+  /** The account with this name (not cached: read once, at start). */
+  named(name: string): Account | undefined {
+    const f = getent('passwd', name)?.split('\n')[0]?.split(':');
+    if (f === undefined || f.length < 7 || f[0] !== name) return undefined;
+    return { uid: Number(f[2]), gid: Number(f[3]), name, home: f[5] as string };
+  }
+
+  /** Names of the groups of a uid (primary and supplementary), as `id -Gn` says. */
+  groupNames(uid: number): readonly string[] {
+    const now = this.#clock.monotonicMs();
+    const cached = this.#groups.get(uid);
+    if (cached !== undefined && now - cached.at < CACHE_MS) return cached.groups;
+    const account = this.account(uid);
+    let groups: string[] = [];
+    if (account !== undefined) {
+      try {
+        groups = execFileSync('id', ['-Gn', '--', account.name], { encoding: 'utf8' }).trim().split(/\s+/u);
+      } catch {
+        groups = [];
+      }
+    }
+    this.#groups.set(uid, { at: now, groups });
+    return groups;
+  }
+
+  /** Whether a uid is one of `entries`: its uid, its user name, or `@group` of one of its groups. */
+  isListed(uid: number, entries: readonly string[]): boolean {
+    if (entries.includes(String(uid))) return true;
+    const name = this.account(uid)?.name;
+    if (name !== undefined && entries.includes(name)) return true;
+    if (!entries.some((e) => e.startsWith('@'))) return false;
+    return this.groupNames(uid).some((g) => entries.includes(`@${g}`));
   }
 
   /** Root, or a member of the admin group (primary or supplementary). */

@@ -1,4 +1,5 @@
 import type { JobPriority } from '../core/index.ts';
+import { DEFAULT_YIELD_POLICY, type YieldPolicy } from './ledbat.ts';
 
 /** A rate in bytes per second; Infinity = unlimited, 0 = blocked. */
 export type Rate = number;
@@ -34,9 +35,16 @@ export interface BandwidthPolicy {
   readonly maxInternetBandwidth: DailyWindowLimit | null;
   readonly workSchedule: WorkScheduleLimit | null;
   readonly timetable: readonly TimetableEntry[] | null;
+  /** Beyond BITS's fixed limits: yield to other traffic (ledbat.ts). */
+  readonly yield: YieldPolicy;
 }
 
-export const NO_BANDWIDTH_POLICY: BandwidthPolicy = { maxInternetBandwidth: null, workSchedule: null, timetable: null };
+export const NO_BANDWIDTH_POLICY: BandwidthPolicy = {
+  maxInternetBandwidth: null,
+  workSchedule: null,
+  timetable: null,
+  yield: DEFAULT_YIELD_POLICY,
+};
 
 /** A moment of the week in local time. */
 export interface WeekTime {

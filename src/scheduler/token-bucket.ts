@@ -21,6 +21,7 @@ export class TokenBucket implements RateLimiter {
   #tokens: number;
   #last: number;
   readonly #queue: Waiter[] = [];
+  readonly #onLimited = new Set<() => void>();
   #timer: TimerHandle | null = null;
 
   constructor(clock: Clock, bytesPerSecond: number) {
@@ -34,12 +35,24 @@ export class TokenBucket implements RateLimiter {
     return this.#rate;
   }
 
+  /** Whether a take is waiting for tokens now (the rate is what holds its taker back). */
+  get waiting(): boolean {
+    return this.#queue.length > 0;
+  }
+
   /** Change the rate; waiters are re-timed at once. */
   setRate(bytesPerSecond: number): void {
     this.#refill();
+    const began = !Number.isFinite(this.#rate) && Number.isFinite(bytesPerSecond);
     this.#rate = bytesPerSecond;
     this.#tokens = Math.min(this.#tokens, this.#burst());
     this.#pump();
+    if (began) for (const listener of [...this.#onLimited]) listener();
+  }
+
+  onLimited(listener: () => void): () => void {
+    this.#onLimited.add(listener);
+    return () => this.#onLimited.delete(listener);
   }
 
   #burst(): number {
@@ -124,5 +137,11 @@ export function combineLimiters(limiters: ReadonlyArray<RateLimiter | null>): Ra
       for (const l of active) await l.take(bytes, signal);
     },
     isUnlimited: () => active.every((l) => l.isUnlimited?.() === true),
+    onLimited(listener: () => void): () => void {
+      const stops = active.map((l) => l.onLimited?.(listener));
+      return () => {
+        for (const stop of stops) stop?.();
+      };
+    },
   };
 }

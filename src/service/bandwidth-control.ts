@@ -1,7 +1,16 @@
+import type { YieldStatus } from '../api/bits-manager.ts';
 import type { Clock, Job, JobPriority, TimerHandle } from '../core/index.ts';
 import { type BandwidthPolicy, policyRate, weekTimeOf } from '../scheduler/bandwidth-policy.ts';
 import { combineLimiters, TokenBucket } from '../scheduler/token-bucket.ts';
 import type { RateLimiter } from '../transfer/download-request.ts';
+import { type LinkProbes, YieldControl, type YieldLogger, type YieldTrace } from './yield-control.ts';
+
+/** What the yielding controller needs beyond the policy. */
+export interface YieldOptions {
+  readonly probes: LinkProbes;
+  readonly logger: YieldLogger;
+  readonly trace?: ((step: YieldTrace) => void) | undefined;
+}
 
 const BACKGROUND = ['HIGH', 'NORMAL', 'LOW'] as const;
 type Background = (typeof BACKGROUND)[number];
@@ -11,8 +20,10 @@ const REFRESH_MS = 15_000;
 
 /**
  * Bandwidth for transfers: one bucket per background priority, shared by every job of that
- * priority (fair shares), at the rate the bandwidth policy gives now; plus a bucket per job with
- * a per-job limit. FOREGROUND jobs are never throttled by policy. The time of week comes from the
+ * priority (fair shares), at the rate the bandwidth policy gives now; one more per background
+ * priority at the rate the yielding controller sets (yield-control.ts), taken from only by the
+ * jobs that yield; plus a bucket per job with a per-job limit. FOREGROUND jobs are never
+ * throttled by policy. The time of week comes from the
  * wall clock read once at start plus monotonic time, so a wall-clock jump changes nothing until a
  * restart (as BITS's window does).
  */
@@ -21,25 +32,48 @@ export class BandwidthControl {
   #policy: BandwidthPolicy;
   readonly #onBlockChange: (priority: JobPriority, blocked: boolean) => void;
   readonly #buckets = new Map<Background, TokenBucket>();
+  readonly #yieldBuckets = new Map<Background, TokenBucket>();
+  readonly #yield: YieldControl;
   readonly #jobBuckets = new Map<string, TokenBucket>();
   readonly #blocked = new Set<Background>();
   readonly #wallAtStart: number;
   readonly #monoAtStart: number;
   #timer: TimerHandle | null = null;
 
-  constructor(clock: Clock, policy: BandwidthPolicy, onBlockChange: (priority: JobPriority, blocked: boolean) => void) {
+  constructor(
+    clock: Clock,
+    policy: BandwidthPolicy,
+    onBlockChange: (priority: JobPriority, blocked: boolean) => void,
+    yieldOptions: YieldOptions,
+  ) {
     this.#clock = clock;
     this.#policy = policy;
     this.#onBlockChange = onBlockChange;
     this.#wallAtStart = clock.wallMs();
     this.#monoAtStart = clock.monotonicMs();
-    for (const p of BACKGROUND) this.#buckets.set(p, new TokenBucket(clock, Number.POSITIVE_INFINITY));
+    for (const p of BACKGROUND) {
+      this.#buckets.set(p, new TokenBucket(clock, Number.POSITIVE_INFINITY));
+      this.#yieldBuckets.set(p, new TokenBucket(clock, Number.POSITIVE_INFINITY));
+    }
+    this.#yield = new YieldControl({
+      ...yieldOptions,
+      clock,
+      policy: policy.yield,
+      apply: (priority, rate) => this.#yieldBuckets.get(priority)?.setRate(rate),
+      limited: (priority) => this.#yieldBuckets.get(priority)?.waiting === true,
+    });
     this.#refresh();
   }
 
   setPolicy(policy: BandwidthPolicy): void {
     this.#policy = policy;
+    this.#yield.setPolicy(policy.yield);
     this.#refresh();
+  }
+
+  /** How a running job's rate is decided now (null when it is not running). */
+  yieldStatus(jobId: string): YieldStatus | null {
+    return this.#yield.status(jobId);
   }
 
   /** The rate of `priority` now (bytes/s; Infinity unlimited; 0 blocked). */
@@ -79,11 +113,30 @@ export class BandwidthControl {
     else bucket.setRate(bytesPerSecond);
   }
 
-  /** The limiter a transfer of `job` consumes from (null: unlimited). */
+  /**
+   * The limiter a run of `job` consumes from (null: unlimited); `release` it when the run ends
+   * (a yielding job's controller runs only while one of its priority transfers).
+   */
   limiterFor(job: Job): RateLimiter | null {
     if (job.maxBandwidth > 0 && !this.#jobBuckets.has(job.id)) this.setJobRate(job.id, job.maxBandwidth);
-    const shared = job.priority === 'FOREGROUND' ? null : (this.#buckets.get(job.priority) ?? null);
-    return combineLimiters([shared, this.#jobBuckets.get(job.id) ?? null]);
+    if (job.priority === 'FOREGROUND') return this.#jobBuckets.get(job.id) ?? null;
+    const count = this.#yield.attach(job);
+    const yieldBucket = this.#yieldBuckets.get(job.priority) as TokenBucket;
+    const yielding: RateLimiter | null =
+      count === null
+        ? null
+        : {
+            take(bytes: number, signal: AbortSignal): Promise<void> {
+              count(bytes);
+              return yieldBucket.take(bytes, signal);
+            },
+          };
+    return combineLimiters([this.#buckets.get(job.priority) ?? null, yielding, this.#jobBuckets.get(job.id) ?? null]);
+  }
+
+  /** A run that took a limiter ended. */
+  release(jobId: string): void {
+    this.#yield.detach(jobId);
   }
 
   forget(jobId: string): void {
@@ -92,5 +145,6 @@ export class BandwidthControl {
 
   stop(): void {
     this.#timer?.cancel();
+    this.#yield.stop();
   }
 }

@@ -1,4 +1,4 @@
-import type { Clock, FileSegment, Job, JobFile } from '../core/index.ts';
+import { type Clock, type FileSegment, type Job, type JobFile, MAX_MIRRORS } from '../core/index.ts';
 import type { FilePatch } from '../store/job-store.ts';
 import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/download-request.ts';
 import { downloadFile, TransferError, unexpectedFailure } from '../transfer/index.ts';
@@ -58,10 +58,14 @@ const MAX_PENDING_SYNCS = 16;
  * The last fdatasync of each finished file, off the download path: the next file's request
  * starts while the kernel writes the previous ones out (their syncs overlap on the thread pool
  * and in the file system's journal). A file is reported transferred only after its own sync —
- * the checkpoint rule holds — and the job's run ends only once every sync has settled.
+ * the checkpoint rule holds — and after the file before it (syncs finish in any order, but files
+ * become transferred, and FileTransferred goes out, in the order they were added, as in BITS);
+ * the job's run ends only once every sync has settled.
  */
 class PendingSyncs {
   readonly #running = new Set<Promise<void>>();
+  /** The previous file's outcome (reported or failed); never rejects. */
+  #previous: Promise<void> = Promise.resolve();
   readonly #signal: AbortSignal;
   /** The failed sync of the lowest file index. */
   #failure: Failed | null = null;
@@ -77,8 +81,12 @@ class PendingSyncs {
   /** Start `sync` then `done` for file `fileIndex`; waits while too many are running. */
   async add(fileIndex: number, sync: () => Promise<void>, done: () => void): Promise<void> {
     while (this.#running.size >= MAX_PENDING_SYNCS) await Promise.race(this.#running);
+    const before = this.#previous;
     const p: Promise<void> = sync()
-      .then(done)
+      .then(async () => {
+        await before;
+        done();
+      })
       .catch((err: unknown) => {
         const outcome = runFailure(err, this.#signal, fileIndex);
         if (outcome.kind !== 'failed') return;
@@ -86,6 +94,7 @@ class PendingSyncs {
       })
       .finally(() => this.#running.delete(p));
     this.#running.add(p);
+    this.#previous = p;
   }
 
   /** Waits for every sync; the first failed file's outcome, if any. */
@@ -188,6 +197,12 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[], syncs: P
           report.checkpoint(file.index, bytes, syncMs);
         },
         onSourceDropped: (url, reason) => report.sourceDropped(file.index, url, reason),
+        // Mirrors the server announced join the file's own: /info shows them, the next run uses them.
+        onMirrorsOffered: (urls) => {
+          const mirrors = [...(live[file.index] ?? file).mirrors, ...urls].slice(0, MAX_MIRRORS);
+          update({ mirrors });
+          report.file(file.index, { mirrors });
+        },
         onSegments: (segments, bytes, syncMs) => {
           segmentedRun = true;
           report.checkpoint(file.index, bytes, syncMs, segments);

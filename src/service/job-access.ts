@@ -17,7 +17,26 @@ export interface Caller {
   readonly owner: string;
   readonly isAdmin: () => boolean;
   readonly mayConfigure: () => boolean;
+  /**
+   * A service account (system mode: a uid below UID_MIN): exempt from quotas as BITS's
+   * LocalSystem/NetworkService are, without seeing anyone else's jobs.
+   */
+  readonly isServiceAccount?: () => boolean;
 }
+
+/**
+ * What belongs to the job's owner alone (bits-client.md §10: credentials "must be called as the
+ * owner", custom headers are owner-only): an administrator may change everything else of
+ * another user's job, but not these — the notify command line and the webhooks run and are sent
+ * as the owner, so whoever sets them must be the owner (take ownership first).
+ */
+const OWNER_ONLY: ReadonlySet<JobMethod> = new Set<JobMethod>([
+  'setCredentials',
+  'removeCredentials',
+  'setCustomHeaders',
+  'setNotifyCmdLine',
+  'setWebhooks',
+]);
 
 export class JobAccess {
   readonly #store: JobStore;
@@ -28,9 +47,25 @@ export class JobAccess {
     this.#caller = caller;
   }
 
-  /** The caller: the owner recorded on new jobs, and whether quotas and other users' jobs apply. */
+  /** The caller: the owner recorded on new jobs, and whether other users' jobs are theirs to see. */
   get caller(): { owner: string; isAdmin: boolean } {
     return { owner: this.#caller.owner, isAdmin: this.#caller.isAdmin() };
+  }
+
+  /** The caller as quotas see them: administrators and service accounts are exempt (§9.1). */
+  get quotaCaller(): { owner: string; isAdmin: boolean } {
+    const { owner, isAdmin } = this.caller;
+    return { owner, isAdmin: isAdmin || this.#caller.isServiceAccount?.() === true };
+  }
+
+  /** A setter of the owner's own data (OWNER_ONLY) by someone else: E_ACCESSDENIED. */
+  checkOwnerOnly(method: JobMethod, job: Job): void {
+    if (OWNER_ONLY.has(method) && !this.owns(job)) {
+      throw new BitsError(
+        'E_ACCESSDENIED',
+        `${method} is the job owner's only (uid ${job.owner}); an administrator takes ownership first`,
+      );
+    }
   }
 
   /** Policy changes (`setPolicy`, `reloadPolicy`) are the configuring caller's only. */

@@ -38,7 +38,7 @@ export class JobFiles {
         if (isUploadType(job.type)) await io.checkUploadSource(job.owner, f.localName);
         else await io.checkLocalDestination(job.owner, f.localName);
       }
-      await transitions.changed(store.addFiles(job.id, files, { ...access.caller, now: clock.wallMs() }));
+      await transitions.changed(store.addFiles(job.id, files, { ...access.quotaCaller, now: clock.wallMs() }));
     });
   }
 

@@ -1,4 +1,4 @@
-import type { FileInfo, JobErrorInfo, JobInfo } from '../api/bits-manager.ts';
+import type { FileInfo, JobErrorInfo, JobInfo, YieldStatus } from '../api/bits-manager.ts';
 import {
   ERROR_CONTEXT_DESCRIPTIONS,
   fileProgress,
@@ -42,8 +42,16 @@ export function toErrorInfo(job: Job): JobErrorInfo | null {
   };
 }
 
-/** A job as callers see it: no passwords, no write-only headers, progress computed; `withFiles` false: no file list. */
-export function toJobInfo(job: Job, reply: JobInfo['replyProgress'] = null, withFiles = true): JobInfo {
+/**
+ * A job as callers see it: no passwords, no write-only headers, progress computed; `withFiles`
+ * false: no file list; `yielding`: the yielding controller's state for it (bandwidth-control.ts).
+ */
+export function toJobInfo(
+  job: Job,
+  reply: JobInfo['replyProgress'] = null,
+  withFiles = true,
+  yielding: YieldStatus | null = null,
+): JobInfo {
   const { credentials, customHeaders, files, error: _error, everResumed: _everResumed, webhooks, ...rest } = job;
   return {
     ...rest,
@@ -55,6 +63,7 @@ export function toJobInfo(job: Job, reply: JobInfo['replyProgress'] = null, with
     replyProgress: job.type === 'UPLOAD_REPLY' ? reply : null,
     error: toErrorInfo(job),
     files: withFiles ? files.map(toFileInfo) : [],
+    yielding,
   };
 }
 

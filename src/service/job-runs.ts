@@ -171,6 +171,8 @@ export class JobRuns implements SchedulerActions {
     } catch (err) {
       outcome = { kind: 'failed', failure: unexpectedFailure(err), fileIndex: null };
       job = run.job;
+    } finally {
+      this.#p.bandwidth.release(run.job.id);
     }
     if (outcome.kind === 'aborted' || signal.aborted) return;
     try {

@@ -71,16 +71,40 @@ function phaseOf(state: JobState): SchedulerPhase {
  *    and those timers (one commit, one fsync).
  * 3. `await store.durable()`: nothing below happens for a change that is not on disk.
  * 4. Only then: the scheduler takes the new state, subscribers get `job:state` (and
- *    `job:transferred` / `job:error`), and the notify command line runs.
+ *    `job:transferred` / `job:error`), and the notify command line runs. Reads wait for this
+ *    too (`applied()`), so a state a caller reads is one whose effects have happened.
  *
  * A step that fails at 2 or 3 throws to its caller and has changed nothing that anyone outside the
  * store can see. The caller holds the job (its lock, or it owns the job's run).
  */
 export class JobTransitions {
   readonly #p: TransitionParts;
+  /** Changes committed whose effects (scheduler, events, notify) have not run yet. */
+  readonly #applying = new Set<Promise<unknown>>();
 
   constructor(parts: TransitionParts) {
     this.#p = parts;
+  }
+
+  /**
+   * Resolves once every change committed so far has applied its effects (or failed). A read
+   * waits for it besides durability: a state it shows has its timers armed and its events sent
+   * (the group commit's sync resolves the reader and the step together, in either order).
+   */
+  applied(): Promise<void> {
+    if (this.#applying.size === 0) return Promise.resolve();
+    return Promise.allSettled([...this.#applying]).then(() => undefined);
+  }
+
+  /** Runs a change's durable wait and effects, counted in `applied()` until they are done. */
+  #afterCommit<T>(effects: () => Promise<T>): Promise<T> {
+    const p = effects();
+    this.#applying.add(p);
+    const done = (): void => {
+      this.#applying.delete(p);
+    };
+    p.then(done, done);
+    return p;
   }
 
   /** Apply `event` to `job`, which must still be in `job.state`; resolves with the job after the change. */
@@ -112,37 +136,42 @@ export class JobTransitions {
             },
           }),
     });
-    await store.durable();
-    this.#p.observe?.('commit', (clock.monotonicMs() - started) / 1000);
-    if (fired > 0) webhooks?.kick();
-    this.#schedule(next, retryDelayMs);
-    if (next.state !== job.state) {
-      this.#p.hub.emit({ type: 'job:state', jobId: job.id, state: next.state, previous: job.state });
-    }
-    this.#announce(next);
-    return next;
+    return this.#afterCommit(async () => {
+      await store.durable();
+      this.#p.observe?.('commit', (clock.monotonicMs() - started) / 1000);
+      if (fired > 0) webhooks?.kick();
+      this.#schedule(next, retryDelayMs);
+      if (next.state !== job.state) {
+        this.#p.hub.emit({ type: 'job:state', jobId: job.id, state: next.state, previous: job.state });
+      }
+      this.#announce(next);
+      return next;
+    });
   }
 
   /** CreateJob: the row and its first timers in one commit; `job:created` once it is durable. */
   async create(input: Omit<CreateJobInput, 'timers'>): Promise<Job> {
     const job = this.#p.store.createJob({ ...input, timers: FRESH_TIMERS });
-    await this.#p.store.durable();
-    this.track(job);
-    this.#p.scheduler.idle(job.id);
-    this.#p.hub.emit({ type: 'job:created', jobId: job.id });
-    return job;
+    return this.#tookUp(job, () => this.#p.scheduler.idle(job.id), { type: 'job:created', jobId: job.id });
   }
 
   /**
    * A property or file change a store verb just returned: once it is durable, the scheduler
    * takes the job's properties and subscribers get `job:modified`.
    */
-  async changed(job: Job): Promise<Job> {
-    await this.#p.store.durable();
-    this.track(job);
-    this.#p.scheduler.touch(job.id);
-    this.#p.hub.emit({ type: 'job:modified', jobId: job.id });
-    return job;
+  changed(job: Job): Promise<Job> {
+    return this.#tookUp(job, () => this.#p.scheduler.touch(job.id), { type: 'job:modified', jobId: job.id });
+  }
+
+  /** Once `job`'s commit is durable: the scheduler takes its properties and `schedule`, then `event`. */
+  #tookUp(job: Job, schedule: () => void, event: ManagerEvent): Promise<Job> {
+    return this.#afterCommit(async () => {
+      await this.#p.store.durable();
+      this.track(job);
+      schedule();
+      this.#p.hub.emit(event);
+      return job;
+    });
   }
 
   /**

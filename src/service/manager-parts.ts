@@ -11,7 +11,9 @@ import { JobAccess } from './job-access.ts';
 import { JobLocks } from './job-locks.ts';
 import { JobRuns } from './job-runs.ts';
 import { JobTransitions, outcomeOf } from './job-transitions.ts';
+import { kernelLinkProbes } from './link-counters.ts';
 import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
+import { type MeteredReader, NetworkCost, networkManagerMetered } from './network-cost.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { localIo, type OwnerIo } from './owner-io.ts';
 import { ALWAYS_PRESENT, type OwnerPresence } from './owner-presence.ts';
@@ -22,6 +24,7 @@ import { UploadReplies } from './upload-reply.ts';
 import { WaitConditions } from './wait-conditions.ts';
 import type { WebhookLogger, WebhookRetryPolicy } from './webhooks/sender.ts';
 import { Webhooks } from './webhooks/webhooks.ts';
+import type { LinkProbes, YieldTrace } from './yield-control.ts';
 
 export interface ManagerOptions {
   /** Folder for the job database (`jobs.db`); created 0700 if missing. */
@@ -53,6 +56,12 @@ export interface ManagerOptions {
   readonly io?: OwnerIo;
   /** Whether each job's owner is logged on (default: always; the system daemon watches sessions). */
   readonly presence?: OwnerPresence;
+  /** Where the yielding controller's signals come from (default: this machine's kernel). */
+  readonly linkProbes?: LinkProbes;
+  /** Told of every step of the yielding controller (benchmarks). */
+  readonly yieldTrace?: (step: YieldTrace) => void;
+  /** Where NetworkManager's `Metered` comes from (default: the system D-Bus). */
+  readonly metered?: MeteredReader;
 }
 
 /** The named parts the manager is a façade over. */
@@ -69,6 +78,8 @@ export interface ManagerParts {
   readonly scheduler: Scheduler;
   readonly bandwidth: BandwidthControl;
   readonly network: NetworkSource;
+  /** The network's cost now (NetworkManager or the policy) and what it allows. */
+  readonly cost: NetworkCost;
   /** The transition step: every state change, and what it means once it is durable. */
   readonly transitions: JobTransitions;
   readonly uploads: UploadReplies;
@@ -92,6 +103,7 @@ export interface ManagerParts {
  */
 export function assembleManager(options: ManagerOptions): ManagerParts {
   const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? { info() {}, warn() {} };
   let parts: ManagerParts | undefined;
   const the = (): ManagerParts => parts as ManagerParts;
   const policy = new PolicyControl({
@@ -101,6 +113,8 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
       the().store.setQuotas(next.quotas);
       the().scheduler.setPolicy(the().policy.scheduler);
       the().bandwidth.setPolicy(next.bandwidth);
+      the().waits.ownersRechecked();
+      the().cost.setPolicy(next.cost);
     },
   });
   if (options.store === undefined) mkdirSync(options.home, { recursive: true, mode: 0o700 });
@@ -162,12 +176,21 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     network,
     loopbackWithoutNetwork: options.loopbackWithoutNetwork ?? true,
     policyBlocks: (priority) => the().bandwidth.isBlocked(priority),
+    costBlocks: (job) => the().cost.blocks(job),
     stop: (id) => the().runs.stop(id),
     presence,
+    keepBackgroundJobs: () => the().policy.policy.keepBackgroundJobs,
   });
   // A policy that blocks a priority now parks its jobs from the start: the waits exist by then.
-  const bandwidth = new BandwidthControl(clock, policy.policy.bandwidth, (priority, blocked) =>
-    waits.policyBlockChanged(priority, blocked),
+  const bandwidth = new BandwidthControl(
+    clock,
+    policy.policy.bandwidth,
+    (priority, blocked) => waits.policyBlockChanged(priority, blocked),
+    {
+      probes: options.linkProbes ?? kernelLinkProbes(clock, () => options.io?.pids?.() ?? []),
+      logger,
+      trace: options.yieldTrace,
+    },
   );
   const runs = new JobRuns({
     store,
@@ -185,6 +208,13 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
   });
   network.onChange((up) => waits.networkChanged(up));
   presence.onChange((owner, present) => waits.presenceChanged(owner, present));
+  const cost = new NetworkCost({
+    clock,
+    policy: policy.policy.cost,
+    read: options.metered ?? networkManagerMetered(clock),
+    logger,
+  });
+  cost.onChange(() => waits.costChanged());
   parts = {
     clock,
     store,
@@ -196,6 +226,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     scheduler,
     bandwidth,
     network,
+    cost,
     transitions,
     uploads,
     waits,

@@ -14,6 +14,7 @@ import {
   type AuthTarget,
   BitsError,
   type Credentials,
+  costStateName,
   errorInfo,
   errorNameForHresult,
   FINISHED_JOB_RETENTION_MS,
@@ -93,10 +94,16 @@ export class InProcessManager implements BitsManager {
     return this.#p.metrics;
   }
 
-  /** Start-up: re-queue what was transferring, restore timers (createManager does it). */
+  /**
+   * Start-up (createManager does it): read the network's cost, re-queue what was transferring,
+   * restore timers, then queue again the jobs whose wait condition cleared while it was down
+   * (owners back, network up, window ended, cost changed).
+   */
   async recover(): Promise<void> {
+    await this.#p.cost.start();
     await this.#p.transitions.recover();
-    this.#p.waits.releasePresentOwners();
+    this.#p.waits.ownersRechecked();
+    this.#p.waits.reconcile();
     this.#purgeFinished();
   }
 
@@ -113,7 +120,7 @@ export class InProcessManager implements BitsManager {
   async createJob(displayName: string, type: JobType = 'DOWNLOAD'): Promise<JobInfo> {
     const { access, transitions, clock } = this.#p;
     const job = await transitions.create({
-      ...access.caller,
+      ...access.quotaCaller,
       id: randomUUID(),
       type,
       displayName,
@@ -333,9 +340,10 @@ export class InProcessManager implements BitsManager {
    * returns null changes nothing (S_FALSE), if the method is legal at all.
    */
   async #set(jobId: string, method: JobMethod, patch: JobPatch | ((job: Job) => JobPatch | null)): Promise<ResultCode> {
-    const { access, locks, store, transitions, notify, bandwidth, clock } = this.#p;
+    const { access, locks, store, transitions, notify, bandwidth, clock, waits } = this.#p;
     return locks.run(access.id(jobId), async () => {
       const job = access.job(jobId);
+      access.checkOwnerOnly(method, job);
       const changes = typeof patch === 'function' ? patch(job) : patch;
       if (changes === null) {
         access.check(method, job);
@@ -344,6 +352,9 @@ export class InProcessManager implements BitsManager {
       const next = await transitions.changed(store.updateJob(job.id, method, changes, clock.wallMs()));
       if (method === 'setNotifyCmdLine' || method === 'setNotifyFlags') notify.fireIfDue(next.id);
       if (method === 'setMaxBandwidth') bandwidth.setJobRate(next.id, next.maxBandwidth);
+      // FOREGROUND jobs wait for their owner's session even where background ones need not.
+      if (method === 'setPriority') waits.ownersRechecked(next.id);
+      if (method === 'setCostFlags' || method === 'setPriority') this.#p.waits.costFlagsChanged(next.id);
       return 'S_OK';
     });
   }
@@ -418,6 +429,9 @@ export class InProcessManager implements BitsManager {
   async setMaxConnections(jobId: string, connections: number): Promise<void> {
     await this.#set(jobId, 'setMaxConnections', { maxConnections: connections });
   }
+  async setCostFlags(jobId: string, flags: number | null): Promise<void> {
+    await this.#set(jobId, 'setCostFlags', { costFlags: flags });
+  }
   async setReplyFileName(jobId: string, path: string | null): Promise<void> {
     await this.#set(jobId, 'setReplyFileName', { replyFileName: path === '' ? null : path });
   }
@@ -436,7 +450,13 @@ export class InProcessManager implements BitsManager {
   // ── policy ───────────────────────────────────────────────────────────────────────────────
 
   async getPolicy(): Promise<PolicyDocument> {
-    return this.#p.policy.document();
+    return this.#withCost(this.#p.policy.document());
+  }
+
+  /** The policy document with the network's cost now and where it comes from. */
+  #withCost(doc: PolicyDocument): PolicyDocument {
+    const { state, source, detail } = this.#p.cost.current();
+    return { ...doc, cost: { ...(doc.cost as object), current: { state: costStateName(state), source, detail } } };
   }
 
   /** The policy in force, as the scheduler uses it. */
@@ -446,12 +466,12 @@ export class InProcessManager implements BitsManager {
 
   async reloadPolicy(): Promise<PolicyDocument> {
     this.#p.access.checkConfigure('reloading the policy');
-    return this.#p.policy.reload();
+    return this.#withCost(this.#p.policy.reload());
   }
 
   async setPolicy(key: string, value: unknown): Promise<PolicyDocument> {
     this.#p.access.checkConfigure('changing the policy');
-    return this.#p.policy.set(key, value);
+    return this.#withCost(this.#p.policy.set(key, value));
   }
 
   // ── events and lifetime ──────────────────────────────────────────────────────────────────
@@ -474,7 +494,7 @@ export class InProcessManager implements BitsManager {
     if (this.#closed || this.#isView) return;
     this.#closed = true;
     this.#purgeTimer?.cancel();
-    const { locks, scheduler, runs, store, notify, uploads, bandwidth, network, hub } = this.#p;
+    const { locks, scheduler, runs, store, notify, uploads, bandwidth, network, cost, hub } = this.#p;
     locks.close();
     scheduler.stop();
     await runs.stopAll();
@@ -484,6 +504,7 @@ export class InProcessManager implements BitsManager {
     notify.stop();
     uploads.stop();
     bandwidth.stop();
+    cost.close();
     network.close();
     this.#p.presence.close();
     hub.close();
@@ -499,9 +520,14 @@ export class InProcessManager implements BitsManager {
   /**
    * What a read shows leaves the process only once it is durable: the store's group commit may
    * still be syncing the commit that wrote it (a state a caller saw must survive a power loss).
+   * And only once the change has been applied: a caller that saw TRANSIENT_ERROR finds its retry
+   * timer armed and its events sent.
    */
   async #shown<T>(value: T): Promise<T> {
+    // The changes this read may see, taken now: a later one need not hold it up.
+    const applied = this.#p.transitions.applied();
     await this.#p.store.durable();
+    await applied;
     return value;
   }
 
@@ -512,6 +538,7 @@ export class InProcessManager implements BitsManager {
 
   /** A job as callers see it (an upload-reply's reply progress included). */
   #info(job: Job, withFiles = true): JobInfo {
-    return toJobInfo(this.#view(job), this.#p.uploads.replyProgress(job), withFiles);
+    const { uploads, bandwidth } = this.#p;
+    return toJobInfo(this.#view(job), uploads.replyProgress(job), withFiles, bandwidth.yieldStatus(job.id));
   }
 }

@@ -65,6 +65,8 @@ export interface OwnerIo {
   ): Promise<number | null>;
   /** One webhook POST for a job of the owner's (the receiver's answer is read here, not by root). */
   postWebhook(owner: string, post: WebhookPost, signal: AbortSignal): Promise<{ status: number }>;
+  /** Other processes holding transfer sockets (system mode's workers), for the yielding controller. */
+  pids?(): number[];
   close(): Promise<void>;
 }
 

@@ -2,10 +2,16 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseListen } from '../api/tcp-listener.ts';
 import {
   BitsError,
+  COST_STATES,
+  type CostStateName,
+  costStateName,
   DEFAULT_JOB_INACTIVITY_TIMEOUT_S,
   DEFAULT_QUOTAS,
   isLoopbackHost,
+  parseTransferPolicy,
   type Quotas,
+  TRANSFER_POLICIES,
+  validateCostFlags,
   validateWebhook,
   type Webhook,
 } from '../core/index.ts';
@@ -16,7 +22,9 @@ import {
   parseTimetable,
   type Rate,
 } from '../scheduler/bandwidth-policy.ts';
+import { DEFAULT_YIELD_POLICY, type YieldPolicy } from '../scheduler/ledbat.ts';
 import { DEFAULT_MIN_SPLIT_BYTES } from '../transfer/segment-plan.ts';
+import { type CostPolicy, DEFAULT_COST_POLICY } from './network-cost.ts';
 
 /**
  * The policy file (`config.json`): quotas, bandwidth policy, concurrency, slice length and
@@ -39,6 +47,14 @@ export interface Policy {
   readonly dashboardListen: string | null;
   /** Webhooks every job's events go to (docs/webhooks.md), besides the job's own. */
   readonly webhooks: readonly Webhook[];
+  /**
+   * `logoff.keepBackgroundJobs` (system mode): accounts — user names, uids, `@group` — whose
+   * background jobs go on transferring while they have no session, as BITS's jobs of service
+   * accounts do (docs/system.md#owner-logoff). Their FOREGROUND jobs still wait for a session.
+   */
+  readonly keepBackgroundJobs: readonly string[];
+  /** `cost`: the network's cost by hand, and the cost flags of jobs that set none. */
+  readonly cost: CostPolicy;
 }
 
 export const DEFAULT_POLICY: Policy = {
@@ -53,6 +69,8 @@ export const DEFAULT_POLICY: Policy = {
   metricsListen: null,
   dashboardListen: null,
   webhooks: [],
+  keepBackgroundJobs: [],
+  cost: DEFAULT_COST_POLICY,
 };
 
 /** A `listen` setting: host:port, :port or port; the dashboard's must be loopback. */
@@ -85,6 +103,23 @@ function webhooks(value: unknown): Webhook[] {
     } catch (err) {
       throw bad(`webhooks[${i}]`, (err as Error).message);
     }
+  });
+}
+
+/** An account entry: a user name, a uid, or `@group`; kept as text ("1001", "alice", "@ops"). */
+const ACCOUNT_ENTRY = /^@?[A-Za-z_][A-Za-z0-9_.-]*\$?$/u;
+
+function logoff(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  const o = object(value, 'logoff');
+  known(o, ['keepBackgroundJobs'], 'logoff.');
+  const list = o.keepBackgroundJobs ?? [];
+  const key = 'logoff.keepBackgroundJobs';
+  if (!Array.isArray(list)) throw bad(key, 'must be a list of user names, uids or "@group"');
+  return list.map((entry, i) => {
+    if (Number.isSafeInteger(entry) && (entry as number) >= 0) return String(entry);
+    if (typeof entry === 'string' && (ACCOUNT_ENTRY.test(entry) || /^\d+$/u.test(entry))) return entry;
+    throw bad(`${key}[${i}]`, 'must be a user name, a uid or "@group"');
   });
 }
 
@@ -134,7 +169,7 @@ function priorityRates(value: unknown, key: string): Partial<Record<'HIGH' | 'NO
 
 function bandwidth(value: unknown): BandwidthPolicy {
   const o = object(value, 'bandwidth');
-  known(o, ['maxInternetBandwidth', 'workSchedule', 'timetable'], 'bandwidth.');
+  known(o, ['maxInternetBandwidth', 'workSchedule', 'timetable', 'yield'], 'bandwidth.');
   let result: BandwidthPolicy = NO_BANDWIDTH_POLICY;
   if (o.maxInternetBandwidth !== undefined && o.maxInternetBandwidth !== null) {
     const k = 'bandwidth.maxInternetBandwidth';
@@ -178,7 +213,31 @@ function bandwidth(value: unknown): BandwidthPolicy {
       throw bad('bandwidth.timetable', (err as Error).message);
     }
   }
+  if (o.yield !== undefined && o.yield !== null) result = { ...result, yield: yieldPolicy(o.yield) };
   return result;
+}
+
+/** `bandwidth.yield`: the yielding controller (docs/scheduling.md). */
+function yieldPolicy(value: unknown): YieldPolicy {
+  const k = 'bandwidth.yield';
+  const y = object(value, k);
+  known(y, ['enabled', 'floorRate', 'reactionSeconds', 'targetDelayMs'], `${k}.`);
+  const d = DEFAULT_YIELD_POLICY;
+  if (y.enabled !== undefined && typeof y.enabled !== 'boolean') throw bad(`${k}.enabled`, 'must be true or false');
+  const floor = y.floorRate === undefined ? d.floorRate : rate(y.floorRate, `${k}.floorRate`);
+  if (floor === null || !Number.isFinite(floor) || floor < 1024) {
+    throw bad(`${k}.floorRate`, 'must be a rate of at least 1k (a yielding job keeps measuring the link)');
+  }
+  const reaction = y.reactionSeconds ?? d.reactionMs / 1000;
+  if (typeof reaction !== 'number' || !(reaction >= 0.2 && reaction <= 60)) {
+    throw bad(`${k}.reactionSeconds`, 'must be a number of seconds from 0.2 to 60');
+  }
+  const target = y.targetDelayMs ?? d.targetDelayMs;
+  if (typeof target !== 'number' || !(target >= 1 && target <= 100)) {
+    // RFC 6817 §3.3: TARGET MUST NOT exceed 100 ms.
+    throw bad(`${k}.targetDelayMs`, 'must be a number of milliseconds from 1 to 100');
+  }
+  return { enabled: y.enabled ?? d.enabled, floorRate: floor, reactionMs: reaction * 1000, targetDelayMs: target };
 }
 
 const TOP_KEYS = [
@@ -193,6 +252,8 @@ const TOP_KEYS = [
   'metrics',
   'dashboard',
   'webhooks',
+  'logoff',
+  'cost',
 ] as const;
 
 /** Validate a parsed config document; missing keys take the defaults. */
@@ -227,6 +288,36 @@ export function parsePolicy(doc: unknown): Policy {
     metricsListen: listenSection(o.metrics, 'metrics', false),
     dashboardListen: listenSection(o.dashboard, 'dashboard', true),
     webhooks: webhooks(o.webhooks),
+    keepBackgroundJobs: logoff(o.logoff),
+    cost: o.cost === undefined || o.cost === null ? d.cost : costPolicy(o.cost),
+  };
+}
+
+/** `cost` (docs/scheduling.md "Network cost"). */
+function costPolicy(value: unknown): CostPolicy {
+  const o = object(value, 'cost');
+  const keys = ['state', 'costedNetworkBehaviorBackgroundPriority', 'costedNetworkBehaviorForegroundPriority'];
+  known(o, keys, 'cost.');
+  let state: number | null = null;
+  if (o.state !== undefined && o.state !== null) {
+    if (typeof o.state !== 'string' || !(o.state in COST_STATES)) {
+      throw bad('cost.state', `must be one of ${Object.keys(COST_STATES).join(', ')} (or null: ask NetworkManager)`);
+    }
+    state = COST_STATES[o.state as CostStateName];
+  }
+  const flags = (key: string, v: unknown): number => {
+    if (v === undefined || v === null) return TRANSFER_POLICIES.always;
+    if (typeof v !== 'string' && typeof v !== 'number') throw bad(key, 'must be a transfer policy name or mask');
+    try {
+      return typeof v === 'number' ? validateCostFlags(v) : parseTransferPolicy(v);
+    } catch (err) {
+      throw bad(key, (err as Error).message);
+    }
+  };
+  return {
+    state,
+    backgroundFlags: flags('cost.costedNetworkBehaviorBackgroundPriority', o.costedNetworkBehaviorBackgroundPriority),
+    foregroundFlags: flags('cost.costedNetworkBehaviorForegroundPriority', o.costedNetworkBehaviorForegroundPriority),
   };
 }
 
@@ -274,7 +365,7 @@ const rateText = (rate: number | null | undefined): number | string | null =>
 
 /** The policy as JSON (what `getPolicy` answers): Infinity becomes "off", the timetable its text. */
 export function policyDocument(policy: Policy): Record<string, unknown> {
-  const { maxInternetBandwidth: w, workSchedule: s, timetable } = policy.bandwidth;
+  const { maxInternetBandwidth: w, workSchedule: s, timetable, yield: y } = policy.bandwidth;
   const rates = (r: Partial<Record<string, number | null>>) =>
     Object.fromEntries(Object.entries(r).map(([k, v]) => [k, rateText(v)]));
   return {
@@ -298,10 +389,28 @@ export function policyDocument(policy: Policy): Record<string, unknown> {
                 return `${e.day === null ? '' : `${DAY_NAMES[e.day]}-`}${hhmm},${rateText(e.rate)}`;
               })
               .join(' '),
+      yield: {
+        enabled: y.enabled,
+        floorRate: y.floorRate,
+        reactionSeconds: y.reactionMs / 1000,
+        targetDelayMs: y.targetDelayMs,
+      },
     },
     metrics: { listen: policy.metricsListen },
     dashboard: { listen: policy.dashboardListen },
     // Secrets never leave bitsd.
     webhooks: policy.webhooks.map((h) => ({ url: h.url })),
+    logoff: { keepBackgroundJobs: [...policy.keepBackgroundJobs] },
+    cost: {
+      state: policy.cost.state === null ? null : (costStateName(policy.cost.state) ?? null),
+      costedNetworkBehaviorBackgroundPriority: transferPolicyText(policy.cost.backgroundFlags),
+      costedNetworkBehaviorForegroundPriority: transferPolicyText(policy.cost.foregroundFlags),
+    },
   };
+}
+
+/** A cost-flags value as the policy file spells it: a composite's name, else `0x…`. */
+function transferPolicyText(flags: number): string {
+  const name = Object.entries(TRANSFER_POLICIES).find(([, v]) => v === flags)?.[0];
+  return name ?? `0x${flags.toString(16)}`;
 }

@@ -8,6 +8,7 @@ import {
   type JobMethod,
   splitUrlCredentials,
   validateBandwidth,
+  validateCostFlags,
   validateCredentials,
   validateCustomHeaders,
   validateDescription,
@@ -73,6 +74,7 @@ const METHOD_KEYS: Partial<Record<JobMethod, readonly PatchKey[]>> = {
   setMaxBandwidth: ['maxBandwidth'],
   setFileMode: ['fileMode'],
   setMaxConnections: ['maxConnections'],
+  setCostFlags: ['costFlags'],
   setReplyFileName: ['replyFileName'],
   // TakeOwnership strips what belonged to the previous owner (bits-client.md §18 item 19).
   takeOwnership: ['owner', 'credentials', 'customHeaders', 'notifyCmdLine', 'webhooks'],
@@ -151,6 +153,7 @@ const VALIDATORS: { readonly [K in PatchKey]-?: (value: unknown, job: Job) => Jo
   maxBandwidth: (v) => validateBandwidth(v),
   fileMode: (v) => validateFileMode(v),
   maxConnections: (v) => validateMaxConnections(v),
+  costFlags: (v) => (v === null ? null : validateCostFlags(v)),
   replyFileName: (v, job) =>
     v === null ? defaultReplyFileName(job.type, job.id, job.files) : validateLocalPath(v, 'reply file name'),
   owner: (v) => {

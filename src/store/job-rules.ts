@@ -111,6 +111,7 @@ export function newJob(input: CreateJobInput): Job {
     maxBandwidth: 0,
     fileMode: null,
     maxConnections: JOB_DEFAULTS.maxConnections,
+    costFlags: null,
     replyFileName: null,
     errorCount: 0,
     error: null,

@@ -152,6 +152,7 @@ export type JobPatch = Partial<
     | 'maxBandwidth'
     | 'fileMode'
     | 'maxConnections'
+    | 'costFlags'
     | 'replyFileName'
     | 'owner'
   > & {

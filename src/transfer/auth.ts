@@ -1,5 +1,6 @@
 import type { AuthTarget, Credentials } from '../core/index.ts';
 import { type Challenge, DigestSession, pickDigest } from './auth-digest.ts';
+import { readQuotedString } from './quoted-string.ts';
 
 /**
  * Credentials for a server (401, WWW-Authenticate → Authorization) or a proxy (407,
@@ -31,13 +32,7 @@ export function parseChallenges(values: readonly string[]): Challenge[] {
         while (value[i] === ' ' || value[i] === '\t') i++;
         let v = '';
         if (value[i] === '"') {
-          i++;
-          while (i < value.length && value[i] !== '"') {
-            if (value[i] === '\\') i++;
-            v += value[i] ?? '';
-            i++;
-          }
-          i++;
+          ({ text: v, end: i } = readQuotedString(value, i));
         } else {
           TOKEN.lastIndex = i;
           const t = TOKEN.exec(value);

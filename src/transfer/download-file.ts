@@ -6,6 +6,7 @@ import { classifyLocalError, classifyNetworkError } from './failure-table.ts';
 import { fileUrlDownload } from './file-url-download.ts';
 import { httpDownload } from './http-download.ts';
 import { checkRemoteRequest } from './request-checks.ts';
+import { RunningDigests } from './running-digests.ts';
 import { segmentedDownload, segmentsWanted } from './segmented-download.ts';
 import { createTempFile, isTempNameFor, type OpenTempFile, reopenTempFile, TempFileReplaced } from './temp-file.ts';
 import { abortError, TransferError } from './transfer-error.ts';
@@ -31,6 +32,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
     // A segmented layout is resumed part by part (bytes past each part's offset are overwritten).
     const layout = fresh ? null : (req.segments ?? null);
     let st: DownloadState | null = null;
+    const digests = new RunningDigests(temp.file, req.digests ?? [], req.pieces ?? null);
     const sink = new DownloadSink(temp.file.handle, offset, {
       clock: req.clock,
       checkpointBytes: req.options.checkpointBytes,
@@ -43,6 +45,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       onProgress: (n) => {
         if (st?.segmented !== true) req.hooks.onProgress(n);
       },
+      digests,
     });
     // Bytes past the recorded offset were never confirmed: drop them.
     if (layout === null && temp.file.size !== offset) await sink.reset(offset);
@@ -53,6 +56,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       temp.file,
       fresh && req.ranges === null ? -1 : req.bytesTotal,
       fresh ? null : req.validators,
+      digests,
     );
     try {
       st.publishMetadata();
@@ -72,9 +76,9 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       };
       await fetchFile(layout);
       // With finalSync a plain file's last fdatasync runs in the background; a segmented file or
-      // one with digests is synced here (its parts and pieces are judged on durable bytes).
-      const checked = (req.digests ?? []).length > 0 || (req.pieces ?? null) !== null;
-      if (req.finalSync === undefined || state.segmented || checked) await sink.checkpoint();
+      // one with digests — the caller's or a server's — is synced here (its parts and pieces are
+      // judged on durable bytes: nothing counts as verified before its sync).
+      if (req.finalSync === undefined || state.segmented || digests.active) await sink.checkpoint();
       else await sink.writeOut();
       await verifyDigests(st, temp.file.handle, async () => {
         await fetchFile(null);
@@ -84,6 +88,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       throw await settleFailure(req, sink, err);
     } finally {
       sink.release();
+      await digests.close();
     }
     if (req.finalSync !== undefined) {
       handedOff = true;
@@ -146,6 +151,8 @@ function guardHooks(hooks: DownloadHooks): DownloadHooks {
     onCheckpoint: guard(hooks.onCheckpoint),
     onProgress: guard(hooks.onProgress),
     onSourceDropped: guard((url, reason) => hooks.onSourceDropped?.(url, reason)),
+    onDigestsVerified: guard((check) => hooks.onDigestsVerified?.(check)),
+    onMirrorsOffered: guard((urls) => hooks.onMirrorsOffered?.(urls)),
     onSegments: guard((segments, bytes, syncMs) => hooks.onSegments?.(segments, bytes, syncMs)),
   };
 }

@@ -106,10 +106,29 @@ export interface DownloadHooks {
    * their sum. (The last checkpoint, all bytes durable, comes through onCheckpoint.)
    */
   onSegments?(segments: readonly FileSegment[], bytesTransferred: number, syncMs: number): void;
+  /**
+   * The file matched its digests (after its last fdatasync): which whole-file digests (the
+   * caller's, or a server's Digest header), how many pieces, and the bytes read back from the
+   * temp file in this call — in all, and by the check itself — because no write covered them.
+   */
+  onDigestsVerified?(check: DigestsVerified): void;
+  /**
+   * The remote name announced mirrors (RFC 6249 `Link: rel=duplicate`), checked and new to the
+   * file: they join this call's sources (in parts) — persist them with the file's mirrors.
+   */
+  onMirrorsOffered?(urls: readonly string[]): void;
   /** A mirror (or the remote name) was taken out for the rest of this call, and why. */
   onSourceDropped?(url: string, reason: string): void;
   /** In-memory progress (not durable), for progress events. */
   onProgress(bytesTransferred: number): void;
+}
+
+/** What onDigestsVerified reports. */
+export interface DigestsVerified {
+  readonly digests: readonly FileDigest[];
+  readonly pieces: number;
+  readonly readBackBytes: number;
+  readonly readAtCheckBytes: number;
 }
 
 /** What onMetadata reports; `validators.size` is the remote file's size (differs from bytesTotal with ranges). */

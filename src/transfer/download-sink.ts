@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Clock } from '../core/index.ts';
 import type { RateLimiter } from './download-request.ts';
 import { classifyLocalError } from './failure-table.ts';
+import type { HashSource, RunningDigests } from './running-digests.ts';
 import { TransferError } from './transfer-error.ts';
 
 /** Bytes of chunks gathered before one positional writev. */
@@ -19,6 +20,8 @@ export interface SinkOptions {
   /** `syncMs`: how long writing out and fdatasync took (metrics). */
   readonly onCheckpoint: (bytes: number, syncMs: number) => void;
   readonly onProgress: (bytes: number) => void;
+  /** Digests computed while writing: fed every accepted chunk, told of every completed write. */
+  readonly digests?: RunningDigests | null;
 }
 
 /**
@@ -30,7 +33,7 @@ export interface SinkOptions {
  * error means the bytes since it are lost: fsyncgate, reliability-security-performance.md §1.2).
  * A chunk handed to `write` must not be changed afterwards (network chunks never are).
  */
-export class DownloadSink {
+export class DownloadSink implements HashSource {
   readonly #fh: FileHandle;
   readonly #opts: SinkOptions;
   /** Chunks accepted and not yet handed to a write, and their byte count. */
@@ -38,7 +41,8 @@ export class DownloadSink {
   #filled = 0;
   /** Local offset of the first byte of #chunks. */
   #bufferStart: number;
-  #inFlight = new Set<Promise<void>>();
+  /** Writes in flight and the offset each starts at. */
+  #inFlight = new Map<Promise<void>, number>();
   #writeError: unknown = null;
   #durable: number;
   #lastCheckpointMs: number;
@@ -49,6 +53,8 @@ export class DownloadSink {
     this.#bufferStart = offset;
     this.#durable = offset;
     this.#lastCheckpointMs = opts.clock.monotonicMs();
+    // A resumed file's durable prefix is hashed from the file (the hash state did not survive).
+    if (offset > 0) opts.digests?.advance(this);
   }
 
   /** Bytes accepted (in memory or on disk). */
@@ -65,6 +71,7 @@ export class DownloadSink {
   async write(chunk: Uint8Array): Promise<void> {
     if (this.#opts.limiter !== null) await this.#opts.limiter.take(chunk.byteLength, this.#opts.signal);
     if (chunk.byteLength === 0) return;
+    this.#opts.digests?.feed(this.position, chunk);
     this.#chunks.push(chunk);
     this.#filled += chunk.byteLength;
     if (this.#filled >= WRITE_BUFFER_BYTES) {
@@ -109,6 +116,15 @@ export class DownloadSink {
     this.#opts.onProgress(this.#durable);
   }
 
+  /** Where the bytes at `at` are (RunningDigests reads back what is written, takes what is buffered). */
+  locate(at: number): { disk: number } | { memory: Uint8Array[] } | null {
+    let written = this.#bufferStart;
+    for (const start of this.#inFlight.values()) written = Math.min(written, start);
+    if (at < written) return { disk: written };
+    if (at === this.#bufferStart && this.#filled > 0) return { memory: this.#chunks };
+    return null;
+  }
+
   /** Drop the chunks not written (the transfer is over; nothing more is accepted). */
   release(): void {
     this.#chunks = [];
@@ -121,6 +137,7 @@ export class DownloadSink {
     this.#chunks = [];
     this.#filled = 0;
     this.#writeError = null;
+    this.#opts.digests?.forget(offset);
     try {
       await this.#fh.truncate(offset);
     } catch (err) {
@@ -133,7 +150,7 @@ export class DownloadSink {
 
   async #flushBuffer(): Promise<void> {
     if (this.#writeError !== null) throw this.#writeError;
-    while (this.#inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.#inFlight);
+    while (this.#inFlight.size >= MAX_IN_FLIGHT) await Promise.race(this.#inFlight.keys());
     if (this.#writeError !== null) throw this.#writeError;
     const chunks = this.#chunks;
     const len = this.#filled;
@@ -144,6 +161,7 @@ export class DownloadSink {
     const p = this.#writeAll(chunks, at).then(
       () => {
         this.#inFlight.delete(p);
+        this.#opts.digests?.advance(this);
         try {
           this.#opts.onProgress(at + len);
         } catch {
@@ -155,7 +173,7 @@ export class DownloadSink {
         this.#inFlight.delete(p);
       },
     );
-    this.#inFlight.add(p);
+    this.#inFlight.set(p, at);
   }
 
   /** One writev of every chunk at `at`; a short write goes on with what is left. */
@@ -170,12 +188,12 @@ export class DownloadSink {
   }
 
   async #drain(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight);
+    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight.keys());
     if (this.#writeError !== null) throw this.#writeError;
   }
 
   async #drainQuietly(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight);
+    while (this.#inFlight.size > 0) await Promise.race(this.#inFlight.keys());
   }
 
   /** After a failed write or fdatasync: truncate to the last good checkpoint, classify. */
@@ -185,6 +203,7 @@ export class DownloadSink {
     this.#filled = 0;
     this.#bufferStart = this.#durable;
     this.#writeError = null;
+    this.#opts.digests?.forget(this.#durable);
     try {
       await this.#fh.truncate(this.#durable);
     } catch {

@@ -33,22 +33,37 @@ export function downloadSources(
   primary: URL,
   timeouts: SessionContext['timeouts'],
   signal: AbortSignal,
+  offered: readonly string[] = [],
 ): DownloadSource[] {
   const sources = [new DownloadSource(primary, true, { req: { ...req, signal }, url: primary, timeouts })];
-  for (const name of req.mirrors ?? []) {
+  addMirrors(sources, [...(req.mirrors ?? []), ...offered]);
+  return sources;
+}
+
+/**
+ * Append a source for each of `names` (a mirror the remote name announced may join a round
+ * under way): invalid URLs, the primary and repeats are skipped; the round's request, signal and
+ * timeouts are the primary's.
+ */
+export function addMirrors(sources: DownloadSource[], names: readonly string[]): void {
+  const first = sources[0];
+  if (first === undefined) return;
+  const { req, timeouts } = first.view;
+  const primary = first.url;
+  for (const name of names) {
     let url: URL;
     try {
       url = new URL(name);
     } catch {
       continue;
     }
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.href === primary.href) continue;
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') continue;
+    if (sources.some((s) => s.url.href === url.href)) continue;
     const sameOrigin = url.origin === primary.origin;
     const options = sameOrigin ? req.options : { ...req.options, credentials: [], customHeaders: [] };
     const hooks = { ...req.hooks, onRemoteNameChanged: () => undefined };
-    sources.push(new DownloadSource(url, false, { req: { ...req, options, hooks, signal }, url, timeouts }));
+    sources.push(new DownloadSource(url, false, { req: { ...req, options, hooks }, url, timeouts }));
   }
-  return sources;
 }
 
 /**

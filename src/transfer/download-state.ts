@@ -1,7 +1,11 @@
-import type { RemoteValidators } from '../core/index.ts';
+import { MAX_MIRRORS, type RemoteValidators } from '../core/index.ts';
+import type { RawHeaders } from './content-range.ts';
+import { offeredDigest } from './digest-header.ts';
 import type { DownloadFileRequest, TransferTimeouts } from './download-request.ts';
 import type { DownloadSink } from './download-sink.ts';
 import { transferError } from './failure-table.ts';
+import { offeredMirrors } from './link-duplicates.ts';
+import type { RunningDigests } from './running-digests.ts';
 
 /** Restarts (remote file changed) allowed in one call before giving up as transient. */
 const MAX_RESTARTS = 4;
@@ -26,6 +30,10 @@ export class DownloadState {
   segmented = false;
   /** Who sent which bytes in this call (segmented downloads), to name a source a bad piece came from. */
   readonly provenance: Array<{ readonly from: number; readonly to: number; readonly url: string }> = [];
+  /** Mirrors the remote name announced in this call (RFC 6249), beyond `req.mirrors`. */
+  readonly offered: string[] = [];
+  /** The file's digests, computed while its bytes are written. */
+  readonly digests: RunningDigests;
   #restarts = 0;
   #connected = false;
 
@@ -36,6 +44,7 @@ export class DownloadState {
     temp: { path: string; id: string },
     bytesTotal: number,
     validators: RemoteValidators | null,
+    digests: RunningDigests,
   ) {
     this.req = req;
     this.sink = sink;
@@ -45,6 +54,7 @@ export class DownloadState {
     this.temporaryFileId = temp.id;
     this.bytesTotal = bytesTotal;
     this.validators = validators;
+    this.digests = digests;
   }
 
   /** Report size / validators / temp file (after a change). */
@@ -71,6 +81,31 @@ export class DownloadState {
     if (!same) this.publishMetadata();
   }
 
+  /**
+   * A response of the remote name offers a whole-file digest (Repr-Digest, Digest, or for a
+   * 200 Content-Digest): checked like a caller's, when the caller gave none and the file is whole.
+   */
+  learnDigest(headers: RawHeaders, wholeBody: boolean): void {
+    if ((this.req.digests ?? []).length > 0 || this.req.ranges !== null) return;
+    const offered = offeredDigest(headers, wholeBody);
+    if (offered !== null) this.digests.expect([offered]);
+  }
+
+  /**
+   * Adopt the mirrors a response of the remote name announces (`Link: <url>; rel=duplicate`),
+   * up to MAX_MIRRORS in all; reports and returns the new ones.
+   */
+  learnMirrors(headers: RawHeaders): string[] {
+    if (this.req.ranges !== null || this.req.options.dynamicContent || headers.link === undefined) return [];
+    const listed = (this.req.mirrors ?? []).map((m) => URL.parse(m)?.href ?? m);
+    const known = new Set([this.url.href, ...listed, ...this.offered]);
+    const fresh = offeredMirrors(headers, this.url, known, MAX_MIRRORS - listed.length - this.offered.length);
+    if (fresh.length === 0) return fresh;
+    this.offered.push(...fresh);
+    this.req.hooks.onMirrorsOffered?.(fresh);
+    return fresh;
+  }
+
   /** BG_E_MAX_DOWNLOAD_SIZE_LIMIT_REACHED when `bytes` exceed the job's cap. */
   checkMaxSize(bytes: number): void {
     const max = this.req.options.maxDownloadSize;
@@ -93,6 +128,8 @@ export class DownloadState {
     }
     await this.sink.reset(0);
     this.provenance.length = 0;
+    // A server's digest was of the file that changed: the next answer offers the new one.
+    if ((this.req.digests ?? []).length === 0) this.digests.expect([]);
     if (!keepTotal) this.bytesTotal = -1;
     this.validators = null;
     this.req.hooks.onRestart(reason);

@@ -101,6 +101,8 @@ async function wholeFileAnswer(
       throw transferError('response:no-size', 'the server sent no Content-Length');
     }
     st.learn(length ?? -1, fresh);
+    st.learnDigest(ex.headers, true);
+    st.learnMirrors(ex.headers);
     st.connected();
     await writeBody(st, ex, length);
     if (length === null) st.learn(sink.position, { ...fresh, size: sink.position });
@@ -131,6 +133,8 @@ async function wholeFileAnswer(
       throw invalidResponse(`206 with Content-Length ${declared} for a ${length}-byte range`);
     }
     st.learn(cr.complete, fresh);
+    st.learnDigest(ex.headers, false);
+    st.learnMirrors(ex.headers);
     st.connected();
     await writeBody(st, ex, length);
     return 'again';

@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { FileSegment } from '../core/index.ts';
 import { headerValue, ifRangeValue, responseValidators } from './content-range.ts';
 import type { DownloadFileRequest } from './download-request.ts';
-import { type DownloadSource, downloadSources, pickSource } from './download-sources.ts';
+import { addMirrors, type DownloadSource, downloadSources, pickSource } from './download-sources.ts';
 import type { DownloadState } from './download-state.ts';
 import { classifyHttpStatus, classifyNetworkError, parseRetryAfter, transferError } from './failure-table.ts';
 import { type Exchange, HttpSession } from './http-exchange.ts';
@@ -59,7 +59,7 @@ export async function segmentedDownload(
   for (;;) {
     const round = new AbortController();
     const signal = AbortSignal.any([st.req.signal, round.signal]);
-    const sources = downloadSources(st.req, st.url, st.timeouts, signal);
+    const sources = downloadSources(st.req, st.url, st.timeouts, signal, st.offered);
     // Sources that sent a bad piece sit out the repair, unless that would leave none.
     if (sources.some((s) => !distrust.has(s.url.href))) {
       for (const s of sources) s.out = distrust.get(s.url.href) ?? null;
@@ -95,7 +95,7 @@ export async function segmentedDownload(
  * answering anything else 2xx means no ranges: 'fallback'. A source that fails is taken out; when
  * all have, the remote name's failure is thrown.
  */
-async function probeSources(st: DownloadState, sources: readonly DownloadSource[]): Promise<Probe | 'fallback'> {
+async function probeSources(st: DownloadState, sources: DownloadSource[]): Promise<Probe | 'fallback'> {
   let firstFailure: unknown = null;
   for (const source of sources) {
     const session = new HttpSession(source.view);
@@ -114,6 +114,10 @@ async function probeSources(st: DownloadState, sources: readonly DownloadSource[
       // Validators are the remote name's; a mirror's first answer tells only the size.
       st.learn(size, source.primary ? verdict.validators : { size, etag: null, lastModified: null });
       if (!source.primary) source.pinned = verdict.validators;
+      else {
+        st.learnDigest(ex.headers, false);
+        addMirrors(sources, st.learnMirrors(ex.headers));
+      }
       st.connected();
       return { source, session, ex };
     }
@@ -131,7 +135,7 @@ async function runRound(
   st: DownloadState,
   fh: FileHandle,
   layout: readonly FileSegment[],
-  sources: readonly DownloadSource[],
+  sources: DownloadSource[],
   round: AbortController,
   probe: Probe | null,
 ): Promise<void> {
@@ -147,6 +151,7 @@ async function runRound(
     onCheckpoint: (parts, bytes, syncMs) =>
       bytes === size ? req.hooks.onCheckpoint(bytes, syncMs) : req.hooks.onSegments?.(parts, bytes, syncMs),
     onProgress: (bytes) => req.hooks.onProgress(bytes),
+    digests: st.digests,
   });
   // From here the parts own the temp file: the single-stream sink's reports are muted.
   st.segmented = true;
@@ -207,7 +212,7 @@ class Lie extends Error {
 /** One round's connections and what they share: the sources, the parts, why they stop. */
 class Crew {
   readonly #st: DownloadState;
-  readonly #sources: readonly DownloadSource[];
+  readonly #sources: DownloadSource[];
   readonly #sink: SegmentedSink;
   readonly #abort: AbortController;
   readonly #size: number;
@@ -216,13 +221,7 @@ class Crew {
   /** The last transient failure of a connection that gave up. */
   lastFailure: TransferError | null = null;
 
-  constructor(
-    st: DownloadState,
-    sources: readonly DownloadSource[],
-    sink: SegmentedSink,
-    abort: AbortController,
-    size: number,
-  ) {
+  constructor(st: DownloadState, sources: DownloadSource[], sink: SegmentedSink, abort: AbortController, size: number) {
     this.#st = st;
     this.#sources = sources;
     this.#sink = sink;
@@ -302,6 +301,10 @@ class Crew {
         throw statusFailure(st, ex);
       }
       if (!source.primary) source.pinned ??= responseValidators(ex.headers, this.#size);
+      else {
+        st.learnDigest(ex.headers, false);
+        addMirrors(this.#sources, st.learnMirrors(ex.headers));
+      }
       expected = verdict.last - verdict.first + 1;
     }
     let got = 0;

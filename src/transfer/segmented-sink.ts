@@ -2,6 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Clock, FileSegment } from '../core/index.ts';
 import type { RateLimiter } from './download-request.ts';
 import { classifyLocalError } from './failure-table.ts';
+import type { HashSource, RunningDigests } from './running-digests.ts';
 import { compactLayout, type LiveRange } from './segment-plan.ts';
 import { TransferError } from './transfer-error.ts';
 
@@ -46,6 +47,8 @@ export interface SegmentedSinkOptions {
   readonly onCheckpoint: (layout: FileSegment[], bytes: number, syncMs: number) => void;
   /** Bytes accepted so far over every part (not durable), for progress events. */
   readonly onProgress: (bytes: number) => void;
+  /** Digests computed while writing: fed every accepted chunk, told of every completed write. */
+  readonly digests?: RunningDigests | null;
 }
 
 /**
@@ -56,7 +59,7 @@ export interface SegmentedSinkOptions {
  * truncate the file (the bytes of other parts lie beyond): a failed write leaves `durable` where
  * the last sync put it, and a resume overwrites from there.
  */
-export class SegmentedSink {
+export class SegmentedSink implements HashSource {
   readonly #fh: FileHandle;
   readonly #opts: SegmentedSinkOptions;
   readonly parts: Part[];
@@ -70,6 +73,8 @@ export class SegmentedSink {
     this.#opts = opts;
     this.parts = layout.map((s) => new Part(s));
     this.#lastCheckpointMs = opts.clock.monotonicMs();
+    // Bytes durable before this round (a resume, a repair) are hashed from the file.
+    opts.digests?.advance(this);
   }
 
   /** Bytes accepted over every part. */
@@ -105,7 +110,10 @@ export class SegmentedSink {
     while (from < chunk.byteLength) {
       part.buf ??= Buffer.allocUnsafe(PART_BUFFER_BYTES);
       const n = Math.min(chunk.byteLength - from, PART_BUFFER_BYTES - part.filled);
-      part.buf.set(chunk.subarray(from, from + n), part.filled);
+      const bytes = chunk.subarray(from, from + n);
+      // Fed as the bytes become the part's (between awaits), so a read-back never misses them.
+      this.#opts.digests?.feed(part.pos, bytes);
+      part.buf.set(bytes, part.filled);
       part.filled += n;
       part.pos += n;
       from += n;
@@ -165,8 +173,20 @@ export class SegmentedSink {
     await Promise.all(this.parts.map((p) => p.tail));
   }
 
+  /** Where the bytes at `at` are (RunningDigests reads back what is written, takes what is buffered). */
+  locate(at: number): { disk: number } | { memory: Uint8Array[] } | null {
+    const p = this.parts.find((q) => q.start <= at && at < q.end);
+    if (p === undefined) return null;
+    if (at < p.written) return { disk: Math.min(p.written, p.end) };
+    if (p.buf !== null && p.filled > 0 && at === p.written && at === p.pos - p.filled) {
+      return { memory: [p.buf.subarray(0, p.filled)] };
+    }
+    return null;
+  }
+
   /** Drop the buffers (after the last checkpoint, or when the download stops). */
   release(): void {
+    this.#opts.digests?.detach(this);
     for (const p of this.parts) {
       p.buf = null;
       p.filled = 0;
@@ -194,6 +214,7 @@ export class SegmentedSink {
         this.#error ??= new TransferError(classifyLocalError(err), { cause: err });
         return;
       }
+      this.#opts.digests?.advance(this);
       try {
         this.#opts.onProgress(this.accepted);
       } catch {

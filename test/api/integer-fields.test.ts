@@ -87,6 +87,15 @@ const FIELDS: readonly Field[] = [
     outside: [0o1000, 4294967296 + 0o600, -1],
     call: (m, id, v) => m.setFileMode(id, v),
   },
+  {
+    path: 'cost-flags',
+    property: 'costFlags',
+    code: 'E_INVALIDARG',
+    good: 0x80000021,
+    // 2^32 + UNRESTRICTED would wrap to a valid mask; 0x100 names no cost state.
+    outside: [4294967296 + 0x21, 0x100, 0, -1],
+    call: (m, id, v) => m.setCostFlags(id, v),
+  },
 ];
 
 /** Raw JSON texts every integer field refuses, whatever its range. */

@@ -19,25 +19,29 @@ const run = promisify(execFile);
 let server: FileServer;
 let home: string;
 let env: Record<string, string>;
-const sessions: string[] = [];
-// tmux sessions live on one server per user: names unique to this run, so concurrent runs never clash.
-const TRANSFER_PANE = `bits-transfer-${process.pid}`;
-const MONITOR_PANE = `bits-monitor-${process.pid}`;
-const INTERRUPT_PANE = `bits-interrupt-${process.pid}`;
+// A tmux server of our own (its socket in the temp home): the user's default server is shared by
+// every concurrent run (session names clashed) and gives new panes its own environment, not ours.
+let socket: string;
+const TRANSFER_PANE = 'bits-transfer';
+const MONITOR_PANE = 'bits-monitor';
+const INTERRUPT_PANE = 'bits-interrupt';
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', ['-S', socket, ...args], { encoding: 'utf8' });
+}
 
 before(async () => {
   server = await FileServer.start();
   home = await mkdtemp(join(tmpdir(), 'bitsadmin-tmux-'));
   env = { ...(process.env as Record<string, string>), OPENBITS_HOME: home };
+  socket = join(home, 'tmux.sock');
 });
 
 after(async () => {
-  for (const s of sessions) {
-    try {
-      execFileSync('tmux', ['kill-session', '-t', s], { stdio: 'ignore' });
-    } catch {
-      // already gone
-    }
+  try {
+    execFileSync('tmux', ['-S', socket, 'kill-server'], { stdio: 'ignore' });
+  } catch {
+    // never started, or already gone
   }
   // Stop the bitsd this test started (its pid from its own status route).
   const client = connect({ env, autoStart: false });
@@ -73,7 +77,7 @@ async function bitsadmin(...args: string[]): Promise<string> {
 /** Start `node bin/bitsadmin.js args…` in a new detached 120×30 tmux session; the shell prints EXIT=<code> after. */
 function startPane(name: string, args: readonly string[]): void {
   const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-  execFileSync('tmux', [
+  tmux(
     'new-session',
     '-d',
     '-s',
@@ -85,16 +89,15 @@ function startPane(name: string, args: readonly string[]): void {
     '-e',
     `OPENBITS_HOME=${home}`,
     `${quoted}; echo EXIT=$?; sleep 60`,
-  ]);
-  sessions.push(name);
+  );
 }
 
 function screen(name: string): string {
-  return execFileSync('tmux', ['capture-pane', '-p', '-t', name], { encoding: 'utf8' });
+  return tmux('capture-pane', '-p', '-t', name);
 }
 
-/** Poll the pane until `re` matches (a hang guard of 20 s, not a timing assertion). */
-async function waitForScreen(name: string, re: RegExp, timeoutMs = 20_000): Promise<string> {
+/** Poll the pane until `re` matches (a hang guard of 60 s, not a timing assertion). */
+async function waitForScreen(name: string, re: RegExp, timeoutMs = 60_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = screen(name);
@@ -106,13 +109,23 @@ async function waitForScreen(name: string, re: RegExp, timeoutMs = 20_000): Prom
 
 describe('bitsadmin on a terminal (tmux)', () => {
   it('/transfer draws a live progress bar, then completes', async () => {
-    const data = server.add('/tty.bin', 3_000_000, { rateBps: 1_000_000 });
+    // Held at 1 MB until the bar has been seen moving (a slow poll could miss a 3 s transfer).
+    const seen = Promise.withResolvers<void>();
+    const data = server.add('/tty.bin', 3_000_000, {
+      rateBps: 1_000_000,
+      hold: { at: 1_000_000, release: seen.promise },
+    });
     const local = join(home, 'tty.bin');
     startPane(TRANSFER_PANE, ['/transfer', 'ttyjob', server.url('/tty.bin'), local]);
-    const moving = await waitForScreen(
-      TRANSFER_PANE,
-      /TRANSFERRING\s+\[[█░]{40}\]\s+\d+% [\d.]+ (B|KiB|MiB) \/ 2\.86 MiB/u,
-    );
+    let moving: string;
+    try {
+      moving = await waitForScreen(
+        TRANSFER_PANE,
+        /TRANSFERRING\s+\[[█░]{40}\]\s+[1-9]\d*% [\d.]+ (B|KiB|MiB) \/ 2\.86 MiB/u,
+      );
+    } finally {
+      seen.resolve();
+    }
     assert.match(moving, /^BITSADMIN version 3\.0 \[ openbits /mu);
     assert.match(moving, /^DISPLAY: 'ttyjob' TYPE: DOWNLOAD PRIORITY: NORMAL JOB: \{[0-9A-F-]{36}\}$/mu);
     const done = await waitForScreen(TRANSFER_PANE, /EXIT=\d+/u);
@@ -135,15 +148,17 @@ describe('bitsadmin on a terminal (tmux)', () => {
     assert.equal(lines[0], 'MONITORING BACKGROUND COPY MANAGER(1 second refresh)', 'the screen was cleared first');
     await bitsadmin('/setdisplayname', id, 'renamed');
     await waitForScreen(MONITOR_PANE, new RegExp(`${id.replace(/[{}]/gu, '\\$&')} renamed SUSPENDED`, 'u'));
-    execFileSync('tmux', ['send-keys', '-t', MONITOR_PANE, 'C-c']);
+    tmux('send-keys', '-t', MONITOR_PANE, 'C-c');
     await waitForScreen(MONITOR_PANE, /EXIT=0$/mu);
   });
 
   it('Ctrl-C during /transfer suspends the job and says how to resume it', async () => {
-    server.add('/crawl.bin', 2_000_000, { rateBps: 200_000 });
+    // Held at 200 kB: it is still transferring whenever the Ctrl-C lands.
+    const never = new Promise<void>(() => {});
+    server.add('/crawl.bin', 2_000_000, { rateBps: 200_000, hold: { at: 200_000, release: never } });
     startPane(INTERRUPT_PANE, ['/transfer', 'crawl', server.url('/crawl.bin'), join(home, 'crawl.bin')]);
     await waitForScreen(INTERRUPT_PANE, /TRANSFERRING\s+\[/u);
-    execFileSync('tmux', ['send-keys', '-t', INTERRUPT_PANE, 'C-c']);
+    tmux('send-keys', '-t', INTERRUPT_PANE, 'C-c');
     const text = await waitForScreen(INTERRUPT_PANE, /EXIT=\d+$/mu);
     assert.match(text, /EXIT=130$/mu);
     const m = /To resume it: bitsadmin \/resume (\{[0-9A-F-]{36}\})/u.exec(text);

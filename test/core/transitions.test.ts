@@ -66,6 +66,8 @@ const EXPECTED: Record<JobEvent, Row | Record<JobType, Row>> = {
   network_restored: { TRANSIENT_ERROR: 'QUEUED' },
   policy_blocked: { QUEUED: 'TRANSIENT_ERROR', CONNECTING: 'TRANSIENT_ERROR', TRANSFERRING: 'TRANSIENT_ERROR' },
   policy_unblocked: { TRANSIENT_ERROR: 'QUEUED' },
+  cost_blocked: { QUEUED: 'TRANSIENT_ERROR', CONNECTING: 'TRANSIENT_ERROR', TRANSFERRING: 'TRANSIENT_ERROR' },
+  cost_unblocked: { TRANSIENT_ERROR: 'QUEUED' },
   owner_logged_off: { QUEUED: 'TRANSIENT_ERROR', CONNECTING: 'TRANSIENT_ERROR', TRANSFERRING: 'TRANSIENT_ERROR' },
   owner_logged_on: { TRANSIENT_ERROR: 'QUEUED' },
   service_start: { CONNECTING: 'QUEUED', TRANSFERRING: 'QUEUED' },
@@ -80,6 +82,7 @@ const SETS_ERROR = new Set<JobEvent>([
   'max_download_time',
   'network_lost',
   'policy_blocked',
+  'cost_blocked',
   'owner_logged_off',
 ]);
 

@@ -213,14 +213,13 @@ describe('bitsd process', () => {
     // An open event stream must not hold the stop up.
     const unsubscribe = client.subscribe(() => {});
     await unsubscribe.ready;
-    const started = performance.now();
+    // Exit 0 is the stop finishing within its deadline (4.5 s, then bitsd exits 1); timing it
+    // from here would also count a loaded machine's scheduling delays.
     const code = await stopDaemon(daemon);
-    const elapsed = performance.now() - started;
     unsubscribe();
     await client.close();
     try {
       assert.equal(code, 0, daemon.stderr());
-      assert.ok(elapsed < 5_000, `stopping took ${elapsed} ms`);
       assert.ok(!existsSync(daemon.socketPath));
       const again = await spawnDaemon(home.path);
       const after = connect({ socketPath: again.socketPath, autoStart: false });

@@ -10,6 +10,7 @@ import { RotatingFile } from '../../src/daemon/rotating-file.ts';
 import { tempDir } from '../api/helpers.ts';
 import { makeManager } from '../cli/helpers.ts';
 import { TestClock } from '../helpers/test-clock.ts';
+import { until } from '../helpers/until.ts';
 import { spawnDaemon, stopDaemon } from './helpers.ts';
 
 describe('idle exit of an on-demand bitsd', () => {
@@ -44,8 +45,8 @@ describe('idle exit of an on-demand bitsd', () => {
       await settle();
       assert.equal(idle, 0);
       clock.advance(1);
-      await settle();
-      assert.equal(idle, 1, 'SUSPENDED jobs only, nobody connected: idle');
+      // The check reads the jobs, which waits for the store's sync (thread pool): not one turn.
+      await until(() => idle === 1, 'SUSPENDED jobs only, nobody connected: idle');
       await m.cancel(job.id);
     } finally {
       watch.stop();

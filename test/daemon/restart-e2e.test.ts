@@ -36,12 +36,11 @@ it('SIGTERM mid-transfer: exit 0 within 5 s, then the restarted daemon finishes 
       void off.ready?.then(() => client.resume(job.id));
     });
     await moving;
-    const started = performance.now();
+    // Exit 0 is the stop finishing in time: past its deadline (4.5 s) bitsd exits 1. (Timing the
+    // stop from here also counted a loaded machine's scheduling delays.)
     const code = await stopDaemon(first);
-    const elapsed = performance.now() - started;
     await client.close();
     assert.equal(code, 0, first.stderr());
-    assert.ok(elapsed < 5_000, `stopping took ${elapsed} ms`);
 
     const second = await spawnDaemon(home.path);
     const again = connect({ socketPath: second.socketPath, autoStart: false });

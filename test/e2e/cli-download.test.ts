@@ -152,7 +152,7 @@ describe('e2e: bitsadmin + bitsd downloads', () => {
   it('/monitor on a pipe prints /list snapshots until Ctrl-C, then exits 0', async () => {
     const job = await createJob(home.path, 'e2e-monitored');
     const run = spawnCli(home.path, ['/monitor', '/refresh', '1']);
-    const deadline = Date.now() + 20_000;
+    const deadline = Date.now() + 60_000;
     while ((run.stdout().match(/MONITORING BACKGROUND COPY MANAGER/gu) ?? []).length < 2 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -46,7 +46,11 @@ describe('e2e: bitsadmin /transfer', () => {
   });
 
   it('Ctrl-C suspends the job (exit 130, its bytes kept); /resume finishes it with a Range request', async () => {
-    const body = files.add('/slow.bin', 8 * MiB, { rateBps: 512 * 1024 });
+    // Held at 1 MiB: the Ctrl-C lands mid-transfer however late this process sees the progress.
+    const body = files.add('/slow.bin', 8 * MiB, {
+      rateBps: 512 * 1024,
+      hold: { at: MiB, release: new Promise(() => {}) },
+    });
     const dest = join(work.path, 'slow.bin');
     const run = spawnCli(home.path, ['/transfer', 'e2e-interrupted', files.url('/slow.bin'), dest]);
     const deadline = Date.now() + 30_000;
@@ -122,13 +126,16 @@ describe('e2e: bitsadmin /transfer', () => {
   });
 
   it('bitsd dies under a running /transfer: exit 1 with RPC_S_SERVER_UNAVAILABLE; the job stays queued and finishes after a restart', async () => {
-    const body = files.add('/dying.bin', 6 * MiB, { rateBps: MiB });
+    // Held at 1 MiB until the kill: bitsd surely dies under the running /transfer.
+    const killed = Promise.withResolvers<void>();
+    const body = files.add('/dying.bin', 6 * MiB, { rateBps: MiB, hold: { at: MiB, release: killed.promise } });
     const dest = join(work.path, 'dying.bin');
     const run = spawnCli(home.path, ['/transfer', 'e2e-orphan', files.url('/dying.bin'), dest]);
     const deadline = Date.now() + 30_000;
     while (!/STATE: TRANSFERRING/u.test(run.stdout()) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 50));
     await killDaemon(daemon);
+    killed.resolve();
     const r = await run.done;
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, /^ERROR: RPC_S_SERVER_UNAVAILABLE \(0x800706ba\)/mu);

@@ -154,7 +154,7 @@ describe('e2e: notifications through bitsd', () => {
       await daemon.exited;
       daemon = await spawnDaemon(home.path);
       // The feed reconnects with back-off (100 ms doubling to 5 s); create jobs until one is seen.
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 60_000; // a guard: each round is a CLI call, slow when loaded
       let created: string[] = [];
       while (!seen.some((e) => e.type === 'job:created' && created.includes(e.jobId)) && Date.now() < deadline) {
         const job = await createJob(home.path, 'e2e-after-restart');

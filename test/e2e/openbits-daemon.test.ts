@@ -72,8 +72,14 @@ it('openbits get --detach returns at once; bitsd completes the job itself and th
     }
     assert.equal(sha256(readFileSync(file)), sha256(data));
     assert.equal(statSync(file).mode & 0o777, 0o666 & ~currentUmask());
-    const ls = spawnSync(process.execPath, [OPENBITS, 'ls'], { env, encoding: 'utf8' });
-    assert.equal(ls.stdout, '', 'the completed job left the queue');
+    // Complete publishes the file first and then records the job's end: the job leaves the
+    // queue a moment after the file appears.
+    let listed = spawnSync(process.execPath, [OPENBITS, 'ls'], { env, encoding: 'utf8' }).stdout;
+    while (listed !== '' && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      listed = spawnSync(process.execPath, [OPENBITS, 'ls'], { env, encoding: 'utf8' }).stdout;
+    }
+    assert.equal(listed, '', 'the completed job left the queue');
   } finally {
     spawnSync(process.execPath, [OPENBITS, 'daemon', 'stop'], { env });
     await server.close();

@@ -15,6 +15,8 @@ it('e2e: HIGH preempts a running LOW job; FOREGROUND runs beside; LOW resumes fr
   const out = await scratchDir('openbits-e2e-sched-out-');
   const server = await FileServer.start();
   const daemon = await spawnDaemon(home.path);
+  const lowSeen = Promise.withResolvers<void>();
+  const highSeen = Promise.withResolvers<void>();
   const states = async (): Promise<Record<string, string>> => {
     const jobs = JSON.parse(await cliOk(home.path, ['--json', '/list'])) as Listed[];
     return Object.fromEntries(jobs.map((j) => [j.displayName, j.state]));
@@ -27,9 +29,11 @@ it('e2e: HIGH preempts a running LOW job; FOREGROUND runs beside; LOW resumes fr
     return s;
   };
   try {
-    // Dripped at 1 MiB/s: each job stays in TRANSFERRING long enough to be seen there.
-    const low = server.add('/low.bin', 6 * MiB, { rateBps: MiB });
-    const high = server.add('/high.bin', 10 * MiB, { rateBps: MiB });
+    // Dripped at 1 MiB/s and held part way until the test has seen what it waits for: each job
+    // is still transferring when looked at, however slow the CLI polls are (unheld, HIGH could
+    // finish before FOREGROUND and let LOW run again).
+    const low = server.add('/low.bin', 6 * MiB, { rateBps: MiB, hold: { at: MiB, release: lowSeen.promise } });
+    const high = server.add('/high.bin', 10 * MiB, { rateBps: MiB, hold: { at: MiB, release: highSeen.promise } });
     const fg = server.add('/fg.bin', 2 * MiB);
     const add = async (name: string, path: string, priority: string): Promise<string> => {
       const job = await createJob(home.path, name);
@@ -45,10 +49,12 @@ it('e2e: HIGH preempts a running LOW job; FOREGROUND runs beside; LOW resumes fr
     await until('LOW transfers', (s) => s.low === 'TRANSFERRING');
     await cliOk(home.path, ['/resume', highJob]);
     await until('HIGH preempts LOW', (s) => s.high === 'TRANSFERRING' && s.low === 'QUEUED');
+    lowSeen.resolve();
     await cliOk(home.path, ['/resume', fgJob]);
     const seen = await until('FOREGROUND done while HIGH runs', (s) => s.fg === 'TRANSFERRED');
     assert.equal(seen.low, 'QUEUED', 'LOW still waits for HIGH');
-    assert.ok(['TRANSFERRING', 'TRANSFERRED'].includes(seen.high ?? ''), JSON.stringify(seen));
+    assert.equal(seen.high, 'TRANSFERRING', JSON.stringify(seen));
+    highSeen.resolve();
 
     await waitForState(home.path, highJob, 'TRANSFERRED', { daemon });
     await waitForState(home.path, lowJob, 'TRANSFERRED', { daemon });
@@ -60,6 +66,8 @@ it('e2e: HIGH preempts a running LOW job; FOREGROUND runs beside; LOW resumes fr
     assert.ok(lowRequests.length >= 2, 'LOW was preempted and asked again');
     assert.match(lowRequests.at(-1)?.range ?? '', /^bytes=[1-9]\d*-$/u, 'and continued where it stopped');
   } finally {
+    lowSeen.resolve();
+    highSeen.resolve();
     await stopDaemon(daemon);
     await server.close();
     await home.remove();

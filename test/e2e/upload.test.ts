@@ -127,7 +127,8 @@ it('e2e: /cancel of an upload mid-way tells the server (Cancel-Session): its par
     await writeRandomFile(source, 64 * MiB);
     const job = await createJob(home.path, 'e2e-upload-cancel', '/upload');
     await cliOk(home.path, ['/addfile', job, `${server.url}/in/slow.bin`, source]);
-    await cliOk(home.path, ['/setmaxbandwidth', job, '2M']);
+    // 1 MiB/s: 64 s of upload, so the polls below see it mid-way however slow each CLI call is.
+    await cliOk(home.path, ['/setmaxbandwidth', job, '1M']);
     await cliOk(home.path, ['/resume', job]);
     let sent = 0;
     for (let i = 0; i < 100 && sent === 0; i++) {
@@ -207,7 +208,9 @@ it('e2e: the local file of an upload changes while bitsd is down (kill -9): afte
     await writeRandomFile(source, 32 * MiB);
     const job = await createJob(home.path, 'e2e-upload-changed', '/upload');
     await cliOk(home.path, ['/addfile', job, `${server.url}/in/growing.log`, source]);
-    await cliOk(home.path, ['/setmaxbandwidth', job, '4M']);
+    // 1 MiB/s: 32 s of upload, so the kill lands mid-way however slow each CLI poll is (at 4 MiB/s
+    // a loaded machine could see it finished).
+    await cliOk(home.path, ['/setmaxbandwidth', job, '1M']);
     await cliOk(home.path, ['/resume', job]);
     let sent = 0;
     for (let i = 0; i < 100 && sent === 0; i++) {

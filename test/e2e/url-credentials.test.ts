@@ -11,7 +11,8 @@ import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.t
 import { AuthChecker } from '../helpers/http-auth.ts';
 import { requireAuth, serving, startOrigin } from '../helpers/origin-server.ts';
 import { getOnSocket } from '../helpers/prometheus.ts';
-import { startWebhookReceiver, until } from '../helpers/webhook-receiver.ts';
+import { until } from '../helpers/until.ts';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { cliOk, createJob, scratchDir, sha256, sha256File, waitForState } from './helpers.ts';
 
 const SECRET = 'Sw0rdfish-e2e-91c';

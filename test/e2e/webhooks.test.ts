@@ -9,7 +9,8 @@ import { verifyWebhook } from '../../src/service/webhooks/signature.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { getOnSocket, metricValue } from '../helpers/prometheus.ts';
-import { type ReceivedHook, startWebhookReceiver, until } from '../helpers/webhook-receiver.ts';
+import { until } from '../helpers/until.ts';
+import { type ReceivedHook, startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 import { cli, cliOk, createJob, scratchDir, waitForState } from './helpers.ts';
 
 /** The outbox rows bitsd holds (read beside it: WAL lets a reader in). */

@@ -22,6 +22,8 @@ export async function launchBrowser(t: TestContext, dir: string): Promise<Browse
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
   });
   t.after(() => context.close());
+  // Playwright's 30 s default is short for Chromium on a loaded 2-core machine: a hang guard only.
+  context.setDefaultTimeout(90_000);
   return context;
 }
 

@@ -1,6 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { Clock, FileSegment, RemoteValidators } from '../../src/core/index.ts';
-import type { DownloadFileRequest, DownloadMetadata, TransferOptions } from '../../src/transfer/download-request.ts';
+import type {
+  DigestsVerified,
+  DownloadFileRequest,
+  DownloadMetadata,
+  TransferOptions,
+} from '../../src/transfer/download-request.ts';
 import { isTransferError, type TransferError } from '../../src/transfer/index.ts';
 import { sha256 } from './digest.ts';
 import { TestClock } from './test-clock.ts';
@@ -20,6 +25,8 @@ export class RecordedFile {
   segments: FileSegment[] | null = null;
   /** Sources the engine took out: [url, reason]. */
   readonly dropped: Array<[string, string]> = [];
+  /** What each successful digest check reported. */
+  readonly verified: DigestsVerified[] = [];
   restarts = 0;
   connected = 0;
   progress = 0;
@@ -88,6 +95,9 @@ export class RecordedFile {
         },
         onSourceDropped: (url: string, reason: string) => {
           this.dropped.push([url, reason]);
+        },
+        onDigestsVerified: (check: DigestsVerified) => {
+          this.verified.push(check);
         },
         onSegments: (segments: readonly FileSegment[], n: number) => {
           this.segments = [...segments];

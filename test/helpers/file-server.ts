@@ -10,6 +10,11 @@ export interface Route {
   lastModified?: string;
   /** Bytes per second to send the body at (a drip), or unlimited. */
   rateBps?: number;
+  /**
+   * With `rateBps`: the drip stops at byte `at` of the body until `release` settles, so a test
+   * can act while the transfer is surely in the middle, however slowly it polls.
+   */
+  hold?: { at: number; release: Promise<unknown> };
   before?: (req: IncomingMessage, res: ServerResponse, hit: number) => boolean;
 }
 
@@ -96,6 +101,12 @@ export class FileServer {
       return;
     }
     const chunk = Math.max(1, Math.floor(route.rateBps / 20));
+    const { hold } = route;
+    let stopAt = hold === undefined ? slice.length : Math.max(0, hold.at - start);
+    const open = (): void => {
+      stopAt = slice.length;
+    };
+    void hold?.release.then(open, open);
     let off = 0;
     const tick = setInterval(() => {
       if (res.destroyed || off >= slice.length) {
@@ -103,8 +114,10 @@ export class FileServer {
         res.end();
         return;
       }
-      res.write(slice.subarray(off, off + chunk));
-      off += chunk;
+      const to = Math.min(off + chunk, stopAt);
+      if (to <= off) return;
+      res.write(slice.subarray(off, to));
+      off = to;
     }, 50);
     res.on('close', () => clearInterval(tick));
   }

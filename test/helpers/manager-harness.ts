@@ -16,7 +16,7 @@ export async function waitForState(
   manager: BitsManager,
   jobId: string,
   state: JobState | readonly JobState[],
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
 ): Promise<void> {
   const wanted = Array.isArray(state) ? state : [state];
   const current = async (): Promise<JobState | undefined> => {

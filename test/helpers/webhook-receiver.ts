@@ -38,12 +38,3 @@ export async function startWebhookReceiver(
     },
   };
 }
-
-/** Wait (real time, polling) until `check` holds; a guard against hangs, not a timing assertion. */
-export async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TokenBucket } from '../../src/scheduler/token-bucket.ts';
+import { combineLimiters, TokenBucket } from '../../src/scheduler/token-bucket.ts';
 import { TestClock } from '../helpers/test-clock.ts';
 
 /** Drain `rounds` takes of `chunk` bytes from each of `takers` and record when each is granted. */
@@ -69,5 +69,23 @@ describe('TokenBucket (throttling on the injected clock)', () => {
     const p = bucket.take(1000, ac.signal);
     ac.abort(new Error('stopped'));
     await assert.rejects(p, /stopped/);
+  });
+
+  it('tells its listeners when a limit begins (not when a limit changes or ends), through combined limiters too', () => {
+    const clock = new TestClock();
+    const machine = new TokenBucket(clock, Number.POSITIVE_INFINITY);
+    const job = new TokenBucket(clock, Number.POSITIVE_INFINITY);
+    const combined = combineLimiters([machine, job]);
+    const heard: string[] = [];
+    const stop = combined?.onLimited?.(() => heard.push('combined'));
+    machine.onLimited(() => heard.push('machine'));
+    machine.setRate(64 * 1024);
+    machine.setRate(32 * 1024);
+    machine.setRate(Number.POSITIVE_INFINITY);
+    assert.deepEqual(heard, ['combined', 'machine']);
+    stop?.();
+    job.setRate(1024);
+    machine.setRate(1024);
+    assert.deepEqual(heard, ['combined', 'machine', 'machine']);
   });
 });

@@ -10,6 +10,7 @@ import { failCommitsInto } from '../helpers/commit-fault.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { tempDir, waitForState } from '../helpers/manager-harness.ts';
 import { TestClock } from '../helpers/test-clock.ts';
+import { until } from '../helpers/until.ts';
 
 let server: FileServer;
 before(async () => {
@@ -18,15 +19,6 @@ before(async () => {
 after(async () => {
   await server.close();
 });
-
-/** Resolve once `cond` holds, checking every few ms; a guard against hangs, not a timing claim. */
-async function until(cond: () => boolean, what: string, limitMs = 20_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 // The transition step publishes events and runs the notify command line only after its store
 // verb committed. Here the COMMIT itself fails, in the real SQLite database (a deferred foreign

@@ -9,6 +9,7 @@ import { createManager, type ManagerOptions } from '../../src/service/manager.ts
 import { FileServer, sha256 } from '../helpers/file-server.ts';
 import { tempDir, waitForState } from '../helpers/manager-harness.ts';
 import { TestClock } from '../helpers/test-clock.ts';
+import { until } from '../helpers/until.ts';
 
 let server: FileServer;
 before(async () => {
@@ -199,7 +200,8 @@ describe('manager conformance (bits-client.md §18)', () => {
     chmodSync(script, 0o755);
     const job = await m.createJob('notify');
     await m.addFile(job.id, server.url(p), join(dir, 'n.bin'));
-    await m.setMinimumRetryDelay(job.id, 30);
+    // A delay no other timer of the manager uses, so the re-run's timer can be told apart.
+    await m.setMinimumRetryDelay(job.id, 37);
     await m.setNotifyCmdLine(job.id, script, `notify.sh "a b" ; $(touch ${join(dir, 'pwned')})`);
     await m.resume(job.id);
     await waitForState(m, job.id, 'TRANSFERRED');
@@ -220,8 +222,10 @@ describe('manager conformance (bits-client.md §18)', () => {
     };
     assert.deepEqual(await lines(1), [`a b ; $(touch ${join(dir, 'pwned')})`]);
     assert.equal(existsSync(join(dir, 'pwned')), false, 'never through a shell');
-    await new Promise((r) => setTimeout(r, 50));
-    clock.advance(30_000);
+    // The line is written before the script exits: advance only once the manager has seen the
+    // non-zero exit and armed the re-run (advancing earlier missed it and the re-run never came).
+    await until(() => clock.pendingWithDelay(37_000) === 1, 'the notify re-run timer', 60_000);
+    clock.advance(37_000);
     assert.equal((await lines(2)).length, 2, 're-run after MinimumRetryDelay on a non-zero exit');
     await m.cancel(job.id);
     await m.close();
@@ -268,6 +272,16 @@ describe('manager conformance (bits-client.md §18)', () => {
       network: new ManualNetworkSource(true),
     });
     assert.equal((await root.getJob(job.id)).owner, '1000', 'an admin sees other users’ jobs');
+    // What is the owner's alone (§10): an administrator takes ownership before setting it.
+    await rejectsWith(root.setCustomHeaders(job.id, ['X-Root: 1']), 'E_ACCESSDENIED');
+    await rejectsWith(
+      root.setCredentials(job.id, { target: 'SERVER', scheme: 'BASIC', userName: 'root', password: 'pw' }),
+      'E_ACCESSDENIED',
+    );
+    await rejectsWith(root.removeCredentials(job.id, 'SERVER', 'BASIC'), 'E_ACCESSDENIED');
+    await rejectsWith(root.setNotifyCmdLine(job.id, '/bin/false', null), 'E_ACCESSDENIED');
+    await rejectsWith(root.setWebhooks(job.id, null), 'E_ACCESSDENIED');
+    await root.setDescription(job.id, 'an admin changes the rest');
     await root.takeOwnership(job.id);
     const taken = await root.getJob(job.id);
     assert.equal(taken.owner, '0');

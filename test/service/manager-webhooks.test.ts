@@ -11,7 +11,8 @@ import { verifyWebhook } from '../../src/service/webhooks/signature.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { tempDir, waitForState } from '../helpers/manager-harness.ts';
 import { TestClock } from '../helpers/test-clock.ts';
-import { type ReceivedHook, startWebhookReceiver, until } from '../helpers/webhook-receiver.ts';
+import { until } from '../helpers/until.ts';
+import { type ReceivedHook, startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 const JOB_SECRET = 'job-secret-0123456789abcdef';
 const POLICY_SECRET = 'policy-secret-0123456789abcdef';

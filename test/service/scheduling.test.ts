@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DEFAULT_YIELD_POLICY } from '../../src/scheduler/ledbat.ts';
 import { ManualNetworkSource } from '../../src/scheduler/network.ts';
 import { createManager, type ManagerOptions } from '../../src/service/manager.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { tempDir, tick, waitForState } from '../helpers/manager-harness.ts';
 import { TestClock } from '../helpers/test-clock.ts';
+import { until } from '../helpers/until.ts';
 
 let server: FileServer;
 before(async () => {
@@ -22,14 +24,6 @@ function slowFile(size: number, rate: number): string {
   const path = `/sched-${++n}.bin`;
   server.add(path, size, { rateBps: rate });
   return path;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, limitMs = 15_000): Promise<void> {
-  const end = Date.now() + limitMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 function options(extra: Partial<ManagerOptions> = {}): ManagerOptions & { clock: TestClock } {
@@ -76,18 +70,22 @@ describe('scheduling (bits-client.md §3.3, §18 items 16–17)', () => {
     const low = await m.createJob('low');
     await m.setPriority(low.id, 'LOW');
     await m.addFile(low.id, server.url(lowPath), join(dir, 'low.bin'));
-    await m.resume(low.id);
-    await waitForState(m, low.id, 'TRANSFERRING');
+    // Every state LOW enters, from before it runs: a subscription made after waitForState could
+    // still get the TRANSFERRING event that resolved it (a read may come back before the event).
     const states: string[] = [];
     m.subscribe((e) => {
       if (e.type === 'job:state' && e.jobId === low.id) states.push(e.state);
     });
+    await m.resume(low.id);
+    await waitForState(m, low.id, 'TRANSFERRING');
     const high = await m.createJob('high');
     await m.setPriority(high.id, 'HIGH');
     await m.addFile(high.id, server.url(highPath), join(dir, 'high.bin'));
     await m.resume(high.id);
     await waitForState(m, high.id, 'TRANSFERRED');
-    assert.equal(states[0], 'QUEUED', 'LOW went back to the queue');
+    const running = states.indexOf('TRANSFERRING');
+    assert.ok(running >= 0, states.join(' '));
+    assert.equal(states[running + 1], 'QUEUED', `LOW went back to the queue: ${states.join(' ')}`);
     await m.cancel(low.id);
     await m.close();
   });
@@ -181,8 +179,16 @@ describe('scheduling (bits-client.md §3.3, §18 items 16–17)', () => {
     await tick();
     assert.equal((await m2.getJob(job.id)).state, 'TRANSFERRED');
     opts.clock.advance(1_000);
-    await until(() => !existsSync(temp), 'temp file deleted');
+    // The timeout deletes the files first and then cancels: wait for the job to leave the queue
+    // (waiting for the temp file alone raced the cancel and found the job still there).
+    const gone = (): Promise<boolean> =>
+      m2.getJob(job.id).then(
+        () => false,
+        () => true,
+      );
+    await until(gone, 'the job cancelled by JobInactivityTimeout');
     await assert.rejects(m2.getJob(job.id), /BG_E_NOT_FOUND|not found|left the queue/);
+    assert.equal(existsSync(temp), false, 'its temp file deleted');
     await m2.close();
   });
 
@@ -193,6 +199,7 @@ describe('scheduling (bits-client.md §3.3, §18 items 16–17)', () => {
       maxInternetBandwidth: { startHour: 12, endHour: 13, inWindow: 0, outsideWindow: null },
       workSchedule: null,
       timetable: null,
+      yield: DEFAULT_YIELD_POLICY,
     };
     const opts = options({ clock, policy: { bandwidth } });
     const m1 = await createManager(opts);

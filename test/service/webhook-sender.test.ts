@@ -10,7 +10,8 @@ import { httpWebhookTransport } from '../../src/service/webhooks/transport.ts';
 import { MemoryWebhookOutbox } from '../../src/store/webhook-outbox.ts';
 import { assertBitsError } from '../helpers/assert-bits-error.ts';
 import { TestClock } from '../helpers/test-clock.ts';
-import { startWebhookReceiver, until } from '../helpers/webhook-receiver.ts';
+import { until } from '../helpers/until.ts';
+import { startWebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 const SECRET = 'whsec_0123456789abcdef0123456789abcdef';
 const transport = httpWebhookTransport();

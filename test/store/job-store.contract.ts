@@ -61,6 +61,8 @@ function jobStoreBasicContract(factory: StoreFactory): void {
         maxBandwidth: 0,
         fileMode: null,
         maxConnections: 1,
+        // Not set: the policy's default for the job's priority applies (BITS: transfer always).
+        costFlags: null,
         replyFileName: null,
         errorCount: 0,
         error: null,
@@ -172,6 +174,7 @@ function jobStoreBasicContract(factory: StoreFactory): void {
         { proxy: { usage: 'OVERRIDE', proxyList: 'http://p:3128', bypassList: '<local>' } },
         T0 + 7,
       );
+      store.updateJob(id, 'setCostFlags', { costFlags: 0x80000021 }, T0 + 7);
       const job = store.getJob(id);
       assert.equal(job?.description, 'd'.repeat(1024));
       assert.equal(job?.priority, 'FOREGROUND');
@@ -180,6 +183,9 @@ function jobStoreBasicContract(factory: StoreFactory): void {
       assert.deepEqual(job?.credentials, creds);
       assert.deepEqual(job?.notifyCmdLine, { program: '/bin/echo', parameters: 'echo hi' });
       assert.deepEqual(job?.proxy, { usage: 'OVERRIDE', proxyList: 'http://p:3128', bypassList: '<local>' });
+      assert.equal(job?.costFlags, 0x80000021, 'BITS_JOB_TRANSFER_POLICY_UNRESTRICTED, above 2^31, kept whole');
+      store.updateJob(id, 'setCostFlags', { costFlags: null }, T0 + 7);
+      assert.equal(store.getJob(id)?.costFlags, null, 'null goes back to the policy default');
       assert.equal(job?.times.modificationTime, T0 + 7);
       assert.equal(job?.times.creationTime, T0 + 1);
     });
@@ -233,6 +239,12 @@ function jobStoreBasicContract(factory: StoreFactory): void {
         () => store.updateJob(id, 'setMaxDownloadSize', { maxDownloadSize: 0 }, T0),
         'BG_E_MAX_DOWNLOAD_SIZE_INVALID_VALUE',
       );
+      for (const costFlags of [0, 0x100, 0x80000000, -1, 2 ** 32, 1.5, '0x21']) {
+        assertBitsError(
+          () => store.updateJob(id, 'setCostFlags', { costFlags: costFlags as number }, T0),
+          'E_INVALIDARG',
+        );
+      }
       assert.deepEqual(snapshot(store, [id]), before);
     });
 

@@ -1,7 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,10 +55,14 @@ export class TestUsers {
     return name;
   }
 
-  /** A new user `<tag><suffix>` with its own group and a private folder under `root`. */
-  user(suffix: string, root: string, groups: readonly string[] = []): TestUser {
+  /**
+   * A new user `<tag><suffix>` with its own group and a private folder under `root`;
+   * `system`: a service account (`useradd --system`: a uid below UID_MIN).
+   */
+  user(suffix: string, root: string, groups: readonly string[] = [], options: { system?: boolean } = {}): TestUser {
     const name = `${this.tag}${suffix}`;
     accountTool('useradd', [
+      ...(options.system === true ? ['--system'] : []),
       '--no-create-home',
       '--home-dir',
       join(root, 'home', name),
@@ -104,6 +108,12 @@ export function systemRoot(): string {
   return root;
 }
 
+/** The machine policy (`etc/openbits/policy.json` under `root`, root's, 0600) before bitsd starts. */
+export function writeMachinePolicy(root: string, policy: Record<string, unknown>): void {
+  mkdirSync(join(root, 'etc', 'openbits'), { recursive: true, mode: 0o755 });
+  writeFileSync(join(root, 'etc', 'openbits', 'policy.json'), JSON.stringify(policy), { mode: 0o600 });
+}
+
 /** The real `bitsd --system` (as root), its system files under `root`. */
 export interface SystemDaemon {
   readonly child: ChildProcess;
@@ -118,11 +128,14 @@ export async function startSystemDaemon(
   root: string,
   args: readonly string[] = [],
   env: Record<string, string> = {},
+  /** A command that execs bitsd (e.g. `unshare -n --`: its own network namespace). */
+  wrap: readonly string[] = [],
 ): Promise<SystemDaemon> {
   const systemEnv = { OPENBITS_SYSTEM_ROOT: root, OPENBITS_SYSTEM: '1', ...env };
   // Test users have no login session: unless a test watches sessions, everybody counts as present.
   const sessions = args.some((a) => a.startsWith('--sessions=')) ? [] : ['--sessions=none'];
-  const child = spawn(process.execPath, [join(BIN, 'bitsd.js'), '--system', ...sessions, ...args], {
+  const argv = [...wrap, process.execPath, join(BIN, 'bitsd.js'), '--system', ...sessions, ...args];
+  const child = spawn(argv[0] as string, argv.slice(1), {
     env: { ...process.env, ...systemEnv },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

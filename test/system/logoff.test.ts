@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type OriginServer, serving, startOrigin } from '../helpers/origin-server.ts';
 import {
+  bitsadminError,
   bitsadminJson,
   type SystemDaemon,
   startSystemDaemon,
@@ -29,10 +30,14 @@ describe('bitsd --system: owner logoff and logon', () => {
   const body = randomBytes(400_000);
   let origin: OriginServer;
   let alice: TestUser;
+  let carol: TestUser;
+  let unattended: string;
   let daemon: SystemDaemon | undefined;
 
   before(async () => {
     alice = users.user('a', root);
+    unattended = users.group('u');
+    carol = users.user('c', root, [unattended]);
     origin = await startOrigin();
     // Slow enough (≥ 10 s) that the logoff finds it transferring; later requests are quick.
     origin.route(
@@ -125,6 +130,55 @@ describe('bitsd --system: owner logoff and logon', () => {
         shell.kill('SIGKILL');
         await once(shell, 'exit');
       }
+      await daemon.stop();
+      daemon = undefined;
+    }
+  });
+
+  it('policy logoff.keepBackgroundJobs: listed accounts transfer in the background without a session; FOREGROUND jobs wait', async () => {
+    const sessions = join(root, 'sessions-keep');
+    mkdirSync(sessions);
+    // Carol has no session at all: she is never in logind's folder.
+    daemon = await startSystemDaemon(root, ['--sessions=logind'], { OPENBITS_SESSIONS_DIR: sessions });
+    const env = daemon.env;
+    const keep = (value: string): string[] => ['/util', '/setpolicy', 'logoff.keepBackgroundJobs', value];
+    const waitsForCarol = (j: Record<string, unknown>): boolean =>
+      j.state === 'TRANSIENT_ERROR' && errorName(j) === 'ERROR_NOT_LOGGED_ON';
+    const download = async (name: string, path: string, priority?: string): Promise<string> => {
+      const id = (await bitsadminJson(carol, ['/create', name], env)).id as string;
+      await bitsadminJson(carol, ['/addfile', id, origin.url(path), join(carol.home, `${name}.bin`)], env);
+      if (priority !== undefined) await bitsadminJson(carol, ['/setpriority', id, priority], env);
+      await bitsadminJson(carol, ['/resume', id], env);
+      return id;
+    };
+    try {
+      // The machine's policy: a user cannot list herself.
+      assert.equal(await bitsadminError(carol, keep(`["${carol.name}"]`), env), 'E_ACCESSDENIED');
+      await bitsadminJson(null, keep(`["${carol.name}"]`), env);
+      const policy = await bitsadminJson(carol, ['/util', '/getpolicy'], env);
+      assert.deepEqual((policy.logoff as { keepBackgroundJobs: string[] }).keepBackgroundJobs, [carol.name]);
+
+      const background = await download('background', '/file.bin');
+      await waitForJob(carol, background, env, (j) => j.state === 'TRANSFERRED');
+      await bitsadminJson(carol, ['/complete', background], env);
+      assert.equal(sha(readFileSync(join(carol.home, 'background.bin'))), sha(body));
+
+      const foreground = await download('foreground', '/drip.bin', 'FOREGROUND');
+      await waitForJob(carol, foreground, env, waitsForCarol);
+
+      // The key removed: her transferring background job stops and waits too.
+      const slow = await download('slow', '/drip.bin');
+      await waitForJob(carol, slow, env, (j) => (j.progress as { bytesTransferred: number }).bytesTransferred > 0);
+      await bitsadminJson(null, keep('null'), env);
+      await waitForJob(carol, slow, env, waitsForCarol);
+
+      // Listed through a group: queued again at once; FOREGROUND still waits until it is not.
+      await bitsadminJson(null, keep(`["@${unattended}"]`), env);
+      await waitForJob(carol, slow, env, (j) => j.state === 'TRANSFERRED');
+      assert.ok(waitsForCarol(await bitsadminJson(carol, ['/info', foreground], env)));
+      await bitsadminJson(carol, ['/setpriority', foreground, 'NORMAL'], env);
+      await waitForJob(carol, foreground, env, (j) => j.state === 'TRANSFERRED');
+    } finally {
       await daemon.stop();
       daemon = undefined;
     }

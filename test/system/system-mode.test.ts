@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { systemUserSocket } from '../../src/api/paths.ts';
 import {
@@ -22,6 +23,7 @@ describe('bitsd --system: users, sockets and ownership', () => {
   let alice: TestUser;
   let bob: TestUser;
   let admin: TestUser;
+  let service: TestUser;
   let env: Record<string, string>;
 
   before(async () => {
@@ -29,6 +31,7 @@ describe('bitsd --system: users, sockets and ownership', () => {
     alice = users.user('a', root);
     bob = users.user('b', root);
     admin = users.user('c', root, [admins]);
+    service = users.user('s', root, [], { system: true });
     daemon = await startSystemDaemon(root, [`--admin-group=${admins}`]);
     env = daemon.env;
   });
@@ -84,14 +87,27 @@ describe('bitsd --system: users, sockets and ownership', () => {
         `${who?.name ?? 'root'} lists Alice's job`,
       );
     }
-    // An administrator may change another user's job (BITS: admins manage every job).
+    // An administrator may change another user's job (BITS: admins manage every job)…
     await bitsadminJson(admin, ['/setdescription', id, 'seen by admin'], env);
+    // …but not what is the owner's alone: headers, credentials, and what runs or is sent as the
+    // owner (the notify command line, webhooks).
+    for (const args of [
+      ['/getcustomheaders', id],
+      ['/setcustomheaders', id, 'X-Admin: 1'],
+      ['/setcredentials', id, 'SERVER', 'BASIC', 'admin', 'pw'],
+      ['/setnotifycmdline', id, '/bin/sh', '/bin/sh -c id'],
+    ]) {
+      assert.equal(await bitsadminError(admin, args, env), 'E_ACCESSDENIED', args.join(' '));
+    }
+    assert.equal((await bitsadminJson(alice, ['/info', id], env)).notifyCmdLine, null);
     await bitsadminJson(admin, ['/takeownership', id], env);
     const taken = await bitsadminJson(admin, ['/info', id], env);
     assert.equal(taken.owner, String(admin.uid));
     assert.deepEqual(taken.credentials, []);
     assert.equal(taken.hasCustomHeaders, false);
     assert.equal(await bitsadminError(alice, ['/info', id], env), 'BG_E_NOT_FOUND');
+    // The owner now, the administrator sets them.
+    await bitsadminJson(admin, ['/setnotifycmdline', id, '/bin/true', 'NULL'], env);
   });
 
   it('enforces the machine policy: only administrators change it; quotas hold per user and per machine', async () => {
@@ -111,6 +127,39 @@ describe('bitsd --system: users, sockets and ownership', () => {
     const policy = lstatSync(daemon?.paths.configPath as string);
     assert.equal(policy.uid, 0);
     assert.equal(policy.mode & 0o022, 0);
+  });
+
+  it('§18.15: files and ranges quotas bind users; administrators and service accounts are exempt', async () => {
+    const quota = (key: string, value: string) =>
+      bitsadminJson(null, ['/util', '/setpolicy', `quotas.${key}`, value], env);
+    await quota('maxFilesPerJob', '1');
+    await quota('maxRangesPerFile', '1');
+    try {
+      const url = (n: number) => `http://127.0.0.1:9/f${n}.bin`;
+      for (const who of [alice, admin, service]) {
+        const id = (await bitsadminJson(who, ['/create', 'quota'], env)).id as string;
+        await bitsadminJson(who, ['/addfile', id, url(1), join(who.home, 'f1.bin')], env);
+        const second = ['/addfile', id, url(2), join(who.home, 'f2.bin')];
+        if (who !== alice) {
+          await bitsadminJson(who, second, env);
+          continue;
+        }
+        assert.equal(await bitsadminError(who, second, env), 'BG_E_TOO_MANY_FILES_IN_JOB');
+        await quota('maxFilesPerJob', 'null');
+        const ranges = ['/addfilewithranges', id, url(3), join(who.home, 'f3.bin'), '0:10,20:10'];
+        assert.equal(await bitsadminError(who, ranges, env), 'BG_E_TOO_MANY_RANGES_IN_FILE');
+        await quota('maxFilesPerJob', '1');
+      }
+      // A service account is exempt from the job quota too, and still sees only its own jobs.
+      await quota('maxJobsPerUser', '1');
+      for (let i = 0; i < 3; i++) await bitsadminJson(service, ['/create', `svc-${i}`], env);
+      assert.equal(await bitsadminError(alice, ['/create', 'one-too-many'], env), 'BG_E_TOO_MANY_JOBS_PER_USER');
+      assert.equal(await bitsadminError(service, ['/list', '/allusers'], env), 'E_ACCESSDENIED');
+      const own = (await bitsadminJson(service, ['/list'], env)) as unknown as Array<{ owner: string }>;
+      assert.ok(own.length >= 4 && own.every((j) => j.owner === String(service.uid)));
+    } finally {
+      for (const key of ['maxFilesPerJob', 'maxRangesPerFile', 'maxJobsPerUser']) await quota(key, 'null');
+    }
   });
 
   it('answers a hello for an unknown uid with E_INVALIDARG and makes no socket', async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { PieceDigests } from '../../src/core/index.ts';
-import { repairLayout } from '../../src/transfer/digest-check.ts';
+import { repairLayout } from '../../src/transfer/digest-repair.ts';
 import { closeDispatchers, downloadFile } from '../../src/transfer/index.ts';
 import { RecordedFile, sha256, transferFailure } from '../helpers/download-request.ts';
 import { type OriginServer, serve, startOrigin } from '../helpers/origin-server.ts';
@@ -16,6 +16,7 @@ const MiB = 1024 * 1024;
 const PIECE = 256 * 1024;
 const BODY = randomBytes(6 * MiB + 1000);
 const BODY_SHA = sha256(BODY);
+const sha512 = (b: Buffer) => createHash('sha512').update(b).digest('hex');
 let primary: OriginServer;
 let mirror: OriginServer;
 let dir: string;
@@ -87,6 +88,68 @@ describe('digests (engine)', () => {
     );
     assert.equal(await f.tempSha256(), BODY_SHA);
     assert.equal(primary.hits('/ok').length, 1, 'checked without fetching anything again');
+    assert.deepEqual(
+      f.verified.map((v) => v.readBackBytes),
+      [0],
+      'hashed as it was written: nothing read back',
+    );
+  });
+
+  test('in parts, piece digests are computed by the connections that write them: nothing is read back', async () => {
+    primary.route('/parts-pieces', (req, res) => serve(req, res, BODY, { etag: '"pp"' }));
+    const f = file('/parts-pieces');
+    await downloadFile(f.request({ options: OPTIONS, pieces: pieceDigests(BODY) }));
+    assert.ok(primary.hits('/parts-pieces').length >= 4, 'fetched in parts');
+    assert.equal(await f.tempSha256(), BODY_SHA);
+    assert.deepEqual(f.verified, [
+      { digests: [], pieces: pieceDigests(BODY).hashes.length, readBackBytes: 0, readAtCheckBytes: 0 },
+    ]);
+  });
+
+  test('in parts, the whole-file digest hashes part 0 as written and reads back only the later parts', async () => {
+    primary.route('/parts-whole', (req, res) => serve(req, res, BODY, { etag: '"pw"' }));
+    const f = file('/parts-whole');
+    await downloadFile(f.request({ options: OPTIONS, digests: [{ algorithm: 'sha-256', value: BODY_SHA }] }));
+    const hits = primary.hits('/parts-whole').map((r) => r.headers.range);
+    assert.ok(hits.length >= 4, `fetched in parts: ${hits}`);
+    const [v] = f.verified;
+    assert.ok(v !== undefined && f.verified.length === 1, 'verified once');
+    assert.ok(
+      v.readBackBytes > 0 && v.readBackBytes <= BODY.length - MiB,
+      `part 0 (≥ 1 MiB) was hashed from memory: ${v.readBackBytes} of ${BODY.length} read back`,
+    );
+  });
+
+  test('resumed with one connection, the durable prefix is read back once and the rest hashed as written', async () => {
+    primary.route('/resumed', (req, res, n) =>
+      serve(req, res, BODY, { etag: '"rs"', dripBytes: 64 * 1024, dripMs: n === 1 ? 5 : 0 }),
+    );
+    const f = file('/resumed');
+    const stop = new AbortController();
+    const first = downloadFile(
+      f.request({
+        options: { checkpointBytes: 256 * 1024 },
+        signal: stop.signal,
+        hooks: {
+          ...f.request().hooks,
+          onCheckpoint: (n) => {
+            f.bytesTransferred = n;
+            if (n >= 2 * MiB) stop.abort();
+          },
+        },
+      }),
+    );
+    await assert.rejects(first, { name: 'AbortError' });
+    const durable = f.bytesTransferred;
+    assert.ok(durable >= 2 * MiB && durable < BODY.length, `stopped mid-way at ${durable}`);
+    await downloadFile(f.request({ digests: [{ algorithm: 'sha-512', value: sha512(BODY) }] }));
+    assert.equal(await f.tempSha256(), BODY_SHA);
+    assert.equal(primary.hits('/resumed').at(-1)?.headers.range, `bytes=${durable}-`);
+    const [v] = f.verified;
+    assert.ok(
+      v !== undefined && v.readBackBytes >= durable && v.readBackBytes < BODY.length,
+      `the ${durable}-byte prefix read back, not the whole file: ${v?.readBackBytes}`,
+    );
   });
 
   test('a whole-file mismatch fetches the file again, then fails fatal with BG_E_DIGEST_MISMATCH', async () => {

@@ -6,7 +6,8 @@ import { expectArgs } from '../parse-values.ts';
 
 /** Where the dashboard switch reads and writes (both CLIs bind it to their own I/O). */
 export interface DashboardIo {
-  readonly manager: BitsManager & { status?(): Promise<DaemonStatus> };
+  /** `socketPath`: the socket it talks to (the system bitsd's socket of this user with --system). */
+  readonly manager: BitsManager & { status?(): Promise<DaemonStatus>; readonly socketPath?: string };
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal: AbortSignal | undefined;
   print(text: string): void;
@@ -28,7 +29,10 @@ export async function openDashboard(io: DashboardIo): Promise<{ url: string; ser
     return { url: `${status.dashboardUrl}/#token=${token}`, servedBy: 'bitsd' };
   // Loaded here: the proxy pulls in undici and Hono, which no other switch needs at start-up.
   const { startDashboardProxy } = await import('../dashboard-proxy.ts');
-  const proxy = await startDashboardProxy({ socketPath: paths.socketPath, stateDir: paths.stateDir });
+  // The manager's own socket: with the system bitsd, this user's socket there, so the page sees
+  // what this user may see (their own jobs; every job for an administrator), nothing more.
+  const socketPath = io.manager.socketPath ?? paths.socketPath;
+  const proxy = await startDashboardProxy({ socketPath, stateDir: paths.stateDir });
   try {
     io.print(`Dashboard: ${proxy.url}\n(served from here through bitsd's socket; Ctrl-C stops it)\n`);
     const signal = io.signal;

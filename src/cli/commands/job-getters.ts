@@ -1,4 +1,4 @@
-import type { JobInfo } from '../bits-vocabulary.ts';
+import { formatTransferPolicy, type JobInfo } from '../bits-vocabulary.ts';
 import type { Command, CommandResult } from '../command.ts';
 import { errorLines, notifyCmdLineText, securityFlagsText, sizeText, timeText } from '../format-job.ts';
 import { expectArgs } from '../parse-values.ts';
@@ -64,6 +64,9 @@ export const jobGetterCommands: readonly Command[] = [
     value(j.fileMode === null ? 'UMASK' : `0${j.fileMode.toString(8).padStart(3, '0')}`, j.fileMode),
   ),
   getter('getmaxconnections', 'Print the connections one file may use at once (1–16)', (j) => text(j.maxConnections)),
+  getter('gettransferpolicy', 'Print the network costs the job may transfer on (DEFAULT: the policy default)', (j) =>
+    value(j.costFlags === null ? 'DEFAULT' : formatTransferPolicy(j.costFlags), j.costFlags),
+  ),
   getter('getmaxbandwidth', 'Print the bandwidth cap in bytes per second (0: none)', (j) => text(j.maxBandwidth)),
   {
     name: 'geterror',

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { type BitsManager, INTEGER_RANGES } from '../bits-vocabulary.ts';
+import { type BitsManager, formatTransferPolicy, INTEGER_RANGES } from '../bits-vocabulary.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { notifyCmdLineText, securityFlagsText } from '../format-job.ts';
 import {
@@ -16,6 +16,7 @@ import {
   parseFlags,
   parsePriority,
   parseProxyUsage,
+  parseTransferPolicyArg,
 } from '../parse-values.ts';
 import { jobChanged, resolveJob } from './job-context.ts';
 
@@ -223,6 +224,17 @@ export const jobSetterCommands: readonly Command[] = [
       const mode = parseFileMode('setfilemode', arg(a, 0));
       const shown = mode === null ? 'UMASK' : `0${mode.toString(8).padStart(3, '0')}`;
       return { apply: (m, id) => m.setFileMode(id, mode), text: `File mode set to ${shown}.` };
+    },
+  ),
+  setter(
+    'settransferpolicy',
+    '<policy>|DEFAULT',
+    'Network costs the job may transfer on: Always, NotRoaming, NoSurcharge, Standard, PolicyUnrestricted, cost states such as Unrestricted,BelowCap, a mask, or DEFAULT (the policy default)',
+    [1, 1],
+    (a) => {
+      const flags = parseTransferPolicyArg('settransferpolicy', arg(a, 0));
+      const shown = flags === null ? 'DEFAULT' : formatTransferPolicy(flags);
+      return { apply: (m, id) => m.setCostFlags(id, flags), text: `Transfer policy set to ${shown}.` };
     },
   ),
   setter(

@@ -1,4 +1,4 @@
-import { formatHresult, formatJobId, type JobInfo, SIZE_UNKNOWN } from '../bits-vocabulary.ts';
+import { formatHresult, formatJobId, formatTransferPolicy, type JobInfo, SIZE_UNKNOWN } from '../bits-vocabulary.ts';
 import { humanSize } from '../human.ts';
 
 function when(epochMs: number | null): string {
@@ -21,8 +21,15 @@ export function infoText(job: JobInfo): string {
     `finished:  ${when(job.times.transferCompletionTime)}`,
     `file mode: ${job.fileMode === null ? 'umask' : `0${job.fileMode.toString(8)}`}`,
     `connections: ${job.maxConnections} per file`,
+    `transfer:  ${job.costFlags === null ? 'policy default' : formatTransferPolicy(job.costFlags)} (network costs)`,
   ];
   if (job.description !== '') lines.push(`note:      ${job.description}`);
+  const y = job.yielding;
+  if (y !== null) {
+    const rate = y.rate === null ? '' : ` at ${humanSize(y.rate)}/s`;
+    const via = y.interface === null ? '' : ` on ${y.interface}`;
+    lines.push(`yielding:  ${y.mode}${rate}${via}${y.note === null ? '' : ` (${y.note})`}`);
+  }
   if (job.error !== null) {
     lines.push(`error:     ${job.error.name} (${formatHresult(job.error.hresult)}) ${job.error.message}`);
   }

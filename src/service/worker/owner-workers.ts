@@ -64,6 +64,8 @@ interface PendingRun {
   resolve(outcome: RunOutcome): void;
   /** A report root could not record (a failed write): the run stops and fails with it. */
   error: unknown;
+  /** Stops listening for a limit to begin (set while the worker holds an unlimited grant). */
+  stopRevoke?: (() => void) | undefined;
 }
 
 /** One owner's worker process and what it is doing. */
@@ -216,9 +218,10 @@ class OwnerWorker {
         const run = this.#runs.get(m.id);
         const limiter = run?.ctx.limiter;
         if (run === undefined || limiter === null || limiter === undefined) return;
-        // No limit now: a credit of several MiB spares a round trip per read (a limit that
-        // begins meanwhile is late by that much at most, once).
+        // No limit now: a credit of several MiB spares a round trip per read…
         if (limiter.isUnlimited?.() === true) {
+          // …and when a limit begins, what is left of the grant is withdrawn at once.
+          run.stopRevoke ??= limiter.onLimited?.(() => this.#send({ t: 'revoke', id: m.id }));
           this.#send({ t: 'granted', id: m.id, take: m.take, ok: true, credit: Math.max(m.bytes, UNLIMITED_CREDIT) });
           break;
         }
@@ -232,6 +235,7 @@ class OwnerWorker {
         const run = this.#runs.get(m.id);
         if (run === undefined) return;
         this.#runs.delete(m.id);
+        run.stopRevoke?.();
         if (run.error !== undefined && !run.ctx.signal.aborted) {
           const message = run.error instanceof Error ? run.error.message : String(run.error);
           run.resolve({ kind: 'failed', fileIndex: null, failure: fatal('E_FAIL', message) });
@@ -249,6 +253,7 @@ class OwnerWorker {
     for (const call of this.#calls.values()) call.reject(err);
     this.#calls.clear();
     for (const run of this.#runs.values()) {
+      run.stopRevoke?.();
       run.resolve(
         run.ctx.signal.aborted
           ? { kind: 'aborted' }

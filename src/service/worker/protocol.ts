@@ -45,6 +45,8 @@ export type ToWorker =
       readonly limited: boolean;
     }
   | { readonly t: 'abort'; readonly id: number }
+  /** A limit began: the run's unused credit is void; every read asks root again. */
+  | { readonly t: 'revoke'; readonly id: number }
   /** `credit`: bytes the worker may read before it asks again (more than asked while unlimited). */
   | {
       readonly t: 'granted';

@@ -25,6 +25,8 @@ export function runWorker(): void {
   const io = localIo(systemClock);
   const aborts = new Map<number, AbortController>();
   const takes = new Map<string, { resolve(credit: number): void; reject(err: unknown): void }>();
+  /** Each limited run's way to drop its credit (root's `revoke`). */
+  const revokes = new Map<number, () => void>();
 
   const calls: Record<CallOp, (args: unknown[], signal: AbortSignal) => Promise<unknown>> = {
     checkLocalDestination: ([path]) => io.checkLocalDestination('', path as string),
@@ -67,6 +69,11 @@ export function runWorker(): void {
     let nextTake = 0;
     // Bytes root allowed beyond those asked for (while no limit applies).
     let credit = 0;
+    if (message.limited) {
+      revokes.set(id, () => {
+        credit = 0;
+      });
+    }
     const limiter: RateLimiter | null = message.limited
       ? {
           take(bytes: number, signal: AbortSignal): Promise<void> {
@@ -142,6 +149,7 @@ export function runWorker(): void {
       outcome = { kind: 'failed', fileIndex: null, failure: unexpectedFailure(err) };
     } finally {
       aborts.delete(id);
+      revokes.delete(id);
     }
     flush();
     send({ t: 'done', id, outcome });
@@ -157,6 +165,9 @@ export function runWorker(): void {
         break;
       case 'abort':
         aborts.get(message.id)?.abort();
+        break;
+      case 'revoke':
+        revokes.get(message.id)?.();
         break;
       case 'granted': {
         const key = `${message.id}:${message.take}`;

@@ -131,6 +131,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE files ADD COLUMN pieces TEXT;
     `,
   },
+  {
+    version: 8,
+    description: 'cost flags (BITS_JOB_PROPERTY_ID_COST_FLAGS; null: the policy default)',
+    sql: `
+      ALTER TABLE jobs ADD COLUMN cost_flags INTEGER;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  BaseDelay,
+  DEFAULT_YIELD_POLICY,
+  nextYieldRate,
+  type YieldSample,
+  yieldClass,
+} from '../../src/scheduler/ledbat.ts';
+
+const policy = DEFAULT_YIELD_POLICY;
+const normal = yieldClass(policy, 'NORMAL');
+const sample = (s: Partial<YieldSample>): YieldSample => ({
+  dtMs: 200,
+  queueDelayMs: 0,
+  used: 1,
+  limited: false,
+  otherRate: null,
+  capacity: null,
+  linkRate: null,
+  ...s,
+});
+
+/** Apply the rule for `ms` in 200 ms steps. */
+function run(rate: number, ms: number, s: Partial<YieldSample>, cls = normal): number {
+  let r = rate;
+  for (let t = 0; t < ms; t += 200) r = nextYieldRate(r, sample(s), cls, policy);
+  return r;
+}
+
+describe('nextYieldRate (the LEDBAT-style rule)', () => {
+  it('grows 8-fold per reaction time on an empty queue, and only while the job uses its rate', () => {
+    const grown = run(100_000, policy.reactionMs, { queueDelayMs: 0 });
+    assert.ok(Math.abs(grown / 100_000 - 8) < 0.01, `grew to ${grown}`);
+    const idle = nextYieldRate(100_000, sample({ used: 0.1 }), normal, policy);
+    assert.equal(idle, 100_000, 'a rate the job does not use does not grow');
+    const waiting = nextYieldRate(100_000, sample({ used: 0, limited: true }), normal, policy);
+    assert.ok(waiting > 100_000, 'a job waiting for its rate uses it, whatever it took lately');
+  });
+
+  it('shrinks 64-fold per reaction time with the queue at twice the target, never below the floor', () => {
+    const shrunk = run(6_400_000, policy.reactionMs, { queueDelayMs: 2 * normal.targetDelayMs });
+    assert.ok(Math.abs(shrunk - 100_000) < 100, `shrank to ${shrunk}`);
+    assert.equal(run(6_400_000, 10 * policy.reactionMs, { queueDelayMs: 500 }), policy.floorRate);
+  });
+
+  it('holds at the target delay', () => {
+    assert.equal(run(1_000_000, 5000, { queueDelayMs: normal.targetDelayMs }), 1_000_000);
+  });
+
+  it('NORMAL leaves other traffic room to double; LOW goes to the floor; HIGH looks at delay only', () => {
+    const others = { queueDelayMs: 0, otherRate: 1_000_000, capacity: 2_500_000 };
+    assert.equal(nextYieldRate(2_000_000, sample(others), normal, policy), 500_000);
+    assert.equal(nextYieldRate(2_000_000, sample(others), yieldClass(policy, 'LOW'), policy), policy.floorRate);
+    assert.ok(nextYieldRate(2_000_000, sample(others), yieldClass(policy, 'HIGH'), policy) > 2_000_000);
+    // Traffic under a tenth of the capacity is not a reason to yield.
+    const little = { ...others, otherRate: 100_000 };
+    assert.equal(nextYieldRate(1_000_000, sample(little), yieldClass(policy, 'LOW'), policy) > 1_000_000, true);
+  });
+
+  it('LOW aims at half the delay NORMAL aims at, HIGH at twice', () => {
+    assert.equal(yieldClass(policy, 'LOW').targetDelayMs, policy.targetDelayMs / 2);
+    assert.equal(yieldClass(policy, 'HIGH').targetDelayMs, policy.targetDelayMs * 2);
+    // A queue NORMAL accepts makes LOW back off.
+    const q = { queueDelayMs: policy.targetDelayMs };
+    assert.ok(nextYieldRate(1_000_000, sample(q), yieldClass(policy, 'LOW'), policy) < 1_000_000);
+  });
+
+  it('without a delay sample it changes nothing but the caps', () => {
+    assert.equal(nextYieldRate(1_000_000, sample({ queueDelayMs: null }), normal, policy), 1_000_000);
+  });
+});
+
+describe('BaseDelay (RFC 6817 base history)', () => {
+  it('is the minimum of the last ten minutes, and forgets older ones', () => {
+    const base = new BaseDelay();
+    assert.equal(base.value, null);
+    base.update(5, 0);
+    base.update(9, 30_000);
+    assert.equal(base.value, 5);
+    for (let m = 1; m <= 10; m++) base.update(8 + m, m * 60_000);
+    assert.equal(base.value, 9, 'minute 0 is forgotten after ten minutes');
+  });
+});
