@@ -109,11 +109,13 @@ async function waitForScreen(name: string, re: RegExp, timeoutMs = 60_000): Prom
 
 describe('bitsadmin on a terminal (tmux)', () => {
   it('/transfer draws a live progress bar, then completes', async () => {
-    // Held at 1 MB until the bar has been seen moving (a slow poll could miss a 3 s transfer).
+    // Held at 2.5 MB until the bar has been seen moving (a slow poll could miss a 3 s transfer).
+    // Progress moves at checkpoints (every 2 s of writing by default): at 1 MB/s the hold comes
+    // after 2.5 s, past the first checkpoint (held at 1 MB, the bar stayed at 0 % on an idle machine).
     const seen = Promise.withResolvers<void>();
     const data = server.add('/tty.bin', 3_000_000, {
       rateBps: 1_000_000,
-      hold: { at: 1_000_000, release: seen.promise },
+      hold: { at: 2_500_000, release: seen.promise },
     });
     const local = join(home, 'tty.bin');
     startPane(TRANSFER_PANE, ['/transfer', 'ttyjob', server.url('/tty.bin'), local]);

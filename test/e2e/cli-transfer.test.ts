@@ -46,10 +46,12 @@ describe('e2e: bitsadmin /transfer', () => {
   });
 
   it('Ctrl-C suspends the job (exit 130, its bytes kept); /resume finishes it with a Range request', async () => {
-    // Held at 1 MiB: the Ctrl-C lands mid-transfer however late this process sees the progress.
+    // Held at 2 MiB: the Ctrl-C lands mid-transfer however late this process sees the progress.
+    // At 512 KiB/s the hold comes after 4 s, past the first checkpoint (2 s of writing), so the
+    // progress line shows bytes before the hold.
     const body = files.add('/slow.bin', 8 * MiB, {
       rateBps: 512 * 1024,
-      hold: { at: MiB, release: new Promise(() => {}) },
+      hold: { at: 2 * MiB, release: new Promise(() => {}) },
     });
     const dest = join(work.path, 'slow.bin');
     const run = spawnCli(home.path, ['/transfer', 'e2e-interrupted', files.url('/slow.bin'), dest]);
