@@ -1,6 +1,7 @@
+import { rmSync } from 'node:fs';
 import type { DownloadItem, DownloadOptions } from '../adapters/ours.ts';
 import type { PeerCommand } from '../adapters/peers.ts';
-import type { BenchContext } from '../lib/context.ts';
+import { alternate, type BenchContext, push } from '../lib/context.ts';
 import { runTimed } from '../lib/exec.ts';
 
 /** What one run of any tool (ours or a peer) cost, as the scenarios compare it. */
@@ -53,4 +54,32 @@ export function peerTool(ctx: BenchContext, peer: PeerCommand): Tool {
 /** Ours first, then the installed peers. */
 export function withPeers(ctx: BenchContext, ours: Tool, peers: readonly PeerCommand[]): Tool[] {
   return [ours, ...peers.filter((p) => ctx.has(p.bin)).map((p) => peerTool(ctx, p))];
+}
+
+/**
+ * Run tools that each write `dest` alternately (A B A B …), removing it before every run and after
+ * the last: wall seconds and peak RSS (MiB) per tool.
+ */
+export async function timeIntoDest(
+  ctx: BenchContext,
+  tools: readonly Tool[],
+  dest: string,
+  notes: string[],
+): Promise<{ wall: Map<string, number[]>; rss: Map<string, number[]> }> {
+  const wall = new Map<string, number[]>();
+  const rss = new Map<string, number[]>();
+  await alternate(
+    ctx.runs,
+    tools,
+    async (t) => {
+      rmSync(dest, { force: true });
+      const r = await t.run();
+      push(wall, t.tool, r.wallMs / 1000);
+      push(rss, t.tool, r.peakRssKiB / 1024);
+    },
+    notes,
+    ctx.log,
+  );
+  rmSync(dest, { force: true });
+  return { wall, rss };
 }

@@ -1,10 +1,9 @@
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { singleFilePeers } from '../adapters/peers.ts';
-import { alternate, push, type Scenario } from '../lib/context.ts';
+import type { Scenario } from '../lib/context.ts';
 import { measurement, medianOf, ratioRow } from '../lib/ratio.ts';
 import type { RatioRow } from '../lib/types.ts';
-import { OURS, oursTool, withPeers } from './download-tools.ts';
+import { OURS, oursTool, timeIntoDest, withPeers } from './download-tools.ts';
 
 const OURS_X4 = 'ours -x4';
 
@@ -28,21 +27,7 @@ export const s1: Scenario = {
       `${(file.size / 2 ** 20).toFixed(0)} MiB, same URL and destination for every tool.`,
       'Times run from process start to exit for every tool, so start-up cost (for a Node client: runtime + modules) weighs more on the small files of --quick.',
     ];
-    const wall = new Map<string, number[]>();
-    const rss = new Map<string, number[]>();
-    await alternate(
-      ctx.runs,
-      tools,
-      async (t) => {
-        rmSync(dest, { force: true });
-        const r = await t.run();
-        push(wall, t.tool, r.wallMs / 1000);
-        push(rss, t.tool, r.peakRssKiB / 1024);
-      },
-      notes,
-      ctx.log,
-    );
-    rmSync(dest, { force: true });
+    const { wall, rss } = await timeIntoDest(ctx, tools, dest, notes);
     const measurements = [...wall].flatMap(([tool, s]) => [
       measurement(tool, 'time', 's', 'lower', s),
       measurement(

@@ -16,7 +16,7 @@ import { alternate, push, type Scenario } from '../lib/context.ts';
 import { type Nginx, startNginx } from '../lib/nginx.ts';
 import { measurement, medianOf, ratioRow } from '../lib/ratio.ts';
 import type { RatioRow } from '../lib/types.ts';
-import { OURS, type Tool, withPeers } from './download-tools.ts';
+import { OURS, type Tool, timeIntoDest, withPeers } from './download-tools.ts';
 
 /** Per-connection rate of every mirror: what a mirror gives one connection. */
 const LIMIT_RATE = '8m';
@@ -81,19 +81,7 @@ export const s16: Scenario = {
         `${(file.size / 2 ** 20).toFixed(0)} MiB; ${MIRRORS} nginx processes on loopback, each \`limit_rate ${LIMIT_RATE}\` (per connection); ours: maxConnections ${CONNECTIONS}, the first URL as remote name and the other ${MIRRORS - 1} as mirrors; aria2c gets the same ${MIRRORS} URLs.`,
         `Ceiling: ${CONNECTIONS} connections × ${LIMIT_BPS / 2 ** 20} MiB/s = ${((CONNECTIONS * LIMIT_BPS) / 1e6).toFixed(1)} MB/s.`,
       ];
-      const wall = new Map<string, number[]>();
-      await alternate(
-        ctx.runs,
-        tools,
-        async (t) => {
-          rmSync(dest, { force: true });
-          const r = await t.run();
-          push(wall, t.tool, r.wallMs / 1000);
-        },
-        notes,
-        ctx.log,
-      );
-      rmSync(dest, { force: true });
+      const { wall } = await timeIntoDest(ctx, tools, dest, notes);
       const measurements = [...wall].flatMap(([tool, s]) => [
         measurement(tool, 'time', 's', 'lower', s),
         measurement(

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, rmSync } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { DownloadItem } from '../adapters/ours.ts';
-import { alternate, push, type Scenario } from '../lib/context.ts';
+import type { Scenario } from '../lib/context.ts';
 import { measurement, medianOf, ratioRow } from '../lib/ratio.ts';
 import type { RatioRow } from '../lib/types.ts';
-import { OURS, oursTool, withPeers } from './download-tools.ts';
+import { OURS, oursTool, timeIntoDest, withPeers } from './download-tools.ts';
 
 const OURS_SHA = 'ours +sha-256';
 
@@ -58,19 +58,7 @@ export const s1d: Scenario = {
     const notes = [
       `${(file.size / 2 ** 20).toFixed(0)} MiB from one unshaped nginx, one connection, same destination for every tool.`,
     ];
-    const wall = new Map<string, number[]>();
-    await alternate(
-      ctx.runs,
-      tools,
-      async (t) => {
-        rmSync(dest, { force: true });
-        const r = await t.run();
-        push(wall, t.tool, r.wallMs / 1000);
-      },
-      notes,
-      ctx.log,
-    );
-    rmSync(dest, { force: true });
+    const { wall } = await timeIntoDest(ctx, tools, dest, notes);
     const measurements = [...wall].map(([tool, s]) => measurement(tool, 'time', 's', 'lower', s));
     const t = (tool: string) => medianOf(measurements, tool, 'time');
     const ratios: RatioRow[] = [
