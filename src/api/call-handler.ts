@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asBitsError, errorReply } from './error-envelope.ts';
-import { VERSION_HEADER } from './operation.ts';
+import { type Operation, VERSION_HEADER } from './operation.ts';
 import { checkedBody } from './request-body.ts';
 import { RouteTable } from './route-table.ts';
 import type { ApiOptions } from './server.ts';
@@ -38,13 +38,19 @@ export function createCallHandler(options: CallHandlerOptions): (req: IncomingMe
     res.end(text);
   };
 
-  const answer = async (req: IncomingMessage, res: ServerResponse, run: () => Promise<[number, unknown]>) => {
+  const answer = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    run: () => Promise<[number, unknown]>,
+    op?: Operation,
+  ) => {
     const started = clock.monotonicMs();
     let status: number;
     try {
       const [code, result] = await run();
       status = code;
-      reply(res, code, code === 204 ? undefined : JSON.stringify(result));
+      const text = code === 204 ? undefined : op?.replyText ? op.replyText(result as never) : JSON.stringify(result);
+      reply(res, code, text);
     } catch (err) {
       const { error, internal } = asBitsError(err);
       if (internal) options.logger?.error({ err }, 'request failed inside bitsd');
@@ -76,12 +82,17 @@ export function createCallHandler(options: CallHandlerOptions): (req: IncomingMe
     if (route === undefined) return false;
     const { op, params } = route;
     if (hasBody && (op.checkBody === undefined || chunked || !(Number(length) <= maxBody))) return false;
-    void answer(req, res, async () => {
-      const query = q === -1 ? {} : parseQuery(url.slice(q + 1));
-      const body = op.checkBody === undefined ? undefined : await checkedBody(op, await readText(req));
-      const result = await op.invoke(manager, { params, query, body: body as never });
-      return op.reply === undefined ? [204, undefined] : [op.status ?? 200, result];
-    });
+    void answer(
+      req,
+      res,
+      async () => {
+        const query = q === -1 ? {} : parseQuery(url.slice(q + 1));
+        const body = op.checkBody === undefined ? undefined : await checkedBody(op, await readText(req));
+        const result = await op.invoke(manager, { params, query, body: body as never });
+        return op.reply === undefined ? [204, undefined] : [op.status ?? 200, result];
+      },
+      op,
+    );
     return true;
   };
 }

@@ -287,6 +287,55 @@ describe('SqliteJobStore on disk', () => {
     }
   });
 
+  test('listJobs (its queue cache) reads again what either connection wrote, and nothing else', () => {
+    const a = openSqliteJobStore(path);
+    const b = openSqliteJobStore(path);
+    try {
+      createJob(a, 1);
+      createJob(a, 2, 'bob');
+      const first = a.listJobs();
+      assert.deepEqual(
+        first.map((j) => j.id),
+        [jobId(1), jobId(2)],
+      );
+      // Unchanged records come back as the same objects (nothing parsed again).
+      assert.equal(a.listJobs()[1], first[1]);
+      a.addFiles(jobId(1), [file(1)], caller());
+      createJob(a, 3);
+      let listed = a.listJobs();
+      assert.deepEqual(
+        listed.map((j) => [j.id, j.files.length]),
+        [
+          [jobId(1), 1],
+          [jobId(2), 0],
+          [jobId(3), 0],
+        ],
+      );
+      assert.equal(listed[1], first[1]);
+      assert.deepEqual(
+        a.listJobs({ owner: 'bob' }).map((j) => j.id),
+        [jobId(2)],
+      );
+      // Another connection's commits (PRAGMA data_version) and a job leaving the queue.
+      b.applyTransition(jobId(1), { expected: 'SUSPENDED', event: 'resume', now: T0 + 1 });
+      b.addFiles(jobId(2), [file(2)], caller('bob'));
+      a.applyTransition(jobId(3), { expected: 'SUSPENDED', event: 'cancel', now: T0 + 2 });
+      listed = a.listJobs();
+      assert.deepEqual(
+        listed.map((j) => [j.id, j.state, j.files.length]),
+        [
+          [jobId(1), 'QUEUED', 1],
+          [jobId(2), 'SUSPENDED', 1],
+        ],
+      );
+      assert.deepEqual(snapshot(a, [jobId(1), jobId(2)]), snapshot(b, [jobId(1), jobId(2)]));
+      assert.deepEqual(listed, b.listJobs());
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   test('a COMMIT that fails undoes the whole verb (row and timers) and the verb throws', () => {
     const store = openSqliteJobStore(path);
     try {

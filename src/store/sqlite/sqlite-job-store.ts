@@ -36,6 +36,7 @@ import type {
   TransitionInput,
 } from '../job-store.ts';
 import { fileParams, jobParams, rowToFile, rowToJob, rowToTimers } from './job-rows.ts';
+import { QueueCache } from './queue-cache.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import type { WalSync } from './wal-sync.ts';
 import { deliveryParams, type OutboxStatements, prepareOutboxStatements, rowToDelivery } from './webhook-rows.ts';
@@ -85,6 +86,7 @@ export class SqliteJobStore implements JobStore {
   readonly #sql: Statements;
   readonly #outbox: OutboxStatements;
   readonly #wal: WalSync | null;
+  readonly #queue = new QueueCache();
   #quotas: Quotas;
 
   /** Takes an open, migrated database (see openSqliteJobStore). */
@@ -125,28 +127,36 @@ export class SqliteJobStore implements JobStore {
       this.#sql.insertJob.run(jobParams(job));
       if (timers !== undefined) this.#saveTimers(job.id, timers);
       return job;
-    });
+    }, job.id);
   }
 
   getJob(id: string): Job | undefined {
     return this.#read(() => this.#load(id));
   }
 
+  /** The queue in order, from the queue cache: only jobs written since the last list are read. */
   listJobs(filter: { owner?: string } = {}): Job[] {
     return this.#read(() => {
-      const owner = filter.owner;
-      const rows = (owner === undefined ? this.#sql.selectQueue.all() : this.#sql.selectOwnerQueue.all(owner)) as Row[];
-      const fileRows = (
-        owner === undefined ? this.#sql.selectQueueFiles.all() : this.#sql.selectOwnerQueueFiles.all(owner)
-      ) as Row[];
-      const files = new Map<string, JobFile[]>();
-      for (const row of fileRows) {
-        const list = files.get(row.job_id as string);
-        if (list === undefined) files.set(row.job_id as string, [rowToFile(row)]);
-        else list.push(rowToFile(row));
-      }
-      return rows.map((row) => rowToJob(row, files.get(row.id as string) ?? []));
+      const version = this.#sql.dataVersion.get()?.data_version;
+      const jobs = this.#queue.list(
+        version,
+        () => this.#loadQueue(),
+        (id) => this.#load(id),
+      );
+      const { owner } = filter;
+      return owner === undefined ? jobs : jobs.filter((j) => j.owner === owner);
     });
+  }
+
+  #loadQueue(): Job[] {
+    const rows = this.#sql.selectQueue.all() as Row[];
+    const files = new Map<string, JobFile[]>();
+    for (const row of this.#sql.selectQueueFiles.all() as Row[]) {
+      const list = files.get(row.job_id as string);
+      if (list === undefined) files.set(row.job_id as string, [rowToFile(row)]);
+      else list.push(rowToFile(row));
+    }
+    return rows.map((row) => rowToJob(row, files.get(row.id as string) ?? []));
   }
 
   addFiles(id: string, files: readonly NewFile[], ctx: CallerContext): Job {
@@ -157,7 +167,7 @@ export class SqliteJobStore implements JobStore {
       for (const file of added.files) this.#sql.insertFile.run(fileParams(id, file));
       this.#saveJob(next, job.state);
       return next;
-    });
+    }, id);
   }
 
   applyTransition(id: string, change: TransitionInput): Job {
@@ -170,7 +180,7 @@ export class SqliteJobStore implements JobStore {
       // The deliveries this change fires: in this commit, so they exist exactly when it does.
       for (const d of change.webhooks?.(next) ?? []) this.#outbox.insert.run(deliveryParams(d));
       return next;
-    });
+    }, id);
   }
 
   dueWebhooks(nowMs: number, limit: number, skip: ReadonlySet<string>): WebhookDelivery[] {
@@ -191,15 +201,15 @@ export class SqliteJobStore implements JobStore {
   }
 
   webhookDelivered(id: string): void {
-    this.#write(() => this.#outbox.remove.run(id));
+    this.#write(() => this.#outbox.remove.run(id), null);
   }
 
   webhookFailed(id: string, attempts: number, nextAttemptAt: number, lastError: string): void {
-    this.#write(() => this.#outbox.failed.run(attempts, nextAttemptAt, lastError, id));
+    this.#write(() => this.#outbox.failed.run(attempts, nextAttemptAt, lastError, id), null);
   }
 
   webhookAbandoned(id: string): void {
-    this.#write(() => this.#outbox.remove.run(id));
+    this.#write(() => this.#outbox.remove.run(id), null);
   }
 
   updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job {
@@ -208,7 +218,7 @@ export class SqliteJobStore implements JobStore {
       const next = patchJob(job, method, patch, now, this.#transferStateFor(job));
       this.#saveJob(next, job.state);
       return next;
-    });
+    }, id);
   }
 
   updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): void {
@@ -219,7 +229,7 @@ export class SqliteJobStore implements JobStore {
       // A remote name's userinfo moved into the job's credentials: the job row changes too.
       if (next.credentials !== job.credentials) this.#saveJob(next, job.state);
       else this.#sql.touchJob.run(now, id);
-    });
+    }, id);
   }
 
   updateFiles(id: string, changes: readonly FileChange[], now: number): void {
@@ -227,7 +237,7 @@ export class SqliteJobStore implements JobStore {
       const job = changes.reduce((j, c) => patchFile(j, c.index, c.patch, now), this.#mustLoad(id));
       for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile));
       this.#sql.touchJob.run(now, id);
-    });
+    }, id);
   }
 
   saveCheckpoint(
@@ -246,7 +256,7 @@ export class SqliteJobStore implements JobStore {
         this.#sql.updateSegments.run(bytesTransferred, layout, id, fileIndex);
       }
       this.#sql.touchJob.run(now, id);
-    });
+    }, id);
   }
 
   saveTimers(id: string, timers: JobTimers): void {
@@ -254,7 +264,7 @@ export class SqliteJobStore implements JobStore {
     this.#write(() => {
       if (this.#sql.selectJob.get(id) === undefined) throw jobNotFound(id);
       this.#saveTimers(id, t);
-    });
+    }, id);
   }
 
   getTimers(id: string): JobTimers | undefined {
@@ -269,7 +279,7 @@ export class SqliteJobStore implements JobStore {
     this.#write(() => {
       if (this.#sql.selectJob.get(id) === undefined) throw jobNotFound(id);
       this.#sql.upsertTransferState.run(id, text);
-    });
+    }, id);
   }
 
   getTransferState(id: string): unknown {
@@ -366,10 +376,20 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  #write<T>(fn: () => T): T {
-    const result = this.#transaction(this.#sql.begin, fn);
-    this.#wal?.noteCommit();
-    return result;
+  /**
+   * A write verb. `jobId`: the one job whose record it may change (the queue cache reads it
+   * again); without one (a purge, the outbox), the cache reads everything again — except for
+   * outbox rows, which are no part of a job (`jobId` null).
+   */
+  #write<T>(fn: () => T, jobId?: string | null): T {
+    try {
+      const result = this.#transaction(this.#sql.begin, fn);
+      this.#wal?.noteCommit();
+      return result;
+    } finally {
+      if (jobId === undefined) this.#queue.clear();
+      else if (jobId !== null) this.#queue.forget(jobId);
+    }
   }
 
   /** Reads run in a deferred transaction so a job and its files come from one snapshot. */
