@@ -27,7 +27,7 @@ export function createCallHandler(options: CallHandlerOptions): (req: IncomingMe
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const version = options.status().version;
 
-  const reply = (res: ServerResponse, status: number, text: string | undefined): void => {
+  const reply = (res: ServerResponse, status: number, text: string | Buffer | undefined): void => {
     const headers: Record<string, string | number> = { [VERSION_HEADER]: version };
     if (text !== undefined) {
       headers['content-type'] = 'application/json';
@@ -49,7 +49,7 @@ export function createCallHandler(options: CallHandlerOptions): (req: IncomingMe
     try {
       const [code, result] = await run();
       status = code;
-      const text = code === 204 ? undefined : op?.replyText ? op.replyText(result as never) : JSON.stringify(result);
+      const text = code === 204 ? undefined : op?.replyBytes ? op.replyBytes(result as never) : JSON.stringify(result);
       reply(res, code, text);
     } catch (err) {
       const { error, internal } = asBitsError(err);
