@@ -57,6 +57,8 @@ export interface ApiBenchResult {
   readonly concurrentCycleCpuMs: number;
   /** bitsd's CPU per list of `listJobs` jobs, ms. */
   readonly listCpuMs: number;
+  /** The first of those lists (right after the jobs were queued: every record new), ms. */
+  readonly listFirstMs: number;
   readonly nodeStartMs: number;
   readonly rssIdleMiB: number;
   readonly rssQueuedMiB: number;
@@ -237,6 +239,7 @@ export async function measureApi(options: ApiBenchOptions): Promise<ApiBenchResu
       concurrentCyclesPerSecond: concurrent.perSecond,
       concurrentCycleCpuMs: concurrent.cpuMs,
       listCpuMs,
+      listFirstMs: lists[0] ?? Number.NaN,
       nodeStartMs,
       rssIdleMiB,
       rssQueuedMiB,
@@ -261,6 +264,7 @@ function table(r: ApiBenchResult): string {
     ['  bitsd CPU per cycle, concurrent', `${r.concurrentCycleCpuMs.toFixed(2)} ms`],
     [`list with ${r.listJobs} jobs p50 / p99`, `${r.listP50Ms.toFixed(1)} / ${r.listP99Ms.toFixed(1)} ms`],
     ['  bitsd CPU per list', `${r.listCpuMs.toFixed(1)} ms`],
+    ['  the first list after queueing', `${r.listFirstMs.toFixed(1)} ms`],
     ['daemon RSS idle', `${r.rssIdleMiB.toFixed(1)} MiB`],
     [`daemon RSS with ${r.listJobs} queued jobs`, `${r.rssQueuedMiB.toFixed(1)} MiB`],
     ['CLI cold start (bitsadmin /list)', `${r.cliStartMs.toFixed(0)} ms`],

@@ -1,9 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { BitsError } from '../core/bits-error.ts';
 import { asBitsError, errorReply } from './error-envelope.ts';
+import { nodeEventStreams } from './event-stream.ts';
+import type { EventStreams } from './events-route.ts';
 import { type Operation, VERSION_HEADER } from './operation.ts';
 import { checkedBody } from './request-body.ts';
 import { RouteTable } from './route-table.ts';
-import type { ApiOptions } from './server.ts';
+import type { ApiLogger, ApiOptions } from './server.ts';
 
 /** What the call handler needs besides the API options. */
 export interface CallHandlerOptions extends ApiOptions {
@@ -12,17 +15,30 @@ export interface CallHandlerOptions extends ApiOptions {
 }
 
 const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
+const DEFAULT_HEARTBEAT_MS = 15_000;
+const silent: ApiLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * The socket's plain calls on bare node:http: the operations table and GET /v1/status, with the
  * same replies as the Hono app (hono-app.ts) gives — JSON or 204, the error envelope, the version
  * header, `connection: close` while stopping — without building a web Request and Response for
- * each call. Returns false, having read nothing, for every request it leaves to that app: the
- * event stream, /metrics, unknown routes, HEAD, a percent-escaped path, and any body it would
- * refuse (where none belongs, without a length, too large), whose refusal the app words.
+ * each call; and the event stream (event-stream.ts). `handle` returns false, having read
+ * nothing, for every request it leaves to that app: /metrics, unknown routes, HEAD, a
+ * percent-escaped path, and any body it would refuse (where none belongs, without a length, too
+ * large), whose refusal the app words.
  */
-export function createCallHandler(options: CallHandlerOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createCallHandler(options: CallHandlerOptions): {
+  handle(req: IncomingMessage, res: ServerResponse): boolean;
+  readonly streams: EventStreams;
+} {
   const { manager, clock } = options;
+  const events = nodeEventStreams({
+    manager,
+    clock,
+    logger: options.logger ?? silent,
+    heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+    headers: () => ({ [VERSION_HEADER]: version }),
+  });
   const routes = new RouteTable();
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const version = options.status().version;
@@ -64,7 +80,7 @@ export function createCallHandler(options: CallHandlerOptions): (req: IncomingMe
     );
   };
 
-  return (req, res) => {
+  const handle = (req: IncomingMessage, res: ServerResponse): boolean => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -76,6 +92,17 @@ export function createCallHandler(options: CallHandlerOptions): (req: IncomingMe
     if (method === 'GET' && path === '/v1/status') {
       if (hasBody) return false;
       void answer(req, res, async () => [200, options.status()]);
+      return true;
+    }
+    if (method === 'GET' && path === '/v1/events') {
+      if (hasBody) return false;
+      try {
+        // While stopping, no new event stream opens (a client's reconnect would hold the stop up).
+        if (options.closing()) throw new BitsError('RPC_S_SERVER_UNAVAILABLE', 'bitsd is stopping');
+        events.serve(req, res, q === -1 ? {} : parseQuery(url.slice(q + 1)));
+      } catch (err) {
+        void answer(req, res, () => Promise.reject(err));
+      }
       return true;
     }
     const route = routes.match(method, path);
@@ -95,6 +122,7 @@ export function createCallHandler(options: CallHandlerOptions): (req: IncomingMe
     );
     return true;
   };
+  return { handle, streams: events.streams };
 }
 
 /** The request body as UTF-8 text (its length was checked against the limit). */

@@ -74,7 +74,7 @@ export async function listenApi(options: ApiOptions & { socketPath: string }): P
   };
   const calls = createCallHandler({ ...options, closing: () => closing });
   const server = http.createServer((req, res) => {
-    if (calls(req, res)) return;
+    if (calls.handle(req, res)) return;
     honoApi().then(
       (api) => api.listener(req, res),
       (err: unknown) => {
@@ -110,6 +110,7 @@ export async function listenApi(options: ApiOptions & { socketPath: string }): P
       server.keepAliveTimeout = 1;
       server.keepAliveTimeoutBuffer = 0;
       closing = true;
+      calls.streams.closeAll();
       await hono?.then(
         (api) => api.beginShutdown(),
         () => undefined,
