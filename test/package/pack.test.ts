@@ -112,6 +112,7 @@ describe('the npm package, installed from its tarball', () => {
       'dist/manager.js',
       'dist/upload-server.js',
       'dist/daemon/main.js',
+      'dist/cli.cjs',
       'dist/man/bitsadmin.1',
       'dist/man/openbits.1',
       'dist/dashboard/index.html',

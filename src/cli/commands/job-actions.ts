@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { BitsError, formatJobId, INTEGER_RANGES, type JobType } from '../bits-vocabulary.ts';
 import type { Command } from '../command.ts';
@@ -94,6 +93,8 @@ export const jobActionCommands: readonly Command[] = [
       expectArgs('addfileset', ctx.args, 2);
       let text: string;
       try {
+        // Loaded here: node:fs/promises brings readline and streams into every switch's start-up.
+        const { readFile } = await import('node:fs/promises');
         text = await readFile(resolve(arg(ctx.args, 1)), 'utf8');
       } catch (err) {
         throw new UsageError(`cannot read ${arg(ctx.args, 1)}: ${(err as Error).message}`, 'addfileset');
