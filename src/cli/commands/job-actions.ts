@@ -46,7 +46,7 @@ function stateAction(name: 'resume' | 'suspend', done: string, summary: string):
       expectArgs(name, ctx.args, 1);
       const { manager, job } = await resolveJob(ctx);
       await manager[name](job.id);
-      return jobChanged(manager, job.id, done);
+      return jobChanged(ctx, manager, job.id, done);
     },
   };
 }
@@ -82,7 +82,7 @@ export const jobActionCommands: readonly Command[] = [
       expectArgs('addfile', ctx.args, 3);
       const { manager, job } = await resolveJob(ctx);
       await manager.addFile(job.id, arg(ctx.args, 1), arg(ctx.args, 2));
-      return jobChanged(manager, job.id, `Added ${arg(ctx.args, 1)} -> ${arg(ctx.args, 2)} to job.`);
+      return jobChanged(ctx, manager, job.id, `Added ${arg(ctx.args, 1)} -> ${arg(ctx.args, 2)} to job.`);
     },
   },
   {
@@ -102,7 +102,7 @@ export const jobActionCommands: readonly Command[] = [
       const files = parseFileSet('addfileset', text);
       const { manager, job } = await resolveJob(ctx);
       await manager.addFileSet(job.id, files);
-      return jobChanged(manager, job.id, `Added ${files.length} file(s) to job.`);
+      return jobChanged(ctx, manager, job.id, `Added ${files.length} file(s) to job.`);
     },
   },
   {
@@ -115,6 +115,7 @@ export const jobActionCommands: readonly Command[] = [
       const { manager, job } = await resolveJob(ctx);
       await manager.addFileWithRanges(job.id, arg(ctx.args, 1), arg(ctx.args, 2), ranges);
       return jobChanged(
+        ctx,
         manager,
         job.id,
         `Added ${arg(ctx.args, 1)} -> ${arg(ctx.args, 2)} to job with ${ranges.length} range(s).`,
@@ -145,7 +146,7 @@ export const jobActionCommands: readonly Command[] = [
       expectArgs('takeownership', ctx.args, 1);
       const { manager, job } = await resolveJob(ctx);
       await manager.takeOwnership(job.id);
-      return jobChanged(manager, job.id, 'Took ownership of the job.');
+      return jobChanged(ctx, manager, job.id, 'Took ownership of the job.');
     },
   },
   {

@@ -1,13 +1,22 @@
-import { BitsError, type BitsManager, type FileInfo, type JobInfo } from '../bits-vocabulary.ts';
+import { BitsError, type BitsManager, type FileInfo, type JobInfo, normalizeJobId } from '../bits-vocabulary.ts';
 import type { CommandContext, CommandResult } from '../command.ts';
 import { arg, expectArgs, isSwitchToken, parseCount, unknownSwitch } from '../parse-values.ts';
 
-/** The manager and the job named (by GUID or unique display name) in argument `index`. */
-export async function resolveJob(ctx: CommandContext, index = 0): Promise<{ manager: BitsManager; job: JobInfo }> {
+/**
+ * The manager and the job named (by GUID or unique display name) in argument `index`. A GUID is
+ * read without the file list unless `files` asks for it (a /getstate of a 1,000-file job moved
+ * ~0.2 MB of JSON to print one word); a display name goes through findJob, which returns it whole.
+ */
+export async function resolveJob(
+  ctx: CommandContext,
+  index = 0,
+  options: { files?: boolean } = {},
+): Promise<{ manager: BitsManager; job: JobInfo }> {
   const name = arg(ctx.args, index);
   if (isSwitchToken(name)) throw unknownSwitch(name, ctx.command);
   const manager = await ctx.manager();
-  const job = await manager.findJob(name);
+  const id = normalizeJobId(name);
+  const job = id === null ? await manager.findJob(name) : await manager.getJob(id, { files: options.files === true });
   return { manager, job };
 }
 
@@ -21,9 +30,14 @@ export async function resolveFile(ctx: CommandContext, name: string): Promise<Fi
   return file;
 }
 
-/** A setter's or action's result: its text, and the job as it is now for --json. */
-export async function jobChanged(manager: BitsManager, jobId: string, text: string): Promise<CommandResult> {
-  return { text, json: await manager.getJob(jobId) };
+/** A setter's or action's result: its text, and for --json the job as it is now (read only then). */
+export async function jobChanged(
+  ctx: CommandContext,
+  manager: BitsManager,
+  jobId: string,
+  text: string,
+): Promise<CommandResult> {
+  return { text, json: ctx.mode === 'json' ? await manager.getJob(jobId) : null };
 }
 
 /** A getter's result: the same value in all three modes (JSON keeps its type). */
