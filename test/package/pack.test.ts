@@ -243,6 +243,27 @@ describe('the npm package, installed from its tarball', () => {
     assert.equal(version, `openbits ${OPENBITS_VERSION}\n`);
   });
 
+  it('bitsadmin and openbits run the one-file bundle dist/cli.cjs, not the per-module build', () => {
+    // Every CommonJS file the process loaded, printed at exit (the bundle is required, the
+    // per-module build would be ES modules under dist/cli and dist/client).
+    const probe = join(scratch, 'loaded-files.cjs');
+    writeFileSync(
+      probe,
+      "process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(Object.keys(require.cache))));\n",
+    );
+    for (const name of ['bitsadmin', 'openbits']) {
+      const bin = join(scratch, 'node_modules', 'openbits', 'bin', `${name}.js`);
+      const r = spawnSync(process.execPath, ['--require', probe, bin, '--version'], {
+        cwd: scratch,
+        env,
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const loaded = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('LOADED ') + 7)) as string[];
+      assert.ok(loaded.includes(join(scratch, 'node_modules', 'openbits', 'dist', 'cli.cjs')), loaded.join(' '));
+    }
+  });
+
   it('on a Node older than 24, every entry point and bin stops with one clear sentence', (t) => {
     const old = '/usr/bin/node';
     const major = existsSync(old)

@@ -1,12 +1,9 @@
-import { BitsError, type BitsManager, type FileInfo, type JobInfo, normalizeJobId } from '../bits-vocabulary.ts';
+import { BitsError, type BitsManager, type FileInfo, type JobInfo } from '../bits-vocabulary.ts';
 import type { CommandContext, CommandResult } from '../command.ts';
+import { jobByName } from '../job-by-name.ts';
 import { arg, expectArgs, isSwitchToken, parseCount, unknownSwitch } from '../parse-values.ts';
 
-/**
- * The manager and the job named (by GUID or unique display name) in argument `index`. A GUID is
- * read without the file list unless `files` asks for it (a /getstate of a 1,000-file job moved
- * ~0.2 MB of JSON to print one word); a display name goes through findJob, which returns it whole.
- */
+/** The manager and the job named (by GUID or unique display name) in argument `index` (see jobByName). */
 export async function resolveJob(
   ctx: CommandContext,
   index = 0,
@@ -15,9 +12,7 @@ export async function resolveJob(
   const name = arg(ctx.args, index);
   if (isSwitchToken(name)) throw unknownSwitch(name, ctx.command);
   const manager = await ctx.manager();
-  const id = normalizeJobId(name);
-  const job = id === null ? await manager.findJob(name) : await manager.getJob(id, { files: options.files === true });
-  return { manager, job };
+  return { manager, job: await jobByName(manager, name, options.files === true) };
 }
 
 /** `<job> <file_index>` of a per-file getter: the file, or E_INVALIDARG when the job has none at that index. */
