@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { DEFAULT_QUOTAS } from '../../src/core/index.ts';
 import { openSqliteJobStore, SCHEMA_VERSION, SqliteJobStore } from '../../src/store/index.ts';
 import { WalSync, type WalSyncFs } from '../../src/store/sqlite/wal-sync.ts';
 import { assertBitsError } from '../helpers/assert-bits-error.ts';
@@ -330,6 +331,23 @@ describe('SqliteJobStore on disk', () => {
       );
       assert.deepEqual(snapshot(a, [jobId(1), jobId(2)]), snapshot(b, [jobId(1), jobId(2)]));
       assert.deepEqual(listed, b.listJobs());
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  test('the quota counts it keeps between creates see the other connection’s jobs', () => {
+    const quotas = { ...DEFAULT_QUOTAS, maxJobsPerUser: 2 };
+    const a = openSqliteJobStore(path, { quotas });
+    const b = openSqliteJobStore(path, { quotas });
+    try {
+      createJob(a, 1);
+      createJob(b, 2);
+      assertBitsError(() => createJob(a, 3), 'BG_E_TOO_MANY_JOBS_PER_USER');
+      b.applyTransition(jobId(2), { expected: 'SUSPENDED', event: 'cancel', now: T0 + 1 });
+      createJob(a, 4);
+      assertBitsError(() => createJob(a, 5), 'BG_E_TOO_MANY_JOBS_PER_USER');
     } finally {
       a.close();
       b.close();

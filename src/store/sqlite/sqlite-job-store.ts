@@ -4,6 +4,7 @@ import {
   DEFAULT_QUOTAS,
   type FileSegment,
   isBitsError,
+  isFinalState,
   type Job,
   type JobFile,
   type JobMethod,
@@ -37,6 +38,7 @@ import type {
 } from '../job-store.ts';
 import { fileParams, jobParams, rowToFile, rowToJob, rowToTimers } from './job-rows.ts';
 import { QueueCache } from './queue-cache.ts';
+import { QueueCounts } from './queue-counts.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import type { WalSync } from './wal-sync.ts';
 import { deliveryParams, type OutboxStatements, prepareOutboxStatements, rowToDelivery } from './webhook-rows.ts';
@@ -87,6 +89,7 @@ export class SqliteJobStore implements JobStore {
   readonly #outbox: OutboxStatements;
   readonly #wal: WalSync | null;
   readonly #queue = new QueueCache();
+  readonly #counts = new QueueCounts();
   #quotas: Quotas;
 
   /** Takes an open, migrated database (see openSqliteJobStore). */
@@ -117,17 +120,21 @@ export class SqliteJobStore implements JobStore {
   createJob(input: CreateJobInput): Job {
     const job = newJob(input);
     const timers = input.timers === undefined ? undefined : checkTimers(input.timers);
-    return this.#write(() => {
+    const created = this.#write(() => {
       if (this.#sql.selectJob.get(job.id) !== undefined) {
         throw new BitsError('E_INVALIDARG', `job ${job.id} already exists`);
       }
-      const machine = (this.#sql.countQueue.get() as Row).n as number;
-      const owner = (this.#sql.countOwnerQueue.get(job.owner) as Row).n as number;
-      checkJobQuota({ machine, owner }, this.#quotas, input);
+      const counts = this.#counts.get(this.#sql.dataVersion.get()?.data_version, job.owner, {
+        all: () => (this.#sql.countQueue.get() as Row).n as number,
+        owner: (owner) => (this.#sql.countOwnerQueue.get(owner) as Row).n as number,
+      });
+      checkJobQuota(counts, this.#quotas, input);
       this.#sql.insertJob.run(jobParams(job));
       if (timers !== undefined) this.#saveTimers(job.id, timers);
       return job;
     }, job.id);
+    this.#counts.added(job.owner);
+    return created;
   }
 
   getJob(id: string): Job | undefined {
@@ -175,6 +182,7 @@ export class SqliteJobStore implements JobStore {
     return this.#write(() => {
       const job = this.#mustLoad(id);
       const next = transitionJob(job, change, this.#transferStateFor(job));
+      if (isFinalState(next.state)) this.#counts.clear();
       this.#saveJob(next, job.state);
       if (timers !== undefined) this.#saveTimers(id, timers);
       // The deliveries this change fires: in this commit, so they exist exactly when it does.
@@ -216,6 +224,7 @@ export class SqliteJobStore implements JobStore {
     return this.#write(() => {
       const job = this.#mustLoad(id);
       const next = patchJob(job, method, patch, now, this.#transferStateFor(job));
+      if (next.owner !== job.owner || isFinalState(next.state)) this.#counts.clear();
       this.#saveJob(next, job.state);
       return next;
     }, id);
@@ -387,8 +396,10 @@ export class SqliteJobStore implements JobStore {
       this.#wal?.noteCommit();
       return result;
     } finally {
-      if (jobId === undefined) this.#queue.clear();
-      else if (jobId !== null) this.#queue.forget(jobId);
+      if (jobId === undefined) {
+        this.#queue.clear();
+        this.#counts.clear();
+      } else if (jobId !== null) this.#queue.forget(jobId);
     }
   }
 
