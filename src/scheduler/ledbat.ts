@@ -52,6 +52,11 @@ export interface YieldSample {
   readonly limited: boolean;
   /** Other traffic on the interface (its counters less headers, minus our own bytes), or null without counters. */
   readonly otherRate: number | null;
+  /**
+   * Others have crossed the interface steadily in the last steps, though maybe only a little
+   * (a new flow starved by the job's rate): the queue is not the job's own. Optional: false.
+   */
+  readonly newFlow?: boolean;
   /** The most the interface carried lately (payload bytes/s); null without counters. */
   readonly capacity: number | null;
   /** The most it carried lately while a queue stood: the link's rate; null until seen. */
@@ -94,7 +99,8 @@ export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, pol
   const floor = policy.floorRate;
   const current = Math.max(rate, floor);
   const cap = s.capacity;
-  const others = s.otherRate !== null && s.otherRate > Math.max(OTHERS_MIN_RATE, OTHERS_SHARE * (cap ?? 0));
+  const others =
+    s.newFlow === true || (s.otherRate !== null && s.otherRate > Math.max(OTHERS_MIN_RATE, OTHERS_SHARE * (cap ?? 0)));
   let next = current;
   if (s.queueDelayMs !== null) {
     const off = Math.max(-1, Math.min(1, (cls.targetDelayMs - s.queueDelayMs) / cls.targetDelayMs));
