@@ -57,6 +57,8 @@ export interface YieldSample {
    * (a new flow starved by the job's rate): the queue is not the job's own. Optional: false.
    */
   readonly newFlow?: boolean;
+  /** `newFlow` became true at this step. Optional: false. */
+  readonly newFlowArrived?: boolean;
   /** The most the interface carried lately (payload bytes/s); null without counters. */
   readonly capacity: number | null;
   /** The most it carried lately while a queue stood: the link's rate; null until seen. */
@@ -119,6 +121,9 @@ export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, pol
     }
   }
   if (others && cls.others === 'floor') next = floor;
+  // A flow that just arrived and gets only what the job leaves it: halve at once (as TCP and
+  // LEDBAT do on a loss), so it grows into the room and the cap below sees it in a step or two.
+  if (s.newFlowArrived === true && cls.others === 'cap') next = Math.min(next, current / 2);
   // Room for twice what the others carry: a new flow grows into it instead of waiting for the queue.
   if (others && cls.others === 'cap' && cap !== null) next = Math.min(next, cap - 2 * (s.otherRate as number));
   return Math.max(floor, next);

@@ -103,6 +103,7 @@ class YieldLoop {
   #probeTimer: TimerHandle | null = null;
   /** The last NEW_FLOW_STEPS steps' others over their last two steps (newest last). */
   #otherLately: number[] = [];
+  #newFlow = false;
   #lastTick = 0;
   #iface: string | null = null;
   #ifaceFor: string | null = null;
@@ -307,11 +308,13 @@ class YieldLoop {
       this.#otherLately.length === NEW_FLOW_STEPS &&
       lowest > Math.max(NEW_FLOW_SHARE * capacity, NEW_FLOW_MIN_RATE);
     if (newFlow && otherRate !== null) otherRate = Math.max(otherRate, lowest);
+    const newFlowArrived = newFlow && !this.#newFlow;
+    this.#newFlow = newFlow;
     // No handshake under way or due (there was no target when the last one ended): start one.
     if (!this.#probing && this.#probeTimer === null) this.#probe();
     if (this.mode !== 'yielding') return;
     const limited = this.#c.limited(this.priority);
-    const sample = { dtMs, queueDelayMs, used, limited, otherRate, newFlow, capacity, linkRate };
+    const sample = { dtMs, queueDelayMs, used, limited, otherRate, newFlow, newFlowArrived, capacity, linkRate };
     this.#rate = nextYieldRate(this.#rate, sample, cls, this.#c.policy);
     this.#c.apply(this.priority, this.#rate);
     this.#c.trace?.({
