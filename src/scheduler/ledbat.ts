@@ -95,7 +95,8 @@ const OWN_QUEUE_DRAIN = 0.85;
  * tenth of it per reaction time (so it does not overshoot the link by much); off by -1 (queue at twice the target) it shrinks 64-fold per
  * reaction time. While the counters show no other traffic the queue is the job's own: it is only
  * drained, 4-fold per reaction time at most and down to 85 % of the capacity, not given away. Traffic of others caps the rate at
- * what they leave with room for them to double (NORMAL) or sends it to the floor (LOW). Never below the floor.
+ * what they leave with room for them to double (NORMAL) or sends it to the floor (LOW); a new flow
+ * counts as others however little it gets, and NORMAL halves when one is first seen. Never below the floor.
  */
 export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, policy: YieldPolicy): number {
   const floor = policy.floorRate;
