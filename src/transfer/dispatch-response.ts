@@ -48,6 +48,9 @@ export function dispatchRequest(
 
 type Controller = Dispatcher.DispatchController;
 
+/** Bytes held for a waiting reader before the socket is paused (a Readable's default). */
+const QUEUE_HIGH_WATER = 64 * 1024;
+
 /** The handler: head → resolve; body chunks → `take` (queued while paused); end/error → settle the pump. */
 class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   status = 0;
@@ -57,8 +60,12 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   #rejectHead: ((err: unknown) => void) | null;
   #controller: Controller | null = null;
   #removeAbort: (() => void) | null = null;
-  /** Chunks that arrived while no reader was attached or the reader was waiting. */
+  /** Chunks that arrived while no reader was attached or the reader was waiting, and their bytes. */
   #queue: Buffer[] = [];
+  #queued = 0;
+  /** Body bytes received, and the Content-Length (-1 when none). */
+  #received = 0;
+  #length = -1;
   #take: TakeChunk | null = null;
   #waiting = false;
   #ended = false;
@@ -85,12 +92,13 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
     else if (this.#signal.aborted) controller.abort(this.#signal.reason);
   }
 
-  onResponseStart(controller: Controller, statusCode: number, headers: Record<string, unknown>): void {
+  onResponseStart(_controller: Controller, statusCode: number, headers: Record<string, unknown>): void {
     if (statusCode < 200) return;
     this.status = statusCode;
     this.headers = headers as RawHeaders;
-    // No reader yet: hold the body in the socket until one comes.
-    controller.pause();
+    const length = Number(headers['content-length'] ?? Number.NaN);
+    if (Number.isSafeInteger(length) && headers['transfer-encoding'] === undefined) this.#length = length;
+    // No reader yet: the first 64 KiB of the body are held here, the rest in the socket.
     const resolve = this.#resolveHead;
     this.#resolveHead = null;
     this.#rejectHead = null;
@@ -100,10 +108,15 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   onResponseData(controller: Controller, chunk: Buffer): void {
     // A resumed parser may report an empty body piece first: pausing on it would loop forever.
     if (this.#error !== null || chunk.byteLength === 0) return;
+    this.#received += chunk.byteLength;
     if (this.#take === null || this.#waiting || this.#queue.length > 0) {
       // Pausing is advisory (a closing socket still delivers what it holds): keep the rest.
       this.#queue.push(chunk);
-      controller.pause();
+      this.#queued += chunk.byteLength;
+      // Paused only past a high-water mark, and never on a body's last bytes: a parser paused
+      // there has not seen the message end, and a keep-alive server that then closes the idle
+      // connection would fail a complete response.
+      if (this.#queued >= QUEUE_HIGH_WATER && this.#received !== this.#length) controller.pause();
       return;
     }
     this.#deliver(chunk);
@@ -165,8 +178,10 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
       this.#stop();
       return;
     }
+    // The socket is not paused for this chunk, only for the next one should it come before the
+    // reader is ready (as a Readable's high-water mark does): the parser so reaches the end of a
+    // body it already holds, and a keep-alive server closing an idle connection is no error.
     this.#waiting = true;
-    this.#controller?.pause();
     wait.then(
       () => {
         this.#waiting = false;
@@ -182,11 +197,14 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   /** Hand over what was queued, then finish or let the socket flow again. Never runs inside undici's parser. */
   #drain(): void {
     while (this.#error === null && !this.#waiting && this.#queue.length > 0) {
-      this.#deliver(this.#queue.shift() as Buffer);
+      const chunk = this.#queue.shift() as Buffer;
+      this.#queued -= chunk.byteLength;
+      this.#deliver(chunk);
     }
-    if (this.#error !== null || this.#waiting || this.#settled) return;
-    if (this.#ended) this.#finish(null);
-    else this.#controller?.resume();
+    if (this.#error !== null || this.#settled) return;
+    if (!this.#ended) {
+      if (this.#queued < QUEUE_HIGH_WATER) this.#controller?.resume();
+    } else if (!this.#waiting && this.#queue.length === 0) this.#finish(null);
   }
 
   /** Stop the exchange with `err`: the connection is closed (undici then reports the error back here). */
@@ -203,6 +221,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
     const ended = this.#ended && this.#queue.length === 0;
     this.#error = new Error('the rest of the body was not wanted');
     this.#queue = [];
+    this.#queued = 0;
     this.#finish(null);
     if (!ended) controller?.abort(this.#error as Error);
   }
@@ -211,6 +230,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
     if (this.#error !== null) return;
     this.#error = err ?? new Error('the request failed');
     this.#queue = [];
+    this.#queued = 0;
     if (this.#rejectHead !== null) {
       const reject = this.#rejectHead;
       this.#resolveHead = null;
