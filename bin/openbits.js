@@ -3,7 +3,6 @@
 // a clear message first.
 import './require-node.js';
 import './compile-cache.js';
-import { moduleUrl } from './locate.js';
+import { cliEntry } from './locate.js';
 
-const { main } = await import(moduleUrl('cli/main-openbits'));
-process.exitCode = await main(process.argv.slice(2), [process.execPath, process.argv[1]]);
+process.exitCode = await (await cliEntry()).openbits(process.argv.slice(2), [process.execPath, process.argv[1]]);

@@ -1,14 +1,16 @@
 /**
  * `npm run build` (and prepack): the publishable package in dist/ — JavaScript with source maps
  * and .d.ts from `tsc -p tsconfig.build.json` (relative `.ts` imports rewritten to `.js`), the
- * man pages of bitsadmin and openbits, generated from the same switch tables as `--help`, and the
- * web dashboard bundled by esbuild into dist/dashboard/ (served as is by the installed package).
+ * man pages of bitsadmin and openbits, generated from the same switch tables as `--help`, the
+ * web dashboard bundled by esbuild into dist/dashboard/ (served as is by the installed package),
+ * and the CLIs bundled into dist/cli.cjs (scripts/build-cli.ts), which the bins run.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildDashboardFiles } from '../dashboard/build.ts';
 import { manPages } from '../src/cli/man-page.ts';
+import { buildCliBundle } from './build-cli.ts';
 
 const root = join(import.meta.dirname, '..');
 const dist = join(root, 'dist');
@@ -24,4 +26,5 @@ for (const [path, file] of await buildDashboardFiles()) {
   mkdirSync(dirname(join(dist, 'dashboard', path)), { recursive: true });
   writeFileSync(join(dist, 'dashboard', path), file.body);
 }
+await buildCliBundle();
 process.stderr.write(`built ${dist}\n`);

@@ -2,8 +2,7 @@
  * The bitsadmin command lines of the CLI scenarios (S11–S14), built exactly as a user types
  * them, and the command that stands for `bitsadmin`: by default `node bin/bitsadmin.js` with the
  * Node that runs the suite (Node 24 from node_modules/.bin under `npm run bench`), or whatever
- * `OPENBITS_BENCH_CLI` says, e.g. `OPENBITS_BENCH_CLI="node dist/bitsadmin.js"` for a built
- * entry point or `OPENBITS_BENCH_CLI=bitsadmin` for an installed one. Pure.
+ * `OPENBITS_BENCH_CLI` says, e.g. `OPENBITS_BENCH_CLI=bitsadmin` for an installed one. Pure.
  */
 
 /** One pair of a transfer: remote URL and local path. */

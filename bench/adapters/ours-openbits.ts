@@ -17,6 +17,7 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { basename, dirname, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
+import { buildCliBundle } from '../../scripts/build-cli.ts';
 import { type BitsClient, connect } from '../../src/client/connect.ts';
 import type { JobType } from '../../src/core/job-state.ts';
 import { measureApi } from '../api.ts';
@@ -37,6 +38,12 @@ const BITSD = join(REPO, 'bin', 'bitsd.js');
 const UPLOAD_SERVER = join(REPO, 'bin', 'bits-upload-server.js');
 const CLIENT = join(REPO, 'bench', 'adapters', 'openbits-client.ts');
 const BITSADMIN = join(REPO, 'bin', 'bitsadmin.js');
+/**
+ * Which build `bin/bitsadmin.js` runs in S11–S14: by default `dist`, the one-file bundle an
+ * installed package runs (dist/cli.cjs, built by setup() as `npm run build` does);
+ * OPENBITS_BENCH_CLI_FROM=src runs the checkout's TypeScript, type-stripped by Node.
+ */
+const CLI_FROM = process.env.OPENBITS_BENCH_CLI_FROM === 'src' ? 'src' : 'dist';
 const MiB = 1024 * 1024;
 /** The daemon's default checkpoint spacing (docs/scheduling.md `checkpointBytes`). */
 const CHECKPOINT_BYTES = 32 * MiB;
@@ -183,6 +190,7 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
       mkdirSync(workDir, { recursive: true });
       mkdirSync(home, { recursive: true, mode: 0o700 });
       writeFileSync(join(home, 'config.json'), JSON.stringify(benchConfig()));
+      if (CLI_FROM === 'dist') await buildCliBundle();
       await start();
       const root = upRoot();
       rmSync(root, { recursive: true, force: true });
@@ -286,7 +294,7 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
         // `node bin/bitsadmin.js` with this Node (24, from node_modules/.bin under npm run bench).
         argv: cliCommand(process.env.OPENBITS_BENCH_CLI, [process.execPath, BITSADMIN]),
         cwd: REPO,
-        env: { ...process.env, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1' },
+        env: { ...process.env, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1', OPENBITS_RUN_FROM: CLI_FROM },
         socketPath: join(home, 'bitsd.sock'),
         daemonPid: daemonPid(),
       };

@@ -76,7 +76,9 @@ export async function warmCli(route: CliRoute, cpu: string): Promise<void> {
 /** The note every CLI scenario carries: the command line that stands for `bitsadmin`. */
 export function cliNote(route: CliRoute, example: readonly string[]): string {
   const command = abbreviate([...route.argv, ...example], route.argv.length + 6);
-  const from = process.env.OPENBITS_BENCH_CLI ? 'OPENBITS_BENCH_CLI' : `Node ${process.version}`;
+  const build =
+    route.env.OPENBITS_RUN_FROM === 'src' ? 'the TypeScript of src/' : 'the bundle dist/cli.cjs, as installed';
+  const from = process.env.OPENBITS_BENCH_CLI ? 'OPENBITS_BENCH_CLI' : `Node ${process.version}, ${build}`;
   return `bitsadmin = \`${route.argv.join(' ')}\` (${from}), e.g. \`${command}\`; bitsd already running (started once for the suite) and pinned to the client CPU like the CLI and the peer; CPU of ours = every bitsadmin process + bitsd's /proc/PID/stat delta.`;
 }
 

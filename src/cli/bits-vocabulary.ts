@@ -14,38 +14,35 @@ export type {
 } from '../api/bits-manager.ts';
 /** The Metalink reader (saxes), loaded by the two switches that read one. */
 export const loadMetalink = () => import('../api/metalink.ts');
+// From the core modules themselves, not core/index.ts: the barrel would load every core module
+// (transitions, method rules, the rate limiter…) into each CLI start-up.
+export { BitsError, errorContextValue } from '../core/bits-error.ts';
+export { systemClock } from '../core/clock.ts';
+export { formatTransferPolicy, parseTransferPolicy } from '../core/cost.ts';
+export { type ErrorName, errorInfo, formatHresult } from '../core/error-codes.ts';
 export {
   AUTH_SCHEMES,
   AUTH_TARGETS,
   type AuthScheme,
   type AuthTarget,
-  BitsError,
   DIGEST_ALGORITHMS,
   type DigestAlgorithm,
-  type ErrorName,
-  errorContextValue,
-  errorInfo,
   type FileDigest,
   type FileRange,
-  formatHresult,
-  formatJobId,
-  formatTransferPolicy,
-  INTEGER_RANGES,
-  type IntegerRange,
+  type JobProgress,
+  LENGTH_TO_EOF,
+  NotifyFlag,
+  SIZE_UNKNOWN,
+} from '../core/job.ts';
+export {
   isFinalState,
   JOB_PRIORITIES,
   JOB_TYPES,
   type JobPriority,
-  type JobProgress,
   type JobState,
   type JobType,
-  LENGTH_TO_EOF,
-  MAX_CONNECTIONS,
-  NotifyFlag,
-  normalizeJobId,
   PROXY_USAGES,
   type ProxyUsage,
-  parseTransferPolicy,
-  SIZE_UNKNOWN,
-  systemClock,
-} from '../core/index.ts';
+} from '../core/job-state.ts';
+export { INTEGER_RANGES, type IntegerRange } from '../core/limits.ts';
+export { formatJobId, MAX_CONNECTIONS, normalizeJobId } from '../core/validate.ts';

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BitsError, loadMetalink, type NewFileSpec } from './bits-vocabulary.ts';
 
@@ -10,6 +9,7 @@ export async function metalinkFiles(path: string, directory: string): Promise<Ne
   const { MAX_METALINK_BYTES, parseMetalink } = await loadMetalink();
   let text: string;
   try {
+    const { readFile } = await import('node:fs/promises'); // only when a Metalink is read
     const bytes = await readFile(path);
     if (bytes.byteLength > MAX_METALINK_BYTES) {
       throw new BitsError('BG_E_INVALID_METALINK', `${path} is over ${MAX_METALINK_BYTES} bytes`);

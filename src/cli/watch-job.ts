@@ -5,10 +5,12 @@ export const POLL_MS = 1000;
 
 /**
  * Snapshots of a job (without its file list: `files` is empty): one now, then one after every
- * burst of events for it (manager.events()) or, when nothing arrives, every `pollMs`. Progress
- * events update the last snapshot in place; every state the job enters is shown; the job is read
- * again (files-less, so the cost does not grow with its files) only when its state changed, and
- * on the poll. Ends when `signal`
+ * burst of events for it (manager.events()) or, when nothing arrived for `pollMs`, one read
+ * anew. Progress events update the last snapshot in place; every state the job enters is shown;
+ * the job is read again (files-less, so the cost does not grow with its files) only when its
+ * state changed, and on a silent poll. One poll timer runs at a time and events do not restart
+ * it: a job of 1,000 small files sends two events per file, and a timer, an AbortSignal and its
+ * DOMException per wake-up were most of the CLI's CPU while it waited. Ends when `signal`
  * aborts; a failed read (e.g. the job was cancelled elsewhere) throws.
  */
 export async function* watchJob(
@@ -52,20 +54,33 @@ export async function* watchJob(
   try {
     let last = await read();
     yield last;
+    /** The running poll wait (null once it ended) and whether events came during it. */
+    let poll: Promise<void> | null = null;
+    let pollDone = false;
+    let heardSincePoll = false;
     while (!stop.signal.aborted) {
       if (!progressed && states.length === 0) {
+        if (poll === null) {
+          pollDone = false;
+          poll = options.sleep(options.pollMs ?? POLL_MS, stop.signal).then(() => {
+            pollDone = true;
+          });
+        }
         const woken = new Promise<void>((resolve) => {
           waker.wake = resolve;
         });
-        const slept = new AbortController();
-        await Promise.race([
-          options.sleep(options.pollMs ?? POLL_MS, AbortSignal.any([stop.signal, slept.signal])),
-          woken,
-        ]);
-        slept.abort();
+        await Promise.race([poll, woken]);
         waker.wake = null;
       }
       if (stop.signal.aborted) break;
+      const polled = pollDone && !progressed && states.length === 0;
+      if (pollDone) poll = null;
+      if (polled && heardSincePoll) {
+        // The poll is a fallback for a silent stream; this one was not silent.
+        heardSincePoll = false;
+        continue;
+      }
+      heardSincePoll = !polled;
       if (states.length > 0) {
         // Every state the job entered is shown, even one it has left by now (a short
         // TRANSIENT_ERROR); the last one with the job as read now when it is still in it.

@@ -145,25 +145,33 @@ interface SseMessage {
 /** Parse a text/event-stream body into messages (comments and ids are skipped). */
 export async function* parseSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseMessage> {
   const decoder = new TextDecoder();
+  // Messages end at a blank line; the rest of the buffer is cut once per chunk, not per message.
+  const blank = /\r?\n\r?\n/gu;
   let buffer = '';
   for await (const chunk of body) {
     buffer += typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    let cut = buffer.search(/\r?\n\r?\n/u);
-    while (cut !== -1) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut).replace(/^\r?\n\r?\n/u, '');
-      let event = 'message';
-      const data: string[] = [];
-      for (const line of block.split(/\r?\n/u)) {
-        if (line.startsWith(':')) continue;
-        const colon = line.indexOf(':');
-        const name = colon === -1 ? line : line.slice(0, colon);
-        const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /u, '');
-        if (name === 'event') event = value;
-        else if (name === 'data') data.push(value);
-      }
-      if (data.length > 0) yield { event, data: data.join('\n') };
-      cut = buffer.search(/\r?\n\r?\n/u);
+    let from = 0;
+    blank.lastIndex = 0;
+    for (let end = blank.exec(buffer); end !== null; end = blank.exec(buffer)) {
+      const message = parseBlock(buffer.slice(from, end.index));
+      from = blank.lastIndex;
+      if (message !== undefined) yield message;
     }
+    buffer = buffer.slice(from);
   }
+}
+
+/** One message's lines; undefined when it has no data (a comment such as a heartbeat). */
+function parseBlock(block: string): SseMessage | undefined {
+  let event = 'message';
+  const data: string[] = [];
+  for (const line of block.split(/\r?\n/u)) {
+    if (line.startsWith(':')) continue;
+    const colon = line.indexOf(':');
+    const name = colon === -1 ? line : line.slice(0, colon);
+    const value = colon === -1 ? '' : line.slice(line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1);
+    if (name === 'event') event = value;
+    else if (name === 'data') data.push(value);
+  }
+  return data.length > 0 ? { event, data: data.join('\n') } : undefined;
 }

@@ -1,5 +1,5 @@
 import { lstatSync } from 'node:fs';
-import type { Agent, IncomingMessage } from 'node:http';
+import type { Agent, IncomingMessage, RequestOptions } from 'node:http';
 import { dirname } from 'node:path';
 import type { Operation, OperationName, OperationResult } from '../api/operation.ts';
 import { checker, VERSION_HEADER } from '../api/operation.ts';
@@ -146,22 +146,23 @@ export class Transport {
         headers['content-type'] = 'application/json';
         headers['content-length'] = Buffer.byteLength(body);
       }
-      const req = http.request(
-        {
-          socketPath: this.socketPath,
-          agent: options.agent,
-          host: 'bitsd',
-          path,
-          method,
-          headers,
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-        },
-        (res) => {
-          // The same inactivity limit applies while the body arrives.
-          res.socket.setTimeout(options.timeoutMs);
-          resolve(res);
-        },
-      );
+      const request: RequestOptions & { servername: string } = {
+        socketPath: this.socketPath,
+        agent: options.agent,
+        host: 'bitsd',
+        // No TLS here, so no server name: without one the agent asks isIP('bitsd'), whose first
+        // call compiles Node's IPv6 pattern, 6 ms of a 70 ms `bitsadmin /list`.
+        servername: '',
+        path,
+        method,
+        headers,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      };
+      const req = http.request(request, (res) => {
+        // The same inactivity limit applies while the body arrives.
+        res.socket.setTimeout(options.timeoutMs);
+        resolve(res);
+      });
       req.setTimeout(options.timeoutMs, () => {
         req.destroy(Object.assign(new Error(`no reply within ${options.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
       });

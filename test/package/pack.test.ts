@@ -112,6 +112,7 @@ describe('the npm package, installed from its tarball', () => {
       'dist/manager.js',
       'dist/upload-server.js',
       'dist/daemon/main.js',
+      'dist/cli.cjs',
       'dist/man/bitsadmin.1',
       'dist/man/openbits.1',
       'dist/dashboard/index.html',
@@ -240,6 +241,27 @@ describe('the npm package, installed from its tarball', () => {
     }
     const version = run(join(scratch, 'node_modules', '.bin', 'openbits'), ['--version'], scratch);
     assert.equal(version, `openbits ${OPENBITS_VERSION}\n`);
+  });
+
+  it('bitsadmin and openbits run the one-file bundle dist/cli.cjs, not the per-module build', () => {
+    // Every CommonJS file the process loaded, printed at exit (the bundle is required, the
+    // per-module build would be ES modules under dist/cli and dist/client).
+    const probe = join(scratch, 'loaded-files.cjs');
+    writeFileSync(
+      probe,
+      "process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(Object.keys(require.cache))));\n",
+    );
+    for (const name of ['bitsadmin', 'openbits']) {
+      const bin = join(scratch, 'node_modules', 'openbits', 'bin', `${name}.js`);
+      const r = spawnSync(process.execPath, ['--require', probe, bin, '--version'], {
+        cwd: scratch,
+        env,
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const loaded = JSON.parse(r.stderr.slice(r.stderr.lastIndexOf('LOADED ') + 7)) as string[];
+      assert.ok(loaded.includes(join(scratch, 'node_modules', 'openbits', 'dist', 'cli.cjs')), loaded.join(' '));
+    }
   });
 
   it('on a Node older than 24, every entry point and bin stops with one clear sentence', (t) => {

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { BitsError, formatJobId, INTEGER_RANGES, type JobType } from '../bits-vocabulary.ts';
 import type { Command } from '../command.ts';
@@ -47,7 +46,7 @@ function stateAction(name: 'resume' | 'suspend', done: string, summary: string):
       expectArgs(name, ctx.args, 1);
       const { manager, job } = await resolveJob(ctx);
       await manager[name](job.id);
-      return jobChanged(manager, job.id, done);
+      return jobChanged(ctx, manager, job.id, done);
     },
   };
 }
@@ -83,7 +82,7 @@ export const jobActionCommands: readonly Command[] = [
       expectArgs('addfile', ctx.args, 3);
       const { manager, job } = await resolveJob(ctx);
       await manager.addFile(job.id, arg(ctx.args, 1), arg(ctx.args, 2));
-      return jobChanged(manager, job.id, `Added ${arg(ctx.args, 1)} -> ${arg(ctx.args, 2)} to job.`);
+      return jobChanged(ctx, manager, job.id, `Added ${arg(ctx.args, 1)} -> ${arg(ctx.args, 2)} to job.`);
     },
   },
   {
@@ -94,6 +93,8 @@ export const jobActionCommands: readonly Command[] = [
       expectArgs('addfileset', ctx.args, 2);
       let text: string;
       try {
+        // Loaded here: node:fs/promises brings readline and streams into every switch's start-up.
+        const { readFile } = await import('node:fs/promises');
         text = await readFile(resolve(arg(ctx.args, 1)), 'utf8');
       } catch (err) {
         throw new UsageError(`cannot read ${arg(ctx.args, 1)}: ${(err as Error).message}`, 'addfileset');
@@ -101,7 +102,7 @@ export const jobActionCommands: readonly Command[] = [
       const files = parseFileSet('addfileset', text);
       const { manager, job } = await resolveJob(ctx);
       await manager.addFileSet(job.id, files);
-      return jobChanged(manager, job.id, `Added ${files.length} file(s) to job.`);
+      return jobChanged(ctx, manager, job.id, `Added ${files.length} file(s) to job.`);
     },
   },
   {
@@ -114,6 +115,7 @@ export const jobActionCommands: readonly Command[] = [
       const { manager, job } = await resolveJob(ctx);
       await manager.addFileWithRanges(job.id, arg(ctx.args, 1), arg(ctx.args, 2), ranges);
       return jobChanged(
+        ctx,
         manager,
         job.id,
         `Added ${arg(ctx.args, 1)} -> ${arg(ctx.args, 2)} to job with ${ranges.length} range(s).`,
@@ -144,7 +146,7 @@ export const jobActionCommands: readonly Command[] = [
       expectArgs('takeownership', ctx.args, 1);
       const { manager, job } = await resolveJob(ctx);
       await manager.takeOwnership(job.id);
-      return jobChanged(manager, job.id, 'Took ownership of the job.');
+      return jobChanged(ctx, manager, job.id, 'Took ownership of the job.');
     },
   },
   {

@@ -1,14 +1,18 @@
 import { BitsError, type BitsManager, type FileInfo, type JobInfo } from '../bits-vocabulary.ts';
 import type { CommandContext, CommandResult } from '../command.ts';
+import { jobByName } from '../job-by-name.ts';
 import { arg, expectArgs, isSwitchToken, parseCount, unknownSwitch } from '../parse-values.ts';
 
-/** The manager and the job named (by GUID or unique display name) in argument `index`. */
-export async function resolveJob(ctx: CommandContext, index = 0): Promise<{ manager: BitsManager; job: JobInfo }> {
+/** The manager and the job named (by GUID or unique display name) in argument `index` (see jobByName). */
+export async function resolveJob(
+  ctx: CommandContext,
+  index = 0,
+  options: { files?: boolean } = {},
+): Promise<{ manager: BitsManager; job: JobInfo }> {
   const name = arg(ctx.args, index);
   if (isSwitchToken(name)) throw unknownSwitch(name, ctx.command);
   const manager = await ctx.manager();
-  const job = await manager.findJob(name);
-  return { manager, job };
+  return { manager, job: await jobByName(manager, name, options.files === true) };
 }
 
 /** `<job> <file_index>` of a per-file getter: the file, or E_INVALIDARG when the job has none at that index. */
@@ -21,9 +25,14 @@ export async function resolveFile(ctx: CommandContext, name: string): Promise<Fi
   return file;
 }
 
-/** A setter's or action's result: its text, and the job as it is now for --json. */
-export async function jobChanged(manager: BitsManager, jobId: string, text: string): Promise<CommandResult> {
-  return { text, json: await manager.getJob(jobId) };
+/** A setter's or action's result: its text, and for --json the job as it is now (read only then). */
+export async function jobChanged(
+  ctx: CommandContext,
+  manager: BitsManager,
+  jobId: string,
+  text: string,
+): Promise<CommandResult> {
+  return { text, json: ctx.mode === 'json' ? await manager.getJob(jobId) : null };
 }
 
 /** A getter's result: the same value in all three modes (JSON keeps its type). */

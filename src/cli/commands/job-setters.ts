@@ -51,7 +51,7 @@ function setter(
       const { apply, text } = parse(ctx.args.slice(1));
       const { manager, job } = await resolveJob(ctx);
       const said = await apply(manager, job.id);
-      return jobChanged(manager, job.id, typeof said === 'string' ? said : text);
+      return jobChanged(ctx, manager, job.id, typeof said === 'string' ? said : text);
     },
   };
 }

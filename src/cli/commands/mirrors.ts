@@ -17,7 +17,7 @@ export const mirrorCommands: readonly Command[] = [
       const files = await metalinkFiles(resolve(cwd, arg(ctx.args, 1)), resolve(cwd, arg(ctx.args, 2)));
       const { manager, job } = await resolveJob(ctx);
       await manager.addFileSet(job.id, files);
-      return jobChanged(manager, job.id, `Added ${files.length} file(s) from ${arg(ctx.args, 1)}.`);
+      return jobChanged(ctx, manager, job.id, `Added ${files.length} file(s) from ${arg(ctx.args, 1)}.`);
     },
   },
   {
@@ -33,7 +33,7 @@ export const mirrorCommands: readonly Command[] = [
       const digests = none ? [] : rest.map((d) => parseDigest('setdigests', d));
       const { manager, job } = await resolveJob(ctx);
       await manager.setFileDigests(job.id, index, digests);
-      return jobChanged(manager, job.id, none ? 'Digests removed.' : `${digests.length} digest(s) set.`);
+      return jobChanged(ctx, manager, job.id, none ? 'Digests removed.' : `${digests.length} digest(s) set.`);
     },
   },
   {
@@ -60,7 +60,7 @@ export const mirrorCommands: readonly Command[] = [
       const urls = rest.length === 1 && rest[0]?.toUpperCase() === 'NULL' ? [] : rest;
       const { manager, job } = await resolveJob(ctx);
       await manager.setFileMirrors(job.id, index, urls);
-      return jobChanged(manager, job.id, urls.length === 0 ? 'Mirrors removed.' : `${urls.length} mirror(s) set.`);
+      return jobChanged(ctx, manager, job.id, urls.length === 0 ? 'Mirrors removed.' : `${urls.length} mirror(s) set.`);
     },
   },
   {

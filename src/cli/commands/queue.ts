@@ -54,7 +54,9 @@ export const queueCommands: readonly Command[] = [
     async run(ctx) {
       const { switches, rest } = takeSwitches('info', ctx.args, ['verbose']);
       expectArgs('info', rest, 1);
-      const { job } = await resolveJob({ ...ctx, args: rest });
+      // The file list shows only in /verbose and --json.
+      const files = switches.has('verbose') || ctx.mode === 'json';
+      const { job } = await resolveJob({ ...ctx, args: rest }, 0, { files });
       const text = switches.has('verbose') ? verboseInfo(job).join('\n') : listLine(job);
       return { text, raw: text, json: job };
     },

@@ -11,6 +11,7 @@ import {
 } from '../bits-vocabulary.ts';
 import { openDashboard } from '../commands/dashboard.ts';
 import { errorFacts, errorText } from '../error-text.ts';
+import { jobByName } from '../job-by-name.ts';
 import { metalinkFiles } from '../metalink-files.ts';
 import { parseConnections, parseDigest, parsePriority } from '../parse-values.ts';
 import { sleep as realSleep } from '../sleep.ts';
@@ -46,10 +47,13 @@ function parseVerb(verb: VerbSpec, argv: readonly string[]): { values: Values; p
   }
 }
 
-/** The job named by a GUID, a unique name, or a unique prefix of its id (as `ls` shows it). */
-export async function findJob(manager: BitsManager, ref: string): Promise<JobInfo> {
+/**
+ * The job named by a GUID, a unique name, or a unique prefix of its id (as `ls` shows it); its
+ * file list only when `files` asks for it (see jobByName).
+ */
+export async function findJob(manager: BitsManager, ref: string, files = false): Promise<JobInfo> {
   try {
-    return await manager.findJob(ref);
+    return await jobByName(manager, ref, files);
   } catch (err) {
     if (!(err instanceof BitsError) || err.name !== 'BG_E_NOT_FOUND' || !/^[0-9a-f-]{4,}$/iu.test(ref)) throw err;
     const matches = (await manager.enumJobs()).filter((j) => j.id.startsWith(ref.toLowerCase()));
@@ -193,7 +197,7 @@ export async function runOpenbits(argv: readonly string[], io: OpenbitsIo): Prom
         return 0;
       }
       case 'info': {
-        const job = await findJob(manager(), one('info', positionals));
+        const job = await findJob(manager(), one('info', positionals), true);
         io.stdout.write(json ? `${JSON.stringify(job, null, 2)}\n` : `${infoText(job)}\n`);
         return 0;
       }

@@ -1,0 +1,72 @@
+/**
+ * The CLI bundle: src/cli/bin-entry.ts and everything it loads from src/ in one CommonJS file,
+ * dist/cli.cjs, which bin/bitsadmin.js and bin/openbits.js load when they run from the package.
+ * Why one file: a `bitsadmin /list` from the per-module build resolves, reads and links ~60
+ * modules, most of its start-up. Why CommonJS: builtins come through require(), not through the
+ * ES facade that reads every export (node:fs's loads fs/promises, readline and more). Modules
+ * reached only by a dynamic import() stay unevaluated until then (esbuild wraps them), so a
+ * switch still runs only what it needs; npm packages (cli-progress, saxes, undici…) stay
+ * outside, loaded from node_modules as before.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { build, type Plugin } from 'esbuild';
+
+const root = join(import.meta.dirname, '..');
+const src = join(root, 'src');
+
+/** Where the bundle goes, from the package's root. */
+export const CLI_BUNDLE = 'dist/cli.cjs';
+
+/**
+ * import.meta in a module of src/ means the module as tsc builds it into dist/: its URL, file and
+ * folder are those of the dist/ file (code finds bin/ and systemd/ relative to it), and resolve() resolves
+ * packages from the package's folder. The banner defines both for the bundle.
+ */
+const importMetaOfDist: Plugin = {
+  name: 'import-meta-of-dist',
+  setup(b) {
+    // esbuild's filters are Go regular expressions: no `u` flag.
+    b.onLoad({ filter: new RegExp(`^${src}/.*\\.ts$`) }, async (args) => {
+      const built = relative(src, args.path).replace(/\.ts$/u, '.js');
+      const text = (await readFile(args.path, 'utf8'))
+        .replaceAll('import.meta.url', `new URL(${JSON.stringify(built)}, __openbitsDist).href`)
+        .replaceAll('import.meta.dirname', `require('node:path').dirname(__openbitsFile(${JSON.stringify(built)}))`)
+        .replaceAll('import.meta.filename', `__openbitsFile(${JSON.stringify(built)})`)
+        .replaceAll('import.meta.resolve(', '__openbitsResolve(');
+      return { contents: text, loader: 'ts' };
+    });
+  },
+};
+
+const BANNER = [
+  '"use strict";',
+  "const __openbitsDist = require('node:url').pathToFileURL(__dirname + '/').href;",
+  "const __openbitsFile = (built) => require('node:path').join(__dirname, built);",
+  "const __openbitsResolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;",
+].join('\n');
+
+/** Writes dist/cli.cjs (and its source map) under `outRoot` (default: the package's root). */
+export async function buildCliBundle(outRoot: string = root): Promise<string> {
+  const outfile = join(outRoot, CLI_BUNDLE);
+  await build({
+    entryPoints: [join(src, 'cli', 'bin-entry.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node24',
+    packages: 'external',
+    sourcemap: 'linked',
+    sourcesContent: false,
+    banner: { js: BANNER },
+    plugins: [importMetaOfDist],
+    logLevel: 'warning',
+    // Any import.meta the plugin did not replace would be empty in CommonJS: fail the build.
+    logOverride: { 'empty-import-meta': 'error' },
+    legalComments: 'none',
+  });
+  return outfile;
+}
+
+if (import.meta.main) process.stderr.write(`built ${await buildCliBundle()}\n`);
