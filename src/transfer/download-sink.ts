@@ -5,9 +5,8 @@ import type { RateLimiter } from './download-request.ts';
 import { classifyLocalError } from './failure-table.ts';
 import type { HashSource, RunningDigests } from './running-digests.ts';
 import { TransferError } from './transfer-error.ts';
+import { giveWriteBuffer, takeWriteBuffer, WRITE_BUFFER_BYTES } from './write-buffers.ts';
 
-/** Bytes of chunks gathered before one positional writev. */
-export const WRITE_BUFFER_BYTES = 1024 * 1024;
 /** Positional writes allowed in flight at once. */
 const MAX_IN_FLIGHT = 2;
 
@@ -26,25 +25,27 @@ export interface SinkOptions {
 }
 
 /**
- * Writes a temp file from a stream of chunks: gathers them (by reference, never copied) until
- * 1 MiB is pending and writes them with one positional `writev` — the kernel copies each byte
- * once, as curl's `write` does — keeps up to two writes in flight, and checkpoints — fdatasync
- * THEN onCheckpoint — every `checkpointBytes` or `checkpointMs`. A checkpoint that falls due
+ * Writes a temp file from a stream of chunks: copies them into recycled 1 MiB buffers
+ * (write-buffers.ts) and writes each full one with one positional write, so a socket's chunk
+ * dies as soon as it is read and the memory of a transfer is a few warm buffers — keeping the
+ * chunks by reference until their write completed let them outlive a minor GC or two, and
+ * eight concurrent transfers then held ~50 MiB more (dead buffers only a full GC frees) for a
+ * memcpy saved. Keeps up to two writes in flight, and checkpoints — fdatasync THEN
+ * onCheckpoint — every `checkpointBytes` or `checkpointMs`. A checkpoint that falls due
  * while bytes flow runs beside them: it covers the bytes handed to writes so far, waits for those
  * writes, fdatasyncs and only then reports that offset, while later chunks go on being written
  * (an fdatasync covers every write completed before it starts; later ones wait for the next).
  * Local failures become LOCAL_FILE TransferErrors after truncating back to the last good
  * checkpoint (an fdatasync error means the bytes since it are lost: fsyncgate,
- * reliability-security-performance.md §1.2). A chunk handed to the sink must not be changed
- * afterwards (network chunks never are).
+ * reliability-security-performance.md §1.2).
  */
 export class DownloadSink implements HashSource {
   readonly #fh: FileHandle;
   readonly #opts: SinkOptions;
-  /** Chunks accepted and not yet handed to a write, and their byte count. */
-  #chunks: Uint8Array[] = [];
+  /** The write buffer being filled (recycled, never garbage), and its byte count. */
+  #fill: Buffer | null = null;
   #filled = 0;
-  /** Local offset of the first byte of #chunks. */
+  /** Local offset of the first byte of #fill. */
   #bufferStart: number;
   /** Writes in flight and the offset each starts at. */
   #inFlight = new Map<Promise<void>, number>();
@@ -92,7 +93,7 @@ export class DownloadSink implements HashSource {
   /**
    * Take `chunk` now, synchronously: null when the next may follow at once, else a promise to
    * wait for before the next (the rate limiter's grant, or a free write slot: the reader's
-   * socket stays paused meanwhile, so at most 1 MiB waits in memory beside two writes). Starts a
+   * socket stays paused meanwhile, so a transfer holds at most four 1 MiB buffers). Starts a
    * checkpoint when one is due, without waiting for it. Throws a hook's exception, and rejects
    * with a LOCAL_FILE TransferError after a failed write or fdatasync.
    */
@@ -104,16 +105,21 @@ export class DownloadSink implements HashSource {
     }
     if (this.#writeError !== null) return this.#failed();
     const limiter = this.#opts.limiter;
-    if (chunk.byteLength > 0) {
-      this.#opts.digests?.feed(this.position, chunk);
-      this.#chunks.push(chunk);
-      this.#filled += chunk.byteLength;
+    const n = chunk.byteLength;
+    if (n > 0) this.#opts.digests?.feed(this.position, chunk);
+    // Copied into a recycled 1 MiB buffer: the socket's chunk dies at once (young, freed by the
+    // next minor GC) instead of living until its write completes.
+    for (let from = 0; from < n; ) {
+      this.#fill ??= takeWriteBuffer();
+      const k = Math.min(n - from, WRITE_BUFFER_BYTES - this.#filled);
+      this.#fill.set(k === n ? chunk : chunk.subarray(from, from + k), this.#filled);
+      this.#filled += k;
+      from += k;
+      if (this.#filled === WRITE_BUFFER_BYTES) this.#flushBuffer();
     }
-    let wait: Promise<void> | null = null;
-    if (this.#filled >= WRITE_BUFFER_BYTES) {
-      if (this.#inFlight.size < MAX_IN_FLIGHT) this.#flushBuffer();
-      else wait = this.#whenSlot();
-    }
+    transferBuffersUsed(n);
+    // Back-pressure: past two writes in flight the socket waits for one to complete.
+    const wait = this.#inFlight.size > MAX_IN_FLIGHT ? this.#whenSlot() : null;
     if (this.#checkpointDue()) this.#checkpointBeside();
     if (limiter === null) return wait;
     const grant = limiter.take(chunk.byteLength, this.#opts.signal);
@@ -170,13 +176,21 @@ export class DownloadSink implements HashSource {
     let written = this.#bufferStart;
     for (const start of this.#inFlight.values()) written = Math.min(written, start);
     if (at < written) return { disk: written };
-    if (at === this.#bufferStart && this.#filled > 0) return { memory: this.#chunks };
+    if (at === this.#bufferStart && this.#fill !== null && this.#filled > 0) {
+      return { memory: [this.#fill.subarray(0, this.#filled)] };
+    }
     return null;
   }
 
   /** Drop the chunks not written (the transfer is over; nothing more is accepted). */
   release(): void {
-    this.#chunks = [];
+    this.#dropPending();
+  }
+
+  /** Forget the chunks not handed to a write. */
+  #dropPending(): void {
+    if (this.#fill !== null) giveWriteBuffer(this.#fill);
+    this.#fill = null;
     this.#filled = 0;
   }
 
@@ -184,8 +198,7 @@ export class DownloadSink implements HashSource {
   async reset(offset: number): Promise<void> {
     await this.#settleBackgroundQuietly();
     await this.#drainQuietly();
-    this.#chunks = [];
-    this.#filled = 0;
+    this.#dropPending();
     this.#writeError = null;
     this.#opts.digests?.forget(offset);
     try {
@@ -264,14 +277,13 @@ export class DownloadSink implements HashSource {
     while (this.#background !== null) await this.#background;
   }
 
-  /** Resolves once a write slot is free and the full buffer went into it. */
+  /** Resolves once no more than two writes are in flight (or one failed). */
   #whenSlot(): Promise<void> {
     return new Promise<void>((resolve) => {
       this.#slotWaiters.push(resolve);
     }).then(() => {
       if (this.#writeError !== null) return this.#failed();
-      if (this.#filled >= WRITE_BUFFER_BYTES && this.#inFlight.size < MAX_IN_FLIGHT) this.#flushBuffer();
-      return undefined;
+      return this.#inFlight.size > MAX_IN_FLIGHT ? this.#whenSlot() : undefined;
     });
   }
 
@@ -282,18 +294,19 @@ export class DownloadSink implements HashSource {
     this.#flushBuffer();
   }
 
-  /** Hand the buffered chunks to one positional writev (a slot must be free). */
+  /** Hand the filled buffer to one positional write; it goes back to the pool once written. */
   #flushBuffer(): void {
-    const chunks = this.#chunks;
+    const buf = this.#fill;
     const len = this.#filled;
     const at = this.#bufferStart;
-    this.#chunks = [];
+    if (buf === null || len === 0) return;
+    this.#fill = null;
     this.#bufferStart += len;
     this.#filled = 0;
-    const p = this.#writeAll(chunks, at).then(
+    const p = this.#writeAll(buf, len, at).then(
       () => {
         this.#inFlight.delete(p);
-        transferBuffersUsed(len);
+        giveWriteBuffer(buf);
         this.#opts.digests?.advance(this);
         try {
           this.#opts.onProgress(at + len);
@@ -305,6 +318,7 @@ export class DownloadSink implements HashSource {
       (err: unknown) => {
         this.#writeError ??= err;
         this.#inFlight.delete(p);
+        giveWriteBuffer(buf);
         this.#wakeReader();
       },
     );
@@ -315,14 +329,11 @@ export class DownloadSink implements HashSource {
     this.#slotWaiters.shift()?.();
   }
 
-  /** One writev of every chunk at `at`; a short write goes on with what is left. */
-  async #writeAll(chunks: Uint8Array[], at: number): Promise<void> {
-    let rest = chunks;
-    let position = at;
-    while (rest.length > 0) {
-      const { bytesWritten } = await this.#fh.writev(rest, position);
-      position += bytesWritten;
-      rest = skipBytes(rest, bytesWritten);
+  /** One positional write of `buf[0, len)` at `at`; a short write goes on with what is left. */
+  async #writeAll(buf: Buffer, len: number, at: number): Promise<void> {
+    for (let done = 0; done < len; ) {
+      const { bytesWritten } = await this.#fh.write(buf, done, len - done, at + done);
+      done += bytesWritten;
     }
   }
 
@@ -344,8 +355,7 @@ export class DownloadSink implements HashSource {
   async #rollback(err: unknown): Promise<TransferError> {
     await this.#settleBackgroundQuietly();
     await this.#drainQuietly();
-    this.#chunks = [];
-    this.#filled = 0;
+    this.#dropPending();
     this.#bufferStart = this.#durable;
     this.#checkpointed = this.#durable;
     this.#writeError = null;
@@ -358,15 +368,4 @@ export class DownloadSink implements HashSource {
     this.#opts.onProgress(this.#durable);
     return new TransferError(classifyLocalError(err), { cause: err });
   }
-}
-
-/** `chunks` without their first `n` bytes. */
-function skipBytes(chunks: Uint8Array[], n: number): Uint8Array[] {
-  let i = 0;
-  let left = n;
-  while (i < chunks.length && left >= (chunks[i] as Uint8Array).byteLength)
-    left -= (chunks[i++] as Uint8Array).byteLength;
-  const rest = chunks.slice(i);
-  if (left > 0 && rest.length > 0) rest[0] = (rest[0] as Uint8Array).subarray(left);
-  return rest;
 }
