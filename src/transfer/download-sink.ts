@@ -44,6 +44,9 @@ export class DownloadSink implements HashSource {
   readonly #opts: SinkOptions;
   /** The write buffer being filled (recycled, never garbage), and its byte count. */
   #fill: Buffer | null = null;
+  /** This sink's written buffers, for its next fills (the shared pool gets them at release). */
+  #spare: Buffer[] = [];
+  #released = false;
   #filled = 0;
   /** Local offset of the first byte of #fill. */
   #bufferStart: number;
@@ -110,7 +113,7 @@ export class DownloadSink implements HashSource {
     // Copied into a recycled 1 MiB buffer: the socket's chunk dies at once (young, freed by the
     // next minor GC) instead of living until its write completes.
     for (let from = 0; from < n; ) {
-      this.#fill ??= takeWriteBuffer();
+      this.#fill ??= this.#spare.pop() ?? takeWriteBuffer();
       const k = Math.min(n - from, WRITE_BUFFER_BYTES - this.#filled);
       this.#fill.set(k === n ? chunk : chunk.subarray(from, from + k), this.#filled);
       this.#filled += k;
@@ -119,8 +122,13 @@ export class DownloadSink implements HashSource {
     }
     transferBuffersUsed(n);
     // Back-pressure: past two writes in flight the socket waits for one to complete.
-    const wait = this.#inFlight.size > MAX_IN_FLIGHT ? this.#whenSlot() : null;
-    if (this.#checkpointDue()) this.#checkpointBeside();
+    let wait = this.#inFlight.size > MAX_IN_FLIGHT ? this.#whenSlot() : null;
+    if (this.#checkpointDue()) {
+      // One sync at a time, and at most one interval past it: a next checkpoint due while one
+      // runs pauses the socket until that one ends (and the next has started).
+      if (this.#background === null) this.#checkpointBeside();
+      else wait = wait === null ? this.#background : Promise.all([wait, this.#background]).then(() => undefined);
+    }
     if (limiter === null) return wait;
     const grant = limiter.take(chunk.byteLength, this.#opts.signal);
     return wait === null ? grant : Promise.all([grant, wait]).then(() => undefined);
@@ -185,11 +193,20 @@ export class DownloadSink implements HashSource {
   /** Drop the chunks not written (the transfer is over; nothing more is accepted). */
   release(): void {
     this.#dropPending();
+    this.#released = true;
+    for (const buf of this.#spare) giveWriteBuffer(buf);
+    this.#spare = [];
+  }
+
+  /** A buffer no longer in use: kept for this sink's next fill, or pooled once it is released. */
+  #reuse(buf: Buffer): void {
+    if (this.#released) giveWriteBuffer(buf);
+    else this.#spare.push(buf);
   }
 
   /** Forget the chunks not handed to a write. */
   #dropPending(): void {
-    if (this.#fill !== null) giveWriteBuffer(this.#fill);
+    if (this.#fill !== null) this.#reuse(this.#fill);
     this.#fill = null;
     this.#filled = 0;
   }
@@ -213,7 +230,7 @@ export class DownloadSink implements HashSource {
   }
 
   #checkpointDue(): boolean {
-    if (this.#background !== null || this.#bufferStart + this.#filled <= this.#checkpointed) return false;
+    if (this.position <= this.#checkpointed) return false;
     return (
       this.position - this.#checkpointed >= this.#opts.checkpointBytes ||
       this.#opts.clock.monotonicMs() - this.#lastCheckpointMs >= this.#opts.checkpointMs
@@ -306,7 +323,7 @@ export class DownloadSink implements HashSource {
     const p = this.#writeAll(buf, len, at).then(
       () => {
         this.#inFlight.delete(p);
-        giveWriteBuffer(buf);
+        this.#reuse(buf);
         this.#opts.digests?.advance(this);
         try {
           this.#opts.onProgress(at + len);
@@ -318,7 +335,7 @@ export class DownloadSink implements HashSource {
       (err: unknown) => {
         this.#writeError ??= err;
         this.#inFlight.delete(p);
-        giveWriteBuffer(buf);
+        this.#reuse(buf);
         this.#wakeReader();
       },
     );

@@ -1,7 +1,10 @@
 /** Bytes gathered before one positional write. */
 export const WRITE_BUFFER_BYTES = 1024 * 1024;
-/** Free buffers kept for reuse: eight concurrent transfers use up to four each (a dropped one would be garbage that only a full GC frees). */
-const KEEP_FREE = 32;
+/**
+ * Free buffers kept between transfers (each sink reuses its own while it runs, up to four): more
+ * would stay resident for good after a burst of concurrent jobs; the rest become garbage once.
+ */
+const KEEP_FREE = 8;
 
 const free: Buffer[] = [];
 
@@ -14,7 +17,7 @@ export function takeWriteBuffer(): Buffer {
   return free.pop() ?? Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
 }
 
-/** A buffer whose write completed (or was dropped) goes back for reuse. */
+/** A finished transfer's buffer goes back for the next one. */
 export function giveWriteBuffer(buf: Buffer): void {
   if (free.length < KEEP_FREE) free.push(buf);
 }
