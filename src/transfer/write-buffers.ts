@@ -2,9 +2,10 @@
 export const WRITE_BUFFER_BYTES = 1024 * 1024;
 /**
  * Free buffers kept between transfers (each sink reuses its own while it runs, up to four): more
- * would stay resident for good after a burst of concurrent jobs; the rest become garbage once.
+ * would stay resident for good after a burst of concurrent jobs (bitsd's RSS must stay under
+ * 150 MiB); the rest become garbage once.
  */
-const KEEP_FREE = 8;
+const KEEP_FREE = 2;
 
 const free: Buffer[] = [];
 
