@@ -1,7 +1,9 @@
 /**
  * S8 (reference §4.5): the local API through the socket of a real bitsd.
- * - create + addfile + resume + cancel cycles: ops/s, p50/p99 per cycle;
- * - list (GET /v1/jobs) with N jobs: p50/p99 over repeated lists;
+ * - create + addfile + resume + cancel cycles: ops/s, p50/p99 per cycle, bitsd's CPU per cycle —
+ *   one after another over one connection (the target's reading), and from 16 client loops at
+ *   once (as `pgbench -c 16`: what a group commit can share);
+ * - list (GET /v1/jobs) with N jobs: p50/p99 over repeated lists, bitsd's CPU per list;
  * - daemon RSS idle and with N queued jobs;
  * - CLI cold start (`bitsadmin /list`) next to `node -e 0`;
  * - the daemon's start: spawn → first answered request (GET /v1/jobs), in a home it has started
@@ -20,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BitsClient, connect } from '../src/client/connect.ts';
+import { statCpuMs } from './lib/exec.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
 const BITSD = join(REPO, 'bin', 'bitsd.js');
@@ -47,6 +50,15 @@ export interface ApiBenchResult {
   readonly daemonFirstReplyMs: number;
   readonly cycleP50Ms: number;
   readonly cycleP99Ms: number;
+  /** bitsd's CPU (user + system) per sequential cycle, ms: the load-independent yardstick. */
+  readonly cycleCpuMs: number;
+  /** The same cycles from CONCURRENT_LOOPS client loops at once. */
+  readonly concurrentCyclesPerSecond: number;
+  readonly concurrentCycleCpuMs: number;
+  /** bitsd's CPU per list of `listJobs` jobs, ms. */
+  readonly listCpuMs: number;
+  /** The first of those lists (right after the jobs were queued: every record new), ms. */
+  readonly listFirstMs: number;
   readonly nodeStartMs: number;
   readonly rssIdleMiB: number;
   readonly rssQueuedMiB: number;
@@ -132,19 +144,37 @@ async function blackHole(): Promise<{ server: Server; url: string; sockets: Set<
   return { server, url: `http://127.0.0.1:${port}/never.bin`, sockets };
 }
 
-async function cyclesBench(client: BitsClient, home: string, n: number) {
+/** Client loops of the concurrent cycle figure (pgbench -c 16). */
+export const CONCURRENT_LOOPS = 16;
+
+/** utime + stime of a live process so far, ms. */
+const cpuMs = (pid: number): number => statCpuMs(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+
+/** create + addfile + resume + cancel, `n` times in each client's loop (all loops at once). */
+async function cyclesBench(clients: readonly BitsClient[], home: string, n: number, pid: number, tag: string) {
   const times: number[] = [];
+  const cpuBefore = cpuMs(pid);
   const started = performance.now();
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    const job = await client.createJob(`cycle-${i}`);
-    await client.addFile(job.id, 'http://127.0.0.1:9/never.bin', join(home, `cycle-${i}.bin`));
-    await client.resume(job.id);
-    await client.cancel(job.id);
-    times.push(performance.now() - t);
-  }
+  await Promise.all(
+    clients.map(async (client, c) => {
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        const job = await client.createJob(`cycle-${tag}${c}-${i}`);
+        await client.addFile(job.id, 'http://127.0.0.1:9/never.bin', join(home, `cycle-${tag}${c}-${i}.bin`));
+        await client.resume(job.id);
+        await client.cancel(job.id);
+        times.push(performance.now() - t);
+      }
+    }),
+  );
   const seconds = (performance.now() - started) / 1000;
-  return { perSecond: n / seconds, p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+  const total = n * clients.length;
+  return {
+    perSecond: total / seconds,
+    p50: percentile(times, 0.5),
+    p99: percentile(times, 0.99),
+    cpuMs: (cpuMs(pid) - cpuBefore) / total,
+  };
 }
 
 /** Run S8 against a fresh bitsd in a temp home. */
@@ -169,8 +199,15 @@ export async function measureApi(options: ApiBenchOptions): Promise<ApiBenchResu
     const nodeStartMs = await medianRun(startRepeats, [process.execPath, '-e', '0'], env, options.cpu);
     const cliStartMs = await medianRun(startRepeats, [process.execPath, BITSADMIN, '/list'], env, options.cpu);
 
-    log(`${options.cycles} create+addfile+resume+cancel cycles`);
-    const cycles = await cyclesBench(client, home, options.cycles);
+    log(`${options.cycles} create+addfile+resume+cancel cycles, one after another`);
+    const cycles = await cyclesBench([client], home, options.cycles, pid, 's');
+    log(`${options.cycles} cycles from ${CONCURRENT_LOOPS} client loops`);
+    const loops = Array.from({ length: CONCURRENT_LOOPS }, () =>
+      connect({ socketPath: join(home, 'bitsd.sock'), autoStart: false, timeoutMs: 120_000 }),
+    );
+    const concurrent = await cyclesBench(loops, home, Math.ceil(options.cycles / CONCURRENT_LOOPS), pid, 'c').finally(
+      () => Promise.all(loops.map((c) => c.close())),
+    );
 
     log(`queueing ${options.listJobs} jobs`);
     for (let i = 0; i < options.listJobs; i++) {
@@ -181,12 +218,14 @@ export async function measureApi(options: ApiBenchOptions): Promise<ApiBenchResu
     const repeats = options.listRepeats ?? 30;
     log(`list ×${repeats}`);
     const lists: number[] = [];
+    const listCpuBefore = cpuMs(pid);
     for (let i = 0; i < repeats; i++) {
       const t = performance.now();
       const jobs = await client.enumJobs();
       lists.push(performance.now() - t);
       if (jobs.length < options.listJobs) throw new Error(`listed ${jobs.length} of ${options.listJobs} jobs`);
     }
+    const listCpuMs = (cpuMs(pid) - listCpuBefore) / repeats;
     const rssQueuedMiB = rssMiB(pid);
     return {
       cyclesPerSecond: cycles.perSecond,
@@ -196,6 +235,11 @@ export async function measureApi(options: ApiBenchOptions): Promise<ApiBenchResu
       daemonFirstReplyMs,
       cycleP50Ms: cycles.p50,
       cycleP99Ms: cycles.p99,
+      cycleCpuMs: cycles.cpuMs,
+      concurrentCyclesPerSecond: concurrent.perSecond,
+      concurrentCycleCpuMs: concurrent.cpuMs,
+      listCpuMs,
+      listFirstMs: lists[0] ?? Number.NaN,
       nodeStartMs,
       rssIdleMiB,
       rssQueuedMiB,
@@ -215,7 +259,12 @@ function table(r: ApiBenchResult): string {
   const rows: Array<[string, string]> = [
     [`create+addfile+resume+cancel ×${r.cycles}`, `${r.cyclesPerSecond.toFixed(0)} cycles/s`],
     ['  per cycle p50 / p99', `${r.cycleP50Ms.toFixed(2)} / ${r.cycleP99Ms.toFixed(2)} ms`],
+    ['  bitsd CPU per cycle', `${r.cycleCpuMs.toFixed(2)} ms`],
+    [`  from ${CONCURRENT_LOOPS} client loops`, `${r.concurrentCyclesPerSecond.toFixed(0)} cycles/s`],
+    ['  bitsd CPU per cycle, concurrent', `${r.concurrentCycleCpuMs.toFixed(2)} ms`],
     [`list with ${r.listJobs} jobs p50 / p99`, `${r.listP50Ms.toFixed(1)} / ${r.listP99Ms.toFixed(1)} ms`],
+    ['  bitsd CPU per list', `${r.listCpuMs.toFixed(1)} ms`],
+    ['  the first list after queueing', `${r.listFirstMs.toFixed(1)} ms`],
     ['daemon RSS idle', `${r.rssIdleMiB.toFixed(1)} MiB`],
     [`daemon RSS with ${r.listJobs} queued jobs`, `${r.rssQueuedMiB.toFixed(1)} MiB`],
     ['CLI cold start (bitsadmin /list)', `${r.cliStartMs.toFixed(0)} ms`],

@@ -7,7 +7,7 @@
  * per transferred file, syncs and writes by target (data files, destination folder, SQLite WAL)
  * and the API requests bitsd read, by path.
  *
- * `node bench/profile.ts --case transfer-big|transfer-many|list|info|library-many|library-concurrent
+ * `node bench/profile.ts --case transfer-big|transfer-many|list|info|library-many|library-concurrent|api-cycles|api-list
  *   [--files 1000] [--big-mib 1024] [--runs 5] [--strace] [--out DIR] [--resummarize]`
  *
  * `--resummarize` rewrites summary.md from the files a run left in DIR (meta.json, profiles,
@@ -22,6 +22,7 @@ import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { connect } from '../src/client/connect.ts';
 import { parseCreatedJob, transferArgs } from './adapters/cli-command.ts';
 import type { CliRoute, DownloadItem } from './adapters/ours.ts';
 import { createOpenbitsAdapter } from './adapters/ours-openbits.ts';
@@ -32,14 +33,23 @@ import {
   summarizeProfile,
   topInclusive,
 } from './lib/cpu-profile.ts';
-import { runTimed, sleep, type TimedRun } from './lib/exec.ts';
+import { processCpuMs, runTimed, sleep, type TimedRun } from './lib/exec.ts';
 import { generateCorpus } from './lib/files.ts';
 import { startNginx } from './lib/nginx.ts';
 import { countCallsByPath, countHttpRequests, groupPaths, parseStraceSummary } from './lib/strace.ts';
 import { clearDir, dropCaches, makeWorkspace, unmountWorkspace } from './lib/workspace.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
-const CASES = ['transfer-big', 'transfer-many', 'list', 'info', 'library-many', 'library-concurrent'] as const;
+const CASES = [
+  'transfer-big',
+  'transfer-many',
+  'list',
+  'info',
+  'library-many',
+  'library-concurrent',
+  'api-cycles',
+  'api-list',
+] as const;
 type Case = (typeof CASES)[number];
 const MiB = 1024 * 1024;
 
@@ -158,6 +168,38 @@ async function runCase(options: {
       toUs = nowUs();
       await stopTrace();
       await cli(['/cancel', job]);
+    } else if (which === 'api-cycles' || which === 'api-list') {
+      // S8's calls through the library client: --files cycles of create+addfile+resume+cancel,
+      // or --files queued jobs and --runs lists of them; bitsd's CPU per call from /proc.
+      const client = connect({ socketPath: route.socketPath, autoStart: false, timeoutMs: 120_000 });
+      try {
+        const cycle = async (i: number, url: string) => {
+          const job = await client.createJob(`prof-${i}`);
+          await client.addFile(job.id, url, join(ws.diskDest, `prof-${i}.bin`));
+          await client.resume(job.id);
+          if (which === 'api-cycles') await client.cancel(job.id);
+        };
+        for (let i = 0; i < 20; i++) await cycle(i, 'http://127.0.0.1:9/never.bin'); // warm the JIT
+        const calls = which === 'api-cycles' ? options.files : options.runs;
+        if (which === 'api-list') {
+          for (let i = 0; i < options.files; i++) await cycle(i, 'http://127.0.0.1:9/never.bin');
+          await client.enumJobs();
+        }
+        await startTrace();
+        const cpuBefore = await processCpuMs(route.daemonPid);
+        fromUs = nowUs();
+        if (which === 'api-cycles') for (let i = 0; i < calls; i++) await cycle(i, 'http://127.0.0.1:9/never.bin');
+        else for (let i = 0; i < calls; i++) await client.enumJobs();
+        toUs = nowUs();
+        const cpuMs = (await processCpuMs(route.daemonPid)) - cpuBefore;
+        const what = which === 'api-cycles' ? 'create+addfile+resume+cancel cycles' : `lists of ${options.files} jobs`;
+        notes.push(
+          `${calls} ${what}: ${((toUs - fromUs) / 1000).toFixed(0)} ms wall, bitsd ${cpuMs.toFixed(0)} ms CPU = ${(cpuMs / calls).toFixed(2)} ms per ${which === 'api-cycles' ? 'cycle' : 'list'} (${options.strace ? 'under strace' : 'profiled'})`,
+        );
+        transferred = which === 'api-cycles' ? calls : 0;
+      } finally {
+        await client.close();
+      }
     } else {
       const many = which === 'library-many';
       destDir = join(many ? ws.diskDest : ws.tmpDest, many ? 'small' : 'mid');

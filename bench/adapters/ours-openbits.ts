@@ -304,8 +304,12 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
       const r = await measureApi({ cycles: options.cycles, listJobs: options.listJobs, cpu: options.cpu });
       return {
         cyclesPerSecond: r.cyclesPerSecond,
+        cycleCpuMs: r.cycleCpuMs,
+        concurrentCyclesPerSecond: r.concurrentCyclesPerSecond,
+        concurrentCycleCpuMs: r.concurrentCycleCpuMs,
         listP50Ms: r.listP50Ms,
         listP99Ms: r.listP99Ms,
+        listCpuMs: r.listCpuMs,
         cliStartMs: r.cliStartMs,
         daemonFirstReplyMs: r.daemonFirstReplyMs,
       };

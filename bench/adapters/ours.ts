@@ -66,11 +66,17 @@ export interface RunningDownload {
 
 /** S8 figures. */
 export interface ApiMeasure {
-  /** create + addfile + cancel cycles per second over the socket. */
+  /** create + addfile + resume + cancel cycles per second, one after another over the socket. */
   readonly cyclesPerSecond: number;
-  /** Latency of listing `listJobs` jobs, ms. */
+  /** The daemon's CPU per such cycle, ms (load-independent). */
+  readonly cycleCpuMs?: number;
+  /** The same cycles from 16 client loops at once, and the daemon's CPU per cycle then. */
+  readonly concurrentCyclesPerSecond?: number;
+  readonly concurrentCycleCpuMs?: number;
+  /** Latency of listing `listJobs` jobs, ms, and the daemon's CPU per list. */
   readonly listP50Ms: number;
   readonly listP99Ms: number;
+  readonly listCpuMs?: number;
   /** Cold start of the CLI (e.g. `bitsadmin /list`), ms. */
   readonly cliStartMs: number;
   /** The daemon's start: spawn → its first answered request, ms (a home it has started in before). */

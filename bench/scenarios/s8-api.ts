@@ -3,7 +3,11 @@ import { runTimed } from '../lib/exec.ts';
 import { measurement, medianOf, ratioRow } from '../lib/ratio.ts';
 import { OURS } from './download-tools.ts';
 
-/** S8: API rate (create + addfile + cancel), /list latency with many jobs, CLI cold start. */
+/**
+ * S8: API rate (create + addfile + resume + cancel), /list latency with many jobs, CLI cold
+ * start. The cycle target is read against the sequential figure (one client, one call after
+ * another); the 16-loop figure beside it shows what concurrent callers get from the group commit.
+ */
 export const s8: Scenario = {
   id: 'S8',
   title: 'API rate, list latency and CLI start',
@@ -12,7 +16,9 @@ export const s8: Scenario = {
     if (!api) return notAvailable('Not available yet: the adapter has no api capability.');
     const cycles = ctx.quick ? 1_000 : 10_000;
     const listJobs = ctx.quick ? 1_000 : 10_000;
-    const notes = [`${cycles} create+addfile+cancel cycles; list with ${listJobs} jobs.`];
+    const notes = [
+      `${cycles} create+addfile+resume+cancel cycles one after another (the target's reading), then ${cycles} from 16 client loops; list with ${listJobs} jobs. CPU = bitsd's user+system per cycle / per list.`,
+    ];
     const values = new Map<string, number[]>();
     const tools = [
       {
@@ -20,6 +26,10 @@ export const s8: Scenario = {
         async run() {
           const m = await api({ cycles, listJobs, cpu: ctx.clientCpu });
           push(values, 'rate', m.cyclesPerSecond);
+          if (m.cycleCpuMs !== undefined) push(values, 'cycleCpu', m.cycleCpuMs);
+          if (m.concurrentCyclesPerSecond !== undefined) push(values, 'rate16', m.concurrentCyclesPerSecond);
+          if (m.concurrentCycleCpuMs !== undefined) push(values, 'cycleCpu16', m.concurrentCycleCpuMs);
+          if (m.listCpuMs !== undefined) push(values, 'listCpu', m.listCpuMs);
           push(values, 'p50', m.listP50Ms);
           push(values, 'p99', m.listP99Ms);
           push(values, 'cli', m.cliStartMs);
@@ -36,18 +46,26 @@ export const s8: Scenario = {
     await alternate(ctx.runs, tools, (t) => t.run(), notes, ctx.log);
     const get = (k: string) => values.get(k) ?? [];
     const measurements = [
-      measurement(OURS, 'create+addfile+cancel rate', 'cycles/s', 'higher', get('rate')),
+      measurement(OURS, 'create+addfile+resume+cancel rate', 'cycles/s', 'higher', get('rate')),
+      measurement(OURS, 'bitsd CPU per cycle', 'ms', 'lower', get('cycleCpu')),
+      measurement(OURS, 'cycle rate, 16 client loops', 'cycles/s', 'higher', get('rate16')),
+      measurement(OURS, 'bitsd CPU per cycle, 16 loops', 'ms', 'lower', get('cycleCpu16')),
       measurement(OURS, `list p50 (${listJobs} jobs)`, 'ms', 'lower', get('p50')),
       measurement(OURS, `list p99 (${listJobs} jobs)`, 'ms', 'lower', get('p99')),
+      measurement(OURS, `bitsd CPU per list (${listJobs} jobs)`, 'ms', 'lower', get('listCpu')),
       measurement(OURS, 'CLI cold start', 'ms', 'lower', get('cli')),
       measurement(OURS, 'bitsd spawn → first answer', 'ms', 'lower', get('first')),
       measurement('node -e 0', 'cold start', 'ms', 'lower', get('node')),
     ];
     const ratios = [
-      ratioRow('ours cycles/s', medianOf(measurements, OURS, 'create+addfile+cancel rate'), { op: '>=', value: 1000 }),
+      ratioRow('ours cycles/s (sequential)', medianOf(measurements, OURS, 'create+addfile+resume+cancel rate'), {
+        op: '>=',
+        value: 1000,
+      }),
+      ratioRow('ours cycles/s, 16 client loops', medianOf(measurements, OURS, 'cycle rate, 16 client loops')),
       ratioRow(`ours list p99 ms (${listJobs} jobs)`, medianOf(measurements, OURS, `list p99 (${listJobs} jobs)`), {
         op: '<',
-        value: 250,
+        value: 100,
       }),
       ratioRow('ours bitsd first answer ms', medianOf(measurements, OURS, 'bitsd spawn → first answer'), {
         op: '<=',

@@ -4,6 +4,7 @@ import { systemClock } from '../core/clock.ts';
 import { OPENBITS_VERSION } from '../core/version.ts';
 import { createManager } from '../service/manager.ts';
 import { parseDaemonArgs } from './args.ts';
+import { BatchedLines } from './batched-lines.ts';
 import { type RunningDaemon, startDaemon } from './daemon.ts';
 import { watchIdle } from './idle-exit.ts';
 import { AlreadyRunning } from './instance-lock.ts';
@@ -45,6 +46,12 @@ const destination =
       ? prettyDestination(process.stderr)
       : pino.destination({ fd: 2, sync: true });
 const logger = pino({ name: 'bitsd', level: process.env.OPENBITS_LOG_LEVEL ?? 'info' }, destination);
+// The job log (a line per job state change) in batches: one write per 10 ms, not one per line.
+// A terminal gets its lines at once.
+const jobLogger =
+  args.logFile === undefined && process.stderr.isTTY
+    ? logger
+    : pino({ name: 'bitsd', level: process.env.OPENBITS_LOG_LEVEL ?? 'info' }, new BatchedLines(destination));
 
 process.on('uncaughtException', (err) => {
   logger.fatal({ err }, 'uncaught exception');
@@ -110,7 +117,7 @@ if (args.system) {
         }),
     });
     daemon = running;
-    logJobEvents(running.manager, logger);
+    logJobEvents(running.manager, jobLogger);
     if (stopRequested !== undefined) shutdown(stopRequested);
     else void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${systemPaths.helloPath}` });
   } catch (err) {
@@ -155,7 +162,7 @@ async function startUserDaemon(): Promise<void> {
     process.exit(1);
   }
   daemon = running;
-  logJobEvents(running.manager, logger);
+  logJobEvents(running.manager, jobLogger);
   if (args.idleTimeoutSeconds > 0) {
     watchIdle({
       manager: running.manager,

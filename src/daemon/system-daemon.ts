@@ -1,9 +1,10 @@
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import type { BitsManager } from '../api/bits-manager.ts';
 import { errorReply } from '../api/error-envelope.ts';
 import type { MetricsSource } from '../api/metrics-route.ts';
+import { http } from '../api/node-http.ts';
 import { type SystemPaths, systemUserSocket } from '../api/paths.ts';
 import { type ApiLogger, type ApiServer, listenApi } from '../api/server.ts';
 import { BitsError } from '../core/bits-error.ts';
@@ -238,7 +239,7 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
     // Sockets of a previous run (a crash, kill -9) go: each is made again on the next hello.
     for (const name of readdirSync(paths.usersDir)) rmSync(join(paths.usersDir, name), { force: true });
     rmSync(paths.helloPath, { force: true });
-    const helloServer = createServer(onHello);
+    const helloServer = http.createServer(onHello);
     helloServer.requestTimeout = 10_000;
     helloServer.headersTimeout = 10_000;
     await new Promise<void>((resolve, reject) => {

@@ -1,9 +1,9 @@
-import { get } from 'node:http';
+import { http } from '../api/node-http.ts';
 
 /** The pid of the daemon serving `socketPath`, if one answers GET /v1/status. */
 export function runningPid(socketPath: string): Promise<number | undefined> {
   return new Promise((resolve) => {
-    const req = get({ socketPath, path: '/v1/status', timeout: 2_000, agent: false }, (res) => {
+    const req = http.get({ socketPath, path: '/v1/status', timeout: 2_000, agent: false }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {

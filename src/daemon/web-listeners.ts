@@ -4,13 +4,9 @@
  * the numbers name no job and no file), `dashboard.listen` the web dashboard (loopback only, its
  * API calls need the user's token and go to the same API app as the socket's).
  */
-import { Hono } from 'hono';
-import { createDashboardApp } from '../api/dashboard-app.ts';
-import { loadDashboardFiles } from '../api/dashboard-assets.ts';
-import { dashboardToken } from '../api/dashboard-token.ts';
-import { type MetricsSource, mountMetrics } from '../api/metrics-route.ts';
+import type { MetricsSource } from '../api/metrics-route.ts';
 import type { ApiLogger } from '../api/server.ts';
-import { listenTcp, parseListen, type TcpListener } from '../api/tcp-listener.ts';
+import type { TcpListener } from '../api/tcp-listener.ts';
 
 export interface WebListenerOptions {
   readonly metricsListen: string | null;
@@ -29,14 +25,23 @@ export interface WebListeners {
   close(): Promise<void>;
 }
 
+/**
+ * Hono, its node adapter and the dashboard load only when a listener is configured: most
+ * daemons have none, and a start should not pay for them.
+ */
 export async function startWebListeners(o: WebListenerOptions): Promise<WebListeners> {
   const open: TcpListener[] = [];
+  if (o.metricsListen === null && o.dashboardListen === null) {
+    return { metricsUrl: null, dashboardUrl: null, close: async () => undefined };
+  }
+  const { listenTcp, parseListen } = await import('../api/tcp-listener.ts');
   const closeAll = async (): Promise<void> => {
     await Promise.all(open.map((l) => l.close()));
   };
   try {
     let metricsUrl: string | null = null;
     if (o.metricsListen !== null && o.metrics !== undefined) {
+      const [{ Hono }, { mountMetrics }] = await Promise.all([import('hono'), import('../api/metrics-route.ts')]);
       const app = new Hono();
       mountMetrics(app, o.metrics);
       app.notFound(() => new Response('metrics are at /metrics\n', { status: 404 }));
@@ -47,6 +52,11 @@ export async function startWebListeners(o: WebListenerOptions): Promise<WebListe
     }
     let dashboardUrl: string | null = null;
     if (o.dashboardListen !== null) {
+      const [{ createDashboardApp }, { loadDashboardFiles }, { dashboardToken }] = await Promise.all([
+        import('../api/dashboard-app.ts'),
+        import('../api/dashboard-assets.ts'),
+        import('../api/dashboard-token.ts'),
+      ]);
       const app = createDashboardApp({
         token: dashboardToken(o.stateDir),
         files: await loadDashboardFiles(),

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { parseListen } from '../api/tcp-listener.ts';
+import { parseListen } from '../api/listen-address.ts';
 import {
   BitsError,
   COST_STATES,

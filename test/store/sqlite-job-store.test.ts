@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, test } from 'node:test';
+import { DEFAULT_QUOTAS } from '../../src/core/index.ts';
 import { openSqliteJobStore, SCHEMA_VERSION, SqliteJobStore } from '../../src/store/index.ts';
 import { WalSync, type WalSyncFs } from '../../src/store/sqlite/wal-sync.ts';
 import { assertBitsError } from '../helpers/assert-bits-error.ts';
@@ -281,6 +282,72 @@ describe('SqliteJobStore on disk', () => {
       );
       assert.equal(a.getJob(jobId(1))?.state, 'QUEUED');
       assert.equal(a.getJob(jobId(1))?.times.modificationTime, T0 + 1);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  test('listJobs (its queue cache) reads again what either connection wrote, and nothing else', () => {
+    const a = openSqliteJobStore(path);
+    const b = openSqliteJobStore(path);
+    try {
+      createJob(a, 1);
+      createJob(a, 2, 'bob');
+      const first = a.listJobs();
+      assert.deepEqual(
+        first.map((j) => j.id),
+        [jobId(1), jobId(2)],
+      );
+      // Unchanged records come back as the same objects (nothing parsed again).
+      assert.equal(a.listJobs()[1], first[1]);
+      a.addFiles(jobId(1), [file(1)], caller());
+      createJob(a, 3);
+      let listed = a.listJobs();
+      assert.deepEqual(
+        listed.map((j) => [j.id, j.files.length]),
+        [
+          [jobId(1), 1],
+          [jobId(2), 0],
+          [jobId(3), 0],
+        ],
+      );
+      assert.equal(listed[1], first[1]);
+      assert.deepEqual(
+        a.listJobs({ owner: 'bob' }).map((j) => j.id),
+        [jobId(2)],
+      );
+      // Another connection's commits (PRAGMA data_version) and a job leaving the queue.
+      b.applyTransition(jobId(1), { expected: 'SUSPENDED', event: 'resume', now: T0 + 1 });
+      b.addFiles(jobId(2), [file(2)], caller('bob'));
+      a.applyTransition(jobId(3), { expected: 'SUSPENDED', event: 'cancel', now: T0 + 2 });
+      listed = a.listJobs();
+      assert.deepEqual(
+        listed.map((j) => [j.id, j.state, j.files.length]),
+        [
+          [jobId(1), 'QUEUED', 1],
+          [jobId(2), 'SUSPENDED', 1],
+        ],
+      );
+      assert.deepEqual(snapshot(a, [jobId(1), jobId(2)]), snapshot(b, [jobId(1), jobId(2)]));
+      assert.deepEqual(listed, b.listJobs());
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  test('the quota counts it keeps between creates see the other connection’s jobs', () => {
+    const quotas = { ...DEFAULT_QUOTAS, maxJobsPerUser: 2 };
+    const a = openSqliteJobStore(path, { quotas });
+    const b = openSqliteJobStore(path, { quotas });
+    try {
+      createJob(a, 1);
+      createJob(b, 2);
+      assertBitsError(() => createJob(a, 3), 'BG_E_TOO_MANY_JOBS_PER_USER');
+      b.applyTransition(jobId(2), { expected: 'SUSPENDED', event: 'cancel', now: T0 + 1 });
+      createJob(a, 4);
+      assertBitsError(() => createJob(a, 5), 'BG_E_TOO_MANY_JOBS_PER_USER');
     } finally {
       a.close();
       b.close();

@@ -4,6 +4,7 @@ import {
   DEFAULT_QUOTAS,
   type FileSegment,
   isBitsError,
+  isFinalState,
   type Job,
   type JobFile,
   type JobMethod,
@@ -36,6 +37,8 @@ import type {
   TransitionInput,
 } from '../job-store.ts';
 import { fileParams, jobParams, rowToFile, rowToJob, rowToTimers } from './job-rows.ts';
+import { QueueCache } from './queue-cache.ts';
+import { QueueCounts } from './queue-counts.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import type { WalSync } from './wal-sync.ts';
 import { deliveryParams, type OutboxStatements, prepareOutboxStatements, rowToDelivery } from './webhook-rows.ts';
@@ -85,6 +88,8 @@ export class SqliteJobStore implements JobStore {
   readonly #sql: Statements;
   readonly #outbox: OutboxStatements;
   readonly #wal: WalSync | null;
+  readonly #queue = new QueueCache();
+  readonly #counts = new QueueCounts();
   #quotas: Quotas;
 
   /** Takes an open, migrated database (see openSqliteJobStore). */
@@ -115,38 +120,50 @@ export class SqliteJobStore implements JobStore {
   createJob(input: CreateJobInput): Job {
     const job = newJob(input);
     const timers = input.timers === undefined ? undefined : checkTimers(input.timers);
-    return this.#write(() => {
+    const created = this.#write(() => {
       if (this.#sql.selectJob.get(job.id) !== undefined) {
         throw new BitsError('E_INVALIDARG', `job ${job.id} already exists`);
       }
-      const machine = (this.#sql.countQueue.get() as Row).n as number;
-      const owner = (this.#sql.countOwnerQueue.get(job.owner) as Row).n as number;
-      checkJobQuota({ machine, owner }, this.#quotas, input);
+      const counts = this.#counts.get(this.#sql.dataVersion.get()?.data_version, job.owner, {
+        all: () => (this.#sql.countQueue.get() as Row).n as number,
+        owner: (owner) => (this.#sql.countOwnerQueue.get(owner) as Row).n as number,
+      });
+      checkJobQuota(counts, this.#quotas, input);
       this.#sql.insertJob.run(jobParams(job));
       if (timers !== undefined) this.#saveTimers(job.id, timers);
       return job;
-    });
+    }, job.id);
+    this.#counts.added(job.owner);
+    return created;
   }
 
   getJob(id: string): Job | undefined {
     return this.#read(() => this.#load(id));
   }
 
+  /** The queue in order, from the queue cache: only jobs written since the last list are read. */
   listJobs(filter: { owner?: string } = {}): Job[] {
     return this.#read(() => {
-      const owner = filter.owner;
-      const rows = (owner === undefined ? this.#sql.selectQueue.all() : this.#sql.selectOwnerQueue.all(owner)) as Row[];
-      const fileRows = (
-        owner === undefined ? this.#sql.selectQueueFiles.all() : this.#sql.selectOwnerQueueFiles.all(owner)
-      ) as Row[];
-      const files = new Map<string, JobFile[]>();
-      for (const row of fileRows) {
-        const list = files.get(row.job_id as string);
-        if (list === undefined) files.set(row.job_id as string, [rowToFile(row)]);
-        else list.push(rowToFile(row));
-      }
-      return rows.map((row) => rowToJob(row, files.get(row.id as string) ?? []));
+      const version = this.#sql.dataVersion.get()?.data_version;
+      const jobs = this.#queue.list(
+        version,
+        () => this.#loadQueue(),
+        (id) => this.#load(id),
+      );
+      const { owner } = filter;
+      return owner === undefined ? jobs : jobs.filter((j) => j.owner === owner);
     });
+  }
+
+  #loadQueue(): Job[] {
+    const rows = this.#sql.selectQueue.all() as Row[];
+    const files = new Map<string, JobFile[]>();
+    for (const row of this.#sql.selectQueueFiles.all() as Row[]) {
+      const list = files.get(row.job_id as string);
+      if (list === undefined) files.set(row.job_id as string, [rowToFile(row)]);
+      else list.push(rowToFile(row));
+    }
+    return rows.map((row) => rowToJob(row, files.get(row.id as string) ?? []));
   }
 
   addFiles(id: string, files: readonly NewFile[], ctx: CallerContext): Job {
@@ -157,7 +174,7 @@ export class SqliteJobStore implements JobStore {
       for (const file of added.files) this.#sql.insertFile.run(fileParams(id, file));
       this.#saveJob(next, job.state);
       return next;
-    });
+    }, id);
   }
 
   applyTransition(id: string, change: TransitionInput): Job {
@@ -165,12 +182,13 @@ export class SqliteJobStore implements JobStore {
     return this.#write(() => {
       const job = this.#mustLoad(id);
       const next = transitionJob(job, change, this.#transferStateFor(job));
+      if (isFinalState(next.state)) this.#counts.clear();
       this.#saveJob(next, job.state);
       if (timers !== undefined) this.#saveTimers(id, timers);
       // The deliveries this change fires: in this commit, so they exist exactly when it does.
       for (const d of change.webhooks?.(next) ?? []) this.#outbox.insert.run(deliveryParams(d));
       return next;
-    });
+    }, id);
   }
 
   dueWebhooks(nowMs: number, limit: number, skip: ReadonlySet<string>): WebhookDelivery[] {
@@ -191,24 +209,25 @@ export class SqliteJobStore implements JobStore {
   }
 
   webhookDelivered(id: string): void {
-    this.#write(() => this.#outbox.remove.run(id));
+    this.#write(() => this.#outbox.remove.run(id), null);
   }
 
   webhookFailed(id: string, attempts: number, nextAttemptAt: number, lastError: string): void {
-    this.#write(() => this.#outbox.failed.run(attempts, nextAttemptAt, lastError, id));
+    this.#write(() => this.#outbox.failed.run(attempts, nextAttemptAt, lastError, id), null);
   }
 
   webhookAbandoned(id: string): void {
-    this.#write(() => this.#outbox.remove.run(id));
+    this.#write(() => this.#outbox.remove.run(id), null);
   }
 
   updateJob(id: string, method: JobMethod, patch: JobPatch, now: number): Job {
     return this.#write(() => {
       const job = this.#mustLoad(id);
       const next = patchJob(job, method, patch, now, this.#transferStateFor(job));
+      if (next.owner !== job.owner || isFinalState(next.state)) this.#counts.clear();
       this.#saveJob(next, job.state);
       return next;
-    });
+    }, id);
   }
 
   updateFile(id: string, fileIndex: number, patch: FilePatch, now: number): void {
@@ -219,7 +238,7 @@ export class SqliteJobStore implements JobStore {
       // A remote name's userinfo moved into the job's credentials: the job row changes too.
       if (next.credentials !== job.credentials) this.#saveJob(next, job.state);
       else this.#sql.touchJob.run(now, id);
-    });
+    }, id);
   }
 
   updateFiles(id: string, changes: readonly FileChange[], now: number): void {
@@ -227,7 +246,7 @@ export class SqliteJobStore implements JobStore {
       const job = changes.reduce((j, c) => patchFile(j, c.index, c.patch, now), this.#mustLoad(id));
       for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile));
       this.#sql.touchJob.run(now, id);
-    });
+    }, id);
   }
 
   saveCheckpoint(
@@ -246,7 +265,7 @@ export class SqliteJobStore implements JobStore {
         this.#sql.updateSegments.run(bytesTransferred, layout, id, fileIndex);
       }
       this.#sql.touchJob.run(now, id);
-    });
+    }, id);
   }
 
   saveTimers(id: string, timers: JobTimers): void {
@@ -254,7 +273,7 @@ export class SqliteJobStore implements JobStore {
     this.#write(() => {
       if (this.#sql.selectJob.get(id) === undefined) throw jobNotFound(id);
       this.#saveTimers(id, t);
-    });
+    }, id);
   }
 
   getTimers(id: string): JobTimers | undefined {
@@ -269,7 +288,7 @@ export class SqliteJobStore implements JobStore {
     this.#write(() => {
       if (this.#sql.selectJob.get(id) === undefined) throw jobNotFound(id);
       this.#sql.upsertTransferState.run(id, text);
-    });
+    }, id);
   }
 
   getTransferState(id: string): unknown {
@@ -366,10 +385,22 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  #write<T>(fn: () => T): T {
-    const result = this.#transaction(this.#sql.begin, fn);
-    this.#wal?.noteCommit();
-    return result;
+  /**
+   * A write verb. `jobId`: the one job whose record it may change (the queue cache reads it
+   * again); without one (a purge, the outbox), the cache reads everything again — except for
+   * outbox rows, which are no part of a job (`jobId` null).
+   */
+  #write<T>(fn: () => T, jobId?: string | null): T {
+    try {
+      const result = this.#transaction(this.#sql.begin, fn);
+      this.#wal?.noteCommit();
+      return result;
+    } finally {
+      if (jobId === undefined) {
+        this.#queue.clear();
+        this.#counts.clear();
+      } else if (jobId !== null) this.#queue.forget(jobId);
+    }
   }
 
   /** Reads run in a deferred transaction so a job and its files come from one snapshot. */

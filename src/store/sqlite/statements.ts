@@ -14,6 +14,8 @@ const updateText = (table: string, columns: readonly string[], key: string): str
 export interface Statements {
   readonly begin: StatementSync;
   readonly beginRead: StatementSync;
+  /** Changes when another connection commits (the queue cache's check). */
+  readonly dataVersion: StatementSync;
   readonly commit: StatementSync;
   readonly rollback: StatementSync;
   readonly selectJob: StatementSync;
@@ -48,6 +50,7 @@ export function prepareStatements(db: DatabaseSync): Statements {
   return {
     begin: db.prepare('BEGIN IMMEDIATE'),
     beginRead: db.prepare('BEGIN DEFERRED'),
+    dataVersion: db.prepare('PRAGMA data_version'),
     commit: db.prepare('COMMIT'),
     rollback: db.prepare('ROLLBACK'),
     selectJob: db.prepare('SELECT * FROM jobs WHERE id = ?'),
