@@ -28,6 +28,8 @@ if (process.env.OPENBITS_WORKER_ROLE === 'metrics') {
   const { runMetricsRelay } = await import(moduleUrl('daemon/metrics-relay-main'));
   await runMetricsRelay();
 } else {
+  // It moves the owner's bytes: the same young-generation tuning as bitsd.
+  await import('./young-generation.js');
   const { runWorker } = await import(moduleUrl('service/worker/worker-main'));
   runWorker();
 }

@@ -52,6 +52,13 @@ export interface YieldSample {
   readonly limited: boolean;
   /** Other traffic on the interface (its counters less headers, minus our own bytes), or null without counters. */
   readonly otherRate: number | null;
+  /**
+   * Others have crossed the interface steadily in the last steps, though maybe only a little
+   * (a new flow starved by the job's rate): the queue is not the job's own. Optional: false.
+   */
+  readonly newFlow?: boolean;
+  /** `newFlow` became true at this step. Optional: false. */
+  readonly newFlowArrived?: boolean;
   /** The most the interface carried lately (payload bytes/s); null without counters. */
   readonly capacity: number | null;
   /** The most it carried lately while a queue stood: the link's rate; null until seen. */
@@ -88,13 +95,15 @@ const OWN_QUEUE_DRAIN = 0.85;
  * tenth of it per reaction time (so it does not overshoot the link by much); off by -1 (queue at twice the target) it shrinks 64-fold per
  * reaction time. While the counters show no other traffic the queue is the job's own: it is only
  * drained, 4-fold per reaction time at most and down to 85 % of the capacity, not given away. Traffic of others caps the rate at
- * what they leave with room for them to double (NORMAL) or sends it to the floor (LOW). Never below the floor.
+ * what they leave with room for them to double (NORMAL) or sends it to the floor (LOW); a new flow
+ * counts as others however little it gets, and NORMAL halves when one is first seen. Never below the floor.
  */
 export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, policy: YieldPolicy): number {
   const floor = policy.floorRate;
   const current = Math.max(rate, floor);
   const cap = s.capacity;
-  const others = s.otherRate !== null && s.otherRate > Math.max(OTHERS_MIN_RATE, OTHERS_SHARE * (cap ?? 0));
+  const others =
+    s.newFlow === true || (s.otherRate !== null && s.otherRate > Math.max(OTHERS_MIN_RATE, OTHERS_SHARE * (cap ?? 0)));
   let next = current;
   if (s.queueDelayMs !== null) {
     const off = Math.max(-1, Math.min(1, (cls.targetDelayMs - s.queueDelayMs) / cls.targetDelayMs));
@@ -113,6 +122,9 @@ export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, pol
     }
   }
   if (others && cls.others === 'floor') next = floor;
+  // A flow that just arrived and gets only what the job leaves it: halve at once (as TCP and
+  // LEDBAT do on a loss), so it grows into the room and the cap below sees it in a step or two.
+  if (s.newFlowArrived === true && cls.others === 'cap') next = Math.min(next, current / 2);
   // Room for twice what the others carry: a new flow grows into it instead of waiting for the queue.
   if (others && cls.others === 'cap' && cap !== null) next = Math.min(next, cap - 2 * (s.otherRate as number));
   return Math.max(floor, next);

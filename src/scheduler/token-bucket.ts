@@ -9,8 +9,8 @@ interface Waiter {
 }
 
 /**
- * A token bucket on the injected clock: `rate` bytes per second with a burst of at most a tenth
- * of a second (≥ 16 KiB). Transfers `take()` before they read on, so an empty bucket stops
+ * A token bucket on the injected clock: `rate` bytes per second with a burst of at most
+ * `burstMs` of it (a tenth of a second unless told; ≥ 16 KiB). Transfers `take()` before they read on, so an empty bucket stops
  * reading and TCP pushes back on the server. Waiters are served strictly in order, so jobs that
  * share one bucket get fair shares. A rate of 0 blocks until the rate changes; Infinity is
  * unlimited.
@@ -23,10 +23,12 @@ export class TokenBucket implements RateLimiter {
   readonly #queue: Waiter[] = [];
   readonly #onLimited = new Set<() => void>();
   #timer: TimerHandle | null = null;
+  readonly #burstMs: number;
 
-  constructor(clock: Clock, bytesPerSecond: number) {
+  constructor(clock: Clock, bytesPerSecond: number, options: { burstMs?: number } = {}) {
     this.#clock = clock;
     this.#rate = bytesPerSecond;
+    this.#burstMs = options.burstMs ?? 100;
     this.#last = clock.monotonicMs();
     this.#tokens = this.#burst();
   }
@@ -57,7 +59,7 @@ export class TokenBucket implements RateLimiter {
 
   #burst(): number {
     if (!Number.isFinite(this.#rate)) return Number.POSITIVE_INFINITY;
-    return Math.max(16 * 1024, this.#rate / 10);
+    return Math.max(16 * 1024, (this.#rate * this.#burstMs) / 1000);
   }
 
   #refill(): void {

@@ -15,6 +15,15 @@ export interface YieldOptions {
 const BACKGROUND = ['HIGH', 'NORMAL', 'LOW'] as const;
 type Background = (typeof BACKGROUND)[number];
 
+/**
+ * The yield buckets' burst. A throttled reader's socket buffer stays full, so every read opens
+ * the sender's window by what it read and the sender sends that much at once into the
+ * bottleneck's queue: after a stall of the event loop a tenth of a second of tokens would come
+ * back as a 0.1 s burst (a ping behind it waits as long; a 50 ms queue drops it). A fortieth of a
+ * second is about one 64 KiB socket read at 20 Mbit/s: the window opens a read at a time.
+ */
+const YIELD_BURST_MS = 25;
+
 /** How often the policy rate is re-evaluated (window and timetable boundaries are on minutes). */
 const REFRESH_MS = 15_000;
 
@@ -53,7 +62,7 @@ export class BandwidthControl {
     this.#monoAtStart = clock.monotonicMs();
     for (const p of BACKGROUND) {
       this.#buckets.set(p, new TokenBucket(clock, Number.POSITIVE_INFINITY));
-      this.#yieldBuckets.set(p, new TokenBucket(clock, Number.POSITIVE_INFINITY));
+      this.#yieldBuckets.set(p, new TokenBucket(clock, Number.POSITIVE_INFINITY, { burstMs: YIELD_BURST_MS }));
     }
     this.#yield = new YieldControl({
       ...yieldOptions,

@@ -34,6 +34,17 @@ const CURRENT_FILTER = 2;
 /** Other traffic over this share of the capacity (and rate) in the last two steps counts at once. */
 const FAST_OTHERS_SHARE = 0.25;
 const FAST_OTHERS_MIN_RATE = 256 * 1024;
+/**
+ * A new flow the job starves: a throttled reader keeps its sender's window open at its rate, so a
+ * foreground flow that starts beside it gets only what the rate leaves (a few per cent of the
+ * link) and looks like a queue of our own. Others above this share of the capacity (and rate) in
+ * each of the last NEW_FLOW_STEPS two-step windows are somebody there: the job yields at once.
+ * (Our own late bytes, forgiven by the gap's lower envelope, pass such a test once or twice an
+ * alone run at most; a new flow passes it within a second.)
+ */
+const NEW_FLOW_SHARE = 0.04;
+const NEW_FLOW_MIN_RATE = 64 * 1024;
+const NEW_FLOW_STEPS = 3;
 /** A window counts as the link's rate when it carried at least this share of the most seen. */
 const FULL_LINK_SHARE = 0.8;
 /**
@@ -69,6 +80,10 @@ interface History {
   /** Own bytes on the wire: taken, plus those received and not read yet. */
   wire: number;
   iface: number | null;
+  /** Bytes the interface carried (less headers) beyond our own since the loop started: others' and ours not seen yet. */
+  gap: number | null;
+  /** The smaller of this step's gap and the one before: the others' bytes, ours late by a step forgiven. */
+  others: number | null;
 }
 
 /** The control loop of one background priority: it runs while jobs of that priority transfer. */
@@ -86,8 +101,9 @@ class YieldLoop {
   #rate: number;
   #timer: TimerHandle | null = null;
   #probeTimer: TimerHandle | null = null;
-  /** The previous step's others over its last two steps. */
-  #otherLately: number | null = null;
+  /** The last NEW_FLOW_STEPS steps' others over their last two steps (newest last). */
+  #otherLately: number[] = [];
+  #newFlow = false;
   #lastTick = 0;
   #iface: string | null = null;
   #ifaceFor: string | null = null;
@@ -234,7 +250,14 @@ class YieldLoop {
     const target = this.#target();
     const unread = this.direction === 'rx' && target !== undefined ? (this.#c.probes.unread(target) ?? 0) : 0;
     const wire = this.#own + unread;
-    this.#history.push({ at: now, own: this.#own, allowed, wire, iface: ifaceBytes });
+    // Bytes the interface counted reach our socket late at times (a loss holds what follows in
+    // the out-of-order queue until the resend; a busy machine leaves packets in its backlog):
+    // for a step or two they look like someone else's, then ours arrive all at once. The others'
+    // bytes only grow, so the lower envelope of the gap is theirs (as the current delay is the
+    // smaller of two samples).
+    const gap = ifaceBytes === null ? null : ifaceBytes / WIRE_OVERHEAD - wire;
+    const others = gap === null ? null : Math.min(gap, last?.gap ?? gap);
+    this.#history.push({ at: now, own: this.#own, allowed, wire, iface: ifaceBytes, gap, others });
     // Rates over the reaction time: what the engine holds between reading a socket and taking
     // from the limiter (a stream's buffer) is then a few per cent, not a phantom other flow.
     const window = Math.max(this.#c.policy.reactionMs, 2 * this.#c.intervalMs);
@@ -248,10 +271,10 @@ class YieldLoop {
     const queueDelayMs = base === null || current === null ? null : current - base;
     const cls: YieldClass = yieldClass(this.#c.policy, this.priority);
     let otherRate: number | null = null;
-    if (ifaceBytes !== null && first.iface !== null && span > 0) {
+    if (ifaceBytes !== null && first.iface !== null && others !== null && first.others !== null && span > 0) {
       // Payload bytes, as the job counts its own.
       const total = (ifaceBytes - first.iface) / span / WIRE_OVERHEAD;
-      otherRate = Math.max(0, total - ownRate);
+      otherRate = Math.max(0, (others - first.others) / span);
       // The most the interface carried over a whole window is the capacity (a lower bound until
       // the link was once full); the most it carried while a queue stood is the link's rate.
       if (span * 1000 >= 0.9 * window) {
@@ -272,24 +295,26 @@ class YieldLoop {
     // others for a step, then as much less): act on it now, not when the mean catches up.
     const recent = this.#history.at(-3);
     let otherLately: number | null = null;
-    if (
-      otherRate !== null &&
-      capacity !== null &&
-      recent !== undefined &&
-      recent.iface !== null &&
-      ifaceBytes !== null
-    ) {
+    if (otherRate !== null && capacity !== null && recent !== undefined && recent.others !== null && others !== null) {
       const s = (now - recent.at) / 1000;
-      otherLately = s > 0 ? (ifaceBytes - recent.iface) / s / WIRE_OVERHEAD - (wire - recent.wire) / s : 0;
-      const both = Math.min(otherLately, this.#otherLately ?? 0);
+      otherLately = s > 0 ? (others - recent.others) / s : 0;
+      const both = Math.min(otherLately, this.#otherLately.at(-1) ?? 0);
       if (both > Math.max(FAST_OTHERS_SHARE * capacity, FAST_OTHERS_MIN_RATE)) otherRate = Math.max(otherRate, both);
     }
-    this.#otherLately = otherLately;
+    this.#otherLately = otherLately === null ? [] : [...this.#otherLately, otherLately].slice(-NEW_FLOW_STEPS);
+    const lowest = Math.min(...this.#otherLately);
+    const newFlow =
+      capacity !== null &&
+      this.#otherLately.length === NEW_FLOW_STEPS &&
+      lowest > Math.max(NEW_FLOW_SHARE * capacity, NEW_FLOW_MIN_RATE);
+    if (newFlow && otherRate !== null) otherRate = Math.max(otherRate, lowest);
+    const newFlowArrived = newFlow && !this.#newFlow;
+    this.#newFlow = newFlow;
     // No handshake under way or due (there was no target when the last one ended): start one.
     if (!this.#probing && this.#probeTimer === null) this.#probe();
     if (this.mode !== 'yielding') return;
     const limited = this.#c.limited(this.priority);
-    const sample = { dtMs, queueDelayMs, used, limited, otherRate, capacity, linkRate };
+    const sample = { dtMs, queueDelayMs, used, limited, otherRate, newFlow, newFlowArrived, capacity, linkRate };
     this.#rate = nextYieldRate(this.#rate, sample, cls, this.#c.policy);
     this.#c.apply(this.priority, this.#rate);
     this.#c.trace?.({
@@ -301,6 +326,7 @@ class YieldLoop {
       otherRate,
       otherLately,
       capacity,
+      gap,
     });
   }
 }
@@ -319,6 +345,8 @@ export interface YieldTrace {
   /** Others over the last two steps (the fast path), or null. */
   readonly otherLately: number | null;
   readonly capacity: number | null;
+  /** Bytes the interface carried beyond our own since the loop started (before the filter), or null. */
+  readonly gap: number | null;
 }
 
 export interface YieldControlOptions {

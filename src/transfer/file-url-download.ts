@@ -31,6 +31,7 @@ export async function fileUrlDownload(st: DownloadState): Promise<void> {
     const segments = planSegments(st.req.ranges ?? [{ offset: 0, length: -1 }], stat.size);
     st.learn(segmentsTotal(segments), fresh);
     st.connected();
+    let buf: Buffer | undefined;
     for (;;) {
       if (st.req.signal.aborted) throw abortError(st.req.signal);
       if (st.sink.position >= st.bytesTotal) return;
@@ -38,8 +39,8 @@ export async function fileUrlDownload(st: DownloadState): Promise<void> {
       if (span === null) return;
       const last = span.remoteLast ?? stat.size - 1;
       const want = Math.min(READ_BYTES, last - span.remoteFirst + 1);
-      // A fresh buffer per read: the sink keeps the chunks it is given until it writes them.
-      const buf = Buffer.allocUnsafe(want);
+      // One buffer serves every read: the sink copies what it is given before it returns.
+      buf ??= Buffer.allocUnsafe(READ_BYTES);
       let n: number;
       try {
         ({ bytesRead: n } = await src.read(buf, 0, want, span.remoteFirst));

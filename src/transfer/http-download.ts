@@ -236,17 +236,26 @@ async function rangedAnswer(
  * fails; a shorter one fails transient with the prefix kept), or to the end when unknown.
  */
 async function writeBody(st: DownloadState, ex: Exchange, expected: number | null): Promise<void> {
+  const { sink } = st;
   let got = 0;
-  for await (const chunk of ex.chunks()) {
-    if (expected !== null && got + chunk.byteLength > expected) {
-      const head = chunk.subarray(0, expected - got);
-      if (head.byteLength > 0) await st.sink.write(head);
-      throw invalidResponse(`the body is longer than the ${expected} bytes declared`);
-    }
-    if (expected === null) st.checkMaxSize(st.sink.position + chunk.byteLength);
-    await st.sink.write(chunk);
-    got += chunk.byteLength;
-  }
+  let tooLong = false;
+  // A checkpoint failing beside the writes stops the body at once (it may have gone quiet).
+  const unwatch = sink.watch((err) => ex.stop(err));
+  // One synchronous call per socket read: the sink takes the chunk or pauses the socket.
+  await ex
+    .pump((chunk) => {
+      if (expected !== null && got + chunk.byteLength > expected) {
+        tooLong = true;
+        const head = chunk.subarray(0, expected - got);
+        got = expected;
+        return head.byteLength > 0 ? (sink.accept(head) ?? false) : false;
+      }
+      if (expected === null) st.checkMaxSize(sink.position + chunk.byteLength);
+      got += chunk.byteLength;
+      return sink.accept(chunk);
+    })
+    .finally(unwatch);
+  if (tooLong) throw invalidResponse(`the body is longer than the ${expected} bytes declared`);
   if (expected !== null && got < expected) {
     throw transferError('response:short-body', `the connection closed after ${got} of ${expected} bytes`);
   }

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { redirectPolicy } from '../core/index.ts';
 import { AuthResponder, parseChallenges } from './auth.ts';
 import { headerValue, headerValues, type RawHeaders } from './content-range.ts';
+import { dispatchRequest, type TakeChunk } from './dispatch-response.ts';
 import { dispatcherFor } from './dispatcher-pool.ts';
 import type { DownloadState } from './download-state.ts';
 import { transferError } from './failure-table.ts';
@@ -19,8 +20,13 @@ export interface Exchange {
   readonly status: number;
   readonly headers: RawHeaders;
   readonly url: URL;
-  /** Read the body chunk by chunk; each chunk resets the body-idle timer. */
-  chunks(): AsyncGenerator<Buffer>;
+  /**
+   * Hand the body to `take` chunk by chunk as it comes off the socket (each chunk resets the
+   * body-idle timer); resolves at its end. `take` pauses the socket by returning a promise.
+   */
+  pump(take: TakeChunk): Promise<void>;
+  /** Stop the body being pumped: the pump rejects with `reason`, the connection is closed. */
+  stop(reason: unknown): void;
   /** Drop the body (read a little of it to keep the connection, else close). */
   discard(): Promise<void>;
 }
@@ -149,43 +155,40 @@ export class HttpSession {
     const headersTimer = new PhaseTimer(req.clock, timeouts.headersMs, 'UND_ERR_HEADERS_TIMEOUT', (e) =>
       attempt.abort(e),
     );
-    let res: Dispatcher.ResponseData;
+    let res: Awaited<ReturnType<typeof dispatchRequest>>;
     try {
-      res = await dispatcher.request({ origin: to.origin, path, method: 'GET', headers, signal });
+      res = await dispatchRequest(dispatcher, { origin: to.origin, path, method: 'GET', headers }, signal);
     } finally {
       headersTimer.cancel();
     }
-    const body = res.body;
     const idle = new PhaseTimer(req.clock, timeouts.bodyIdleMs, 'UND_ERR_BODY_TIMEOUT', (e) => attempt.abort(e));
     let taken = false;
     return {
-      status: res.statusCode,
-      headers: res.headers as RawHeaders,
+      status: res.status,
+      headers: res.headers,
       url,
-      async *chunks() {
+      async pump(take) {
         taken = true;
         try {
-          for await (const chunk of body) {
+          await res.pump((chunk) => {
             idle.touch();
-            yield chunk as Buffer;
-          }
+            return take(chunk);
+          });
         } finally {
           idle.cancel();
-          if (!body.readableEnded) body.destroy();
         }
+      },
+      stop(reason) {
+        res.destroy(reason as Error);
       },
       async discard() {
         idle.cancel();
         if (taken) {
-          if (!body.readableEnded) body.destroy();
+          res.destroy(new Error('the body was dropped'));
           return;
         }
         taken = true;
-        try {
-          await body.dump({ limit: DUMP_LIMIT });
-        } catch {
-          // The connection is dropped instead; nothing of this body is kept.
-        }
+        await res.dump(DUMP_LIMIT);
       },
     };
   }

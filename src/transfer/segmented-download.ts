@@ -310,13 +310,13 @@ class Crew {
     let got = 0;
     const from = part.pos;
     try {
-      for await (const chunk of ex.chunks()) {
+      await ex.pump((chunk) => {
+        // The part ended (it was split meanwhile, or the answer ran on): drop the rest.
+        if (part.left === 0 || this.stop !== null) return false;
         got += chunk.byteLength;
         const n = Math.min(chunk.byteLength, part.left);
-        if (n > 0) await this.#sink.write(part, n === chunk.byteLength ? chunk : chunk.subarray(0, n));
-        // The part ended (it was split meanwhile, or the answer ran on): drop the rest.
-        if (part.left === 0 || this.stop !== null) break;
-      }
+        return this.#sink.write(part, n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+      });
     } catch (err) {
       await ex.discard();
       throw err;

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Clock, FileSegment } from '../core/index.ts';
+import { transferBuffersUsed } from './buffer-reclaim.ts';
 import type { RateLimiter } from './download-request.ts';
 import { classifyLocalError } from './failure-table.ts';
 import type { HashSource, RunningDigests } from './running-digests.ts';
@@ -210,6 +211,7 @@ export class SegmentedSink implements HashSource {
           done += bytesWritten;
         }
         part.written = at + len;
+        transferBuffersUsed(len);
       } catch (err) {
         this.#error ??= new TransferError(classifyLocalError(err), { cause: err });
         return;

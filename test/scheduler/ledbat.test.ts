@@ -58,6 +58,22 @@ describe('nextYieldRate (the LEDBAT-style rule)', () => {
     assert.equal(nextYieldRate(1_000_000, sample(little), yieldClass(policy, 'LOW'), policy) > 1_000_000, true);
   });
 
+  it('drains a queue of its own gently, but gives way when a new flow it starves is seen', () => {
+    const capacity = 2_400_000;
+    const own = { queueDelayMs: 2 * normal.targetDelayMs, otherRate: 80_000, capacity };
+    // 80 kB/s of others is under a tenth of the capacity: the queue is the job's own.
+    assert.equal(run(2_300_000, 2000, own), 0.85 * capacity);
+    // The same little traffic seen steadily (a foreground flow that gets only what the rate
+    // leaves): the queue is someone's, the rate falls 64-fold per reaction time.
+    const starved = run(2_300_000, 1000, { ...own, newFlow: true });
+    assert.ok(starved < 0.02 * capacity, `fell to ${starved}`);
+    // Even with no queue to say so, NORMAL halves when it arrives; LOW goes to the floor; HIGH keeps on.
+    const arrived = { queueDelayMs: 0, otherRate: 80_000, capacity, newFlow: true, newFlowArrived: true };
+    assert.equal(nextYieldRate(2_000_000, sample(arrived), normal, policy), 1_000_000);
+    assert.equal(nextYieldRate(2_000_000, sample(arrived), yieldClass(policy, 'LOW'), policy), policy.floorRate);
+    assert.ok(nextYieldRate(2_000_000, sample(arrived), yieldClass(policy, 'HIGH'), policy) > 2_000_000);
+  });
+
   it('LOW aims at half the delay NORMAL aims at, HIGH at twice', () => {
     assert.equal(yieldClass(policy, 'LOW').targetDelayMs, policy.targetDelayMs / 2);
     assert.equal(yieldClass(policy, 'HIGH').targetDelayMs, policy.targetDelayMs * 2);

@@ -61,6 +61,33 @@ describe('TokenBucket (throttling on the injected clock)', () => {
     assert.equal(granted, true);
   });
 
+  it('lets at most its burst through at once after an idle spell (a tenth of a second unless told)', async () => {
+    const signal = new AbortController().signal;
+    const burstAfterIdle = async (bucket: TokenBucket, clock: TestClock) => {
+      clock.advance(5000);
+      let granted = 0;
+      for (;;) {
+        let done = false;
+        const p = bucket.take(8 * 1024, signal).then(() => {
+          done = true;
+        });
+        await new Promise((r) => setImmediate(r));
+        if (!done) {
+          clock.advance(1000);
+          await p;
+          return granted;
+        }
+        granted += 8 * 1024;
+      }
+    };
+    const clock = new TestClock();
+    // 4 MB/s: a tenth of a second is 400 kB; 25 ms is 100 kB (the next take runs into debt).
+    const tenth = await burstAfterIdle(new TokenBucket(clock, 4_000_000), clock);
+    assert.ok(tenth >= 400_000 && tenth <= 400_000 + 8 * 1024, `${tenth} bytes at once`);
+    const paced = await burstAfterIdle(new TokenBucket(clock, 4_000_000, { burstMs: 25 }), clock);
+    assert.ok(paced >= 100_000 && paced <= 100_000 + 8 * 1024, `${paced} bytes at once`);
+  });
+
   it('rejects a waiting take when its signal aborts', async () => {
     const clock = new TestClock();
     const bucket = new TokenBucket(clock, 1000);

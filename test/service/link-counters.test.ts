@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { systemClock } from '../../src/core/index.ts';
 import { DelayProbe } from '../../src/service/delay-probe.ts';
 import { interfaceBytes, routeInterface, unreadBytes } from '../../src/service/link-counters.ts';
+import { runDelayMs } from '../../src/service/run-delay.ts';
 import { tempDir } from '../helpers/manager-harness.ts';
 
 const ROUTE_V4 = `Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
@@ -103,6 +104,29 @@ describe('link counters (the kernel side of the yielding controller)', () => {
         .filter((c) => c[2] === remote && c[3] === '06');
       assert.equal(waiting.length, 0, `${waiting.length} probe connections in TIME_WAIT`);
       await assert.rejects(probe.rtt({ host: '127.0.0.1', port: 1 }), /ECONNREFUSED/u);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('takes the time the thread waited for a CPU off a handshake (the kernel’s run-queue delay)', async () => {
+    const dir = tempDir('openbits-schedstat-');
+    writeFileSync(join(dir, 'schedstat'), '1385263 154739000 2\n');
+    assert.equal(runDelayMs(join(dir, 'schedstat')), 154.739);
+    assert.equal(runDelayMs(join(dir, 'missing')), null);
+    assert.equal(typeof runDelayMs(), 'number', 'Linux says how long this thread waited');
+    const server = createServer((s) => s.on('error', () => undefined));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as { port: number };
+    try {
+      // The thread "waited" a second for a CPU during each handshake: none of it is the network's.
+      let waited = 0;
+      const late = new DelayProbe(systemClock, () => (waited += 1000));
+      assert.equal(await late.rtt({ host: '127.0.0.1', port }), 0);
+      // No schedstat: the handshake's time as the clock saw it.
+      const plain = new DelayProbe(systemClock, () => null);
+      assert.ok((await plain.rtt({ host: '127.0.0.1', port })) > 0);
     } finally {
       server.close();
     }

@@ -138,7 +138,7 @@ describe('YieldControl on a simulated 20 Mbit/s bottleneck (TestClock, no sleeps
     assert.deepEqual(sim.control.status('8f14e45f-ceea-467f-a0e6-1b8b2b1d2c3d')?.mode, 'yielding');
   });
 
-  it('gives way to a foreground flow within 800 ms: a big new flow counts at once', async () => {
+  it('gives way to a foreground flow within 1 s: a big new flow counts within a few steps', async () => {
     const sim = simulate();
     await sim.run(8000, 10);
     sim.link.foreground = true;
@@ -147,7 +147,7 @@ describe('YieldControl on a simulated 20 Mbit/s bottleneck (TestClock, no sleeps
       await sim.run(10, 10);
       ms += 10;
     }
-    assert.ok(ms <= 800, `own rate under 10 % of the link after ${ms} ms`);
+    assert.ok(ms <= 1000, `own rate under 10 % of the link after ${ms} ms`);
   });
 
   it('does not take its own bytes, read but not yet taken for a step, for another flow', async () => {

@@ -198,12 +198,16 @@ describe('DownloadSink', () => {
         onProgress: () => undefined,
       });
       const chunk = Buffer.alloc(1024 * 1024, 7);
+      // A due checkpoint runs beside the writes: writeOut waits for it (and for every write).
       for (let i = 0; i < 4; i++) await sink.write(chunk);
+      await sink.writeOut();
       assert.deepEqual(seen, [3 * 1024 * 1024], 'by bytes');
       await sink.write(Buffer.alloc(10, 1));
+      await sink.writeOut();
       assert.equal(seen.length, 1);
       clock.advance(2000);
       await sink.write(Buffer.alloc(10, 2));
+      await sink.writeOut();
       assert.deepEqual(seen, [3 * 1024 * 1024, 4 * 1024 * 1024 + 20], 'by time');
       const onDisk = await readFile(join(dir, 't'));
       assert.equal(onDisk.length, 4 * 1024 * 1024 + 20, 'everything reported is on disk');

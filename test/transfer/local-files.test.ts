@@ -257,7 +257,12 @@ describe('abort', () => {
   });
 
   test('an exception thrown by a hook stops the transfer and is rethrown as is, after a checkpoint', async () => {
-    const f = file();
+    // The body stalls after 1.5 MiB: the hook's exception (a checkpoint beside the writes) must
+    // stop the transfer by itself, not wait for a next chunk that never comes.
+    origin.route('/hook', (req, res) =>
+      serve(req, res, BODY, { etag: '"h"', faultAfter: 1536 * 1024, fault: 'stall' }),
+    );
+    const f = new RecordedFile(origin.url('/hook'), join(dir, 'hook.bin'));
     const req = f.request({ options: { checkpointBytes: 512 * 1024 } });
     const boom = new Error('store is read-only');
     let calls = 0;

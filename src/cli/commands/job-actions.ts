@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { BitsError, formatJobId, INTEGER_RANGES, type JobType } from '../bits-vocabulary.ts';
+import { formatJobId, type JobType } from '../bits-vocabulary.ts';
 import type { Command } from '../command.ts';
 import { resultNote } from '../error-text.ts';
 import { fileLine } from '../format-job.ts';
@@ -8,7 +8,6 @@ import {
   expectArgs,
   isSwitchToken,
   jobTypeSwitch,
-  parseCount,
   parseFileSet,
   parseRangeList,
   unknownSwitch,
