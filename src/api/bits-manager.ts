@@ -37,8 +37,8 @@ export interface BitsManager {
   getJob(jobId: string, options?: { files?: boolean }): Promise<JobInfo>;
   /** EnumJobs: the caller's jobs (allUsers: admin only, else E_ACCESSDENIED). */
   enumJobs(options?: { allUsers?: boolean }): Promise<JobInfo[]>;
-  /** The job named by GUID or by a unique display name (bitsadmin's `<job>`). */
-  findJob(nameOrId: string): Promise<JobInfo>;
+  /** The job named by GUID or by a unique display name (bitsadmin's `<job>`); `files` as in getJob. */
+  findJob(nameOrId: string, options?: { files?: boolean }): Promise<JobInfo>;
 
   addFile(jobId: string, remoteName: string, localName: string): Promise<void>;
   /** `mirrors` (beyond BITS): other URLs of the same file, download jobs only. */

@@ -46,7 +46,8 @@ export interface EventFramesOptions {
  * One GET /v1/events stream's frames, whatever serves it (the socket's server, or the Hono app
  * for in-process fetches): the subscription, a queue bounded in bytes, heartbeats while idle,
  * and the cut-off of a reader that falls too far behind. Pull `ready` first, `start()` the
- * heartbeats, then iterate; `close()` when done.
+ * heartbeats, then iterate (each chunk is every frame queued by then, to be written at once:
+ * a burst of events is one write, not one per frame); `close()` when done.
  */
 export class EventFrames implements AsyncIterable<string> {
   readonly ready: string;
@@ -93,8 +94,12 @@ export class EventFrames implements AsyncIterable<string> {
     this.#timer?.cancel();
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<string> {
-    return this.#queue[Symbol.asyncIterator]();
+  /** Chunks of frames: all those queued when the reader gets to them, joined (one write each). */
+  async *[Symbol.asyncIterator](): AsyncIterator<string> {
+    for await (const frame of this.#queue) {
+      const more = this.#queue.takeAll();
+      yield more.length === 0 ? frame : frame + more.join('');
+    }
   }
 
   #cutOff(): void {

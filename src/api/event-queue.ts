@@ -45,6 +45,14 @@ export class EventQueue<T> implements AsyncIterable<T> {
     return true;
   }
 
+  /** Every waiting item, taken out of the queue at once (none: an empty array). */
+  takeAll(): T[] {
+    const items = this.#items;
+    this.#items = [];
+    this.#bytes = 0;
+    return items;
+  }
+
   /** No more items: the iteration ends once the queue is empty (`drop`: now). */
   end(options: { drop?: boolean } = {}): void {
     this.#ended = true;

@@ -36,6 +36,14 @@ export function hresultParam(params: PathParams): number {
   throw new BitsError('E_INVALIDARG', 'path parameter hresult must be a number (decimal or 0x…)');
 }
 
+/** `?files=`: false leaves a job's file list out (GetJob, find); absent means true. */
+export function withFiles(raw: string | undefined): boolean {
+  if (raw !== undefined && raw !== 'true' && raw !== 'false') {
+    throw new BitsError('E_INVALIDARG', 'query parameter files must be true or false');
+  }
+  return raw !== 'false';
+}
+
 export function param(params: PathParams, name: string): string {
   return params[name] ?? '';
 }

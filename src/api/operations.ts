@@ -3,7 +3,7 @@ import type { JobType } from '../core/index.ts';
 import type { NewFileSpec } from './bits-manager.ts';
 import { jsonListBytes } from './json-text.ts';
 import { defineOperation as op } from './operation.ts';
-import { hresultParam, job, jobCommand, jobPath, param } from './operation-kinds.ts';
+import { hresultParam, job, jobCommand, jobPath, param, withFiles } from './operation-kinds.ts';
 import { PROPERTY_OPERATIONS } from './property-operations.ts';
 
 /**
@@ -49,10 +49,12 @@ export const OPERATIONS = {
     path: '/v1/find',
     body: undefined,
     reply: 'JobInfoReply',
-    encode: (nameOrId: string) => ({ query: { job: nameOrId } }),
+    encode: (nameOrId: string, options?: { files?: boolean }) => ({
+      query: options?.files === false ? { job: nameOrId, files: 'false' } : { job: nameOrId },
+    }),
     invoke: (m, r) => {
       if (r.query.job === undefined) throw new BitsError('E_INVALIDARG', 'query parameter job is required');
-      return m.findJob(r.query.job);
+      return m.findJob(r.query.job, { files: withFiles(r.query.files) });
     },
     decode: (reply) => reply,
   }),
@@ -66,13 +68,7 @@ export const OPERATIONS = {
       params: job(id),
       query: options?.files === false ? { files: 'false' } : {},
     }),
-    invoke: (m, r) => {
-      const raw = r.query.files;
-      if (raw !== undefined && raw !== 'true' && raw !== 'false') {
-        throw new BitsError('E_INVALIDARG', 'query parameter files must be true or false');
-      }
-      return m.getJob(param(r.params, 'id'), { files: raw !== 'false' });
-    },
+    invoke: (m, r) => m.getJob(param(r.params, 'id'), { files: withFiles(r.query.files) }),
     decode: (reply) => reply,
   }),
   addFile: op({

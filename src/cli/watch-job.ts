@@ -9,9 +9,9 @@ export const POLL_MS = 1000;
  * anew. Progress events update the last snapshot in place; every state the job enters is shown;
  * the job is read again (files-less, so the cost does not grow with its files) only when its
  * state changed, and on a silent poll. One poll timer runs at a time and events do not restart
- * it: a job of 1,000 small files sends two events per file, and a timer, an AbortSignal and its
- * DOMException per wake-up were most of the CLI's CPU while it waited. Ends when `signal`
- * aborts; a failed read (e.g. the job was cancelled elsewhere) throws.
+ * it: a job of 1,000 small files sends an event per file (it sent two), and a timer, an
+ * AbortSignal and its DOMException per wake-up were most of the CLI's CPU while it waited. Ends
+ * when `signal` aborts; a failed read (e.g. the job was cancelled elsewhere) throws.
  */
 export async function* watchJob(
   manager: BitsManager,

@@ -38,10 +38,14 @@ const MAX_PROGRESS_PER_SECOND = 10;
 
 /**
  * Fan-out of manager events to subscribers, with progress coalescing (≤ 10/s per job, the
- * latest value wins) so a fast transfer cannot flood the event loop or an API client. Each job's
- * NotifyFlags filter the notifications its subscribers get; a subscriber to one job that is
- * already TRANSFERRED or ERROR gets that notification at once, as a BITS callback registered
- * after the event is still called.
+ * latest value wins) so a fast transfer cannot flood the event loop or an API client. A running
+ * job's `file:transferred` goes out right after a progress event that counts it, held back with
+ * that progress when one went out < 100 ms before (a progress event per file, as before, was
+ * half of a 1,000-file job's stream). Any other
+ * event of the job first flushes both, so the order is kept. Each job's NotifyFlags filter the
+ * notifications its subscribers get; a subscriber to one job that is already TRANSFERRED or
+ * ERROR gets that notification at once, as a BITS callback registered after the event is still
+ * called.
  */
 export class EventHub {
   readonly #listeners = new Set<{ fn: Listener; jobId: string | undefined; sees: Visible | undefined }>();
@@ -49,6 +53,10 @@ export class EventHub {
   readonly #taps = new Set<Listener>();
   readonly #lastProgressAt = new Map<string, number>();
   readonly #pendingProgress = new Map<string, JobProgress | (() => JobProgress)>();
+  /** How a running job's progress is totalled (its run's live files), until the run ends. */
+  readonly #progressSource = new Map<string, () => JobProgress>();
+  /** `file:transferred` events waiting behind a job's held-back progress, in order. */
+  readonly #heldFiles = new Map<string, ManagerEvent[]>();
   readonly #clock: Clock;
   /** NotifyFlags of the jobs in the queue (a job not here is not filtered). */
   readonly #flags = new Map<string, number>();
@@ -64,8 +72,11 @@ export class EventHub {
 
   /** A job's NotifyFlags now (null: the job left the queue). */
   notifyFlags(jobId: string, flags: number | null): void {
-    if (flags === null) this.#flags.delete(jobId);
-    else this.#flags.set(jobId, flags);
+    if (flags === null) {
+      this.#flags.delete(jobId);
+      this.#lastProgressAt.delete(jobId);
+      this.#progressSource.delete(jobId);
+    } else this.#flags.set(jobId, flags);
   }
 
   emit(event: ManagerEvent): void {
@@ -73,9 +84,32 @@ export class EventHub {
       this.#progress(event.jobId, event.progress);
       return;
     }
-    // A state change flushes pending progress first so listeners see them in order.
+    if (event.type === 'file:transferred') {
+      this.#fileTransferred(event);
+      return;
+    }
+    if (event.type === 'job:state' && event.state !== 'CONNECTING' && event.state !== 'TRANSFERRING') {
+      this.#progressSource.delete(event.jobId);
+    }
+    // Any other event flushes pending progress (and the files behind it) first: order is kept.
     if (event.type !== 'job:created') this.flushProgress(event.jobId);
     this.#deliver(event);
+  }
+
+  /**
+   * A file goes out after a progress event that counts it: the run's progress is totalled anew
+   * (now, or held back ≤ 100 ms when one went out just before) and the file waits behind it.
+   */
+  #fileTransferred(event: Extract<ManagerEvent, { type: 'file:transferred' }>): void {
+    const source = this.#progressSource.get(event.jobId);
+    if (source !== undefined) this.#progress(event.jobId, source);
+    if (!this.#pendingProgress.has(event.jobId)) {
+      this.#deliver(event);
+      return;
+    }
+    const held = this.#heldFiles.get(event.jobId);
+    if (held === undefined) this.#heldFiles.set(event.jobId, [event]);
+    else held.push(event);
   }
 
   /**
@@ -88,13 +122,14 @@ export class EventHub {
   }
 
   #progress(jobId: string, progress: JobProgress | (() => JobProgress)): void {
+    if (typeof progress === 'function') this.#progressSource.set(jobId, progress);
     const now = this.#clock.monotonicMs();
     const last = this.#lastProgressAt.get(jobId);
     const gap = 1000 / MAX_PROGRESS_PER_SECOND;
     if (last === undefined || now - last >= gap) {
-      this.#lastProgressAt.set(jobId, now);
-      this.#pendingProgress.delete(jobId);
-      this.#deliver({ type: 'job:progress', jobId, progress: progressOf(progress) });
+      // Delivered now, with any files that waited behind an older value.
+      this.#pendingProgress.set(jobId, progress);
+      this.flushProgress(jobId);
       return;
     }
     const scheduled = this.#pendingProgress.has(jobId);
@@ -102,13 +137,17 @@ export class EventHub {
     if (!scheduled) this.#clock.setTimer(gap - (now - last), () => this.flushProgress(jobId));
   }
 
-  /** Deliver a held-back progress event now. */
+  /** Deliver a held-back progress event now, then the files that waited behind it. */
   flushProgress(jobId: string): void {
     const pending = this.#pendingProgress.get(jobId);
     if (pending === undefined) return;
     this.#pendingProgress.delete(jobId);
     this.#lastProgressAt.set(jobId, this.#clock.monotonicMs());
     this.#deliver({ type: 'job:progress', jobId, progress: progressOf(pending) });
+    const held = this.#heldFiles.get(jobId);
+    if (held === undefined) return;
+    this.#heldFiles.delete(jobId);
+    for (const event of held) this.#deliver(event);
   }
 
   #deliver(event: ManagerEvent): void {

@@ -1,9 +1,10 @@
-import { type Clock, type FileSegment, isBitsError, type Job, type JobFile, jobProgress } from '../core/index.ts';
+import { type Clock, type FileSegment, isBitsError, type Job, type JobFile, type JobProgress } from '../core/index.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { FilePatch, JobStore } from '../store/job-store.ts';
 import type { ReplyProgress, UploadSessionState } from '../transfer/upload/index.ts';
 import type { EventHub } from './event-hub.ts';
 import type { JobTransitions } from './job-transitions.ts';
+import { LiveFiles } from './live-files.ts';
 import type { StepTimer } from './metrics/service-metrics.ts';
 import type { UploadReports } from './upload-runner.ts';
 
@@ -27,13 +28,16 @@ export interface JobRunParts {
 export class JobRun implements UploadReports {
   readonly #p: JobRunParts;
   #job: Job;
-  #live: readonly JobFile[] | undefined;
+  /** Live counts of the run's files, kept from the reports; shown once progress was reported. */
+  readonly #live: LiveFiles;
+  #progressed = false;
   #connected = false;
   #connecting: Promise<void> = Promise.resolve();
 
   constructor(picked: Job, parts: JobRunParts) {
     this.#job = picked;
     this.#p = parts;
+    this.#live = new LiveFiles(picked.files);
   }
 
   /** The job as the run last changed it. */
@@ -43,7 +47,7 @@ export class JobRun implements UploadReports {
 
   /** Live byte counts (the store holds the last durable checkpoint); undefined before any progress. */
   get live(): readonly JobFile[] | undefined {
-    return this.#live;
+    return this.#progressed ? this.#live.files : undefined;
   }
 
   /** The job once every transition the run started has settled. */
@@ -71,6 +75,7 @@ export class JobRun implements UploadReports {
   file(fileIndex: number, patch: FilePatch): void {
     const { store, clock, hub } = this.#p;
     store.updateFile(this.#job.id, fileIndex, patch, clock.wallMs());
+    this.#live.set(fileIndex, patch);
     if (patch.transferred === true) {
       const jobId = this.#job.id;
       void store.durable().then(
@@ -92,11 +97,15 @@ export class JobRun implements UploadReports {
     this.#p.hub.emit({ type: 'file:source-dropped', jobId: this.#job.id, fileIndex, url, reason });
   }
 
-  progress(files: readonly JobFile[], advanced: boolean): void {
+  progress(fileIndex: number, bytesTransferred: number, bytesTotal: number, advanced: boolean): void {
     if (advanced) this.#p.scheduler.progress(this.#job.id);
-    this.#live = files;
-    this.#p.hub.progress(this.#job.id, () => jobProgress(files));
+    this.#live.set(fileIndex, { bytesTransferred, bytesTotal });
+    this.#progressed = true;
+    this.#p.hub.progress(this.#job.id, this.#totals);
   }
+
+  /** The job's totals now, for the hub to take when it sends progress (≤ 10/s). */
+  readonly #totals = (): JobProgress => this.#live.progress;
 
   session(state: UploadSessionState): void {
     this.#p.store.saveTransferState(this.#job.id, state);

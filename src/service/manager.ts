@@ -145,8 +145,8 @@ export class InProcessManager implements BitsManager {
     return this.#shown(jobs.map((j) => this.#listed(j)));
   }
 
-  async findJob(nameOrId: string): Promise<JobInfo> {
-    if (normalizeJobId(nameOrId) !== null) return this.getJob(nameOrId);
+  async findJob(nameOrId: string, options: { files?: boolean } = {}): Promise<JobInfo> {
+    if (normalizeJobId(nameOrId) !== null) return this.getJob(nameOrId, options);
     const { owner } = this.#p.access.caller;
     const matches = this.#p.store.listJobs({ owner }).filter((j) => j.displayName === nameOrId);
     if (matches.length === 0) throw new BitsError('BG_E_NOT_FOUND', `no job is named ${quoted(nameOrId)}`);
@@ -156,7 +156,7 @@ export class InProcessManager implements BitsManager {
         `${matches.length} jobs are named ${quoted(nameOrId)}; use a GUID: ${matches.map((j) => `{${j.id}}`).join(' ')}`,
       );
     }
-    return this.#shown(this.#info(matches[0] as Job));
+    return this.#shown(this.#info(matches[0] as Job, options.files !== false));
   }
 
   async getErrorDescription(hresult: number): Promise<string> {

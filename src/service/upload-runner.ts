@@ -59,7 +59,7 @@ export async function runUploadJob(ctx: UploadRunContext): Promise<RunOutcome> {
           }
           acked = bytesAcked;
           total = bytesTotal;
-          report.progress([{ ...file, bytesTotal, bytesTransferred: bytesAcked }], advanced);
+          report.progress(0, bytesAcked, bytesTotal, advanced);
         },
         onReplyProgress: (progress) => report.replyProgress(progress),
       },

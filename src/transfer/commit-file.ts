@@ -120,12 +120,14 @@ export interface PublishItem extends PublishOptions {
  */
 export async function commitFiles(items: readonly PublishItem[]): Promise<Array<BitsError | null>> {
   const outcomes: Array<BitsError | null> = items.map(() => null);
+  // The umask is read once for the call, not from /proc for each of 1,000 small files.
+  const defaultMode = publishedMode(null);
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let i = next++; i < items.length; i = next++) {
       const item = items[i] as PublishItem;
       try {
-        await renameIntoPlace(item.temporaryName, item.localName, item);
+        await renameIntoPlace(item.temporaryName, item.localName, { ...item, mode: item.mode ?? defaultMode });
       } catch (err) {
         outcomes[i] = asLocalError(err, item.localName);
       }

@@ -20,6 +20,17 @@ describe('EventQueue (subscription → async iterator)', () => {
     assert.deepEqual(seen, [1, 2, 3]);
   });
 
+  it('takeAll() empties the queue and its byte count at once', () => {
+    const queue = new EventQueue<string>({ maxBytes: 4, sizeOf: (s) => s.length });
+    assert.ok(queue.push('ab'));
+    assert.ok(queue.push('cd'));
+    assert.equal(queue.push('e'), false);
+    assert.deepEqual(queue.takeAll(), ['ab', 'cd']);
+    assert.equal(queue.bytes, 0);
+    assert.deepEqual(queue.takeAll(), []);
+    assert.ok(queue.push('efgh'));
+  });
+
   it('end({ drop: true }) stops at once and drops what is queued', async () => {
     const queue = new EventQueue<string>();
     queue.push('a');

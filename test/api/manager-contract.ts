@@ -92,6 +92,12 @@ export function managerContract(label: string, factory: () => Promise<ContractSu
       const id = await newJob(name);
       assert.equal((await m.findJob(name)).id, id);
       assert.equal((await m.findJob(`{${id.toUpperCase()}}`)).id, id);
+      await m.addFile(id, UNREACHABLE, local());
+      const whole = await m.findJob(name);
+      const filesLess = await m.findJob(name, { files: false });
+      assert.equal(whole.files.length, 1);
+      assert.deepEqual(filesLess.files, [], 'files: false leaves the list out');
+      assert.deepEqual(filesLess.progress, whole.progress, 'and still totals every file');
       await rejectsWith(() => m.findJob(`no-such-${name}`), 'BG_E_NOT_FOUND');
       await newJob(name);
       await rejectsWith(() => m.findJob(name), 'E_INVALIDARG');

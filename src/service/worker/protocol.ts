@@ -1,4 +1,4 @@
-import { BitsError, type BitsErrorData, type FileSegment, type Job, type JobFile } from '../../core/index.ts';
+import { BitsError, type BitsErrorData, type FileSegment, type Job } from '../../core/index.ts';
 import type { FilePatch } from '../../store/job-store.ts';
 import type { ReplyProgress, UploadSessionState } from '../../transfer/upload/index.ts';
 import type { RunOutcome } from '../download-runner.ts';
@@ -97,7 +97,7 @@ export interface ReportArgs {
   file: [fileIndex: number, patch: FilePatch];
   checkpoint: [fileIndex: number, bytesTransferred: number, syncMs?: number, segments?: readonly FileSegment[]];
   sourceDropped: [fileIndex: number, url: string, reason: string];
-  progress: [files: readonly JobFile[], advanced: boolean];
+  progress: [fileIndex: number, bytesTransferred: number, bytesTotal: number, advanced: boolean];
   session: [state: UploadSessionState];
   replyProgress: [progress: ReplyProgress];
 }

@@ -1,11 +1,11 @@
-import { type JobFile, type RateLimiter, systemClock } from '../../core/index.ts';
+import { type RateLimiter, systemClock } from '../../core/index.ts';
 import type { TransferOptions } from '../../transfer/download-request.ts';
 import { abortError, unexpectedFailure } from '../../transfer/index.ts';
 import type { UploadOptions, UploadSessionState } from '../../transfer/upload/index.ts';
 import type { RunOutcome } from '../download-runner.ts';
 import { localIo, type WebhookPost } from '../owner-io.ts';
 import type { UploadReports } from '../upload-runner.ts';
-import type { CallOp, FromWorker, ReportName, ToWorker } from './protocol.ts';
+import type { CallOp, FromWorker, ReportArgs, ReportName, ToWorker } from './protocol.ts';
 import { toWire } from './protocol.ts';
 
 /** Progress reports go to root at most this often (every other report flushes the last one). */
@@ -107,15 +107,14 @@ export function runWorker(): void {
         }
       : null;
     // Progress is coalesced; any other report sends the pending one first, so root sees them in order.
-    let pending: { files: readonly JobFile[]; advanced: boolean } | null = null;
+    // The latest count of each file that moved since the last flush (one or two files at a time).
+    const pending = new Map<number, ReportArgs['progress']>();
     let timer: ReturnType<typeof setTimeout> | null = null;
     const flush = (): void => {
       if (timer !== null) clearTimeout(timer);
       timer = null;
-      if (pending === null) return;
-      const { files, advanced } = pending;
-      pending = null;
-      send({ t: 'report', id, name: 'progress', args: [files, advanced] });
+      for (const args of pending.values()) send({ t: 'report', id, name: 'progress', args });
+      pending.clear();
     };
     const report = (name: ReportName, args: unknown[]): void => {
       flush();
@@ -127,8 +126,9 @@ export function runWorker(): void {
       checkpoint: (fileIndex, bytes, syncMs, segments) =>
         report('checkpoint', [fileIndex, bytes, syncMs ?? null, segments ?? null]),
       sourceDropped: (fileIndex, url, reason) => report('sourceDropped', [fileIndex, url, reason]),
-      progress: (files, advanced) => {
-        pending = { files, advanced: advanced || pending?.advanced === true };
+      progress: (fileIndex, bytesTransferred, bytesTotal, advanced) => {
+        const moved = advanced || pending.get(fileIndex)?.[3] === true;
+        pending.set(fileIndex, [fileIndex, bytesTransferred, bytesTotal, moved]);
         timer ??= setTimeout(flush, PROGRESS_EVERY_MS);
       },
       session: (state) => report('session', [state]),
