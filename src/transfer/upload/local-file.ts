@@ -81,7 +81,7 @@ export class LocalUploadFile {
     const path = this.#path;
     const chunkBytes = limiter === null ? CHUNK_BYTES : LIMITED_CHUNK_BYTES;
     const end = start + length;
-    const readAt = async (pos: number): Promise<Buffer> => {
+    const read = async (pos: number): Promise<Buffer> => {
       const want = Math.min(chunkBytes, end - pos);
       if (limiter !== null) await limiter.take(want, signal);
       const buf = Buffer.allocUnsafe(want);
@@ -94,21 +94,25 @@ export class LocalUploadFile {
       if (n < want) throw changed(path, `it ended at byte ${pos + n} while reading`);
       return buf;
     };
+    // A read ahead may fail while the caller still waits for the socket: mark it handled (the
+    // await below still throws) so it never counts as an unhandled rejection.
+    const readAt = (pos: number): Promise<Buffer> => {
+      const p = read(pos);
+      p.catch(() => undefined);
+      return p;
+    };
     return {
       length,
       async *chunks() {
         let pos = start;
         let pending = pos < end ? readAt(pos) : null;
-        try {
-          while (pending !== null) {
-            const buf = await pending;
-            pos += buf.length;
-            pending = pos < end ? readAt(pos) : null;
-            yield buf;
-          }
-        } finally {
-          // Abandoned mid-fragment (a failed send): let the read ahead settle, its error unseen.
-          pending?.catch(() => undefined);
+        // Abandoned mid-fragment (a failed send), the read ahead settles unseen; FileHandle.close
+        // waits for it.
+        while (pending !== null) {
+          const buf = await pending;
+          pos += buf.length;
+          pending = pos < end ? readAt(pos) : null;
+          yield buf;
         }
       },
     };
