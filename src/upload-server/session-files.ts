@@ -12,6 +12,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { BodyReader } from './http/socket-input.ts';
+import { writeBodyDurably } from './pipelined-write.ts';
 import { commitFile, createPrivateFile, openDataFile, syncDir } from './safe-fs.ts';
 import { canonicalSessionId } from './session-record.ts';
 
@@ -46,8 +47,6 @@ export interface SessionData {
   replyDir(id: string): string;
   replyFile(id: string): string;
 }
-
-const WRITE_BUFFER = 1024 * 1024;
 
 /** `SessionData` on a (possibly shared) file system. */
 export class SessionFiles implements SessionData {
@@ -87,36 +86,7 @@ export class SessionFiles implements SessionData {
   async write(id: string, offset: number, skip: number, body: BodyReader): Promise<void> {
     const fh = await openDataFile(this.dataFile(id));
     try {
-      let left = skip;
-      let position = offset;
-      const buf = Buffer.allocUnsafe(Math.min(WRITE_BUFFER, Math.max(1, body.remaining - skip)));
-      let used = 0;
-      const flush = async () => {
-        let off = 0;
-        while (off < used) {
-          const { bytesWritten } = await fh.write(buf, off, used - off, position);
-          off += bytesWritten;
-          position += bytesWritten;
-        }
-        used = 0;
-      };
-      for (let chunk = await body.read(); chunk !== null; chunk = await body.read()) {
-        if (left >= chunk.length) {
-          left -= chunk.length;
-          continue;
-        }
-        let data = left > 0 ? chunk.subarray(left) : chunk;
-        left = 0;
-        while (data.length > 0) {
-          const n = Math.min(data.length, buf.length - used);
-          data.copy(buf, used, 0, n);
-          used += n;
-          data = data.subarray(n);
-          if (used === buf.length) await flush();
-        }
-      }
-      await flush();
-      await fh.datasync();
+      await writeBodyDurably(fh, offset, skip, body);
     } finally {
       await fh.close();
     }

@@ -11,8 +11,12 @@ import type { LocalFileSnapshot } from './upload-request.ts';
  * error, not a restart (bits-upload-protocol.md §9.3 step 6, bits-client.md §3.1).
  */
 
-/** Bytes read from the file per chunk of a fragment (and per limiter take). */
-const CHUNK_BYTES = 256 * 1024;
+/**
+ * Bytes read from the file per chunk of a fragment: big positional reads (one thread-pool hop per
+ * MiB), smaller under a rate limiter so its tokens are taken in even steps.
+ */
+const CHUNK_BYTES = 1024 * 1024;
+const LIMITED_CHUNK_BYTES = 256 * 1024;
 
 export class LocalUploadFile {
   readonly #handle: FileHandle;
@@ -68,27 +72,46 @@ export class LocalUploadFile {
     }
   }
 
-  /** The body of the fragment [start, start+length): read chunk by chunk through the limiter. */
+  /**
+   * The body of the fragment [start, start+length): read chunk by chunk through the limiter. The
+   * next chunk is read while the caller sends this one, so the socket never waits for the disk.
+   */
   fragment(start: number, length: number, limiter: RateLimiter | null, signal: AbortSignal): PacketBody {
     const handle = this.#handle;
     const path = this.#path;
+    const chunkBytes = limiter === null ? CHUNK_BYTES : LIMITED_CHUNK_BYTES;
+    const end = start + length;
+    const read = async (pos: number): Promise<Buffer> => {
+      const want = Math.min(chunkBytes, end - pos);
+      if (limiter !== null) await limiter.take(want, signal);
+      const buf = Buffer.allocUnsafe(want);
+      let n: number;
+      try {
+        ({ bytesRead: n } = await handle.read(buf, 0, want, pos));
+      } catch (err) {
+        throw new TransferError(classifyLocalError(err), { cause: err });
+      }
+      if (n < want) throw changed(path, `it ended at byte ${pos + n} while reading`);
+      return buf;
+    };
+    // A read ahead may fail while the caller still waits for the socket: mark it handled (the
+    // await below still throws) so it never counts as an unhandled rejection.
+    const readAt = (pos: number): Promise<Buffer> => {
+      const p = read(pos);
+      p.catch(() => undefined);
+      return p;
+    };
     return {
       length,
       async *chunks() {
         let pos = start;
-        const end = start + length;
-        while (pos < end) {
-          const want = Math.min(CHUNK_BYTES, end - pos);
-          if (limiter !== null) await limiter.take(want, signal);
-          const buf = Buffer.allocUnsafe(want);
-          let n: number;
-          try {
-            ({ bytesRead: n } = await handle.read(buf, 0, want, pos));
-          } catch (err) {
-            throw new TransferError(classifyLocalError(err), { cause: err });
-          }
-          if (n < want) throw changed(path, `it ended at byte ${pos + n} while reading`);
-          pos += n;
+        let pending = pos < end ? readAt(pos) : null;
+        // Abandoned mid-fragment (a failed send), the read ahead settles unseen; FileHandle.close
+        // waits for it.
+        while (pending !== null) {
+          const buf = await pending;
+          pos += buf.length;
+          pending = pos < end ? readAt(pos) : null;
           yield buf;
         }
       },
