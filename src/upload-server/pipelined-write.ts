@@ -24,7 +24,15 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
   let batchBytes = 0;
   let writing: Promise<void> = Promise.resolve();
   let syncing: Promise<void> | null = null;
+  /**
+   * A background sync's failure, kept: Linux reports a writeback error once per open file, so the
+   * final `fdatasync` on this handle would then succeed and the fragment be acknowledged.
+   */
+  let syncError: unknown;
   let unsynced = 0;
+  const throwSyncError = (): void => {
+    if (syncError !== undefined) throw syncError;
+  };
 
   const writeBatch = async (buffers: Buffer[], at: number, bytes: number): Promise<void> => {
     let done = 0;
@@ -38,14 +46,18 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
     unsynced += bytes;
     if (syncing === null && unsynced >= SYNC_AHEAD_BYTES) {
       unsynced = 0;
-      syncing = fh.datasync().finally(() => {
-        syncing = null;
-      });
-      // Its failure is seen by the final await below (or by the writes that follow).
-      syncing.catch(() => undefined);
+      syncing = fh
+        .datasync()
+        .catch((err: unknown) => {
+          syncError ??= err;
+        })
+        .finally(() => {
+          syncing = null;
+        });
     }
   };
   const flush = async (): Promise<void> => {
+    throwSyncError();
     if (batchBytes === 0) return;
     const buffers = batch;
     const bytes = batchBytes;
@@ -74,11 +86,12 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
     await flush();
     await writing;
     if (syncing !== null) await syncing;
+    throwSyncError();
     await fh.datasync();
   } finally {
     // Never leave a write or sync running on a handle the caller is about to close.
     await writing.catch(() => undefined);
-    if (syncing !== null) await (syncing as Promise<void>).catch(() => undefined);
+    if (syncing !== null) await syncing;
   }
 }
 
