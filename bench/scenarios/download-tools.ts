@@ -58,13 +58,14 @@ export function withPeers(ctx: BenchContext, ours: Tool, peers: readonly PeerCom
 
 /**
  * Run tools that each write `dest` alternately (A B A B …), removing it before every run and after
- * the last: wall seconds and peak RSS (MiB) per tool.
+ * the last: wall seconds and peak RSS (MiB) per tool. `afterRun` looks at `dest` before the next run.
  */
 export async function timeIntoDest(
   ctx: BenchContext,
   tools: readonly Tool[],
   dest: string,
   notes: string[],
+  afterRun: (tool: string) => void = () => {},
 ): Promise<{ wall: Map<string, number[]>; rss: Map<string, number[]> }> {
   const wall = new Map<string, number[]>();
   const rss = new Map<string, number[]>();
@@ -74,6 +75,7 @@ export async function timeIntoDest(
     async (t) => {
       rmSync(dest, { force: true });
       const r = await t.run();
+      afterRun(t.tool);
       push(wall, t.tool, r.wallMs / 1000);
       push(rss, t.tool, r.peakRssKiB / 1024);
     },

@@ -12,7 +12,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { DownloadItem } from '../adapters/ours.ts';
-import { alternate, push, type Scenario } from '../lib/context.ts';
+import type { Scenario } from '../lib/context.ts';
 import { type Nginx, startNginx } from '../lib/nginx.ts';
 import { measurement, medianOf, ratioRow } from '../lib/ratio.ts';
 import type { RatioRow } from '../lib/types.ts';
@@ -201,20 +201,7 @@ ${urls.map((u) => `<url priority="1">${u}</url>`).join('\n')}
       const notes = [
         `${(file.size / 2 ** 20).toFixed(0)} MiB from ${MIRRORS} mirrors (limit_rate ${LIMIT_RATE} each); mirror 3 (${liarUrl}) serves a copy with one byte flipped in pieces ${corrupted.join(', ')} of ${hashes.length} (1 MiB, sha-256), so whichever part it serves holds a bad piece.`,
       ];
-      const wall = new Map<string, number[]>();
-      await alternate(
-        ctx.runs,
-        tools,
-        async (t) => {
-          rmSync(dest, { force: true });
-          const r = await t.run();
-          check(t.tool);
-          push(wall, t.tool, r.wallMs / 1000);
-        },
-        notes,
-        ctx.log,
-      );
-      rmSync(dest, { force: true });
+      const { wall } = await timeIntoDest(ctx, tools, dest, notes, check);
       notes.push(
         bad.length === 0
           ? 'Every run of every tool ended with the right sha-256.'
