@@ -9,8 +9,8 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { BodyReader } from './http/socket-input.ts';
 
-/** Bytes gathered per `writev` (a syscall per MiB, as before, without the copy). */
-const BATCH_BYTES = 1024 * 1024;
+/** Bytes gathered per `writev` (4 MiB: a quarter of the syscalls and promise hops of 1 MiB, measured). */
+const BATCH_BYTES = 4 * 1024 * 1024;
 /** Chunks per batch at most (a trickling sender's tiny chunks stay well under IOV_MAX). */
 const BATCH_CHUNKS = 256;
 /** Written bytes after which a background `fdatasync` starts (one at a time). */

@@ -12,10 +12,11 @@ import type { LocalFileSnapshot } from './upload-request.ts';
  */
 
 /**
- * Bytes read from the file per chunk of a fragment: big positional reads (one thread-pool hop per
- * MiB), smaller under a rate limiter so its tokens are taken in even steps.
+ * Bytes read from the file per chunk of a fragment: big positional reads (one thread-pool hop per 4
+ * MiB: client + bitsd CPU per 128 MiB upload 290-320 → 180-210 ms against 1 MiB), smaller under a
+ * rate limiter so its tokens are taken in even steps.
  */
-const CHUNK_BYTES = 1024 * 1024;
+const CHUNK_BYTES = 4 * 1024 * 1024;
 const LIMITED_CHUNK_BYTES = 256 * 1024;
 
 export class LocalUploadFile {
