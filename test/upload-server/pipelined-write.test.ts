@@ -62,3 +62,45 @@ test('writeBodyDurably: without a failure every byte is written at its offset an
     await dir.remove();
   }
 });
+
+test('writeBodyDurably: the socket is read while a write is on the disk, up to 16 MiB queued, then reading waits', async () => {
+  const dir = await tempDir('openbits-pipelined-');
+  const fh = await open(join(dir.path, 'data'), 'w+');
+  try {
+    const realWritev = fh.writev.bind(fh);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let writes = 0;
+    fh.writev = (async (buffers: Buffer[], position: number) => {
+      writes += 1;
+      await gate;
+      return realWritev(buffers, position);
+    }) as FileHandle['writev'];
+    let reads = 0;
+    const total = 160; // 40 MiB in 256 KiB chunks
+    const reader = {
+      async read() {
+        if (reads === total) return null;
+        reads += 1;
+        return Buffer.alloc(256 * 1024, reads);
+      },
+    } as unknown as BodyReader;
+    const done = writeBodyDurably(fh, 0, 0, reader);
+    // The first write (4 MiB) hangs on the disk; reading goes on until 16 MiB more are queued.
+    for (let i = 0; i < 200 && reads < 80; i++) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(writes, 1, 'one write at a time');
+    assert.equal(reads, 16 + 64, '4 MiB on the disk + 16 MiB queued, then the reader waits');
+    release();
+    await done;
+    assert.equal((await fh.stat()).size, total * 256 * 1024);
+    const back = await fh.read(Buffer.alloc(256 * 1024), 0, 256 * 1024, 79 * 256 * 1024);
+    assert.equal(back.buffer[0], 80, 'chunks land at their offsets, in order');
+    assert.ok(writes < total / 4, `${writes} writes: queued chunks go out together`);
+  } finally {
+    await fh.close();
+    await dir.remove();
+  }
+});
