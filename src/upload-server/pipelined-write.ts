@@ -13,10 +13,14 @@ import type { BodyReader } from './http/socket-input.ts';
 
 /** Queued bytes that start a write when none is running (fewer, larger syscalls). */
 const BATCH_BYTES = 4 * 1024 * 1024;
-/** Chunks per `writev` at most (IOV_MAX is 1024 on Linux). */
-const BATCH_CHUNKS = 1024;
-/** Queued bytes at which reading waits for the disk (the memory one upload may hold). */
+/**
+ * Queued chunks that start a write too, and the most one `writev` takes: a trickling sender's
+ * tiny chunks are written in hundreds, not held by the million (and stay under IOV_MAX, 1024).
+ */
+const BATCH_CHUNKS = 256;
+/** Queued bytes, or chunks, at which reading waits for the disk (what one upload may hold). */
 const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+const MAX_QUEUED_CHUNKS = 4 * BATCH_CHUNKS;
 /** Written bytes after which a background `fdatasync` starts (one at a time). */
 const SYNC_AHEAD_BYTES = 4 * 1024 * 1024;
 
@@ -65,7 +69,7 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
   /** Start a write of what is queued unless one is running (or, before the end, too little is queued). */
   const pump = (): void => {
     if (writing !== null || failure !== undefined || queued === 0) return;
-    if (!ended && queued < BATCH_BYTES) return;
+    if (!ended && queued < BATCH_BYTES && queue.length < BATCH_CHUNKS) return;
     const buffers = queue.length > BATCH_CHUNKS ? queue.slice(0, BATCH_CHUNKS) : queue;
     queue = queue.length > BATCH_CHUNKS ? queue.slice(BATCH_CHUNKS) : [];
     let bytes = 0;
@@ -99,7 +103,7 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
       queue.push(data);
       queued += data.length;
       pump();
-      while (queued >= MAX_QUEUED_BYTES && writing !== null) await writing;
+      while ((queued >= MAX_QUEUED_BYTES || queue.length >= MAX_QUEUED_CHUNKS) && writing !== null) await writing;
     }
     ended = true;
     pump();
