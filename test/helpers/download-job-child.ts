@@ -10,14 +10,16 @@ import { transferOptionsOf } from '../../src/service/transfer-options.ts';
 import { MemoryJobStore } from '../../src/store/index.ts';
 
 const [folder = '', count = '1'] = process.argv.slice(2);
+/** The job's id (fdatasync-failure.test.ts derives the temp names from it). */
+const JOB_ID = '00000000-0000-4000-8000-000000000001';
 const store = new MemoryJobStore();
 const ctx = { owner: 'alice', isAdmin: true, now: systemClock.wallMs() };
-store.createJob({ ...ctx, id: '00000000-0000-4000-8000-000000000001', type: 'DOWNLOAD', displayName: 'child' });
+store.createJob({ ...ctx, id: JOB_ID, type: 'DOWNLOAD', displayName: 'child' });
 const files = Array.from({ length: Number(count) }, (_, i) => ({
   remoteName: pathToFileURL(join(folder, `src${i}.bin`)).href,
   localName: join(folder, `out${i}.bin`),
 }));
-const job = store.addFiles('00000000-0000-4000-8000-000000000001', files, ctx);
+const job = store.addFiles(JOB_ID, files, ctx);
 const transferred: number[] = [];
 const temporaryNames: Record<number, string> = {};
 const outcome = await runDownloadJob({
@@ -31,6 +33,9 @@ const outcome = await runDownloadJob({
     file(index, patch) {
       if (patch.temporaryName != null) temporaryNames[index] = patch.temporaryName;
       if (patch.transferred === true) transferred.push(index);
+    },
+    files(changes) {
+      for (const { index, patch } of changes) this.file(index, patch);
     },
     checkpoint() {},
     sourceDropped() {},
