@@ -5,9 +5,8 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { systemClock } from '../../src/core/clock.ts';
-import { runDownloadJob } from '../../src/service/download-runner.ts';
-import { transferOptionsOf } from '../../src/service/transfer-options.ts';
 import { MemoryJobStore } from '../../src/store/index.ts';
+import { runFileJob } from './run-file-job.ts';
 
 const [folder = '', count = '1'] = process.argv.slice(2);
 /** The job's id (fdatasync-failure.test.ts derives the temp names from it). */
@@ -22,24 +21,17 @@ const files = Array.from({ length: Number(count) }, (_, i) => ({
 const job = store.addFiles(JOB_ID, files, ctx);
 const transferred: number[] = [];
 const temporaryNames: Record<number, string> = {};
-const outcome = await runDownloadJob({
-  job,
-  options: transferOptionsOf(job, { checkpointBytes: 1 << 20, checkpointMs: 60_000 }),
-  clock: systemClock,
-  signal: new AbortController().signal,
-  limiter: null,
-  report: {
-    connected() {},
-    file(index, patch) {
-      if (patch.temporaryName != null) temporaryNames[index] = patch.temporaryName;
-      if (patch.transferred === true) transferred.push(index);
-    },
-    files(changes) {
-      for (const { index, patch } of changes) this.file(index, patch);
-    },
-    checkpoint() {},
-    sourceDropped() {},
-    progress() {},
+const outcome = await runFileJob(job, {
+  connected() {},
+  file(index, patch) {
+    if (patch.temporaryName != null) temporaryNames[index] = patch.temporaryName;
+    if (patch.transferred === true) transferred.push(index);
   },
+  files(changes) {
+    for (const { index, patch } of changes) this.file(index, patch);
+  },
+  checkpoint() {},
+  sourceDropped() {},
+  progress() {},
 });
 process.stdout.write(`${JSON.stringify({ outcome, transferred, temporaryNames })}\n`);

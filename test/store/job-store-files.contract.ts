@@ -179,6 +179,31 @@ export function jobStoreFileContract(factory: StoreFactory): void {
       assert.equal(job?.times.modificationTime, T0 + 5);
     });
 
+    test('updateFiles moves a remote name’s userinfo into the job’s credentials, as updateFile does', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1), file(2), file(3)], caller());
+      store.updateFiles(
+        id,
+        [
+          { index: 2, patch: { remoteName: 'https://bob:p%40ss@example.org/moved.bin' } },
+          { index: 0, patch: { bytesTotal: 10 } },
+        ],
+        T0 + 6,
+      );
+      const job = store.getJob(id);
+      assert.deepEqual(
+        job?.files.map((f) => [f.remoteName, f.bytesTotal]),
+        [
+          ['https://example.org/f1.bin', 10],
+          ['https://example.org/f2.bin', -1],
+          ['https://example.org/moved.bin', -1],
+        ],
+      );
+      assert.deepEqual(job?.credentials, [{ target: 'SERVER', scheme: 'BASIC', userName: 'bob', password: 'p@ss' }]);
+      assert.equal(job?.times.modificationTime, T0 + 6);
+    });
+
     test('saveCheckpoint records the durable offset; refused past the size and on final jobs', () => {
       createJob(store, 1);
       const id = jobId(1);
