@@ -67,6 +67,7 @@ export async function runDownloadJob(ctx: RunContext): Promise<RunOutcome> {
   // The failed last sync (or record) of the lowest file index: files fail in order.
   let failedSync: Failed | null = null;
   const syncs = new FileSyncRounds(
+    ctx.clock,
     (changes) => ctx.report.files(changes),
     (fileIndex, err) => {
       const failed = runFailure(err, ctx.signal, fileIndex);

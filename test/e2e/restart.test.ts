@@ -271,7 +271,7 @@ it('e2e: kill -9 while clients create and change jobs: every acknowledged call s
   }
 });
 
-it('e2e: /addfileset of 40 files, kill -9 in the middle: no finished file is fetched again, all 40 published', async () => {
+it('e2e: /addfileset of 40 files, kill -9 in the middle: no file reported transferred is fetched again, all 40 published', async () => {
   const home = await scratchDir('openbits-e2e-fileset-home-');
   const out = await scratchDir('openbits-e2e-fileset-out-');
   const files = await FileServer.start();
@@ -292,13 +292,19 @@ it('e2e: /addfileset of 40 files, kill -9 in the middle: no finished file is fet
     await cliOk(home.path, ['/addfileset', job, list]);
     assert.equal(await cliOk(home.path, ['/rawreturn', '/getfilestotal', job]), '40');
     await cliOk(home.path, ['/resume', job]);
-    // Files go one after another: once f(k+1) is asked for, f(k) is done.
+    // Files go one after another and f16 is held: f0–f15 are reported transferred (their round
+    // recorded) while f16 is asked for.
     const deadline = Date.now() + 30_000;
-    while (!files.hits.has('/f16.bin') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const reported = async () => Number(await cliOk(home.path, ['/rawreturn', '/getfilestransferred', job]));
+    while ((!files.hits.has('/f16.bin') || (await reported()) < 16) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const transferred = await reported();
     await killDaemon(daemon);
     killed.resolve();
     const started = [...files.hits.keys()].length;
     assert.ok(started >= 17 && started < 40, `the kill landed mid-set (${started} files started)`);
+    assert.ok(transferred >= 16, `${transferred} files reported transferred before the kill`);
     // f16's temp file was never recorded (no checkpoint yet): it is at its derived name.
     const leftover = derivedTempName(join(out.path, 'f16.bin'), { jobId: jobIdOf(job), fileIndex: 16 });
     assert.ok(existsSync(leftover), 'the killed run left f16 at its derived temp name');
@@ -309,8 +315,12 @@ it('e2e: /addfileset of 40 files, kill -9 in the middle: no finished file is fet
       assert.equal(await sha256File(join(out.path, `f${i}.bin`)), sha256(bodies[i] as Buffer), `f${i}`);
     }
     assert.deepEqual(tempFilesIn(out.path), [], 'no temp file is left behind');
-    for (let i = 0; i < started - 1; i++) {
-      assert.equal(files.hits.get(`/f${i}.bin`), 1, `f${i} was finished before the kill and not fetched again`);
+    for (let i = 0; i < transferred; i++) {
+      assert.equal(
+        files.hits.get(`/f${i}.bin`),
+        1,
+        `f${i} was reported transferred before the kill: not fetched again`,
+      );
     }
   } finally {
     await stopDaemon(daemon);
