@@ -12,7 +12,7 @@ import {
   type Quotas,
   type WebhookDelivery,
 } from '../../core/index.ts';
-import { patchFile, patchJob } from '../job-patch.ts';
+import { patchFile, patchFiles, patchJob } from '../job-patch.ts';
 import {
   checkJobQuota,
   checkpointJob,
@@ -247,7 +247,7 @@ export class SqliteJobStore implements JobStore {
         id,
         changes.map((c) => c.index),
       );
-      const job = changes.reduce((j, c) => patchFile(j, c.index, c.patch, now), before);
+      const job = patchFiles(before, changes, now);
       for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile));
       if (job.credentials !== before.credentials) this.#saveJob(job, before.state);
       else this.#sql.touchJob.run(now, id);
