@@ -79,7 +79,8 @@ export async function discardFiles(job: Job, io: OwnerIo): Promise<ResultCode> {
  * process killed before it leaves temp files no record names — at their derived names, and only
  * for the files that run was at: the one downloading and the finished ones whose last sync was
  * pending (at most MAX_PENDING). Files run in order, so those are among the first MAX_PENDING + 1
- * files not transferred; their derived names are swept (a later run would replace them).
+ * files not transferred; their derived names are swept (a later run would replace them). A file
+ * whose record names another temp file (one the run found replaced and started afresh) counts too.
  */
 async function removeLeftovers(job: Job, io: OwnerIo): Promise<void> {
   if (job.type !== 'DOWNLOAD') return;
@@ -88,8 +89,10 @@ async function removeLeftovers(job: Job, io: OwnerIo): Promise<void> {
   for (const file of job.files) {
     if (file.transferred || file.completed) continue;
     if (window-- === 0) break;
-    if (file.temporaryName === null)
-      paths.push(derivedTempName(file.localName, { jobId: job.id, fileIndex: file.index }));
+    // A recorded derived name was deleted with the recorded temp files; any other record (none,
+    // or an older temp file the run replaced) can leave one at the derived name.
+    const derived = derivedTempName(file.localName, { jobId: job.id, fileIndex: file.index });
+    if (file.temporaryName !== derived) paths.push(derived);
   }
   if (paths.length > 0) await io.removeLeftovers(job.owner, paths);
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { ManualNetworkSource } from '../../src/scheduler/network.ts';
 import { createManager } from '../../src/service/manager.ts';
+import { openSqliteJobStore } from '../../src/store/sqlite/index.ts';
 import { derivedTempName } from '../../src/transfer/temp-file.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { tempDir } from '../helpers/manager-harness.ts';
@@ -27,7 +28,9 @@ it('Cancel removes unrecorded leftovers at derived temp names; a symlink or a fo
   t.after(() => {
     for (const path of [home, dir]) rmSync(path, { recursive: true, force: true });
   });
-  const m = await createManager({ home, clock: new TestClock(), network: new ManualNetworkSource(true) });
+  const store = openSqliteJobStore(join(home, 'jobs.db'));
+  t.after(() => store.close());
+  const m = await createManager({ home, clock: new TestClock(), network: new ManualNetworkSource(true), store });
   server.add('/x.bin', 1000);
   const job = await m.createJob('leftovers');
   const dests = [0, 1, 2].map((i) => join(dir, `f${i}.bin`));
@@ -39,6 +42,12 @@ it('Cancel removes unrecorded leftovers at derived temp names; a symlink or a fo
   const canary = join(dir, 'canary');
   writeFileSync(canary, 'keep me');
   symlinkSync(canary, derived[1] as string);
+  // f2: its record names an older temp file (a run found it replaced and started afresh at the
+  // derived name, then was killed before recording that): both go.
+  const older = join(dir, '.f2.bin.0123456789abcdef.bits-tmp');
+  writeFileSync(older, 'older', { mode: 0o600 });
+  writeFileSync(derived[2] as string, 'restarted', { mode: 0o600 });
+  store.updateFile(job.id, 2, { temporaryName: older }, Date.now());
   // A temp-looking name of another job is not ours to delete.
   const foreign = derivedTempName(dests[2] as string, { jobId: 'another-job', fileIndex: 2 });
   writeFileSync(foreign, 'not ours', { mode: 0o600 });
@@ -48,5 +57,7 @@ it('Cancel removes unrecorded leftovers at derived temp names; a symlink or a fo
   assert.equal(readlinkSync(derived[1] as string), canary);
   assert.equal(readFileSync(canary, 'utf8'), 'keep me');
   assert.equal(readFileSync(foreign, 'utf8'), 'not ours');
+  assert.equal(existsSync(older), false, 'the recorded temp file is deleted');
+  assert.equal(existsSync(derived[2] as string), false, 'and the unrecorded one at the derived name');
   await m.close();
 });
