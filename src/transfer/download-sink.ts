@@ -25,7 +25,7 @@ export interface SinkOptions {
 }
 
 /**
- * Writes a temp file from a stream of chunks: copies them into recycled 1 MiB buffers
+ * Writes a temp file from a stream of chunks: copies them into recycled 512 KiB buffers
  * (write-buffers.ts) and writes each full one with one positional write, so a socket's chunk
  * dies as soon as it is read and the memory of a transfer is a few warm buffers — keeping the
  * chunks by reference until their write completed let them outlive a minor GC or two, and
@@ -96,7 +96,7 @@ export class DownloadSink implements HashSource {
   /**
    * Take `chunk` now, synchronously: null when the next may follow at once, else a promise to
    * wait for before the next (the rate limiter's grant, or a free write slot: the reader's
-   * socket stays paused meanwhile, so a transfer holds at most four 1 MiB buffers). Starts a
+   * socket stays paused meanwhile, so a transfer holds at most four 512 KiB buffers). Starts a
    * checkpoint when one is due, without waiting for it. Throws a hook's exception, and rejects
    * with a LOCAL_FILE TransferError after a failed write or fdatasync.
    */
@@ -110,7 +110,7 @@ export class DownloadSink implements HashSource {
     const limiter = this.#opts.limiter;
     const n = chunk.byteLength;
     if (n > 0) this.#opts.digests?.feed(this.position, chunk);
-    // Copied into a recycled 1 MiB buffer: the socket's chunk dies at once (young, freed by the
+    // Copied into a recycled write buffer: the socket's chunk dies at once (young, freed by the
     // next minor GC) instead of living until its write completes.
     for (let from = 0; from < n; ) {
       this.#fill ??= this.#spare.pop() ?? takeWriteBuffer();
@@ -261,7 +261,10 @@ export class DownloadSink implements HashSource {
         await this.#fh.datasync();
       } catch (err) {
         this.#writeError ??= err;
-        this.#stopReader?.(err);
+        // As a LOCAL_FILE failure: the reader's error is the transfer's, and a raw ENOSPC there
+        // was taken for a network error (transient, retried for ever) when the next accept had
+        // already rolled back, leaving nothing for settleFailure's checkpoint to report.
+        this.#stopReader?.(new TransferError(classifyLocalError(err), { cause: err }));
         return;
       }
       // A rollback or reset meanwhile moved the file back: this sync proves nothing past it.
