@@ -60,6 +60,9 @@ const QUEUE_HIGH_WATER = 64 * 1024;
  */
 const TURN_QUOTA = 256 * 1024;
 
+/** Bodies being pumped now: one alone has nobody to share the turn with. */
+let pumping = 0;
+
 /** The event loop's turn, counted only while bodies flow (one setImmediate per turn then). */
 let turn = 0;
 let turnCounted = false;
@@ -101,6 +104,8 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   #turn = -1;
   #turnBytes = 0;
   #yielding = false;
+  /** Counted in `pumping` (from pump() until settled). */
+  #counted = false;
 
   constructor(signal: AbortSignal, resolve: (r: DispatchedResponse) => void, reject: (err: unknown) => void) {
     this.#signal = signal;
@@ -161,6 +166,10 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
 
   pump(take: TakeChunk): Promise<void> {
     if (this.#take !== null) return Promise.reject(new Error('the body is already being read'));
+    if (!this.#settled) {
+      pumping++;
+      this.#counted = true;
+    }
     return new Promise((resolve, reject) => {
       this.#resolveBody = resolve;
       this.#rejectBody = reject;
@@ -194,6 +203,8 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
 
   /** Count `bytes` against this turn's share; past it, pause until the next turn. */
   #share(controller: Controller, bytes: number): void {
+    // Alone, a response pausing each turn would only add a pause and a resume per 256 KiB.
+    if (pumping < 2) return;
     const now = currentTurn();
     if (now !== this.#turn) {
       this.#turn = now;
@@ -291,6 +302,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   #finish(err: unknown): void {
     if (this.#settled) return;
     this.#settled = true;
+    if (this.#counted) pumping--;
     this.#removeAbort?.();
     this.#removeAbort = null;
     if (err === null) this.#resolveBody?.();

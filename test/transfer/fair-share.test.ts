@@ -60,33 +60,62 @@ async function readAll(dispatcher: Dispatcher): Promise<{ got(): number; pumped:
   return { got: () => got, pumped };
 }
 
+/** A second response being read meanwhile (the share applies only between two or more). */
+async function neighbour(): Promise<() => Promise<void>> {
+  const other = scriptedExchange(1);
+  const reader = await readAll(other.dispatcher);
+  return async () => {
+    other.data(Buffer.alloc(1));
+    other.end();
+    await reader.pumped;
+  };
+}
+
+/** Like undici's read loop over a socket holding the whole body: chunk after chunk until paused, per turn. */
+async function readTurns(x: ReturnType<typeof scriptedExchange>, got: () => number, total: number): Promise<number[]> {
+  const chunk = 64 * KiB;
+  let sent = 0;
+  const perTurn: number[] = [];
+  while (sent < total) {
+    const before = got();
+    while (sent < total && !x.controller.paused) {
+      x.data(Buffer.alloc(chunk));
+      sent += chunk;
+    }
+    perTurn.push(got() - before);
+    await nextTurn();
+  }
+  x.end();
+  return perTurn;
+}
+
 describe('fair share of the event loop between responses', () => {
-  test('a socket that could hand over 1 MiB in one turn gives 256 KiB per turn, losing nothing', async () => {
-    const chunk = 64 * KiB;
-    const total = 16 * chunk;
+  test('beside another body, a socket that could hand over 1 MiB in one turn gives 256 KiB per turn, losing nothing', async () => {
+    const total = 16 * 64 * KiB;
+    const done = await neighbour();
     const x = scriptedExchange(total);
     const reader = await readAll(x.dispatcher);
-    // Like undici's read loop over a socket holding the whole body: chunk after chunk until paused.
-    let sent = 0;
-    const perTurn: number[] = [];
-    while (sent < total) {
-      const before = reader.got();
-      while (sent < total && !x.controller.paused) {
-        x.data(Buffer.alloc(chunk));
-        sent += chunk;
-      }
-      perTurn.push(reader.got() - before);
-      await nextTurn();
-    }
-    x.end();
+    const perTurn = await readTurns(x, reader.got, total);
     await reader.pumped;
+    await done();
     assert.equal(reader.got(), total);
     assert.deepEqual(perTurn, [256 * KiB, 256 * KiB, 256 * KiB, 256 * KiB]);
     assert.deepEqual(x.log, ['pause', 'resume', 'pause', 'resume', 'pause', 'resume']);
   });
 
+  test('a body read alone takes all the socket holds: nobody to share the turn with', async () => {
+    const total = 16 * 64 * KiB;
+    const x = scriptedExchange(total);
+    const reader = await readAll(x.dispatcher);
+    const perTurn = await readTurns(x, reader.got, total);
+    await reader.pumped;
+    assert.deepEqual(perTurn, [total]);
+    assert.deepEqual(x.log, []);
+  });
+
   test('less than the share per turn never pauses, and the last bytes of a body never do', async () => {
     const chunk = 64 * KiB;
+    const done = await neighbour();
     const x = scriptedExchange(12 * chunk);
     const reader = await readAll(x.dispatcher);
     for (let turn = 0; turn < 2; turn++) {
@@ -100,6 +129,7 @@ describe('fair share of the event loop between responses', () => {
     x.end();
     await nextTurn();
     await reader.pumped;
+    await done();
     assert.equal(reader.got(), 12 * chunk);
   });
 });
