@@ -191,6 +191,12 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
       mkdirSync(home, { recursive: true, mode: 0o700 });
       writeFileSync(join(home, 'config.json'), JSON.stringify(benchConfig()));
       if (CLI_FROM === 'dist') await buildCliBundle();
+      // A first start fills bitsd's compile cache (in the fresh home), as an installed daemon's
+      // earlier runs would have: a cold one makes Node load its TypeScript stripper (~30 MiB of
+      // RSS for the life of the process) that an installed package, running dist/ JavaScript,
+      // never loads. The suite measures the daemon from its second start.
+      await start();
+      await stop();
       await start();
       const root = upRoot();
       rmSync(root, { recursive: true, force: true });
