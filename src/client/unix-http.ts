@@ -56,16 +56,22 @@ export class UnixHttpClient {
 
   /** Sends `req`; resolves once the reply's head arrived. Connection failures reject with their Node error. */
   request(req: UnixRequest): Promise<UnixReply> {
+    let head: string;
+    try {
+      head = requestHead(req);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const kept = req.keepAlive ? this.#takeIdle() : undefined;
     const socket = kept ?? connect(this.#socketPath);
     return new Promise<UnixReply>((resolve, reject) => {
       const body = new BodyQueue();
       const parser = new ReplyParser(req.method === 'HEAD');
-      let head: { statusCode: number; headers: Record<string, string> } | undefined;
+      let replyHead: { statusCode: number; headers: Record<string, string> } | undefined;
       const fail = (err: Error): void => {
         cleanup();
         socket.destroy();
-        if (head === undefined) reject(err);
+        if (replyHead === undefined) reject(err);
         else body.fail(err);
       };
       const onAbort = (): void => fail(codedError('the request was aborted', 'ABORT_ERR'));
@@ -77,9 +83,9 @@ export class UnixHttpClient {
           fail(err as Error);
           return;
         }
-        if (out.head !== undefined && head === undefined) {
-          head = out.head;
-          resolve({ ...head, body, text: () => body.text() });
+        if (out.head !== undefined && replyHead === undefined) {
+          replyHead = out.head;
+          resolve({ ...replyHead, body, text: () => body.text() });
         }
         for (const c of out.chunks) body.push(c);
         if (out.done) {
@@ -91,7 +97,7 @@ export class UnixHttpClient {
       };
       const onEnd = (): void => {
         // The server closed: a body framed by the connection ends here; anything else was cut short.
-        if (parser.endsAtClose && head !== undefined) {
+        if (parser.endsAtClose && replyHead !== undefined) {
           cleanup();
           socket.destroy();
           body.end();
@@ -120,7 +126,7 @@ export class UnixHttpClient {
       socket.on('end', onEnd);
       socket.on('error', fail);
       socket.on('close', onClose);
-      socket.write(requestHead(req));
+      socket.write(head);
     });
   }
 
@@ -161,6 +167,10 @@ export class UnixHttpClient {
 
 /** The request line and headers (and the body, which is short JSON). */
 function requestHead(req: UnixRequest): string {
+  // Only what encodeURIComponent and URLSearchParams make may reach the request line.
+  if (!/^[A-Z]+$/u.test(req.method) || !/^\/[!-~]*$/u.test(req.path)) {
+    throw codedError(`bad request line ${JSON.stringify(`${req.method} ${req.path}`)}`, 'ERR_INVALID_CHAR');
+  }
   let head = `${req.method} ${req.path} HTTP/1.1\r\nhost: bitsd\r\n`;
   if (!req.keepAlive) head += 'connection: close\r\n';
   for (const [name, value] of Object.entries(req.headers ?? {})) {

@@ -152,8 +152,17 @@ describe('UnixHttpClient', () => {
     assert.equal(await c.text(), 'until the end');
   });
 
-  it('fails with the Node codes connectionError maps: ENOENT, ECONNRESET, ETIMEDOUT, ABORT_ERR', async () => {
+  it('refuses a request line or header that would split the request; fails with the Node codes connectionError maps', async () => {
     const nowhere = new UnixHttpClient(join(dir, 'nobody.sock'));
+    for (const bad of [
+      { method: 'GET', path: '/a b' },
+      { method: 'GET', path: '/a\r\nx: 1' },
+      { method: 'GET', path: '/', headers: { 'x-a': '1\r\nx-b: 2' } },
+    ]) {
+      await assert.rejects(nowhere.request({ ...bad, timeoutMs: 10_000, keepAlive: true }), {
+        code: 'ERR_INVALID_CHAR',
+      });
+    }
     await assert.rejects(nowhere.request({ method: 'GET', path: '/', timeoutMs: 10_000, keepAlive: true }), {
       code: 'ENOENT',
     });
