@@ -1,4 +1,5 @@
 import { connect, type Socket } from 'node:net';
+import { type Clock, systemClock } from '../core/clock.ts';
 
 /**
  * HTTP/1.1 to bitsd over its Unix socket, on node:net alone. node:http's client costs a CLI
@@ -47,11 +48,14 @@ const KEEP_ALIVE_MARGIN_MS = 1_000;
 /** Requests on one socket path, with the idle connections kept between them. */
 export class UnixHttpClient {
   readonly #socketPath: string;
+  readonly #clock: Clock;
   readonly #idle: Array<{ socket: Socket; until: number; drop: () => void }> = [];
   #closed = false;
 
-  constructor(socketPath: string) {
+  /** `clock` dates the kept connections (tests pass their own). */
+  constructor(socketPath: string, clock: Clock = systemClock) {
     this.#socketPath = socketPath;
+    this.#clock = clock;
   }
 
   /** Sends `req`; resolves once the reply's head arrived. Connection failures reject with their Node error. */
@@ -137,7 +141,7 @@ export class UnixHttpClient {
   }
 
   #takeIdle(): Socket | undefined {
-    const now = Date.now();
+    const now = this.#clock.monotonicMs();
     for (let kept = this.#idle.pop(); kept !== undefined; kept = this.#idle.pop()) {
       kept.socket.off('close', kept.drop);
       kept.socket.off('error', kept.drop);
@@ -150,7 +154,7 @@ export class UnixHttpClient {
   #keep(socket: Socket, keepAliveMs: number | undefined): void {
     const entry = {
       socket,
-      until: Date.now() + (keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS) - KEEP_ALIVE_MARGIN_MS,
+      until: this.#clock.monotonicMs() + (keepAliveMs ?? DEFAULT_KEEP_ALIVE_MS) - KEEP_ALIVE_MARGIN_MS,
       drop: (): void => {
         const i = this.#idle.indexOf(entry);
         if (i !== -1) this.#idle.splice(i, 1);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ReplyParser, UnixHttpClient } from '../../src/client/unix-http.ts';
+import { TestClock } from '../helpers/test-clock.ts';
 
 let dir: string;
 before(async () => {
@@ -121,18 +122,33 @@ describe('UnixHttpClient', () => {
     client.close();
   });
 
-  it('connects anew when the server said close or a keep-alive shorter than the safety margin', async () => {
+  it('keeps a connection for less than the keep-alive timeout the server said, and none the server closes', async () => {
     let connections = 0;
     const server = createNetServer((socket) => {
       connections++;
-      socket.on('data', () => socket.write('HTTP/1.1 200 OK\r\nkeep-alive: timeout=1\r\ncontent-length: 2\r\n\r\nok'));
+      socket.on('data', (d) => {
+        const close = d.toString().includes('GET /close ');
+        socket.write(
+          `HTTP/1.1 200 OK\r\nkeep-alive: timeout=5\r\n${close ? 'connection: close\r\n' : ''}content-length: 2\r\n\r\nok`,
+        );
+      });
     });
-    const client = new UnixHttpClient(await listen(server));
-    for (let i = 0; i < 3; i++) {
-      const r = await client.request({ method: 'GET', path: '/', timeoutMs: 10_000, keepAlive: true });
+    const clock = new TestClock();
+    const client = new UnixHttpClient(await listen(server), clock);
+    const get = async (path: string): Promise<void> => {
+      const r = await client.request({ method: 'GET', path, timeoutMs: 10_000, keepAlive: true });
       assert.equal(await r.text(), 'ok');
-    }
-    assert.equal(connections, 3);
+    };
+    await get('/a');
+    clock.advance(3_900);
+    await get('/b');
+    assert.equal(connections, 1, 'reused within 5 s less the 1 s margin');
+    clock.advance(4_001);
+    await get('/c');
+    assert.equal(connections, 2, 'not reused past it');
+    await get('/close');
+    await get('/d');
+    assert.equal(connections, 3, 'not reused after connection: close');
     client.close();
   });
 
