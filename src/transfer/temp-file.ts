@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { fstatSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { constants, type FileHandle, lstat, open, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { metadataCallsFor } from './metadata-calls.ts';
 
 /**
  * Temp files: hidden, next to the destination, created with O_CREAT|O_EXCL|O_NOFOLLOW mode 0600
@@ -111,8 +112,8 @@ export async function createTempFile(
 async function createAt(path: string): Promise<OpenTempFile> {
   const handle = await open(path, CREATE_FLAGS, 0o600);
   try {
-    // On the event loop: an fstat never waits on the disk, a trip to the thread pool costs more.
-    const st = fstatSync(handle.fd, { bigint: true });
+    // On the event loop on a local file system (metadata-calls.ts), where it never waits on the disk.
+    const st = await (await metadataCallsFor(dirname(path))).fstatId(handle.fd);
     return { handle, path, id: `${st.dev}:${st.ino}`, size: 0 };
   } catch (err) {
     await handle.close();
@@ -164,7 +165,7 @@ export async function reopenTempFile(path: string, expectedId: string | null): P
     throw err;
   }
   try {
-    const st = fstatSync(handle.fd, { bigint: true });
+    const st = await (await metadataCallsFor(dirname(path))).fstatId(handle.fd);
     const id = `${st.dev}:${st.ino}`;
     const uid = process.geteuid?.() ?? -1;
     let why: string | null = null;
