@@ -145,16 +145,16 @@ export class SqliteJobStore implements JobStore {
 
   /**
    * A queued job this connection read or wrote last comes from the record cache: no transaction,
-   * no rows parsed, only PRAGMA data_version asked (a copy, as every record handed out).
+   * no rows parsed, only PRAGMA data_version asked. Such a record is frozen (nothing can change
+   * what the cache holds through it).
    */
   getJob(id: string): Job | undefined {
     if (!this.#db.isOpen) throw new BitsError('E_FAIL', 'the job store is closed');
     const cached = this.#cached(id);
-    if (cached !== undefined) return structuredClone(cached);
+    if (cached !== undefined) return cached;
     const job = this.#read(() => this.#load(id));
-    if (job === undefined) return undefined;
-    this.#records.put(job);
-    return structuredClone(job);
+    if (job !== undefined) this.#records.put(job);
+    return job;
   }
 
   /** The queue in order, from the queue cache: only jobs written since the last list are read. */
