@@ -86,9 +86,9 @@ export class WalSync {
    */
   durable(options: { readonly background?: boolean } = {}): Promise<void> {
     if (this.#failure !== null) return Promise.reject(this.#failure);
-    if (this.#fd < 0) return Promise.reject(closedError());
     const target = this.#noted;
     if (this.#synced >= target) return Promise.resolve();
+    if (this.#fd < 0) return Promise.reject(closedError());
     const waiting = new Promise<void>((resolve, reject) => this.#waiters.push({ target, resolve, reject }));
     if (options.background === true) this.#armBackground();
     else this.#want();
