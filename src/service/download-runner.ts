@@ -1,7 +1,8 @@
 import { type Clock, type FileSegment, type Job, type JobFile, MAX_MIRRORS } from '../core/index.ts';
-import type { FilePatch } from '../store/job-store.ts';
+import type { FileChange, FilePatch } from '../store/job-store.ts';
 import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/download-request.ts';
 import { downloadFile, TransferError, unexpectedFailure } from '../transfer/index.ts';
+import { FileSyncRounds } from './file-sync-rounds.ts';
 
 /** How a run of a job ended, for the run owner to turn into a transition. */
 export type RunOutcome =
@@ -18,6 +19,8 @@ export interface RunReports {
   connected(): void;
   /** Per-file facts to keep: size and validators, a redirected remote name, a restart at 0, done. */
   file(fileIndex: number, patch: FilePatch): void;
+  /** Several files' facts in one record (a round of finished files, in order). */
+  files(changes: readonly FileChange[]): void;
   /**
    * A durable offset: the bytes before it are fdatasync'ed (or acknowledged by the upload
    * server); `syncMs` is what the fdatasync took, when the bytes are local.
@@ -53,61 +56,6 @@ export function runFailure(err: unknown, signal: AbortSignal, fileIndex: number)
   return { kind: 'failed', fileIndex, failure: unexpectedFailure(err) };
 }
 
-type Failed = Extract<RunOutcome, { kind: 'failed' }>;
-
-/** Finished files whose last fdatasync may run at once while the next files download. */
-const MAX_PENDING_SYNCS = 16;
-
-/**
- * The last fdatasync of each finished file, off the download path: the next file's request
- * starts while the kernel writes the previous ones out (their syncs overlap on the thread pool
- * and in the file system's journal). A file is reported transferred only after its own sync —
- * the checkpoint rule holds — and after the file before it (syncs finish in any order, but files
- * become transferred, and FileTransferred goes out, in the order they were added, as in BITS);
- * the job's run ends only once every sync has settled.
- */
-class PendingSyncs {
-  readonly #running = new Set<Promise<void>>();
-  /** The previous file's outcome (reported or failed); never rejects. */
-  #previous: Promise<void> = Promise.resolve();
-  readonly #signal: AbortSignal;
-  /** The failed sync of the lowest file index. */
-  #failure: Failed | null = null;
-
-  constructor(signal: AbortSignal) {
-    this.#signal = signal;
-  }
-
-  get failed(): boolean {
-    return this.#failure !== null;
-  }
-
-  /** Start `sync` then `done` for file `fileIndex`; waits while too many are running. */
-  async add(fileIndex: number, sync: () => Promise<void>, done: () => void): Promise<void> {
-    while (this.#running.size >= MAX_PENDING_SYNCS) await Promise.race(this.#running);
-    const before = this.#previous;
-    const p: Promise<void> = sync()
-      .then(async () => {
-        await before;
-        done();
-      })
-      .catch((err: unknown) => {
-        const outcome = runFailure(err, this.#signal, fileIndex);
-        if (outcome.kind !== 'failed') return;
-        if (this.#failure === null || fileIndex < (this.#failure.fileIndex ?? fileIndex)) this.#failure = outcome;
-      })
-      .finally(() => this.#running.delete(p));
-    this.#running.add(p);
-    this.#previous = p;
-  }
-
-  /** Waits for every sync; the first failed file's outcome, if any. */
-  async settle(): Promise<Failed | null> {
-    while (this.#running.size > 0) await Promise.all(this.#running);
-    return this.#failure;
-  }
-}
-
 /**
  * Run a download job's files one after another in the order added (bits-client.md §3.3 rule 4):
  * an error on one file stops the later ones. Every durable fact the engine reports goes to
@@ -116,23 +64,36 @@ class PendingSyncs {
 export async function runDownloadJob(ctx: RunContext): Promise<RunOutcome> {
   // Live progress is kept in memory: the hot path never reads the store.
   const live = [...ctx.job.files];
-  const syncs = new PendingSyncs(ctx.signal);
+  // The failed last sync (or record) of the lowest file index: files fail in order.
+  let failedSync: Failed | null = null;
+  const syncs = new FileSyncRounds(
+    ctx.clock,
+    (changes) => ctx.report.files(changes),
+    (fileIndex, err) => {
+      const failed = runFailure(err, ctx.signal, fileIndex);
+      if (failed.kind !== 'failed') return;
+      if (failedSync === null || fileIndex < (failedSync.fileIndex ?? fileIndex)) failedSync = failed;
+    },
+  );
   let outcome: RunOutcome = { kind: 'done' };
   for (const file of ctx.job.files) {
     if (file.transferred) continue;
     if (ctx.signal.aborted) outcome = { kind: 'aborted' };
-    if (ctx.signal.aborted || syncs.failed) break;
+    if (ctx.signal.aborted || failedSync !== null) break;
     outcome = await runFile(file, ctx, live, syncs);
     if (outcome.kind !== 'done') break;
   }
-  const failedSync = await syncs.settle();
-  if (outcome.kind === 'aborted' || failedSync === null) return outcome;
-  // Files fail in order: an earlier file's failed sync is the job's error.
-  if (outcome.kind === 'failed' && (outcome.fileIndex ?? 0) < (failedSync.fileIndex ?? 0)) return outcome;
-  return failedSync;
+  await syncs.settle();
+  const failed = failedSync as Failed | null;
+  if (outcome.kind === 'aborted' || failed === null) return outcome;
+  // Files fail in order: an earlier file's failure is the job's error.
+  if (outcome.kind === 'failed' && (outcome.fileIndex ?? 0) < (failed.fileIndex ?? 0)) return outcome;
+  return failed;
 }
 
-async function runFile(file: JobFile, ctx: RunContext, live: JobFile[], syncs: PendingSyncs): Promise<RunOutcome> {
+type Failed = Extract<RunOutcome, { kind: 'failed' }>;
+
+async function runFile(file: JobFile, ctx: RunContext, live: JobFile[], syncs: FileSyncRounds): Promise<RunOutcome> {
   const { report } = ctx;
   const update = (patch: Partial<JobFile>): void => {
     live[file.index] = { ...(live[file.index] ?? file), ...patch };
@@ -142,14 +103,28 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[], syncs: P
     update({ bytesTransferred: bytes });
     report.progress(file.index, bytes, before.bytesTotal, bytes > before.bytesTransferred);
   };
-  /** After the file's last fdatasync: transferred (its last checkpoint folded in). */
-  const finish = (): void => {
+  /**
+   * Facts of a temp file at its derived name (size, validators, the name), kept for the file's
+   * next record instead of a commit of their own: nothing needs them before a record claims
+   * bytes in that file, and a later run or Cancel finds an unrecorded one by its name.
+   */
+  let deferred: FilePatch | null = null;
+  const record = (patch: FilePatch): void => {
+    const facts = deferred;
+    deferred = null;
+    report.file(file.index, facts === null ? patch : { ...facts, ...patch });
+  };
+  /** After the file's last fdatasync: transferred (its last checkpoint and facts folded in). */
+  const finish = (): FileChange => {
     const done = live[file.index] ?? file;
     const total = done.bytesTotal >= 0 ? done.bytesTotal : done.bytesTransferred;
     update({ bytesTransferred: total, bytesTotal: total, transferred: true });
     // A finished file keeps no layout: every byte is durable.
     const layout = file.segments === null && !segmentedRun ? {} : { segments: null };
-    report.file(file.index, { bytesTransferred: total, bytesTotal: total, transferred: true, ...layout });
+    const facts = deferred ?? {};
+    deferred = null;
+    const patch = { ...facts, bytesTransferred: total, bytesTotal: total, transferred: true, ...layout };
+    return { index: file.index, patch };
   };
   let lastCheckpoint: number | null = null;
   let segmentedRun = false;
@@ -177,17 +152,20 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[], syncs: P
       hooks: {
         onConnected: () => report.connected(),
         onMetadata: (meta) => {
-          report.file(file.index, {
+          const facts = {
             bytesTotal: meta.bytesTotal,
             validators: meta.validators,
             temporaryName: meta.temporaryName,
             temporaryFileId: meta.temporaryFileId,
-          });
+          };
           update({ bytesTotal: meta.bytesTotal, temporaryName: meta.temporaryName });
+          // The next progress report carries the new size to the live counts.
+          if (meta.derivedName) deferred = { ...deferred, ...facts };
+          else record(facts);
         },
-        onRemoteNameChanged: (url) => report.file(file.index, { remoteName: url }),
+        onRemoteNameChanged: (url) => record({ remoteName: url }),
         onRestart: () => {
-          report.file(file.index, { bytesTransferred: 0, segments: null });
+          record({ bytesTransferred: 0, segments: null });
           progress(0);
         },
         onCheckpoint: (bytes, syncMs) => {
@@ -198,33 +176,39 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[], syncs: P
             lastCheckpoint = bytes;
             return;
           }
-          report.checkpoint(file.index, bytes, syncMs);
+          if (deferred !== null) record({ bytesTransferred: bytes });
+          else report.checkpoint(file.index, bytes, syncMs);
         },
         onSourceDropped: (url, reason) => report.sourceDropped(file.index, url, reason),
         // Mirrors the server announced join the file's own: /info shows them, the next run uses them.
         onMirrorsOffered: (urls) => {
           const mirrors = [...(live[file.index] ?? file).mirrors, ...urls].slice(0, MAX_MIRRORS);
           update({ mirrors });
-          report.file(file.index, { mirrors });
+          record({ mirrors });
         },
         onSegments: (segments, bytes, syncMs) => {
           segmentedRun = true;
+          if (deferred !== null) record({});
           report.checkpoint(file.index, bytes, syncMs, segments);
         },
         onProgress: progress,
       },
     });
   } catch (err) {
-    if (lastCheckpoint !== null) reportQuietly(report, file.index, lastCheckpoint);
+    quietly(() => {
+      // The facts too, so a retry resumes in this temp file and Cancel finds it by its record.
+      if (deferred !== null) record(lastCheckpoint === null ? {} : { bytesTransferred: lastCheckpoint });
+      else if (lastCheckpoint !== null) report.checkpoint(file.index, lastCheckpoint);
+    });
     return runFailure(err, ctx.signal, file.index);
   }
   return { kind: 'done' };
 }
 
-/** Record a deferred checkpoint after a failure; a job that was cancelled meanwhile refuses it. */
-function reportQuietly(report: RunReports, fileIndex: number, bytes: number): void {
+/** Record what was deferred after a failure; a job that was cancelled meanwhile refuses it. */
+function quietly(write: () => void): void {
   try {
-    report.checkpoint(fileIndex, bytes);
+    write();
   } catch {
     // Only rework is lost: the restart fetches again from the previous checkpoint.
   }

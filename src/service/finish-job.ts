@@ -1,6 +1,8 @@
 import type { ResultCode } from '../api/bits-manager.ts';
 import { BitsError, type BitsErrorData, type Job, type JobFile } from '../core/index.ts';
 import type { FileChange, JobStore } from '../store/job-store.ts';
+import { derivedTempName } from '../transfer/temp-file.ts';
+import { MAX_PENDING } from './file-sync-rounds.ts';
 import type { OwnerIo } from './owner-io.ts';
 
 /**
@@ -28,6 +30,7 @@ export async function publishFiles(job: Job, store: JobStore, io: OwnerIo, now: 
     }
     publish.push(file);
   }
+  await removeLeftovers(job, io);
   const outcomes = await io.commitFiles(
     job.owner,
     publish.map((file) => ({
@@ -60,12 +63,36 @@ export async function publishFiles(job: Job, store: JobStore, io: OwnerIo, now: 
   return partial ? 'BG_S_PARTIAL_COMPLETE' : 'S_OK';
 }
 
-/** Cancel: delete every temp file, complete ones too. */
+/** Cancel: delete every temp file, complete ones too, and the leftovers no record names. */
 export async function discardFiles(job: Job, io: OwnerIo): Promise<ResultCode> {
   let undeleted = false;
   for (const file of job.files) {
     if (file.completed || file.temporaryName === null) continue;
     if (!(await io.deleteTempFile(job.owner, file.temporaryName))) undeleted = true;
   }
+  await removeLeftovers(job, io);
   return undeleted ? 'BG_S_UNABLE_TO_DELETE_FILES' : 'S_OK';
+}
+
+/**
+ * A run records a file's temp name with the file's first record (checkpoint or TRANSFERRED), so a
+ * process killed before it leaves temp files no record names — at their derived names, and only
+ * for the files that run was at: the one downloading and the finished ones whose last sync was
+ * pending (at most MAX_PENDING). Files run in order, so those are among the first MAX_PENDING + 1
+ * files not transferred; their derived names are swept (a later run would replace them). A file
+ * whose record names another temp file (one the run found replaced and started afresh) counts too.
+ */
+async function removeLeftovers(job: Job, io: OwnerIo): Promise<void> {
+  if (job.type !== 'DOWNLOAD') return;
+  const paths: string[] = [];
+  let window = MAX_PENDING + 1;
+  for (const file of job.files) {
+    if (file.transferred || file.completed) continue;
+    if (window-- === 0) break;
+    // A recorded derived name was deleted with the recorded temp files; any other record (none,
+    // or an older temp file the run replaced) can leave one at the derived name.
+    const derived = derivedTempName(file.localName, { jobId: job.id, fileIndex: file.index });
+    if (file.temporaryName !== derived) paths.push(derived);
+  }
+  if (paths.length > 0) await io.removeLeftovers(job.owner, paths);
 }

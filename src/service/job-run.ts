@@ -1,6 +1,6 @@
 import { type Clock, type FileSegment, isBitsError, type Job, type JobFile, type JobProgress } from '../core/index.ts';
 import type { Scheduler } from '../scheduler/scheduler.ts';
-import type { FilePatch, JobStore } from '../store/job-store.ts';
+import type { FileChange, FilePatch, JobStore } from '../store/job-store.ts';
 import type { ReplyProgress, UploadSessionState } from '../transfer/upload/index.ts';
 import type { EventHub } from './event-hub.ts';
 import type { JobTransitions } from './job-transitions.ts';
@@ -73,16 +73,34 @@ export class JobRun implements UploadReports {
   }
 
   file(fileIndex: number, patch: FilePatch): void {
-    const { store, clock, hub } = this.#p;
+    const { store, clock } = this.#p;
     store.updateFile(this.#job.id, fileIndex, patch, clock.wallMs());
-    this.#live.set(fileIndex, patch);
-    if (patch.transferred === true) {
-      const jobId = this.#job.id;
-      void store.durable().then(
-        () => hub.emit({ type: 'file:transferred', jobId, fileIndex }),
-        () => undefined,
-      );
+    this.#applied([{ index: fileIndex, patch }]);
+  }
+
+  files(changes: readonly FileChange[]): void {
+    const { store, clock } = this.#p;
+    if (changes.length === 0) return;
+    store.updateFiles(this.#job.id, changes, clock.wallMs());
+    this.#applied(changes);
+  }
+
+  /** Written changes into the live counts; FileTransferred once the commit is durable. */
+  #applied(changes: readonly FileChange[]): void {
+    const transferred: number[] = [];
+    for (const { index, patch } of changes) {
+      this.#live.set(index, patch);
+      if (patch.transferred === true) transferred.push(index);
     }
+    if (transferred.length === 0) return;
+    const { store, hub } = this.#p;
+    const jobId = this.#job.id;
+    void store.durable().then(
+      () => {
+        for (const fileIndex of transferred) hub.emit({ type: 'file:transferred', jobId, fileIndex });
+      },
+      () => undefined,
+    );
   }
 
   checkpoint(fileIndex: number, bytesTransferred: number, syncMs?: number, segments?: readonly FileSegment[]): void {

@@ -7,6 +7,7 @@ import {
   deleteTempFile,
   type PublishItem,
 } from '../transfer/commit-file.ts';
+import { removeLeftover } from '../transfer/temp-file.ts';
 import type { CancelOutcome, StoredReply, UploadOptions, UploadSessionState } from '../transfer/upload/index.ts';
 import type { RunContext, RunOutcome } from './download-runner.ts';
 import type { UploadRunContext } from './upload-runner.ts';
@@ -50,6 +51,11 @@ export interface OwnerIo {
   commitFiles(owner: string, items: readonly PublishItem[]): Promise<Array<BitsErrorData | null>>;
   /** Cancel, Complete of partial files: false when it could not be deleted. */
   deleteTempFile(owner: string, path: string): Promise<boolean>;
+  /**
+   * Cancel, Complete of partial files: delete what is at these derived temp names when it is an
+   * unrecorded leftover of ours (temp-file.ts removeLeftover); anything else is left alone.
+   */
+  removeLeftovers(owner: string, paths: readonly string[]): Promise<void>;
   readReply(owner: string, path: string): Promise<StoredReply>;
   discardUploadLocalState(owner: string, state: UploadSessionState): Promise<boolean>;
   cancelUploadSession(owner: string, request: CancelSessionRequest, signal: AbortSignal): Promise<CancelOutcome>;
@@ -109,6 +115,9 @@ export function localIo(clock: Clock): OwnerIo {
     commitFile: (_owner, temporaryName, localName, options) => commitFile(temporaryName, localName, options),
     commitFiles: async (_owner, items) => (await commitFiles(items)).map((err) => err?.toJSON() ?? null),
     deleteTempFile: (_owner, path) => deleteTempFile(path),
+    removeLeftovers: async (_owner, paths) => {
+      await Promise.all(paths.map((path) => removeLeftover(path)));
+    },
     readReply: async (_owner, path) => (await import('../transfer/upload/reply.ts')).readReply(path),
     discardUploadLocalState: async (_owner, state) => (await uploadSessions()).discardUploadLocalState(state),
     cancelUploadSession: async (_owner, request, signal) =>

@@ -41,7 +41,7 @@ import {
   replaceFile,
   withUrlCredentials,
 } from './job-rules.ts';
-import type { FilePatch, JobPatch } from './job-store.ts';
+import type { FileChange, FilePatch, JobPatch } from './job-store.ts';
 
 /**
  * Property setters and per-file updates, applied to a job record (pure; shared by every store).
@@ -226,4 +226,23 @@ export function patchFile(job: Job, index: number, patch: FilePatch, now: number
   const next = file as unknown as JobFile;
   checkFileBytes(job, next);
   return { ...replaceFile(job, next, now), credentials: withUrlCredentials(job.credentials, split) };
+}
+
+/**
+ * Several files' changes (updateFiles), each applied as patchFile would (in order, so a second
+ * change of a file sees the first), the file list copied once: patching a round of 16 files, or
+ * Complete's 1,000, costs O(changes + files) instead of a copy of every file per change.
+ */
+export function patchFiles(job: Job, changes: readonly FileChange[], now: number): Job {
+  const patched = new Map<number, JobFile>();
+  let credentials = job.credentials;
+  for (const { index, patch } of changes) {
+    const one: JobFile[] = [];
+    one[index] = patched.get(index) ?? fileAt(job, index);
+    const next = patchFile({ ...job, credentials, files: one }, index, patch, now);
+    patched.set(index, next.files[index] as JobFile);
+    credentials = next.credentials;
+  }
+  const files = job.files.map((f) => patched.get(f.index) ?? f);
+  return { ...job, credentials, files, times: { ...job.times, modificationTime: now } };
 }

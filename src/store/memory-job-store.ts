@@ -8,7 +8,7 @@ import {
   type Quotas,
   type WebhookDelivery,
 } from '../core/index.ts';
-import { patchFile, patchJob } from './job-patch.ts';
+import { patchFile, patchFiles, patchJob } from './job-patch.ts';
 import {
   checkJobQuota,
   checkpointJob,
@@ -136,7 +136,7 @@ export class MemoryJobStore implements JobStore {
   }
 
   updateFiles(id: string, changes: readonly FileChange[], now: number): void {
-    this.#put(changes.reduce((job, c) => patchFile(job, c.index, c.patch, now), this.#get(id)));
+    this.#put(patchFiles(this.#get(id), changes, now));
   }
 
   saveCheckpoint(

@@ -51,6 +51,32 @@ type Controller = Dispatcher.DispatchController;
 /** Bytes held for a waiting reader before the socket is paused (a Readable's default). */
 const QUEUE_HIGH_WATER = 64 * 1024;
 
+/**
+ * Body bytes one response takes in one turn of the event loop before it lets the others read.
+ * Sockets are not read alike: some hand over one 64 KiB read per turn, others (reused
+ * keep-alive connections, mostly) up to 32 in a row, so with the one thread saturated by eight
+ * transfers the second kind ran at several times the rate of the first (per-job spread up to
+ * 50 %). A response past its share pauses until the next turn (setImmediate).
+ */
+const TURN_QUOTA = 256 * 1024;
+
+/** Bodies being pumped now: one alone has nobody to share the turn with. */
+let pumping = 0;
+
+/** The event loop's turn, counted only while bodies flow (one setImmediate per turn then). */
+let turn = 0;
+let turnCounted = false;
+function currentTurn(): number {
+  if (!turnCounted) {
+    turnCounted = true;
+    setImmediate(() => {
+      turnCounted = false;
+      turn++;
+    });
+  }
+  return turn;
+}
+
 /** The handler: head → resolve; body chunks → `take` (queued while paused); end/error → settle the pump. */
 class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   status = 0;
@@ -74,6 +100,12 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   #settled = false;
   #resolveBody: (() => void) | null = null;
   #rejectBody: ((err: unknown) => void) | null = null;
+  /** The turn this response last read in, the bytes it read then, and whether it yields the rest of it. */
+  #turn = -1;
+  #turnBytes = 0;
+  #yielding = false;
+  /** Counted in `pumping` (from pump() until settled). */
+  #counted = false;
 
   constructor(signal: AbortSignal, resolve: (r: DispatchedResponse) => void, reject: (err: unknown) => void) {
     this.#signal = signal;
@@ -109,6 +141,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
     // A resumed parser may report an empty body piece first: pausing on it would loop forever.
     if (this.#error !== null || chunk.byteLength === 0) return;
     this.#received += chunk.byteLength;
+    this.#share(controller, chunk.byteLength);
     if (this.#take === null || this.#waiting || this.#queue.length > 0) {
       // Pausing is advisory (a closing socket still delivers what it holds): keep the rest.
       this.#queue.push(chunk);
@@ -133,6 +166,10 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
 
   pump(take: TakeChunk): Promise<void> {
     if (this.#take !== null) return Promise.reject(new Error('the body is already being read'));
+    if (!this.#settled) {
+      pumping++;
+      this.#counted = true;
+    }
     return new Promise((resolve, reject) => {
       this.#resolveBody = resolve;
       this.#rejectBody = reject;
@@ -162,6 +199,26 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
       return;
     }
     this.#abort(reason);
+  }
+
+  /** Count `bytes` against this turn's share; past it, pause until the next turn. */
+  #share(controller: Controller, bytes: number): void {
+    // Alone, a response pausing each turn would only add a pause and a resume per 256 KiB.
+    if (pumping < 2) return;
+    const now = currentTurn();
+    if (now !== this.#turn) {
+      this.#turn = now;
+      this.#turnBytes = 0;
+    }
+    this.#turnBytes += bytes;
+    // Never on a body's last bytes (see onResponseData): the parser must reach the message end.
+    if (this.#turnBytes < TURN_QUOTA || this.#yielding || this.#received === this.#length) return;
+    this.#yielding = true;
+    controller.pause();
+    setImmediate(() => {
+      this.#yielding = false;
+      this.#drain();
+    });
   }
 
   /** Give `chunk` to the reader; pause the socket while its promise is pending. */
@@ -203,7 +260,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
     }
     if (this.#error !== null || this.#settled) return;
     if (!this.#ended) {
-      if (this.#queued < QUEUE_HIGH_WATER) this.#controller?.resume();
+      if (this.#queued < QUEUE_HIGH_WATER && !this.#yielding) this.#controller?.resume();
     } else if (!this.#waiting && this.#queue.length === 0) this.#finish(null);
   }
 
@@ -245,6 +302,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   #finish(err: unknown): void {
     if (this.#settled) return;
     this.#settled = true;
+    if (this.#counted) pumping--;
     this.#removeAbort?.();
     this.#removeAbort = null;
     if (err === null) this.#resolveBody?.();

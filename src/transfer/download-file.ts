@@ -57,6 +57,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       fresh && req.ranges === null ? -1 : req.bytesTotal,
       fresh ? null : req.validators,
       digests,
+      temp.derived,
     );
     try {
       st.publishMetadata();
@@ -111,18 +112,24 @@ function checkRequest(req: DownloadFileRequest): URL {
   return checkRemoteRequest(req.remoteName, req.options.customHeaders, ['http:', 'https:', 'file:']);
 }
 
-async function openTemp(req: DownloadFileRequest): Promise<{ file: OpenTempFile; restartReason: string | null }> {
+async function openTemp(
+  req: DownloadFileRequest,
+): Promise<{ file: OpenTempFile; restartReason: string | null; derived: boolean }> {
+  const owner = { jobId: req.jobId, fileIndex: req.fileIndex };
   try {
     if (req.temporaryName !== null && isTempNameFor(req.temporaryName, req.localName)) {
       try {
-        return { file: await reopenTempFile(req.temporaryName, req.temporaryFileId ?? null), restartReason: null };
+        const file = await reopenTempFile(req.temporaryName, req.temporaryFileId ?? null);
+        return { file, restartReason: null, derived: false };
       } catch (err) {
         if (!(err instanceof TempFileReplaced)) throw err;
-        return { file: await createTempFile(req.localName), restartReason: err.message };
+        const file = await createTempFile(req.localName, owner);
+        return { file, restartReason: err.message, derived: file.derived };
       }
     }
     const reason = req.temporaryName === null ? 'no temporary file yet' : 'temporary file is not where it belongs';
-    return { file: await createTempFile(req.localName), restartReason: reason };
+    const file = await createTempFile(req.localName, owner);
+    return { file, restartReason: reason, derived: file.derived };
   } catch (err) {
     throw new TransferError(classifyLocalError(err), { cause: err });
   }

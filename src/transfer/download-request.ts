@@ -138,6 +138,12 @@ export interface DownloadMetadata {
   readonly temporaryName: string;
   /** `dev:ino` of the temp file, to pass back as DownloadFileRequest.temporaryFileId. */
   readonly temporaryFileId: string;
+  /**
+   * The temp file is at the name derived from the job and the file (temp-file.ts
+   * derivedTempName): a later run or Cancel finds it without a record, so these facts may wait
+   * for the file's next record. False for a random name, which must be recorded at once.
+   */
+  readonly derivedName: boolean;
 }
 
 /** A failed transfer, classified. */

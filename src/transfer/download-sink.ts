@@ -5,7 +5,7 @@ import type { RateLimiter } from './download-request.ts';
 import { classifyLocalError } from './failure-table.ts';
 import type { HashSource, RunningDigests } from './running-digests.ts';
 import { TransferError } from './transfer-error.ts';
-import { giveWriteBuffer, takeWriteBuffer, WRITE_BUFFER_BYTES } from './write-buffers.ts';
+import { giveWriteBuffer, takeWriteBuffer, writerDone, writerStarted } from './write-buffers.ts';
 
 /** Positional writes allowed in flight at once. */
 const MAX_IN_FLIGHT = 2;
@@ -25,7 +25,7 @@ export interface SinkOptions {
 }
 
 /**
- * Writes a temp file from a stream of chunks: copies them into recycled 1 MiB buffers
+ * Writes a temp file from a stream of chunks: copies them into recycled buffers
  * (write-buffers.ts) and writes each full one with one positional write, so a socket's chunk
  * dies as soon as it is read and the memory of a transfer is a few warm buffers — keeping the
  * chunks by reference until their write completed let them outlive a minor GC or two, and
@@ -47,6 +47,11 @@ export class DownloadSink implements HashSource {
   /** This sink's written buffers, for its next fills (the shared pool gets them at release). */
   #spare: Buffer[] = [];
   #released = false;
+  /**
+   * The size of this sink's write buffers, chosen when it takes its first (write-buffers.ts:
+   * smaller beside other transfers); 0 before. Counted as a writer from then until release().
+   */
+  #bufferBytes = 0;
   #filled = 0;
   /** Local offset of the first byte of #fill. */
   #bufferStart: number;
@@ -96,7 +101,7 @@ export class DownloadSink implements HashSource {
   /**
    * Take `chunk` now, synchronously: null when the next may follow at once, else a promise to
    * wait for before the next (the rate limiter's grant, or a free write slot: the reader's
-   * socket stays paused meanwhile, so a transfer holds at most four 1 MiB buffers). Starts a
+   * socket stays paused meanwhile, so a transfer holds at most four write buffers). Starts a
    * checkpoint when one is due, without waiting for it. Throws a hook's exception, and rejects
    * with a LOCAL_FILE TransferError after a failed write or fdatasync.
    */
@@ -110,15 +115,16 @@ export class DownloadSink implements HashSource {
     const limiter = this.#opts.limiter;
     const n = chunk.byteLength;
     if (n > 0) this.#opts.digests?.feed(this.position, chunk);
-    // Copied into a recycled 1 MiB buffer: the socket's chunk dies at once (young, freed by the
+    // Copied into a recycled write buffer: the socket's chunk dies at once (young, freed by the
     // next minor GC) instead of living until its write completes.
     for (let from = 0; from < n; ) {
-      this.#fill ??= this.#spare.pop() ?? takeWriteBuffer();
-      const k = Math.min(n - from, WRITE_BUFFER_BYTES - this.#filled);
+      if (this.#bufferBytes === 0) this.#bufferBytes = writerStarted();
+      this.#fill ??= this.#spare.pop() ?? takeWriteBuffer(this.#bufferBytes);
+      const k = Math.min(n - from, this.#bufferBytes - this.#filled);
       this.#fill.set(k === n ? chunk : chunk.subarray(from, from + k), this.#filled);
       this.#filled += k;
       from += k;
-      if (this.#filled === WRITE_BUFFER_BYTES) this.#flushBuffer();
+      if (this.#filled === this.#bufferBytes) this.#flushBuffer();
     }
     transferBuffersUsed(n);
     // Back-pressure: past two writes in flight the socket waits for one to complete.
@@ -193,6 +199,7 @@ export class DownloadSink implements HashSource {
   /** Drop the chunks not written (the transfer is over; nothing more is accepted). */
   release(): void {
     this.#dropPending();
+    if (!this.#released && this.#bufferBytes !== 0) writerDone();
     this.#released = true;
     for (const buf of this.#spare) giveWriteBuffer(buf);
     this.#spare = [];
@@ -261,7 +268,10 @@ export class DownloadSink implements HashSource {
         await this.#fh.datasync();
       } catch (err) {
         this.#writeError ??= err;
-        this.#stopReader?.(err);
+        // As a LOCAL_FILE failure: the reader's error is the transfer's, and a raw ENOSPC there
+        // was taken for a network error (transient, retried for ever) when the next accept had
+        // already rolled back, leaving nothing for settleFailure's checkpoint to report.
+        this.#stopReader?.(new TransferError(classifyLocalError(err), { cause: err }));
         return;
       }
       // A rollback or reset meanwhile moved the file back: this sync proves nothing past it.

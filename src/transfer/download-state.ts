@@ -24,6 +24,8 @@ export class DownloadState {
   readonly timeouts: TransferTimeouts;
   readonly temporaryName: string;
   readonly temporaryFileId: string;
+  /** The temp file is at its derived name (DownloadMetadata.derivedName). */
+  readonly derivedName: boolean;
   bytesTotal: number;
   validators: RemoteValidators | null;
   /** A segmented download owns the temp file: the single-stream sink's reports are muted. */
@@ -45,6 +47,7 @@ export class DownloadState {
     bytesTotal: number,
     validators: RemoteValidators | null,
     digests: RunningDigests,
+    derivedName = false,
   ) {
     this.req = req;
     this.sink = sink;
@@ -52,6 +55,7 @@ export class DownloadState {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...req.options.timeouts };
     this.temporaryName = temp.path;
     this.temporaryFileId = temp.id;
+    this.derivedName = derivedName;
     this.bytesTotal = bytesTotal;
     this.validators = validators;
     this.digests = digests;
@@ -64,6 +68,7 @@ export class DownloadState {
       validators: this.validators,
       temporaryName: this.temporaryName,
       temporaryFileId: this.temporaryFileId,
+      derivedName: this.derivedName,
     });
   }
 

@@ -1,11 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { constants, type FileHandle, open } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { fstatSync } from 'node:fs';
+import { constants, type FileHandle, lstat, open, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /**
- * Temp files: hidden, next to the destination (`.<name>.<16 hex>.bits-tmp`), created with
- * O_CREAT|O_EXCL|O_NOFOLLOW mode 0600 so a planted file or symlink is never written through,
- * reopened with O_NOFOLLOW and checked (regular file, ours, one link, same dev/ino).
+ * Temp files: hidden, next to the destination, created with O_CREAT|O_EXCL|O_NOFOLLOW mode 0600
+ * so a planted file or symlink is never written through, reopened with O_NOFOLLOW and checked
+ * (regular file, ours, one link, same dev/ino). A job's file gets a name derived from the job id
+ * and the file's index (`.<name>.<16 hex of the job>-<index>.bits-tmp`), so a temp file whose
+ * name was never recorded (the process was killed first) is still known to be ours: the next
+ * run of the file replaces it, and Cancel deletes it (derivedTempName). Only when that name is
+ * taken by something that is not our regular file does the file get a random name
+ * (`.<name>.<16 hex>.bits-tmp`), which is then recorded before any byte is written to it.
  */
 
 /** Every temp file name ends with this. */
@@ -40,10 +46,32 @@ function randomHex8(): string {
   return entropy.pool.toString('hex', entropy.used - 8, entropy.used);
 }
 
-/** A fresh temp-file name for `localName` (same folder). */
+/** `localName`'s hidden base name, cut to keep the temp name within NAME_MAX. */
+function hiddenBase(localName: string): string {
+  return join(dirname(localName), `.${Buffer.from(basename(localName)).subarray(0, MAX_BASE).toString()}`);
+}
+
+/** A fresh random temp-file name for `localName` (same folder). */
 export function tempFileName(localName: string): string {
-  const base = Buffer.from(basename(localName)).subarray(0, MAX_BASE).toString();
-  return join(dirname(localName), `.${base}.${randomHex8()}${TEMP_SUFFIX}`);
+  return `${hiddenBase(localName)}.${randomHex8()}${TEMP_SUFFIX}`;
+}
+
+/** Which job's file a temp file belongs to. */
+export interface TempFileOwner {
+  readonly jobId: string;
+  readonly fileIndex: number;
+}
+
+/** The last job id hashed and its tag: the files of one job ask for the same one in a row. */
+const lastTag = { jobId: '', tag: '' };
+
+/** The temp name a job's file gets first: the same on every run, so a leftover is recognisable. */
+export function derivedTempName(localName: string, owner: TempFileOwner): string {
+  if (lastTag.jobId !== owner.jobId) {
+    lastTag.tag = createHash('sha256').update(owner.jobId).digest('hex').slice(0, 16);
+    lastTag.jobId = owner.jobId;
+  }
+  return `${hiddenBase(localName)}.${lastTag.tag}-${owner.fileIndex}${TEMP_SUFFIX}`;
 }
 
 /** True when `temporaryName` is a temp name this engine would pick for `localName`. */
@@ -51,17 +79,61 @@ export function isTempNameFor(temporaryName: string, localName: string): boolean
   return dirname(temporaryName) === dirname(localName) && basename(temporaryName).endsWith(TEMP_SUFFIX);
 }
 
-/** Create a new temp file; a name that exists (even as a dangling symlink) is skipped. */
-export async function createTempFile(localName: string): Promise<OpenTempFile> {
+/**
+ * Create a new temp file for `localName`: at the derived name of `owner` when it is free or holds
+ * our own leftover (a regular file of ours with one link, replaced), else at a random name (a
+ * name that exists, even as a dangling symlink, is skipped). `derived` says which.
+ */
+export async function createTempFile(
+  localName: string,
+  owner?: TempFileOwner,
+): Promise<OpenTempFile & { readonly derived: boolean }> {
+  if (owner !== undefined) {
+    const path = derivedTempName(localName, owner);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        return { ...(await createAt(path)), derived: true };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      if (attempt > 0 || !(await removeLeftover(path))) break;
+    }
+  }
   for (let attempt = 0; ; attempt++) {
-    const path = tempFileName(localName);
     try {
-      const handle = await open(path, CREATE_FLAGS, 0o600);
-      const st = await handle.stat({ bigint: true });
-      return { handle, path, id: `${st.dev}:${st.ino}`, size: 0 };
+      return { ...(await createAt(tempFileName(localName))), derived: false };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 8) throw err;
     }
+  }
+}
+
+async function createAt(path: string): Promise<OpenTempFile> {
+  const handle = await open(path, CREATE_FLAGS, 0o600);
+  try {
+    // On the event loop: an fstat never waits on the disk, a trip to the thread pool costs more.
+    const st = fstatSync(handle.fd, { bigint: true });
+    return { handle, path, id: `${st.dev}:${st.ino}`, size: 0 };
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}
+
+/**
+ * Delete what is at a derived temp name if it is an earlier run's leftover: a regular file of
+ * ours with one link (unlink removes a name, never what a symlink points to). True if gone.
+ */
+export async function removeLeftover(path: string): Promise<boolean> {
+  const st = await lstat(path).catch(() => null);
+  if (st === null) return true;
+  const uid = process.geteuid?.() ?? -1;
+  if (!st.isFile() || st.nlink !== 1 || (uid >= 0 && st.uid !== uid)) return false;
+  try {
+    await unlink(path);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 
@@ -86,7 +158,7 @@ export async function reopenTempFile(path: string, expectedId: string | null): P
     throw err;
   }
   try {
-    const st = await handle.stat({ bigint: true });
+    const st = fstatSync(handle.fd, { bigint: true });
     const id = `${st.dev}:${st.ino}`;
     const uid = process.geteuid?.() ?? -1;
     let why: string | null = null;

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { connect } from '../../src/client/connect.ts';
+import { derivedTempName } from '../../src/transfer/temp-file.ts';
 import { spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { failFirst, serving, startOrigin } from '../helpers/origin-server.ts';
@@ -23,6 +24,12 @@ import {
 
 // Restarts of bitsd seen through the CLI: on-demand start, a retry delay that outlives the
 // daemon, and a kill -9 between the files of a job.
+
+/** The daemon's job id of the CLI's `{GUID}`. */
+const jobIdOf = (guid: string): string => guid.slice(1, -1).toLowerCase();
+
+/** The temp files (`*.bits-tmp`) in a folder. */
+const tempFilesIn = (folder: string): string[] => readdirSync(folder).filter((name) => name.endsWith('.bits-tmp'));
 
 const alive = (pid: number): boolean => {
   try {
@@ -264,7 +271,7 @@ it('e2e: kill -9 while clients create and change jobs: every acknowledged call s
   }
 });
 
-it('e2e: /addfileset of 40 files, kill -9 in the middle: no finished file is fetched again, all 40 published', async () => {
+it('e2e: /addfileset of 40 files, kill -9 in the middle: no file reported transferred is fetched again, all 40 published', async () => {
   const home = await scratchDir('openbits-e2e-fileset-home-');
   const out = await scratchDir('openbits-e2e-fileset-out-');
   const files = await FileServer.start();
@@ -285,22 +292,73 @@ it('e2e: /addfileset of 40 files, kill -9 in the middle: no finished file is fet
     await cliOk(home.path, ['/addfileset', job, list]);
     assert.equal(await cliOk(home.path, ['/rawreturn', '/getfilestotal', job]), '40');
     await cliOk(home.path, ['/resume', job]);
-    // Files go one after another: once f(k+1) is asked for, f(k) is done.
+    // Files go one after another and f16 is held: f0–f15 are reported transferred (their round
+    // recorded) while f16 is asked for.
     const deadline = Date.now() + 30_000;
-    while (!files.hits.has('/f16.bin') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const reported = async () => Number(await cliOk(home.path, ['/rawreturn', '/getfilestransferred', job]));
+    while ((!files.hits.has('/f16.bin') || (await reported()) < 16) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const transferred = await reported();
     await killDaemon(daemon);
     killed.resolve();
     const started = [...files.hits.keys()].length;
     assert.ok(started >= 17 && started < 40, `the kill landed mid-set (${started} files started)`);
+    assert.ok(transferred >= 16, `${transferred} files reported transferred before the kill`);
+    // f16's temp file was never recorded (no checkpoint yet): it is at its derived name.
+    const leftover = derivedTempName(join(out.path, 'f16.bin'), { jobId: jobIdOf(job), fileIndex: 16 });
+    assert.ok(existsSync(leftover), 'the killed run left f16 at its derived temp name');
     daemon = await spawnDaemon(home.path);
     await waitForState(home.path, job, 'TRANSFERRED', { daemon, timeoutMs: 60_000 });
     await cliOk(home.path, ['/complete', job]);
     for (let i = 0; i < 40; i++) {
       assert.equal(await sha256File(join(out.path, `f${i}.bin`)), sha256(bodies[i] as Buffer), `f${i}`);
     }
-    for (let i = 0; i < started - 1; i++) {
-      assert.equal(files.hits.get(`/f${i}.bin`), 1, `f${i} was finished before the kill and not fetched again`);
+    assert.deepEqual(tempFilesIn(out.path), [], 'no temp file is left behind');
+    for (let i = 0; i < transferred; i++) {
+      assert.equal(
+        files.hits.get(`/f${i}.bin`),
+        1,
+        `f${i} was reported transferred before the kill: not fetched again`,
+      );
     }
+  } finally {
+    await stopDaemon(daemon);
+    await files.close();
+    await home.remove();
+    await out.remove();
+  }
+});
+
+it('e2e: kill -9 mid-file, restart, Cancel: no temp file is left behind, recorded or not', async () => {
+  const home = await scratchDir('openbits-e2e-cancel-home-');
+  const out = await scratchDir('openbits-e2e-cancel-out-');
+  const files = await FileServer.start();
+  const killed = Promise.withResolvers<void>();
+  const lines: string[] = ['# remote local'];
+  for (let i = 0; i < 6; i++) {
+    // f3 stops half way until after the Cancel: the restarted run is stuck there too.
+    const hold = i === 3 ? { hold: { at: 256 * 1024, release: killed.promise } } : {};
+    files.add(`/f${i}.bin`, 512 * 1024, { rateBps: 8 * MiB, ...hold });
+    lines.push(`${files.url(`/f${i}.bin`)} ${join(out.path, `f${i}.bin`)}`);
+  }
+  const list = join(home.path, 'files.txt');
+  writeFileSync(list, `${lines.join('\n')}\n`);
+  let daemon = await spawnDaemon(home.path);
+  try {
+    const job = await createJob(home.path, 'e2e-cancel-leftovers');
+    await cliOk(home.path, ['/addfileset', job, list]);
+    await cliOk(home.path, ['/resume', job]);
+    const deadline = Date.now() + 30_000;
+    while (!files.hits.has('/f3.bin') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await killDaemon(daemon);
+    assert.ok(tempFilesIn(out.path).length >= 1, 'the kill left temp files');
+    assert.ok(existsSync(derivedTempName(join(out.path, 'f3.bin'), { jobId: jobIdOf(job), fileIndex: 3 })));
+    daemon = await spawnDaemon(home.path);
+    await cliOk(home.path, ['/cancel', job]);
+    killed.resolve();
+    assert.deepEqual(tempFilesIn(out.path), [], 'Cancel removed every temp file');
+    assert.deepEqual(readdirSync(out.path), [], 'and published nothing');
   } finally {
     await stopDaemon(daemon);
     await files.close();

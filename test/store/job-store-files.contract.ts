@@ -179,6 +179,50 @@ export function jobStoreFileContract(factory: StoreFactory): void {
       assert.equal(job?.times.modificationTime, T0 + 5);
     });
 
+    test('updateFiles moves a remote name’s userinfo into the job’s credentials, as updateFile does', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1), file(2), file(3)], caller());
+      store.updateFiles(
+        id,
+        [
+          { index: 2, patch: { remoteName: 'https://bob:p%40ss@example.org/moved.bin' } },
+          { index: 0, patch: { bytesTotal: 10 } },
+        ],
+        T0 + 6,
+      );
+      const job = store.getJob(id);
+      assert.deepEqual(
+        job?.files.map((f) => [f.remoteName, f.bytesTotal]),
+        [
+          ['https://example.org/f1.bin', 10],
+          ['https://example.org/f2.bin', -1],
+          ['https://example.org/moved.bin', -1],
+        ],
+      );
+      assert.deepEqual(job?.credentials, [{ target: 'SERVER', scheme: 'BASIC', userName: 'bob', password: 'p@ss' }]);
+      assert.equal(job?.times.modificationTime, T0 + 6);
+    });
+
+    test('updateFiles applies a file’s changes in order: a second change is judged on the first', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1), file(2)], caller());
+      const twice = (transferred: number) => [
+        { index: 1, patch: { bytesTotal: 10 } },
+        { index: 1, patch: { bytesTransferred: transferred } },
+      ];
+      assertBitsError(() => store.updateFiles(id, twice(11), T0 + 7), 'E_INVALIDARG');
+      store.updateFiles(id, twice(10), T0 + 7);
+      assert.deepEqual(
+        store.getJob(id)?.files.map((f) => [f.bytesTotal, f.bytesTransferred]),
+        [
+          [-1, 0],
+          [10, 10],
+        ],
+      );
+    });
+
     test('saveCheckpoint records the durable offset; refused past the size and on final jobs', () => {
       createJob(store, 1);
       const id = jobId(1);

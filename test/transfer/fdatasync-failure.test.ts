@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { downloadFile } from '../../src/transfer/index.ts';
+import { derivedTempName } from '../../src/transfer/temp-file.ts';
 import { RecordedFile, sha256 } from '../helpers/download-request.ts';
 
 // fsyncgate (reliability-security-performance.md §1.2): an fdatasync error loses the bytes since
@@ -75,6 +76,9 @@ test('EIO from fdatasync (second call per thread on): LOCAL_FILE failure, temp f
   assert.equal(await f.tempSha256(), sha256(BODY));
 });
 
+/** download-job-child.ts's job. */
+const JOB_ID = '00000000-0000-4000-8000-000000000001';
+
 test('a job of many files: a file whose background fdatasync fails is never reported transferred, and fails the job', async () => {
   const child = new URL('../helpers/download-job-child.ts', import.meta.url).pathname;
   const folder = await mkdtemp(join(dir, 'job-'));
@@ -94,5 +98,8 @@ test('a job of many files: a file whose background fdatasync fails is never repo
   for (const i of out.transferred as number[]) {
     assert.equal(sha256(await readFile(out.temporaryNames[i])), sha256(bodies[i] as Buffer), `file ${i}'s bytes`);
   }
-  assert.equal((await stat(out.temporaryNames[failed])).size, 0, 'the failed file went back to its last checkpoint');
+  // Its name was never recorded (a transferred file's name comes with its TRANSFERRED record):
+  // it is at the name derived from the job and the file, where a later run or Cancel finds it.
+  const temp = derivedTempName(join(folder, `out${failed}.bin`), { jobId: JOB_ID, fileIndex: failed });
+  assert.equal((await stat(temp)).size, 0, 'the failed file went back to its last checkpoint');
 });

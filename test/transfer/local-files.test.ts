@@ -67,7 +67,8 @@ describe('temp files', () => {
     const f = file();
     await downloadFile(f.request());
     const temp = f.temporaryName ?? '';
-    assert.match(temp, new RegExp(`^${dir}/\\.l\\d+\\.bin\\.[0-9a-f]{16}\\.bits-tmp$`, 'u'));
+    // The name derived from the job and the file (16 hex of the job id, then the file's index).
+    assert.match(temp, new RegExp(`^${dir}/\\.l\\d+\\.bin\\.[0-9a-f]{16}-0\\.bits-tmp$`, 'u'));
     assert.equal((await stat(temp)).mode & 0o777, 0o600);
     await commitFile(temp, f.localName, { lastModified: 'Wed, 01 Jan 2025 00:00:00 GMT' });
     assert.equal(sha256(await readFile(f.localName)), sha256(BODY));
@@ -112,8 +113,11 @@ describe('temp files', () => {
     g.bytesTransferred = 5000;
     g.temporaryFileId = id;
     await downloadFile(g.request());
-    assert.notEqual(g.temporaryName, path);
+    // A regular file of ours at our own derived name is replaced, not trusted (fetched anew).
+    assert.equal(g.temporaryName, path);
+    assert.notEqual(g.temporaryFileId, id);
     assert.equal(g.restarts, 1);
+    assert.equal(await g.tempSha256(), sha256(BODY));
   });
 
   test('bytes past the recorded checkpoint are truncated before resuming', async () => {

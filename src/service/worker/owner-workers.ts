@@ -305,6 +305,9 @@ function applyReport(report: UploadReports, name: string, args: unknown[]): void
     case 'file':
       report.file(...(args as ReportArgs['file']));
       break;
+    case 'files':
+      report.files(...(args as ReportArgs['files']));
+      break;
     case 'checkpoint': {
       const [fileIndex, bytes, syncMs, segments] = args as [number, number, number | null, FileSegment[] | null];
       report.checkpoint(fileIndex, bytes, syncMs ?? undefined, segments ?? undefined);
@@ -433,6 +436,9 @@ export class OwnerWorkers implements OwnerIo {
   }
   deleteTempFile(owner: string, path: string): Promise<boolean> {
     return this.#call(owner, 'deleteTempFile', [path]);
+  }
+  removeLeftovers(owner: string, paths: readonly string[]): Promise<void> {
+    return this.#call(owner, 'removeLeftovers', [paths]);
   }
   async readReply(owner: string, path: string): Promise<StoredReply> {
     const reply = await this.#call<{ temporaryName: string; size: number; data: string | null }>(owner, 'readReply', [

@@ -1,5 +1,5 @@
 import { BitsError, type BitsErrorData, type FileSegment, type Job } from '../../core/index.ts';
-import type { FilePatch } from '../../store/job-store.ts';
+import type { FileChange, FilePatch } from '../../store/job-store.ts';
 import type { ReplyProgress, UploadSessionState } from '../../transfer/upload/index.ts';
 import type { RunOutcome } from '../download-runner.ts';
 
@@ -16,6 +16,7 @@ export type CallOp =
   | 'commitFile'
   | 'commitFiles'
   | 'deleteTempFile'
+  | 'removeLeftovers'
   | 'readReply'
   | 'discardUploadLocalState'
   | 'cancelUploadSession'
@@ -26,6 +27,7 @@ export type CallOp =
 export type ReportName =
   | 'connected'
   | 'file'
+  | 'files'
   | 'checkpoint'
   | 'sourceDropped'
   | 'progress'
@@ -95,6 +97,7 @@ export function fromWire(wire: WireError): Error {
 export interface ReportArgs {
   connected: [];
   file: [fileIndex: number, patch: FilePatch];
+  files: [changes: readonly FileChange[]];
   checkpoint: [fileIndex: number, bytesTransferred: number, syncMs?: number, segments?: readonly FileSegment[]];
   sourceDropped: [fileIndex: number, url: string, reason: string];
   progress: [fileIndex: number, bytesTransferred: number, bytesTotal: number, advanced: boolean];

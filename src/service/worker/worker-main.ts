@@ -35,6 +35,7 @@ export function runWorker(): void {
       io.commitFile('', temp as string, local as string, options as Parameters<typeof io.commitFile>[3]),
     commitFiles: ([items]) => io.commitFiles('', items as Parameters<typeof io.commitFiles>[1]),
     deleteTempFile: ([path]) => io.deleteTempFile('', path as string),
+    removeLeftovers: ([paths]) => io.removeLeftovers('', paths as string[]),
     // The reply's bytes travel as base64 (the channel carries JSON).
     readReply: async ([path]) => {
       const reply = await io.readReply('', path as string);
@@ -123,6 +124,7 @@ export function runWorker(): void {
     const reports: UploadReports = {
       connected: () => report('connected', []),
       file: (fileIndex, patch) => report('file', [fileIndex, patch]),
+      files: (changes) => report('files', [changes]),
       checkpoint: (fileIndex, bytes, syncMs, segments) =>
         report('checkpoint', [fileIndex, bytes, syncMs ?? null, segments ?? null]),
       sourceDropped: (fileIndex, url, reason) => report('sourceDropped', [fileIndex, url, reason]),

@@ -12,7 +12,7 @@ import {
   type Quotas,
   type WebhookDelivery,
 } from '../../core/index.ts';
-import { patchFile, patchJob } from '../job-patch.ts';
+import { patchFile, patchFiles, patchJob } from '../job-patch.ts';
 import {
   checkJobQuota,
   checkpointJob,
@@ -268,9 +268,14 @@ export class SqliteJobStore implements JobStore {
 
   updateFiles(id: string, changes: readonly FileChange[], now: number): void {
     this.#write(() => {
-      const job = changes.reduce((j, c) => patchFile(j, c.index, c.patch, now), this.#mustLoad(id));
+      const before = this.#mustLoadWithFiles(
+        id,
+        changes.map((c) => c.index),
+      );
+      const job = patchFiles(before, changes, now);
       for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile));
-      this.#sql.touchJob.run(now, id);
+      if (job.credentials !== before.credentials) this.#saveJob(job, before.state);
+      else this.#sql.touchJob.run(now, id);
     }, id);
   }
 
@@ -400,11 +405,19 @@ export class SqliteJobStore implements JobStore {
    * change, without parsing every file row of a 1,000-file job on each engine write.
    */
   #mustLoadWithFile(id: string, index: number): Job {
+    return this.#mustLoadWithFiles(id, [index]);
+  }
+
+  /** #mustLoadWithFile for several files (an updateFiles call reads only the files it changes). */
+  #mustLoadWithFiles(id: string, indexes: readonly number[]): Job {
     const row = this.#sql.selectJob.get(id) as Row | undefined;
     if (row === undefined) throw jobNotFound(id);
-    const fileRow = Number.isInteger(index) ? (this.#sql.selectFile.get(id, index) as Row | undefined) : undefined;
     const files: JobFile[] = [];
-    if (fileRow !== undefined) files[index] = rowToFile(fileRow);
+    for (const index of indexes) {
+      if (!Number.isInteger(index) || files[index] !== undefined) continue;
+      const fileRow = this.#sql.selectFile.get(id, index) as Row | undefined;
+      if (fileRow !== undefined) files[index] = rowToFile(fileRow);
+    }
     return { ...rowToJob(row, []), files };
   }
 

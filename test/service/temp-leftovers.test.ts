@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, it } from 'node:test';
+import { ManualNetworkSource } from '../../src/scheduler/network.ts';
+import { createManager } from '../../src/service/manager.ts';
+import { openSqliteJobStore } from '../../src/store/sqlite/index.ts';
+import { derivedTempName } from '../../src/transfer/temp-file.ts';
+import { FileServer } from '../helpers/file-server.ts';
+import { tempDir } from '../helpers/manager-harness.ts';
+import { TestClock } from '../helpers/test-clock.ts';
+
+// A run records a temp file's name with the file's first record, so a process killed before it
+// leaves temp files no record names, at the names derived from the job and the file. Cancel
+// removes exactly those when they are our own regular files, and nothing else.
+
+let server: FileServer;
+before(async () => {
+  server = await FileServer.start();
+});
+after(async () => {
+  await server.close();
+});
+
+it('Cancel removes unrecorded leftovers at derived temp names; a symlink or a foreign name there is left alone', async (t) => {
+  const home = tempDir();
+  const dir = tempDir();
+  t.after(() => {
+    for (const path of [home, dir]) rmSync(path, { recursive: true, force: true });
+  });
+  const store = openSqliteJobStore(join(home, 'jobs.db'));
+  t.after(() => store.close());
+  const m = await createManager({ home, clock: new TestClock(), network: new ManualNetworkSource(true), store });
+  server.add('/x.bin', 1000);
+  const job = await m.createJob('leftovers');
+  const dests = [0, 1, 2].map((i) => join(dir, `f${i}.bin`));
+  for (const dest of dests) await m.addFile(job.id, server.url('/x.bin'), dest);
+  const derived = dests.map((dest, fileIndex) => derivedTempName(dest, { jobId: job.id, fileIndex }));
+  // f0: what a run killed mid-file leaves (no record names it).
+  writeFileSync(derived[0] as string, 'partial bytes', { mode: 0o600 });
+  // f1: someone else's symlink at the derived name: never followed, never removed.
+  const canary = join(dir, 'canary');
+  writeFileSync(canary, 'keep me');
+  symlinkSync(canary, derived[1] as string);
+  // f2: its record names an older temp file (a run found it replaced and started afresh at the
+  // derived name, then was killed before recording that): both go.
+  const older = join(dir, '.f2.bin.0123456789abcdef.bits-tmp');
+  writeFileSync(older, 'older', { mode: 0o600 });
+  writeFileSync(derived[2] as string, 'restarted', { mode: 0o600 });
+  store.updateFile(job.id, 2, { temporaryName: older }, Date.now());
+  // A temp-looking name of another job is not ours to delete.
+  const foreign = derivedTempName(dests[2] as string, { jobId: 'another-job', fileIndex: 2 });
+  writeFileSync(foreign, 'not ours', { mode: 0o600 });
+  assert.equal(await m.cancel(job.id), 'S_OK');
+  assert.equal(existsSync(derived[0] as string), false, 'the leftover is gone');
+  assert.ok(lstatSync(derived[1] as string).isSymbolicLink(), 'the symlink stays');
+  assert.equal(readlinkSync(derived[1] as string), canary);
+  assert.equal(readFileSync(canary, 'utf8'), 'keep me');
+  assert.equal(readFileSync(foreign, 'utf8'), 'not ours');
+  assert.equal(existsSync(older), false, 'the recorded temp file is deleted');
+  assert.equal(existsSync(derived[2] as string), false, 'and the unrecorded one at the derived name');
+  await m.close();
+});

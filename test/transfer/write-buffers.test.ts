@@ -1,0 +1,100 @@
+import assert from 'node:assert/strict';
+import { type FileHandle, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { DownloadSink } from '../../src/transfer/download-sink.ts';
+import {
+  giveWriteBuffer,
+  pooledWriteBuffers,
+  SHARED_WRITE_BUFFER_BYTES,
+  takeWriteBuffer,
+  WRITE_BUFFER_BYTES,
+  writerDone,
+  writerStarted,
+} from '../../src/transfer/write-buffers.ts';
+import { TestClock } from '../helpers/test-clock.ts';
+
+const MiB = 1024 * 1024;
+
+describe('write buffers', () => {
+  test('a transfer writing alone writes 1 MiB at a time; one starting beside others takes 256 KiB buffers', () => {
+    assert.deepEqual([writerStarted(), writerStarted(), writerStarted()], [MiB, 256 * 1024, 256 * 1024]);
+    writerDone();
+    writerDone();
+    writerDone();
+    assert.equal(writerStarted(), MiB, 'alone again: 1 MiB');
+    writerDone();
+  });
+
+  test('a burst is recycled up to one sink worth of 1 MiB buffers and eight of 256 KiB; past that the memory is freed at once', () => {
+    for (const [size, kept] of [
+      [WRITE_BUFFER_BYTES, 4],
+      [SHARED_WRITE_BUFFER_BYTES, 32],
+    ] as const) {
+      const burst = Array.from({ length: kept + 4 }, () => takeWriteBuffer(size));
+      for (const b of burst) assert.equal(b.byteLength, size);
+      const external = process.memoryUsage().arrayBuffers;
+      for (const b of burst) giveWriteBuffer(b);
+      assert.equal(pooledWriteBuffers(size), kept);
+      // The 4 past the bound are detached now (empty), not left to a later full GC.
+      assert.equal(burst.filter((b) => b.byteLength === 0).length, 4);
+      assert.ok(external - process.memoryUsage().arrayBuffers >= 4 * size);
+      // The next burst takes the kept ones back: no new allocation for them.
+      const again = Array.from({ length: kept }, () => takeWriteBuffer(size));
+      assert.equal(pooledWriteBuffers(size), 0);
+      for (const b of again) assert.ok(burst.includes(b) && b.byteLength === size);
+      for (const b of again) giveWriteBuffer(b);
+    }
+  });
+
+  test('three sinks at once: the first writes 1 MiB pieces, the others 256 KiB ones; the bytes are the same', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'openbits-wbuf-'));
+    const sizes: number[][] = [[], [], []];
+    const handles: FileHandle[] = [];
+    try {
+      const sinks = await Promise.all(
+        sizes.map(async (seen, i) => {
+          const fh = await open(join(dir, `f${i}`), 'w+');
+          handles.push(fh);
+          // The real file handle, its positional writes recorded.
+          const recording = new Proxy(fh, {
+            get(target, prop) {
+              if (prop === 'write') {
+                return (buf: Buffer, off: number, len: number, pos: number) => {
+                  seen.push(len);
+                  return target.write(buf, off, len, pos);
+                };
+              }
+              const v = Reflect.get(target, prop);
+              return typeof v === 'function' ? v.bind(target) : v;
+            },
+          });
+          return new DownloadSink(recording, 0, {
+            clock: new TestClock(),
+            checkpointBytes: 64 * MiB,
+            checkpointMs: 60_000,
+            limiter: null,
+            signal: new AbortController().signal,
+            onCheckpoint: () => undefined,
+            onProgress: () => undefined,
+          });
+        }),
+      );
+      const chunk = Buffer.alloc(64 * 1024, 5);
+      for (let k = 0; k < 32; k++) await Promise.all(sinks.map((s) => s.write(chunk)));
+      for (const s of sinks) {
+        await s.checkpoint();
+        s.release();
+      }
+      assert.deepEqual(sizes, [Array(2).fill(MiB), Array(8).fill(256 * 1024), Array(8).fill(256 * 1024)]);
+      for (let i = 0; i < 3; i++) assert.deepEqual(await readFile(join(dir, `f${i}`)), Buffer.alloc(2 * MiB, 5));
+      // Released: the next sink alone writes 1 MiB pieces again.
+      assert.equal(writerStarted(), MiB);
+      writerDone();
+    } finally {
+      for (const fh of handles) await fh.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
