@@ -64,8 +64,21 @@ export class JobRuns implements SchedulerActions {
     return this.#runners.get(jobId)?.run?.live;
   }
 
-  /** Scheduler: QUEUED → CONNECTING, and run — unless a wait condition holds the job back. */
+  /**
+   * Scheduler: QUEUED → CONNECTING, and run — unless a wait condition holds the job back. While a
+   * call holds the job (a Cancel reading it before its own commit, a Resume still returning), the
+   * pick waits for it, so it never changes the job under that call.
+   */
   start(jobId: string): void {
+    if (this.#closed || this.#runners.has(jobId)) return;
+    if (this.#p.locks.isHeld(jobId)) {
+      this.#p.locks.background(jobId, async () => this.#start(jobId));
+      return;
+    }
+    this.#start(jobId);
+  }
+
+  #start(jobId: string): void {
     if (this.#closed || this.#runners.has(jobId)) return;
     const job = this.#p.store.getJob(jobId);
     if (job?.state !== 'QUEUED') return;

@@ -6,10 +6,11 @@ import { after, before, test } from 'node:test';
 import type { ManagerEvent } from '../../src/api/bits-manager.ts';
 import { ManualNetworkSource } from '../../src/scheduler/network.ts';
 import { createManager } from '../../src/service/manager.ts';
+import { localIo, type OwnerIo } from '../../src/service/owner-io.ts';
 import { openSqliteJobStore, SqliteJobStore } from '../../src/store/index.ts';
 import { WalSync } from '../../src/store/sqlite/wal-sync.ts';
 import { FileServer } from '../helpers/file-server.ts';
-import { tempDir } from '../helpers/manager-harness.ts';
+import { tempDir, waitForState } from '../helpers/manager-harness.ts';
 import { TestClock } from '../helpers/test-clock.ts';
 import { until } from '../helpers/until.ts';
 
@@ -65,6 +66,65 @@ test('a Cancel right after a Resume commits without waiting for the pick’s syn
     hold = false;
     for (const go of held.splice(0)) go();
     peek.close();
+    await m.close();
+  }
+});
+
+// A QUEUED job that cannot run yet (one background job at a time) is cancelled; while the Cancel
+// is between reading the job and committing CANCELLED (removing leftovers, real I/O), the running
+// job ends and the scheduler would start this one. The pick must wait for the Cancel.
+test('a Cancel of a queued job is not undone by a run starting while it removes leftovers', async () => {
+  const home = tempDir();
+  const clock = new TestClock();
+  const real = localIo(clock);
+  let gate: (() => void) | null = null;
+  let entered = false;
+  const io: OwnerIo = {
+    ...real,
+    removeLeftovers: async (owner, paths) => {
+      if (paths.some((p) => p.includes('queued.bin'))) {
+        entered = true;
+        await new Promise<void>((resolve) => {
+          gate = resolve;
+        });
+      }
+      return real.removeLeftovers(owner, paths);
+    },
+  };
+  const m = await createManager({
+    home,
+    clock,
+    io,
+    network: new ManualNetworkSource(true),
+    policy: { maxBackgroundJobs: 1 },
+  });
+  let release = (): void => {};
+  try {
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server.add('/running.bin', 1 << 20, { rateBps: 1 << 20, hold: { at: 1024, release: held } });
+    server.add('/queued.bin', 1000);
+    const work = tempDir();
+    const running = await m.createJob('running');
+    await m.addFile(running.id, server.url('/running.bin'), join(work, 'running.bin'));
+    await m.resume(running.id);
+    await waitForState(m, running.id, 'TRANSFERRING');
+    const queued = await m.createJob('queued');
+    await m.addFile(queued.id, server.url('/queued.bin'), join(work, 'queued.bin'));
+    await m.resume(queued.id);
+    assert.equal((await m.getJob(queued.id)).state, 'QUEUED', 'one background job at a time');
+    const cancelled = m.cancel(queued.id);
+    await until(() => entered, 'the Cancel removing leftovers');
+    // The running job ends: the scheduler plans again and would pick the queued one now.
+    await m.cancel(running.id);
+    (gate as (() => void) | null)?.();
+    assert.equal(await cancelled, 'S_OK');
+    assert.equal(m.peekState(queued.id), 'CANCELLED');
+    assert.equal(server.hits.get('/queued.bin') ?? 0, 0);
+  } finally {
+    release();
+    (gate as (() => void) | null)?.();
     await m.close();
   }
 });
