@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { fstatSync } from 'node:fs';
+import { fstatSync, type Stats } from 'node:fs';
 import { constants, type FileHandle, lstat, open, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -96,7 +96,7 @@ export async function createTempFile(
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      if (attempt > 0 || !(await removeLeftover(path))) break;
+      if (attempt > 0 || (await removeLeftover(path)) !== 'gone') break;
     }
   }
   for (let attempt = 0; ; attempt++) {
@@ -122,18 +122,24 @@ async function createAt(path: string): Promise<OpenTempFile> {
 
 /**
  * Delete what is at a derived temp name if it is an earlier run's leftover: a regular file of
- * ours with one link (unlink removes a name, never what a symlink points to). True if gone.
+ * ours with one link (unlink removes a name, never what a symlink points to). 'gone' when nothing
+ * is there any more, 'not-ours' when something else is (left alone), 'failed' when a leftover of
+ * ours, or what is there, could not be removed or even looked at (EACCES, EROFS, EIO).
  */
-export async function removeLeftover(path: string): Promise<boolean> {
-  const st = await lstat(path).catch(() => null);
-  if (st === null) return true;
+export async function removeLeftover(path: string): Promise<'gone' | 'not-ours' | 'failed'> {
+  let st: Stats;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'failed';
+  }
   const uid = process.geteuid?.() ?? -1;
-  if (!st.isFile() || st.nlink !== 1 || (uid >= 0 && st.uid !== uid)) return false;
+  if (!st.isFile() || st.nlink !== 1 || (uid >= 0 && st.uid !== uid)) return 'not-ours';
   try {
     await unlink(path);
-    return true;
+    return 'gone';
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'failed';
   }
 }
 
