@@ -173,7 +173,10 @@ async function startUserDaemon(): Promise<void> {
       onIdle: () => shutdown(`idle for ${args.idleTimeoutSeconds} s with no job that can run`),
     });
   }
-  if (stopRequested !== undefined) shutdown(stopRequested);
-  else void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${paths.socketPath}` });
+  if (stopRequested !== undefined) {
+    shutdown(stopRequested);
+    return;
+  }
+  void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${paths.socketPath}` });
   warmUpTransfers(systemClock, (ms) => logger.debug({ ms: Math.round(ms) }, 'transfer modules loaded'));
 }

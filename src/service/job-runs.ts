@@ -67,12 +67,17 @@ export class JobRuns implements SchedulerActions {
   /**
    * Scheduler: QUEUED → CONNECTING, and run — unless a wait condition holds the job back. While a
    * call holds the job (a Cancel reading it before its own commit, a Resume still returning), the
-   * pick waits for it, so it never changes the job under that call.
+   * pick waits for it, so it never changes the job under that call; then the scheduler plans
+   * again rather than picking it blindly: meanwhile the slot may have gone to another job.
    */
   start(jobId: string): void {
     if (this.#closed || this.#runners.has(jobId)) return;
     if (this.#p.locks.isHeld(jobId)) {
-      this.#p.locks.background(jobId, async () => this.#start(jobId));
+      const plan = (): void => {
+        if (!this.#closed) this.#p.scheduler.kick();
+      };
+      // After run() settled, the lock is free again: planning inside it would only defer again.
+      void this.#p.locks.run(jobId, () => undefined).then(plan, plan);
       return;
     }
     this.#start(jobId);
