@@ -142,6 +142,9 @@ export class Scheduler {
     this.#setPhase(jobId, e, 'running');
     e.runningSince = this.#clock.monotonicMs();
     this.#armMax(jobId, e);
+    // Plan again: the time slice of a job that started after the last plan needs its timer, and
+    // a start that waited (behind a call, or for its pick's sync) may find the line changed.
+    this.kick();
   }
 
   /**
