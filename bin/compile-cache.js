@@ -12,11 +12,14 @@ import { join } from 'node:path';
 const { mkdirSync, statSync } = nodeModule.createRequire(import.meta.url)('node:fs');
 const cacheHome = process.env.OPENBITS_HOME || process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
 const cacheDir = join(cacheHome, process.env.OPENBITS_HOME ? 'compile-cache' : 'openbits/compile-cache');
+/** The folder of this user's caches (also the CLI bundle's code cache, load-bundle.js), or undefined. */
+export let COMPILE_CACHE_DIR;
 try {
   const owner = statSync(cacheHome, { throwIfNoEntry: false })?.uid;
   if (owner === undefined || owner === process.getuid?.()) {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     nodeModule.enableCompileCache?.(cacheDir);
+    COMPILE_CACHE_DIR = cacheDir;
   }
 } catch {
   // No cache.

@@ -33,11 +33,12 @@ export function moduleUrl(path) {
 
 /**
  * The CLIs' entry (src/cli/bin-entry.ts): from dist/ the one-file bundle dist/cli.cjs
- * (scripts/build-cli.ts), whose start-up reads one file instead of sixty modules.
+ * (scripts/build-cli.ts), whose start-up reads one file instead of sixty modules, run by `load`
+ * (the bins pass load-bundle.js's, which keeps a code cache made after a run).
  */
-export async function cliEntry() {
+export async function cliEntry(load = require) {
   if (RUN_FROM === 'src') return import(moduleUrl('cli/bin-entry'));
   const bundle = new URL('dist/cli.cjs', root);
   mustExist(bundle);
-  return require(fileURLToPath(bundle));
+  return load(fileURLToPath(bundle));
 }

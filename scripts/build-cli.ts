@@ -33,17 +33,28 @@ const importMetaOfDist: Plugin = {
         .replaceAll('import.meta.url', `new URL(${JSON.stringify(built)}, __openbitsDist).href`)
         .replaceAll('import.meta.dirname', `require('node:path').dirname(__openbitsFile(${JSON.stringify(built)}))`)
         .replaceAll('import.meta.filename', `__openbitsFile(${JSON.stringify(built)})`)
-        .replaceAll('import.meta.resolve(', '__openbitsResolve(');
+        .replaceAll('import.meta.resolve(', '__openbitsResolve(')
+        .replace(HOST_IMPORT, '__openbitsImport(');
       return { contents: text, loader: 'ts' };
     });
   },
 };
+
+/**
+ * A dynamic import() of something outside the bundle (a builtin, a package, a file URL) but not
+ * a type (`typeof import('x')`) nor a module of src/ (esbuild bundles those). Such imports go
+ * through __openbitsImport: bin/load-bundle.js runs the bundle as a vm.Script, where import()
+ * would need an experimental option, and passes an import() of its own; a plain require() of
+ * the bundle (the tests) uses the bundle's own import().
+ */
+const HOST_IMPORT = /(?<!typeof\s+)\bimport\((?!\s*['"]\.)/gu;
 
 const BANNER = [
   '"use strict";',
   "const __openbitsDist = require('node:url').pathToFileURL(__dirname + '/').href;",
   "const __openbitsFile = (built) => require('node:path').join(__dirname, built);",
   "const __openbitsResolve = (s) => require('node:url').pathToFileURL(require.resolve(s)).href;",
+  "const __openbitsImport = typeof __openbitsHostImport === 'function' ? __openbitsHostImport : (s) => import(s);",
 ].join('\n');
 
 /** Writes dist/cli.cjs (and its source map) under `outRoot` (default: the package's root). */

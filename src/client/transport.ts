@@ -1,12 +1,11 @@
 import { lstatSync } from 'node:fs';
-import type { Agent, IncomingMessage, RequestOptions } from 'node:http';
 import { dirname } from 'node:path';
 import type { Operation, OperationName, OperationResult } from '../api/operation.ts';
 import { checker, VERSION_HEADER } from '../api/operation.ts';
 import type { DaemonStatus } from '../api/schemas.ts';
 import { BitsError, type BitsErrorData } from '../core/bits-error.ts';
 import { OPENBITS_VERSION } from '../core/version.ts';
-import { http } from './node-http.ts';
+import { UnixHttpClient, type UnixReply } from './unix-http.ts';
 
 /** Connection codes that mean "nobody is listening": the request never reached a daemon. */
 const NOT_RUNNING = new Set(['ENOENT', 'ECONNREFUSED', 'ENOTSOCK']);
@@ -39,8 +38,8 @@ interface Reply {
 }
 
 /**
- * HTTP+JSON over the daemon's Unix socket with a keep-alive node:http Agent (node:http rather
- * than undici: a CLI call loads in a fraction of the time, and the calls are small). Replies of
+ * HTTP+JSON over the daemon's Unix socket, spoken on node:net by unix-http.ts (not node:http,
+ * whose client costs a CLI process more than the call itself, nor undici). Replies of
  * a daemon of another version are checked against the API schemas (TypeBox, loaded then); a
  * daemon of this version runs the same code, so its replies are trusted and a CLI call never
  * loads TypeBox. Failures
@@ -50,15 +49,15 @@ interface Reply {
  */
 export class Transport {
   readonly socketPath: string;
-  readonly #agent: Agent;
+  readonly #http: UnixHttpClient;
   readonly #timeoutMs: number;
   #closed = false;
 
   constructor(options: TransportOptions) {
     this.socketPath = options.socketPath;
     this.#timeoutMs = options.timeoutMs ?? 30_000;
-    // Idle sockets are kept for as long as the server's Keep-Alive header allows, less a second.
-    this.#agent = new http.Agent({ keepAlive: true });
+    // Idle connections are kept for as long as the server's Keep-Alive header allows, less a second.
+    this.#http = new UnixHttpClient(options.socketPath);
   }
 
   /** Run one operation. */
@@ -95,17 +94,17 @@ export class Transport {
   }
 
   async #exchange(method: string, path: string, body: string | undefined): Promise<Reply> {
-    const res = await this.#send(method, path, body, { agent: this.#agent, timeoutMs: this.#timeoutMs });
+    const res = await this.#send(method, path, body, { keepAlive: true, timeoutMs: this.#timeoutMs });
     let text: string;
     try {
-      text = await readText(res);
+      text = await res.text();
     } catch (err) {
       throw connectionError(err, this.socketPath);
     }
     const sameVersion = res.headers[VERSION_HEADER] === OPENBITS_VERSION;
     if (res.statusCode === 204) return { body: undefined, sameVersion };
     const parsed = parseJson(text);
-    const status = res.statusCode ?? 0;
+    const status = res.statusCode;
     if (status >= 200 && status < 300) {
       if (parsed === undefined) throw new BitsError('E_FAIL', `bitsd sent a reply that is not JSON (${path})`);
       return { body: parsed, sameVersion };
@@ -123,71 +122,44 @@ export class Transport {
    */
   async stream(path: string, signal: AbortSignal, idleTimeoutMs: number): Promise<StreamReply> {
     const res = await this.#send('GET', path, undefined, {
-      agent: false,
+      keepAlive: false,
       timeoutMs: idleTimeoutMs,
       signal,
       headers: { accept: 'text/event-stream' },
     });
-    return { statusCode: res.statusCode ?? 0, body: res, text: () => readText(res) };
+    return { statusCode: res.statusCode, body: res.body, text: () => res.text() };
   }
 
   #send(
     method: string,
     path: string,
     body: string | undefined,
-    options: { agent: Agent | false; timeoutMs: number; signal?: AbortSignal; headers?: Record<string, string> },
-  ): Promise<IncomingMessage> {
+    options: { keepAlive: boolean; timeoutMs: number; signal?: AbortSignal; headers?: Record<string, string> },
+  ): Promise<UnixReply> {
     if (this.#closed) {
       return Promise.reject(new BitsError('E_FAIL', 'this openbits client is closed; connect() again'));
     }
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = { ...options.headers };
-      if (body !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(body);
-      }
-      const request: RequestOptions & { servername: string } = {
-        socketPath: this.socketPath,
-        agent: options.agent,
-        host: 'bitsd',
-        // No TLS here, so no server name: without one the agent asks isIP('bitsd'), whose first
-        // call compiles Node's IPv6 pattern, 6 ms of a 70 ms `bitsadmin /list`.
-        servername: '',
-        path,
+    const headers: Record<string, string> = { ...options.headers };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return this.#http
+      .request({
         method,
+        path,
         headers,
+        ...(body === undefined ? {} : { body }),
+        timeoutMs: options.timeoutMs,
         ...(options.signal === undefined ? {} : { signal: options.signal }),
-      };
-      const req = http.request(request, (res) => {
-        // The same inactivity limit applies while the body arrives.
-        res.socket.setTimeout(options.timeoutMs);
-        resolve(res);
+        keepAlive: options.keepAlive,
+      })
+      .catch((err: unknown) => {
+        throw connectionError(err, this.socketPath);
       });
-      req.setTimeout(options.timeoutMs, () => {
-        req.destroy(Object.assign(new Error(`no reply within ${options.timeoutMs} ms`), { code: 'ETIMEDOUT' }));
-      });
-      req.once('error', (err) => reject(connectionError(err, this.socketPath)));
-      req.end(body);
-    });
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    this.#agent.destroy();
+    this.#http.close();
   }
-}
-
-function readText(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      text += chunk;
-    });
-    res.once('end', () => resolve(text));
-    res.once('error', reject);
-    res.once('aborted', () => reject(Object.assign(new Error('the reply was cut short'), { code: 'ECONNRESET' })));
-  });
 }
 
 function parseJson(text: string): unknown {

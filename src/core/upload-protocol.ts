@@ -48,6 +48,14 @@ export const BITS_HEADERS = {
   methodOverride: 'X-Http-Method-Override',
 } as const;
 
+/**
+ * Our server's own Ack header (not [MC-BUP]): the largest fragment it accepts, in bytes. The
+ * protocol lets either side bound fragment sizes (§9.4) but gives no way to say so; without it a
+ * client keeps to the Windows ceiling (13 MB, under IIS's 30 MB request filter), with it ours
+ * may send more per round trip. Other clients ignore it.
+ */
+export const MAX_FRAGMENT_HEADER = 'X-Bits-Max-Fragment-Size';
+
 /** Headers of the back-end notification (§8.2): the `DataFile` names the wire uses (§10). */
 export const NOTIFY_HEADERS = {
   originalRequestUrl: 'BITS-Original-Request-URL',
@@ -197,6 +205,8 @@ export interface AckFields {
   readonly hostIdFallbackTimeoutS: number | undefined;
   readonly errorCode: number | undefined;
   readonly errorContext: number | undefined;
+  /** `X-Bits-Max-Fragment-Size` (our server's advertisement); undefined when absent or invalid. */
+  readonly maxFragmentSize: number | undefined;
 }
 
 /** Header lookup for any header-bag shape: a Headers-like getter or a plain record. */
@@ -231,6 +241,7 @@ export function parseAck(headers: HeaderSource): AckFields {
       headerValue(headers, BITS_HEADERS.errorCode) ?? headerValue(headers, BITS_HEADERS.errorCodeSpec),
     ),
     errorContext: parseErrorContext(headerValue(headers, BITS_HEADERS.errorContext)),
+    maxFragmentSize: parseReceivedContentRange(headerValue(headers, MAX_FRAGMENT_HEADER)),
   };
 }
 

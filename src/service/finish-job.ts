@@ -30,7 +30,7 @@ export async function publishFiles(job: Job, store: JobStore, io: OwnerIo, now: 
     }
     publish.push(file);
   }
-  await removeLeftovers(job, io);
+  if (!(await removeLeftovers(job, io))) undeleted = true;
   const outcomes = await io.commitFiles(
     job.owner,
     publish.map((file) => ({
@@ -70,7 +70,7 @@ export async function discardFiles(job: Job, io: OwnerIo): Promise<ResultCode> {
     if (file.completed || file.temporaryName === null) continue;
     if (!(await io.deleteTempFile(job.owner, file.temporaryName))) undeleted = true;
   }
-  await removeLeftovers(job, io);
+  if (!(await removeLeftovers(job, io))) undeleted = true;
   return undeleted ? 'BG_S_UNABLE_TO_DELETE_FILES' : 'S_OK';
 }
 
@@ -82,8 +82,8 @@ export async function discardFiles(job: Job, io: OwnerIo): Promise<ResultCode> {
  * transferred; their derived names are swept (a later run would replace them). A file
  * whose record names another temp file (one the run found replaced and started afresh) counts too.
  */
-async function removeLeftovers(job: Job, io: OwnerIo): Promise<void> {
-  if (job.type !== 'DOWNLOAD') return;
+async function removeLeftovers(job: Job, io: OwnerIo): Promise<boolean> {
+  if (job.type !== 'DOWNLOAD') return true;
   const paths: string[] = [];
   let window = MAX_UNRECORDED;
   for (const file of job.files) {
@@ -94,5 +94,5 @@ async function removeLeftovers(job: Job, io: OwnerIo): Promise<void> {
     const derived = derivedTempName(file.localName, { jobId: job.id, fileIndex: file.index });
     if (file.temporaryName !== derived) paths.push(derived);
   }
-  if (paths.length > 0) await io.removeLeftovers(job.owner, paths);
+  return paths.length === 0 || (await io.removeLeftovers(job.owner, paths));
 }

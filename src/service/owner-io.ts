@@ -54,8 +54,9 @@ export interface OwnerIo {
   /**
    * Cancel, Complete of partial files: delete what is at these derived temp names when it is an
    * unrecorded leftover of ours (temp-file.ts removeLeftover); anything else is left alone.
+   * False when one of them could not be removed (BG_S_UNABLE_TO_DELETE_FILES).
    */
-  removeLeftovers(owner: string, paths: readonly string[]): Promise<void>;
+  removeLeftovers(owner: string, paths: readonly string[]): Promise<boolean>;
   readReply(owner: string, path: string): Promise<StoredReply>;
   discardUploadLocalState(owner: string, state: UploadSessionState): Promise<boolean>;
   cancelUploadSession(owner: string, request: CancelSessionRequest, signal: AbortSignal): Promise<CancelOutcome>;
@@ -115,9 +116,8 @@ export function localIo(clock: Clock): OwnerIo {
     commitFile: (_owner, temporaryName, localName, options) => commitFile(temporaryName, localName, options),
     commitFiles: async (_owner, items) => (await commitFiles(items)).map((err) => err?.toJSON() ?? null),
     deleteTempFile: (_owner, path) => deleteTempFile(path),
-    removeLeftovers: async (_owner, paths) => {
-      await Promise.all(paths.map((path) => removeLeftover(path)));
-    },
+    removeLeftovers: async (_owner, paths) =>
+      (await Promise.all(paths.map((path) => removeLeftover(path)))).every((outcome) => outcome !== 'failed'),
     readReply: async (_owner, path) => (await import('../transfer/upload/reply.ts')).readReply(path),
     discardUploadLocalState: async (_owner, state) => (await uploadSessions()).discardUploadLocalState(state),
     cancelUploadSession: async (_owner, request, signal) =>

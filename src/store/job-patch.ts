@@ -210,7 +210,37 @@ const FILE_VALIDATORS: { readonly [K in keyof FilePatch]-?: (value: unknown, job
 export function patchFile(job: Job, index: number, patch: FilePatch, now: number): Job {
   checkNow(now);
   assertNotFinal(job, 'file update');
-  const file: Record<string, unknown> = { ...fileAt(job, index) };
+  const { file, credentials } = patchedFile(job, fileAt(job, index), patch);
+  return { ...replaceFile(job, file, now), credentials };
+}
+
+/**
+ * Several files' changes (updateFiles), each applied as patchFile would (in order, so a second
+ * change of a file sees the first), the file list copied once at the end: patching a round of 16
+ * files, or Complete's 1,000, costs O(changes + files), never a walk of the list per change.
+ */
+export function patchFiles(job: Job, changes: readonly FileChange[], now: number): Job {
+  checkNow(now);
+  assertNotFinal(job, 'file update');
+  const patched = new Map<number, JobFile>();
+  let credentials = job.credentials;
+  for (const { index, patch } of changes) {
+    const next = patchedFile({ ...job, credentials }, patched.get(index) ?? fileAt(job, index), patch);
+    patched.set(index, next.file);
+    credentials = next.credentials;
+  }
+  const files = job.files.slice();
+  for (const [index, file] of patched) files[index] = file;
+  return { ...job, credentials, files, times: { ...job.times, modificationTime: now } };
+}
+
+/** One file's change on a copy of it, and the job's credentials after it (a new remote name's userinfo joins them); the list is not touched. */
+function patchedFile(
+  job: Job,
+  current: JobFile,
+  patch: FilePatch,
+): { readonly file: JobFile; readonly credentials: Job['credentials'] } {
+  const file: Record<string, unknown> = { ...current };
   if (patch === null || typeof patch !== 'object') throw invalid('file patch must be an object');
   let changed = false;
   for (const [key, value] of Object.entries(patch)) {
@@ -220,29 +250,10 @@ export function patchFile(job: Job, index: number, patch: FilePatch, now: number
     changed = true;
   }
   if (!changed) throw invalid('file update: nothing to change');
-  // A new remote name's userinfo joins the job's credentials (SetRemoteName, ReplaceRemotePrefix).
+  // SetRemoteName, ReplaceRemotePrefix: the URL's userinfo moves into the job's credentials.
   const split = splitUrlCredentials(file.remoteName as string);
   file.remoteName = split.url;
   const next = file as unknown as JobFile;
   checkFileBytes(job, next);
-  return { ...replaceFile(job, next, now), credentials: withUrlCredentials(job.credentials, split) };
-}
-
-/**
- * Several files' changes (updateFiles), each applied as patchFile would (in order, so a second
- * change of a file sees the first), the file list copied once: patching a round of 16 files, or
- * Complete's 1,000, costs O(changes + files) instead of a copy of every file per change.
- */
-export function patchFiles(job: Job, changes: readonly FileChange[], now: number): Job {
-  const patched = new Map<number, JobFile>();
-  let credentials = job.credentials;
-  for (const { index, patch } of changes) {
-    const one: JobFile[] = [];
-    one[index] = patched.get(index) ?? fileAt(job, index);
-    const next = patchFile({ ...job, credentials, files: one }, index, patch, now);
-    patched.set(index, next.files[index] as JobFile);
-    credentials = next.credentials;
-  }
-  const files = job.files.map((f) => patched.get(f.index) ?? f);
-  return { ...job, credentials, files, times: { ...job.times, modificationTime: now } };
+  return { file: next, credentials: withUrlCredentials(job.credentials, split) };
 }

@@ -1,21 +1,10 @@
-import {
-  accessSync,
-  closeSync,
-  fchmodSync,
-  fstatSync,
-  fsync,
-  futimesSync,
-  lstatSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  statSync,
-} from 'node:fs';
+import { fsync, readFileSync } from 'node:fs';
 import { constants, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { BitsError } from '../core/index.ts';
 import { classifyLocalError } from './failure-table.ts';
+import { type MetadataCalls, metadataCallsFor } from './metadata-calls.ts';
 
 /**
  * File operations of AddFile (checkLocalDestination), Complete (commitFile) and Cancel
@@ -34,10 +23,11 @@ function localError(err: unknown, what: string): BitsError {
  * included); the name itself is not an existing folder (E_INVALIDARG).
  */
 export async function checkLocalDestination(localName: string): Promise<void> {
-  // Metadata lookups on the event loop (see renameIntoPlace): AddFileSet checks 1,000 names in a row.
+  // On the event loop where the file system is local (metadata-calls.ts): AddFileSet checks 1,000 names in a row.
   const folder = dirname(localName);
+  const calls = await metadataCallsFor(folder);
   try {
-    const st = statSync(folder);
+    const st = await calls.stat(folder);
     if (!st.isDirectory()) {
       throw new BitsError('ERROR_PATH_NOT_FOUND', `${folder} is a file, not a folder: ${localName} cannot be created`);
     }
@@ -55,7 +45,7 @@ export async function checkLocalDestination(localName: string): Promise<void> {
     throw localError(err, folder);
   }
   try {
-    accessSync(folder, constants.W_OK | constants.X_OK);
+    await calls.access(folder, constants.W_OK | constants.X_OK);
   } catch (err) {
     throw new BitsError('E_ACCESSDENIED', `no permission to create files in ${folder}`, {
       context: 'LOCAL_FILE',
@@ -63,7 +53,7 @@ export async function checkLocalDestination(localName: string): Promise<void> {
     });
   }
   try {
-    const st = lstatSync(localName);
+    const st = await calls.lstat(localName);
     if (st.isDirectory()) throw new BitsError('E_INVALIDARG', `the local name ${localName} is an existing folder`);
   } catch (err) {
     if (err instanceof BitsError) throw err;
@@ -170,10 +160,10 @@ function asLocalError(err: unknown, what: string): BitsError {
 
 /**
  * commitFile without the folder's fsync (the caller syncs each folder once). The metadata calls
- * (open, fstat, futimes, fchmod, rename, lstat, close) run on the event loop: on a local file
- * system each is a few microseconds of kernel work that never waits on the disk, where a trip to
- * the thread pool costs more than the call (a Complete of 1,000 small files made 8,000 of them).
- * Only the fsync, which waits for the disk, goes to the pool.
+ * (open, fstat, futimes, fchmod, rename, lstat, close) run on the event loop when the folder is on
+ * a local file system (metadata-calls.ts: a Complete of 1,000 small files makes 8,000 of them, each
+ * cheaper than a trip to the thread pool), on the pool otherwise. The fsync, which waits for the
+ * disk, always goes to the pool.
  */
 async function renameIntoPlace(temporaryName: string, localName: string, options: PublishOptions): Promise<void> {
   if (dirname(temporaryName) !== dirname(localName)) {
@@ -181,15 +171,18 @@ async function renameIntoPlace(temporaryName: string, localName: string, options
       context: 'LOCAL_FILE',
     });
   }
+  const calls = await metadataCallsFor(dirname(localName));
   let fd: number;
   try {
-    fd = openSync(temporaryName, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = await calls.open(temporaryName, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && isPublished(localName, options.fileId)) return;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (await isPublished(calls, localName, options.fileId))) {
+      return;
+    }
     throw localError(err, temporaryName);
   }
   try {
-    const st = fstatSync(fd);
+    const st = await calls.fstat(fd);
     const uid = process.geteuid?.() ?? -1;
     if (!st.isFile() || st.nlink !== 1 || (uid >= 0 && st.uid !== uid)) {
       throw new BitsError('E_ACCESSDENIED', `${temporaryName} is no longer the download's temporary file`, {
@@ -197,11 +190,11 @@ async function renameIntoPlace(temporaryName: string, localName: string, options
       });
     }
     const mtime = options.lastModified == null ? Number.NaN : Date.parse(options.lastModified);
-    if (!Number.isNaN(mtime)) futimesSync(fd, new Date(mtime), new Date(mtime));
-    fchmodSync(fd, publishedMode(options.mode));
+    if (!Number.isNaN(mtime)) await calls.futimes(fd, new Date(mtime), new Date(mtime));
+    await calls.fchmod(fd, publishedMode(options.mode));
     await fsyncOnPool(fd);
     try {
-      renameSync(temporaryName, localName);
+      await calls.rename(temporaryName, localName);
     } catch (err) {
       // rename(2) never replaces a folder with a file.
       if ((err as NodeJS.ErrnoException).code === 'EISDIR') {
@@ -209,7 +202,7 @@ async function renameIntoPlace(temporaryName: string, localName: string, options
       }
       throw err;
     }
-    const after = lstatSync(localName);
+    const after = await calls.lstat(localName);
     if (after.ino !== st.ino || after.dev !== st.dev) {
       throw new BitsError('E_ACCESSDENIED', `${localName} was replaced during the rename`, { context: 'LOCAL_FILE' });
     }
@@ -217,17 +210,21 @@ async function renameIntoPlace(temporaryName: string, localName: string, options
     if (err instanceof BitsError) throw err;
     throw localError(err, localName);
   } finally {
-    closeSync(fd);
+    await calls.close(fd);
   }
 }
 
 const fsyncOnPool = promisify(fsync);
 
 /** The local name is the recorded temp inode (renamed by a Complete that was cut short). */
-function isPublished(localName: string, fileId: string | null | undefined): boolean {
+async function isPublished(
+  calls: MetadataCalls,
+  localName: string,
+  fileId: string | null | undefined,
+): Promise<boolean> {
   if (fileId == null) return false;
   try {
-    const st = lstatSync(localName, { bigint: true, throwIfNoEntry: false });
+    const st = await calls.lstatId(localName);
     return st?.isFile() === true && `${st.dev}:${st.ino}` === fileId;
   } catch {
     return false;

@@ -8,7 +8,14 @@ import { httpDownload } from './http-download.ts';
 import { checkRemoteRequest } from './request-checks.ts';
 import { RunningDigests } from './running-digests.ts';
 import { segmentedDownload, segmentsWanted } from './segmented-download.ts';
-import { createTempFile, isTempNameFor, type OpenTempFile, reopenTempFile, TempFileReplaced } from './temp-file.ts';
+import {
+  createTempFile,
+  derivedTempName,
+  isTempNameFor,
+  type OpenTempFile,
+  reopenTempFile,
+  TempFileReplaced,
+} from './temp-file.ts';
 import { abortError, TransferError } from './transfer-error.ts';
 
 /**
@@ -121,7 +128,7 @@ async function openTemp(
     if (req.temporaryName !== null && isTempNameFor(req.temporaryName, req.localName)) {
       try {
         const file = await reopenTempFile(req.temporaryName, req.temporaryFileId ?? null);
-        return { file, restartReason: null, derived: false };
+        return { file, restartReason: null, derived: req.temporaryName === derivedTempName(req.localName, owner) };
       } catch (err) {
         if (!(err instanceof TempFileReplaced)) throw err;
         const file = await createTempFile(req.localName, owner);

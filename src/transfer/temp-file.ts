@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { fstatSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { constants, type FileHandle, lstat, open, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { metadataCallsFor } from './metadata-calls.ts';
 
 /**
  * Temp files: hidden, next to the destination, created with O_CREAT|O_EXCL|O_NOFOLLOW mode 0600
@@ -96,7 +97,7 @@ export async function createTempFile(
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       }
-      if (attempt > 0 || !(await removeLeftover(path))) break;
+      if (attempt > 0 || (await removeLeftover(path)) !== 'gone') break;
     }
   }
   for (let attempt = 0; ; attempt++) {
@@ -111,8 +112,8 @@ export async function createTempFile(
 async function createAt(path: string): Promise<OpenTempFile> {
   const handle = await open(path, CREATE_FLAGS, 0o600);
   try {
-    // On the event loop: an fstat never waits on the disk, a trip to the thread pool costs more.
-    const st = fstatSync(handle.fd, { bigint: true });
+    // On the event loop on a local file system (metadata-calls.ts), where it never waits on the disk.
+    const st = await (await metadataCallsFor(dirname(path))).fstatId(handle.fd);
     return { handle, path, id: `${st.dev}:${st.ino}`, size: 0 };
   } catch (err) {
     await handle.close();
@@ -122,18 +123,24 @@ async function createAt(path: string): Promise<OpenTempFile> {
 
 /**
  * Delete what is at a derived temp name if it is an earlier run's leftover: a regular file of
- * ours with one link (unlink removes a name, never what a symlink points to). True if gone.
+ * ours with one link (unlink removes a name, never what a symlink points to). 'gone' when nothing
+ * is there any more, 'not-ours' when something else is (left alone), 'failed' when a leftover of
+ * ours, or what is there, could not be removed or even looked at (EACCES, EROFS, EIO).
  */
-export async function removeLeftover(path: string): Promise<boolean> {
-  const st = await lstat(path).catch(() => null);
-  if (st === null) return true;
+export async function removeLeftover(path: string): Promise<'gone' | 'not-ours' | 'failed'> {
+  let st: Stats;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'failed';
+  }
   const uid = process.geteuid?.() ?? -1;
-  if (!st.isFile() || st.nlink !== 1 || (uid >= 0 && st.uid !== uid)) return false;
+  if (!st.isFile() || st.nlink !== 1 || (uid >= 0 && st.uid !== uid)) return 'not-ours';
   try {
     await unlink(path);
-    return true;
+    return 'gone';
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'failed';
   }
 }
 
@@ -158,7 +165,7 @@ export async function reopenTempFile(path: string, expectedId: string | null): P
     throw err;
   }
   try {
-    const st = fstatSync(handle.fd, { bigint: true });
+    const st = await (await metadataCallsFor(dirname(path))).fstatId(handle.fd);
     const id = `${st.dev}:${st.ino}`;
     const uid = process.geteuid?.() ?? -1;
     let why: string | null = null;

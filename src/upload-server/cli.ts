@@ -84,7 +84,7 @@ function program(): Command {
     .option('--url-prefix <path>', 'URL path the uploads live under', '/')
     .option('--sessions-dir <dir>', 'session state folder (default <root>/BITS-Sessions)')
     .option('--max-upload-size <size>', 'largest file accepted (BITSMaximumUploadSize)', parseSize)
-    .option('--max-fragment-size <size>', 'largest fragment accepted; larger → 413 (default 64M)', parseSize)
+    .option('--max-fragment-size <size>', 'largest fragment accepted; larger → 413 (default 256M)', parseSize)
     .option('--session-timeout <seconds>', 'drop sessions idle this long (default 1209600 = 14 days)', parsePositiveInt)
     .option(
       '--empty-session-timeout <seconds>',

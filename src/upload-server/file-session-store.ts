@@ -1,15 +1,16 @@
 /**
- * The single-host session store (the default): each session's record is a small JSON file,
- * `Requests/<id>/state.json`, beside its data — fsynced and replaced atomically, so sessions
- * survive a restart or a crash (checklist item 15). Locks are in-process.
+ * The single-host session store (the default): each session's record is JSON in a two-slot
+ * file, `Requests/<id>/state.slots`, beside its data (record-slots.ts: a save overwrites the older
+ * slot and fdatasyncs, a torn save falls back to the previous one), so sessions survive a
+ * restart, a crash or a power loss (checklist item 15). Sessions written by earlier versions as
+ * `state.json` are read and move to the slots at their next save. Locks are in-process.
  */
 import { randomUUID } from 'node:crypto';
-import { constants as FS } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { systemClock } from '../core/clock.ts';
 import { formatSessionId } from '../core/upload-protocol.ts';
-import { syncDir } from './safe-fs.ts';
+import { readSlots, type SlotState, writeSlots } from './record-slots.ts';
 import type { SessionFiles } from './session-files.ts';
 import {
   type ExpiryPolicy,
@@ -37,6 +38,8 @@ export class FileSessionStore implements SessionStore {
   readonly #locks = new Map<string, Promise<unknown>>();
   /** Ids whose data exists but whose record is still being written (not orphans). */
   readonly #pending = new Set<string>();
+  /** Where each session's next save goes; absent for a session still in a legacy state.json. */
+  readonly #slots = new Map<string, SlotState>();
   #admitting: Promise<unknown> = Promise.resolve();
 
   constructor(files: SessionFiles) {
@@ -44,7 +47,26 @@ export class FileSessionStore implements SessionStore {
   }
 
   #stateFile(id: string): string {
+    return path.join(this.#files.requestDir(id), 'state.slots');
+  }
+
+  /** The record as versions before the slots kept it (read once, removed at the next save). */
+  #legacyFile(id: string): string {
     return path.join(this.#files.requestDir(id), 'state.json');
+  }
+
+  /** The stored record of `id` (slots first, else a legacy state.json); undefined if none is readable. */
+  async #load(id: string): Promise<StoredRecord | undefined> {
+    try {
+      const slots = await readSlots(this.#stateFile(id));
+      if (slots !== undefined) {
+        this.#slots.set(id, slots.state);
+        return JSON.parse(slots.payload.toString('utf8'));
+      }
+      return JSON.parse(await fs.readFile(this.#legacyFile(id), 'utf8'));
+    } catch {
+      return undefined;
+    }
   }
 
   /**
@@ -54,10 +76,8 @@ export class FileSessionStore implements SessionStore {
   async open(): Promise<void> {
     await this.#files.open();
     for (const { id } of await this.#files.list()) {
-      let stored: StoredRecord;
-      try {
-        stored = JSON.parse(await fs.readFile(this.#stateFile(id), 'utf8'));
-      } catch {
+      const stored = await this.#load(id);
+      if (stored === undefined) {
         // Created but never recorded (crash inside Create-Session): never acknowledged, drop it.
         await this.#files.remove(id);
         continue;
@@ -129,6 +149,7 @@ export class FileSessionStore implements SessionStore {
         const victim = idle.shift();
         if (victim === undefined) throw tooManySessions();
         this.#sessions.delete(victim.id);
+        this.#slots.delete(victim.id);
         await this.#files.remove(victim.id);
         evicted.push(victim.id);
         count--;
@@ -138,20 +159,16 @@ export class FileSessionStore implements SessionStore {
     return evicted;
   }
 
-  /** Persist a record: write a temp file, fsync, rename over state.json, fsync the folder. */
+  /** Persist a record durably: in place in its slots (one fdatasync), or a new slots file. */
   async #write(record: SessionRecord): Promise<void> {
-    const dir = this.#files.requestDir(record.id);
-    const tmp = path.join(dir, 'state.json.tmp');
-    const fh = await fs.open(tmp, FS.O_WRONLY | FS.O_CREAT | FS.O_TRUNC | FS.O_NOFOLLOW, 0o600);
-    try {
-      const stored: StoredRecord = { version: 2, ...record };
-      await fh.writeFile(JSON.stringify(stored));
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.rename(tmp, this.#stateFile(record.id));
-    await syncDir(dir);
+    const stored: StoredRecord = { version: 2, ...record };
+    const before = this.#slots.get(record.id);
+    // The record is in the map only once it is on disk: a failed save is retried as a new file.
+    this.#slots.delete(record.id);
+    const next = await writeSlots(this.#stateFile(record.id), Buffer.from(JSON.stringify(stored)), before);
+    this.#slots.set(record.id, next);
+    // The slots (synced, folder synced) now win over a legacy record; drop it.
+    if (before === undefined) await fs.rm(this.#legacyFile(record.id), { force: true });
   }
 
   async withSession<T>(id: string, fn: (record: SessionRecord | undefined, tx: SessionTx) => Promise<T>): Promise<T> {
@@ -184,6 +201,7 @@ export class FileSessionStore implements SessionStore {
     },
     remove: async (record) => {
       this.#sessions.delete(record.id);
+      this.#slots.delete(record.id);
       await this.#files.remove(record.id);
     },
   };

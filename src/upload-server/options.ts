@@ -47,7 +47,10 @@ export interface BitsUploadOptions {
   readonly sessionsDir?: string;
   /** `BITSMaximumUploadSize`: bytes per file (default 2^53-1, i.e. no limit). */
   readonly maxUploadSize?: number;
-  /** Largest fragment body accepted; larger → 413 so the client shrinks fragments (default 64 MiB). */
+  /**
+   * Largest fragment body accepted; larger → 413 so the client shrinks fragments (default 256 MiB:
+   * advertised to our client, which sends up to about a second of transfer per fragment).
+   */
   readonly maxFragmentSize?: number;
   /** `BITSSessionTimeout` in seconds without progress (default 14 days). */
   readonly sessionTimeoutS?: number;
@@ -201,7 +204,7 @@ export function resolveOptions(options: BitsUploadOptions): ResolvedOptions {
     sessionsDir,
     reservedSegment,
     maxUploadSize: positive(options.maxUploadSize, Number.MAX_SAFE_INTEGER, 'maxUploadSize'),
-    maxFragmentSize: positive(options.maxFragmentSize, 64 * 1024 * 1024, 'maxFragmentSize'),
+    maxFragmentSize: positive(options.maxFragmentSize, 256 * 1024 * 1024, 'maxFragmentSize'),
     expiry: {
       sessionTimeoutMs: sessionTimeoutS * 1000,
       emptySessionTimeoutMs: emptySessionTimeoutS * 1000,

@@ -1,18 +1,26 @@
 /**
  * Writing a fragment body to the session's data file without stalling the socket: received
- * chunks are gathered (not copied) into `writev` batches, one batch is written while the next is
- * gathered, and every `SYNC_AHEAD_BYTES` written a background `fdatasync` starts the disk's
- * writeback early. The caller's promise is unchanged: the bytes are durable when this resolves,
- * because the last step is an `fdatasync` that begins after every write has completed — the
- * early syncs only shorten it.
+ * chunks are queued (not copied) and written with `writev`, one write at a time in file order;
+ * while one is on the disk the socket keeps being read into the queue, and the next write takes
+ * everything queued by then (at least `BATCH_BYTES` unless the body has ended). Reading waits for
+ * the disk only when `MAX_QUEUED_BYTES` are queued. Every `SYNC_AHEAD_BYTES` written a background
+ * `fdatasync` starts the disk's writeback early. The caller's promise is unchanged: the bytes are
+ * durable when this resolves, because the last step is an `fdatasync` that begins after every
+ * write has completed — the early syncs only shorten it.
  */
 import type { FileHandle } from 'node:fs/promises';
 import type { BodyReader } from './http/socket-input.ts';
 
-/** Bytes gathered per `writev` (a syscall per MiB, as before, without the copy). */
-const BATCH_BYTES = 1024 * 1024;
-/** Chunks per batch at most (a trickling sender's tiny chunks stay well under IOV_MAX). */
+/** Queued bytes that start a write when none is running (fewer, larger syscalls). */
+const BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Queued chunks that start a write too, and the most one `writev` takes: a trickling sender's
+ * tiny chunks are written in hundreds, not held by the million (and stay under IOV_MAX, 1024).
+ */
 const BATCH_CHUNKS = 256;
+/** Queued bytes, or chunks, at which reading waits for the disk (what one upload may hold). */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+const MAX_QUEUED_CHUNKS = 4 * BATCH_CHUNKS;
 /** Written bytes after which a background `fdatasync` starts (one at a time). */
 const SYNC_AHEAD_BYTES = 4 * 1024 * 1024;
 
@@ -20,18 +28,19 @@ const SYNC_AHEAD_BYTES = 4 * 1024 * 1024;
 export async function writeBodyDurably(fh: FileHandle, offset: number, skip: number, body: BodyReader): Promise<void> {
   let left = skip;
   let position = offset;
-  let batch: Buffer[] = [];
-  let batchBytes = 0;
-  let writing: Promise<void> = Promise.resolve();
+  let queue: Buffer[] = [];
+  let queued = 0;
+  let writing: Promise<void> | null = null;
   let syncing: Promise<void> | null = null;
   /**
-   * A background sync's failure, kept: Linux reports a writeback error once per open file, so the
-   * final `fdatasync` on this handle would then succeed and the fragment be acknowledged.
+   * The first failure of a background write or sync, kept: Linux reports a writeback error once
+   * per open file, so the final `fdatasync` on this handle would then succeed and the fragment be
+   * acknowledged.
    */
-  let syncError: unknown;
+  let failure: { error: unknown } | undefined;
   let unsynced = 0;
-  const throwSyncError = (): void => {
-    if (syncError !== undefined) throw syncError;
+  const throwFailure = (): void => {
+    if (failure !== undefined) throw failure.error;
   };
 
   const writeBatch = async (buffers: Buffer[], at: number, bytes: number): Promise<void> => {
@@ -49,48 +58,66 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
       syncing = fh
         .datasync()
         .catch((err: unknown) => {
-          syncError ??= err;
+          failure ??= { error: err };
         })
         .finally(() => {
           syncing = null;
         });
     }
   };
-  const flush = async (): Promise<void> => {
-    throwSyncError();
-    if (batchBytes === 0) return;
-    const buffers = batch;
-    const bytes = batchBytes;
+  let ended = false;
+  /** Start a write of what is queued unless one is running (or, before the end, too little is queued). */
+  const pump = (): void => {
+    if (writing !== null || failure !== undefined || queued === 0) return;
+    if (!ended && queued < BATCH_BYTES && queue.length < BATCH_CHUNKS) return;
+    const buffers = queue.length > BATCH_CHUNKS ? queue.slice(0, BATCH_CHUNKS) : queue;
+    queue = queue.length > BATCH_CHUNKS ? queue.slice(BATCH_CHUNKS) : [];
+    let bytes = 0;
+    for (const b of buffers) bytes += b.length;
+    queued -= bytes;
     const at = position;
     position += bytes;
-    batch = [];
-    batchBytes = 0;
-    // One batch on the disk at a time; the next one gathers meanwhile.
-    await writing;
-    writing = writeBatch(buffers, at, bytes);
-    writing.catch(() => undefined);
+    writing = writeBatch(buffers, at, bytes)
+      .catch((err: unknown) => {
+        failure ??= { error: err };
+      })
+      .finally(() => {
+        writing = null;
+        pump();
+      });
+  };
+  /** Wait until nothing is being written (after `pump` ran out of work). */
+  const idle = async (): Promise<void> => {
+    while (writing !== null) await writing;
   };
 
   try {
     for (let chunk = await body.read(); chunk !== null; chunk = await body.read()) {
+      throwFailure();
       if (left >= chunk.length) {
         left -= chunk.length;
         continue;
       }
       const data = left > 0 ? chunk.subarray(left) : chunk;
       left = 0;
-      batch.push(data);
-      batchBytes += data.length;
-      if (batchBytes >= BATCH_BYTES || batch.length >= BATCH_CHUNKS) await flush();
+      queue.push(data);
+      queued += data.length;
+      pump();
+      while ((queued >= MAX_QUEUED_BYTES || queue.length >= MAX_QUEUED_CHUNKS) && writing !== null) await writing;
     }
-    await flush();
-    await writing;
+    ended = true;
+    pump();
+    // Each write pumps the next as it finishes; wait for the queue to empty.
+    while (writing !== null) await idle();
     if (syncing !== null) await syncing;
-    throwSyncError();
+    throwFailure();
     await fh.datasync();
   } finally {
-    // Never leave a write or sync running on a handle the caller is about to close.
-    await writing.catch(() => undefined);
+    // Never leave a write or sync running on a handle the caller is about to close (after a
+    // failure the queue is dropped: those bytes will not be acknowledged).
+    queue = [];
+    queued = 0;
+    await idle();
     if (syncing !== null) await syncing;
   }
 }

@@ -3,7 +3,13 @@
  * outside the URL prefix to the embedding app (hand-off) or 404, other methods to 405.
  */
 import path from 'node:path';
-import { BITS_HEADERS, BITS_POST, parsePacketType, UPLOAD_LIMITS } from '../core/upload-protocol.ts';
+import {
+  BITS_HEADERS,
+  BITS_POST,
+  MAX_FRAGMENT_HEADER,
+  parsePacketType,
+  UPLOAD_LIMITS,
+} from '../core/upload-protocol.ts';
 import { type Ack, ack, badRequest, errorAck, toUploadError, UploadError } from './ack.ts';
 import type { PacketRequest, ServerContext } from './context.ts';
 import { sendStatus, serveFile } from './file-serving.ts';
@@ -106,8 +112,9 @@ async function handlePacket(
     };
     switch (packetType) {
       case 'Ping':
-        // No processing, with or without a session id (§8.3).
-        return ack(200);
+        // No processing, with or without a session id (§8.3); a resuming client learns our
+        // fragment limit here, as a new one does from Create-Session.
+        return ack(200, [[MAX_FRAGMENT_HEADER, String(ctx.opts.maxFragmentSize)]]);
       case 'Create-Session':
         return await createSession(ctx, packet);
       case 'Fragment':

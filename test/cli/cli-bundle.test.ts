@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildCliBundle } from '../../scripts/build-cli.ts';
@@ -56,5 +56,55 @@ describe('the CLI bundle (dist/cli.cjs)', () => {
     assert.equal(list.status, 1, 'no daemon runs');
     const heavy = list.builtins.filter((m) => /fs\/promises|readline|tls|crypto|child_process|worker_threads/u.test(m));
     assert.deepEqual(heavy, []);
+    // The client speaks HTTP on node:net (src/client/unix-http.ts): node:http is not loaded.
+    assert.ok(!list.builtins.includes('NativeModule http'), list.builtins.join(' '));
+  });
+});
+
+/** Runs `bitsadmin ARGS` from `file` through bin/load-bundle.js with its cache in `cacheDir`. */
+function runLoaded(file: string, cacheDir: string, args: readonly string[]): { state: string; stderr: string } {
+  const loader = JSON.stringify(new URL('../../bin/load-bundle.js', import.meta.url).href);
+  const script = [
+    `const { loadBundle } = await import(${loader});`,
+    `const { exports, state } = loadBundle(${JSON.stringify(file)}, ${JSON.stringify(cacheDir)});`,
+    `process.stdout.write(state + '\\n');`,
+    `process.exitCode = await exports.bitsadmin(${JSON.stringify(args)});`,
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, OPENBITS_HOME: join(scratch, 'home'), OPENBITS_NO_AUTOSTART: '1' },
+    encoding: 'utf8',
+  });
+  return { state: r.stdout.split('\n')[0] ?? '', stderr: r.stderr };
+}
+
+describe('bin/load-bundle.js: the bundle with a code cache made after a run', () => {
+  it('writes the cache at the first run, uses it next, and never for other bytes of the same length', () => {
+    const cacheDir = mkdtempSync(join(scratch, 'cache-'));
+    const copy = join(scratch, 'copy.cjs');
+    copyFileSync(bundle, copy);
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'written');
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'used');
+    // Same length, other bytes (V8 would take its cache for them: it checks only the length).
+    const text = readFileSync(copy, 'utf8');
+    assert.ok(text.includes('Transfer complete.'));
+    writeFileSync(copy, text.replace('Transfer complete.', 'Transfer COMPLETE.'));
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'written');
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'used');
+  });
+
+  it('runs dynamic imports of the bundle (a Metalink read loads node:fs/promises) without experimental options', () => {
+    const meta = join(scratch, 'one.meta4');
+    writeFileSync(
+      meta,
+      '<?xml version="1.0"?><metalink xmlns="urn:ietf:params:xml:ns:metalink"><file name="a.bin"><url>http://127.0.0.1:9/a.bin</url></file></metalink>',
+    );
+    const r = runLoaded(bundle, mkdtempSync(join(scratch, 'cache-')), [
+      '/importmetalink',
+      '{11111111-2222-3333-4444-555555555555}',
+      meta,
+      scratch,
+    ]);
+    assert.match(r.stderr, /RPC_S_SERVER_UNAVAILABLE/u);
+    assert.doesNotMatch(r.stderr, /ExperimentalWarning|ERR_VM/u);
   });
 });

@@ -259,4 +259,36 @@ describe('job names', () => {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /BG_E_NOT_FOUND/u);
   });
+
+  it('a switch that only acts on the job sends a GUID straight to the call (no read first); a name is looked up', async () => {
+    const m = await makeManager();
+    const job = await m.createJob('direct');
+    const list = join(dir, 'direct-set.txt');
+    await writeFile(list, `${URL_A} ${join(dir, 'direct-a.bin')}\n${URL_B} ${join(dir, 'direct-b.bin')}\n`);
+    const calls: string[] = [];
+    const counted = new Proxy(m, {
+      get(target, name, receiver) {
+        const v = Reflect.get(target, name, receiver);
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) => {
+          calls.push(String(name));
+          return v.apply(target, args);
+        };
+      },
+    });
+    const run = async (argv: string[]): Promise<string[]> => {
+      calls.length = 0;
+      const r = await bitsadmin(counted, argv);
+      assert.equal(r.code, 0, r.stderr);
+      return [...calls];
+    };
+    assert.deepEqual(await run(['/addfileset', `{${job.id.toUpperCase()}}`, list]), ['addFileSet']);
+    assert.equal((await m.getJob(job.id)).progress.filesTotal, 2);
+    assert.deepEqual(await run(['/setpriority', job.id, 'high']), ['setPriority']);
+    assert.deepEqual(await run(['/suspend', 'direct']), ['findJob', 'suspend']);
+    assert.deepEqual(await run(['/cancel', `{${job.id}}`]), ['cancel']);
+    const unknown = await bitsadmin(counted, ['/resume', '{11111111-2222-3333-4444-555555555555}']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /BG_E_NOT_FOUND/u);
+  });
 });

@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { MAX_FRAGMENT_SIZE } from '../../src/transfer/upload/fragment-size.ts';
 import { type BitsUploadServer, startBitsUploadServer } from '../../src/upload-server/server.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 import { startServerProcess } from '../upload-server/helpers/server-process.ts';
@@ -28,6 +27,11 @@ const SIZE = 256 * MiB;
 const RESET_AT = 48 * MiB;
 const RESTART_AT = 112 * MiB;
 const KILL_AT = 176 * MiB;
+/**
+ * The servers' fragment limit: they advertise it and the client sends fragments up to it, so it
+ * bounds what an interruption costs (the fragment in flight).
+ */
+const FRAGMENT_LIMIT = 16 * MiB;
 
 it('e2e: a 256 MiB upload survives a connection reset, an upload-server restart and kill -9 of bitsd (sha256 on the server)', async (t) => {
   const home = await scratchDir('openbits-e2e-up-home-');
@@ -37,7 +41,7 @@ it('e2e: a 256 MiB upload survives a connection reset, an upload-server restart 
   const source = join(work.path, 'source.bin');
   const digest = await writeRandomFile(source, SIZE);
 
-  let server: BitsUploadServer = await startBitsUploadServer({ root });
+  let server: BitsUploadServer = await startBitsUploadServer({ root, maxFragmentSize: FRAGMENT_LIMIT });
   const port = server.port;
   const relay = new Relay(port);
   await relay.start();
@@ -52,7 +56,7 @@ it('e2e: a 256 MiB upload survives a connection reset, an upload-server restart 
       events.push(`server restart at ${total}`);
       restarting = (async () => {
         await server.close();
-        server = await startBitsUploadServer({ root }, { port });
+        server = await startBitsUploadServer({ root, maxFragmentSize: FRAGMENT_LIMIT }, { port });
       })();
     } else if (events.length === 2 && total >= KILL_AT) {
       events.push(`kill -9 at ${total}`);
@@ -92,14 +96,14 @@ it('e2e: a 256 MiB upload survives a connection reset, an upload-server restart 
     assert.equal(await sha256File(stored), digest);
     assert.equal(relay.resets, 1);
 
-    // Each interruption costs at most the fragment in flight (≤ 13 MiB) and what sat in the
+    // Each interruption costs at most the fragment in flight (≤ FRAGMENT_LIMIT) and what sat in the
     // socket buffers (a few MiB on loopback): never a restart from zero.
     const extra = relay.upBytes - SIZE;
     t.diagnostic(
       `${events.join(', ')}; relayed ${relay.upBytes} bytes (${(extra / MiB).toFixed(1)} MiB more than the file), ` +
         `error count ${info.errorCount}, ${seconds.toFixed(1)} s including two 5 s retry delays`,
     );
-    assert.ok(extra <= 3 * (MAX_FRAGMENT_SIZE + 8 * MiB), `${extra} bytes sent again`);
+    assert.ok(extra <= 3 * (FRAGMENT_LIMIT + 8 * MiB), `${extra} bytes sent again`);
   } finally {
     await restarting.catch(() => undefined);
     await stopDaemon(daemon);
@@ -157,7 +161,8 @@ it('e2e: kill -9 of the upload server process (bits-upload-server) mid-upload; r
   await mkdir(root);
   const source = join(work.path, 'source.bin');
   const digest = await writeRandomFile(source, 96 * MiB);
-  let server = await startServerProcess(['--root', root]);
+  const limit = ['--max-fragment-size', String(FRAGMENT_LIMIT)];
+  let server = await startServerProcess(['--root', root, ...limit]);
   const port = server.port;
   const relay = new Relay(port);
   await relay.start();
@@ -169,7 +174,7 @@ it('e2e: kill -9 of the upload server process (bits-upload-server) mid-upload; r
       dead.child.kill('SIGKILL');
       restarted = (async () => {
         assert.equal(await dead.exited, 'SIGKILL');
-        server = await startServerProcess(['--root', root, '--port', String(port)]);
+        server = await startServerProcess(['--root', root, ...limit, '--port', String(port)]);
       })();
     }
   };
@@ -184,7 +189,7 @@ it('e2e: kill -9 of the upload server process (bits-upload-server) mid-upload; r
     await waitForState(home.path, job, 'TRANSFERRED', { daemon });
     await cliOk(home.path, ['/complete', job]);
     assert.equal(await sha256File(join(root, 'in', 'big.bin')), digest);
-    assert.ok(relay.upBytes - 96 * MiB <= MAX_FRAGMENT_SIZE + 8 * MiB, `${relay.upBytes} bytes relayed: resumed`);
+    assert.ok(relay.upBytes - 96 * MiB <= FRAGMENT_LIMIT + 8 * MiB, `${relay.upBytes} bytes relayed: resumed`);
   } finally {
     await restarted?.catch(() => undefined);
     await stopDaemon(daemon);

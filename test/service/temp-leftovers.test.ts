@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -59,5 +60,28 @@ it('Cancel removes unrecorded leftovers at derived temp names; a symlink or a fo
   assert.equal(readFileSync(foreign, 'utf8'), 'not ours');
   assert.equal(existsSync(older), false, 'the recorded temp file is deleted');
   assert.equal(existsSync(derived[2] as string), false, 'and the unrecorded one at the derived name');
+  await m.close();
+});
+
+it('Cancel answers BG_S_UNABLE_TO_DELETE_FILES when a leftover of ours cannot be removed', async (t) => {
+  const home = tempDir();
+  const dir = tempDir();
+  t.after(() => {
+    execFileSync('chattr', ['-i', dir]);
+    for (const path of [home, dir]) rmSync(path, { recursive: true, force: true });
+  });
+  const store = openSqliteJobStore(join(home, 'jobs.db'));
+  t.after(() => store.close());
+  const m = await createManager({ home, clock: new TestClock(), network: new ManualNetworkSource(true), store });
+  server.add('/y.bin', 1000);
+  const job = await m.createJob('stuck leftover');
+  const dest = join(dir, 'f0.bin');
+  await m.addFile(job.id, server.url('/y.bin'), dest);
+  const derived = derivedTempName(dest, { jobId: job.id, fileIndex: 0 });
+  writeFileSync(derived, 'partial bytes', { mode: 0o600 });
+  // An immutable folder: unlink fails with EPERM, even for root (ext4, tmpfs).
+  execFileSync('chattr', ['+i', dir]);
+  assert.equal(await m.cancel(job.id), 'BG_S_UNABLE_TO_DELETE_FILES');
+  assert.equal(readFileSync(derived, 'utf8'), 'partial bytes');
   await m.close();
 });

@@ -34,31 +34,102 @@ function countSyncs(fh: FileHandle, failAt?: number): () => number {
   return () => syncs;
 }
 
-test('writeBodyDurably: a failed background fdatasync fails the fragment, though the last sync succeeds', async () => {
+/** Run `fn` on a fresh data file in a temp folder, removed afterwards. */
+async function withDataFile(fn: (fh: FileHandle) => Promise<void>): Promise<void> {
   const dir = await tempDir('openbits-pipelined-');
   const fh = await open(join(dir.path, 'data'), 'w+');
   try {
-    const syncs = countSyncs(fh, 1);
-    // 16 MiB: background syncs start every 4 MiB written, the first one fails.
-    await assert.rejects(writeBodyDurably(fh, 0, 0, body(64)), { code: 'EIO' });
-    assert.ok(syncs() >= 1);
+    await fn(fh);
   } finally {
     await fh.close();
     await dir.remove();
   }
-});
+}
 
-test('writeBodyDurably: without a failure every byte is written at its offset and synced last', async () => {
-  const dir = await tempDir('openbits-pipelined-');
-  const fh = await open(join(dir.path, 'data'), 'w+');
-  try {
+/** Holds the handle's writes until `release()`; `sizes` lists each writev's chunk count. */
+function stallWrites(fh: FileHandle): { release: () => void; sizes: number[] } {
+  const realWritev = fh.writev.bind(fh);
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  const sizes: number[] = [];
+  fh.writev = (async (buffers: Buffer[], position: number) => {
+    sizes.push(buffers.length);
+    await gate;
+    return realWritev(buffers, position);
+  }) as FileHandle['writev'];
+  return { release: () => release(), sizes };
+}
+
+/** A body of `total` chunks of `bytes`, counting the reads made. */
+function countedBody(total: number, bytes: number): { reader: BodyReader; reads: () => number } {
+  let reads = 0;
+  const reader = {
+    async read() {
+      if (reads === total) return null;
+      reads += 1;
+      return Buffer.alloc(bytes, reads % 256);
+    },
+  } as unknown as BodyReader;
+  return { reader, reads: () => reads };
+}
+
+/** Let the writer run until `reads()` reaches `n` (or a bounded number of turns), then a little more. */
+async function settleAt(reads: () => number, n: number): Promise<void> {
+  for (let i = 0; i < 2000 && reads() < n; i++) await new Promise((r) => setImmediate(r));
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
+test('writeBodyDurably: a failed background fdatasync fails the fragment, though the last sync succeeds', () =>
+  withDataFile(async (fh) => {
+    const syncs = countSyncs(fh, 1);
+    // 16 MiB: background syncs start every 4 MiB written, the first one fails.
+    await assert.rejects(writeBodyDurably(fh, 0, 0, body(64)), { code: 'EIO' });
+    assert.ok(syncs() >= 1);
+  }));
+
+test('writeBodyDurably: without a failure every byte is written at its offset and synced last', () =>
+  withDataFile(async (fh) => {
     const syncs = countSyncs(fh);
     await writeBodyDurably(fh, 1024, 512, body(40));
     const { size } = await fh.stat();
     assert.equal(size, 1024 + 40 * 256 * 1024 - 512);
     assert.ok(syncs() >= 2, `${syncs()} syncs: background ones and the final one`);
-  } finally {
-    await fh.close();
-    await dir.remove();
-  }
-});
+  }));
+
+test('writeBodyDurably: the socket is read while a write is on the disk, up to 16 MiB queued, then reading waits', () =>
+  withDataFile(async (fh) => {
+    const disk = stallWrites(fh);
+    const total = 160; // 40 MiB in 256 KiB chunks
+    const { reader, reads } = countedBody(total, 256 * 1024);
+    const done = writeBodyDurably(fh, 0, 0, reader);
+    // The first write (4 MiB) hangs on the disk; reading goes on until 16 MiB more are queued.
+    await settleAt(reads, 80);
+    assert.equal(disk.sizes.length, 1, 'one write at a time');
+    assert.equal(reads(), 16 + 64, '4 MiB on the disk + 16 MiB queued, then the reader waits');
+    disk.release();
+    await done;
+    assert.equal((await fh.stat()).size, total * 256 * 1024);
+    const back = await fh.read(Buffer.alloc(256 * 1024), 0, 256 * 1024, 79 * 256 * 1024);
+    assert.equal(back.buffer[0], 80, 'chunks land at their offsets, in order');
+    assert.ok(disk.sizes.length < total / 4, `${disk.sizes.length} writes: queued chunks go out together`);
+  }));
+
+test("writeBodyDurably: a trickling sender's tiny chunks are written in batches of 256 and never queue by the thousand", () =>
+  withDataFile(async (fh) => {
+    const disk = stallWrites(fh);
+    const total = 5000; // 5000 chunks of 10 bytes: far below the 4 MiB batch
+    const { reader, reads } = countedBody(total, 10);
+    const done = writeBodyDurably(fh, 0, 0, reader);
+    await settleAt(reads, 256 + 1024);
+    assert.deepEqual(disk.sizes, [256], 'a write starts at 256 chunks');
+    assert.equal(reads(), 256 + 1024, 'then 1024 more queue and the reader waits for the disk');
+    disk.release();
+    await done;
+    assert.equal((await fh.stat()).size, total * 10);
+    assert.ok(
+      disk.sizes.every((n) => n <= 256),
+      `writev sizes ${disk.sizes.join(', ')}`,
+    );
+  }));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { formatJobId, type JobType } from '../bits-vocabulary.ts';
 import type { Command } from '../command.ts';
@@ -13,7 +14,7 @@ import {
   unknownSwitch,
 } from '../parse-values.ts';
 import { UsageError } from '../usage-error.ts';
-import { jobChanged, resolveFile, resolveJob, value } from './job-context.ts';
+import { actOnJob, jobChanged, resolveFile, value } from './job-context.ts';
 
 /** The state methods that leave the queue (Cancel, Complete): the job is gone afterwards. */
 function finalAction(name: 'cancel' | 'complete', done: string): Command {
@@ -24,13 +25,12 @@ function finalAction(name: 'cancel' | 'complete', done: string): Command {
       name === 'cancel' ? 'Cancel the job and delete its temporary files' : 'Complete the job: publish its files',
     async run(ctx) {
       expectArgs(name, ctx.args, 1);
-      const { manager, job } = await resolveJob(ctx);
-      const code = await manager[name](job.id);
+      const { jobId, result: code } = await actOnJob(ctx, (m, id) => m[name](id));
       // /rawreturn prints a success code other than S_OK (BG_S_PARTIAL_COMPLETE…), as scripts need it.
       return {
         text: `${done}${resultNote(code)}`,
         ...(code === 'S_OK' ? {} : { raw: code }),
-        json: { jobId: job.id, result: code },
+        json: { jobId: jobId, result: code },
       };
     },
   };
@@ -43,9 +43,8 @@ function stateAction(name: 'resume' | 'suspend', done: string, summary: string):
     summary,
     async run(ctx) {
       expectArgs(name, ctx.args, 1);
-      const { manager, job } = await resolveJob(ctx);
-      await manager[name](job.id);
-      return jobChanged(ctx, manager, job.id, done);
+      const { manager, jobId } = await actOnJob(ctx, (m, id) => m[name](id));
+      return jobChanged(ctx, manager, jobId, done);
     },
   };
 }
@@ -79,9 +78,8 @@ export const jobActionCommands: readonly Command[] = [
     summary: 'Add a file to the job (localname is an absolute path)',
     async run(ctx) {
       expectArgs('addfile', ctx.args, 3);
-      const { manager, job } = await resolveJob(ctx);
-      await manager.addFile(job.id, arg(ctx.args, 1), arg(ctx.args, 2));
-      return jobChanged(ctx, manager, job.id, `Added ${arg(ctx.args, 1)} -> ${arg(ctx.args, 2)} to job.`);
+      const { manager, jobId } = await actOnJob(ctx, (m, id) => m.addFile(id, arg(ctx.args, 1), arg(ctx.args, 2)));
+      return jobChanged(ctx, manager, jobId, `Added ${arg(ctx.args, 1)} -> ${arg(ctx.args, 2)} to job.`);
     },
   },
   {
@@ -92,16 +90,14 @@ export const jobActionCommands: readonly Command[] = [
       expectArgs('addfileset', ctx.args, 2);
       let text: string;
       try {
-        // Loaded here: node:fs/promises brings readline and streams into every switch's start-up.
-        const { readFile } = await import('node:fs/promises');
-        text = await readFile(resolve(arg(ctx.args, 1)), 'utf8');
+        // A synchronous read: node:fs/promises would load readline and streams for one small file.
+        text = readFileSync(resolve(arg(ctx.args, 1)), 'utf8');
       } catch (err) {
         throw new UsageError(`cannot read ${arg(ctx.args, 1)}: ${(err as Error).message}`, 'addfileset');
       }
       const files = parseFileSet('addfileset', text);
-      const { manager, job } = await resolveJob(ctx);
-      await manager.addFileSet(job.id, files);
-      return jobChanged(ctx, manager, job.id, `Added ${files.length} file(s) to job.`);
+      const { manager, jobId } = await actOnJob(ctx, (m, id) => m.addFileSet(id, files));
+      return jobChanged(ctx, manager, jobId, `Added ${files.length} file(s) to job.`);
     },
   },
   {
@@ -111,12 +107,13 @@ export const jobActionCommands: readonly Command[] = [
     async run(ctx) {
       expectArgs('addfilewithranges', ctx.args, 4);
       const ranges = parseRangeList('addfilewithranges', arg(ctx.args, 3));
-      const { manager, job } = await resolveJob(ctx);
-      await manager.addFileWithRanges(job.id, arg(ctx.args, 1), arg(ctx.args, 2), ranges);
+      const { manager, jobId } = await actOnJob(ctx, (m, id) =>
+        m.addFileWithRanges(id, arg(ctx.args, 1), arg(ctx.args, 2), ranges),
+      );
       return jobChanged(
         ctx,
         manager,
-        job.id,
+        jobId,
         `Added ${arg(ctx.args, 1)} -> ${arg(ctx.args, 2)} to job with ${ranges.length} range(s).`,
       );
     },
@@ -127,8 +124,7 @@ export const jobActionCommands: readonly Command[] = [
     summary: "List the job's files with their progress",
     async run(ctx) {
       expectArgs('listfiles', ctx.args, 1);
-      const { manager, job } = await resolveJob(ctx);
-      const files = await manager.enumFiles(job.id);
+      const { result: files } = await actOnJob(ctx, (m, id) => m.enumFiles(id));
       const lines = files.map(fileLine);
       return { text: [...lines, `Listed ${files.length} file(s).`].join('\n'), raw: lines.join('\n'), json: files };
     },
@@ -143,9 +139,8 @@ export const jobActionCommands: readonly Command[] = [
     summary: 'Make the current user the owner of the job',
     async run(ctx) {
       expectArgs('takeownership', ctx.args, 1);
-      const { manager, job } = await resolveJob(ctx);
-      await manager.takeOwnership(job.id);
-      return jobChanged(ctx, manager, job.id, 'Took ownership of the job.');
+      const { manager, jobId } = await actOnJob(ctx, (m, id) => m.takeOwnership(id));
+      return jobChanged(ctx, manager, jobId, 'Took ownership of the job.');
     },
   },
   {
@@ -154,13 +149,16 @@ export const jobActionCommands: readonly Command[] = [
     summary: 'Replace the start of every remote URL that begins with oldprefix',
     async run(ctx) {
       expectArgs('replaceremoteprefix', ctx.args, 3);
-      const { manager, job } = await resolveJob(ctx);
-      const code = await manager.replaceRemotePrefix(job.id, arg(ctx.args, 1), arg(ctx.args, 2));
+      const {
+        manager,
+        jobId,
+        result: code,
+      } = await actOnJob(ctx, (m, id) => m.replaceRemotePrefix(id, arg(ctx.args, 1), arg(ctx.args, 2)));
       const text =
         code === 'S_FALSE'
           ? `No remote name starts with ${arg(ctx.args, 1)}.`
           : `Replaced ${arg(ctx.args, 1)} with ${arg(ctx.args, 2)}.`;
-      return { text, json: { jobId: job.id, result: code, files: await manager.enumFiles(job.id) } };
+      return { text, json: { jobId: jobId, result: code, files: await manager.enumFiles(jobId) } };
     },
   },
   {

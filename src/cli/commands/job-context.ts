@@ -1,4 +1,4 @@
-import { BitsError, type BitsManager, type FileInfo, type JobInfo } from '../bits-vocabulary.ts';
+import { BitsError, type BitsManager, type FileInfo, type JobInfo, normalizeJobId } from '../bits-vocabulary.ts';
 import type { CommandContext, CommandResult } from '../command.ts';
 import { jobByName } from '../job-by-name.ts';
 import { arg, expectArgs, isSwitchToken, parseCount, unknownSwitch } from '../parse-values.ts';
@@ -15,12 +15,41 @@ export async function resolveJob(
   return { manager, job: await jobByName(manager, name, options.files === true) };
 }
 
+/**
+ * Runs `act` on the job named in argument `index`, for a switch that needs nothing of the job
+ * but its id: a GUID goes straight to the call, one round trip fewer than resolveJob for a
+ * script that names its job by the GUID /create printed (`/resume $job`, `/complete $job`); a
+ * display name is looked up first. When the call fails, the job is read: a job the read does
+ * not find (unknown, cancelled, acknowledged) fails with the read's BG_E_NOT_FOUND, as
+ * bitsadmin's GetJob-then-call does; otherwise the call's own error stands.
+ */
+export async function actOnJob<T>(
+  ctx: CommandContext,
+  act: (manager: BitsManager, jobId: string) => Promise<T>,
+  index = 0,
+): Promise<{ manager: BitsManager; jobId: string; result: T }> {
+  const name = arg(ctx.args, index);
+  if (isSwitchToken(name)) throw unknownSwitch(name, ctx.command);
+  const manager = await ctx.manager();
+  const guid = normalizeJobId(name);
+  if (guid === null) {
+    const jobId = (await manager.findJob(name, { files: false })).id;
+    return { manager, jobId, result: await act(manager, jobId) };
+  }
+  try {
+    return { manager, jobId: guid, result: await act(manager, guid) };
+  } catch (err) {
+    await manager.getJob(guid, { files: false });
+    throw err;
+  }
+}
+
 /** `<job> <file_index>` of a per-file getter: the file, or E_INVALIDARG when the job has none at that index. */
 export async function resolveFile(ctx: CommandContext, name: string): Promise<FileInfo> {
   expectArgs(name, ctx.args, 2);
   const index = parseCount(name, arg(ctx.args, 1), 'file index');
-  const { manager, job } = await resolveJob(ctx);
-  const file = (await manager.enumFiles(job.id)).find((f) => f.index === index);
+  const { result: files } = await actOnJob(ctx, (m, id) => m.enumFiles(id));
+  const file = files.find((f) => f.index === index);
   if (file === undefined) throw new BitsError('E_INVALIDARG', `the job has no file with index ${index}`);
   return file;
 }

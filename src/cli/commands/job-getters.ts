@@ -2,7 +2,7 @@ import { formatTransferPolicy, type JobInfo } from '../bits-vocabulary.ts';
 import type { Command, CommandResult } from '../command.ts';
 import { errorLines, notifyCmdLineText, securityFlagsText, sizeText, timeText } from '../format-job.ts';
 import { expectArgs } from '../parse-values.ts';
-import { resolveJob, value } from './job-context.ts';
+import { actOnJob, resolveJob, value } from './job-context.ts';
 
 /** A getter that reads one property of the job record. */
 function getter(name: string, summary: string, read: (job: JobInfo) => CommandResult): Command {
@@ -74,8 +74,7 @@ export const jobGetterCommands: readonly Command[] = [
     summary: "Print the job's error (only in ERROR or TRANSIENT_ERROR)",
     async run(ctx) {
       expectArgs('geterror', ctx.args, 1);
-      const { manager, job } = await resolveJob(ctx);
-      const error = await manager.getError(job.id);
+      const { result: error } = await actOnJob(ctx, (m, id) => m.getError(id));
       const lines = errorLines(error).join('\n');
       return { text: lines, raw: lines, json: error };
     },
@@ -86,8 +85,7 @@ export const jobGetterCommands: readonly Command[] = [
     summary: 'Print the custom HTTP headers, one per line (NULL when none)',
     async run(ctx) {
       expectArgs('getcustomheaders', ctx.args, 1);
-      const { manager, job } = await resolveJob(ctx);
-      const headers = await manager.getCustomHeaders(job.id);
+      const { result: headers } = await actOnJob(ctx, (m, id) => m.getCustomHeaders(id));
       return value(headers === null ? 'NULL' : headers.join('\n'), headers);
     },
   },
@@ -97,8 +95,8 @@ export const jobGetterCommands: readonly Command[] = [
     summary: 'Print the reply file name of an upload-reply job (NULL when none)',
     async run(ctx) {
       expectArgs('getreplyfilename', ctx.args, 1);
-      const { manager, job } = await resolveJob(ctx);
-      return orNull(await manager.getReplyFileName(job.id));
+      const { result } = await actOnJob(ctx, (m, id) => m.getReplyFileName(id));
+      return orNull(result);
     },
   },
   {
@@ -107,8 +105,7 @@ export const jobGetterCommands: readonly Command[] = [
     summary: 'Print the reply progress of an upload-reply job: transferred / total bytes',
     async run(ctx) {
       expectArgs('getreplyprogress', ctx.args, 1);
-      const { manager, job } = await resolveJob(ctx);
-      const p = await manager.getReplyProgress(job.id);
+      const { result: p } = await actOnJob(ctx, (m, id) => m.getReplyProgress(id));
       return value(`${p.bytesTransferred} / ${sizeText(p.bytesTotal)}`, p);
     },
   },
@@ -118,8 +115,7 @@ export const jobGetterCommands: readonly Command[] = [
     summary: "Print the server's reply of an upload-reply job in hexadecimal",
     async run(ctx) {
       expectArgs('getreplydata', ctx.args, 1);
-      const { manager, job } = await resolveJob(ctx);
-      const data = await manager.getReplyData(job.id);
+      const { result: data } = await actOnJob(ctx, (m, id) => m.getReplyData(id));
       if (data === null) return value('NULL', null);
       const lines: string[] = [];
       for (let i = 0; i < data.length; i += 16) {

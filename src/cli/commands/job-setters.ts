@@ -18,7 +18,7 @@ import {
   parseProxyUsage,
   parseTransferPolicyArg,
 } from '../parse-values.ts';
-import { jobChanged, resolveJob } from './job-context.ts';
+import { actOnJob, jobChanged } from './job-context.ts';
 
 /** node:crypto only for the one setter that makes a secret (it is a large load for every switch). */
 const randomHex = (): string =>
@@ -49,9 +49,8 @@ function setter(
     async run(ctx: CommandContext) {
       expectArgs(name, ctx.args, count[0] + 1, count[1] + 1);
       const { apply, text } = parse(ctx.args.slice(1));
-      const { manager, job } = await resolveJob(ctx);
-      const said = await apply(manager, job.id);
-      return jobChanged(ctx, manager, job.id, typeof said === 'string' ? said : text);
+      const { manager, jobId, result: said } = await actOnJob(ctx, apply);
+      return jobChanged(ctx, manager, jobId, typeof said === 'string' ? said : text);
     },
   };
 }

@@ -3,7 +3,7 @@ import type { Command } from '../command.ts';
 import { metalinkFiles } from '../metalink-files.ts';
 import { arg, expectArgs, parseCount, parseDigest } from '../parse-values.ts';
 import { UsageError } from '../usage-error.ts';
-import { jobChanged, resolveFile, resolveJob, value } from './job-context.ts';
+import { actOnJob, jobChanged, resolveFile, value } from './job-context.ts';
 
 /** Beyond BITS: a file's mirrors and digests, and Metalink import (docs/transfer.md). */
 export const mirrorCommands: readonly Command[] = [
@@ -15,9 +15,8 @@ export const mirrorCommands: readonly Command[] = [
       expectArgs('importmetalink', ctx.args, 3);
       const cwd = ctx.io.cwd ?? process.cwd();
       const files = await metalinkFiles(resolve(cwd, arg(ctx.args, 1)), resolve(cwd, arg(ctx.args, 2)));
-      const { manager, job } = await resolveJob(ctx);
-      await manager.addFileSet(job.id, files);
-      return jobChanged(ctx, manager, job.id, `Added ${files.length} file(s) from ${arg(ctx.args, 1)}.`);
+      const { manager, jobId } = await actOnJob(ctx, (m, id) => m.addFileSet(id, files));
+      return jobChanged(ctx, manager, jobId, `Added ${files.length} file(s) from ${arg(ctx.args, 1)}.`);
     },
   },
   {
@@ -31,9 +30,8 @@ export const mirrorCommands: readonly Command[] = [
       const rest = ctx.args.slice(2);
       const none = rest.length === 1 && rest[0]?.toUpperCase() === 'NULL';
       const digests = none ? [] : rest.map((d) => parseDigest('setdigests', d));
-      const { manager, job } = await resolveJob(ctx);
-      await manager.setFileDigests(job.id, index, digests);
-      return jobChanged(ctx, manager, job.id, none ? 'Digests removed.' : `${digests.length} digest(s) set.`);
+      const { manager, jobId } = await actOnJob(ctx, (m, id) => m.setFileDigests(id, index, digests));
+      return jobChanged(ctx, manager, jobId, none ? 'Digests removed.' : `${digests.length} digest(s) set.`);
     },
   },
   {
@@ -58,9 +56,8 @@ export const mirrorCommands: readonly Command[] = [
       const index = parseCount('setmirrors', arg(ctx.args, 1), 'file index');
       const rest = ctx.args.slice(2);
       const urls = rest.length === 1 && rest[0]?.toUpperCase() === 'NULL' ? [] : rest;
-      const { manager, job } = await resolveJob(ctx);
-      await manager.setFileMirrors(job.id, index, urls);
-      return jobChanged(ctx, manager, job.id, urls.length === 0 ? 'Mirrors removed.' : `${urls.length} mirror(s) set.`);
+      const { manager, jobId } = await actOnJob(ctx, (m, id) => m.setFileMirrors(id, index, urls));
+      return jobChanged(ctx, manager, jobId, urls.length === 0 ? 'Mirrors removed.' : `${urls.length} mirror(s) set.`);
     },
   },
   {

@@ -437,7 +437,7 @@ export class OwnerWorkers implements OwnerIo {
   deleteTempFile(owner: string, path: string): Promise<boolean> {
     return this.#call(owner, 'deleteTempFile', [path]);
   }
-  removeLeftovers(owner: string, paths: readonly string[]): Promise<void> {
+  removeLeftovers(owner: string, paths: readonly string[]): Promise<boolean> {
     return this.#call(owner, 'removeLeftovers', [paths]);
   }
   async readReply(owner: string, path: string): Promise<StoredReply> {

@@ -45,6 +45,8 @@ const OWN_HEADERS = new Set(
 export interface PacketBody {
   readonly length: number;
   chunks(): AsyncIterable<Buffer>;
+  /** Called once the socket no longer needs `chunk` (its write finished or failed): reusable. */
+  done?(chunk: Buffer): void;
 }
 
 export interface PacketAnswer {
@@ -227,7 +229,10 @@ export class PacketExchange {
 async function writeBody(req: ClientRequest, body: PacketBody, progress: () => boolean): Promise<void> {
   for await (const chunk of body.chunks()) {
     if (progress()) return;
-    if (!req.write(chunk)) {
+    // The write callback runs once the socket is done with the chunk (written, or failed on a
+    // destroyed request): only then may the body reuse its memory.
+    const written = body.done === undefined ? undefined : () => body.done?.(chunk);
+    if (!req.write(chunk, written)) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           req.off('drain', done);

@@ -182,6 +182,8 @@ export class UploadSession {
       throw this.#fail(classifyNetworkError(err), err);
     }
     if (isSuccess(answer.status) || answer.status === 416) {
+      // Our server names its fragment limit (Ping and Create-Session Acks); others say nothing.
+      if (answer.ack.maxFragmentSize !== undefined) this.#sizer.serverLimit(answer.ack.maxFragmentSize);
       this.update(hostIdAnswered(this.#state));
       if (!this.#connected) {
         this.#connected = true;

@@ -1,4 +1,4 @@
-import { BITS_HEADERS, selectProtocol } from '../../core/upload-protocol.ts';
+import { BITS_HEADERS, MAX_FRAGMENT_HEADER, selectProtocol } from '../../core/upload-protocol.ts';
 import { type Ack, accessDenied, ack, badRequest, UploadError } from '../ack.ts';
 import type { PacketRequest, ServerContext } from '../context.ts';
 import { header } from '../http/request-head.ts';
@@ -6,7 +6,8 @@ import { destinationState, walkParents } from '../safe-fs.ts';
 
 /**
  * Create-Session (§8.3): pick the common protocol, check the destination, make the session.
- * Ack: BITS-Protocol, BITS-Session-Id, Accept-Encoding: identity (+ Host-Id when configured).
+ * Ack: BITS-Protocol, BITS-Session-Id, Accept-Encoding: identity (+ Host-Id when configured),
+ * and our fragment limit (X-Bits-Max-Fragment-Size) so our client can send larger fragments.
  */
 export async function createSession(ctx: ServerContext, req: PacketRequest): Promise<Ack> {
   const { opts, store } = ctx;
@@ -47,6 +48,7 @@ export async function createSession(ctx: ServerContext, req: PacketRequest): Pro
     [BITS_HEADERS.protocol, protocol],
     [BITS_HEADERS.sessionId, record.id],
     [BITS_HEADERS.acceptEncoding, 'identity'],
+    [MAX_FRAGMENT_HEADER, String(opts.maxFragmentSize)],
   ];
   if (opts.hostId !== undefined) {
     headers.push([BITS_HEADERS.hostId, opts.hostId]);

@@ -164,7 +164,8 @@ test('§14.2 item 16: strictly one request in flight; response timeout (5 min) a
   await withServer({}, 5 * MiB, async (server, rec) => {
     await uploadFile(rec.request());
     assert.equal(server.maxInFlight, 1);
-    assert.ok(server.packets('Fragment').length >= 3);
+    // 1 MiB, then (the injected clock stands still: a fast Ack) the rest in one.
+    assert.ok(server.packets('Fragment').length >= 2);
   });
   // Response timeout: the server reads the fragment and never answers.
   await withServer({}, 200_000, async (server, rec) => {

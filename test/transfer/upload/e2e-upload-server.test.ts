@@ -135,17 +135,43 @@ test('e2e: upload-reply against our server — the back end answers, the client 
   }
 });
 
-test('e2e: our server refuses fragments over its limit with 413; the client shrinks them and finishes', async () => {
-  const server = await startFixture({ maxFragmentSize: 300_000 });
-  const { dir, file, data } = await tempUpload(20 * MiB, 11);
+/** Packets of `type` our server counted; rejections by status. */
+async function serverCounts(f: {
+  server: { handler: { metrics: { registry: { getMetricsAsJSON(): Promise<unknown> } } } };
+}) {
+  const all = (await f.server.handler.metrics.registry.getMetricsAsJSON()) as Array<{
+    name: string;
+    values: Array<{ value: number; labels: Record<string, string> }>;
+  }>;
+  const values = (name: string) => all.find((m) => m.name === name)?.values ?? [];
+  return {
+    fragments: values('bits_upload_packets_total').find((v) => v.labels.type === 'Fragment')?.value ?? 0,
+    refused413: values('bits_upload_rejections_total').filter((v) => v.labels.status === '413').length,
+  };
+}
+
+test('e2e: our server advertises its fragment limit (X-Bits-Max-Fragment-Size); the client sends up to it, past the 13 MiB Windows ceiling, and never draws a 413', async () => {
+  const { dir, file, data } = await tempUpload(40 * MiB, 12);
+  const big = await startFixture();
+  const small = await startFixture({ maxFragmentSize: 300_000 });
   try {
-    const rec = new RecordedUpload(`http://127.0.0.1:${server.port}/limited/file.bin`, file);
-    // A 13 MiB first fragment: the server may refuse it before reading the body.
-    await uploadFile(rec.request({ options: { initialFragmentSize: 13 * MiB } }));
-    const stored = await readFile(join(server.root, 'limited', 'file.bin'));
-    assert.equal(sha256(stored), sha256(data));
+    const rec = new RecordedUpload(`http://127.0.0.1:${big.port}/big/file.bin`, file);
+    await uploadFile(rec.request());
+    assert.equal(sha256(await readFile(join(big.root, 'big', 'file.bin'))), sha256(data));
+    const steps = rec.progress.map((n, i) => n - (rec.progress[i - 1] ?? 0)).filter((n) => n > 0);
+    assert.ok(Math.max(...steps) > 13 * MiB, `fragments ${steps.join(', ')}`);
+    assert.ok((await serverCounts(big)).fragments <= 4, 'a few large fragments, not 1, 2, 4, 8, 13, 13 MiB');
+
+    const limited = new RecordedUpload(`http://127.0.0.1:${small.port}/small/file.bin`, file);
+    // Even a 13 MiB first fragment is shrunk to the limit the Ping Ack named, before it is sent.
+    await uploadFile(limited.request({ options: { initialFragmentSize: 13 * MiB } }));
+    assert.equal(sha256(await readFile(join(small.root, 'small', 'file.bin'))), sha256(data));
+    const counts = await serverCounts(small);
+    assert.equal(counts.refused413, 0);
+    assert.equal(counts.fragments, Math.ceil(data.length / 300_000));
   } finally {
-    await removeFixture(server);
+    await removeFixture(big);
+    await removeFixture(small);
     await removeDir(dir);
   }
 });

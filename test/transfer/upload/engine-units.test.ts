@@ -5,6 +5,7 @@ import { ackFailure, isSessionNotFound } from '../../../src/transfer/upload/ack-
 import {
   DEFAULT_FRAGMENT_SIZE,
   FragmentSizer,
+  LARGEST_FRAGMENT_SIZE,
   MAX_FRAGMENT_SIZE,
   MIN_FRAGMENT_SIZE,
 } from '../../../src/transfer/upload/fragment-size.ts';
@@ -21,9 +22,15 @@ import { INITIAL_UPLOAD_SESSION_STATE } from '../../../src/transfer/upload/uploa
 // Unit tests of the upload engine's pure rules: fragment sizing (§9.4), Host-Id (§5, §9.3),
 // error-Ack classification (§6).
 
-test('fragment size: starts at 1 MiB, doubles on fast Acks up to 13 MiB, halves on slow ones, never below 5 KB', () => {
+test('fragment size: starts at 1 MiB, grows on fast Acks up to 13 MiB, halves on slow ones, never below 5 KB', () => {
   const s = new FragmentSizer();
   assert.equal(s.size, DEFAULT_FRAGMENT_SIZE);
+  // At least double on a fast Ack (here 1 MiB in 1.5 s: a second's worth would be less).
+  s.acked(s.size, 1_500);
+  assert.equal(s.size, 2 * DEFAULT_FRAGMENT_SIZE);
+  // Else about a second's worth at the rate the last one went: 2 MiB in 250 ms → 8 MiB.
+  s.acked(s.size, 250);
+  assert.equal(s.size, 8 * DEFAULT_FRAGMENT_SIZE);
   for (let i = 0; i < 10; i++) s.acked(s.size, 100);
   assert.equal(s.size, MAX_FRAGMENT_SIZE);
   s.acked(s.size, 60_000);
@@ -34,6 +41,28 @@ test('fragment size: starts at 1 MiB, doubles on fast Acks up to 13 MiB, halves 
   assert.equal(s.next(100, 150), 50);
   assert.equal(new FragmentSizer(1).size, MIN_FRAGMENT_SIZE);
   assert.equal(new FragmentSizer(1e12).size, MAX_FRAGMENT_SIZE);
+});
+
+test('fragment size: a server-advertised limit replaces the 13 MiB ceiling (at most 256 MiB) and can shrink it; a 413 outranks it', () => {
+  const MiB = 1024 * 1024;
+  const s = new FragmentSizer();
+  s.serverLimit(64 * MiB);
+  assert.equal(s.size, DEFAULT_FRAGMENT_SIZE, 'the limit allows growth, it does not start it');
+  s.acked(s.size, 2); // 1 MiB in 2 ms: a second's worth is far past the limit
+  assert.equal(s.size, 64 * MiB);
+  s.serverLimit(10 * 1024 ** 3);
+  s.acked(s.size, 0);
+  assert.equal(s.size, LARGEST_FRAGMENT_SIZE);
+  s.serverLimit(300_000);
+  assert.equal(s.size, 300_000, 'a smaller limit shrinks the next fragment at once');
+  s.serverLimit(1);
+  assert.equal(s.size, MIN_FRAGMENT_SIZE);
+
+  const refused = new FragmentSizer(4 * MiB);
+  assert.equal(refused.tooLarge(4 * MiB), true);
+  refused.serverLimit(64 * MiB);
+  for (let i = 0; i < 5; i++) refused.acked(refused.size, 1);
+  assert.equal(refused.size, 2 * MiB, 'never past a size the server refused, whatever it advertises');
 });
 
 test('fragment size: 413 halves below the refused length, caps later growth, and gives up at the floor', () => {
