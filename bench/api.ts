@@ -106,9 +106,16 @@ async function startBitsd(home: string, cpu: string | undefined): Promise<ChildP
   let log = '';
   child.stderr?.setEncoding('utf8');
   await new Promise<void>((resolve, reject) => {
+    let listening = false;
     child.stderr?.on('data', (chunk: string) => {
+      // Drained to the end, kept only until the start: bitsd logs a line per job state, and
+      // scanning the whole log again for every chunk cost the bench's own CPU O(lines²).
+      if (listening) return;
       log += chunk;
-      if (log.includes('bitsd is listening')) resolve();
+      if (log.includes('bitsd is listening')) {
+        listening = true;
+        resolve();
+      }
     });
     child.once('exit', (code) => reject(new Error(`bitsd exited (${code}):\n${log}`)));
   });

@@ -1,25 +1,39 @@
 // Cache compiled (and type-stripped) modules in the user's own cache folder, never in the shared
 // /tmp nor beside a system-wide install: it cuts start-up time by about a third (the CLI and an
-// on-demand bitsd start wait for it). A folder that cannot be made or written, or one that
-// belongs to another user (sudo keeping HOME), means no cache: a slower start, never a failure.
+// on-demand bitsd start wait for it). A folder that cannot be made or written, one whose parent
+// belongs to another user (sudo keeping HOME), or cache folders that are not this user's alone
+// (private-folder.js: made in advance by someone else, a symbolic link, group- or other-writable)
+// mean no cache: a slower start, never a failure.
 // A namespace import: a named import would fail to link on an old Node before require-node.js
 // could explain itself.
 import * as nodeModule from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { isPrivateFolder } from './private-folder.js';
 
 // node:fs through require(), as in locate.js: its ES facade would load fs/promises and more.
 const { mkdirSync, statSync } = nodeModule.createRequire(import.meta.url)('node:fs');
 const cacheHome = process.env.OPENBITS_HOME || process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-const cacheDir = join(cacheHome, process.env.OPENBITS_HOME ? 'compile-cache' : 'openbits/compile-cache');
+/** The folders openbits names under cacheHome, outermost first: each must be private. */
+const ownFolders = process.env.OPENBITS_HOME
+  ? [join(cacheHome, 'compile-cache')]
+  : [join(cacheHome, 'openbits'), join(cacheHome, 'openbits', 'compile-cache')];
+const cacheDir = ownFolders.at(-1);
 /** The folder of this user's caches (also the CLI bundle's code cache, load-bundle.js), or undefined. */
 export let COMPILE_CACHE_DIR;
 try {
-  const owner = statSync(cacheHome, { throwIfNoEntry: false })?.uid;
-  if (owner === undefined || owner === process.getuid?.()) {
+  const home = statSync(cacheHome, { throwIfNoEntry: false });
+  // The home of caches may be shared (/tmp): then only with the sticky bit, so that nobody else
+  // can rename our folders away after the check below.
+  const homeOk =
+    home === undefined ||
+    (home.uid === process.geteuid?.() && ((home.mode & 0o002) === 0 || (home.mode & 0o1000) !== 0));
+  if (homeOk) {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
-    nodeModule.enableCompileCache?.(cacheDir);
-    COMPILE_CACHE_DIR = cacheDir;
+    if (ownFolders.every(isPrivateFolder)) {
+      nodeModule.enableCompileCache?.(cacheDir);
+      COMPILE_CACHE_DIR = cacheDir;
+    }
   }
 } catch {
   // No cache.

@@ -125,11 +125,22 @@ export function createCallHandler(options: CallHandlerOptions): {
   return { handle, streams: events.streams };
 }
 
-/** The request body as UTF-8 text (its length was checked against the limit). */
-async function readText(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+/**
+ * The request body as UTF-8 text (its length was checked against the limit). Read with plain
+ * events: an async iterator per request costs more than the small JSON body it reads.
+ */
+function readText(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.once('end', () =>
+      resolve(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8')),
+    );
+    req.once('error', reject);
+    req.once('close', () => {
+      if (!req.complete) reject(Object.assign(new Error('the request was cut short'), { code: 'ECONNRESET' }));
+    });
+  });
 }
 
 /** A query string as Hono reads it: the first value of each name, `+` as space, escapes decoded. */

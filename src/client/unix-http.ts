@@ -5,9 +5,10 @@ import { type Clock, systemClock } from '../core/clock.ts';
  * HTTP/1.1 to bitsd over its Unix socket, on node:net alone. node:http's client costs a CLI
  * process about 5 ms of CPU (its modules, the Agent, the parser set-up) to send one small
  * request; this speaks just what the daemon's replies need: a status line, headers, and a body
- * framed by content-length, chunked transfer coding or the end of the connection. Idle
- * connections are kept (unreferenced) for the next request, for less than the server's
- * keep-alive timeout.
+ * framed by content-length, chunked transfer coding or the end of the connection (interim 1xx
+ * heads skipped). Idle connections are kept (unreferenced) for the next request, for less than
+ * the server's keep-alive timeout; a GET or HEAD that finds its kept connection closed by the
+ * server before any reply byte is sent once more on a fresh one.
  */
 
 /** One request. */
@@ -40,6 +41,11 @@ function codedError(message: string, code: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
+/** Errors of a connection the server closed (what a reused one meets if closed as we sent). */
+const RESET_CODES = new Set(['EPIPE', 'ECONNRESET']);
+/** Connection errors met before any byte of the reply arrived. */
+const unanswered = new WeakSet<Error>();
+
 /** Without a keep-alive timeout in the reply, Node's server default (5 s). */
 const DEFAULT_KEEP_ALIVE_MS = 5_000;
 /** A kept connection is dropped this long before the server would close it (as Node's Agent does). */
@@ -67,19 +73,34 @@ export class UnixHttpClient {
       return Promise.reject(err);
     }
     const kept = req.keepAlive ? this.#takeIdle() : undefined;
-    const socket = kept ?? connect(this.#socketPath);
+    if (kept === undefined) return this.#exchange(req, head, connect(this.#socketPath));
+    return this.#exchange(req, head, kept).catch((err: unknown) => {
+      // The server may close an idle connection just as we reuse it (EPIPE, or a reset or end
+      // before any reply byte). The request was then never read, but only a GET or HEAD is
+      // sent again: a POST, PUT, DELETE or PATCH the server did act on must not run twice.
+      const idempotent = req.method === 'GET' || req.method === 'HEAD';
+      if (!idempotent || !unanswered.has(err as Error) || req.signal?.aborted === true) throw err;
+      return this.#exchange(req, head, connect(this.#socketPath));
+    });
+  }
+
+  /** One request and its reply on `socket`. */
+  #exchange(req: UnixRequest, head: string, socket: Socket): Promise<UnixReply> {
     return new Promise<UnixReply>((resolve, reject) => {
       const body = new BodyQueue();
       const parser = new ReplyParser(req.method === 'HEAD');
       let replyHead: { statusCode: number; headers: Record<string, string> } | undefined;
+      let replied = false;
       const fail = (err: Error): void => {
         cleanup();
         socket.destroy();
+        if (!replied && RESET_CODES.has((err as NodeJS.ErrnoException).code ?? '')) unanswered.add(err);
         if (replyHead === undefined) reject(err);
         else body.fail(err);
       };
       const onAbort = (): void => fail(codedError('the request was aborted', 'ABORT_ERR'));
       const onData = (chunk: Buffer): void => {
+        replied = true;
         let out: ParseOutput;
         try {
           out = parser.push(chunk);
@@ -225,8 +246,11 @@ export class ReplyParser {
           if (b.length > MAX_HEAD_BYTES) throw codedError('the reply head is too long', 'HPE_HEADER_OVERFLOW');
           return out;
         }
-        out.head = this.#parseHead(b.subarray(0, end).toString('latin1'));
+        const head = this.#parseHead(b.subarray(0, end).toString('latin1'));
         this.#buffer = b.subarray(end + 4);
+        // An interim reply (100 Continue, 102, 103…) is followed by the final one; 101 ends HTTP.
+        if (head.statusCode < 200 && head.statusCode !== 101) this.#state = 'head';
+        else out.head = head;
       } else if (this.#state === 'length' || this.#state === 'chunk-data') {
         const n = Math.min(this.#left, b.length);
         if (n > 0) out.chunks.push(b.subarray(0, n));
@@ -257,7 +281,8 @@ export class ReplyParser {
         } else if (this.#state === 'trailers') {
           if (line === '') this.#state = 'done';
         } else {
-          const size = /^([0-9a-fA-F]{1,12})(?:;.*)?$/u.exec(line);
+          // Whitespace may precede a chunk extension (RFC 9112 §7.1.1: BWS before ";").
+          const size = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/u.exec(line);
           if (size === null) throw codedError(`bad chunk size ${JSON.stringify(line)}`, 'HPE_INVALID_CHUNK_SIZE');
           this.#left = Number.parseInt(size[1] as string, 16);
           this.#state = this.#left === 0 ? 'trailers' : 'chunk-data';
@@ -279,8 +304,9 @@ export class ReplyParser {
       const value = line.slice(colon + 1).trim();
       headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
     }
-    const connection = (headers.connection ?? '').toLowerCase();
-    this.reusable = status[1] === '1' ? connection !== 'close' : connection === 'keep-alive';
+    // A list of tokens, any case: `close, foo` closes as `close` does.
+    const connection = (headers.connection ?? '').split(',').map((t) => t.trim().toLowerCase());
+    this.reusable = !connection.includes('close') && (status[1] === '1' || connection.includes('keep-alive'));
     const timeout = /timeout=(\d+)/u.exec(headers['keep-alive'] ?? '');
     this.keepAliveMs = timeout === null ? undefined : Number(timeout[1]) * 1000;
     const chunked = /(?:^|,)\s*chunked\s*$/iu.test(headers['transfer-encoding'] ?? '');

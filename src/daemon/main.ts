@@ -14,6 +14,7 @@ import { RotatingFile } from './rotating-file.ts';
 import { sdNotify } from './sd-notify.ts';
 import { startSystemDaemon } from './system-daemon.ts';
 import { usage } from './usage.ts';
+import { warmUpTransfers } from './warm-up.ts';
 import { yieldTraceOption } from './yield-trace.ts';
 
 /** Exit code when another bitsd already serves the socket (systemd: RestartPreventExitStatus). */
@@ -172,6 +173,10 @@ async function startUserDaemon(): Promise<void> {
       onIdle: () => shutdown(`idle for ${args.idleTimeoutSeconds} s with no job that can run`),
     });
   }
-  if (stopRequested !== undefined) shutdown(stopRequested);
-  else void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${paths.socketPath}` });
+  if (stopRequested !== undefined) {
+    shutdown(stopRequested);
+    return;
+  }
+  void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${paths.socketPath}` });
+  warmUpTransfers(systemClock, (ms) => logger.debug({ ms: Math.round(ms) }, 'transfer modules loaded'));
 }

@@ -26,6 +26,11 @@ export class JobLocks {
     }
   }
 
+  /** Whether a call for `jobId` is running or waiting (its lock is taken). */
+  isHeld(jobId: string): boolean {
+    return this.#tails.has(jobId);
+  }
+
   /**
    * `run` for a timer or a condition rather than a caller: nobody awaits it. A job that moved on
    * meanwhile is no error, nor is anything once the manager closed; any other failure is rethrown

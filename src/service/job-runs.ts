@@ -37,6 +37,11 @@ interface Runner {
   done: Promise<void>;
   /** Set once the job is picked (CONNECTING). */
   run: JobRun | null;
+  /**
+   * The pick is committed and waits for its sync: a run stopped now writes nothing more (it
+   * returns once the pick is durable), so whoever stops it need not wait for that sync.
+   */
+  picking: boolean;
 }
 
 /**
@@ -59,8 +64,26 @@ export class JobRuns implements SchedulerActions {
     return this.#runners.get(jobId)?.run?.live;
   }
 
-  /** Scheduler: QUEUED → CONNECTING, and run — unless a wait condition holds the job back. */
+  /**
+   * Scheduler: QUEUED → CONNECTING, and run — unless a wait condition holds the job back. While a
+   * call holds the job (a Cancel reading it before its own commit, a Resume still returning), the
+   * pick waits for it, so it never changes the job under that call; then the scheduler plans
+   * again rather than picking it blindly: meanwhile the slot may have gone to another job.
+   */
   start(jobId: string): void {
+    if (this.#closed || this.#runners.has(jobId)) return;
+    if (this.#p.locks.isHeld(jobId)) {
+      const plan = (): void => {
+        if (!this.#closed) this.#p.scheduler.kick();
+      };
+      // After run() settled, the lock is free again: planning inside it would only defer again.
+      void this.#p.locks.run(jobId, () => undefined).then(plan, plan);
+      return;
+    }
+    this.#start(jobId);
+  }
+
+  #start(jobId: string): void {
     if (this.#closed || this.#runners.has(jobId)) return;
     const job = this.#p.store.getJob(jobId);
     if (job?.state !== 'QUEUED') return;
@@ -69,7 +92,7 @@ export class JobRuns implements SchedulerActions {
       this.#p.locks.background(jobId, () => this.#p.waits.park(job, held));
       return;
     }
-    const runner: Runner = { abort: new AbortController(), done: Promise.resolve(), run: null };
+    const runner: Runner = { abort: new AbortController(), done: Promise.resolve(), run: null, picking: false };
     this.#runners.set(jobId, runner);
     let picked = false;
     runner.done = this.#own(job, runner, () => {
@@ -81,18 +104,29 @@ export class JobRuns implements SchedulerActions {
     });
   }
 
-  /** Stop a running transfer (at a checkpoint) and wait until it has stopped. */
+  /**
+   * Stop a running transfer (at a checkpoint) and wait until it has stopped: until its last
+   * transition is committed. A run still waiting for its pick's sync has committed its last one
+   * (CONNECTING): the caller's next commit follows it in the log, the sync that covers the
+   * caller's commit covers the pick too, and the pick's effects run first (WalSync resolves in
+   * order). So a Cancel right after a Resume waits for one sync, not two.
+   */
   async stop(jobId: string): Promise<void> {
     const runner = this.#runners.get(jobId);
     if (runner === undefined) return;
     runner.abort.abort();
-    await runner.done;
+    if (!runner.picking) await runner.done;
   }
 
-  /** Shutdown: no new runs; every running one stops at a checkpoint. */
+  /** Shutdown: no new runs; every running one stops at a checkpoint (and its pick is synced). */
   async stopAll(): Promise<void> {
     this.#closed = true;
-    await Promise.all([...this.#runners.keys()].map((id) => this.stop(id)));
+    await Promise.all(
+      [...this.#runners.values()].map((runner) => {
+        runner.abort.abort();
+        return runner.done;
+      }),
+    );
   }
 
   preempt(jobId: string): void {
@@ -155,10 +189,15 @@ export class JobRuns implements SchedulerActions {
     const { signal } = runner.abort;
     let run: JobRun;
     try {
-      run = new JobRun(await this.#p.transitions.step(queued, 'pick'), this.#p);
+      // No caller waits on the pick: its sync can be the next call's (a Cancel right after).
+      const picked = this.#p.transitions.step(queued, 'pick', { background: true });
+      runner.picking = true;
+      run = new JobRun(await picked, this.#p);
     } catch {
       // Not picked (the store refused or failed): the job stays QUEUED.
       return;
+    } finally {
+      runner.picking = false;
     }
     onPicked();
     runner.run = run;

@@ -28,6 +28,11 @@ export interface StepOptions {
    * timer (network loss and policy blocks wait for their condition to clear).
    */
   readonly retryDelayMs?: number | null;
+  /**
+   * No caller waits on this change (a run's pick): its commit starts no sync of its own at once
+   * but rides on the next one (see WalSync). Its effects still wait for that sync.
+   */
+  readonly background?: boolean;
 }
 
 /** What a step acts on after the commit. */
@@ -137,7 +142,7 @@ export class JobTransitions {
           }),
     });
     return this.#afterCommit(async () => {
-      await store.durable();
+      await store.durable(options.background === true ? { background: true } : {});
       this.#p.observe?.('commit', (clock.monotonicMs() - started) / 1000);
       if (fired > 0) webhooks?.kick();
       this.#schedule(next, retryDelayMs);

@@ -82,8 +82,10 @@ export interface JobStore extends WebhookOutbox {
    * an event, answer a caller or run the notify command line. Both stores commit (and, for
    * SQLite, fsync) inside each verb, so it resolves at once today; a store that shares one
    * COMMIT among the writes of a few milliseconds (group commit) resolves it after that COMMIT.
+   * `background`: no caller is waiting on these writes (a run's pick); the store may wait a
+   * moment for a caller's sync to cover them rather than start one of its own.
    */
-  durable(): Promise<void>;
+  durable(options?: { readonly background?: boolean }): Promise<void>;
   close(): void;
 }
 

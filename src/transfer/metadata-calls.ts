@@ -22,6 +22,7 @@ import {
 } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { type Clock, systemClock } from '../core/clock.ts';
 
 /**
  * The metadata system calls of AddFile's checks, temp-file creation and Complete (stat, open,
@@ -106,25 +107,33 @@ const LOCAL_FILE_SYSTEMS = new Set([
   0x794c7630, // overlayfs (a container's root, over local layers)
 ]);
 
-/** Folders already classified (bounded: a long-lived daemon sees many folders). */
-const known = new Map<string, MetadataCalls>();
-const KNOWN_MAX = 1024;
+/**
+ * How long a folder's classification is kept: a Complete or an AddFileSet of 1,000 files asks
+ * statfs once, not 1,000 times, while a file system mounted over the folder later (sshfs, an NFS
+ * automount, a symbolic link re-pointed) is seen within a second.
+ */
+export const CLASSIFICATION_MS = 1000;
+/** Folders classified lately (bounded: a long-lived daemon sees many folders). */
+const known = new Map<string, { readonly calls: MetadataCalls; readonly at: number }>();
+const KNOWN_MAX = 256;
 
 /**
  * The calls for files in `folder`: on the loop only when statfs (itself on the pool) names a local
  * file system; on the pool for anything else, or when the folder cannot be looked at (the calls
  * then fail with the real error).
  */
-export async function metadataCallsFor(folder: string): Promise<MetadataCalls> {
+export async function metadataCallsFor(folder: string, clock: Clock = systemClock): Promise<MetadataCalls> {
+  const now = clock.monotonicMs();
   const cached = known.get(folder);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined && now - cached.at < CLASSIFICATION_MS) return cached.calls;
   let calls: MetadataCalls;
   try {
     calls = LOCAL_FILE_SYSTEMS.has(Number((await statfs(folder)).type)) ? ON_LOOP : ON_POOL;
   } catch {
+    known.delete(folder);
     return ON_POOL;
   }
   if (known.size >= KNOWN_MAX) known.clear();
-  known.set(folder, calls);
+  known.set(folder, { calls, at: now });
   return calls;
 }

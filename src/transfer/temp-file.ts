@@ -132,7 +132,9 @@ export async function removeLeftover(path: string): Promise<'gone' | 'not-ours' 
   try {
     st = await lstat(path);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'failed';
+    // ENOTDIR: a folder on the way is a file now, so no file of ours can be there.
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? 'gone' : 'failed';
   }
   const uid = process.geteuid?.() ?? -1;
   if (!st.isFile() || st.nlink !== 1 || (uid >= 0 && st.uid !== uid)) return 'not-ours';

@@ -55,7 +55,12 @@ export class FileSessionStore implements SessionStore {
     return path.join(this.#files.requestDir(id), 'state.json');
   }
 
-  /** The stored record of `id` (slots first, else a legacy state.json); undefined if none is readable. */
+  /**
+   * The stored record of `id` (slots first, else a legacy state.json); undefined only when it was
+   * never recorded: no slots file or no intact slot, and no state.json. Any other failure (EIO,
+   * EMFILE, EACCES, a damaged state.json) rejects, naming the session: its acknowledged bytes
+   * must not be taken for a crash inside Create-Session and deleted.
+   */
   async #load(id: string): Promise<StoredRecord | undefined> {
     try {
       const slots = await readSlots(this.#stateFile(id));
@@ -64,14 +69,22 @@ export class FileSessionStore implements SessionStore {
         return JSON.parse(slots.payload.toString('utf8'));
       }
       return JSON.parse(await fs.readFile(this.#legacyFile(id), 'utf8'));
-    } catch {
-      return undefined;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      throw new Error(
+        `session ${id}: its record cannot be read (${code ?? String(err)}); its data is kept in ` +
+          `${this.#files.requestDir(id)} — make the record readable (or remove that folder) and start again`,
+        { cause: err },
+      );
     }
   }
 
   /**
    * Load every session. Bytes past a session's recorded offset were written but never
    * acknowledged, so they are cut off rather than trusted (a crash between write and fsync).
+   * A record that exists but cannot be read fails the start (the server does not run without a
+   * session it acknowledged bytes of; a transient EIO or EMFILE passes at the next start).
    */
   async open(): Promise<void> {
     await this.#files.open();

@@ -20,6 +20,13 @@ import { PgSessionStore } from './pg/pg-session-store.ts';
 import { createRouter } from './router.ts';
 import { SessionFiles } from './session-files.ts';
 
+/**
+ * Most of a refused body read and dropped to keep the connection (an early answer, e.g. an
+ * unknown session): past this, closing and letting the client reconnect is cheaper than
+ * receiving up to a whole fragment (256 MiB by default) only to throw it away.
+ */
+const MAX_DISCARD_BYTES = 4 * 1024 * 1024;
+
 /** A mountable BITS upload handler. */
 export interface BitsUploadHandler {
   /**
@@ -117,7 +124,7 @@ export async function createBitsUploadHandler(options: BitsUploadOptions): Promi
       limits: opts.headLimits,
       idleTimeoutMs: opts.idleTimeoutMs,
       headersTimeoutMs: opts.headersTimeoutMs,
-      maxDiscard: opts.maxFragmentSize,
+      maxDiscard: Math.min(opts.maxFragmentSize, MAX_DISCARD_BYTES),
       fallback: (s) => {
         connections.delete(s);
         fallback?.(s);

@@ -3,7 +3,7 @@
  * chunks are queued (not copied) and written with `writev`, one write at a time in file order;
  * while one is on the disk the socket keeps being read into the queue, and the next write takes
  * everything queued by then (at least `BATCH_BYTES` unless the body has ended). Reading waits for
- * the disk only when `MAX_QUEUED_BYTES` are queued. Every `SYNC_AHEAD_BYTES` written a background
+ * the disk only when `MAX_UNWRITTEN_BYTES` are queued or being written. Every `SYNC_AHEAD_BYTES` written a background
  * `fdatasync` starts the disk's writeback early. The caller's promise is unchanged: the bytes are
  * durable when this resolves, because the last step is an `fdatasync` that begins after every
  * write has completed — the early syncs only shorten it.
@@ -18,8 +18,12 @@ const BATCH_BYTES = 4 * 1024 * 1024;
  * tiny chunks are written in hundreds, not held by the million (and stay under IOV_MAX, 1024).
  */
 const BATCH_CHUNKS = 256;
-/** Queued bytes, or chunks, at which reading waits for the disk (what one upload may hold). */
-const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+/**
+ * Bytes read but not yet written (queued plus the running write, which holds up to
+ * `BATCH_CHUNKS` chunks) at which reading waits for the disk: what one upload may hold.
+ */
+const MAX_UNWRITTEN_BYTES = 16 * 1024 * 1024;
+/** Queued chunks at which reading waits for the disk. */
 const MAX_QUEUED_CHUNKS = 4 * BATCH_CHUNKS;
 /** Written bytes after which a background `fdatasync` starts (one at a time). */
 const SYNC_AHEAD_BYTES = 4 * 1024 * 1024;
@@ -30,6 +34,8 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
   let position = offset;
   let queue: Buffer[] = [];
   let queued = 0;
+  /** Bytes of the running write (still held in memory until it completes). */
+  let inFlight = 0;
   let writing: Promise<void> | null = null;
   let syncing: Promise<void> | null = null;
   /**
@@ -75,6 +81,7 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
     let bytes = 0;
     for (const b of buffers) bytes += b.length;
     queued -= bytes;
+    inFlight = bytes;
     const at = position;
     position += bytes;
     writing = writeBatch(buffers, at, bytes)
@@ -83,6 +90,7 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
       })
       .finally(() => {
         writing = null;
+        inFlight = 0;
         pump();
       });
   };
@@ -103,7 +111,9 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
       queue.push(data);
       queued += data.length;
       pump();
-      while ((queued >= MAX_QUEUED_BYTES || queue.length >= MAX_QUEUED_CHUNKS) && writing !== null) await writing;
+      while ((queued + inFlight >= MAX_UNWRITTEN_BYTES || queue.length >= MAX_QUEUED_CHUNKS) && writing !== null) {
+        await writing;
+      }
     }
     ended = true;
     pump();

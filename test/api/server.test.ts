@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
+import { createConnection, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Agent } from 'undici';
@@ -247,6 +248,22 @@ describe('API server', () => {
     await client.close();
     const err = await rejectsWith(() => client.enumJobs(), 'E_FAIL');
     assert.match(err.message, /client is closed/);
+  });
+
+  it('a request whose body is cut short creates nothing, and the server goes on answering', async () => {
+    const before = (await call('GET', '/v1/jobs')).json.jobs.length;
+    const socket = createConnection(served.socketPath);
+    await once(socket, 'connect');
+    socket.write(
+      'POST /v1/jobs HTTP/1.1\r\nHost: bitsd\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"displayName":',
+    );
+    socket.destroy();
+    await once(socket, 'close');
+    const created = await call('POST', '/v1/jobs', JSON.stringify({ displayName: 'after-cut' }));
+    assert.equal(created.status, 201);
+    const names = (await call('GET', '/v1/jobs')).json.jobs.map((j: { displayName: string }) => j.displayName);
+    assert.equal(names.length, before + 1, 'only the whole request made a job');
+    assert.ok(names.includes('after-cut'));
   });
 
   it('client: a connection cut mid-call is RPC_S_CALL_FAILED (may or may not have happened)', async () => {

@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildCliBundle } from '../../scripts/build-cli.ts';
@@ -46,6 +59,16 @@ describe('the CLI bundle (dist/cli.cjs)', () => {
     assert.match(text, /new URL\("client\/autostart\.js", __openbitsDist\)/u);
   });
 
+  it("leaves no import() the HOST_IMPORT rewrite missed: the banner's fallback is the only one", () => {
+    // A missed import() would throw in the vm.Script of bin/load-bundle.js (ERR_VM_DYNAMIC_IMPORT…).
+    const text = readFileSync(bundle, 'utf8');
+    const found = text.split('\n').filter((line) => /\bimport\s*\(/u.test(line));
+    assert.deepEqual(found, [
+      "const __openbitsImport = typeof __openbitsHostImport === 'function' ? __openbitsHostImport : (s) => import(s);",
+    ]);
+    assert.match(text, /__openbitsImport\(/u, 'the rewrite ran');
+  });
+
   it('answers /help without the client, and /list without fs/promises, readline or TLS', () => {
     const help = runBundle(['/help']);
     assert.equal(help.status, 0);
@@ -62,10 +85,17 @@ describe('the CLI bundle (dist/cli.cjs)', () => {
 });
 
 /** Runs `bitsadmin ARGS` from `file` through bin/load-bundle.js with its cache in `cacheDir`. */
-function runLoaded(file: string, cacheDir: string, args: readonly string[]): { state: string; stderr: string } {
+function runLoaded(
+  file: string,
+  cacheDir: string,
+  args: readonly string[],
+  prelude = '',
+): { state: string; stderr: string } {
   const loader = JSON.stringify(new URL('../../bin/load-bundle.js', import.meta.url).href);
   const script = [
-    `const { loadBundle } = await import(${loader});`,
+    `const loader = await import(${loader});`,
+    `const { loadBundle } = loader;`,
+    prelude,
     `const { exports, state } = loadBundle(${JSON.stringify(file)}, ${JSON.stringify(cacheDir)});`,
     `process.stdout.write(state + '\\n');`,
     `process.exitCode = await exports.bitsadmin(${JSON.stringify(args)});`,
@@ -106,5 +136,119 @@ describe('bin/load-bundle.js: the bundle with a code cache made after a run', ()
     ]);
     assert.match(r.stderr, /RPC_S_SERVER_UNAVAILABLE/u);
     assert.doesNotMatch(r.stderr, /ExperimentalWarning|ERR_VM/u);
+  });
+});
+
+/** The one cache file in `cacheDir` (named for the Node and the bundle's path). */
+function cacheFile(cacheDir: string): string {
+  const names = readdirSync(cacheDir).filter((n) => n.endsWith('.v8cache'));
+  assert.equal(names.length, 1, names.join(' '));
+  return join(cacheDir, names[0] as string);
+}
+
+/** A new cache folder, with the cache of `copy.cjs` written and used once. */
+function warmCache(): { cacheDir: string; copy: string } {
+  const cacheDir = mkdtempSync(join(scratch, 'cache-'));
+  const copy = join(mkdtempSync(join(scratch, 'install-')), 'cli.cjs');
+  copyFileSync(bundle, copy);
+  assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'written');
+  assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'used');
+  return { cacheDir, copy };
+}
+
+const asRoot = process.getuid?.() === 0;
+
+describe("bin/load-bundle.js: a code cache is code, used only when it is this user's own", () => {
+  it("keeps one cache per install: the name holds a hash of the bundle's path", () => {
+    const { cacheDir, copy } = warmCache();
+    const other = join(mkdtempSync(join(scratch, 'install-')), 'cli.cjs');
+    copyFileSync(bundle, other);
+    assert.equal(runLoaded(other, cacheDir, ['/help']).state, 'written');
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'used');
+    assert.equal(runLoaded(other, cacheDir, ['/help']).state, 'used');
+    assert.equal(readdirSync(cacheDir).filter((n) => n.endsWith('.v8cache')).length, 2);
+  });
+
+  it("never writes through a link planted at a predictable temporary name, nor at the cache's name", () => {
+    const cacheDir = mkdtempSync(join(scratch, 'cache-'));
+    const copy = join(mkdtempSync(join(scratch, 'install-')), 'cli.cjs');
+    copyFileSync(bundle, copy);
+    const outside = mkdtempSync(join(scratch, 'outside-'));
+    const target = join(outside, 'precious');
+    writeFileSync(target, 'precious\n');
+    // The child plants links at the names a writer could predict: the cache's name with its pid
+    // (under this and the former naming), and the cache's own name.
+    const prelude = [
+      `const { symlinkSync } = await import('node:fs');`,
+      `const dir = ${JSON.stringify(cacheDir)};`,
+      `const names = ['cli-bundle-' + process.version + '.v8cache', loader.cacheFileName?.(${JSON.stringify(copy)})].filter(Boolean);`,
+      `for (const n of names) symlinkSync(${JSON.stringify(target)}, dir + '/' + n + '.' + process.pid + '.tmp');`,
+      `symlinkSync(${JSON.stringify(target)}, dir + '/' + names.at(-1));`,
+    ].join('\n');
+    assert.equal(runLoaded(copy, cacheDir, ['/help'], prelude).state, 'written');
+    assert.equal(readFileSync(target, 'utf8'), 'precious\n');
+    assert.deepEqual(readdirSync(outside), ['precious']);
+    // The cache was written beside the links, as a file of its own, and is used.
+    const cache = cacheFile(cacheDir);
+    assert.ok(lstatSync(cache).isFile());
+    assert.equal(statSync(cache).mode & 0o777, 0o600);
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'used');
+    assert.equal(readFileSync(target, 'utf8'), 'precious\n');
+    assert.deepEqual(
+      readdirSync(cacheDir).filter((n) => n.endsWith('.tmp') && !lstatSync(join(cacheDir, n)).isSymbolicLink()),
+      [],
+      'no temporary file left',
+    );
+  });
+
+  it('does not read a cache through a link', () => {
+    const { cacheDir, copy } = warmCache();
+    const cache = cacheFile(cacheDir);
+    const elsewhere = join(mkdtempSync(join(scratch, 'outside-')), 'cache');
+    copyFileSync(cache, elsewhere);
+    rmSync(cache);
+    symlinkSync(elsewhere, cache);
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'written');
+    assert.ok(lstatSync(cache).isFile(), 'the link is replaced by a file of its own');
+  });
+
+  it('refuses a cache owned by another user', { skip: !asRoot && 'chown needs root (CI runs as root)' }, () => {
+    const { cacheDir, copy } = warmCache();
+    const cache = cacheFile(cacheDir);
+    chownSync(cache, 65534, 65534);
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'written');
+    assert.equal(statSync(cache).uid, 0, 'written anew by its user');
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'used');
+  });
+
+  it('uses no cache in a folder that others may write, nor in a folder of another user', () => {
+    const { cacheDir, copy } = warmCache();
+    for (const mode of [0o770, 0o707, 0o720, 0o702]) {
+      chmodSync(cacheDir, mode);
+      assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'off', mode.toString(8));
+    }
+    chmodSync(cacheDir, 0o700);
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'used');
+    if (asRoot) {
+      chownSync(cacheDir, 65534, 65534);
+      assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'off');
+    }
+    // A link to a private folder is not the folder.
+    const link = join(scratch, `cache-link-${process.pid}`);
+    const real = mkdtempSync(join(scratch, 'cache-'));
+    symlinkSync(real, link);
+    assert.equal(runLoaded(copy, link, ['/help']).state, 'off');
+    assert.deepEqual(readdirSync(real), []);
+  });
+
+  it('refuses a cache whose V8 data has a flipped byte (CRC-32)', () => {
+    const { cacheDir, copy } = warmCache();
+    const cache = cacheFile(cacheDir);
+    const bytes = readFileSync(cache);
+    const at = bytes.length - 100;
+    bytes[at] = (bytes[at] as number) ^ 0x01;
+    writeFileSync(cache, bytes);
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'written');
+    assert.equal(runLoaded(copy, cacheDir, ['/help']).state, 'used');
   });
 });

@@ -42,6 +42,20 @@ async function rawServer(reply: string, close: boolean): Promise<string> {
   );
 }
 
+/** Feed `wire` to `parser` one byte at a time: the heads returned, the body, whether it ended. */
+function feedBytewise(parser: ReplyParser, wire: Buffer): { heads: number[]; body: string; done: boolean } {
+  const heads: number[] = [];
+  const body: Buffer[] = [];
+  let done = false;
+  for (let i = 0; i < wire.length; i++) {
+    const out = parser.push(wire.subarray(i, i + 1));
+    if (out.head !== undefined) heads.push(out.head.statusCode);
+    body.push(...out.chunks);
+    done ||= out.done;
+  }
+  return { heads, body: Buffer.concat(body).toString(), done };
+}
+
 describe('ReplyParser', () => {
   it('decodes a chunked body fed one byte at a time, with extensions and trailers', () => {
     const wire = Buffer.from(
@@ -49,17 +63,9 @@ describe('ReplyParser', () => {
         '5;ext=1\r\nhello\r\n1\r\n \r\na\r\n0123456789\r\n0\r\nx-trailer: 1\r\n\r\n',
     );
     const parser = new ReplyParser();
-    const body: Buffer[] = [];
-    let statusCode = 0;
-    let done = false;
-    for (let i = 0; i < wire.length; i++) {
-      const out = parser.push(wire.subarray(i, i + 1));
-      if (out.head !== undefined) statusCode = out.head.statusCode;
-      body.push(...out.chunks);
-      done ||= out.done;
-    }
-    assert.equal(statusCode, 200);
-    assert.equal(Buffer.concat(body).toString(), 'hello 0123456789');
+    const { heads, body, done } = feedBytewise(parser, wire);
+    assert.deepEqual(heads, [200]);
+    assert.equal(body, 'hello 0123456789');
     assert.ok(done);
     assert.equal(parser.reusable, true);
     assert.equal(parser.keepAliveMs, 7000);
@@ -85,6 +91,45 @@ describe('ReplyParser', () => {
     assert.throws(() => new ReplyParser().push(Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n')), {
       code: 'HPE_INVALID_CONTENT_LENGTH',
     });
+  });
+});
+
+describe('ReplyParser: interim replies, connection tokens, chunk extensions', () => {
+  it('skips 1xx heads (not 101) and returns the final one, fed one byte at a time', () => {
+    const wire = Buffer.from(
+      'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n' +
+        'HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok',
+    );
+    const { heads, body, done } = feedBytewise(new ReplyParser(), wire);
+    assert.deepEqual(heads, [200]);
+    assert.equal(body, 'ok');
+    assert.ok(done);
+    const switching = new ReplyParser().push(Buffer.from('HTTP/1.1 101 Switching Protocols\r\nupgrade: x\r\n\r\n'));
+    assert.equal(switching.head?.statusCode, 101, '101 is final');
+  });
+
+  it('reads the connection header as case-insensitive comma tokens', () => {
+    const reusable = (version: string, connection: string): boolean => {
+      const p = new ReplyParser();
+      p.push(Buffer.from(`HTTP/${version} 200 OK\r\nconnection: ${connection}\r\ncontent-length: 0\r\n\r\n`));
+      return p.reusable;
+    };
+    assert.equal(reusable('1.1', 'close, foo'), false);
+    assert.equal(reusable('1.1', 'foo,Close'), false);
+    assert.equal(reusable('1.1', 'CLOSE'), false);
+    assert.equal(reusable('1.1', 'foo, keep-alive'), true);
+    assert.equal(reusable('1.0', 'foo, Keep-Alive'), true);
+    assert.equal(reusable('1.0', 'keep-alive, close'), false);
+    assert.equal(reusable('1.0', 'foo'), false);
+  });
+
+  it('accepts whitespace before a chunk extension', () => {
+    const p = new ReplyParser();
+    const out = p.push(
+      Buffer.from('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5 ;a\r\nhello\r\n1\t; b=1\r\n!\r\n0\r\n\r\n'),
+    );
+    assert.equal(Buffer.concat(out.chunks).toString(), 'hello!');
+    assert.ok(out.done);
   });
 });
 
@@ -199,5 +244,66 @@ describe('UnixHttpClient', () => {
     });
     abort.abort();
     await assert.rejects(pending, { code: 'ABORT_ERR' });
+  });
+
+  it('waits past a 100 Continue for the final reply; does not reuse a connection answered `Connection: close, foo`', async () => {
+    let connections = 0;
+    const server = createNetServer((socket) => {
+      connections++;
+      socket.on('data', () => {
+        socket.write('HTTP/1.1 100 Continue\r\n\r\n');
+        setImmediate(() =>
+          socket.write(
+            'HTTP/1.1 200 OK\r\nConnection: close, foo\r\ntransfer-encoding: chunked\r\n\r\n2 ;x\r\nok\r\n0\r\n\r\n',
+          ),
+        );
+      });
+    });
+    const client = new UnixHttpClient(await listen(server));
+    for (const path of ['/a', '/b']) {
+      const r = await client.request({ method: 'GET', path, timeoutMs: 10_000, keepAlive: true });
+      assert.equal(r.statusCode, 200);
+      assert.equal(await r.text(), 'ok');
+    }
+    assert.equal(connections, 2, 'a new connection after `close, foo`');
+    client.close();
+  });
+
+  it('sends a GET or HEAD again on a fresh connection when the server closed the kept one just before; never a POST', async () => {
+    const connections: Socket[] = [];
+    const requests: string[] = [];
+    const server = createNetServer((socket) => {
+      connections.push(socket);
+      socket.on('data', (d) => {
+        const line = d.toString('latin1').split(' ', 2).join(' ');
+        requests.push(line);
+        const body = line.startsWith('HEAD ') ? '' : 'ok';
+        socket.write(`HTTP/1.1 200 OK\r\nkeep-alive: timeout=60\r\ncontent-length: 2\r\n\r\n${body}`);
+      });
+    });
+    const client = new UnixHttpClient(await listen(server));
+    const call = (method: string, path: string) => client.request({ method, path, timeoutMs: 10_000, keepAlive: true });
+    /** A call (on the kept connection, if any), then the server closes that idle connection right before the next call. */
+    const closeIdle = async (): Promise<void> => {
+      const r = await call('GET', '/warm');
+      await r.text();
+      connections.at(-1)?.destroy();
+    };
+    await closeIdle();
+    const get = await call('GET', '/again');
+    assert.equal(await get.text(), 'ok');
+    assert.equal(connections.length, 2, 'the GET went out once more, on a fresh connection');
+    await closeIdle();
+    const head = await call('HEAD', '/again');
+    assert.equal(head.statusCode, 200);
+    assert.equal(connections.length, 3, 'so did the HEAD');
+    await closeIdle();
+    await assert.rejects(call('POST', '/jobs'), (err: NodeJS.ErrnoException) => {
+      assert.ok(err.code === 'EPIPE' || err.code === 'ECONNRESET', String(err.code));
+      return true;
+    });
+    assert.equal(connections.length, 3, 'no new connection for the POST');
+    assert.deepEqual(requests, ['GET /warm', 'GET /again', 'GET /warm', 'HEAD /again', 'GET /warm']);
+    client.close();
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, it } from 'node:test';
+import { after, before, it, type TestContext } from 'node:test';
 import { ManualNetworkSource } from '../../src/scheduler/network.ts';
 import { createManager } from '../../src/service/manager.ts';
 import { openSqliteJobStore } from '../../src/store/sqlite/index.ts';
@@ -23,7 +23,8 @@ after(async () => {
   await server.close();
 });
 
-it('Cancel removes unrecorded leftovers at derived temp names; a symlink or a foreign name there is left alone', async (t) => {
+/** A manager on a SQLite store, and a folder for downloads; the test's end removes them all. */
+async function managerWithStore(t: TestContext) {
   const home = tempDir();
   const dir = tempDir();
   t.after(() => {
@@ -32,6 +33,11 @@ it('Cancel removes unrecorded leftovers at derived temp names; a symlink or a fo
   const store = openSqliteJobStore(join(home, 'jobs.db'));
   t.after(() => store.close());
   const m = await createManager({ home, clock: new TestClock(), network: new ManualNetworkSource(true), store });
+  return { m, store, dir };
+}
+
+it('Cancel removes unrecorded leftovers at derived temp names; a symlink or a foreign name there is left alone', async (t) => {
+  const { m, store, dir } = await managerWithStore(t);
   server.add('/x.bin', 1000);
   const job = await m.createJob('leftovers');
   const dests = [0, 1, 2].map((i) => join(dir, `f${i}.bin`));
@@ -64,15 +70,7 @@ it('Cancel removes unrecorded leftovers at derived temp names; a symlink or a fo
 });
 
 it('Cancel answers BG_S_UNABLE_TO_DELETE_FILES when a leftover of ours cannot be removed', async (t) => {
-  const home = tempDir();
-  const dir = tempDir();
-  t.after(() => {
-    execFileSync('chattr', ['-i', dir]);
-    for (const path of [home, dir]) rmSync(path, { recursive: true, force: true });
-  });
-  const store = openSqliteJobStore(join(home, 'jobs.db'));
-  t.after(() => store.close());
-  const m = await createManager({ home, clock: new TestClock(), network: new ManualNetworkSource(true), store });
+  const { m, dir } = await managerWithStore(t);
   server.add('/y.bin', 1000);
   const job = await m.createJob('stuck leftover');
   const dest = join(dir, 'f0.bin');
@@ -81,7 +79,11 @@ it('Cancel answers BG_S_UNABLE_TO_DELETE_FILES when a leftover of ours cannot be
   writeFileSync(derived, 'partial bytes', { mode: 0o600 });
   // An immutable folder: unlink fails with EPERM, even for root (ext4, tmpfs).
   execFileSync('chattr', ['+i', dir]);
-  assert.equal(await m.cancel(job.id), 'BG_S_UNABLE_TO_DELETE_FILES');
-  assert.equal(readFileSync(derived, 'utf8'), 'partial bytes');
+  try {
+    assert.equal(await m.cancel(job.id), 'BG_S_UNABLE_TO_DELETE_FILES');
+    assert.equal(readFileSync(derived, 'utf8'), 'partial bytes');
+  } finally {
+    execFileSync('chattr', ['-i', dir]);
+  }
   await m.close();
 });

@@ -198,3 +198,47 @@ describe('WebhookSender against a real receiver', () => {
     assert.deepEqual(outbox.all(), []);
   });
 });
+
+describe('WebhookSender and the store’s sync', () => {
+  it('reads the outbox only after the commits so far are durable; a failed sync sends nothing', async (t) => {
+    const clock = new TestClock();
+    const receiver = await startWebhookReceiver((_hook, _i, res) => {
+      res.statusCode = 204;
+      res.end();
+    });
+    t.after(() => receiver.close());
+    const outbox = new MemoryWebhookOutbox();
+    let synced = (): void => {};
+    let failed = (_err: Error): void => {};
+    let syncs = 0;
+    const outcomes: string[] = [];
+    const sender = new WebhookSender({
+      outbox,
+      transport,
+      clock,
+      onAttempt: (o) => outcomes.push(o),
+      durable: () => {
+        syncs++;
+        return new Promise<void>((resolve, reject) => {
+          synced = resolve;
+          failed = reject;
+        });
+      },
+    });
+    t.after(() => sender.close());
+    outbox.add(delivery(`${receiver.url}/hook`, clock));
+    sender.kick();
+    assert.equal(syncs, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(sender.busy, 0, 'nothing is read while the sync runs');
+    failed(new Error('EIO'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(sender.busy, 0, 'a failed sync sends nothing');
+    assert.equal(receiver.received.length, 0);
+    sender.kick();
+    synced();
+    await until(() => outcomes.length === 1, 'the attempt after the sync');
+    assert.deepEqual(outcomes, ['delivered']);
+    assert.equal(receiver.received.length, 1);
+  });
+});

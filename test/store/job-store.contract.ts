@@ -136,11 +136,22 @@ function jobStoreBasicContract(factory: StoreFactory): void {
       assert.deepEqual(store.listJobs({ owner: 'carol' }), []);
     });
 
-    test('records handed out are copies: mutating one changes nothing stored', () => {
+    test('records handed out are copies or frozen: mutating one changes nothing stored', () => {
       createJob(store, 1);
       const copy = store.getJob(jobId(1)) as { -readonly [K in keyof Job]: Job[K] };
-      copy.state = 'CANCELLED';
-      (copy.proxy as { usage: string }).usage = 'NO_PROXY';
+      // A frozen record refuses the change (TypeError in strict code); a copy takes it alone.
+      assert.doesNotThrow(() => {
+        try {
+          copy.state = 'CANCELLED';
+        } catch (err) {
+          assert.ok(err instanceof TypeError && Object.isFrozen(copy));
+        }
+        try {
+          (copy.proxy as { usage: string }).usage = 'NO_PROXY';
+        } catch (err) {
+          assert.ok(err instanceof TypeError && Object.isFrozen(copy.proxy));
+        }
+      });
       assert.equal(store.getJob(jobId(1))?.state, 'SUSPENDED');
       assert.equal(store.getJob(jobId(1))?.proxy.usage, 'PRECONFIG');
     });

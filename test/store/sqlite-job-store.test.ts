@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { DEFAULT_QUOTAS } from '../../src/core/index.ts';
+import { BitsError, DEFAULT_QUOTAS } from '../../src/core/index.ts';
 import { openSqliteJobStore, SCHEMA_VERSION, SqliteJobStore } from '../../src/store/index.ts';
 import { WalSync, type WalSyncFs } from '../../src/store/sqlite/wal-sync.ts';
 import { assertBitsError } from '../helpers/assert-bits-error.ts';
@@ -90,6 +90,67 @@ describe('SqliteJobStore on disk', () => {
       createJob(store, 41);
       await store.durable();
       assert.equal(synced.length <= 3 && synced.length >= 2, true);
+    } finally {
+      store.close();
+    }
+  });
+
+  /** A store whose group commit counts the fdatasyncs it starts. */
+  const countingStore = (): { store: SqliteJobStore; started: () => number } => {
+    let started = 0;
+    const store = storeWithSync({
+      fdatasync: (fd, done) => {
+        started++;
+        fdatasync(fd, done);
+      },
+    });
+    return { store, started: () => started };
+  };
+
+  test('a background commit starts no sync: the next caller’s sync covers it, and it resolves first', async () => {
+    const { store, started } = countingStore();
+    try {
+      createJob(store, 1);
+      const order: string[] = [];
+      const picked = store.durable({ background: true }).then(() => order.push('background'));
+      assert.equal(started(), 0, 'a background waiter starts no sync of its own at once');
+      createJob(store, 2);
+      const caller = store.durable().then(() => order.push('caller'));
+      assert.equal(started(), 1, 'the caller starts one at once, covering both commits');
+      await Promise.all([picked, caller]);
+      assert.deepEqual(order, ['background', 'caller'], 'the earlier commit’s waiter resolves first');
+      assert.equal(started(), 1, 'one sync for both');
+    } finally {
+      store.close();
+    }
+  });
+
+  test('a background commit nobody follows is synced on its own, a moment later', async () => {
+    const { store, started } = countingStore();
+    try {
+      createJob(store, 1);
+      const synced = store.walSyncedBytes;
+      await store.durable({ background: true });
+      assert.equal(started(), 1);
+      assert.ok((store.walSyncedBytes ?? 0) > (synced ?? 0), 'the sync covered the commit');
+    } finally {
+      store.close();
+    }
+  });
+
+  test('a background waiter behind a running sync is covered by the next one, in order', async () => {
+    const { store, started } = countingStore();
+    try {
+      createJob(store, 1);
+      const order: string[] = [];
+      const first = store.durable().then(() => order.push('first'));
+      createJob(store, 2);
+      const background = store.durable({ background: true }).then(() => order.push('background'));
+      createJob(store, 3);
+      const last = store.durable().then(() => order.push('last'));
+      await Promise.all([first, background, last]);
+      assert.deepEqual(order, ['first', 'background', 'last']);
+      assert.equal(started(), 2, 'the running sync, then one covering the two commits made while it ran');
     } finally {
       store.close();
     }
@@ -351,6 +412,83 @@ describe('SqliteJobStore on disk', () => {
     } finally {
       a.close();
       b.close();
+    }
+  });
+
+  test('a job from the record cache equals the same job read from its rows by another connection', () => {
+    const store = openSqliteJobStore(path);
+    const reader = openSqliteJobStore(path);
+    const same = (step: string): void => {
+      const cached = store.getJob(jobId(1));
+      // The reader keeps no record between reads: a fresh connection each time.
+      const fresh = openSqliteJobStore(path);
+      try {
+        assert.deepEqual(cached, fresh.getJob(jobId(1)), step);
+        assert.deepEqual(store.listJobs(), fresh.listJobs(), step);
+      } finally {
+        fresh.close();
+      }
+    };
+    try {
+      createJob(store, 1);
+      same('created');
+      const id = jobId(1);
+      store.addFiles(id, [file(1), file(2, { ranges: [{ offset: 0, length: 10 }] })], caller('alice', T0 + 2));
+      same('files added');
+      store.updateJob(id, 'setDescription', { description: 'é'.repeat(3) }, T0 + 3);
+      store.updateJob(
+        id,
+        'setProxySettings',
+        { proxy: { usage: 'OVERRIDE', proxyList: 'http://p:1', bypassList: null } },
+        T0 + 4,
+      );
+      store.updateJob(
+        id,
+        'setCredentials',
+        { credentials: [{ target: 'SERVER', scheme: 'BASIC', userName: 'u', password: 'p' }] },
+        T0 + 5,
+      );
+      store.updateJob(id, 'setNotifyCmdLine', { notifyCmdLine: { program: '/bin/true', parameters: null } }, T0 + 6);
+      store.updateJob(id, 'setFileMode', { fileMode: 0o640 }, T0 + 7);
+      same('properties set');
+      store.applyTransition(id, { expected: 'SUSPENDED', event: 'resume', now: T0 + 8 });
+      store.applyTransition(id, { expected: 'QUEUED', event: 'pick', now: T0 + 9 });
+      same('picked');
+      const error = {
+        ...new BitsError('BG_E_HTTP_ERROR_503', 'Service Unavailable', { context: 'REMOTE_FILE' }).toJSON(),
+        fileIndex: 1,
+      };
+      store.applyTransition(id, { expected: 'CONNECTING', event: 'fatal_failure', error, now: T0 + 10 });
+      same('failed');
+      // A commit by another connection: the cached record is dropped, not handed out stale.
+      reader.applyTransition(id, { expected: 'ERROR', event: 'resume', now: T0 + 11 });
+      assert.equal(store.getJob(id)?.state, 'QUEUED');
+      same('changed by another connection');
+      store.applyTransition(id, { expected: 'QUEUED', event: 'cancel', now: T0 + 12 });
+      same('cancelled');
+    } finally {
+      store.close();
+      reader.close();
+    }
+  });
+
+  test('a job cancelled on the same connection frees its place in the kept quota counts', () => {
+    const quotas = { ...DEFAULT_QUOTAS, maxJobsPerUser: 2, maxJobsPerMachine: 2 };
+    const store = openSqliteJobStore(path, { quotas });
+    try {
+      createJob(store, 1);
+      createJob(store, 2);
+      assertBitsError(() => createJob(store, 3), 'BG_E_TOO_MANY_JOBS_PER_USER');
+      store.applyTransition(jobId(1), { expected: 'SUSPENDED', event: 'cancel', now: T0 + 1 });
+      createJob(store, 4);
+      assertBitsError(() => createJob(store, 5), 'BG_E_TOO_MANY_JOBS_PER_USER');
+      store.applyTransition(jobId(2), { expected: 'SUSPENDED', event: 'cancel', now: T0 + 2 });
+      store.applyTransition(jobId(4), { expected: 'SUSPENDED', event: 'cancel', now: T0 + 3 });
+      createJob(store, 6);
+      createJob(store, 7);
+      assertBitsError(() => createJob(store, 8), 'BG_E_TOO_MANY_JOBS_PER_USER');
+    } finally {
+      store.close();
     }
   });
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { metadataCallsFor } from '../../src/transfer/metadata-calls.ts';
+import { CLASSIFICATION_MS, metadataCallsFor } from '../../src/transfer/metadata-calls.ts';
+import { TestClock } from '../helpers/test-clock.ts';
 
 test('metadata calls run on the event loop only for a folder on a local file system', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'openbits-meta-'));
@@ -38,4 +39,19 @@ test('both kinds of calls give the same answers', async (t) => {
     await calls.close(fd);
     assert.equal(await calls.lstatId(join(dir, 'none')), undefined);
   }
+});
+
+test('a folder is classified again after a second: a file system mounted over it later is seen', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'openbits-meta-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  // A symbolic link re-pointed from a local folder to procfs stands in for a later mount.
+  const link = join(dir, 'link');
+  symlinkSync(dir, link);
+  const clock = new TestClock();
+  assert.equal((await metadataCallsFor(link, clock)).onLoop, true);
+  unlinkSync(link);
+  symlinkSync('/proc/self', link);
+  assert.equal((await metadataCallsFor(link, clock)).onLoop, true, 'kept for a moment: one statfs per batch');
+  clock.advance(CLASSIFICATION_MS);
+  assert.equal((await metadataCallsFor(link, clock)).onLoop, false);
 });

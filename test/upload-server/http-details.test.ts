@@ -112,6 +112,34 @@ describe('HTTP handling', () => {
     assert.ok(await c.closed(), 'closed rather than waiting for a body that may never come');
   });
 
+  test('a refused body is read and dropped to keep the connection up to 4 MiB; past that the connection closes', {
+    timeout: 30_000,
+  }, async () => {
+    const unknown = '{00000000-0000-0000-0000-000000000000}';
+    const refused = (bytes: number, body: Buffer = Buffer.alloc(0)) =>
+      bitsPost(
+        '/discard.bin',
+        {
+          'BITS-Packet-Type': 'Fragment',
+          'BITS-Session-Id': unknown,
+          'Content-Range': `bytes 0-${bytes - 1}/${bytes}`,
+        },
+        body,
+        { contentLength: bytes },
+      );
+    // 4 MiB left unread: dropped, and the next request is answered on the same connection.
+    const kept = await RawClient.connect(f.port);
+    const small = 4 * 1024 * 1024;
+    assertBitsError(await kept.request(refused(small, payload(small, 5))), 500, BG_E_SESSION_NOT_FOUND);
+    assertOk(await kept.request(bitsPost('/discard.bin', { 'BITS-Packet-Type': 'Ping' })));
+    kept.destroy();
+    // One byte more (far below the 256 MiB fragment limit): the answer, then the server closes
+    // instead of waiting for a body it would only throw away.
+    const dropped = await RawClient.connect(f.port);
+    assertBitsError(await dropped.request(refused(small + 1)), 500, BG_E_SESSION_NOT_FOUND);
+    assert.ok(await dropped.closed(), 'closed rather than reading 4 MiB + 1 to drop it');
+  });
+
   test('Node clients: node:http speaks BITS_POST fine; undici drops Content-Length: 0 and gets 400 (as from IIS)', async () => {
     const send = (headers: Record<string, string>, body: Buffer = Buffer.alloc(0)) =>
       new Promise<http.IncomingMessage>((resolve, reject) => {

@@ -98,16 +98,16 @@ test('writeBodyDurably: without a failure every byte is written at its offset an
     assert.ok(syncs() >= 2, `${syncs()} syncs: background ones and the final one`);
   }));
 
-test('writeBodyDurably: the socket is read while a write is on the disk, up to 16 MiB queued, then reading waits', () =>
+test('writeBodyDurably: the socket is read while a write is on the disk, up to 16 MiB unwritten, then reading waits', () =>
   withDataFile(async (fh) => {
     const disk = stallWrites(fh);
     const total = 160; // 40 MiB in 256 KiB chunks
     const { reader, reads } = countedBody(total, 256 * 1024);
     const done = writeBodyDurably(fh, 0, 0, reader);
-    // The first write (4 MiB) hangs on the disk; reading goes on until 16 MiB more are queued.
-    await settleAt(reads, 80);
+    // The first write (4 MiB) hangs on the disk; reading goes on until 12 MiB more are queued.
+    await settleAt(reads, 64);
     assert.equal(disk.sizes.length, 1, 'one write at a time');
-    assert.equal(reads(), 16 + 64, '4 MiB on the disk + 16 MiB queued, then the reader waits');
+    assert.equal(reads(), 16 + 48, '4 MiB on the disk + 12 MiB queued = 16 MiB, then the reader waits');
     disk.release();
     await done;
     assert.equal((await fh.stat()).size, total * 256 * 1024);
@@ -132,4 +132,42 @@ test("writeBodyDurably: a trickling sender's tiny chunks are written in batches 
       disk.sizes.every((n) => n <= 256),
       `writev sizes ${disk.sizes.join(', ')}`,
     );
+  }));
+
+test('writeBodyDurably: on a slow disk, bytes read but not yet written never exceed 16 MiB (64 KiB chunks)', () =>
+  withDataFile(async (fh) => {
+    const cap = 16 * 1024 * 1024;
+    const chunk = 64 * 1024;
+    const total = 1024; // 64 MiB
+    let read = 0;
+    let written = 0;
+    let most = 0;
+    let overlapped = false;
+    let onDisk = false;
+    const realWritev = fh.writev.bind(fh);
+    fh.writev = (async (buffers: Buffer[], position: number) => {
+      onDisk = true;
+      // A slow disk: each write takes a few hundred turns of the event loop.
+      for (let i = 0; i < 300; i++) await new Promise((r) => setImmediate(r));
+      const result = await realWritev(buffers, position);
+      written += result.bytesWritten;
+      onDisk = false;
+      return result;
+    }) as FileHandle['writev'];
+    let n = 0;
+    const reader = {
+      async read() {
+        if (n === total) return null;
+        n += 1;
+        read += chunk;
+        if (onDisk) overlapped = true;
+        most = Math.max(most, read - written);
+        return Buffer.alloc(chunk, n % 256);
+      },
+    } as unknown as BodyReader;
+    await writeBodyDurably(fh, 0, 0, reader);
+    assert.equal((await fh.stat()).size, total * chunk);
+    assert.ok(overlapped, 'the socket is read while a write is on the disk');
+    assert.ok(most <= cap, `${most} bytes read but unwritten (cap ${cap})`);
+    assert.ok(most > cap / 2, `${most}: the reader runs ahead of the disk up to near the cap`);
   }));

@@ -48,6 +48,11 @@ export interface WebhookSenderOptions {
   readonly userAgent?: string;
   /** Told of each attempt's outcome (metrics). */
   readonly onAttempt?: (outcome: 'delivered' | 'failed' | 'abandoned', delivery: WebhookDelivery) => void;
+  /**
+   * Resolves once every commit made so far is on disk (the job store's durable()); a row is read
+   * only after it, so nothing goes out before the sync that covers it. Without it, rows are read at once.
+   */
+  readonly durable?: () => Promise<void>;
 }
 
 const quiet: WebhookLogger = { info() {}, warn() {} };
@@ -69,8 +74,25 @@ export class WebhookSender {
     this.#log = options.logger ?? quiet;
   }
 
-  /** Look at the outbox now (new rows were committed, or the service started). */
+  /**
+   * Look at the outbox (new rows were committed, the service started, an attempt ended, a retry
+   * fell due) once what was committed so far is durable: a row of a transition whose sync still
+   * runs must not go out, a power cut could lose it with the state it reports. A failed sync
+   * poisons the store and sends nothing.
+   */
   kick(): void {
+    if (this.#closed) return;
+    if (this.#o.durable === undefined) {
+      this.#drain();
+      return;
+    }
+    this.#o.durable().then(
+      () => this.#drain(),
+      () => undefined,
+    );
+  }
+
+  #drain(): void {
     if (this.#closed) return;
     const { outbox, clock } = this.#o;
     const skip = new Set(this.#inFlight.keys());

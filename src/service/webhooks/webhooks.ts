@@ -36,6 +36,7 @@ export class Webhooks {
     this.#ownTransport = options.transport === undefined ? httpWebhookTransport() : undefined;
     this.#sender = new WebhookSender({
       outbox: options.store,
+      durable: () => options.store.durable(),
       transport: options.transport ?? (this.#ownTransport as WebhookTransport),
       clock: options.clock,
       ...(options.retry === undefined ? {} : { retry: options.retry }),

@@ -39,6 +39,7 @@ import type {
 import { fileParams, jobParams, rowToFile, rowToJob, rowToTimers } from './job-rows.ts';
 import { QueueCache } from './queue-cache.ts';
 import { QueueCounts } from './queue-counts.ts';
+import { RecordCache } from './record-cache.ts';
 import { prepareStatements, type Statements } from './statements.ts';
 import type { WalSync } from './wal-sync.ts';
 import { deliveryParams, type OutboxStatements, prepareOutboxStatements, rowToDelivery } from './webhook-rows.ts';
@@ -90,6 +91,9 @@ export class SqliteJobStore implements JobStore {
   readonly #wal: WalSync | null;
   readonly #queue = new QueueCache();
   readonly #counts = new QueueCounts();
+  readonly #records = new RecordCache();
+  /** The record a write verb stored whole, as a read would return it (cached once committed). */
+  #written: Job | null = null;
   #quotas: Quotas;
 
   /** Takes an open, migrated database (see openSqliteJobStore). */
@@ -129,16 +133,28 @@ export class SqliteJobStore implements JobStore {
         owner: (owner) => (this.#sql.countOwnerQueue.get(owner) as Row).n as number,
       });
       checkJobQuota(counts, this.#quotas, input);
-      this.#sql.insertJob.run(jobParams(job));
+      const params = jobParams(job);
+      this.#sql.insertJob.run(params);
       if (timers !== undefined) this.#saveTimers(job.id, timers);
+      this.#written = rowToJob(params, []);
       return job;
     }, job.id);
     this.#counts.added(job.owner);
     return created;
   }
 
+  /**
+   * A queued job this connection read or wrote last comes from the record cache: no transaction,
+   * no rows parsed, only PRAGMA data_version asked. Such a record is frozen (nothing can change
+   * what the cache holds through it).
+   */
   getJob(id: string): Job | undefined {
-    return this.#read(() => this.#load(id));
+    if (!this.#db.isOpen) throw new BitsError('E_FAIL', 'the job store is closed');
+    const cached = this.#cached(id);
+    if (cached !== undefined) return cached;
+    const job = this.#read(() => this.#load(id));
+    if (job !== undefined) this.#records.put(job);
+    return job;
   }
 
   /** The queue in order, from the queue cache: only jobs written since the last list are read. */
@@ -148,7 +164,7 @@ export class SqliteJobStore implements JobStore {
       const jobs = this.#queue.list(
         version,
         () => this.#loadQueue(),
-        (id) => this.#load(id),
+        (id) => this.#records.get(version, id) ?? this.#load(id),
       );
       const { owner } = filter;
       return owner === undefined ? jobs : jobs.filter((j) => j.owner === owner);
@@ -171,24 +187,33 @@ export class SqliteJobStore implements JobStore {
       const job = this.#mustLoad(id);
       const added = newFiles(job, files, ctx, this.#quotas);
       const next = withFiles(job, added, ctx.now);
-      for (const file of added.files) this.#sql.insertFile.run(fileParams(id, file));
-      this.#saveJob(next, job.state);
+      const stored = [...job.files];
+      for (const file of added.files) {
+        const params = fileParams(id, file);
+        this.#sql.insertFile.run(params);
+        stored.push(rowToFile(params));
+      }
+      this.#written = this.#saveJob(next, job.state, stored);
       return next;
     }, id);
   }
 
   applyTransition(id: string, change: TransitionInput): Job {
     const timers = change.timers === undefined ? undefined : checkTimers(change.timers);
-    return this.#write(() => {
+    let left = false;
+    const next = this.#write(() => {
       const job = this.#mustLoad(id);
       const next = transitionJob(job, change, this.#transferStateFor(job));
-      if (isFinalState(next.state)) this.#counts.clear();
-      this.#saveJob(next, job.state);
+      left = isFinalState(next.state) && !isFinalState(job.state);
+      this.#written = this.#saveJob(next, job.state, job.files);
       if (timers !== undefined) this.#saveTimers(id, timers);
       // The deliveries this change fires: in this commit, so they exist exactly when it does.
       for (const d of change.webhooks?.(next) ?? []) this.#outbox.insert.run(deliveryParams(d));
       return next;
     }, id);
+    // Counted once committed (a failed COMMIT throws above and leaves the counts as they were).
+    if (left) this.#counts.left(next.owner);
+    return next;
   }
 
   dueWebhooks(nowMs: number, limit: number, skip: ReadonlySet<string>): WebhookDelivery[] {
@@ -225,7 +250,7 @@ export class SqliteJobStore implements JobStore {
       const job = this.#mustLoad(id);
       const next = patchJob(job, method, patch, now, this.#transferStateFor(job));
       if (next.owner !== job.owner || isFinalState(next.state)) this.#counts.clear();
-      this.#saveJob(next, job.state);
+      this.#written = this.#saveJob(next, job.state, job.files);
       return next;
     }, id);
   }
@@ -312,9 +337,9 @@ export class SqliteJobStore implements JobStore {
    * Once the WAL sync covering every commit so far has finished (group commit); at once when
    * each COMMIT synced itself (no WalSync).
    */
-  durable(): Promise<void> {
+  durable(options?: { readonly background?: boolean }): Promise<void> {
     if (!this.#db.isOpen) return Promise.reject(new BitsError('E_FAIL', 'the job store is closed'));
-    return this.#wal === null ? Promise.resolve() : this.#wal.durable();
+    return this.#wal === null ? Promise.resolve() : this.#wal.durable(options);
   }
 
   /** Bytes of the WAL the last group-commit sync covered (the power-loss test truncates to it). */
@@ -343,6 +368,12 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
+  /** The cached record of `id` while no other connection has committed. */
+  #cached(id: string): Job | undefined {
+    return this.#records.get(this.#sql.dataVersion.get()?.data_version, id);
+  }
+
+  /** Inside a transaction: the job's rows, read and parsed. */
   #load(id: string): Job | undefined {
     const row = this.#sql.selectJob.get(id) as Row | undefined;
     if (row === undefined) return undefined;
@@ -364,7 +395,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   #mustLoad(id: string): Job {
-    const job = this.#load(id);
+    const job = this.#cached(id) ?? this.#load(id);
     if (job === undefined) throw jobNotFound(id);
     return job;
   }
@@ -390,12 +421,17 @@ export class SqliteJobStore implements JobStore {
     return { ...rowToJob(row, []), files };
   }
 
-  /** Write the whole job row, only if it is still in the state the change was computed from. */
-  #saveJob(job: Job, expected: JobState): void {
-    const { changes } = this.#sql.updateJobIfState.run({ ...jobParams(job), expected_state: expected });
+  /**
+   * Write the whole job row, only if it is still in the state the change was computed from.
+   * Returns the record as a read would now return it, given the job's stored `files`.
+   */
+  #saveJob(job: Job, expected: JobState, files?: readonly JobFile[]): Job | null {
+    const params = jobParams(job);
+    const { changes } = this.#sql.updateJobIfState.run({ ...params, expected_state: expected });
     if (Number(changes) !== 1) {
       throw new BitsError('BG_E_INVALID_STATE', `job ${job.id} left state ${expected} during the update`);
     }
+    return files === undefined ? null : rowToJob(params, files);
   }
 
   /**
@@ -404,15 +440,26 @@ export class SqliteJobStore implements JobStore {
    * outbox rows, which are no part of a job (`jobId` null).
    */
   #write<T>(fn: () => T, jobId?: string | null): T {
+    this.#written = null;
+    let committed = false;
     try {
       const result = this.#transaction(this.#sql.begin, fn);
+      committed = true;
       this.#wal?.noteCommit();
       return result;
     } finally {
+      const written = this.#written as Job | null; // set by `fn`
+      this.#written = null;
       if (jobId === undefined) {
         this.#queue.clear();
         this.#counts.clear();
-      } else if (jobId !== null) this.#queue.forget(jobId);
+        this.#records.clear();
+      } else if (jobId !== null) {
+        this.#queue.forget(jobId);
+        // Only a committed record stored whole is kept; anything else is read again.
+        if (committed && written?.id === jobId) this.#records.put(written);
+        else this.#records.forget(jobId);
+      }
     }
   }
 

@@ -11,12 +11,31 @@ export interface WalSyncFs {
 const realFs: WalSyncFs = { fdatasync };
 
 /**
+ * How long a background commit (one no caller waits for: a run's pick) waits for a caller's sync
+ * to cover it before it starts one of its own.
+ */
+export const BACKGROUND_SYNC_DELAY_MS = 2;
+
+/** Someone waiting for the commits noted up to `target` to be on disk. */
+interface Waiter {
+  readonly target: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
  * Group commit for a WAL database opened with synchronous=NORMAL: SQLite writes each COMMIT's
  * frames to `<db>-wal` without an fsync (so a commit costs no disk flush on the event loop), and
  * this class makes them durable — one fdatasync of the WAL, on the thread pool, covers every
  * commit made before it started. `durable()` resolves after such a sync; callers that arrive
  * while one runs share the next. SQLite still syncs the WAL header when it restarts the log and
  * the WAL and the database around each checkpoint, so what this sync covers stays covered.
+ *
+ * Waiters are resolved in the order they came (their targets only grow), so the effects of an
+ * earlier commit always run before those of a later one. A background waiter
+ * (`durable({ background: true })`) starts no sync at once: the next sync a caller starts covers
+ * it, else one starts BACKGROUND_SYNC_DELAY_MS later. A run's pick right after a Resume thus costs
+ * no flush of its own when a call follows at once (the Cancel's sync covers both).
  *
  * A failed fdatasync poisons the syncer: the commits it covered may be gone (the kernel may
  * report the error once and then drop the pages), so every later `durable()` rejects too.
@@ -31,7 +50,11 @@ export class WalSync {
   #synced = 0;
   /** Bytes of the WAL that the last finished sync covered (diagnostics and the power-loss test). */
   #syncedBytes = 0;
-  #running: Promise<void> | null = null;
+  #running = false;
+  /** A caller (not a background waiter) waits for commits the running sync does not cover. */
+  #wanted = false;
+  readonly #waiters: Waiter[] = [];
+  #backgroundTimer: ReturnType<typeof setTimeout> | null = null;
   #failure: BitsError | null = null;
 
   /** `dbPath`'s WAL must exist (an open WAL-mode connection has created it). */
@@ -57,41 +80,88 @@ export class WalSync {
     this.#noted++;
   }
 
-  /** Resolves once every commit noted so far is on disk. */
-  durable(): Promise<void> {
+  /**
+   * Resolves once every commit noted so far is on disk. `background`: nobody is waiting on these
+   * commits; ride on the next sync a caller starts, or start one after BACKGROUND_SYNC_DELAY_MS.
+   */
+  durable(options: { readonly background?: boolean } = {}): Promise<void> {
     if (this.#failure !== null) return Promise.reject(this.#failure);
     const target = this.#noted;
     if (this.#synced >= target) return Promise.resolve();
-    return this.#until(target);
+    if (this.#fd < 0) return Promise.reject(closedError());
+    const waiting = new Promise<void>((resolve, reject) => this.#waiters.push({ target, resolve, reject }));
+    if (options.background === true) this.#armBackground();
+    else this.#want();
+    return waiting;
   }
 
   /** Sync what is left, synchronously, and close the WAL (before the database is closed). */
   close(): void {
     if (this.#fd < 0) return;
+    if (this.#backgroundTimer !== null) clearTimeout(this.#backgroundTimer);
+    this.#backgroundTimer = null;
     try {
       if (this.#failure === null && this.#synced < this.#noted) fdatasyncSync(this.#fd);
       this.#synced = this.#noted;
+      this.#settle(null);
+    } catch (err) {
+      this.#settle(err);
+      throw err;
     } finally {
       closeSync(this.#fd);
       this.#fd = -1;
     }
   }
 
-  async #until(target: number): Promise<void> {
-    // One sync at a time; whoever waited meanwhile is covered by the one after it.
-    while (this.#synced < target) {
-      if (this.#running === null) {
-        this.#running = this.#syncOnce().finally(() => {
-          this.#running = null;
-        });
-      }
-      await this.#running;
+  /** A caller waits: sync now, or right after the running sync (which does not cover it). */
+  #want(): void {
+    if (this.#running) this.#wanted = true;
+    else this.#start();
+  }
+
+  #armBackground(): void {
+    if (this.#backgroundTimer !== null || this.#running) return;
+    this.#backgroundTimer = setTimeout(() => {
+      this.#backgroundTimer = null;
+      if (this.#waiters.length > 0 && !this.#running) this.#start();
+    }, BACKGROUND_SYNC_DELAY_MS);
+  }
+
+  /** One sync at a time; whoever waited meanwhile is covered by the one after it. */
+  #start(): void {
+    if (this.#backgroundTimer !== null) clearTimeout(this.#backgroundTimer);
+    this.#backgroundTimer = null;
+    this.#running = true;
+    this.#wanted = false;
+    this.#syncOnce().then(
+      () => this.#finished(null),
+      (err: unknown) => this.#finished(err),
+    );
+  }
+
+  #finished(err: unknown): void {
+    this.#running = false;
+    this.#settle(err);
+    if (this.#waiters.length === 0) return;
+    if (this.#wanted) this.#start();
+    else this.#armBackground();
+  }
+
+  /** Resolve, in order, every waiter a finished sync covers (reject all on a failure). */
+  #settle(err: unknown): void {
+    if (err !== null || this.#failure !== null) {
+      const failure = this.#failure ?? err;
+      for (const w of this.#waiters.splice(0)) w.reject(failure);
+      return;
     }
+    let covered = 0;
+    while (covered < this.#waiters.length && (this.#waiters[covered] as Waiter).target <= this.#synced) covered++;
+    for (const w of this.#waiters.splice(0, covered)) w.resolve();
   }
 
   async #syncOnce(): Promise<void> {
     if (this.#failure !== null) throw this.#failure;
-    if (this.#fd < 0) throw new BitsError('E_FAIL', 'the job store is closed');
+    if (this.#fd < 0) throw closedError();
     const covers = this.#noted;
     this.#reopenIfReplaced();
     const bytes = fstatSync(this.#fd).size;
@@ -134,3 +204,5 @@ function syncDirectory(dir: string): void {
     closeSync(fd);
   }
 }
+
+const closedError = (): BitsError => new BitsError('E_FAIL', 'the job store is closed');

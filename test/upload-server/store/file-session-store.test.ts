@@ -105,4 +105,35 @@ describe('FileSessionStore on disk', () => {
     assert.deepEqual((await fs.readdir(reqDir)).sort(), ['requestfile.bin', 'state.slots']);
     assert.equal((await (await reopen()).get(record.id))?.received, 1000);
   });
+
+  test('a record that exists but cannot be read (EISDIR) fails the start and keeps the data; once readable the session resumes', async () => {
+    const store = await reopen();
+    const { record } = await store.create(fields, NO_CAPS, T0);
+    await fragment(store, record.id, 1000, 5000);
+    const slots = path.join(files.requestDir(record.id), 'state.slots');
+    const saved = await fs.readFile(slots);
+    // A directory where the record is: open() succeeds, read() fails with EISDIR — root included.
+    await fs.rm(slots);
+    await fs.mkdir(slots);
+    await assert.rejects(reopen(), (err: Error) => {
+      assert.ok(err.message.includes(`session ${record.id}: its record cannot be read (EISDIR)`), err.message);
+      return true;
+    });
+    assert.equal((await fs.stat(files.dataFile(record.id))).size, 1000, 'the acknowledged bytes are kept');
+    await fs.rmdir(slots);
+    await fs.writeFile(slots, saved);
+    const after = await reopen();
+    assert.equal((await after.get(record.id))?.received, 1000);
+    await fragment(after, record.id, 4000, 5000);
+    assert.equal((await (await reopen()).get(record.id))?.received, 5000);
+  });
+
+  test('a session never recorded (no slots file, no state.json) is still dropped at the start', async () => {
+    const store = await reopen();
+    const { record } = await store.create(fields, NO_CAPS, T0);
+    await fs.rm(path.join(files.requestDir(record.id), 'state.slots'));
+    const after = await reopen();
+    assert.equal(await after.get(record.id), undefined);
+    await assert.rejects(fs.stat(files.requestDir(record.id)), { code: 'ENOENT' });
+  });
 });

@@ -1,0 +1,47 @@
+import { isFinalState, type Job } from '../../core/index.ts';
+
+/**
+ * The records of the jobs in the queue as this connection last read or wrote them, so that a
+ * verb or a read of a queued job does not select and parse its rows again. A write verb puts
+ * back the record as a read would return it (built from the very parameters it stored, through
+ * the same row conversions), or forgets the job when it wrote only part of it; a job that left
+ * the queue is dropped (finished jobs are read rarely). A commit by another connection (a second
+ * daemon during a takeover; seen in `PRAGMA data_version`) drops everything.
+ */
+export class RecordCache {
+  readonly #jobs = new Map<string, Job>();
+  #dataVersion: unknown;
+
+  /** The cached record of `id`, if the database is still as this connection left it. */
+  get(dataVersion: unknown, id: string): Job | undefined {
+    if (dataVersion !== this.#dataVersion) {
+      this.#jobs.clear();
+      this.#dataVersion = dataVersion;
+      return undefined;
+    }
+    return this.#jobs.get(id);
+  }
+
+  /**
+   * `job` is what the database holds for its id now (a committed write, or a read). It is frozen
+   * (deeply): verbs build the next record from it, so nothing may change it in place.
+   */
+  put(job: Job): void {
+    if (isFinalState(job.state)) this.#jobs.delete(job.id);
+    else this.#jobs.set(job.id, deepFreeze(job));
+  }
+
+  forget(id: string): void {
+    this.#jobs.delete(id);
+  }
+
+  clear(): void {
+    this.#jobs.clear();
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}
