@@ -76,12 +76,32 @@ export async function runDownloadJob(ctx: RunContext): Promise<RunOutcome> {
     },
   );
   let outcome: RunOutcome = { kind: 'done' };
+  // The file whose body is being read, or whose write and sync are being handed over.
+  let previous: FileRun | null = null;
   for (const file of ctx.job.files) {
     if (file.transferred) continue;
+    // The next request goes out once the previous body is read (its write, sync hand-over and
+    // close overlap the server's answer); at most two files run, and records stay in order.
+    if (previous !== null) await previous.bodyRead;
     if (ctx.signal.aborted) outcome = { kind: 'aborted' };
-    if (ctx.signal.aborted || failedSync !== null) break;
-    outcome = await runFile(file, ctx, live, syncs);
-    if (outcome.kind !== 'done') break;
+    if (ctx.signal.aborted || failedSync !== null || previous?.failed === true) break;
+    const current = startFile(file, ctx, live, syncs, previous);
+    if (previous !== null) {
+      outcome = await previous.done;
+      if (outcome.kind !== 'done') {
+        // Files fail in order: the later file stops, and whatever it reports is moot.
+        current.stop.abort();
+        await current.done;
+        previous = null;
+        break;
+      }
+    }
+    previous = current;
+  }
+  if (previous !== null) {
+    // A stop noticed between files stands unless the file before it failed.
+    const last = await previous.done;
+    if (outcome.kind === 'done' || last.kind === 'failed') outcome = last;
   }
   await syncs.settle();
   const failed = failedSync as Failed | null;
@@ -93,7 +113,59 @@ export async function runDownloadJob(ctx: RunContext): Promise<RunOutcome> {
 
 type Failed = Extract<RunOutcome, { kind: 'failed' }>;
 
-async function runFile(file: JobFile, ctx: RunContext, live: JobFile[], syncs: FileSyncRounds): Promise<RunOutcome> {
+/** A file being run beside the next one's start. */
+interface FileRun {
+  /** Resolves when the body was read (or the file ended first). */
+  readonly bodyRead: Promise<void>;
+  readonly done: Promise<RunOutcome>;
+  /** Stops this file (its predecessor failed). */
+  readonly stop: AbortController;
+  /** Set once `done` resolved with anything but 'done'. */
+  failed: boolean;
+}
+
+/**
+ * Start one file. Its last sync is handed to the rounds only after `previous` ended well, so
+ * files are recorded in order; after a failed predecessor it is synced (its bytes are kept for
+ * a retry) but never recorded transferred.
+ */
+function startFile(
+  file: JobFile,
+  ctx: RunContext,
+  live: JobFile[],
+  syncs: FileSyncRounds,
+  previous: FileRun | null,
+): FileRun {
+  const stop = new AbortController();
+  const body = Promise.withResolvers<void>();
+  const signal = previous === null ? ctx.signal : AbortSignal.any([ctx.signal, stop.signal]);
+  const handOver = async (sync: () => Promise<void>, queue: () => Promise<void>): Promise<void> => {
+    const before = previous === null ? null : await previous.done;
+    if (before === null || before.kind === 'done') return await queue();
+    await sync();
+    throw new DOMException('an earlier file failed', 'AbortError');
+  };
+  const run: FileRun = {
+    bodyRead: body.promise,
+    stop,
+    failed: false,
+    done: runFile(file, { ...ctx, signal }, live, syncs, body.resolve, handOver).then((outcome) => {
+      body.resolve();
+      run.failed = outcome.kind !== 'done';
+      return outcome;
+    }),
+  };
+  return run;
+}
+
+async function runFile(
+  file: JobFile,
+  ctx: RunContext,
+  live: JobFile[],
+  syncs: FileSyncRounds,
+  onBodyRead: () => void,
+  handOver: (sync: () => Promise<void>, queue: () => Promise<void>) => Promise<void>,
+): Promise<RunOutcome> {
   const { report } = ctx;
   const update = (patch: Partial<JobFile>): void => {
     live[file.index] = { ...(live[file.index] ?? file), ...patch };
@@ -148,9 +220,12 @@ async function runFile(file: JobFile, ctx: RunContext, live: JobFile[], syncs: F
       signal: ctx.signal,
       clock: ctx.clock,
       limiter: ctx.limiter,
-      finalSync: (sync) => syncs.add(file.index, sync, finish),
+      finalSync: (sync) => handOver(sync, () => syncs.add(file.index, sync, finish)),
+      onBodyRead,
       hooks: {
-        onConnected: () => report.connected(),
+        onConnected: () => {
+          report.connected();
+        },
         onMetadata: (meta) => {
           const facts = {
             bytesTotal: meta.bytesTotal,

@@ -3,6 +3,11 @@ import type { FileChange } from '../store/job-store.ts';
 
 /** Finished files whose last fdatasync is pending or running at once (each holds its handle open). */
 export const MAX_PENDING = 32;
+/**
+ * Files a killed run can have left unrecorded: MAX_PENDING waiting for their round, one waiting
+ * to hand its sync over, and the next one, whose download starts beside it (download-runner.ts).
+ */
+export const MAX_UNRECORDED = MAX_PENDING + 2;
 /** A round starts once this many files wait… */
 const ROUND_FILES = 16;
 /** …or this long after the first of them finished (a FileTransferred is never held up longer). */

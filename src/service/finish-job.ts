@@ -2,7 +2,7 @@ import type { ResultCode } from '../api/bits-manager.ts';
 import { BitsError, type BitsErrorData, type Job, type JobFile } from '../core/index.ts';
 import type { FileChange, JobStore } from '../store/job-store.ts';
 import { derivedTempName } from '../transfer/temp-file.ts';
-import { MAX_PENDING } from './file-sync-rounds.ts';
+import { MAX_UNRECORDED } from './file-sync-rounds.ts';
 import type { OwnerIo } from './owner-io.ts';
 
 /**
@@ -77,15 +77,15 @@ export async function discardFiles(job: Job, io: OwnerIo): Promise<ResultCode> {
 /**
  * A run records a file's temp name with the file's first record (checkpoint or TRANSFERRED), so a
  * process killed before it leaves temp files no record names — at their derived names, and only
- * for the files that run was at: the one downloading and the finished ones whose last sync was
- * pending (at most MAX_PENDING). Files run in order, so those are among the first MAX_PENDING + 1
- * files not transferred; their derived names are swept (a later run would replace them). A file
+ * for the files that run was at: the two downloading and the finished ones whose last sync was
+ * pending. Files run in order, so those are among the first MAX_UNRECORDED files not
+ * transferred; their derived names are swept (a later run would replace them). A file
  * whose record names another temp file (one the run found replaced and started afresh) counts too.
  */
 async function removeLeftovers(job: Job, io: OwnerIo): Promise<boolean> {
   if (job.type !== 'DOWNLOAD') return true;
   const paths: string[] = [];
-  let window = MAX_PENDING + 1;
+  let window = MAX_UNRECORDED;
   for (const file of job.files) {
     if (file.transferred || file.completed) continue;
     if (window-- === 0) break;

@@ -83,6 +83,7 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
         }
       };
       await fetchFile(layout);
+      req.onBodyRead?.();
       // With finalSync a plain file's last fdatasync runs in the background; a segmented file or
       // one with digests — the caller's or a server's — is synced here (its parts and pieces are
       // judged on durable bytes: nothing counts as verified before its sync).

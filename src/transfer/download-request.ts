@@ -58,6 +58,12 @@ export interface DownloadFileRequest {
    * truncating to the last checkpoint). Omitted: `downloadFile` syncs before it resolves.
    */
   readonly finalSync?: (sync: () => Promise<void>) => Promise<void>;
+  /**
+   * Called once the body's last byte was read from the network, before it is written out and
+   * synced: the connection is free, so the caller may send the next file's request while this
+   * file's write, sync and close go on. Not called when the transfer fails first.
+   */
+  readonly onBodyRead?: () => void;
 }
 
 /** The job properties that shape a transfer (bits-client.md §5). */
