@@ -240,6 +240,8 @@ async function runFile(
         },
         onRemoteNameChanged: (url) => record({ remoteName: url }),
         onRestart: () => {
+          // A full-size checkpoint held back for the TRANSFERRED record is void once the file restarts.
+          lastCheckpoint = null;
           record({ bytesTransferred: 0, segments: null });
           progress(0);
         },

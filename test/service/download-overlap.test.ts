@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,7 +95,7 @@ it("sends the next file's request while the previous file is still being checked
   );
 });
 
-it('a file started beside a failing one is stopped and never recorded transferred', async () => {
+it('a file started beside a failing one is never recorded transferred', { timeout: 10_000 }, async () => {
   const bodies = [randomBytes(64 * 1024), randomBytes(64 * 1024)];
   const f1Sent = Promise.withResolvers<void>();
   // f0's re-fetch fails (fatal 404) only after all of f1's body went out.
@@ -109,9 +109,38 @@ it('a file started beside a failing one is stopped and never recorded transferre
     await once(res, 'finish');
     f1Sent.resolve();
   });
-  const { folder, changes, outcome } = await runTwo('/b', bodies);
+  const { changes, outcome } = await runTwo('/b', bodies);
   assert.equal(outcome.kind, 'failed');
   assert.equal(outcome.kind === 'failed' && outcome.fileIndex, 0);
+  assert.deepEqual(changes, [], 'nothing recorded: f0 failed, f1 came after it');
+});
+
+it('a file still streaming beside a failing one is stopped: its request is closed, the run ends', {
+  timeout: 10_000,
+}, async () => {
+  const bodies = [randomBytes(64 * 1024), randomBytes(64 * 1024)];
+  const f1Streaming = Promise.withResolvers<void>();
+  const f1Closed = Promise.withResolvers<void>();
+  // f0's re-fetch fails once f1 is streaming a body that would take minutes.
+  origin.route('/c/f0', async (_req, res, n) => {
+    if (n === 1) return answer(res, randomBytes(64 * 1024));
+    await f1Streaming.promise;
+    answer(res, Buffer.from('gone'), 404);
+  });
+  origin.route('/c/f1', (_req, res) => {
+    res.writeHead(200, { 'content-length': String(64 * 1024 * 1024) });
+    res.on('close', () => f1Closed.resolve());
+    const drip = (): void => {
+      if (res.destroyed) return;
+      res.write(randomBytes(16 * 1024));
+      f1Streaming.resolve();
+      setTimeout(drip, 20);
+    };
+    drip();
+  });
+  const { changes, outcome } = await runTwo('/c', bodies);
+  assert.equal(outcome.kind === 'failed' && outcome.fileIndex, 0);
   assert.deepEqual(changes, []);
-  assert.equal(existsSync(join(folder, 'out1.bin')), false);
+  // The run returned with f1's request aborted; the server sees its connection close.
+  await f1Closed.promise;
 });
