@@ -35,9 +35,10 @@ export function dispatchRequest(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: AbortSignal,
+  fairShare = true,
 ): Promise<DispatchedResponse> {
   return new Promise((resolve, reject) => {
-    const handler = new PumpHandler(signal, resolve, reject);
+    const handler = new PumpHandler(signal, resolve, reject, fairShare);
     try {
       dispatcher.dispatch(options, handler);
     } catch (err) {
@@ -106,8 +107,16 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   #yielding = false;
   /** Counted in `pumping` (from pump() until settled). */
   #counted = false;
+  /** Takes part in the turn's fair share (the segments of one file do not: see HttpSession). */
+  readonly #fairShare: boolean;
 
-  constructor(signal: AbortSignal, resolve: (r: DispatchedResponse) => void, reject: (err: unknown) => void) {
+  constructor(
+    signal: AbortSignal,
+    resolve: (r: DispatchedResponse) => void,
+    reject: (err: unknown) => void,
+    fairShare: boolean,
+  ) {
+    this.#fairShare = fairShare;
     this.#signal = signal;
     this.#resolveHead = resolve;
     this.#rejectHead = reject;
@@ -166,7 +175,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
 
   pump(take: TakeChunk): Promise<void> {
     if (this.#take !== null) return Promise.reject(new Error('the body is already being read'));
-    if (!this.#settled) {
+    if (!this.#settled && this.#fairShare) {
       pumping++;
       this.#counted = true;
     }
@@ -204,7 +213,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   /** Count `bytes` against this turn's share; past it, pause until the next turn. */
   #share(controller: Controller, bytes: number): void {
     // Alone, a response pausing each turn would only add a pause and a resume per 256 KiB.
-    if (pumping < 2) return;
+    if (pumping < 2 || !this.#fairShare) return;
     const now = currentTurn();
     if (now !== this.#turn) {
       this.#turn = now;

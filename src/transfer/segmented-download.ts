@@ -98,7 +98,7 @@ export async function segmentedDownload(
 async function probeSources(st: DownloadState, sources: DownloadSource[]): Promise<Probe | 'fallback'> {
   let firstFailure: unknown = null;
   for (const source of sources) {
-    const session = new HttpSession(source.view);
+    const session = new HttpSession(source.view, { fairShare: false });
     let ex: Exchange;
     try {
       ex = await session.get({ range: 'bytes=0-' });
@@ -249,7 +249,7 @@ class Crew {
       if (part === null) return;
       let session = sessions.get(source);
       if (session === undefined) {
-        session = new HttpSession(source.view);
+        session = new HttpSession(source.view, { fairShare: false });
         sessions.set(source, session);
       }
       part.busy = true;

@@ -46,11 +46,12 @@ function scriptedExchange(length: number) {
 }
 
 /** Dispatch through `dispatcher` and pump the body, counting the bytes the reader took. */
-async function readAll(dispatcher: Dispatcher): Promise<{ got(): number; pumped: Promise<void> }> {
+async function readAll(dispatcher: Dispatcher, fairShare = true): Promise<{ got(): number; pumped: Promise<void> }> {
   const res = await dispatchRequest(
     dispatcher,
     { origin: 'http://127.0.0.1:1', path: '/', method: 'GET' },
     new AbortController().signal,
+    fairShare,
   );
   let got = 0;
   const pumped = res.pump((c) => {
@@ -101,6 +102,19 @@ describe('fair share of the event loop between responses', () => {
     assert.equal(reader.got(), total);
     assert.deepEqual(perTurn, [256 * KiB, 256 * KiB, 256 * KiB, 256 * KiB]);
     assert.deepEqual(x.log, ['pause', 'resume', 'pause', 'resume', 'pause', 'resume']);
+  });
+
+  test('the parts of one segmented file take no share: beside each other they are never paused', async () => {
+    const total = 16 * 64 * KiB;
+    const parts = [scriptedExchange(total), scriptedExchange(total)];
+    const readers = await Promise.all(parts.map((x) => readAll(x.dispatcher, false)));
+    const perTurn = await Promise.all(parts.map((x, i) => readTurns(x, (readers[i] as { got(): number }).got, total)));
+    await Promise.all(readers.map((r) => r.pumped));
+    assert.deepEqual(perTurn, [[total], [total]]);
+    assert.deepEqual(
+      parts.map((x) => x.log),
+      [[], []],
+    );
   });
 
   test('a body read alone takes all the socket holds: nobody to share the turn with', async () => {
