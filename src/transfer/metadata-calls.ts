@@ -71,6 +71,8 @@ const fstatBig = promisify((fd: number, done: (err: NodeJS.ErrnoException | null
   fstat(fd, { bigint: true }, done),
 );
 
+const openOnPool = promisify(open);
+
 const ON_POOL: MetadataCalls = {
   onLoop: false,
   stat: promisify(stat),
@@ -84,7 +86,7 @@ const ON_POOL: MetadataCalls = {
     }
   },
   access: promisify(access),
-  open: (path, flags) => promisify(open)(path, flags),
+  open: (path, flags) => openOnPool(path, flags),
   fstat: promisify(fstat),
   fstatId: fstatBig,
   futimes: promisify(futimes),
