@@ -106,7 +106,7 @@ describe('e2e: bitsadmin /transfer', () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(
         r.stdout,
-        /STATE: TRANSFERRED FILES: 1 \/ 1 BYTES: 268435456 \/ 268435456 \(100%\)\nTransferred 256 MiB \(1 file\) in \d+:\d\d at [\d.]+ MiB\/s\.\nTransfer complete\.\n$/u,
+        /STATE: TRANSFERRED FILES: 1 \/ 1 BYTES: 268435456 \/ 268435456 \(100%\)\nTransferred 256 MiB \(1 file\) in \d+:\d\d at [\d.]+ [KMG]iB\/s\.\nTransfer complete\.\n$/u,
       );
       assert.equal(await sha256File(dest), digest);
       t.diagnostic(
