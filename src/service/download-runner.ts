@@ -4,7 +4,7 @@ import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/
 import { downloadFile, TransferError, unexpectedFailure } from '../transfer/index.ts';
 import { FileSyncRounds } from './file-sync-rounds.ts';
 
-/** The least spacing of written-not-synced records (an eighth of the checkpoint interval above it). */
+/** The least spacing of written-not-synced records (a quarter of the checkpoint interval above it). */
 const WRITTEN_STEP_MIN = 1024 * 1024;
 
 /** How a run of a job ended, for the run owner to turn into a transition. */
@@ -216,7 +216,7 @@ async function runFile(
    * kill -9 in this boot re-fetches a few MiB instead of up to a checkpoint interval. None while
    * the temp file is not named in a record yet (its facts are deferred), none for small files.
    */
-  const writtenStep = Math.max(WRITTEN_STEP_MIN, ctx.options.checkpointBytes / 8);
+  const writtenStep = Math.max(WRITTEN_STEP_MIN, ctx.options.checkpointBytes / 4);
   let writtenMark = file.bytesTransferred;
   const noteWritten = (bytes: number): void => {
     if (ctx.report.written === undefined || deferred !== null) return;
