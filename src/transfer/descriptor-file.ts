@@ -24,10 +24,11 @@ const openOnPool = promisify(
 
 /**
  * A temp file over a bare descriptor, opened and closed on the event loop when its folder is on a
- * local file system (metadata-calls.ts), where each is a few microseconds of kernel work: a
- * `FileHandle` sends both to the thread pool, and on a loaded core each trip costs ~50 µs of CPU
- * (futex wake-ups, the completion's eventfd) — a tenth of a small file's cost. Writes, fdatasync
- * and truncate, which can wait on the disk, always go to the pool. Closed at most once.
+ * local file system (metadata-calls.ts), where neither waits on the disk: a `FileHandle` sends both
+ * to the thread pool, and on a loaded core each trip costs ~50 µs of CPU (futex wake-ups, the
+ * completion's eventfd) — a tenth of a small file's cost. The create's own kernel work (inode
+ * allocation) is the same on either thread, and the file's request waits for it anyway. Writes,
+ * fdatasync and truncate, which can wait on the disk, always go to the pool. Closed at most once.
  */
 export class DescriptorFile implements DataFile {
   readonly fd: number;
