@@ -8,10 +8,12 @@ import type { JobStore } from '../store/job-store.ts';
 import { BandwidthControl } from './bandwidth-control.ts';
 import { EventHub } from './event-hub.ts';
 import { JobAccess } from './job-access.ts';
+import { toJobInfo, withLiveProgress } from './job-info.ts';
 import { JobLocks } from './job-locks.ts';
 import { JobRuns } from './job-runs.ts';
 import { JobTransitions, outcomeOf } from './job-transitions.ts';
 import { kernelLinkProbes } from './link-counters.ts';
+import { ListedViews } from './listed-views.ts';
 import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
 import { type MeteredReader, NetworkCost, networkManagerMetered } from './network-cost.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
@@ -94,6 +96,8 @@ export interface ManagerParts {
   /** Owners' files and their transfers: here, or in a worker running as the owner. */
   readonly io: OwnerIo;
   readonly presence: OwnerPresence;
+  /** The views of listed jobs, made once per record at rest and warmed after changes. */
+  readonly listed: ListedViews;
 }
 
 /**
@@ -215,6 +219,20 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     logger,
   });
   cost.onChange(() => waits.costChanged());
+  const listed = new ListedViews({
+    clock,
+    queue: () => store.listJobs(),
+    atRest: (job) =>
+      job.type !== 'UPLOAD_REPLY' && runs.live(job.id) === undefined && bandwidth.yieldStatus(job.id) === null,
+    build: (job) =>
+      toJobInfo(
+        withLiveProgress(job, runs.live(job.id)),
+        uploads.replyProgress(job),
+        true,
+        bandwidth.yieldStatus(job.id),
+      ),
+  });
+  hub.tap((event) => listed.touched(event.jobId));
   parts = {
     clock,
     store,
@@ -235,6 +253,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     webhooks,
     io,
     presence,
+    listed,
   };
   return parts;
 }
