@@ -18,8 +18,9 @@ export function jsonBytes(value: object): Buffer {
 
 const COMMA = Buffer.from(',');
 
-/** Items per block of a list reply. */
+/** A block ends after an item whose bytes hash to 0 mod BLOCK (so ~BLOCK items a block), or at MAX_BLOCK. */
 const BLOCK = 64;
+const MAX_BLOCK = 256;
 
 /** A block's bytes, valid while the list holds the same items there. */
 interface Block {
@@ -32,18 +33,20 @@ const blocks = new WeakMap<object, Block>();
 
 /**
  * `{"<name>":[…]}` of `items` as chunks whose bytes, in order, are JSON.stringify({ [name]:
- * items }). Items go by blocks of BLOCK, each block's bytes made once while it holds the same
- * frozen items: a list of 10,000 jobs at rest joins ~160 kept blocks instead of copying 20,000
- * small buffers into one 11 MB buffer each time (a third of bitsd's CPU per list, and GC pressure
- * from the big allocation). A block with a changed, new or live item is made again from the
- * items' bytes (jsonBytes).
+ * items }). Items go by blocks, each block's bytes made once while it holds the same frozen
+ * items: a list of 10,000 jobs at rest joins ~160 kept blocks instead of copying 20,000 small
+ * buffers into one 11 MB buffer each time (a third of bitsd's CPU per list, and GC pressure from
+ * the big allocation). Where a block ends depends on its items' bytes, not on their position, so
+ * a job that leaves the queue or joins it changes one block, not every block after it. A block
+ * with a changed, new or live item is made again from the items' bytes (jsonBytes).
  */
 export function jsonListChunks(name: string, items: readonly object[]): Buffer[] {
   const chunks: Buffer[] = [Buffer.from(`{${JSON.stringify(name)}:[`)];
-  for (let start = 0; start < items.length; start += BLOCK) {
-    const end = Math.min(items.length, start + BLOCK);
+  for (let start = 0; start < items.length; ) {
+    const end = blockEnd(items, start);
     if (start > 0) chunks.push(COMMA);
     chunks.push(blockBytes(items, start, end));
+    start = end;
   }
   chunks.push(Buffer.from(']}'));
   return chunks;
@@ -55,8 +58,28 @@ export function jsonListChunks(name: string, items: readonly object[]): Buffer[]
  * a list call cost it a major GC (the new buffers' external memory) on top of the copies.
  */
 export function warmListBlocks(items: readonly object[]): void {
-  for (let start = 0; start < items.length; start += BLOCK)
-    blockBytes(items, start, Math.min(items.length, start + BLOCK));
+  for (let start = 0; start < items.length; ) {
+    const end = blockEnd(items, start);
+    blockBytes(items, start, end);
+    start = end;
+  }
+}
+
+/** Where the block starting at `start` ends (exclusive). */
+function blockEnd(items: readonly object[], start: number): number {
+  let end = start;
+  do end++;
+  while (end < items.length && end - start < MAX_BLOCK && !endsBlock(jsonBytes(items[end - 1] as object)));
+  return end;
+}
+
+/** A hash of 16 bytes from the item's text (a job's are in its id, a random UUID), 1 in BLOCK. */
+function endsBlock(bytes: Buffer): boolean {
+  let h = 0;
+  const from = Math.min(8, bytes.length);
+  const to = Math.min(from + 16, bytes.length);
+  for (let i = from; i < to; i++) h = (h * 31 + (bytes[i] as number)) | 0;
+  return (h & (BLOCK - 1)) === 0;
 }
 
 function blockBytes(items: readonly object[], start: number, end: number): Buffer {
