@@ -232,7 +232,10 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
         bandwidth.yieldStatus(job.id),
       ),
   });
-  hub.tap((event) => listed.touched(event.jobId));
+  // Progress comes from a running job, whose view is never kept; its next state event marks it.
+  hub.tap((event) => {
+    if (event.type !== 'job:progress') listed.touched(event.jobId);
+  });
   parts = {
     clock,
     store,
