@@ -350,8 +350,13 @@ export class SqliteJobStore implements JobStore {
     return this.#read(() => this.#loadTransferState(id));
   }
 
+  /**
+   * Deletes only finished jobs, which no cache holds (the queue and record caches keep queued
+   * jobs, the counts count them): the caches stay. Dropping them made the first list after each
+   * hourly purge read and parse the whole queue again (0.4 s for 10,000 jobs).
+   */
   purgeFinal(before: number): number {
-    return this.#write(() => Number(this.#sql.purgeFinal.run(before).changes));
+    return this.#write(() => Number(this.#sql.purgeFinal.run(before).changes), null);
   }
 
   setQuotas(quotas: Quotas): void {
@@ -461,8 +466,8 @@ export class SqliteJobStore implements JobStore {
 
   /**
    * A write verb. `jobId`: the one job whose record it may change (the queue cache reads it
-   * again); without one (a purge, the outbox), the cache reads everything again — except for
-   * outbox rows, which are no part of a job (`jobId` null).
+   * again); `null`: rows no cache holds (the outbox, the purge of finished jobs); without one,
+   * the caches read everything again.
    */
   #write<T>(fn: () => T, jobId?: string | null): T {
     this.#written = null;
