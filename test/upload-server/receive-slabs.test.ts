@@ -7,16 +7,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { releaseChunk, retainChunk, SlabReader, type SlabSink } from '../../src/upload-server/http/receive-slabs.ts';
-import {
-  createSession,
-  fragment,
-  packet,
-  payload,
-  removeFixture,
-  sha256,
-  sha256File,
-  startFixture,
-} from './helpers/fixture.ts';
+import * as fx from './helpers/fixture.ts';
 import { RawClient } from './helpers/raw-client.ts';
 
 /** A reader whose sink keeps what arrives, expecting `expect()` more body bytes. */
@@ -75,35 +66,35 @@ test('bytes that are not from a slab are ignored by release and retain', () => {
 });
 
 test('three sessions at once, large fragments over many slabs: every byte lands where it belongs', async () => {
-  const f = await startFixture({ maxFragmentSize: 64 * 1024 * 1024 });
+  const f = await fx.startFixture({ maxFragmentSize: 64 * 1024 * 1024 });
   try {
     const size = 13 * 1024 * 1024 + 12_345;
     const fragmentBytes = 5 * 1024 * 1024 + 7;
     const upload = async (n: number) => {
-      const data = payload(size, 900 + n);
+      const data = fx.payload(size, 900 + n);
       const c = await RawClient.connect(f.port);
       try {
         const url = `/up-${n}.bin`;
-        const { id } = await createSession(c, url);
+        const { id } = await fx.createSession(c, url);
         for (let off = 0; off < size; off += fragmentBytes) {
-          const res = await fragment(c, url, id, off, data.subarray(off, off + fragmentBytes), size);
+          const res = await fx.fragment(c, url, id, off, data.subarray(off, off + fragmentBytes), size);
           assert.equal(res.status, 200, res.statusLine);
         }
         // A small request on the same connection after the large bodies (heads outside slabs).
-        assert.equal((await packet(c, url, 'Ping')).status, 200);
-        assert.equal((await packet(c, url, 'Close-Session', id)).status, 200);
+        assert.equal((await fx.packet(c, url, 'Ping')).status, 200);
+        assert.equal((await fx.packet(c, url, 'Close-Session', id)).status, 200);
       } finally {
         c.socket.destroy();
       }
-      return sha256(data);
+      return fx.sha256(data);
     };
     const digests = await Promise.all([0, 1, 2].map(upload));
     for (const [n, digest] of digests.entries()) {
       const file = path.join(f.root, `up-${n}.bin`);
       assert.equal((await fs.stat(file)).size, size);
-      assert.equal(await sha256File(file), digest, `up-${n}.bin`);
+      assert.equal(await fx.sha256File(file), digest, `up-${n}.bin`);
     }
   } finally {
-    await removeFixture(f);
+    await fx.removeFixture(f);
   }
 });
