@@ -19,6 +19,12 @@ const SLAB_BYTES = 4 * 1024 * 1024;
 const MIN_REGION = 64 * 1024;
 /** Reads outside a large body (heads, small bodies), as Node's own. */
 const SMALL_READ = 64 * 1024;
+/**
+ * The one buffer every adopted socket reads a small read into: libuv reads into it and Node
+ * calls `onRead` at once, on this thread, so no other read comes between (onRead copies it
+ * out). `Buffer.alloc`: its own ArrayBuffer, never a slice of Node's pool.
+ */
+const smallReads = Buffer.alloc(SMALL_READ);
 /** Body bytes still expected from which reads go to slabs. */
 const LARGE_BODY = 256 * 1024;
 /** Idle slabs kept for the next body (16 MiB at most, across connections). */
@@ -90,7 +96,7 @@ export class SlabReader {
   readonly nextBuffer = (): Buffer => {
     if ((this.#sink?.expecting() ?? 0) < LARGE_BODY) {
       this.#retire();
-      return Buffer.allocUnsafe(SMALL_READ);
+      return smallReads;
     }
     if (this.#slab === undefined || SLAB_BYTES - this.#slab.filled < MIN_REGION) {
       this.#retire();
@@ -102,6 +108,10 @@ export class SlabReader {
   /** Called by Node with the bytes read into the last buffer `nextBuffer` gave. */
   readonly onRead = (n: number, buffer: Uint8Array): boolean => {
     const slab = this.#slab;
+    // A small read is copied out of the shared buffer at once, right-sized: a 64 KiB buffer per
+    // read (or per idle connection, armed for its next read) pinned 16 MiB for a slow
+    // uploader's few hundred KB, and 125 MiB for 2,000 idle keep-alive connections.
+    if (buffer.buffer === smallReads.buffer) return this.#sink?.receive(Buffer.copyBytesFrom(buffer, 0, n)) ?? true;
     const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, n);
     if (slab !== undefined && buffer.buffer === slab.bytes.buffer) {
       slab.filled += n;
