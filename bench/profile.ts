@@ -7,8 +7,11 @@
  * per transferred file, syncs and writes by target (data files, destination folder, SQLite WAL)
  * and the API requests bitsd read, by path.
  *
- * `node bench/profile.ts --case transfer-big|transfer-many|list|info|library-many|library-concurrent|api-cycles|api-list
- *   [--files 1000] [--big-mib 1024] [--runs 5] [--strace] [--out DIR] [--resummarize]`
+ * `node bench/profile.ts --case transfer-big|transfer-many|list|info|library-many|library-concurrent|api-cycles|api-list|upload
+ *   [--files 1000] [--big-mib 1024] [--runs 5] [--strace | --no-prof] [--out DIR] [--resummarize]`
+ *
+ * `--case upload` runs S7's route (bitsd uploads the big file to bits-upload-server) and profiles
+ * or straces the upload server too; `--no-prof` runs it bare, for CPU seconds per upload.
  *
  * `--resummarize` rewrites summary.md from the files a run left in DIR (meta.json, profiles,
  * strace.log). Run it alone, not beside `npm run bench`: both drop the page cache and pin to the
@@ -17,7 +20,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +52,7 @@ const CASES = [
   'library-concurrent',
   'api-cycles',
   'api-list',
+  'upload',
 ] as const;
 type Case = (typeof CASES)[number];
 const MiB = 1024 * 1024;
@@ -71,6 +75,28 @@ function log(line: string): void {
 }
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** The bits-upload-server the adapter started (a child of this process, `taskset` exec'd into node). */
+function uploadServerPid(): number {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/u.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const cmd = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      if (
+        ppid === process.pid &&
+        cmd.includes('bits-upload-server') &&
+        readlinkSync(`/proc/${name}/exe`).includes('node')
+      ) {
+        return Number(name);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error('no bits-upload-server child found');
+}
 const figures = (r: TimedRun) =>
   `${(r.wallMs / 1000).toFixed(3)} s wall, ${(r.cpuMs / 1000).toFixed(3)} s CPU, peak RSS ${(r.maxRssKiB / 1024).toFixed(0)} MiB`;
 
@@ -81,6 +107,8 @@ async function runCase(options: {
   bigMiB: number;
   runs: number;
   strace: boolean;
+  /** Neither profiler nor strace: CPU seconds and wall as they are. */
+  noProf: boolean;
 }): Promise<RunFacts> {
   const { which, out } = options;
   const root = join(REPO, 'bench', 'work', 'profile');
@@ -91,10 +119,11 @@ async function runCase(options: {
   mkdirSync(cliDir, { recursive: true });
   const cpu = cpus().length > 1 ? '1' : '0';
   // A strace run counts syscalls only: the profiler's sampling signals would add their own.
-  const prof = (dir: string) => (options.strace ? '' : `--cpu-prof --cpu-prof-dir=${dir}`);
-  const ws = makeWorkspace(root, which === 'transfer-big' ? Math.ceil((options.bigMiB * 3) / 1024) + 1 : 4, log);
+  const prof = (dir: string) => (options.strace || options.noProf ? '' : `--cpu-prof --cpu-prof-dir=${dir}`);
+  const big = which === 'transfer-big' || which === 'upload';
+  const ws = makeWorkspace(root, big ? Math.ceil((options.bigMiB * 3) / 1024) + 1 : 4, log);
   const corpus = generateCorpus(ws.served, {
-    bigBytes: (which === 'transfer-big' ? options.bigMiB : 1) * MiB,
+    bigBytes: (big ? options.bigMiB : 1) * MiB,
     smallCount: which === 'transfer-many' || which === 'library-many' ? options.files : 1,
     smallBytes: 64 * 1024,
     midCount: which === 'library-concurrent' ? 8 : 0,
@@ -114,7 +143,17 @@ async function runCase(options: {
   let tracer: ReturnType<typeof spawn> | undefined;
   const startTrace = async () => {
     if (!options.strace) return;
-    const args = ['-f', '-C', '-y', '-s', '96', '-o', join(out, 'strace.log'), '-p', String(route.daemonPid)];
+    const pids = which === 'upload' ? [route.daemonPid, uploadServerPid()] : [route.daemonPid];
+    const args = [
+      '-f',
+      '-C',
+      '-y',
+      '-s',
+      '96',
+      '-o',
+      join(out, 'strace.log'),
+      ...pids.flatMap((p) => ['-p', String(p)]),
+    ];
     tracer = spawn('strace', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     tracer.stderr?.setEncoding('utf8').on('data', (d: string) => {
@@ -155,6 +194,25 @@ async function runCase(options: {
         `bitsadmin ${args.slice(0, 4).join(' ')} … (${pairs.length} pairs): ${figures(r)} (${options.strace ? 'under strace' : 'profiled'})`,
       );
       transferred = pairs.length;
+    } else if (which === 'upload') {
+      // S7's route: the library client asks bitsd to upload the big file to bits-upload-server
+      // (on the disk beside bitsd's home); --runs uploads, the first one untimed (JIT, sockets).
+      destDir = join(root, 'openbits-up');
+      await ours.upload?.(corpus.big.path, corpus.big.size, cpu);
+      await startTrace();
+      const serverCpu0 = await processCpuMs(uploadServerPid());
+      fromUs = nowUs();
+      for (let i = 0; i < options.runs; i++) {
+        const m = await ours.upload?.(corpus.big.path, corpus.big.size, cpu);
+        if (m === undefined) throw new Error('the adapter cannot upload');
+        notes.push(
+          `upload ${i + 1} of ${options.bigMiB} MiB: ${(m.wallMs / 1000).toFixed(3)} s wall = ${(((corpus.big.size / 1e6) * 1000) / m.wallMs).toFixed(0)} MB/s, ${(m.cpuMs / 1000).toFixed(3)} s CPU client + bitsd (${options.strace ? 'under strace' : options.noProf ? 'bare' : 'profiled'})`,
+        );
+      }
+      toUs = nowUs();
+      const serverCpu = (await processCpuMs(uploadServerPid())) - serverCpu0;
+      notes.push(`bits-upload-server CPU over the ${options.runs} uploads: ${(serverCpu / 1000).toFixed(3)} s`);
+      transferred = options.runs;
     } else if (which === 'list' || which === 'info') {
       const job = parseCreatedJob((await cli(['/rawreturn', '/create', 'prof-idle'])).stdout);
       await cli(['/addfile', job, url(corpus.big), join(ws.tmpDest, 'idle.bin')]);
@@ -215,7 +273,7 @@ async function runCase(options: {
       const m = await ours.download(items, { mode: many ? 'one-job' : 'concurrent-jobs', cpu });
       toUs = nowUs();
       notes.push(
-        `library client (the S3/S4 route), ${items.length} items: ${(m.wallMs / 1000).toFixed(2)} s wall, ${(m.cpuMs / 1000).toFixed(2)} s CPU client + bitsd (${options.strace ? 'under strace' : 'profiled'})`,
+        `library client (the S3/S4 route), ${items.length} items: ${(m.wallMs / 1000).toFixed(2)} s wall, ${(m.cpuMs / 1000).toFixed(2)} s CPU client + bitsd (${options.strace ? 'under strace' : options.noProf ? 'bare' : 'profiled'})`,
       );
       transferred = items.length;
     }
@@ -269,7 +327,10 @@ function summarize(out: string, facts: RunFacts): string {
   for (const { name, profile } of profiles(join(out, 'daemon'), (n) => !n.includes(mine))) {
     const s = summarizeProfile(profile, facts.window);
     if (s.busyMs < 50) continue;
-    report.push(profileMarkdown(`the library client during the measured ${span} (${name})`, s, 15));
+    const server = topInclusive(s, /\(src\/upload-server\//u, 1).length > 0;
+    const who = server ? 'bits-upload-server' : 'the library client';
+    report.push(profileMarkdown(`${who} during the measured ${span} (${name})`, s, server ? 25 : 15));
+    if (server) report.push(...inclusive(s, 25));
   }
   if (facts.strace) report.push(...syscallTables(readFileSync(join(out, 'strace.log'), 'utf8'), facts));
   return `${report.join('\n')}\n`;
@@ -340,6 +401,7 @@ const { values } = parseArgs({
     'big-mib': { type: 'string', default: '1024' },
     runs: { type: 'string', default: '5' },
     strace: { type: 'boolean', default: false },
+    'no-prof': { type: 'boolean', default: false },
     out: { type: 'string' },
     resummarize: { type: 'boolean', default: false },
   },
@@ -359,6 +421,7 @@ else {
     bigMiB: Number(values['big-mib']),
     runs: Number(values.runs),
     strace: values.strace ?? false,
+    noProf: values['no-prof'] ?? false,
   });
   writeFileSync(join(out, 'meta.json'), `${JSON.stringify(facts, null, 2)}\n`);
   log(`case done in ${((performance.now() - started) / 1000).toFixed(1)} s`);

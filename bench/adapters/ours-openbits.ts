@@ -278,7 +278,8 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
       const db = new DatabaseSync(join(home, 'jobs.db'));
       const row = db
         .prepare(
-          'SELECT bytes_transferred AS b, written_bytes AS w, written_boot AS boot, temporary_name AS t FROM files WHERE job_id = ? AND idx = 0',
+          `SELECT f.bytes_transferred AS b, w.bytes AS w, w.boot AS boot, f.temporary_name AS t FROM files f
+           LEFT JOIN file_written w ON w.job_id = f.job_id AND w.idx = f.idx WHERE f.job_id = ? AND f.idx = 0`,
         )
         .get(job.id) as { b: number; w: number | null; boot: string | null; t: string | null } | undefined;
       db.close();

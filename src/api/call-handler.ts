@@ -43,15 +43,23 @@ export function createCallHandler(options: CallHandlerOptions): {
   const maxBody = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
   const version = options.status().version;
 
-  const reply = (res: ServerResponse, status: number, text: string | Buffer | undefined): void => {
+  const reply = (res: ServerResponse, status: number, text: string | Buffer[] | undefined): void => {
     const headers: Record<string, string | number> = { [VERSION_HEADER]: version };
     if (text !== undefined) {
       headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(text);
+      headers['content-length'] = typeof text === 'string' ? Buffer.byteLength(text) : byteLength(text);
     }
     if (options.closing()) headers.connection = 'close';
     res.writeHead(status, headers);
-    res.end(text);
+    if (typeof text !== 'object') {
+      res.end(text);
+      return;
+    }
+    // One writev for every chunk, instead of joining them into one buffer first.
+    res.cork();
+    for (const chunk of text) res.write(chunk);
+    res.uncork();
+    res.end();
   };
 
   const answer = async (
@@ -65,7 +73,8 @@ export function createCallHandler(options: CallHandlerOptions): {
     try {
       const [code, result] = await run();
       status = code;
-      const text = code === 204 ? undefined : op?.replyBytes ? op.replyBytes(result as never) : JSON.stringify(result);
+      const text =
+        code === 204 ? undefined : op?.replyChunks ? op.replyChunks(result as never) : JSON.stringify(result);
       reply(res, code, text);
     } catch (err) {
       const { error, internal } = asBitsError(err);
@@ -123,6 +132,12 @@ export function createCallHandler(options: CallHandlerOptions): {
     return true;
   };
   return { handle, streams: events.streams };
+}
+
+function byteLength(chunks: readonly Buffer[]): number {
+  let n = 0;
+  for (const chunk of chunks) n += chunk.length;
+  return n;
 }
 
 /**

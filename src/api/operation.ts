@@ -58,8 +58,11 @@ interface OperationCore<K extends OperationName, B extends SchemaName | undefine
   readonly status?: 200 | 201;
   encode(...args: Args<K>): WireRequest<B>;
   invoke(manager: BitsManager, req: ServerRequest<B>): Promise<Body<R>>;
-  /** The reply's JSON as UTF-8, when the server can make it cheaper than JSON.stringify (same bytes). */
-  replyBytes?(reply: Body<R>): Buffer;
+  /**
+   * The reply's JSON as UTF-8 chunks, sent in order, when the server can make them cheaper than
+   * JSON.stringify (same bytes).
+   */
+  replyChunks?(reply: Body<R>): Buffer[];
 }
 
 /** How the client turns a reply into the method's result; a method that answers nothing (204) has none. */

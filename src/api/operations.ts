@@ -1,7 +1,7 @@
 import { BitsError } from '../core/bits-error.ts';
 import type { JobType } from '../core/index.ts';
 import type { NewFileSpec } from './bits-manager.ts';
-import { jsonListBytes } from './json-text.ts';
+import { jsonListChunks } from './json-text.ts';
 import { defineOperation as op } from './operation.ts';
 import { hresultParam, job, jobCommand, jobPath, param, withFiles } from './operation-kinds.ts';
 import { PROPERTY_OPERATIONS } from './property-operations.ts';
@@ -39,8 +39,8 @@ export const OPERATIONS = {
       }
       return { jobs: await m.enumJobs({ allUsers: raw === 'true' }) };
     },
-    // Jobs at rest come frozen, each with its bytes made once (json-text.ts): a list copies them.
-    replyBytes: (reply) => jsonListBytes('jobs', reply.jobs),
+    // Jobs at rest come frozen, their bytes made once, by blocks (json-text.ts): a list sends them.
+    replyChunks: (reply) => jsonListChunks('jobs', reply.jobs),
     decode: (reply) => reply.jobs,
   }),
   findJob: op({

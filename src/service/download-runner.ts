@@ -39,10 +39,10 @@ export interface RunReports {
   progress(fileIndex: number, bytesTransferred: number, bytesTotal: number, advanced: boolean): void;
   /**
    * Bytes written past the file's checkpoint, not synced (docs/durability.md, "Written, not
-   * synced"); lower than before after a rollback. Optional: a worker's run does not report it
+   * synced"), or null to remove the file's record (a rollback or restart moved back). Optional: a worker's run does not report it
    * (its reports cross a channel, and a clearing one must land before the next byte is written).
    */
-  written?(fileIndex: number, bytes: number): void;
+  written?(fileIndex: number, bytes: number | null): void;
 }
 
 /** What a runner gets: the job as read once at the start of the run, and where to report. */
@@ -53,8 +53,11 @@ export interface RunContext {
   readonly signal: AbortSignal;
   readonly limiter: RateLimiter | null;
   readonly report: RunReports;
-  /** Bytes an earlier run of this boot wrote past each file's checkpoint, by file index. */
-  readonly written?: ReadonlyMap<number, number>;
+  /**
+   * Written-not-synced records of earlier runs, by file index: the bytes when made in this boot
+   * (to keep), null when not (to clear before the file's first write).
+   */
+  readonly written?: ReadonlyMap<number, number | null>;
 }
 
 /**
@@ -232,14 +235,29 @@ async function runFile(
   let writtenMark = file.bytesTransferred;
   const noteWritten = (bytes: number): void => {
     if (ctx.report.written === undefined || deferred !== null) return;
-    if (bytes >= writtenMark && bytes - writtenMark < writtenStep) return;
+    if (bytes < writtenMark) {
+      // Moved back (a rollback, a restart): the record must go before the next write, or the run
+      // stops (the hook's exception) — a stale one would vouch for bytes written again.
+      writtenMark = bytes;
+      ctx.report.written(file.index, null);
+      return;
+    }
+    const total = (live[file.index] ?? file).bytesTotal;
+    // Never the whole file: a run that keeps every byte sends no request, and a server's digest
+    // comes only with an answer.
+    if (bytes - writtenMark < writtenStep || (total >= 0 && bytes >= total)) return;
     writtenMark = bytes;
     quietly(() => ctx.report.written?.(file.index, bytes));
   };
   const earlier = ctx.written?.get(file.index);
-  // Cleared before a byte is written: if it is not kept, the bytes past the checkpoint are
-  // rewritten, and a kill -9 then must not find a record that vouches for them.
-  if (earlier !== undefined) quietly(() => ctx.report.written?.(file.index, file.bytesTransferred));
+  try {
+    // Cleared before a byte is written: if it is not kept, the bytes past the checkpoint are
+    // written again, and a kill -9 then must not find a record that vouches for them. A failed
+    // clear fails the file.
+    if (earlier !== undefined) ctx.report.written?.(file.index, null);
+  } catch (err) {
+    return runFailure(err, ctx.signal, file.index);
+  }
   try {
     await downloadFile({
       jobId: ctx.job.id,
@@ -253,7 +271,7 @@ async function runFile(
       temporaryName: file.temporaryName,
       temporaryFileId: file.temporaryFileId,
       segments: file.segments,
-      bytesWritten: earlier,
+      bytesWritten: earlier ?? undefined,
       mirrors: file.mirrors,
       digests: file.digests,
       pieces: file.pieces,

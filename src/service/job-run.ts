@@ -113,17 +113,20 @@ export class JobRun implements UploadReports {
     if (observe !== undefined) observe('checkpoint', ((syncMs ?? 0) + clock.monotonicMs() - started) / 1000);
   }
 
-  written(fileIndex: number, bytes: number): void {
-    const boot = this.#p.bootId;
-    if (boot !== null && boot !== undefined) this.#p.store.saveWritten(this.#job.id, fileIndex, bytes, boot);
+  written(fileIndex: number, bytes: number | null): void {
+    const { store, bootId } = this.#p;
+    if (bytes === null) store.saveWritten(this.#job.id, fileIndex, null);
+    else if (bootId !== null && bootId !== undefined) store.saveWritten(this.#job.id, fileIndex, { bytes, boot: bootId });
   }
 
-  /** This run's files' bytes written past their checkpoints by an earlier run of this boot. */
-  writtenBefore(): ReadonlyMap<number, number> {
-    const boot = this.#p.bootId;
-    const out = new Map<number, number>();
-    if (boot === null || boot === undefined) return out;
-    for (const [index, w] of this.#p.store.getWritten(this.#job.id)) if (w.boot === boot) out.set(index, w.bytes);
+  /**
+   * The written-not-synced records of this run's files: the bytes of those made in this boot,
+   * null for the others (another boot's, or any when this boot's id is unknown), to be cleared.
+   */
+  writtenBefore(): ReadonlyMap<number, number | null> {
+    const boot = this.#p.bootId ?? null;
+    const out = new Map<number, number | null>();
+    for (const [index, w] of this.#p.store.getWritten(this.#job.id)) out.set(index, w.boot === boot ? w.bytes : null);
     return out;
   }
 

@@ -9,10 +9,12 @@ import { BandwidthControl } from './bandwidth-control.ts';
 import { readBootId } from './boot-id.ts';
 import { EventHub } from './event-hub.ts';
 import { JobAccess } from './job-access.ts';
+import { toJobInfo, withLiveProgress } from './job-info.ts';
 import { JobLocks } from './job-locks.ts';
 import { JobRuns } from './job-runs.ts';
 import { JobTransitions, outcomeOf } from './job-transitions.ts';
 import { kernelLinkProbes } from './link-counters.ts';
+import { ListedViews } from './listed-views.ts';
 import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
 import { type MeteredReader, NetworkCost, networkManagerMetered } from './network-cost.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
@@ -100,6 +102,8 @@ export interface ManagerParts {
   /** Owners' files and their transfers: here, or in a worker running as the owner. */
   readonly io: OwnerIo;
   readonly presence: OwnerPresence;
+  /** The views of listed jobs, made once per record at rest and warmed after changes. */
+  readonly listed: ListedViews;
 }
 
 /**
@@ -222,6 +226,23 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     logger,
   });
   cost.onChange(() => waits.costChanged());
+  const listed = new ListedViews({
+    clock,
+    queue: () => store.listJobs(),
+    atRest: (job) =>
+      job.type !== 'UPLOAD_REPLY' && runs.live(job.id) === undefined && bandwidth.yieldStatus(job.id) === null,
+    build: (job) =>
+      toJobInfo(
+        withLiveProgress(job, runs.live(job.id)),
+        uploads.replyProgress(job),
+        true,
+        bandwidth.yieldStatus(job.id),
+      ),
+  });
+  // Progress comes from a running job, whose view is never kept; its next state event marks it.
+  hub.tap((event) => {
+    if (event.type !== 'job:progress') listed.touched(event.jobId);
+  });
   parts = {
     clock,
     store,
@@ -242,6 +263,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     webhooks,
     io,
     presence,
+    listed,
   };
   return parts;
 }

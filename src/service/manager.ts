@@ -51,9 +51,6 @@ import { replyProgressOf } from './upload-reply.ts';
 
 export type { ManagerOptions } from './manager-parts.ts';
 
-/** The view of each job record at rest (InProcessManager.#listed), kept as long as the record. */
-const restingViews = new WeakMap<Job, JobInfo>();
-
 /** Jobs are created, changed and run in this process (the library interface of DESIGN.md §1). */
 export async function createManager(options: ManagerOptions): Promise<InProcessManager> {
   const manager = new InProcessManager(options);
@@ -142,7 +139,7 @@ export class InProcessManager implements BitsManager {
       throw new BitsError('E_ACCESSDENIED', 'listing all users’ jobs needs an administrator');
     }
     const jobs = this.#p.store.listJobs(options.allUsers === true ? {} : { owner });
-    return this.#shown(jobs.map((j) => this.#listed(j)));
+    return this.#shown(jobs.map((j) => this.#p.listed.view(j)));
   }
 
   async findJob(nameOrId: string, options: { files?: boolean } = {}): Promise<JobInfo> {
@@ -498,6 +495,7 @@ export class InProcessManager implements BitsManager {
     if (this.#closed || this.#isView) return;
     this.#closed = true;
     this.#purgeTimer?.cancel();
+    this.#p.listed.close();
     const { locks, scheduler, runs, store, notify, uploads, bandwidth, network, cost, hub } = this.#p;
     locks.close();
     scheduler.stop();
@@ -538,25 +536,6 @@ export class InProcessManager implements BitsManager {
   /** A job as the store has it, with the live byte counts of a running transfer. */
   #view(job: Job): Job {
     return withLiveProgress(job, this.#p.runs.live(job.id));
-  }
-
-  /**
-   * A listed job as callers see it. A job at rest (no transfer running, no yielding state, not
-   * an upload-reply) is a function of its record alone, and the store's queue cache hands back
-   * the same record until the job is written: its view is made once per record (frozen, so the
-   * API may keep its JSON text too) — a list of 10,000 idle jobs builds none again.
-   */
-  #listed(job: Job): JobInfo {
-    const { runs, bandwidth } = this.#p;
-    if (job.type === 'UPLOAD_REPLY' || runs.live(job.id) !== undefined || bandwidth.yieldStatus(job.id) !== null) {
-      return this.#info(job);
-    }
-    let info = restingViews.get(job);
-    if (info === undefined) {
-      info = Object.freeze(this.#info(job));
-      restingViews.set(job, info);
-    }
-    return info;
   }
 
   /** A job as callers see it (an upload-reply's reply progress included). */

@@ -418,17 +418,21 @@ export function checkpointJob(
   return replaceFile(job, file, now);
 }
 
-/**
- * saveWritten: the record to keep for `file`, or null when there is none (the file is done, or
- * `bytes` is not past its durable offset). A bad argument is a caller's bug: E_INVALIDARG.
- */
-export function writtenRecord(file: JobFile, bytes: number, boot: string): WrittenBytes | null {
+/** saveWritten's argument: a byte count and a boot id (a caller's bug otherwise: E_INVALIDARG). */
+export function checkWritten(written: WrittenBytes): WrittenBytes {
   const bad = (why: string) => new BitsError('E_INVALIDARG', `saveWritten: ${why}`);
-  if (!Number.isSafeInteger(bytes) || bytes < 0) throw bad(`bytes ${bytes}`);
-  if (boot.length === 0 || boot.length > 64) throw bad(`boot id ${JSON.stringify(boot)}`);
-  if (file.transferred || bytes <= file.bytesTransferred) return null;
-  if (file.bytesTotal >= 0 && bytes > file.bytesTotal) throw bad(`${bytes} bytes of ${file.bytesTotal}`);
-  return { bytes, boot };
+  if (!Number.isSafeInteger(written.bytes) || written.bytes < 0) throw bad(`bytes ${written.bytes}`);
+  if (written.boot.length === 0 || written.boot.length > 64) throw bad(`boot id ${JSON.stringify(written.boot)}`);
+  return { bytes: written.bytes, boot: written.boot };
+}
+
+/** Whether saveWritten keeps `written` for `file`: past its durable offset, short of its size, not transferred. */
+export function keepsWritten(file: JobFile, written: WrittenBytes): boolean {
+  return (
+    !file.transferred &&
+    written.bytes > file.bytesTransferred &&
+    (file.bytesTotal < 0 || written.bytes < file.bytesTotal)
+  );
 }
 
 /** The job with one file replaced and ModificationTime set. */

@@ -65,14 +65,16 @@ export interface JobStore extends WebhookOutbox {
     segments?: readonly FileSegment[],
   ): void;
   /**
-   * Bytes written to a file's temp file past its durable offset, not synced, in the boot `boot`
-   * (the kernel's boot id): after a kill -9 in the same boot the page cache still holds them, so
-   * the next run may fdatasync and keep them instead of fetching them again (docs/durability.md,
-   * "Written, not synced"). Committed without a sync of its own and never a durable claim: any
-   * other write of the file's record clears it (a store may clear more), and `bytes` not past the
-   * recorded offset clears it. An unknown job or file is ignored.
+   * Bytes written to a file's temp file past its durable offset, not synced, in the boot
+   * `written.boot` (the kernel's boot id): after a kill -9 in the same boot the page cache still
+   * holds them, so the next run may fdatasync and keep them instead of fetching them again
+   * (docs/durability.md, "Written, not synced"). Committed without a sync of its own and never a
+   * durable claim. Kept only past the file's durable offset and short of its known size, for a
+   * file not transferred; otherwise, or with null, the file's record is removed. Any other write
+   * of the file's record removes it too (a store may remove more). An unknown job or file is
+   * ignored; a negative or fractional byte count or an empty boot id is E_INVALIDARG.
    */
-  saveWritten(id: string, fileIndex: number, bytes: number, boot: string): void;
+  saveWritten(id: string, fileIndex: number, written: WrittenBytes | null): void;
   /** The written-not-synced records of a job's files, by file index. */
   getWritten(id: string): ReadonlyMap<number, WrittenBytes>;
   /** Scheduler timers that must survive a restart (opaque to the store). */

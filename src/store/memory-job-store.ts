@@ -19,7 +19,8 @@ import {
   newJob,
   transitionJob,
   withFiles,
-  writtenRecord,
+  checkWritten,
+  keepsWritten,
 } from './job-rules.ts';
 import type {
   CallerContext,
@@ -153,13 +154,13 @@ export class MemoryJobStore implements JobStore {
     this.#put(checkpointJob(this.#get(id), fileIndex, bytesTransferred, now, segments));
   }
 
-  saveWritten(id: string, fileIndex: number, bytes: number, boot: string): void {
+  saveWritten(id: string, fileIndex: number, written: WrittenBytes | null): void {
+    const record = written === null ? null : checkWritten(written);
     const file = this.#live().get(id)?.files[fileIndex];
     if (file === undefined) return;
-    const record = writtenRecord(file, bytes, boot);
     const files = this.#written.get(id) ?? new Map<number, WrittenBytes>();
-    if (record === null) files.delete(fileIndex);
-    else files.set(fileIndex, record);
+    if (record !== null && keepsWritten(file, record)) files.set(fileIndex, record);
+    else files.delete(fileIndex);
     this.#written.set(id, files);
   }
 

@@ -132,7 +132,9 @@ async function keepWritten(
 ): Promise<{ bytes: number; syncMs: number } | null> {
   const bytes = req.bytesWritten;
   if (bytes === undefined || bytes <= req.bytesTransferred || bytes > file.size) return null;
-  if (req.bytesTotal >= 0 && bytes > req.bytesTotal) return null;
+  // Short of a known size: keeping every byte would send no request, and a server's digest
+  // (Repr-Digest) is learnt only from an answer.
+  if (req.bytesTotal >= 0 && bytes >= req.bytesTotal) return null;
   const started = req.clock.monotonicMs();
   try {
     await file.handle.datasync();

@@ -48,8 +48,9 @@ export interface DownloadFileRequest {
    * Bytes an earlier run wrote to the temp file past `bytesTransferred` in this boot, as its
    * onWritten reported (the caller has checked the boot id): the page cache holds them after a
    * kill -9, so they are fdatasynced and kept — reported by an onCheckpoint before any new byte
-   * — instead of being fetched again. Ignored for a segmented layout, a new temp file, or a temp
-   * file shorter than this; kept only if that fdatasync succeeds (docs/durability.md).
+   * — instead of being fetched again. Ignored for a segmented layout, a new temp file, a temp
+   * file shorter than this, or the whole file (the answer to the resume may carry a digest);
+   * kept only if that fdatasync succeeds (docs/durability.md).
    */
   readonly bytesWritten?: number | undefined;
   readonly options: TransferOptions;

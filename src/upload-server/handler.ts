@@ -7,6 +7,7 @@
  */
 import { realpath, stat } from 'node:fs/promises';
 import type { Server as HttpServer } from 'node:http';
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Server as TlsServer } from 'node:tls';
 import { Agent } from 'undici';
@@ -14,6 +15,7 @@ import type { TimerHandle } from '../core/clock.ts';
 import type { ServerContext } from './context.ts';
 import { FileSessionStore } from './file-session-store.ts';
 import { type ConnectionFallback, serveConnection } from './http/connection.ts';
+import { adoptForSlabReads, SlabReader } from './http/receive-slabs.ts';
 import { UploadMetrics } from './metrics.ts';
 import { type BitsUploadOptions, resolveOptions } from './options.ts';
 import { PgSessionStore } from './pg/pg-session-store.ts';
@@ -32,6 +34,8 @@ export interface BitsUploadHandler {
   /**
    * Serve the requests of one connection (plain or TLS socket). Requests outside the URL
    * prefix go to `fallback` (the socket with the unread bytes put back), or get 404 without one.
+   * A plain TCP socket accepted paused (`pauseOnConnect`), without a fallback, reads large
+   * bodies straight into shared buffers (receive-slabs.ts).
    */
   handleConnection(socket: Duplex, fallback?: ConnectionFallback): void;
   /**
@@ -115,22 +119,36 @@ export async function createBitsUploadHandler(options: BitsUploadOptions): Promi
   };
   schedule();
 
-  const handleConnection = (socket: Duplex, fallback?: ConnectionFallback): void => {
+  const handleConnection = (accepted: Duplex, fallback?: ConnectionFallback): void => {
+    let socket = accepted;
+    let slabs: SlabReader | undefined;
+    if (fallback === undefined && accepted instanceof Socket) {
+      const reader = new SlabReader();
+      const adopted = adoptForSlabReads(accepted, reader);
+      if (adopted !== undefined) {
+        socket = adopted;
+        slabs = reader;
+      }
+    }
     connections.add(socket);
     socket.once('close', () => connections.delete(socket));
-    serveConnection(socket, {
-      router: fallback === undefined ? routerAlone : routerWithHandOff,
-      clock: opts.clock,
-      limits: opts.headLimits,
-      idleTimeoutMs: opts.idleTimeoutMs,
-      headersTimeoutMs: opts.headersTimeoutMs,
-      maxDiscard: Math.min(opts.maxFragmentSize, MAX_DISCARD_BYTES),
-      fallback: (s) => {
-        connections.delete(s);
-        fallback?.(s);
+    serveConnection(
+      socket,
+      {
+        router: fallback === undefined ? routerAlone : routerWithHandOff,
+        clock: opts.clock,
+        limits: opts.headLimits,
+        idleTimeoutMs: opts.idleTimeoutMs,
+        headersTimeoutMs: opts.headersTimeoutMs,
+        maxDiscard: Math.min(opts.maxFragmentSize, MAX_DISCARD_BYTES),
+        fallback: (s) => {
+          connections.delete(s);
+          fallback?.(s);
+        },
+        onError: opts.onError,
       },
-      onError: opts.onError,
-    }).catch(opts.onError);
+      slabs,
+    ).catch(opts.onError);
   };
 
   return {

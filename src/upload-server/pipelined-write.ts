@@ -9,6 +9,7 @@
  * write has completed — the early syncs only shorten it.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { releaseChunk } from './http/receive-slabs.ts';
 import type { BodyReader } from './http/socket-input.ts';
 
 /** Queued bytes that start a write when none is running (fewer, larger syscalls). */
@@ -89,6 +90,8 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
         failure ??= { error: err };
       })
       .finally(() => {
+        // The write is over: its chunks' receive slabs may be read into again.
+        for (const b of buffers) releaseChunk(b);
         writing = null;
         inFlight = 0;
         pump();
@@ -101,9 +104,11 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
 
   try {
     for (let chunk = await body.read(); chunk !== null; chunk = await body.read()) {
+      if (failure !== undefined) releaseChunk(chunk);
       throwFailure();
       if (left >= chunk.length) {
         left -= chunk.length;
+        releaseChunk(chunk);
         continue;
       }
       const data = left > 0 ? chunk.subarray(left) : chunk;
@@ -125,6 +130,7 @@ export async function writeBodyDurably(fh: FileHandle, offset: number, skip: num
   } finally {
     // Never leave a write or sync running on a handle the caller is about to close (after a
     // failure the queue is dropped: those bytes will not be acknowledged).
+    for (const b of queue) releaseChunk(b);
     queue = [];
     queued = 0;
     await idle();

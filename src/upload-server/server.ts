@@ -42,7 +42,8 @@ export async function startBitsUploadServer(
   const handler = await createBitsUploadHandler(options);
   const server = options.tls
     ? tls.createServer({ cert: options.tls.cert, key: options.tls.key }, (socket) => handler.handleConnection(socket))
-    : net.createServer((socket) => handler.handleConnection(socket));
+    : // Accepted paused: the handler adopts the socket to read bodies into its slabs.
+      net.createServer({ pauseOnConnect: true }, (socket) => handler.handleConnection(socket));
   if (options.tls) server.on('tlsClientError', () => {});
   const host = listen.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {

@@ -7,20 +7,9 @@ import { DatabaseSync } from 'node:sqlite';
 import { it } from 'node:test';
 import { readBootId } from '../../src/service/boot-id.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
-import { startOrigin } from '../helpers/origin-server.ts';
+import { FileServer } from '../helpers/file-server.ts';
 import { until } from '../helpers/until.ts';
-import {
-  cliOk,
-  countingRoute,
-  createJob,
-  killDaemon,
-  MiB,
-  type ServedRequest,
-  scratchDir,
-  sha256,
-  sha256File,
-  waitForState,
-} from './helpers.ts';
+import { cliOk, createJob, killDaemon, MiB, scratchDir, sha256, sha256File, waitForState } from './helpers.ts';
 
 // Bytes written past the last checkpoint are recorded (not synced) with the kernel's boot id:
 // after a kill -9 in the same boot the page cache still holds them, and the restart keeps them;
@@ -29,8 +18,10 @@ import {
 
 const SIZE = 96 * MiB;
 const CHECKPOINT = 16 * MiB;
+/** The server stops here until the kill: no checkpoint (48 MiB) can come between the wait and the kill. */
+const HOLD_AT = 44 * MiB;
 /** Kill once a written-not-synced record this far in exists: past two checkpoints. */
-const WRITTEN_AT = 36 * MiB;
+const WRITTEN_AT = 40 * MiB;
 
 async function findDatabase(dir: string): Promise<string> {
   for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
@@ -50,7 +41,10 @@ function fileRow(db: string): FileRow {
   const conn = new DatabaseSync(db, { readOnly: true });
   try {
     const row = conn
-      .prepare('SELECT bytes_transferred, written_bytes, written_boot, temporary_name FROM files WHERE idx = 0')
+      .prepare(
+        `SELECT f.bytes_transferred, w.bytes AS written_bytes, w.boot AS written_boot, f.temporary_name
+         FROM files f LEFT JOIN file_written w ON w.job_id = f.job_id AND w.idx = f.idx WHERE f.idx = 0`,
+      )
       .get() as Record<string, number | string | null> | undefined;
     return {
       durable: Number(row?.bytes_transferred ?? 0),
@@ -73,40 +67,38 @@ const firstByte = (range: string | undefined): number => Number(/^bytes=(\d+)-$/
 async function killAndRestart(
   name: string,
   restart: (home: string, atKill: FileRow) => Promise<DaemonProcess>,
-): Promise<{ atKill: FileRow; resumedAt: number; requests: ServedRequest[] }> {
-  const body = randomBytes(SIZE);
+): Promise<{ atKill: FileRow; resumedAt: number }> {
   const home = await scratchDir(`openbits-e2e-${name}-home-`);
   const out = await scratchDir(`openbits-e2e-${name}-out-`);
-  const origin = await startOrigin();
-  const requests: ServedRequest[] = [];
-  // The first request drips (~25 MB/s), so the kill lands mid-file however slow this machine is.
-  origin.route(
-    '/w.bin',
-    countingRoute(body, requests, (n) => (n === 1 ? { dripBytes: 128 * 1024, dripMs: 5 } : {})),
-  );
+  const files = await FileServer.start();
+  const killed = Promise.withResolvers<void>();
+  // ~24 MiB/s, and nothing past HOLD_AT until the kill: it lands mid-file however slow this machine is.
+  const body = files.add('/w.bin', SIZE, { rateBps: 24 * MiB, hold: { at: HOLD_AT, release: killed.promise } });
+  const requests = () => files.requests.filter((r) => r.path === '/w.bin');
   let daemon = await spawnDaemon(home.path);
   try {
     await cliOk(home.path, ['/util', '/setpolicy', 'checkpointBytes', String(CHECKPOINT)]);
     await cliOk(home.path, ['/util', '/setpolicy', 'checkpointMilliseconds', '600000']);
     const dest = join(out.path, 'w.bin');
     const job = await createJob(home.path, `e2e-${name}`);
-    await cliOk(home.path, ['/addfile', job, origin.url('/w.bin'), dest]);
+    await cliOk(home.path, ['/addfile', job, files.url('/w.bin'), dest]);
     const db = await findDatabase(home.path);
     await cliOk(home.path, ['/resume', job]);
-    await until(() => (fileRow(db).written ?? 0) >= WRITTEN_AT, 'a written-not-synced record 36 MiB in', 120_000);
+    await until(() => (fileRow(db).written ?? 0) >= WRITTEN_AT, 'a written-not-synced record 40 MiB in', 120_000);
     await killDaemon(daemon);
+    killed.resolve();
     const atKill = fileRow(db);
-    assert.equal(requests.length, 1);
-    assert.ok((requests[0]?.sent ?? 0) < SIZE, 'the kill landed mid-file');
+    assert.equal(requests().length, 1);
     daemon = await restart(home.path, atKill);
     await waitForState(home.path, job, 'TRANSFERRED', { daemon, timeoutMs: 120_000 });
     await cliOk(home.path, ['/complete', job]);
     assert.equal(await sha256File(dest), sha256(body), 'the published file is the server’s');
-    assert.equal(requests.length, 2, 'one request before the kill, one after');
-    return { atKill, resumedAt: firstByte(requests[1]?.range), requests };
+    assert.equal(requests().length, 2, 'one request before the kill, one after');
+    return { atKill, resumedAt: firstByte(requests()[1]?.range) };
   } finally {
+    killed.resolve();
     await stopDaemon(daemon);
-    await origin.close();
+    await files.close();
     await home.remove();
     await out.remove();
   }

@@ -140,10 +140,20 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 9,
-    description: 'written, not synced: files.written_bytes, files.written_boot (docs/durability.md)',
+    description: 'written, not synced: file_written, cleared by any update of its file (docs/durability.md)',
+    // A table of its own: an update of the file row rewrites the whole row (its pieces can be
+    // megabytes), and the trigger clears the record on every write of the file, whatever the verb.
     sql: `
-      ALTER TABLE files ADD COLUMN written_bytes INTEGER;
-      ALTER TABLE files ADD COLUMN written_boot TEXT;
+      CREATE TABLE file_written (
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        boot TEXT NOT NULL,
+        PRIMARY KEY (job_id, idx)
+      ) WITHOUT ROWID;
+      CREATE TRIGGER file_written_cleared AFTER UPDATE ON files BEGIN
+        DELETE FROM file_written WHERE job_id = OLD.job_id AND idx = OLD.idx;
+      END;
     `,
   },
 ];

@@ -24,7 +24,7 @@ import {
   transitionJob,
   withFiles,
   withoutUrlCredentials,
-  writtenRecord,
+  checkWritten,
 } from '../job-rules.ts';
 import type {
   CallerContext,
@@ -300,14 +300,16 @@ export class SqliteJobStore implements JobStore {
     }, id);
   }
 
-  saveWritten(id: string, fileIndex: number, bytes: number, boot: string): void {
+  saveWritten(id: string, fileIndex: number, written: WrittenBytes | null): void {
+    const record = written === null ? null : checkWritten(written);
     // No job or record cache to touch: the record is not part of a job's (null below).
     this.#write(() => {
-      const row = this.#sql.selectFile.get(id, fileIndex) as Row | undefined;
-      if (row === undefined) return;
-      const record = writtenRecord(rowToFile(row), bytes, boot);
-      if (record === null) this.#sql.clearWritten.run(id, fileIndex);
-      else this.#sql.setWritten.run(record.bytes, record.boot, id, fileIndex);
+      const kept =
+        record !== null &&
+        Number(
+          this.#sql.setWritten.run({ job_id: id, idx: fileIndex, bytes: record.bytes, boot: record.boot }).changes,
+        ) > 0;
+      if (!kept) this.#sql.clearWritten.run(id, fileIndex);
     }, null);
   }
 
@@ -315,7 +317,7 @@ export class SqliteJobStore implements JobStore {
     return this.#read(() => {
       const out = new Map<number, WrittenBytes>();
       for (const row of this.#sql.selectWritten.all(id) as Row[]) {
-        out.set(row.idx as number, { bytes: row.written_bytes as number, boot: row.written_boot as string });
+        out.set(row.idx as number, { bytes: row.bytes as number, boot: row.boot as string });
       }
       return out;
     });
@@ -348,8 +350,13 @@ export class SqliteJobStore implements JobStore {
     return this.#read(() => this.#loadTransferState(id));
   }
 
+  /**
+   * Deletes only finished jobs, which no cache holds (the queue and record caches keep queued
+   * jobs, the counts count them): the caches stay. Dropping them made the first list after each
+   * hourly purge read and parse the whole queue again (0.4 s for 10,000 jobs).
+   */
   purgeFinal(before: number): number {
-    return this.#write(() => Number(this.#sql.purgeFinal.run(before).changes));
+    return this.#write(() => Number(this.#sql.purgeFinal.run(before).changes), null);
   }
 
   setQuotas(quotas: Quotas): void {
@@ -459,8 +466,8 @@ export class SqliteJobStore implements JobStore {
 
   /**
    * A write verb. `jobId`: the one job whose record it may change (the queue cache reads it
-   * again); without one (a purge, the outbox), the cache reads everything again — except for
-   * outbox rows, which are no part of a job (`jobId` null).
+   * again); `null`: rows no cache holds (the outbox, the purge of finished jobs); without one,
+   * the caches read everything again.
    */
   #write<T>(fn: () => T, jobId?: string | null): T {
     this.#written = null;

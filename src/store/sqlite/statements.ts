@@ -35,7 +35,7 @@ export interface Statements {
   readonly updateCheckpoint: StatementSync;
   /** A segmented download's checkpoint: the byte sum and the layout. */
   readonly updateSegments: StatementSync;
-  /** saveWritten: only past the file's durable offset, and never on a transferred file. */
+  /** saveWritten (file_written, migration 9). */
   readonly setWritten: StatementSync;
   readonly clearWritten: StatementSync;
   readonly selectWritten: StatementSync;
@@ -75,19 +75,19 @@ export function prepareStatements(db: DatabaseSync): Statements {
     updateJobIfState: db.prepare(updateText('jobs', jobUpdateColumns, 'id = :id AND state = :expected_state')),
     insertFile: db.prepare(insertText('files', FILE_COLUMNS)),
     updateFile: db.prepare(updateText('files', fileUpdateColumns, 'job_id = :job_id AND idx = :idx')),
-    updateCheckpoint: db.prepare(
-      'UPDATE files SET bytes_transferred = ?, written_bytes = NULL, written_boot = NULL WHERE job_id = ? AND idx = ?',
+    updateCheckpoint: db.prepare('UPDATE files SET bytes_transferred = ? WHERE job_id = ? AND idx = ?'),
+    updateSegments: db.prepare('UPDATE files SET bytes_transferred = ?, segments = ? WHERE job_id = ? AND idx = ?'),
+    // Kept only past the durable offset and short of a known size, never for a transferred file;
+    // the row's own columns are not read (a file's pieces can be megabytes of JSON).
+    setWritten: db.prepare(
+      `INSERT INTO file_written (job_id, idx, bytes, boot)
+       SELECT job_id, idx, :bytes, :boot FROM files
+       WHERE job_id = :job_id AND idx = :idx AND transferred = 0 AND bytes_transferred < :bytes
+         AND (bytes_total < 0 OR :bytes < bytes_total)
+       ON CONFLICT (job_id, idx) DO UPDATE SET bytes = excluded.bytes, boot = excluded.boot`,
     ),
-    updateSegments: db.prepare(
-      'UPDATE files SET bytes_transferred = ?, segments = ?, written_bytes = NULL, written_boot = NULL WHERE job_id = ? AND idx = ?',
-    ),
-    setWritten: db.prepare('UPDATE files SET written_bytes = ?, written_boot = ? WHERE job_id = ? AND idx = ?'),
-    clearWritten: db.prepare(
-      'UPDATE files SET written_bytes = NULL, written_boot = NULL WHERE job_id = ? AND idx = ? AND written_bytes IS NOT NULL',
-    ),
-    selectWritten: db.prepare(
-      'SELECT idx, written_bytes, written_boot FROM files WHERE job_id = ? AND written_bytes IS NOT NULL',
-    ),
+    clearWritten: db.prepare('DELETE FROM file_written WHERE job_id = ? AND idx = ?'),
+    selectWritten: db.prepare('SELECT idx, bytes, boot FROM file_written WHERE job_id = ?'),
     touchJob: db.prepare('UPDATE jobs SET modification_time = ? WHERE id = ?'),
     upsertTimers: db.prepare(
       `INSERT INTO timers (job_id, active_ms, no_progress_ms, retry_remaining_ms, inactive_ms)

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../../core/clock.ts';
+import type { SlabReader } from './receive-slabs.ts';
 import { HeadError, type HeadLimits, parseRequestHead, type RequestHead } from './request-head.ts';
 import { ResponseWriter } from './response-writer.ts';
 import { BodyReader, ConnectionClosedError, SocketInput } from './socket-input.ts';
@@ -47,12 +48,17 @@ const HEAD_ERROR_HEADERS = [['Content-Type', 'text/plain']] as const;
 /**
  * Serve HTTP/1.1 requests on one socket, one at a time (BITS keeps one request outstanding,
  * §1), with keep-alive, until the peer closes, an error ends it, or the router hands it off.
+ * `slabs`: the socket was adopted to read through it (receive-slabs.ts).
  */
-export async function serveConnection(socket: Duplex & { remoteAddress?: string }, opts: ConnectionOptions) {
+export async function serveConnection(
+  socket: Duplex & { remoteAddress?: string },
+  opts: ConnectionOptions,
+  slabs?: SlabReader,
+) {
   const connectionId = ++connectionCount;
   const secure = 'encrypted' in socket && socket.encrypted === true;
   const watchdog = new IdleWatchdog(opts.clock, opts.idleTimeoutMs, () => socket.destroy());
-  const input = new SocketInput(socket, INPUT_HIGH_WATER, () => watchdog.touch());
+  const input = new SocketInput(socket, INPUT_HIGH_WATER, () => watchdog.touch(), slabs);
   socket.on('error', () => {
     // A reset from the peer ends the loop through 'close'; nothing else to do.
   });

@@ -1,10 +1,13 @@
 import type { Duplex } from 'node:stream';
+import { releaseChunk, retainChunk, type SlabReader } from './receive-slabs.ts';
 import { findHeadEnd, type HeadLimits } from './request-head.ts';
 
 /**
  * Bytes read from a socket, held until the connection loop asks for them. The socket is paused
  * while more than `highWater` bytes wait, so a fast sender is pushed back by TCP instead of
- * filling memory (RSS stays flat whatever the upload size).
+ * filling memory (RSS stays flat whatever the upload size). With a `SlabReader` (an adopted
+ * socket, receive-slabs.ts) chunks may be views of shared slabs: whoever takes a body chunk
+ * releases it (`releaseChunk`) once nothing reads it.
  */
 export class SocketInput {
   readonly #socket: Duplex;
@@ -14,14 +17,24 @@ export class SocketInput {
   #ended = false;
   #wake: (() => void) | undefined;
   #onActivity: () => void;
+  /** Body bytes announced (`expectBody`) and not yet received. */
+  #expected = 0;
+  readonly #slabs: SlabReader | undefined;
 
-  constructor(socket: Duplex, highWater: number, onActivity: () => void) {
+  constructor(socket: Duplex, highWater: number, onActivity: () => void, slabs?: SlabReader) {
     this.#socket = socket;
     this.#highWater = highWater;
     this.#onActivity = onActivity;
-    socket.on('data', this.#onData);
+    this.#slabs = slabs;
+    if (slabs === undefined) socket.on('data', this.#onData);
+    else slabs.attach({ expecting: () => this.#expected, receive: this.#receive });
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onEnd);
+  }
+
+  /** A body of `length` bytes follows what was read so far (large ones are read into slabs). */
+  expectBody(length: number): void {
+    this.#expected = Math.max(0, length - this.#length);
   }
 
   /** Bytes currently buffered. */
@@ -30,11 +43,17 @@ export class SocketInput {
   }
 
   readonly #onData = (chunk: Buffer): void => {
+    if (!this.#receive(chunk)) this.#socket.pause();
+  };
+
+  /** Queue a chunk; false when the socket should stop reading for now. */
+  readonly #receive = (chunk: Buffer): boolean => {
     this.#chunks.push(chunk);
     this.#length += chunk.length;
+    this.#expected = Math.max(0, this.#expected - chunk.length);
     this.#onActivity();
-    if (this.#length >= this.#highWater) this.#socket.pause();
     this.#notify();
+    return this.#length < this.#highWater;
   };
 
   readonly #onEnd = (): void => {
@@ -71,6 +90,8 @@ export class SocketInput {
     } else {
       out = first.subarray(0, max);
       this.#chunks[0] = first.subarray(max);
+      // Two views of one slab now, released one by one.
+      retainChunk(first);
     }
     this.#length -= out.length;
     if (this.#length < this.#highWater) this.#socket.resume();
@@ -103,16 +124,20 @@ export class SocketInput {
     }
   }
 
-  /** Everything still buffered, removed (for a hand-off of the connection). */
+  /** Everything still buffered, removed (for a hand-off of the connection): never a slab view. */
   drain(): Buffer {
     const all = this.#coalesce();
     this.#chunks = [];
     this.#length = 0;
-    return all;
+    if (this.#slabs === undefined) return all;
+    const copy = Buffer.from(all);
+    releaseChunk(all);
+    return copy;
   }
 
   /** Stop listening to the socket (before a hand-off). */
   detach(): void {
+    if (this.#slabs !== undefined) this.#slabs.attach({ expecting: () => 0, receive: () => true });
     this.#socket.off('data', this.#onData);
     this.#socket.off('end', this.#onEnd);
     this.#socket.off('close', this.#onEnd);
@@ -133,17 +158,19 @@ export class SocketInput {
   #coalesce(): Buffer {
     if (this.#chunks.length === 1) return this.#chunks[0] as Buffer;
     const all = Buffer.concat(this.#chunks, this.#length);
+    for (const chunk of this.#chunks) releaseChunk(chunk);
     this.#chunks = this.#length > 0 ? [all] : [];
     return all;
   }
 
   #takeExact(n: number): Buffer {
     const all = this.#coalesce();
-    const out = all.subarray(0, n);
+    const out = Buffer.from(all.subarray(0, n));
     const rest = all.subarray(n);
     this.#chunks = rest.length > 0 ? [rest] : [];
     this.#length = rest.length;
-    return Buffer.from(out);
+    if (rest.length === 0) releaseChunk(all);
+    return out;
   }
 }
 
@@ -166,6 +193,7 @@ export class BodyReader {
     this.#input = input;
     this.#remaining = length;
     this.#beforeFirstRead = beforeFirstRead;
+    input.expectBody(length);
   }
 
   /** True while a client that sent `Expect: 100-continue` has not been asked for the body. */
@@ -178,7 +206,10 @@ export class BodyReader {
     return this.#remaining;
   }
 
-  /** The next chunk, or null at the end of the body. Throws if the peer closes mid-body. */
+  /**
+   * The next chunk, or null at the end of the body. Throws if the peer closes mid-body. Pass each
+   * chunk to `releaseChunk` once nothing reads it (it may be a view of a shared slab).
+   */
   async read(): Promise<Buffer | null> {
     if (this.#remaining === 0) return null;
     const first = this.#beforeFirstRead;
@@ -192,8 +223,7 @@ export class BodyReader {
 
   /** Read and drop the rest of the body. */
   async discard(): Promise<void> {
-    while ((await this.read()) !== null) {
-      // dropped on purpose: keeps the connection usable after an early answer
-    }
+    // Dropped on purpose: keeps the connection usable after an early answer.
+    for (let chunk = await this.read(); chunk !== null; chunk = await this.read()) releaseChunk(chunk);
   }
 }

@@ -1,0 +1,121 @@
+import type { JobInfo } from '../api/bits-manager.ts';
+import { jsonBytes, warmListBlocks } from '../api/json-text.ts';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { Job } from '../core/index.ts';
+
+/** How long after a job changed its listed view is made in the background (a burst of changes shares one pass). */
+export const WARM_DELAY_MS = 50;
+/** Views made per event-loop turn by the background pass, so that no call waits behind it for long. */
+const WARM_CHUNK = 128;
+/**
+ * The list's blocks are made at most this often: that pass looks at every queued job (~3 ms for
+ * 10,000), so while jobs keep changing it runs once a second, not after every change.
+ */
+export const BLOCKS_EVERY_MS = 1000;
+
+/** What ListedViews needs of the service. */
+export interface ListedViewsParts {
+  readonly clock: Clock;
+  /** The queue in order, as the store lists it (its queue cache reads only the jobs written since). */
+  readonly queue: () => readonly Job[];
+  /** Whether the job's view is a function of its record alone (no run, no yielding, no upload-reply). */
+  readonly atRest: (job: Job) => boolean;
+  /** The job as callers see it now. */
+  readonly build: (job: Job) => JobInfo;
+}
+
+/**
+ * The views of listed jobs. A job at rest is a function of its record, and the store hands back
+ * the same record until the job is written, so its view is made once per record, frozen (the API
+ * keeps its JSON text beside it, json-text.ts). Making them costs ~10 µs a job: left to the list
+ * itself, the first list after 10,000 jobs were queued spent 0.3–0.7 s building views and text
+ * (S8's list p99). So a job that changed gets its view and its text made in the background,
+ * WARM_DELAY_MS later, a chunk per turn: a list then finds them made. A job that changes again
+ * or leaves the queue within that delay (S8's create…cancel cycles) costs nothing. Then the
+ * list's blocks are joined (at most once a second): making them inside the list cost it a major
+ * GC. The passes only fill caches: a list never waits for them, and shows what it would anyway.
+ */
+export class ListedViews {
+  readonly #parts: ListedViewsParts;
+  readonly #views = new WeakMap<Job, JobInfo>();
+  readonly #touched = new Set<string>();
+  #timer: TimerHandle | null = null;
+  #blocksTimer: TimerHandle | null = null;
+  #blocksAt = Number.NEGATIVE_INFINITY;
+  #closed = false;
+
+  constructor(parts: ListedViewsParts) {
+    this.#parts = parts;
+  }
+
+  /** The view of a listed job: kept per record while the job is at rest, made anew otherwise. */
+  view(job: Job): JobInfo {
+    if (!this.#parts.atRest(job)) return this.#parts.build(job);
+    let info = this.#views.get(job);
+    if (info === undefined) {
+      info = Object.freeze(this.#parts.build(job));
+      this.#views.set(job, info);
+    }
+    return info;
+  }
+
+  /** `jobId` changed (an event went out for it): make its view soon, off every caller's path. */
+  touched(jobId: string): void {
+    if (this.#closed) return;
+    this.#touched.add(jobId);
+    this.#timer ??= this.#parts.clock.setTimer(WARM_DELAY_MS, () => this.#warm());
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#timer = null;
+    this.#blocksTimer?.cancel();
+    this.#blocksTimer = null;
+    this.#touched.clear();
+  }
+
+  #warm(): void {
+    this.#timer = null;
+    if (this.#closed || this.#touched.size === 0) return;
+    const ids = new Set(this.#touched);
+    this.#touched.clear();
+    let queue: readonly Job[];
+    try {
+      queue = this.#parts.queue();
+    } catch {
+      return; // the store is closing or failing: the list will say so, this pass only warms
+    }
+    const changed = queue.filter((job) => ids.has(job.id));
+    if (changed.length > 0) this.#warmChunk(changed, 0);
+  }
+
+  /** Views and text of `changed`, a chunk per turn; then the list's blocks. */
+  #warmChunk(changed: readonly Job[], from: number): void {
+    if (this.#closed) return;
+    const end = Math.min(changed.length, from + WARM_CHUNK);
+    for (let i = from; i < end; i++) {
+      const job = changed[i] as Job;
+      if (this.#parts.atRest(job)) jsonBytes(this.view(job));
+    }
+    if (end < changed.length) setImmediate(() => this.#warmChunk(changed, end));
+    else this.#blocksDue();
+  }
+
+  /** The list's blocks, BLOCKS_EVERY_MS after the last time they were made (json-text.ts). */
+  #blocksDue(): void {
+    if (this.#blocksTimer !== null || this.#closed) return;
+    const { clock } = this.#parts;
+    const wait = Math.max(0, this.#blocksAt + BLOCKS_EVERY_MS - clock.monotonicMs());
+    this.#blocksTimer = clock.setTimer(wait, () => {
+      this.#blocksTimer = null;
+      if (this.#closed) return;
+      this.#blocksAt = clock.monotonicMs();
+      try {
+        warmListBlocks(this.#parts.queue().map((job) => this.view(job)));
+      } catch {
+        // the store is closing or failing: the list will say so, this pass only warms
+      }
+    });
+  }
+}

@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { JobInfo } from '../../src/api/bits-manager.ts';
+import { jsonBytes, jsonListChunks } from '../../src/api/json-text.ts';
+import type { Job } from '../../src/core/index.ts';
+import { BLOCKS_EVERY_MS, ListedViews, WARM_DELAY_MS } from '../../src/service/listed-views.ts';
+import { TestClock } from '../helpers/test-clock.ts';
+
+/** A record stand-in: ListedViews only keys views by record identity and asks the parts. */
+const record = (id: string, state = 'QUEUED'): Job => Object.freeze({ id, state }) as unknown as Job;
+
+function setup(queue: Job[], live = new Set<string>()) {
+  const clock = new TestClock();
+  const built: string[] = [];
+  const views = new ListedViews({
+    clock,
+    queue: () => queue,
+    atRest: (job) => !live.has(job.id),
+    build: (job) => {
+      built.push(job.id);
+      return { id: job.id, state: job.state, files: [] } as unknown as JobInfo;
+    },
+  });
+  return { clock, built, views };
+}
+
+/** Wait (by turns of the event loop, no timer) until the chunked pass has finished. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+}
+
+test('a listed job at rest gets one frozen view per record; a live one is made each time', () => {
+  const a = record('a');
+  const b = record('b');
+  const { views, built } = setup([a, b], new Set(['b']));
+  const first = views.view(a);
+  assert.equal(views.view(a), first);
+  assert.ok(Object.isFrozen(first));
+  assert.notEqual(views.view(b), views.view(b));
+  assert.deepEqual(built, ['a', 'b', 'b']);
+  const a2 = record('a', 'SUSPENDED');
+  assert.notEqual(views.view(a2), first, 'a new record of the job gets a new view');
+});
+
+test('changed jobs get their views and text made in the background, after the delay, once', async () => {
+  const jobs = Array.from({ length: 300 }, (_, i) => record(`job-${i}`));
+  const { clock, views, built } = setup(jobs);
+  for (const job of jobs) views.touched(job.id);
+  views.touched('gone'); // left the queue meanwhile: nothing to make
+  assert.equal(built.length, 0, 'nothing is made on the caller’s path');
+  clock.advance(WARM_DELAY_MS - 1);
+  assert.equal(built.length, 0);
+  clock.advance(1);
+  await until(() => built.length === jobs.length);
+  assert.deepEqual(
+    built,
+    jobs.map((j) => j.id),
+  );
+  // The list now builds nothing, and takes the text made beside each view.
+  const listed = jobs.map((job) => views.view(job));
+  assert.equal(built.length, jobs.length);
+  const text = Buffer.concat(jsonListChunks('jobs', listed)).toString();
+  assert.equal(text, JSON.stringify({ jobs: listed }));
+  assert.equal(jsonBytes(listed[0] as object), jsonBytes(views.view(jobs[0] as Job)));
+});
+
+test('the list blocks are made at most once a second while jobs keep changing, and after the last change', async () => {
+  const jobs = [record('a'), record('b')];
+  const clock = new TestClock();
+  let queueReads = 0;
+  const views = new ListedViews({
+    clock,
+    queue: () => {
+      queueReads++;
+      return jobs;
+    },
+    atRest: () => true,
+    build: (job) => ({ id: job.id }) as unknown as JobInfo,
+  });
+  views.touched('a');
+  clock.advance(WARM_DELAY_MS); // the warm pass reads the queue once; the blocks are due at once
+  await until(() => queueReads >= 1);
+  clock.advance(0);
+  assert.equal(queueReads, 2, 'the warm pass, then the blocks');
+  views.touched('b');
+  clock.advance(WARM_DELAY_MS);
+  await until(() => queueReads >= 3);
+  clock.advance(BLOCKS_EVERY_MS / 2);
+  assert.equal(queueReads, 3, 'blocks wait for the second to pass');
+  clock.advance(BLOCKS_EVERY_MS);
+  assert.equal(queueReads, 4);
+  views.close();
+  views.touched('a');
+  assert.equal(clock.pending, 0, 'closed: nothing is armed');
+});
+
+test('list chunks are the bytes of JSON.stringify, kept blocks included, with changed and live items', () => {
+  const items = Array.from({ length: 200 }, (_, i) => Object.freeze({ id: `j${i}`, n: i, name: `é${i}` }));
+  const once = Buffer.concat(jsonListChunks('jobs', items)).toString();
+  assert.equal(once, JSON.stringify({ jobs: items }));
+  const changed: object[] = [...items];
+  changed[70] = Object.freeze({ id: 'j70', n: -1, name: 'changed' });
+  changed.splice(3, 1);
+  changed.push({ id: 'live', n: 0, name: 'not frozen' } as never);
+  assert.equal(Buffer.concat(jsonListChunks('jobs', changed)).toString(), JSON.stringify({ jobs: changed }));
+  assert.equal(Buffer.concat(jsonListChunks('jobs', [])).toString(), '{"jobs":[]}');
+});
