@@ -152,7 +152,10 @@ function startFile(
 ): FileRun {
   const stop = new AbortController();
   const body = Promise.withResolvers<void>();
-  const signal = previous === null ? ctx.signal : AbortSignal.any([ctx.signal, stop.signal]);
+  // `stop` follows the run's signal through one listener, removed when the file ends: an
+  // AbortSignal.any per file costs a composite signal, weak references and their finalizers.
+  const unfollow = previous === null ? null : follow(ctx.signal, stop);
+  const signal = previous === null ? ctx.signal : stop.signal;
   const handOver = async (sync: () => Promise<void>, queue: () => Promise<void>): Promise<void> => {
     const before = previous === null ? null : await previous.done;
     if (before === null || before.kind === 'done') return await queue();
@@ -164,12 +167,21 @@ function startFile(
     stop,
     failed: false,
     done: runFile(file, { ...ctx, signal }, live, syncs, body.resolve, handOver).then((outcome) => {
+      unfollow?.();
       body.resolve();
       run.failed = outcome.kind !== 'done';
       return outcome;
     }),
   };
   return run;
+}
+
+/** Abort `child` when `parent` aborts (with its reason); returns how to stop following. */
+function follow(parent: AbortSignal, child: AbortController): () => void {
+  const abort = (): void => child.abort(parent.reason);
+  if (parent.aborted) abort();
+  else parent.addEventListener('abort', abort, { once: true });
+  return () => parent.removeEventListener('abort', abort);
 }
 
 async function runFile(

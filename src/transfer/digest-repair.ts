@@ -1,5 +1,5 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { FileSegment, PieceDigests } from '../core/index.ts';
+import type { DataFile } from './descriptor-file.ts';
 import type { DownloadState } from './download-state.ts';
 import { transferError } from './failure-table.ts';
 import { type DigestReport, digestsMatch } from './running-digests.ts';
@@ -14,7 +14,7 @@ const MAX_REPAIRS = 3;
  * left, and that source is named (onSourceDropped) — a whole-file mismatch without pieces to
  * blame fetches the file again from 0 (`again`); after MAX_REPAIRS, fatal BG_E_DIGEST_MISMATCH.
  */
-export async function verifyDigests(st: DownloadState, fh: FileHandle, again: () => Promise<void>): Promise<void> {
+export async function verifyDigests(st: DownloadState, fh: DataFile, again: () => Promise<void>): Promise<void> {
   const running = st.digests;
   if (!running.active) return;
   for (let attempt = 0; ; attempt++) {

@@ -1,6 +1,6 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { Clock } from '../core/index.ts';
 import { transferBuffersUsed } from './buffer-reclaim.ts';
+import type { DataFile } from './descriptor-file.ts';
 import type { RateLimiter } from './download-request.ts';
 import { classifyLocalError } from './failure-table.ts';
 import type { HashSource, RunningDigests } from './running-digests.ts';
@@ -45,7 +45,7 @@ export interface SinkOptions {
  * reliability-security-performance.md §1.2).
  */
 export class DownloadSink implements HashSource {
-  readonly #fh: FileHandle;
+  readonly #fh: DataFile;
   readonly #opts: SinkOptions;
   /** The write buffer being filled (recycled, never garbage), and its byte count. */
   #fill: Buffer | null = null;
@@ -78,7 +78,7 @@ export class DownloadSink implements HashSource {
   /** Stops the reader now when a checkpoint beside it fails (it may be waiting on a quiet socket). */
   #stopReader: ((err: unknown) => void) | null = null;
 
-  constructor(fh: FileHandle, offset: number, opts: SinkOptions) {
+  constructor(fh: DataFile, offset: number, opts: SinkOptions) {
     this.#fh = fh;
     this.#opts = opts;
     this.#bufferStart = offset;

@@ -1,6 +1,6 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { FileSegment } from '../core/index.ts';
 import { headerValue, ifRangeValue, responseValidators } from './content-range.ts';
+import type { DataFile } from './descriptor-file.ts';
 import type { DownloadFileRequest } from './download-request.ts';
 import { addMirrors, type DownloadSource, downloadSources, pickSource } from './download-sources.ts';
 import type { DownloadState } from './download-state.ts';
@@ -51,7 +51,7 @@ interface Probe {
  */
 export async function segmentedDownload(
   st: DownloadState,
-  fh: FileHandle,
+  fh: DataFile,
   recorded: readonly FileSegment[] | null,
   distrust: ReadonlyMap<string, string> = new Map(),
 ): Promise<'done' | 'fallback'> {
@@ -133,7 +133,7 @@ async function probeSources(st: DownloadState, sources: DownloadSource[]): Promi
 /** One layout's worth of connections, until every part is durable, a failure, or a restart. */
 async function runRound(
   st: DownloadState,
-  fh: FileHandle,
+  fh: DataFile,
   layout: readonly FileSegment[],
   sources: DownloadSource[],
   round: AbortController,

@@ -1,6 +1,6 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { Clock, FileSegment } from '../core/index.ts';
 import { transferBuffersUsed } from './buffer-reclaim.ts';
+import type { DataFile } from './descriptor-file.ts';
 import type { RateLimiter } from './download-request.ts';
 import { classifyLocalError } from './failure-table.ts';
 import type { HashSource, RunningDigests } from './running-digests.ts';
@@ -61,7 +61,7 @@ export interface SegmentedSinkOptions {
  * the last sync put it, and a resume overwrites from there.
  */
 export class SegmentedSink implements HashSource {
-  readonly #fh: FileHandle;
+  readonly #fh: DataFile;
   readonly #opts: SegmentedSinkOptions;
   readonly parts: Part[];
   #error: unknown = null;
@@ -69,7 +69,7 @@ export class SegmentedSink implements HashSource {
   #lastCheckpointMs: number;
   #checkpointing: Promise<void> | null = null;
 
-  constructor(fh: FileHandle, layout: readonly FileSegment[], opts: SegmentedSinkOptions) {
+  constructor(fh: DataFile, layout: readonly FileSegment[], opts: SegmentedSinkOptions) {
     this.#fh = fh;
     this.#opts = opts;
     this.parts = layout.map((s) => new Part(s));

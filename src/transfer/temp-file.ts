@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { constants, type FileHandle, lstat, open, unlink } from 'node:fs/promises';
+import { constants, lstat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { type DataFile, DescriptorFile } from './descriptor-file.ts';
 import { metadataCallsFor } from './metadata-calls.ts';
 
 /**
@@ -25,7 +26,7 @@ const MAX_BASE = 200;
 
 /** An open temp file and what was checked about it. */
 export interface OpenTempFile {
-  readonly handle: FileHandle;
+  readonly handle: DataFile;
   readonly path: string;
   /** `dev:ino`. */
   readonly id: string;
@@ -110,10 +111,12 @@ export async function createTempFile(
 }
 
 async function createAt(path: string): Promise<OpenTempFile> {
-  const handle = await open(path, CREATE_FLAGS, 0o600);
+  // The open, fstat and (later) close on the event loop on a local file system (metadata-calls.ts),
+  // where they never wait on the disk.
+  const calls = await metadataCallsFor(dirname(path));
+  const handle = await DescriptorFile.open(path, CREATE_FLAGS, 0o600, calls.onLoop);
   try {
-    // On the event loop on a local file system (metadata-calls.ts), where it never waits on the disk.
-    const st = await (await metadataCallsFor(dirname(path))).fstatId(handle.fd);
+    const st = await calls.fstatId(handle.fd);
     return { handle, path, id: `${st.dev}:${st.ino}`, size: 0 };
   } catch (err) {
     await handle.close();
@@ -156,9 +159,10 @@ export class TempFileReplaced extends Error {
  * regular file, not ours, hard-linked, or another inode than recorded; other errors as thrown.
  */
 export async function reopenTempFile(path: string, expectedId: string | null): Promise<OpenTempFile> {
-  let handle: FileHandle;
+  const calls = await metadataCallsFor(dirname(path));
+  let handle: DataFile;
   try {
-    handle = await open(path, REOPEN_FLAGS);
+    handle = await DescriptorFile.open(path, REOPEN_FLAGS, 0, calls.onLoop);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ELOOP' || code === 'EISDIR' || code === 'ENXIO') {
@@ -167,7 +171,7 @@ export async function reopenTempFile(path: string, expectedId: string | null): P
     throw err;
   }
   try {
-    const st = await (await metadataCallsFor(dirname(path))).fstatId(handle.fd);
+    const st = await calls.fstatId(handle.fd);
     const id = `${st.dev}:${st.ino}`;
     const uid = process.geteuid?.() ?? -1;
     let why: string | null = null;
