@@ -166,7 +166,9 @@ it('e2e: /util /setpolicy checkpointBytes 4M, then kill -9: the bytes fetched tw
     countingRoute(
       body,
       requests,
-      (n) => (n === 1 ? { dripBytes: 256 * 1024, dripMs: 5 } : {}),
+      // Half the other tests' drip (~25 MB/s): a daemon stalled 300 ms at load 13 left 12.7 MB in
+      // the buffers at 50 MB/s, past the 4 MiB + 8 MiB bound; at this rate 8 MiB is ~330 ms.
+      (n) => (n === 1 ? { dripBytes: 128 * 1024, dripMs: 5 } : {}),
       (total) => (total >= killAt ? reachedKillPoint() : undefined),
     ),
   );
