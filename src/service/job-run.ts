@@ -116,7 +116,8 @@ export class JobRun implements UploadReports {
   written(fileIndex: number, bytes: number | null): void {
     const { store, bootId } = this.#p;
     if (bytes === null) store.saveWritten(this.#job.id, fileIndex, null);
-    else if (bootId !== null && bootId !== undefined) store.saveWritten(this.#job.id, fileIndex, { bytes, boot: bootId });
+    else if (bootId !== null && bootId !== undefined)
+      store.saveWritten(this.#job.id, fileIndex, { bytes, boot: bootId });
   }
 
   /**

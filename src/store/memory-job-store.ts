@@ -14,13 +14,13 @@ import {
   checkpointJob,
   checkQuotas,
   checkTimers,
+  checkWritten,
   jobNotFound,
+  keepsWritten,
   newFiles,
   newJob,
   transitionJob,
   withFiles,
-  checkWritten,
-  keepsWritten,
 } from './job-rules.ts';
 import type {
   CallerContext,

@@ -18,13 +18,13 @@ import {
   checkpointJob,
   checkQuotas,
   checkTimers,
+  checkWritten,
   jobNotFound,
   newFiles,
   newJob,
   transitionJob,
   withFiles,
   withoutUrlCredentials,
-  checkWritten,
 } from '../job-rules.ts';
 import type {
   CallerContext,
