@@ -3,7 +3,7 @@ import type { RawHeaders } from './content-range.ts';
 /**
  * A strict HTTP/1.1 response head parser for the plain-HTTP reader (plain-http.ts). It is a
  * security boundary: anything RFC 9112 forbids is refused (obs-fold, bare LF or CR, control
- * characters, a name that is not a token, conflicting Content-Length values, a head past the
+ * characters, a name that is not a token, a repeated or malformed Content-Length, a head past the
  * limit), and anything merely unusual (1xx, Transfer-Encoding, a body delimited by the close)
  * is left to undici, which re-sends the request (`unusual`).
  */
@@ -132,15 +132,15 @@ function splitLines(buf: Uint8Array, end: number): string[] {
   return lines;
 }
 
-/** The Content-Length: null when absent; throws when malformed or repeated with other values. */
+/**
+ * The Content-Length: null when absent; throws when repeated (even with equal values, as llhttp
+ * does: a list is how two framings get smuggled) or not plain digits.
+ */
 function contentLength(v: string | string[] | undefined): number | null {
   if (v === undefined) return null;
-  const values = (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(','));
-  const first = (values[0] as string).trim();
-  if (!/^\d{1,15}$/u.test(first) || values.some((x) => x.trim() !== first)) {
-    throw new HeadError('HPE_UNEXPECTED_CONTENT_LENGTH', 'invalid or conflicting Content-Length');
-  }
-  return Number(first);
+  if (Array.isArray(v)) throw new HeadError('HPE_UNEXPECTED_CONTENT_LENGTH', 'more than one Content-Length');
+  if (!/^\d{1,15}$/u.test(v)) throw new HeadError('HPE_INVALID_CONTENT_LENGTH', 'invalid Content-Length');
+  return Number(v);
 }
 
 function tokens(v: string | string[] | undefined): string[] {
