@@ -19,6 +19,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { type BitsClient, connect } from '../../src/client/connect.ts';
 import type { JobType } from '../../src/core/job-state.ts';
+import { readBootId } from '../../src/service/boot-id.ts';
 import { measureApi } from '../api.ts';
 import { processCpuMs, processTreeHwmKiB, resetPeakRss, runTimed, sleep } from '../lib/exec.ts';
 import { cliCommand } from './cli-command.ts';
@@ -272,13 +273,17 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
         if (p.bytesTransferred >= item.size * killAtFraction) break;
       }
       await stop('SIGKILL');
-      // The last durable checkpoint and the temp file, read from the dead daemon's database.
+      // Where the restart resumes and the temp file, read from the dead daemon's database: the
+      // last durable checkpoint, or the bytes written past it in this boot (docs/durability.md).
       const db = new DatabaseSync(join(home, 'jobs.db'));
       const row = db
-        .prepare('SELECT bytes_transferred AS b, temporary_name AS t FROM files WHERE job_id = ? AND idx = 0')
-        .get(job.id) as { b: number; t: string | null } | undefined;
+        .prepare(
+          'SELECT bytes_transferred AS b, written_bytes AS w, written_boot AS boot, temporary_name AS t FROM files WHERE job_id = ? AND idx = 0',
+        )
+        .get(job.id) as { b: number; w: number | null; boot: string | null; t: string | null } | undefined;
       db.close();
-      const resumedFrom = Number(row?.b ?? 0);
+      const kept = row?.w !== null && row?.w !== undefined && row.boot === readBootId() ? row.w : 0;
+      const resumedFrom = Math.max(Number(row?.b ?? 0), kept);
       const temp =
         row?.t ??
         join(

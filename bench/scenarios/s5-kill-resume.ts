@@ -49,7 +49,7 @@ export const s5: Scenario = {
     const item = { url, dest, size: file.size };
     const interval = ours.checkpointIntervalBytes;
     const notes = [
-      `${file.size / MiB} MiB to disk, killed at 50 %. Server rework = body bytes nginx sent for the file − its size (socket buffers included). File rework = bytes in the file after the kill − offset resumed from. Checkpoint interval ${interval / MiB} MiB.`,
+      `${file.size / MiB} MiB to disk, killed at 50 %. Server rework = body bytes nginx sent for the file − its size (socket buffers included). File rework = bytes in the file after the kill − offset resumed from (the checkpoint, or the bytes written past it in the same boot: docs/durability.md). Checkpoint interval ${interval / MiB} MiB.`,
       'curl -C - is context: it resumes from whatever reached its file, so its file rework is 0 by construction (and nothing was fsync’d).',
     ];
     const tools = [

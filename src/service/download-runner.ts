@@ -4,6 +4,9 @@ import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/
 import { downloadFile, TransferError, unexpectedFailure } from '../transfer/index.ts';
 import { FileSyncRounds } from './file-sync-rounds.ts';
 
+/** The least spacing of written-not-synced records (a quarter of the checkpoint interval above it). */
+const WRITTEN_STEP_MIN = 1024 * 1024;
+
 /** How a run of a job ended, for the run owner to turn into a transition. */
 export type RunOutcome =
   | { kind: 'done' }
@@ -34,6 +37,12 @@ export interface RunReports {
    * a worker's channel as a few numbers).
    */
   progress(fileIndex: number, bytesTransferred: number, bytesTotal: number, advanced: boolean): void;
+  /**
+   * Bytes written past the file's checkpoint, not synced (docs/durability.md, "Written, not
+   * synced"); lower than before after a rollback. Optional: a worker's run does not report it
+   * (its reports cross a channel, and a clearing one must land before the next byte is written).
+   */
+  written?(fileIndex: number, bytes: number): void;
 }
 
 /** What a runner gets: the job as read once at the start of the run, and where to report. */
@@ -44,6 +53,8 @@ export interface RunContext {
   readonly signal: AbortSignal;
   readonly limiter: RateLimiter | null;
   readonly report: RunReports;
+  /** Bytes an earlier run of this boot wrote past each file's checkpoint, by file index. */
+  readonly written?: ReadonlyMap<number, number>;
 }
 
 /**
@@ -200,6 +211,23 @@ async function runFile(
   };
   let lastCheckpoint: number | null = null;
   let segmentedRun = false;
+  /**
+   * Written-not-synced records (docs/durability.md): one per `writtenStep` of new bytes, so a
+   * kill -9 in this boot re-fetches a few MiB instead of up to a checkpoint interval. None while
+   * the temp file is not named in a record yet (its facts are deferred), none for small files.
+   */
+  const writtenStep = Math.max(WRITTEN_STEP_MIN, ctx.options.checkpointBytes / 4);
+  let writtenMark = file.bytesTransferred;
+  const noteWritten = (bytes: number): void => {
+    if (ctx.report.written === undefined || deferred !== null) return;
+    if (bytes >= writtenMark && bytes - writtenMark < writtenStep) return;
+    writtenMark = bytes;
+    quietly(() => ctx.report.written?.(file.index, bytes));
+  };
+  const earlier = ctx.written?.get(file.index);
+  // Cleared before a byte is written: if it is not kept, the bytes past the checkpoint are
+  // rewritten, and a kill -9 then must not find a record that vouches for them.
+  if (earlier !== undefined) quietly(() => ctx.report.written?.(file.index, file.bytesTransferred));
   try {
     await downloadFile({
       jobId: ctx.job.id,
@@ -213,6 +241,7 @@ async function runFile(
       temporaryName: file.temporaryName,
       temporaryFileId: file.temporaryFileId,
       segments: file.segments,
+      bytesWritten: earlier,
       mirrors: file.mirrors,
       digests: file.digests,
       pieces: file.pieces,
@@ -242,10 +271,13 @@ async function runFile(
         onRestart: () => {
           // A full-size checkpoint held back for the TRANSFERRED record is void once the file restarts.
           lastCheckpoint = null;
+          writtenMark = 0;
           record({ bytesTransferred: 0, segments: null });
           progress(0);
         },
         onCheckpoint: (bytes, syncMs) => {
+          // The record written below clears the store's written-not-synced one.
+          writtenMark = bytes;
           const total = (live[file.index] ?? file).bytesTotal;
           // A file's last checkpoint is folded into its TRANSFERRED write (finish): one
           // SQLite commit less per file, which is most of a small file's cost.
@@ -269,6 +301,7 @@ async function runFile(
           report.checkpoint(file.index, bytes, syncMs, segments);
         },
         onProgress: progress,
+        onWritten: noteWritten,
       },
     });
   } catch (err) {

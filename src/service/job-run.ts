@@ -17,6 +17,8 @@ export interface JobRunParts {
   readonly hub: EventHub;
   /** Checkpoint latency for the metrics, when bitsd keeps them. */
   readonly observe?: StepTimer | undefined;
+  /** This boot's id (boot-id.ts), or null: written-not-synced records are then not kept. */
+  readonly bootId?: string | null;
 }
 
 /**
@@ -109,6 +111,20 @@ export class JobRun implements UploadReports {
     store.saveCheckpoint(this.#job.id, fileIndex, bytesTransferred, clock.wallMs(), segments);
     // The data file's fdatasync (timed by the sink) plus the offset's commit.
     if (observe !== undefined) observe('checkpoint', ((syncMs ?? 0) + clock.monotonicMs() - started) / 1000);
+  }
+
+  written(fileIndex: number, bytes: number): void {
+    const boot = this.#p.bootId;
+    if (boot !== null && boot !== undefined) this.#p.store.saveWritten(this.#job.id, fileIndex, bytes, boot);
+  }
+
+  /** This run's files' bytes written past their checkpoints by an earlier run of this boot. */
+  writtenBefore(): ReadonlyMap<number, number> {
+    const boot = this.#p.bootId;
+    const out = new Map<number, number>();
+    if (boot === null || boot === undefined) return out;
+    for (const [index, w] of this.#p.store.getWritten(this.#job.id)) if (w.boot === boot) out.set(index, w.bytes);
+    return out;
   }
 
   sourceDropped(fileIndex: number, url: string, reason: string): void {

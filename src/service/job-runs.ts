@@ -240,7 +240,7 @@ export class JobRuns implements SchedulerActions {
       limiter: this.#p.bandwidth.limiterFor(job),
       report: run,
     };
-    if (!isUploadType(job.type)) return this.#p.io.download(job.owner, context);
+    if (!isUploadType(job.type)) return this.#p.io.download(job.owner, { ...context, written: run.writtenBefore() });
     return this.#p.io.upload(job.owner, { ...context, session: this.#p.uploads.sessionOf(job.id) });
   }
 

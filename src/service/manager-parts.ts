@@ -6,6 +6,7 @@ import { Scheduler } from '../scheduler/scheduler.ts';
 import { openSqliteJobStore } from '../store/index.ts';
 import type { JobStore } from '../store/job-store.ts';
 import { BandwidthControl } from './bandwidth-control.ts';
+import { readBootId } from './boot-id.ts';
 import { EventHub } from './event-hub.ts';
 import { JobAccess } from './job-access.ts';
 import { JobLocks } from './job-locks.ts';
@@ -54,6 +55,11 @@ export interface ManagerOptions {
    * system daemon passes workers that run as each owner).
    */
   readonly io?: OwnerIo;
+  /**
+   * This boot's id (default: the kernel's, `readBootId()`; null: none): bytes written past a
+   * checkpoint are recorded with it and kept after a kill -9 only in the same boot.
+   */
+  readonly bootId?: string | null;
   /** Whether each job's owner is logged on (default: always; the system daemon watches sessions). */
   readonly presence?: OwnerPresence;
   /** Where the yielding controller's signals come from (default: this machine's kernel). */
@@ -205,6 +211,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     policy: () => policy.policy,
     observe,
     io,
+    bootId: options.bootId === undefined ? readBootId() : options.bootId,
   });
   network.onChange((up) => waits.networkChanged(up));
   presence.onChange((owner, present) => waits.presenceChanged(owner, present));

@@ -30,7 +30,7 @@ import {
   validateRanges,
   validateRemoteUrl,
 } from '../core/index.ts';
-import type { CallerContext, CreateJobInput, JobTimers, NewFile, TransitionInput } from './job-store.ts';
+import type { CallerContext, CreateJobInput, JobTimers, NewFile, TransitionInput, WrittenBytes } from './job-store.ts';
 
 /**
  * The rules every JobStore applies to a job record, written once and pure: both the SQLite and
@@ -416,6 +416,19 @@ export function checkpointJob(
     (file as { segments: JobFile['segments'] }).segments = checkSegments(segments, bytesTransferred);
   checkFileBytes(job, file);
   return replaceFile(job, file, now);
+}
+
+/**
+ * saveWritten: the record to keep for `file`, or null when there is none (the file is done, or
+ * `bytes` is not past its durable offset). A bad argument is a caller's bug: E_INVALIDARG.
+ */
+export function writtenRecord(file: JobFile, bytes: number, boot: string): WrittenBytes | null {
+  const bad = (why: string) => new BitsError('E_INVALIDARG', `saveWritten: ${why}`);
+  if (!Number.isSafeInteger(bytes) || bytes < 0) throw bad(`bytes ${bytes}`);
+  if (boot.length === 0 || boot.length > 64) throw bad(`boot id ${JSON.stringify(boot)}`);
+  if (file.transferred || bytes <= file.bytesTransferred) return null;
+  if (file.bytesTotal >= 0 && bytes > file.bytesTotal) throw bad(`${bytes} bytes of ${file.bytesTotal}`);
+  return { bytes, boot };
 }
 
 /** The job with one file replaced and ModificationTime set. */

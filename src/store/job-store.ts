@@ -64,6 +64,17 @@ export interface JobStore extends WebhookOutbox {
     now: number,
     segments?: readonly FileSegment[],
   ): void;
+  /**
+   * Bytes written to a file's temp file past its durable offset, not synced, in the boot `boot`
+   * (the kernel's boot id): after a kill -9 in the same boot the page cache still holds them, so
+   * the next run may fdatasync and keep them instead of fetching them again (docs/durability.md,
+   * "Written, not synced"). Committed without a sync of its own and never a durable claim: any
+   * other write of the file's record clears it (a store may clear more), and `bytes` not past the
+   * recorded offset clears it. An unknown job or file is ignored.
+   */
+  saveWritten(id: string, fileIndex: number, bytes: number, boot: string): void;
+  /** The written-not-synced records of a job's files, by file index. */
+  getWritten(id: string): ReadonlyMap<number, WrittenBytes>;
   /** Scheduler timers that must survive a restart (opaque to the store). */
   saveTimers(id: string, timers: JobTimers): void;
   getTimers(id: string): JobTimers | undefined;
@@ -87,6 +98,12 @@ export interface JobStore extends WebhookOutbox {
    */
   durable(options?: { readonly background?: boolean }): Promise<void>;
   close(): void;
+}
+
+/** A file's bytes written past its durable offset, and the boot they were written in. */
+export interface WrittenBytes {
+  readonly bytes: number;
+  readonly boot: string;
 }
 
 export interface CallerContext {

@@ -19,6 +19,7 @@ import {
   newJob,
   transitionJob,
   withFiles,
+  writtenRecord,
 } from './job-rules.ts';
 import type {
   CallerContext,
@@ -30,6 +31,7 @@ import type {
   JobTimers,
   NewFile,
   TransitionInput,
+  WrittenBytes,
 } from './job-store.ts';
 import { MemoryWebhookOutbox } from './webhook-outbox.ts';
 
@@ -47,6 +49,8 @@ export class MemoryJobStore implements JobStore {
   #jobs = new Map<string, Job>();
   #timers = new Map<string, JobTimers>();
   #transferState = new Map<string, string>();
+  /** saveWritten's records by job and file index; any write of the job clears its own. */
+  #written = new Map<string, Map<number, WrittenBytes>>();
   readonly #outbox = new MemoryWebhookOutbox();
   #quotas: Quotas;
   #open = true;
@@ -149,6 +153,21 @@ export class MemoryJobStore implements JobStore {
     this.#put(checkpointJob(this.#get(id), fileIndex, bytesTransferred, now, segments));
   }
 
+  saveWritten(id: string, fileIndex: number, bytes: number, boot: string): void {
+    const file = this.#live().get(id)?.files[fileIndex];
+    if (file === undefined) return;
+    const record = writtenRecord(file, bytes, boot);
+    const files = this.#written.get(id) ?? new Map<number, WrittenBytes>();
+    if (record === null) files.delete(fileIndex);
+    else files.set(fileIndex, record);
+    this.#written.set(id, files);
+  }
+
+  getWritten(id: string): ReadonlyMap<number, WrittenBytes> {
+    if (!this.#live().has(id)) return new Map();
+    return new Map(this.#written.get(id));
+  }
+
   saveTimers(id: string, timers: JobTimers): void {
     this.#get(id);
     this.#timers.set(id, checkTimers(timers));
@@ -178,6 +197,7 @@ export class MemoryJobStore implements JobStore {
         this.#jobs.delete(id);
         this.#timers.delete(id);
         this.#transferState.delete(id);
+        this.#written.delete(id);
         removed++;
       }
     }
@@ -210,6 +230,7 @@ export class MemoryJobStore implements JobStore {
   }
 
   #put(job: Job): Job {
+    this.#written.delete(job.id);
     const stored = structuredClone(job);
     this.#jobs.set(job.id, stored);
     return structuredClone(stored);

@@ -35,9 +35,10 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
   let handedOff = false;
   try {
     const fresh = temp.restartReason !== null;
-    const offset = fresh ? 0 : Math.min(req.bytesTransferred, temp.file.size);
     // A segmented layout is resumed part by part (bytes past each part's offset are overwritten).
     const layout = fresh ? null : (req.segments ?? null);
+    const kept = fresh || layout !== null ? null : await keepWritten(req, temp.file);
+    const offset = kept?.bytes ?? (fresh ? 0 : Math.min(req.bytesTransferred, temp.file.size));
     let st: DownloadState | null = null;
     const digests = new RunningDigests(temp.file, req.digests ?? [], req.pieces ?? null);
     const sink = new DownloadSink(temp.file.handle, offset, {
@@ -51,6 +52,9 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       },
       onProgress: (n) => {
         if (st?.segmented !== true) req.hooks.onProgress(n);
+      },
+      onWritten: (n) => {
+        if (st?.segmented !== true) req.hooks.onWritten?.(n);
       },
       digests,
     });
@@ -68,6 +72,8 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
     );
     try {
       st.publishMetadata();
+      // Kept bytes are synced now: recorded before the first new byte is written.
+      if (kept !== null) req.hooks.onCheckpoint(kept.bytes, kept.syncMs);
       if (temp.restartReason !== null && req.bytesTransferred > 0) {
         req.hooks.onRestart(temp.restartReason);
         req.hooks.onProgress(0);
@@ -114,6 +120,27 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
   } finally {
     if (!handedOff) await temp.file.handle.close();
   }
+}
+
+/**
+ * The bytes an earlier run of this boot wrote past the durable offset, kept when the temp file
+ * still holds them and one fdatasync makes them durable; null to resume from the checkpoint.
+ */
+async function keepWritten(
+  req: DownloadFileRequest,
+  file: OpenTempFile,
+): Promise<{ bytes: number; syncMs: number } | null> {
+  const bytes = req.bytesWritten;
+  if (bytes === undefined || bytes <= req.bytesTransferred || bytes > file.size) return null;
+  if (req.bytesTotal >= 0 && bytes > req.bytesTotal) return null;
+  const started = req.clock.monotonicMs();
+  try {
+    await file.handle.datasync();
+  } catch {
+    // fsyncgate: whatever was not on the disk may be gone; the checkpoint is all we trust.
+    return null;
+  }
+  return { bytes, syncMs: req.clock.monotonicMs() - started };
 }
 
 function checkRequest(req: DownloadFileRequest): URL {
@@ -169,6 +196,7 @@ function guardHooks(hooks: DownloadHooks): DownloadHooks {
     onDigestsVerified: guard((check) => hooks.onDigestsVerified?.(check)),
     onMirrorsOffered: guard((urls) => hooks.onMirrorsOffered?.(urls)),
     onSegments: guard((segments, bytes, syncMs) => hooks.onSegments?.(segments, bytes, syncMs)),
+    onWritten: guard((bytes) => hooks.onWritten?.(bytes)),
   };
 }
 

@@ -44,6 +44,14 @@ export interface DownloadFileRequest {
   readonly pieces?: PieceDigests | null;
   /** Beyond BITS: the segmented layout recorded by onSegments, to resume part by part. */
   readonly segments?: readonly FileSegment[] | null;
+  /**
+   * Bytes an earlier run wrote to the temp file past `bytesTransferred` in this boot, as its
+   * onWritten reported (the caller has checked the boot id): the page cache holds them after a
+   * kill -9, so they are fdatasynced and kept — reported by an onCheckpoint before any new byte
+   * — instead of being fetched again. Ignored for a segmented layout, a new temp file, or a temp
+   * file shorter than this; kept only if that fdatasync succeeds (docs/durability.md).
+   */
+  readonly bytesWritten?: number | undefined;
   readonly options: TransferOptions;
   readonly signal: AbortSignal;
   readonly clock: Clock;
@@ -112,6 +120,12 @@ export interface DownloadHooks {
    * their sum. (The last checkpoint, all bytes durable, comes through onCheckpoint.)
    */
   onSegments?(segments: readonly FileSegment[], bytesTransferred: number, syncMs: number): void;
+  /**
+   * Front-to-back download: every write below this offset completed (written, not synced);
+   * lower than before after a rollback or restart. For a record the next run may pass back as
+   * `bytesWritten` in the same boot; it proves nothing after a power loss.
+   */
+  onWritten?(bytes: number): void;
   /**
    * The file matched its digests (after its last fdatasync): which whole-file digests (the
    * caller's, or a server's Digest header), how many pieces, and the bytes read back from the

@@ -20,6 +20,11 @@ export interface SinkOptions {
   /** `syncMs`: how long writing out and fdatasync took (metrics). */
   readonly onCheckpoint: (bytes: number, syncMs: number) => void;
   readonly onProgress: (bytes: number) => void;
+  /**
+   * Every completed write below this offset (written, not synced), when it moved: forward as
+   * writes complete, back after a rollback or reset (docs/durability.md, "Written, not synced").
+   */
+  readonly onWritten?: (bytes: number) => void;
   /** Digests computed while writing: fed every accepted chunk, told of every completed write. */
   readonly digests?: RunningDigests | null;
 }
@@ -61,6 +66,8 @@ export class DownloadSink implements HashSource {
   #writeError: unknown = null;
   #hookError: unknown = null;
   #durable: number;
+  /** The last offset onWritten reported. */
+  #written: number;
   /** The offset the last checkpoint (done or running) covers, and when it started. */
   #checkpointed: number;
   #lastCheckpointMs: number;
@@ -76,6 +83,7 @@ export class DownloadSink implements HashSource {
     this.#opts = opts;
     this.#bufferStart = offset;
     this.#durable = offset;
+    this.#written = offset;
     this.#checkpointed = offset;
     this.#lastCheckpointMs = opts.clock.monotonicMs();
     // A resumed file's durable prefix is hashed from the file (the hash state did not survive).
@@ -258,6 +266,7 @@ export class DownloadSink implements HashSource {
     this.#durable = offset;
     this.#checkpointed = offset;
     this.#lastCheckpointMs = this.#opts.clock.monotonicMs();
+    this.#reportWritten(offset);
   }
 
   #checkpointDue(): boolean {
@@ -361,6 +370,10 @@ export class DownloadSink implements HashSource {
         this.#opts.digests?.advance(this);
         try {
           this.#opts.onProgress(at + len);
+          // Every write below the lowest one still in flight is complete (two may be out).
+          let below = this.#bufferStart;
+          for (const start of this.#inFlight.values()) below = Math.min(below, start);
+          if (this.#writeError === null && below > this.#written) this.#reportWritten(below);
         } catch {
           // In-memory progress only; the next checkpoint reports again (and may throw then).
         }
@@ -374,6 +387,12 @@ export class DownloadSink implements HashSource {
       },
     );
     this.#inFlight.set(p, at);
+  }
+
+  #reportWritten(bytes: number): void {
+    if (bytes === this.#written) return;
+    this.#written = bytes;
+    this.#opts.onWritten?.(bytes);
   }
 
   #wakeReader(): void {
@@ -417,6 +436,7 @@ export class DownloadSink implements HashSource {
       // The record still says #durable; the next start truncates past it anyway.
     }
     this.#opts.onProgress(this.#durable);
+    this.#reportWritten(this.#durable);
     return new TransferError(classifyLocalError(err), { cause: err });
   }
 }

@@ -17,13 +17,18 @@ export interface DaemonProcess {
   readonly exited: Promise<number | string>;
 }
 
-/** Spawn bitsd; resolves once it logged "bitsd is listening" (or rejects if it exits first). */
+/**
+ * Spawn bitsd; resolves once it logged "bitsd is listening" (or rejects if it exits first).
+ * `wrap`: a command that execs the rest of its arguments (bitsd's pid stays the child's).
+ */
 export async function spawnDaemon(
   home: string,
   env: Record<string, string> = {},
   args: readonly string[] = [],
+  wrap: readonly string[] = [],
 ): Promise<DaemonProcess> {
-  const child = spawn(process.execPath, [BITSD_BIN, ...args], {
+  const [command, ...argv] = [...wrap, process.execPath, BITSD_BIN, ...args] as [string, ...string[]];
+  const child = spawn(command, argv, {
     env: { ...process.env, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

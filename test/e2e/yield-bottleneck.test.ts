@@ -22,16 +22,23 @@ describe('yielding in a 20 Mbit/s bottleneck (netns + veth + tbf; needs root)', 
     await link?.close();
   });
 
-  it('a NORMAL job fills the idle link, gives way to a foreground curl and takes the link back', async () => {
+  it('a NORMAL job fills the idle link, gives way to a foreground curl and takes the link back', async (t) => {
     const solo = await curlFor(link, 8).rate;
     const run = await yieldTimeline(link, join(dir, 'home'), {
       aloneSeconds: 16,
-      foregroundSeconds: 8,
+      // 12 s, not S15's 8: on a loaded machine giving way takes up to ~5 s (1.8 s quiet), and
+      // the foreground's whole-download share below would then measure mostly that delay.
+      foregroundSeconds: 12,
       afterSeconds: 8,
     });
     const share = run.aloneRate / link.rateBytes;
-    assert.ok(share >= 0.5, `alone openbits used ${share.toFixed(2)} of the link`);
     const beside = run.foregroundRate / solo;
+    // Every figure in one line, so a failure on a loaded machine says what else happened.
+    t.diagnostic(
+      `alone share ${share.toFixed(2)}, foreground kept ${beside.toFixed(2)}, gave way in ${run.givesWaySeconds.toFixed(1)} s, ` +
+        `took back in ${run.takesBackSeconds.toFixed(1)} s, ping ${median(run.pingMs)} ms`,
+    );
+    assert.ok(share >= 0.5, `alone openbits used ${share.toFixed(2)} of the link`);
     assert.ok(beside >= 0.6, `the foreground kept ${beside.toFixed(2)} of its solo rate beside openbits`);
     assert.ok(run.givesWaySeconds <= 5, `gave way in ${run.givesWaySeconds.toFixed(1)} s`);
     assert.ok(run.takesBackSeconds <= 8, `took the link back in ${run.takesBackSeconds.toFixed(1)} s`);

@@ -240,5 +240,41 @@ export function jobStoreFileContract(factory: StoreFactory): void {
       assert.equal(store.getJob(id)?.files[0]?.bytesTransferred, 65_536);
       assert.equal(store.getJob(id)?.times.modificationTime, T0 + 4);
     });
+
+    test('saveWritten keeps bytes past the durable offset until the file is written again; never a durable claim', () => {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1), file(2)], caller());
+      store.updateFile(id, 0, { bytesTotal: 1 << 20 }, T0 + 1);
+      store.saveCheckpoint(id, 0, 65_536, T0 + 2);
+      const boot = '0b6a3b52-9d4c-4a43-8c41-5f1b1a7c2d10';
+      store.saveWritten(id, 0, 300_000, boot);
+      assert.deepEqual([...store.getWritten(id)], [[0, { bytes: 300_000, boot }]]);
+      // Not a durable offset: the file's record, its times and the job's read are unchanged.
+      assert.equal(store.getJob(id)?.files[0]?.bytesTransferred, 65_536);
+      assert.equal(store.getJob(id)?.times.modificationTime, T0 + 2);
+      // Not past the durable offset: no record.
+      store.saveWritten(id, 0, 65_536, boot);
+      assert.equal(store.getWritten(id).size, 0);
+      // A checkpoint of the file clears it, and so does any other write of its record.
+      store.saveWritten(id, 0, 400_000, boot);
+      store.saveCheckpoint(id, 0, 131_072, T0 + 3);
+      assert.equal(store.getWritten(id).size, 0);
+      store.saveWritten(id, 0, 400_000, boot);
+      store.updateFile(id, 0, { bytesTransferred: 0 }, T0 + 4);
+      assert.equal(store.getWritten(id).size, 0);
+      // Bad values are refused; an unknown job or file is ignored.
+      assertBitsError(() => store.saveWritten(id, 0, (1 << 20) + 1, boot), 'E_INVALIDARG');
+      assertBitsError(() => store.saveWritten(id, 0, -1, boot), 'E_INVALIDARG');
+      assertBitsError(() => store.saveWritten(id, 0, 10, ''), 'E_INVALIDARG');
+      store.saveWritten(id, 7, 10, boot);
+      store.saveWritten(jobId(9), 0, 10, boot);
+      assert.equal(store.getWritten(id).size, 0);
+      assert.equal(store.getWritten(jobId(9)).size, 0);
+      // A transferred file keeps none.
+      store.updateFile(id, 1, { bytesTotal: 10, bytesTransferred: 10, transferred: true }, T0 + 5);
+      store.saveWritten(id, 1, 10, boot);
+      assert.equal(store.getWritten(id).size, 0);
+    });
   });
 }

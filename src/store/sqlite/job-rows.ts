@@ -85,6 +85,9 @@ export function fileParams(jobId: string, file: JobFile): Record<string, SQLInpu
     mirrors: JSON.stringify(file.mirrors),
     digests: JSON.stringify(file.digests),
     pieces: json(file.pieces),
+    // Any write of the row clears saveWritten's record: it held only past the record it followed.
+    written_bytes: null,
+    written_boot: null,
   };
 }
 

@@ -138,6 +138,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE jobs ADD COLUMN cost_flags INTEGER;
     `,
   },
+  {
+    version: 9,
+    description: 'written, not synced: files.written_bytes, files.written_boot (docs/durability.md)',
+    sql: `
+      ALTER TABLE files ADD COLUMN written_bytes INTEGER;
+      ALTER TABLE files ADD COLUMN written_boot TEXT;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

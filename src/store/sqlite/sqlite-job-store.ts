@@ -24,6 +24,7 @@ import {
   transitionJob,
   withFiles,
   withoutUrlCredentials,
+  writtenRecord,
 } from '../job-rules.ts';
 import type {
   CallerContext,
@@ -35,6 +36,7 @@ import type {
   JobTimers,
   NewFile,
   TransitionInput,
+  WrittenBytes,
 } from '../job-store.ts';
 import { fileParams, jobParams, rowToFile, rowToJob, rowToTimers } from './job-rows.ts';
 import { QueueCache } from './queue-cache.ts';
@@ -296,6 +298,27 @@ export class SqliteJobStore implements JobStore {
       }
       this.#sql.touchJob.run(now, id);
     }, id);
+  }
+
+  saveWritten(id: string, fileIndex: number, bytes: number, boot: string): void {
+    // No job or record cache to touch: the record is not part of a job's (null below).
+    this.#write(() => {
+      const row = this.#sql.selectFile.get(id, fileIndex) as Row | undefined;
+      if (row === undefined) return;
+      const record = writtenRecord(rowToFile(row), bytes, boot);
+      if (record === null) this.#sql.clearWritten.run(id, fileIndex);
+      else this.#sql.setWritten.run(record.bytes, record.boot, id, fileIndex);
+    }, null);
+  }
+
+  getWritten(id: string): ReadonlyMap<number, WrittenBytes> {
+    return this.#read(() => {
+      const out = new Map<number, WrittenBytes>();
+      for (const row of this.#sql.selectWritten.all(id) as Row[]) {
+        out.set(row.idx as number, { bytes: row.written_bytes as number, boot: row.written_boot as string });
+      }
+      return out;
+    });
   }
 
   saveTimers(id: string, timers: JobTimers): void {

@@ -35,6 +35,10 @@ export interface Statements {
   readonly updateCheckpoint: StatementSync;
   /** A segmented download's checkpoint: the byte sum and the layout. */
   readonly updateSegments: StatementSync;
+  /** saveWritten: only past the file's durable offset, and never on a transferred file. */
+  readonly setWritten: StatementSync;
+  readonly clearWritten: StatementSync;
+  readonly selectWritten: StatementSync;
   readonly touchJob: StatementSync;
   readonly upsertTimers: StatementSync;
   readonly selectTimers: StatementSync;
@@ -71,8 +75,19 @@ export function prepareStatements(db: DatabaseSync): Statements {
     updateJobIfState: db.prepare(updateText('jobs', jobUpdateColumns, 'id = :id AND state = :expected_state')),
     insertFile: db.prepare(insertText('files', FILE_COLUMNS)),
     updateFile: db.prepare(updateText('files', fileUpdateColumns, 'job_id = :job_id AND idx = :idx')),
-    updateCheckpoint: db.prepare('UPDATE files SET bytes_transferred = ? WHERE job_id = ? AND idx = ?'),
-    updateSegments: db.prepare('UPDATE files SET bytes_transferred = ?, segments = ? WHERE job_id = ? AND idx = ?'),
+    updateCheckpoint: db.prepare(
+      'UPDATE files SET bytes_transferred = ?, written_bytes = NULL, written_boot = NULL WHERE job_id = ? AND idx = ?',
+    ),
+    updateSegments: db.prepare(
+      'UPDATE files SET bytes_transferred = ?, segments = ?, written_bytes = NULL, written_boot = NULL WHERE job_id = ? AND idx = ?',
+    ),
+    setWritten: db.prepare('UPDATE files SET written_bytes = ?, written_boot = ? WHERE job_id = ? AND idx = ?'),
+    clearWritten: db.prepare(
+      'UPDATE files SET written_bytes = NULL, written_boot = NULL WHERE job_id = ? AND idx = ? AND written_bytes IS NOT NULL',
+    ),
+    selectWritten: db.prepare(
+      'SELECT idx, written_bytes, written_boot FROM files WHERE job_id = ? AND written_bytes IS NOT NULL',
+    ),
     touchJob: db.prepare('UPDATE jobs SET modification_time = ? WHERE id = ?'),
     upsertTimers: db.prepare(
       `INSERT INTO timers (job_id, active_ms, no_progress_ms, retry_remaining_ms, inactive_ms)
