@@ -12,9 +12,9 @@ import { currentTurn, shareEnded, shareStarted, sharing, TURN_QUOTA } from './tu
  *
  * The head is parsed strictly (response-head.ts); anything unusual (1xx, Transfer-Encoding, a
  * body delimited by the close) makes the caller send the request again through undici, and that
- * origin then goes to undici from the start. Idle connections are kept per origin like undici's
- * (server's Keep-Alive hint, else 4 s); a request on a kept connection that the server closed
- * before answering is sent once more on a new one.
+ * origin then goes to undici from the start. Idle connections could be kept per origin
+ * (MAX_IDLE_PER_ORIGIN, 0 for now); a request on a kept connection that the server closed
+ * before answering would be sent once more on a new one.
  */
 
 /** Head reads, and body reads when the reader offers no target (or a small one). */
@@ -23,7 +23,14 @@ const SCRATCH_BYTES = 64 * 1024;
 const MIN_TARGET_BYTES = 16 * 1024;
 const DEFAULT_IDLE_MS = 4000;
 const MAX_IDLE_MS = 60_000;
-const MAX_IDLE_PER_ORIGIN = 8;
+/**
+ * Kept connections per origin: none for now. With reuse, test/service/manager-download.test.ts
+ * '§18.8 503' failed when run beside other test files (load): the origin read the request on a
+ * kept connection (its hit counted) and the connection closed before the 503 reached us; the
+ * retry then got the next answer (200). Not understood yet; undici's reuse does not show it.
+ * Until it is, each plain request has its own connection (a connect per file: ~0.1 ms here).
+ */
+const MAX_IDLE_PER_ORIGIN = 0;
 /** Origins remembered as needing undici (they answered with something this reader leaves to it). */
 const MAX_UNDICI_ORIGINS = 256;
 
@@ -218,8 +225,10 @@ class Connection {
       return;
     }
     this.#phase = 'idle';
-    // A little before the server's own timeout, so it does not close under a request of ours.
-    const ms = keepAliveSeconds === null ? DEFAULT_IDLE_MS : Math.min(MAX_IDLE_MS, (keepAliveSeconds - 1) * 1000);
+    // Well before the server's own timeout (2 s, as undici), so it does not close under a
+    // request of ours; read on while idle, so a close is seen before the connection is taken.
+    const ms = Math.min(keepAliveSeconds === null ? DEFAULT_IDLE_MS : (keepAliveSeconds - 2) * 1000, MAX_IDLE_MS);
+    this.#socket.resume();
     if (ms <= 0) {
       this.close();
       return;
