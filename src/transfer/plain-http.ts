@@ -51,6 +51,21 @@ export interface PlainRequest {
   readonly fairShare: boolean;
 }
 
+/**
+ * Request headers a job may not set (undici refuses them; a GET that declared a body would leave
+ * the server waiting for it): such a request goes to undici, which fails it as before.
+ */
+const UNDICI_REFUSES = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'expect',
+  'upgrade',
+  'keep-alive',
+  'te',
+]);
+
 /** RFC 9110 token; field values as undici accepts them. */
 const NAME_OK = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/u;
 const VALUE_BAD = /[^\t\x20-\x7e\x80-\xff]/u;
@@ -113,7 +128,7 @@ function requestText(r: PlainRequest): string | null {
   let text = `GET ${r.path} HTTP/1.1\r\nhost: ${r.url.host}\r\nconnection: keep-alive\r\n`;
   for (const [name, value] of Object.entries(r.headers)) {
     const lower = name.toLowerCase();
-    if (!NAME_OK.test(name) || VALUE_BAD.test(value) || lower === 'host' || lower === 'connection') return null;
+    if (!NAME_OK.test(name) || VALUE_BAD.test(value) || UNDICI_REFUSES.has(lower)) return null;
     text += `${name}: ${value}\r\n`;
   }
   return `${text}\r\n`;
@@ -354,8 +369,10 @@ class PlainResponse implements DispatchedResponse {
   #target: ReadTarget | null = null;
   #waiting = false;
   #yielding = false;
-  /** Every body byte was read from the socket (the connection is released). */
+  /** Every body byte was read from the socket. */
   #ended = false;
+  /** The connection went back (or was closed): once ended and no reader holds a chunk. */
+  #released = false;
   #settled = false;
   #error: unknown = null;
   #resolve: (() => void) | null = null;
@@ -408,6 +425,8 @@ class PlainResponse implements DispatchedResponse {
 
   pump(take: TakeChunk, target?: ReadTarget): Promise<void> {
     if (this.#take !== null) return Promise.reject(new Error('the body is already being read'));
+    // Ended before anyone read it (an abort between the head and the pump): settle at once.
+    if (this.#settled) return this.#error === null ? Promise.resolve() : Promise.reject(this.#error);
     if (this.#fairShare && !this.#settled) {
       shareStarted();
       this.#counted = true;
@@ -445,6 +464,11 @@ class PlainResponse implements DispatchedResponse {
 
   destroy(reason: Error): void {
     if (this.#ended) {
+      // Not yet released (a reader held a chunk): closed instead, never kept.
+      if (!this.#released) {
+        this.#released = true;
+        this.#conn.close();
+      }
       this.#leftover = null;
       this.#finish(this.#take === null ? null : reason);
       return;
@@ -455,6 +479,9 @@ class PlainResponse implements DispatchedResponse {
   /** Where the next read lands: the reader's target when it is ready for one, else scratch. */
   region(): Uint8Array {
     const max = this.#remaining;
+    // Nothing more to read: a later read is stray bytes (or the next answer, once released) and
+    // goes to scratch; a zero-length buffer would fail that read with ENOBUFS.
+    if (max === 0) return this.#conn.scratch;
     if (this.#target !== null && !this.#waiting && !this.#yielding && this.#error === null) {
       const t = this.#target();
       if (t !== null && t.byteLength >= Math.min(MIN_TARGET_BYTES, max))
@@ -475,9 +502,10 @@ class PlainResponse implements DispatchedResponse {
     const chunk = buf.byteLength === n && buf instanceof Buffer ? buf : Buffer.from(buf.buffer, buf.byteOffset, n);
     const go = this.#deliver(chunk);
     if (this.#remaining === 0) {
-      // Released: the connection reads on while idle (a close or stray bytes end it).
+      // Released: the connection reads on while idle (a close or stray bytes end it); still
+      // held by a waiting reader: paused until it is released.
       this.#endBody();
-      return true;
+      return this.#released;
     }
     if (!go) return false;
     if (this.#fairShare && sharing()) {
@@ -523,11 +551,14 @@ class PlainResponse implements DispatchedResponse {
     wait.then(
       () => {
         this.#waiting = false;
-        if (this.#ended) this.#finish(null);
-        else this.#resumeIfReady();
+        if (this.#ended) {
+          this.#release();
+          this.#finish(null);
+        } else this.#resumeIfReady();
       },
       (err: unknown) => {
         this.#waiting = false;
+        if (this.#ended) this.#release();
         this.#abort(err);
       },
     );
@@ -544,8 +575,17 @@ class PlainResponse implements DispatchedResponse {
   #endBody(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#conn.release(this.#head.keepAlive, this.#head.keepAliveSeconds);
+    // A reader waiting (the limiter, a write slot) may still hold a chunk that lies in the
+    // connection's scratch buffer: the connection goes back only once it let go, or the next
+    // answer read into that buffer would be taken for this body's last bytes.
+    if (!this.#waiting) this.#release();
     if (this.#take !== null && !this.#waiting && this.#error === null) this.#finish(null);
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.#conn.release(this.#head.keepAlive, this.#head.keepAliveSeconds);
   }
 
   #abort(err: unknown): void {

@@ -61,7 +61,8 @@ export function parseResponseHead(buf: Uint8Array, end: number): ResponseHead | 
   if (statusLine === null) throw new HeadError('HPE_INVALID_STATUS', 'invalid status line');
   const minor = statusLine[1] as string;
   const status = Number(statusLine[2]);
-  const headers: Record<string, string | string[]> = {};
+  // No prototype: a header named __proto__ or constructor is a header like any other.
+  const headers: Record<string, string | string[]> = Object.create(null);
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string;
     const colon = line.indexOf(':');
