@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { RawHeaders } from './content-range.ts';
+import { currentTurn, shareEnded, shareStarted, sharing, TURN_QUOTA } from './turn-share.ts';
 
 /**
  * What a body's reader does with one chunk, synchronously, as it comes off the socket: null to
@@ -9,6 +10,12 @@ import type { RawHeaders } from './content-range.ts';
  */
 export type TakeChunk = (chunk: Buffer) => Promise<void> | null | false;
 
+/**
+ * The free memory where the next body bytes would best land (the tail of a sink's write buffer),
+ * or null. A chunk handed to `take` that starts exactly there needs no copy.
+ */
+export type ReadTarget = () => Uint8Array | null;
+
 /** A response whose head arrived; its body is read with `pump` or dropped with `dump`/`destroy`. */
 export interface DispatchedResponse {
   readonly status: number;
@@ -16,9 +23,10 @@ export interface DispatchedResponse {
   /**
    * Hand every body chunk to `take` (one call per socket read, no stream or promise in between);
    * resolves once the body ended and the last `take` settled, rejects on a socket error, an
-   * abort, or `take`'s error. Once only.
+   * abort, or `take`'s error. Once only. `target`, when given, offers the memory the next bytes
+   * should be read into (the sink's write buffer: see plain-http.ts); a reader may ignore it.
    */
-  pump(take: TakeChunk): Promise<void>;
+  pump(take: TakeChunk, target?: ReadTarget): Promise<void>;
   /** Read and drop up to `limit` bytes so the connection can be reused; a longer body closes it. Never rejects. */
   dump(limit: number): Promise<void>;
   /** Stop reading: the connection is closed unless the body already ended. */
@@ -52,32 +60,6 @@ type Controller = Dispatcher.DispatchController;
 /** Bytes held for a waiting reader before the socket is paused (a Readable's default). */
 const QUEUE_HIGH_WATER = 64 * 1024;
 
-/**
- * Body bytes one response takes in one turn of the event loop before it lets the others read.
- * Sockets are not read alike: some hand over one 64 KiB read per turn, others (reused
- * keep-alive connections, mostly) up to 32 in a row, so with the one thread saturated by eight
- * transfers the second kind ran at several times the rate of the first (per-job spread up to
- * 50 %). A response past its share pauses until the next turn (setImmediate).
- */
-const TURN_QUOTA = 256 * 1024;
-
-/** Bodies being pumped now: one alone has nobody to share the turn with. */
-let pumping = 0;
-
-/** The event loop's turn, counted only while bodies flow (one setImmediate per turn then). */
-let turn = 0;
-let turnCounted = false;
-function currentTurn(): number {
-  if (!turnCounted) {
-    turnCounted = true;
-    setImmediate(() => {
-      turnCounted = false;
-      turn++;
-    });
-  }
-  return turn;
-}
-
 /** The handler: head → resolve; body chunks → `take` (queued while paused); end/error → settle the pump. */
 class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   status = 0;
@@ -105,7 +87,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   #turn = -1;
   #turnBytes = 0;
   #yielding = false;
-  /** Counted in `pumping` (from pump() until settled). */
+  /** Counted in the turn share (from pump() until settled). */
   #counted = false;
   /** Takes part in the turn's fair share (the segments of one file do not: see HttpSession). */
   readonly #fairShare: boolean;
@@ -176,7 +158,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   pump(take: TakeChunk): Promise<void> {
     if (this.#take !== null) return Promise.reject(new Error('the body is already being read'));
     if (!this.#settled && this.#fairShare) {
-      pumping++;
+      shareStarted();
       this.#counted = true;
     }
     return new Promise((resolve, reject) => {
@@ -213,7 +195,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   /** Count `bytes` against this turn's share; past it, pause until the next turn. */
   #share(controller: Controller, bytes: number): void {
     // Alone, a response pausing each turn would only add a pause and a resume per 256 KiB.
-    if (pumping < 2 || !this.#fairShare) return;
+    if (!sharing() || !this.#fairShare) return;
     const now = currentTurn();
     if (now !== this.#turn) {
       this.#turn = now;
@@ -311,7 +293,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   #finish(err: unknown): void {
     if (this.#settled) return;
     this.#settled = true;
-    if (this.#counted) pumping--;
+    if (this.#counted) shareEnded();
     this.#removeAbort?.();
     this.#removeAbort = null;
     if (err === null) this.#resolveBody?.();

@@ -4,6 +4,7 @@ import { type Credentials, systemClock } from '../core/index.ts';
 import { AuthResponder } from './auth.ts';
 import { makeConnector } from './connector.ts';
 import type { TransferTimeouts } from './download-request.ts';
+import { closePlainConnections } from './plain-http.ts';
 import { IGNORE_FLAGS } from './tls-verify.ts';
 import { undici } from './undici-module.ts';
 
@@ -57,8 +58,9 @@ export function dispatcherFor(spec: RouteSpec): Dispatcher {
   return agent;
 }
 
-/** Close every cached Agent (tests, daemon shutdown). */
+/** Close every cached Agent and kept plain-http connection (tests, daemon shutdown). */
 export async function closeDispatchers(): Promise<void> {
+  closePlainConnections();
   const all = [...agents.values()];
   agents.clear();
   await Promise.all(all.map((a) => a.destroy().catch(() => undefined)));

@@ -125,16 +125,24 @@ export class DownloadSink implements HashSource {
     if (n > 0) this.#opts.digests?.feed(this.position, chunk);
     // Copied into a recycled write buffer: the socket's chunk dies at once (young, freed by the
     // next minor GC) instead of living until its write completes.
-    for (let from = 0; from < n; ) {
-      if (this.#bufferBytes === 0) this.#bufferBytes = writerStarted();
-      this.#fill ??= this.#spare.pop() ?? takeWriteBuffer(this.#bufferBytes);
-      const k = Math.min(n - from, this.#bufferBytes - this.#filled);
-      this.#fill.set(k === n ? chunk : chunk.subarray(from, from + k), this.#filled);
-      this.#filled += k;
-      from += k;
+    const fill = this.#fill;
+    if (fill !== null && chunk.buffer === fill.buffer && chunk.byteOffset === fill.byteOffset + this.#filled) {
+      // Read straight into the buffer's free tail (readTarget): nothing to copy.
+      this.#filled += n;
       if (this.#filled === this.#bufferBytes) this.#flushBuffer();
+    } else {
+      for (let from = 0; from < n; ) {
+        this.#fill ??= this.#newFill();
+        const k = Math.min(n - from, this.#bufferBytes - this.#filled);
+        this.#fill.set(k === n ? chunk : chunk.subarray(from, from + k), this.#filled);
+        this.#filled += k;
+        from += k;
+        if (this.#filled === this.#bufferBytes) this.#flushBuffer();
+      }
+      // A socket's own chunk, dead now: reclaimed by a minor GC now and then (none is needed
+      // when the socket reads into the write buffer: no memory is allocated per read then).
+      transferBuffersUsed(n);
     }
-    transferBuffersUsed(n);
     // Back-pressure: past two writes in flight the socket waits for one to complete.
     let wait = this.#inFlight.size > MAX_IN_FLIGHT ? this.#whenSlot() : null;
     if (this.#checkpointDue()) {
@@ -146,6 +154,22 @@ export class DownloadSink implements HashSource {
     if (limiter === null) return wait;
     const grant = limiter.take(chunk.byteLength, this.#opts.signal);
     return wait === null ? grant : Promise.all([grant, wait]).then(() => undefined);
+  }
+
+  /**
+   * The free tail of the write buffer being filled, for a reader that can read into memory it is
+   * given (plain-http.ts): a chunk then passed to `accept` that starts exactly there is taken
+   * without a copy. Valid until the next call of any other method.
+   */
+  readTarget(): Buffer | null {
+    if (this.#hookError !== null || this.#writeError !== null) return null;
+    this.#fill ??= this.#newFill();
+    return this.#fill.subarray(this.#filled);
+  }
+
+  #newFill(): Buffer {
+    if (this.#bufferBytes === 0) this.#bufferBytes = writerStarted();
+    return this.#spare.pop() ?? takeWriteBuffer(this.#bufferBytes);
   }
 
   /**

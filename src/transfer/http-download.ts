@@ -241,6 +241,8 @@ async function writeBody(st: DownloadState, ex: Exchange, expected: number | nul
   let tooLong = false;
   // A checkpoint failing beside the writes stops the body at once (it may have gone quiet).
   const unwatch = sink.watch((err) => ex.stop(err));
+  // The socket may read straight into the sink's write buffer (plain http).
+  const readTarget = () => sink.readTarget();
   // One synchronous call per socket read: the sink takes the chunk or pauses the socket.
   await ex
     .pump((chunk) => {
@@ -253,7 +255,7 @@ async function writeBody(st: DownloadState, ex: Exchange, expected: number | nul
       if (expected === null) st.checkMaxSize(sink.position + chunk.byteLength);
       got += chunk.byteLength;
       return sink.accept(chunk);
-    })
+    }, readTarget)
     .finally(unwatch);
   if (tooLong) throw invalidResponse(`the body is longer than the ${expected} bytes declared`);
   if (expected !== null && got < expected) {

@@ -2,11 +2,12 @@ import type { Dispatcher } from 'undici';
 import { redirectPolicy } from '../core/index.ts';
 import { AuthResponder, parseChallenges } from './auth.ts';
 import { headerValue, headerValues, type RawHeaders } from './content-range.ts';
-import { dispatchRequest, type TakeChunk } from './dispatch-response.ts';
+import { type DispatchedResponse, dispatchRequest, type ReadTarget, type TakeChunk } from './dispatch-response.ts';
 import { dispatcherFor } from './dispatcher-pool.ts';
 import type { DownloadState } from './download-state.ts';
 import { transferError } from './failure-table.ts';
 import { PhaseTimer } from './phase-timer.ts';
+import { plainEligible, plainRequest } from './plain-http.ts';
 import { selectProxy } from './proxy.ts';
 import { nextHop, REDIRECT_STATUSES } from './redirects.ts';
 
@@ -23,8 +24,9 @@ export interface Exchange {
   /**
    * Hand the body to `take` chunk by chunk as it comes off the socket (each chunk resets the
    * body-idle timer); resolves at its end. `take` pauses the socket by returning a promise.
+   * `target` offers the memory to read the next bytes into (plain-http.ts reads there).
    */
-  pump(take: TakeChunk): Promise<void>;
+  pump(take: TakeChunk, target?: ReadTarget): Promise<void>;
   /** Stop the body being pumped: the pump rejects with `reason`, the connection is closed. */
   stop(reason: unknown): void;
   /** Drop the body (read a little of it to keep the connection, else close). */
@@ -112,6 +114,7 @@ export class HttpSession {
         kind === 'forward' ? url.href : path,
         headers,
         url,
+        kind === 'direct' && plainEligible(url),
       );
       const status = ex.status;
       if (REDIRECT_STATUSES.has(status)) {
@@ -155,6 +158,7 @@ export class HttpSession {
     path: string,
     headers: Record<string, string>,
     url: URL,
+    plain: boolean,
   ): Promise<Exchange> {
     const { req, timeouts } = this.#st;
     const attempt = new AbortController();
@@ -162,9 +166,14 @@ export class HttpSession {
     const headersTimer = new PhaseTimer(req.clock, timeouts.headersMs, 'UND_ERR_HEADERS_TIMEOUT', (e) =>
       attempt.abort(e),
     );
-    let res: Awaited<ReturnType<typeof dispatchRequest>>;
+    let res: DispatchedResponse | null = null;
     try {
-      res = await dispatchRequest(
+      // Plain http straight into the sink's buffers; undici for the rest and for what it declines.
+      if (plain) {
+        const fairShare = this.#fairShare;
+        res = await plainRequest({ url: to, path, headers, connectTimeoutMs: timeouts.connectMs, fairShare }, signal);
+      }
+      res ??= await dispatchRequest(
         dispatcher,
         { origin: to.origin, path, method: 'GET', headers },
         signal,
@@ -179,13 +188,13 @@ export class HttpSession {
       status: res.status,
       headers: res.headers,
       url,
-      async pump(take) {
+      async pump(take, target) {
         taken = true;
         try {
           await res.pump((chunk) => {
             idle.touch();
             return take(chunk);
-          });
+          }, target);
         } finally {
           idle.cancel();
         }

@@ -309,14 +309,16 @@ class Crew {
     }
     let got = 0;
     const from = part.pos;
+    // The socket may read straight into the part's buffer (plain http).
+    const readTarget = () => this.#sink.readTarget(part);
     try {
       await ex.pump((chunk) => {
         // The part ended (it was split meanwhile, or the answer ran on): drop the rest.
         if (part.left === 0 || this.stop !== null) return false;
         got += chunk.byteLength;
         const n = Math.min(chunk.byteLength, part.left);
-        return this.#sink.write(part, n === chunk.byteLength ? chunk : chunk.subarray(0, n));
-      });
+        return this.#sink.accept(part, n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+      }, readTarget);
     } catch (err) {
       await ex.discard();
       throw err;

@@ -6,9 +6,10 @@ import { classifyLocalError } from './failure-table.ts';
 import type { HashSource, RunningDigests } from './running-digests.ts';
 import { compactLayout, type LiveRange } from './segment-plan.ts';
 import { TransferError } from './transfer-error.ts';
+import { giveWriteBuffer, PART_WRITE_BUFFER_BYTES, takeWriteBuffer } from './write-buffers.ts';
 
-/** Per-part write buffer: the parts' bytes are coalesced into writes of this size. */
-const PART_BUFFER_BYTES = 512 * 1024;
+/** Per-part write buffer (recycled): the parts' bytes are coalesced into writes of this size. */
+const PART_BUFFER_BYTES = PART_WRITE_BUFFER_BYTES;
 
 /** One segment while it downloads: [start, end) with `pos` accepted and `durable` fdatasync'ed. */
 export class Part implements LiveRange {
@@ -21,6 +22,12 @@ export class Part implements LiveRange {
   /** A connection is filling this part. */
   busy = false;
   buf: Buffer | null = null;
+  /**
+   * The part's last written buffer, for its next fill. Kept by the part, not pooled, until the
+   * sink is released: a socket may still be about to read into its tail (readTarget), so no
+   * other part may fill it meanwhile.
+   */
+  spare: Buffer | null = null;
   filled = 0;
   tail: Promise<void> = Promise.resolve();
 
@@ -68,6 +75,7 @@ export class SegmentedSink implements HashSource {
   #sinceCheckpoint = 0;
   #lastCheckpointMs: number;
   #checkpointing: Promise<void> | null = null;
+  #released = false;
 
   constructor(fh: DataFile, layout: readonly FileSegment[], opts: SegmentedSinkOptions) {
     this.#fh = fh;
@@ -104,27 +112,74 @@ export class SegmentedSink implements HashSource {
    * the rate limiter, for the part's previous write when its buffer is full, and for a due checkpoint.
    */
   async write(part: Part, chunk: Uint8Array): Promise<void> {
+    const wait = this.accept(part, chunk);
+    if (wait !== null) await wait;
+  }
+
+  /**
+   * `write` without a promise when none is needed: null when the next chunk may follow at once,
+   * else what to wait for first (the rate limiter, the part's write when its buffer filled, a
+   * due checkpoint). A connection so pauses its socket only when it must.
+   */
+  accept(part: Part, chunk: Uint8Array): Promise<void> | null {
     if (chunk.byteLength > part.left) throw new RangeError(`${chunk.byteLength} bytes past the end of the part`);
-    if (this.#opts.limiter !== null) await this.#opts.limiter.take(chunk.byteLength, this.#opts.signal);
+    const limiter = this.#opts.limiter;
+    if (limiter === null) return this.#take(part, chunk);
+    return limiter.take(chunk.byteLength, this.#opts.signal).then(() => this.#take(part, chunk) ?? undefined);
+  }
+
+  /**
+   * The free tail of `part`'s buffer (up to the part's end), for a reader that reads into memory
+   * it is given (plain-http.ts): a chunk then accepted that starts there is not copied. None
+   * under a rate limiter (the bytes would wait in a buffer a checkpoint may hand on).
+   */
+  readTarget(part: Part): Buffer | null {
+    if (this.#opts.limiter !== null || this.#error !== null || part.left === 0) return null;
+    part.buf ??= this.#newBuffer(part);
+    return part.buf.subarray(part.filled, Math.min(PART_BUFFER_BYTES, part.filled + part.left));
+  }
+
+  #newBuffer(part: Part): Buffer {
+    const spare = part.spare;
+    part.spare = null;
+    return spare ?? takeWriteBuffer(PART_BUFFER_BYTES);
+  }
+
+  #take(part: Part, chunk: Uint8Array): Promise<void> | null {
     if (this.#error !== null) throw this.#error;
+    let wait: Promise<void> | null = null;
     let from = 0;
+    const buf = part.buf;
+    if (buf !== null && chunk.buffer === buf.buffer && chunk.byteOffset === buf.byteOffset + part.filled) {
+      // Read straight into the buffer's free tail (readTarget): nothing to copy.
+      this.#opts.digests?.feed(part.pos, chunk);
+      part.filled += chunk.byteLength;
+      part.pos += chunk.byteLength;
+      from = chunk.byteLength;
+      if (part.filled === PART_BUFFER_BYTES) wait = this.#flush(part);
+    }
     while (from < chunk.byteLength) {
-      part.buf ??= Buffer.allocUnsafe(PART_BUFFER_BYTES);
+      part.buf ??= this.#newBuffer(part);
       const n = Math.min(chunk.byteLength - from, PART_BUFFER_BYTES - part.filled);
       const bytes = chunk.subarray(from, from + n);
-      // Fed as the bytes become the part's (between awaits), so a read-back never misses them.
+      // Fed as the bytes become the part's, so a read-back never misses them.
       this.#opts.digests?.feed(part.pos, bytes);
       part.buf.set(bytes, part.filled);
       part.filled += n;
       part.pos += n;
       from += n;
-      if (part.filled === PART_BUFFER_BYTES) await this.#flush(part);
+      if (part.filled === PART_BUFFER_BYTES) wait = this.#flush(part);
     }
+    if (chunk.buffer !== buf?.buffer) transferBuffersUsed(chunk.byteLength);
     this.#sinceCheckpoint += chunk.byteLength;
     const due =
       this.#sinceCheckpoint >= this.#opts.checkpointBytes ||
       this.#opts.clock.monotonicMs() - this.#lastCheckpointMs >= this.#opts.checkpointMs;
-    if (due && this.#checkpointing === null) await this.checkpoint();
+    if (due && this.#checkpointing === null) {
+      const checkpoint = this.checkpoint();
+      wait = wait === null ? checkpoint : Promise.all([wait, checkpoint]).then(() => undefined);
+    }
+    return wait;
   }
 
   /**
@@ -188,8 +243,12 @@ export class SegmentedSink implements HashSource {
   /** Drop the buffers (after the last checkpoint, or when the download stops). */
   release(): void {
     this.#opts.digests?.detach(this);
+    this.#released = true;
     for (const p of this.parts) {
+      if (p.buf !== null) giveWriteBuffer(p.buf);
+      if (p.spare !== null) giveWriteBuffer(p.spare);
       p.buf = null;
+      p.spare = null;
       p.filled = 0;
     }
   }
@@ -203,18 +262,24 @@ export class SegmentedSink implements HashSource {
     part.buf = null;
     part.filled = 0;
     part.tail = part.tail.then(async () => {
-      if (this.#error !== null) return;
       try {
+        if (this.#error !== null) return;
         let done = 0;
         while (done < len) {
           const { bytesWritten } = await this.#fh.write(buf, done, len - done, at + done);
           done += bytesWritten;
         }
         part.written = at + len;
-        transferBuffersUsed(len);
       } catch (err) {
         this.#error ??= new TransferError(classifyLocalError(err), { cause: err });
         return;
+      } finally {
+        // The newest written buffer stays with the part (see Part.spare); an older one is pooled.
+        if (this.#released) giveWriteBuffer(buf);
+        else {
+          if (part.spare !== null) giveWriteBuffer(part.spare);
+          part.spare = buf;
+        }
       }
       this.#opts.digests?.advance(this);
       try {
