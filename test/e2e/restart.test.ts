@@ -233,9 +233,12 @@ it('e2e: kill -9 mid-download, then the file changes on the server (new ETag) or
 it('e2e: kill -9 while clients create and change jobs: every acknowledged call survives the restart', async () => {
   const home = await scratchDir('openbits-e2e-acked-');
   let daemon = await spawnDaemon(home.path);
-  const client = connect({ socketPath: daemon.socketPath, autoStart: false, timeoutMs: 5_000 });
+  // Generous: a loaded 2-core machine can hold a call for seconds; a call that fails before the
+  // kill fails the test (it used to end its worker, and the wait below then never ended).
+  const client = connect({ socketPath: daemon.socketPath, autoStart: false, timeoutMs: 60_000 });
   const acked = new Map<string, string>();
   let stop = false;
+  let killed = false;
   const worker = async (w: number): Promise<void> => {
     for (let i = 0; !stop; i++) {
       try {
@@ -243,14 +246,20 @@ it('e2e: kill -9 while clients create and change jobs: every acknowledged call s
         acked.set(job.id, `w${w}-${i}`);
         await client.setDescription(job.id, `described w${w}-${i}`);
         acked.set(job.id, `w${w}-${i} described`);
-      } catch {
+      } catch (err) {
+        if (!killed) throw err;
         return; // the daemon died under this call: its outcome is unknown, nothing to check
       }
     }
   };
   try {
     const workers = [0, 1, 2, 3].map((w) => worker(w));
-    while (acked.size < 40) await new Promise((r) => setTimeout(r, 5));
+    const failed = Promise.race(workers).then(() => new Error('a worker ended before the kill'));
+    while (acked.size < 40) {
+      const early = await Promise.race([failed, new Promise<null>((r) => setTimeout(() => r(null), 5))]);
+      if (early !== null) throw early;
+    }
+    killed = true;
     await killDaemon(daemon);
     stop = true;
     await Promise.all(workers);
