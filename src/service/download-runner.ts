@@ -233,7 +233,10 @@ async function runFile(
    */
   const writtenStep = Math.max(WRITTEN_STEP_MIN, ctx.options.checkpointBytes / 4);
   let writtenMark = file.bytesTransferred;
+  /** How far the writes have completed, as the sink last said. */
+  let writtenUpTo = file.bytesTransferred;
   const noteWritten = (bytes: number): void => {
+    writtenUpTo = bytes;
     if (ctx.report.written === undefined || deferred !== null) return;
     if (bytes < writtenMark) {
       // Moved back (a rollback, a restart): the record must go before the next write, or the run
@@ -317,6 +320,9 @@ async function runFile(
           }
           if (deferred !== null) record({ bytesTransferred: bytes });
           else report.checkpoint(file.index, bytes, syncMs);
+          // That record removed the written one, which is often ahead of it (the writes go on
+          // during the sync, and the reader may now wait for the next one): put it back.
+          if (writtenUpTo > bytes) noteWritten(writtenUpTo);
         },
         onSourceDropped: (url, reason) => report.sourceDropped(file.index, url, reason),
         // Mirrors the server announced join the file's own: /info shows them, the next run uses them.

@@ -112,4 +112,18 @@ it('records go forward a quarter interval at a time while the file is named in a
     assert.ok(bytes > durable && bytes % MiB === 0 && bytes < 24 * MiB, `${line} after checkpoint ${durable}`);
   }
   assert.ok(records >= 3, log.join(', '));
+  // A checkpoint's record removes the written one: when the writes had gone a step past it
+  // during its sync, the written record is put back at once (else a kill -9 while the next sync
+  // runs finds none: S5 lost a whole interval in 3 of 5 runs).
+  let ahead = 0;
+  for (const [i, line] of log.entries()) {
+    const [kind, value] = line.split(' ');
+    if (kind === 'written') ahead = Math.max(ahead, Number(value));
+    if (kind !== 'checkpoint') continue;
+    // The last checkpoint may come once every byte is written: the whole file is never recorded.
+    const rest = log.slice(i + 1).filter((l) => l !== 'progress');
+    if (rest[0] === 'files' || rest.length === 0) continue;
+    if (ahead - Number(value) >= MiB)
+      assert.match(log[i + 1] ?? '', /^written \d+$/u, `after ${line}: ${log.join(', ')}`);
+  }
 });
