@@ -19,6 +19,8 @@ import { currentTurn, shareEnded, shareStarted, sharing, TURN_QUOTA } from './tu
 
 /** Head reads, and body reads when the reader offers no target (or a small one). */
 const SCRATCH_BYTES = 64 * 1024;
+/** The most one read takes beside other bodies (a socket read's size through undici). */
+const SHARED_READ_BYTES = 64 * 1024;
 /** A target smaller than this is not worth its own read: the scratch buffer takes it (one copy). */
 const MIN_TARGET_BYTES = 16 * 1024;
 const DEFAULT_IDLE_MS = 4000;
@@ -478,10 +480,14 @@ class PlainResponse implements DispatchedResponse {
 
   /** Where the next read lands: the reader's target when it is ready for one, else scratch. */
   region(): Uint8Array {
-    const max = this.#remaining;
+    let max = this.#remaining;
     // Nothing more to read: a later read is stray bytes (or the next answer, once released) and
     // goes to scratch; a zero-length buffer would fail that read with ENOBUFS.
     if (max === 0) return this.#conn.scratch;
+    // Beside other bodies a read takes at most a turn's share: a sink that started alone has
+    // 1 MiB buffers (write-buffers.ts), and its reads of up to 1 MiB against the others' 256 KiB
+    // gave it four times their rate (S4 per-job spread 60 %).
+    if (this.#fairShare && sharing() && max > SHARED_READ_BYTES) max = SHARED_READ_BYTES;
     if (this.#target !== null && !this.#waiting && !this.#yielding && this.#error === null) {
       const t = this.#target();
       if (t !== null && t.byteLength >= Math.min(MIN_TARGET_BYTES, max))
