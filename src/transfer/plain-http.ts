@@ -484,9 +484,9 @@ class PlainResponse implements DispatchedResponse {
     // Nothing more to read: a later read is stray bytes (or the next answer, once released) and
     // goes to scratch; a zero-length buffer would fail that read with ENOBUFS.
     if (max === 0) return this.#conn.scratch;
-    // Beside other bodies a read takes at most a turn's share: a sink that started alone has
-    // 1 MiB buffers (write-buffers.ts), and its reads of up to 1 MiB against the others' 256 KiB
-    // gave it four times their rate (S4 per-job spread 60 %).
+    // Beside other bodies a read takes at most 64 KiB, as one through undici: a sink that started
+    // alone has 1 MiB buffers (write-buffers.ts), and its reads of up to 1 MiB against the others'
+    // 256 KiB gave it several times their rate (S4 per-job spread 60 %; 8 % with this cap).
     if (this.#fairShare && sharing() && max > SHARED_READ_BYTES) max = SHARED_READ_BYTES;
     if (this.#target !== null && !this.#waiting && !this.#yielding && this.#error === null) {
       const t = this.#target();
@@ -514,8 +514,7 @@ class PlainResponse implements DispatchedResponse {
       return this.#released;
     }
     // Every read counts toward the turn's share, also one the reader makes wait (a write slot):
-    // counted only when it took the next at once, a body whose reader often waited was resumed
-    // within the same turn and read several shares (per-job spread 43–73 % in S4).
+    // else a body whose reader often waited could be resumed and read again within one turn.
     if (this.#fairShare && sharing()) {
       const now = currentTurn();
       if (now !== this.#turn) {
