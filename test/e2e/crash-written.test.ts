@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, statSync, writeFileSync, writeSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { it } from 'node:test';
@@ -9,7 +8,17 @@ import { readBootId } from '../../src/service/boot-id.ts';
 import { type DaemonProcess, spawnDaemon, stopDaemon } from '../daemon/helpers.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { until } from '../helpers/until.ts';
-import { cliOk, createJob, killDaemon, MiB, scratchDir, sha256, sha256File, waitForState } from './helpers.ts';
+import {
+  cliOk,
+  createJob,
+  findDatabase,
+  killDaemon,
+  MiB,
+  scratchDir,
+  sha256,
+  sha256File,
+  waitForState,
+} from './helpers.ts';
 
 // Bytes written past the last checkpoint are recorded (not synced) with the kernel's boot id:
 // after a kill -9 in the same boot the page cache still holds them, and the restart keeps them;
@@ -22,13 +31,6 @@ const CHECKPOINT = 16 * MiB;
 const HOLD_AT = 44 * MiB;
 /** Kill once a written-not-synced record this far in exists: past two checkpoints. */
 const WRITTEN_AT = 40 * MiB;
-
-async function findDatabase(dir: string): Promise<string> {
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name === 'jobs.db') return join(entry.parentPath, entry.name);
-  }
-  throw new Error(`no jobs.db under ${dir}`);
-}
 
 interface FileRow {
   readonly durable: number;

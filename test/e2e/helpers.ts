@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { type AddressInfo, createServer, connect as netConnect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -248,4 +248,12 @@ export class Relay {
     this.#server.close();
     await once(this.#server, 'close');
   }
+}
+
+/** The jobs database under a bitsd home. */
+export async function findDatabase(dir: string): Promise<string> {
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile() && entry.name === 'jobs.db') return join(entry.parentPath, entry.name);
+  }
+  throw new Error(`no jobs.db under ${dir}`);
 }

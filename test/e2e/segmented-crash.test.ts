@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { it } from 'node:test';
@@ -11,6 +10,7 @@ import {
   cliOk,
   countingRoute,
   createJob,
+  findDatabase,
   killDaemon,
   MiB,
   type ServedRequest,
@@ -24,14 +24,6 @@ const SIZE = 96 * MiB;
 const CHECKPOINT = 8 * MiB;
 /** Kill once this much was sent over every connection together: several checkpoints in. */
 const KILL_AT = 44 * MiB;
-
-/** The jobs database under a bitsd home. */
-async function findDatabase(dir: string): Promise<string> {
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && entry.name === 'jobs.db') return join(entry.parentPath, entry.name);
-  }
-  throw new Error(`no jobs.db under ${dir}`);
-}
 
 /** What the store holds for file 0 of the job (read straight from SQLite while bitsd is down). */
 function recorded(db: string): { bytes: number; segments: FileSegment[] | null } {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { closeDispatchers, downloadFile } from '../../src/transfer/index.ts';
 import { closePlainConnections, plainRequest } from '../../src/transfer/plain-http.ts';
 import { RecordedFile } from '../helpers/download-request.ts';
+import { type RawOrigin, rawOrigin } from '../helpers/raw-origin.ts';
 import { until } from '../helpers/until.ts';
 
 // The plain-http reader's exchange lifecycle over a raw server: when a connection may serve the
@@ -20,28 +20,11 @@ after(async () => {
   for (const s of servers) s.close();
 });
 
-/** A raw HTTP/1.1 server answering every request on a connection with `answer(n)` (n from 1). */
-async function rawServer(
-  answer: (n: number, socket: Socket) => void,
-): Promise<{ port: number; connections: () => number; requests: () => number }> {
-  let connections = 0;
-  let requests = 0;
-  const server = createServer((socket) => {
-    connections++;
-    socket.on('error', () => undefined);
-    let pending = '';
-    socket.on('data', (d: Buffer) => {
-      pending += d.toString('latin1');
-      while (pending.includes('\r\n\r\n')) {
-        pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
-        answer(++requests, socket);
-      }
-    });
-  });
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { port: (server.address() as AddressInfo).port, connections: () => connections, requests: () => requests };
+/** A raw origin, closed after the file's tests; `answer(n, socket)` answers request n (from 1). */
+async function rawServer(answer: (n: number, socket: Socket) => void): Promise<RawOrigin & { port: number }> {
+  const origin = await rawOrigin((socket, n) => answer(n, socket));
+  servers.push(origin.server);
+  return { ...origin, port: Number(new URL(origin.url('/')).port) };
 }
 
 test('a request aborted between its head and its pump: the pump rejects (it does not hang)', async () => {

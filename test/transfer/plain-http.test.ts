@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -10,6 +8,7 @@ import { closeDispatchers, downloadFile } from '../../src/transfer/index.ts';
 import { idlePlainConnections } from '../../src/transfer/plain-http.ts';
 import { HeadError, MAX_HEAD_BYTES, parseResponseHead, UNUSUAL } from '../../src/transfer/response-head.ts';
 import { RecordedFile, sha256, transferFailure } from '../helpers/download-request.ts';
+import { rawOrigin } from '../helpers/raw-origin.ts';
 
 // The plain-http reader (src/transfer/plain-http.ts): a strict head parser in front of a socket
 // that reads bodies straight into the sink's buffers; undici takes what it declines.
@@ -115,38 +114,6 @@ describe('response head parser', () => {
     assert.equal(headError(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(MAX_HEAD_BYTES)}`), 'UND_ERR_HEADERS_OVERFLOW');
   });
 });
-
-/** A raw origin: `answer` writes the response to each request head it reads. */
-async function rawOrigin(answer: (socket: Socket, n: number) => void): Promise<{
-  server: Server;
-  url: (path: string) => string;
-  connections: () => number;
-  requests: () => number;
-}> {
-  let connections = 0;
-  let requests = 0;
-  const server = createServer((socket) => {
-    connections++;
-    socket.on('error', () => undefined);
-    let pending = '';
-    socket.on('data', (d) => {
-      pending += d.toString('latin1');
-      while (pending.includes('\r\n\r\n')) {
-        pending = pending.slice(pending.indexOf('\r\n\r\n') + 4);
-        answer(socket, ++requests);
-      }
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  return {
-    server,
-    url: (path) => `http://127.0.0.1:${port}${path}`,
-    connections: () => connections,
-    requests: () => requests,
-  };
-}
 
 const file = (url: string) => new RecordedFile(url, join(dir, `p${++seq}.bin`));
 
