@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Plain JavaScript so the Node version check runs (and explains itself) before anything loads.
-import './require-node.js';
-import { moduleUrl } from './locate.js';
+require('./require-node.js');
+const { moduleUrl } = require('./locate.js');
 
-const { main } = await import(moduleUrl('upload-server/cli'));
-process.exitCode = await main(process.argv.slice(2));
+import(moduleUrl('upload-server/cli'))
+  .then(({ main }) => main(process.argv.slice(2)))
+  .then((code) => {
+    process.exitCode = code;
+  });

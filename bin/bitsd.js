@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// bitsd: the openbits service. Plain JavaScript so that an old Node gets a clear message first.
-import './require-node.js';
-import './compile-cache.js';
-import './young-generation.js';
-import { moduleUrl } from './locate.js';
+// bitsd: the openbits service. Plain JavaScript so that an old Node gets a clear message first;
+// CommonJS like every file of bin/ (no ES module loader before the daemon's own modules).
+require('./require-node.js');
+require('./compile-cache.js');
+require('./young-generation.js');
+const { moduleUrl } = require('./locate.js');
 
-await import(moduleUrl('daemon/main'));
+import(moduleUrl('daemon/main'));

@@ -4,15 +4,14 @@
 // belongs to another user (sudo keeping HOME), or cache folders that are not this user's alone
 // (private-folder.js: made in advance by someone else, a symbolic link, group- or other-writable)
 // mean no cache: a slower start, never a failure.
-// A namespace import: a named import would fail to link on an old Node before require-node.js
-// could explain itself.
-import * as nodeModule from 'node:module';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { isPrivateFolder } from './private-folder.js';
+// `enableCompileCache?.`: an old Node gets here only after require-node.js has explained itself.
+const nodeModule = require('node:module');
+const { homedir } = require('node:os');
+const { join } = require('node:path');
+const { isPrivateFolder } = require('./private-folder.js');
 
 // node:fs through require(), as in locate.js: its ES facade would load fs/promises and more.
-const { mkdirSync, statSync } = nodeModule.createRequire(import.meta.url)('node:fs');
+const { mkdirSync, statSync } = require('node:fs');
 const cacheHome = process.env.OPENBITS_HOME || process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
 /** The folders openbits names under cacheHome, outermost first: each must be private. */
 const ownFolders = process.env.OPENBITS_HOME
@@ -20,7 +19,7 @@ const ownFolders = process.env.OPENBITS_HOME
   : [join(cacheHome, 'openbits'), join(cacheHome, 'openbits', 'compile-cache')];
 const cacheDir = ownFolders.at(-1);
 /** The folder of this user's caches (also the CLI bundle's code cache, load-bundle.js), or undefined. */
-export let COMPILE_CACHE_DIR;
+exports.COMPILE_CACHE_DIR = undefined;
 try {
   const home = statSync(cacheHome, { throwIfNoEntry: false });
   // The home of caches may be shared (/tmp): then only with the sticky bit, so that nobody else
@@ -32,7 +31,7 @@ try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 });
     if (ownFolders.every(isPrivateFolder)) {
       nodeModule.enableCompileCache?.(cacheDir);
-      COMPILE_CACHE_DIR = cacheDir;
+      exports.COMPILE_CACHE_DIR = cacheDir;
     }
   }
 } catch {

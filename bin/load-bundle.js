@@ -10,10 +10,8 @@
 // written anew at exit: into a new temporary file under a random name (never through a link
 // nor into an existing file), renamed into place. Its name holds a hash of the bundle's path,
 // so that two installs keep a cache each. Plain JavaScript, loaded after require-node.js.
-import * as nodeModule from 'node:module';
-import { isPrivateFolder } from './private-folder.js';
-
-const require = nodeModule.createRequire(import.meta.url);
+const nodeModule = require('node:module');
+const { isPrivateFolder } = require('./private-folder.js');
 const { closeSync, constants, fstatSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync } =
   require('node:fs');
 const { dirname, join, resolve } = require('node:path');
@@ -24,7 +22,7 @@ const { crc32 } = require('node:zlib');
 const HEADER = 8;
 
 /** The cache's file name for the bundle at `file`: this Node's version and a hash of the path. */
-export function cacheFileName(file) {
+function cacheFileName(file) {
   const pathHash = crc32(resolve(file)).toString(16).padStart(8, '0');
   return `cli-bundle-${process.version}-${pathHash}.v8cache`;
 }
@@ -94,7 +92,7 @@ function writeCache(cachePath, source, script) {
  * 'used', 'written' (none, a stale or refused one; a new one is written at exit), 'rejected'
  * (V8 refused it; written anew), 'off'.
  */
-export function loadBundle(file, cacheDir) {
+function loadBundle(file, cacheDir) {
   const source = readFileSync(file);
   const cachePath =
     cacheDir === undefined || !isPrivateFolder(cacheDir) ? undefined : join(cacheDir, cacheFileName(file));
@@ -106,15 +104,18 @@ export function loadBundle(file, cacheDir) {
   const rejected = script.cachedDataRejected === true;
   const state = cachePath === undefined ? 'off' : cachedData === undefined ? 'written' : rejected ? 'rejected' : 'used';
   if (state === 'written' || state === 'rejected') process.once('exit', () => writeCache(cachePath, source, script));
-  const module = { exports: {} };
-  // import() from this ES module: a vm.Script may only import() with an experimental option.
+  const bundle = { exports: {} };
+  // import() from this file (CommonJS may import()): a vm.Script may only import() with an
+  // experimental option.
   script.runInThisContext()(
-    module.exports,
+    bundle.exports,
     nodeModule.createRequire(file),
-    module,
+    bundle,
     file,
     dirname(file),
     (s) => import(s),
   );
-  return { exports: module.exports, state };
+  return { exports: bundle.exports, state };
 }
+
+module.exports = { cacheFileName, loadBundle };

@@ -4,8 +4,8 @@
 // else, so every file it opens and every byte it reads from the network is the owner's business.
 // With OPENBITS_WORKER_ROLE=metrics it is the metrics relay instead (src/daemon/metrics-relay.ts),
 // run as nobody: the HTTP of `metrics.listen` is parsed there, not in root.
-import './require-node.js';
-import { moduleUrl } from './locate.js';
+require('./require-node.js');
+const { moduleUrl } = require('./locate.js');
 
 const uid = Number(process.env.OPENBITS_WORKER_UID);
 const gid = Number(process.env.OPENBITS_WORKER_GID);
@@ -23,13 +23,11 @@ if (process.getuid() !== uid || process.geteuid() !== uid || process.getgid() !=
   process.stderr.write(`openbits-worker: could not become uid ${uid} gid ${gid}\n`);
   process.exit(77);
 }
-await import('./compile-cache.js');
+require('./compile-cache.js');
 if (process.env.OPENBITS_WORKER_ROLE === 'metrics') {
-  const { runMetricsRelay } = await import(moduleUrl('daemon/metrics-relay-main'));
-  await runMetricsRelay();
+  import(moduleUrl('daemon/metrics-relay-main')).then(({ runMetricsRelay }) => runMetricsRelay());
 } else {
   // It moves the owner's bytes: the same young-generation tuning as bitsd.
-  await import('./young-generation.js');
-  const { runWorker } = await import(moduleUrl('service/worker/worker-main'));
-  runWorker();
+  require('./young-generation.js');
+  import(moduleUrl('service/worker/worker-main')).then(({ runWorker }) => runWorker());
 }

@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // openbits: GNU-style verbs over the openbits client. Plain JavaScript so that an old Node gets
-// a clear message first.
-import './require-node.js';
-import { COMPILE_CACHE_DIR } from './compile-cache.js';
-import { loadBundle } from './load-bundle.js';
-import { cliEntry } from './locate.js';
+// a clear message first; CommonJS like bitsadmin.js.
+require('./require-node.js');
+const { COMPILE_CACHE_DIR } = require('./compile-cache.js');
+const { loadBundle } = require('./load-bundle.js');
+const { cliEntry } = require('./locate.js');
 
-const entry = await cliEntry((file) => loadBundle(file, COMPILE_CACHE_DIR).exports);
-process.exitCode = await entry.openbits(process.argv.slice(2), [process.execPath, process.argv[1]]);
+cliEntry((file) => loadBundle(file, COMPILE_CACHE_DIR).exports)
+  .then((entry) => entry.openbits(process.argv.slice(2), [process.execPath, process.argv[1]]))
+  .then((code) => {
+    process.exitCode = code;
+  });

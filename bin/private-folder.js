@@ -1,15 +1,13 @@
 // Whether a cache folder is this user's alone. A cache is code that runs: a folder another user
 // made in advance (XDG_CACHE_HOME or OPENBITS_HOME on a shared folder), or one they may write
 // into, would let them plant it. Plain JavaScript, loaded after require-node.js like bin/.
-import * as nodeModule from 'node:module';
-
-const { lstatSync } = nodeModule.createRequire(import.meta.url)('node:fs');
+const { lstatSync } = require('node:fs');
 
 /**
  * True when `path` is a real folder (not a symbolic link), owned by the effective user and
  * writable by nobody else (no group or other write bit).
  */
-export function isPrivateFolder(path) {
+function isPrivateFolder(path) {
   const euid = process.geteuid?.();
   if (euid === undefined) return false;
   try {
@@ -19,3 +17,5 @@ export function isPrivateFolder(path) {
     return false;
   }
 }
+
+module.exports = { isPrivateFolder };

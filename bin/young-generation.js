@@ -8,7 +8,7 @@
 // The data path allocates so little JavaScript per chunk that even a small young generation
 // fills only every tens of MiB: --expose-gc (it reaches new contexts only, no global changes
 // here) lets src/transfer/buffer-reclaim.ts run a minor GC every 4 MiB written instead.
-import * as v8 from 'node:v8';
+const v8 = require('node:v8');
 
 if (process.env.OPENBITS_YOUNG_GENERATION !== 'default') {
   v8.setFlagsFromString('--semi-space-growth-factor=1');
