@@ -45,6 +45,11 @@ export interface ApiBenchResult {
   readonly cyclesPerSecond: number;
   readonly listP50Ms: number;
   readonly listP99Ms: number;
+  /** The same jobs as summaries (enumJobSummaries, what `bitsadmin /list` reads), timed first. */
+  readonly summaryP50Ms: number;
+  readonly summaryP99Ms: number;
+  readonly summaryCpuMs: number;
+  readonly summaryFirstMs: number;
   readonly cliStartMs: number;
   /** bitsd spawned → its first answered request, ms. */
   readonly daemonFirstReplyMs: number;
@@ -225,6 +230,18 @@ export async function measureApi(options: ApiBenchOptions): Promise<ApiBenchResu
       await client.resume(job.id);
     }
     const repeats = options.listRepeats ?? 30;
+    // Summaries first (what `bitsadmin /list` reads, the target's reading): their first list is the
+    // one right after queueing. The whole-job lists after them are context.
+    log(`summary list ×${repeats}`);
+    const summaries: number[] = [];
+    const summaryCpuBefore = cpuMs(pid);
+    for (let i = 0; i < repeats; i++) {
+      const t = performance.now();
+      const jobs = await client.enumJobSummaries();
+      summaries.push(performance.now() - t);
+      if (jobs.length < options.listJobs) throw new Error(`listed ${jobs.length} of ${options.listJobs} jobs`);
+    }
+    const summaryCpuMs = (cpuMs(pid) - summaryCpuBefore) / repeats;
     log(`list ×${repeats}`);
     const lists: number[] = [];
     const listCpuBefore = cpuMs(pid);
@@ -242,6 +259,10 @@ export async function measureApi(options: ApiBenchOptions): Promise<ApiBenchResu
       cyclesPerSecond: cycles.perSecond,
       listP50Ms: percentile(lists, 0.5),
       listP99Ms: percentile(lists, 0.99),
+      summaryP50Ms: percentile(summaries, 0.5),
+      summaryP99Ms: percentile(summaries, 0.99),
+      summaryCpuMs,
+      summaryFirstMs: summaries[0] ?? Number.NaN,
       cliStartMs,
       daemonFirstReplyMs,
       cycleP50Ms: cycles.p50,
@@ -274,6 +295,9 @@ function table(r: ApiBenchResult): string {
     ['  bitsd CPU per cycle', `${r.cycleCpuMs.toFixed(2)} ms`],
     [`  from ${CONCURRENT_LOOPS} client loops`, `${r.concurrentCyclesPerSecond.toFixed(0)} cycles/s`],
     ['  bitsd CPU per cycle, concurrent', `${r.concurrentCycleCpuMs.toFixed(2)} ms`],
+    [`summary list of ${r.listJobs} jobs p50 / p99`, `${r.summaryP50Ms.toFixed(1)} / ${r.summaryP99Ms.toFixed(1)} ms`],
+    ['  bitsd CPU per summary list', `${r.summaryCpuMs.toFixed(1)} ms`],
+    ['  the first summary list after queueing', `${r.summaryFirstMs.toFixed(1)} ms`],
     [`list with ${r.listJobs} jobs p50 / p99`, `${r.listP50Ms.toFixed(1)} / ${r.listP99Ms.toFixed(1)} ms`],
     ['  bitsd CPU per list', `${r.listCpuMs.toFixed(1)} ms`],
     ['  the first list after queueing', `${r.listFirstMs.toFixed(1)} ms (bitsd CPU ${r.listFirstCpuMs.toFixed(0)} ms)`],

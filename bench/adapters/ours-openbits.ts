@@ -330,6 +330,9 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
         listP50Ms: r.listP50Ms,
         listP99Ms: r.listP99Ms,
         listCpuMs: r.listCpuMs,
+        summaryP50Ms: r.summaryP50Ms,
+        summaryP99Ms: r.summaryP99Ms,
+        summaryCpuMs: r.summaryCpuMs,
         cliStartMs: r.cliStartMs,
         daemonFirstReplyMs: r.daemonFirstReplyMs,
       };

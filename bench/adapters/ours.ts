@@ -77,6 +77,10 @@ export interface ApiMeasure {
   readonly listP50Ms: number;
   readonly listP99Ms: number;
   readonly listCpuMs?: number;
+  /** The same jobs listed as summaries (what `bitsadmin /list` reads): p50, p99, daemon CPU per list. */
+  readonly summaryP50Ms?: number;
+  readonly summaryP99Ms?: number;
+  readonly summaryCpuMs?: number;
   /** Cold start of the CLI (e.g. `bitsadmin /list`), ms. */
   readonly cliStartMs: number;
   /** The daemon's start: spawn → its first answered request, ms (a home it has started in before). */

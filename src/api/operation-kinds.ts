@@ -44,6 +44,20 @@ export function withFiles(raw: string | undefined): boolean {
   return raw !== 'false';
 }
 
+/** The lists' `?allUsers=` (EnumJobs, enumJobSummaries): true needs an administrator. */
+export function allUsers(query: PathParams): boolean {
+  const raw = query.allUsers;
+  if (raw !== undefined && raw !== 'true' && raw !== 'false') {
+    throw new BitsError('E_INVALIDARG', 'query parameter allUsers must be true or false');
+  }
+  return raw === 'true';
+}
+
+/** The lists' options as their query string. */
+export function allUsersQuery(options?: { allUsers?: boolean }): { query: PathParams } {
+  return { query: options?.allUsers === true ? { allUsers: 'true' } : {} };
+}
+
 export function param(params: PathParams, name: string): string {
   return params[name] ?? '';
 }

@@ -3,7 +3,16 @@ import type { JobType } from '../core/index.ts';
 import type { NewFileSpec } from './bits-manager.ts';
 import { jsonListChunks } from './json-text.ts';
 import { defineOperation as op } from './operation.ts';
-import { hresultParam, job, jobCommand, jobPath, param, withFiles } from './operation-kinds.ts';
+import {
+  allUsers,
+  allUsersQuery,
+  hresultParam,
+  job,
+  jobCommand,
+  jobPath,
+  param,
+  withFiles,
+} from './operation-kinds.ts';
 import { PROPERTY_OPERATIONS } from './property-operations.ts';
 
 /**
@@ -31,15 +40,20 @@ export const OPERATIONS = {
     path: '/v1/jobs',
     body: undefined,
     reply: 'JobListReply',
-    encode: (options?: { allUsers?: boolean }) => ({ query: options?.allUsers === true ? { allUsers: 'true' } : {} }),
-    invoke: async (m, r) => {
-      const raw = r.query.allUsers;
-      if (raw !== undefined && raw !== 'true' && raw !== 'false') {
-        throw new BitsError('E_INVALIDARG', 'query parameter allUsers must be true or false');
-      }
-      return { jobs: await m.enumJobs({ allUsers: raw === 'true' }) };
-    },
+    encode: allUsersQuery,
+    invoke: async (m, r) => ({ jobs: await m.enumJobs({ allUsers: allUsers(r.query) }) }),
     // Jobs at rest come frozen, their bytes made once, by blocks (json-text.ts): a list sends them.
+    replyChunks: (reply) => jsonListChunks('jobs', reply.jobs),
+    decode: (reply) => reply.jobs,
+  }),
+  enumJobSummaries: op({
+    name: 'enumJobSummaries',
+    method: 'GET',
+    path: '/v1/job-summaries',
+    body: undefined,
+    reply: 'JobSummaryListReply',
+    encode: allUsersQuery,
+    invoke: async (m, r) => ({ jobs: await m.enumJobSummaries({ allUsers: allUsers(r.query) }) }),
     replyChunks: (reply) => jsonListChunks('jobs', reply.jobs),
     decode: (reply) => reply.jobs,
   }),

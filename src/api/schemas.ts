@@ -5,7 +5,7 @@ import type { JobProgress, JobTimes, ReplyProgress } from '../core/job.ts';
 import { AUTH_SCHEMES, AUTH_TARGETS, DIGEST_ALGORITHMS } from '../core/job.ts';
 import { JOB_PRIORITIES, JOB_STATES, JOB_TYPES, PROXY_USAGES } from '../core/job-state.ts';
 import { INTEGER_RANGES, type IntegerRange } from '../core/limits.ts';
-import type { FileInfo, JobErrorInfo, JobInfo, ManagerEvent, ResultCode } from './bits-manager.ts';
+import type { FileInfo, JobErrorInfo, JobInfo, JobSummary, ManagerEvent, ResultCode } from './bits-manager.ts';
 
 /**
  * Wire shapes of the local API (v1), defined once and shared by the server (request checks) and
@@ -199,12 +199,27 @@ export const JobInfoSchema = Type.Object({
   ),
 });
 
+/** enumJobSummaries' items (JobSummary). */
+export const JobSummarySchema = Type.Object({
+  id: Type.String(),
+  type: Type.Enum(JOB_TYPES),
+  displayName: Type.String(),
+  owner: Type.String(),
+  state: JobStateSchema,
+  priority: Type.Enum(JOB_PRIORITIES),
+  progress: JobProgressSchema,
+  errorCount: Int,
+});
+
 export const ResultCodeSchema = Type.Enum(['S_OK', 'S_FALSE', 'BG_S_PARTIAL_COMPLETE', 'BG_S_UNABLE_TO_DELETE_FILES']);
 
 // Reply schemas carry the contract's TypeScript types (the guards below keep them in step), so
 // server handlers and client decoders deal in JobInfo, not in a structural copy of it.
 export const JobInfoReply = Type.Unsafe<JobInfo>(JobInfoSchema);
 export const JobListReply = Type.Unsafe<{ jobs: JobInfo[] }>(Type.Object({ jobs: Type.Array(JobInfoSchema) }));
+export const JobSummaryListReply = Type.Unsafe<{ jobs: JobSummary[] }>(
+  Type.Object({ jobs: Type.Array(JobSummarySchema) }),
+);
 export const FileListReply = Type.Unsafe<{ files: FileInfo[] }>(Type.Object({ files: Type.Array(FileInfoSchema) }));
 export const JobErrorInfoReply = Type.Unsafe<JobErrorInfo>(JobErrorInfoSchema);
 export const JobProgressReply = Type.Unsafe<JobProgress>(JobProgressSchema);
@@ -266,6 +281,8 @@ type Fits<A, B> = A extends B ? true : false;
 type Loose<T> = { [K in keyof T]: K extends 'name' ? string : T[K] };
 const keyChecks: [
   SameKeys<Static<typeof JobInfoSchema>, JobInfo>,
+  SameKeys<Static<typeof JobSummarySchema>, JobSummary>,
+  Fits<Static<typeof JobSummarySchema>, JobSummary>,
   SameKeys<Static<typeof FileInfoSchema>, FileInfo>,
   SameKeys<Static<typeof JobErrorInfoSchema>, JobErrorInfo>,
   Fits<Static<typeof FileInfoSchema>, FileInfo>,
@@ -278,5 +295,5 @@ const keyChecks: [
   SameKeys<Static<typeof JobProgressSchema>, JobProgress>,
   SameKeys<Static<typeof JobTimesSchema>, JobTimes>,
   SameKeys<Static<typeof ReplyProgressSchema>, ReplyProgress>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 void keyChecks;

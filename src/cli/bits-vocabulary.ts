@@ -8,6 +8,7 @@ export type {
   FileInfo,
   JobErrorInfo,
   JobInfo,
+  JobSummary,
   ManagerEvent,
   NewFileSpec,
   ResultCode,

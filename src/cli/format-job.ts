@@ -6,6 +6,7 @@ import {
   type JobErrorInfo,
   type JobInfo,
   type JobProgress,
+  type JobSummary,
   SIZE_UNKNOWN,
 } from './bits-vocabulary.ts';
 
@@ -31,7 +32,7 @@ export function progressText(p: JobProgress): string {
 }
 
 /** One /list line: `{GUID} name STATE files bytes`. */
-export function listLine(job: JobInfo): string {
+export function listLine(job: JobSummary): string {
   return `${formatJobId(job.id)} ${job.displayName} ${job.state} ${progressText(job.progress)}`;
 }
 

@@ -1,4 +1,4 @@
-import type { JobInfo } from '../api/bits-manager.ts';
+import type { JobInfo, JobSummary } from '../api/bits-manager.ts';
 import { jsonBytes, warmListBlocks } from '../api/json-text.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Job } from '../core/index.ts';
@@ -38,6 +38,7 @@ export interface ListedViewsParts {
 export class ListedViews {
   readonly #parts: ListedViewsParts;
   readonly #views = new WeakMap<Job, JobInfo>();
+  readonly #summaries = new WeakMap<JobInfo, JobSummary>();
   readonly #touched = new Set<string>();
   #timer: TimerHandle | null = null;
   #blocksTimer: TimerHandle | null = null;
@@ -57,6 +58,20 @@ export class ListedViews {
       this.#views.set(job, info);
     }
     return info;
+  }
+
+  /** The summary of a listed job (enumJobSummaries), kept per view like the view per record. */
+  summary(job: Job): JobSummary {
+    const info = this.view(job);
+    let summary = this.#summaries.get(info);
+    if (summary === undefined) {
+      summary = summaryOf(info);
+      if (Object.isFrozen(info)) {
+        Object.freeze(summary);
+        this.#summaries.set(info, summary);
+      }
+    }
+    return summary;
   }
 
   /** `jobId` changed (an event went out for it): make its view soon, off every caller's path. */
@@ -96,7 +111,9 @@ export class ListedViews {
     const end = Math.min(changed.length, from + WARM_CHUNK);
     for (let i = from; i < end; i++) {
       const job = changed[i] as Job;
-      if (this.#parts.atRest(job)) jsonBytes(this.view(job));
+      if (!this.#parts.atRest(job)) continue;
+      jsonBytes(this.view(job));
+      jsonBytes(this.summary(job));
     }
     if (end < changed.length) setImmediate(() => this.#warmChunk(changed, end));
     else this.#blocksDue();
@@ -112,10 +129,18 @@ export class ListedViews {
       if (this.#closed) return;
       this.#blocksAt = clock.monotonicMs();
       try {
-        warmListBlocks(this.#parts.queue().map((job) => this.view(job)));
+        const queue = this.#parts.queue();
+        warmListBlocks(queue.map((job) => this.view(job)));
+        warmListBlocks(queue.map((job) => this.summary(job)));
       } catch {
         // the store is closing or failing: the list will say so, this pass only warms
       }
     });
   }
+}
+
+/** The fields of a job's view that enumJobSummaries shows (in JobInfo's order). */
+function summaryOf(info: JobInfo): JobSummary {
+  const { id, type, displayName, owner, state, priority, progress, errorCount } = info;
+  return { id, type, displayName, owner, state, priority, progress, errorCount };
 }

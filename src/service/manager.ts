@@ -4,6 +4,7 @@ import type {
   FileInfo,
   JobErrorInfo,
   JobInfo,
+  JobSummary,
   ManagerEvent,
   NewFileSpec,
   PolicyDocument,
@@ -134,12 +135,20 @@ export class InProcessManager implements BitsManager {
   }
 
   async enumJobs(options: { allUsers?: boolean } = {}): Promise<JobInfo[]> {
+    return this.#shown(this.#listed(options).map((j) => this.#p.listed.view(j)));
+  }
+
+  async enumJobSummaries(options: { allUsers?: boolean } = {}): Promise<JobSummary[]> {
+    return this.#shown(this.#listed(options).map((j) => this.#p.listed.summary(j)));
+  }
+
+  /** The jobs a list shows the caller (allUsers: an administrator's call only). */
+  #listed(options: { allUsers?: boolean }): readonly Job[] {
     const { owner, isAdmin } = this.#p.access.caller;
     if (options.allUsers === true && !isAdmin) {
       throw new BitsError('E_ACCESSDENIED', 'listing all users’ jobs needs an administrator');
     }
-    const jobs = this.#p.store.listJobs(options.allUsers === true ? {} : { owner });
-    return this.#shown(jobs.map((j) => this.#p.listed.view(j)));
+    return this.#p.store.listJobs(options.allUsers === true ? {} : { owner });
   }
 
   async findJob(nameOrId: string, options: { files?: boolean } = {}): Promise<JobInfo> {

@@ -76,6 +76,39 @@ export function managerContract(label: string, factory: () => Promise<ContractSu
       assert.ok((await m.enumJobs()).some((j) => j.id === job.id));
     });
 
+    it('enumJobSummaries: each listed job in brief, the same fields as its enumJobs view, changes shown', async () => {
+      const id = await newJob('brief');
+      await m.addFile(id, UNREACHABLE, local());
+      await m.setPriority(id, 'HIGH');
+      const whole = (await m.enumJobs()).find((j) => j.id === id);
+      const brief = (await m.enumJobSummaries()).find((j) => j.id === id);
+      assert.ok(whole !== undefined && brief !== undefined);
+      assert.deepEqual(brief, {
+        id,
+        type: whole.type,
+        displayName: 'brief',
+        owner: whole.owner,
+        state: 'SUSPENDED',
+        priority: 'HIGH',
+        progress: whole.progress,
+        errorCount: 0,
+      });
+      assert.equal(brief.progress.filesTotal, 1);
+      assert.deepEqual(
+        (await m.enumJobSummaries()).map((j) => j.id),
+        (await m.enumJobs()).map((j) => j.id),
+        'the same jobs in the same order',
+      );
+      // A change reaches the summary (a kept summary is per record, not per job).
+      await m.setDisplayName(id, 'renamed');
+      await m.setPriority(id, 'LOW');
+      const again = (await m.enumJobSummaries()).find((j) => j.id === id);
+      assert.equal(again?.displayName, 'renamed');
+      assert.equal(again?.priority, 'LOW');
+      await m.cancel(id);
+      assert.ok(!(await m.enumJobSummaries()).some((j) => j.id === id), 'a cancelled job leaves the list');
+    });
+
     it('createJob refuses a name over 256 characters and an unknown type with E_INVALIDARG', async () => {
       await rejectsWith(() => m.createJob('x'.repeat(LIMITS.displayName + 1)), 'E_INVALIDARG');
       await rejectsWith(() => m.createJob('t', 'SIDEWAYS' as never), 'E_INVALIDARG');

@@ -10,6 +10,7 @@ describe('the socket server’s own router (route-table.ts, call-handler.ts)', (
 
   test('finds every operation by its method and path, with the path parameters', () => {
     assert.equal(routes.match('GET', '/v1/jobs')?.op, OPERATIONS.enumJobs);
+    assert.equal(routes.match('GET', '/v1/job-summaries')?.op, OPERATIONS.enumJobSummaries);
     assert.equal(routes.match('POST', '/v1/jobs')?.op, OPERATIONS.createJob);
     assert.deepEqual(routes.match('GET', `/v1/jobs/${id}`), { op: OPERATIONS.getJob, params: { id } });
     // addFile and addFileWithRanges share the route; the first one mounted takes it, as in Hono.

@@ -90,6 +90,10 @@ describe('API server', () => {
     assert.match(index.json.error.message, /path parameter index must be a whole number/);
     const query = await call('GET', '/v1/jobs?allUsers=maybe');
     assert.match(query.json.error.message, /allUsers must be true or false/);
+    const brief = await call('GET', '/v1/job-summaries?allUsers=maybe');
+    assert.equal(brief.status, 400);
+    assert.equal(brief.json.error.name, 'E_INVALIDARG');
+    assert.match(brief.json.error.message, /allUsers must be true or false/);
   });
 
   it('refuses an oversized body with BG_E_TOO_LARGE (413) and an unknown route with 404', async () => {

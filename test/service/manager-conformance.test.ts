@@ -235,6 +235,7 @@ describe('manager conformance (bits-client.md §18)', () => {
     const m = await open({ isAdmin: false });
     const job = await m.createJob('secrets');
     await rejectsWith(m.enumJobs({ allUsers: true }), 'E_ACCESSDENIED');
+    await rejectsWith(m.enumJobSummaries({ allUsers: true }), 'E_ACCESSDENIED');
     await rejectsWith(m.takeOwnership(job.id), 'E_ACCESSDENIED');
     await m.setCustomHeaders(job.id, ['X-Api-Key: s3cret']);
     assert.deepEqual(await m.getCustomHeaders(job.id), ['X-Api-Key: s3cret']);

@@ -3,7 +3,7 @@ import { listLine } from '../format-job.ts';
 import { parseCount } from '../parse-values.ts';
 import { sleep as realSleep } from '../sleep.ts';
 import { UsageError } from '../usage-error.ts';
-import { listJobs } from './queue.ts';
+import { listJobs, listSummaries } from './queue.ts';
 
 /** Clear the screen and put the cursor home (ANSI). */
 const CLEAR_SCREEN = '\x1b[2J\x1b[H';
@@ -30,13 +30,12 @@ function fit(line: string, columns: number | undefined): string {
 
 /** One screen (TTY) or snapshot (pipe) of the queue. */
 async function snapshot(ctx: CommandContext, allUsers: boolean, refreshSeconds: number): Promise<void> {
-  const jobs = await listJobs(ctx, allUsers);
   const out = ctx.io.stdout;
   if (ctx.mode === 'json') {
-    out.write(`${JSON.stringify(jobs)}\n`);
+    out.write(`${JSON.stringify(await listJobs(ctx, allUsers))}\n`);
     return;
   }
-  const lines = jobs.map(listLine);
+  const lines = (await listSummaries(ctx, allUsers)).map(listLine);
   if (ctx.mode === 'raw') {
     out.write(`${lines.join('\n')}\n\n`);
     return;

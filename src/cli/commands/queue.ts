@@ -1,4 +1,4 @@
-import { formatJobId, type JobInfo } from '../bits-vocabulary.ts';
+import { formatJobId, type JobInfo, type JobSummary } from '../bits-vocabulary.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { listLine, verboseInfo } from '../format-job.ts';
 import { expectArgs, isSwitchToken, unknownSwitch } from '../parse-values.ts';
@@ -26,10 +26,25 @@ function verboseBlocks(jobs: readonly JobInfo[]): string[] {
   return jobs.flatMap((j, i) => [...(i === 0 ? [] : ['']), ...verboseInfo(j)]);
 }
 
-/** The jobs of the caller (or of all users). */
+/** The jobs of the caller (or of all users), whole. */
 export async function listJobs(ctx: CommandContext, allUsers: boolean): Promise<JobInfo[]> {
   const manager = await ctx.manager();
   return manager.enumJobs(allUsers ? { allUsers: true } : {});
+}
+
+/**
+ * The jobs of the caller (or of all users) as summaries: all a list line or a cancel needs, a
+ * tenth of the bytes of whole jobs (JSON output and /verbose still show whole jobs).
+ */
+export async function listSummaries(ctx: CommandContext, allUsers: boolean): Promise<JobSummary[]> {
+  const manager = await ctx.manager();
+  return manager.enumJobSummaries(allUsers ? { allUsers: true } : {});
+}
+
+/** /list's reply: its lines (a line per job, or the /verbose blocks), the count, the JSON. */
+function listReply(lines: readonly string[], count: number, jobs: readonly JobInfo[] | null) {
+  const summary = `${lines.length > 0 ? '\n\n' : ''}Listed ${count} job(s).`;
+  return { text: `${lines.join('\n')}${summary}`, raw: lines.join('\n'), json: jobs };
 }
 
 /** Switches over the whole queue: /list, /info, /reset. */
@@ -41,10 +56,14 @@ export const queueCommands: readonly Command[] = [
     async run(ctx) {
       const { switches, rest } = takeSwitches('list', ctx.args, ['allusers', 'verbose']);
       expectArgs('list', rest, 0);
-      const jobs = await listJobs(ctx, switches.has('allusers'));
-      const lines = switches.has('verbose') ? verboseBlocks(jobs) : jobs.map(listLine);
-      const summary = `${lines.length > 0 ? '\n\n' : ''}Listed ${jobs.length} job(s).`;
-      return { text: `${lines.join('\n')}${summary}`, raw: lines.join('\n'), json: jobs };
+      const all = switches.has('allusers');
+      if (switches.has('verbose') || ctx.mode === 'json') {
+        const jobs = await listJobs(ctx, all);
+        const lines = switches.has('verbose') ? verboseBlocks(jobs) : jobs.map(listLine);
+        return listReply(lines, jobs.length, jobs);
+      }
+      const jobs = await listSummaries(ctx, all);
+      return listReply(jobs.map(listLine), jobs.length, null);
     },
   },
   {
@@ -69,7 +88,7 @@ export const queueCommands: readonly Command[] = [
       const { switches, rest } = takeSwitches('reset', ctx.args, ['allusers']);
       expectArgs('reset', rest, 0);
       const manager = await ctx.manager();
-      const jobs = await listJobs(ctx, switches.has('allusers'));
+      const jobs = await listSummaries(ctx, switches.has('allusers'));
       const lines: string[] = [];
       const canceled: string[] = [];
       const failed: Array<{ jobId: string; error: string }> = [];

@@ -6,6 +6,7 @@ import {
   formatJobId,
   type JobInfo,
   type JobPriority,
+  type JobSummary,
   type NewFileSpec,
   NotifyFlag,
 } from '../bits-vocabulary.ts';
@@ -56,8 +57,8 @@ export async function findJob(manager: BitsManager, ref: string, files = false):
     return await jobByName(manager, ref, files);
   } catch (err) {
     if (!(err instanceof BitsError) || err.name !== 'BG_E_NOT_FOUND' || !/^[0-9a-f-]{4,}$/iu.test(ref)) throw err;
-    const matches = (await manager.enumJobs()).filter((j) => j.id.startsWith(ref.toLowerCase()));
-    if (matches.length === 1) return matches[0] as JobInfo;
+    const matches = (await manager.enumJobSummaries()).filter((j) => j.id.startsWith(ref.toLowerCase()));
+    if (matches.length === 1) return manager.getJob((matches[0] as JobSummary).id, { files });
     if (matches.length > 1)
       throw new BitsError('E_INVALIDARG', `${ref} names ${matches.length} jobs; give more of the id`);
     throw err;
