@@ -39,6 +39,8 @@ export class ListedViews {
   readonly #parts: ListedViewsParts;
   readonly #views = new WeakMap<Job, JobInfo>();
   readonly #summaries = new WeakMap<JobInfo, JobSummary>();
+  #lastViews: LastList<JobInfo> | null = null;
+  #lastSummaries: LastList<JobSummary> | null = null;
   readonly #touched = new Set<string>();
   #timer: TimerHandle | null = null;
   #blocksTimer: TimerHandle | null = null;
@@ -58,6 +60,43 @@ export class ListedViews {
       this.#views.set(job, info);
     }
     return info;
+  }
+
+  /** The views of listed jobs (enumJobs): the last list's again while it holds the same records at rest. */
+  views(jobs: readonly Job[]): JobInfo[] {
+    const [made, last] = this.#again(this.#lastViews, jobs, (job) => this.view(job));
+    this.#lastViews = last;
+    return made;
+  }
+
+  /** The summaries of listed jobs (enumJobSummaries), as views(). */
+  summaries(jobs: readonly Job[]): JobSummary[] {
+    const [made, last] = this.#again(this.#lastSummaries, jobs, (job) => this.summary(job));
+    this.#lastSummaries = last;
+    return made;
+  }
+
+  /**
+   * `jobs` made into list items, or the last list's items when it held the same records, each
+   * still at rest: a list of 10,000 idle jobs is then identity compares, not 20,000 lookups in
+   * the kept views (and json-text.ts finds its whole reply kept the same way).
+   */
+  #again<T extends object>(
+    last: LastList<T> | null,
+    jobs: readonly Job[],
+    make: (job: Job) => T,
+  ): [T[], LastList<T> | null] {
+    if (last !== null && last.jobs.length === jobs.length) {
+      let same = true;
+      for (let i = 0; same && i < jobs.length; i++) {
+        const job = jobs[i] as Job;
+        same = job === last.jobs[i] && this.#parts.atRest(job);
+      }
+      if (same) return [last.items.slice(), last];
+    }
+    const items = jobs.map(make);
+    const kept = items.every((item) => Object.isFrozen(item));
+    return [items, kept ? { jobs: jobs.slice(), items: items.slice() } : null];
   }
 
   /** The summary of a listed job (enumJobSummaries), kept per view like the view per record. */
@@ -88,6 +127,8 @@ export class ListedViews {
     this.#blocksTimer?.cancel();
     this.#blocksTimer = null;
     this.#touched.clear();
+    this.#lastViews = null;
+    this.#lastSummaries = null;
   }
 
   #warm(): void {
@@ -137,6 +178,12 @@ export class ListedViews {
       }
     });
   }
+}
+
+/** A list made before: its records, in order, and the kept items made of them. */
+interface LastList<T> {
+  readonly jobs: readonly Job[];
+  readonly items: readonly T[];
 }
 
 /** The fields of a job's view that enumJobSummaries shows (in JobInfo's order). */

@@ -135,11 +135,11 @@ export class InProcessManager implements BitsManager {
   }
 
   async enumJobs(options: { allUsers?: boolean } = {}): Promise<JobInfo[]> {
-    return this.#shown(this.#listed(options).map((j) => this.#p.listed.view(j)));
+    return this.#shown(this.#p.listed.views(this.#listed(options)));
   }
 
   async enumJobSummaries(options: { allUsers?: boolean } = {}): Promise<JobSummary[]> {
-    return this.#shown(this.#listed(options).map((j) => this.#p.listed.summary(j)));
+    return this.#shown(this.#p.listed.summaries(this.#listed(options)));
   }
 
   /** The jobs a list shows the caller (allUsers: an administrator's call only). */

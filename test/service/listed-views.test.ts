@@ -105,3 +105,51 @@ test('list chunks are the bytes of JSON.stringify, kept blocks included, with ch
   assert.equal(Buffer.concat(jsonListChunks('jobs', changed)).toString(), JSON.stringify({ jobs: changed }));
   assert.equal(Buffer.concat(jsonListChunks('jobs', [])).toString(), '{"jobs":[]}');
 });
+
+test('a list of the same records at rest is the last list again; a changed or live record is made anew', () => {
+  const jobs = [record('a'), record('b'), record('c')];
+  const live = new Set<string>();
+  const { views, built } = setup(jobs, live);
+  const first = views.summaries(jobs);
+  assert.deepEqual(
+    first.map((s) => s.id),
+    ['a', 'b', 'c'],
+  );
+  const made = built.length;
+  const again = views.summaries([...jobs]);
+  assert.notEqual(again, first, 'a copy: a caller may change its array');
+  assert.deepEqual(again, first);
+  again.forEach((item, i) => assert.equal(item, first[i]));
+  assert.equal(built.length, made, 'nothing made again');
+  // A new record of b: b's summary is made from it, the others are the kept ones.
+  const b2 = record('b', 'SUSPENDED');
+  const changed = views.summaries([jobs[0] as Job, b2, jobs[2] as Job]);
+  assert.equal(changed[0], first[0]);
+  assert.equal(changed[1]?.state, 'SUSPENDED');
+  // The same records, but c now runs (its live progress is not in its record): made each time.
+  live.add('c');
+  const running = views.summaries([jobs[0] as Job, b2, jobs[2] as Job]);
+  const runningAgain = views.summaries([jobs[0] as Job, b2, jobs[2] as Job]);
+  assert.notEqual(running[2], runningAgain[2]);
+  assert.equal(Object.isFrozen(running[2]), false);
+  // Views follow the same rule, apart from summaries.
+  const listed = views.views(jobs.slice(0, 2));
+  assert.equal(views.views(jobs.slice(0, 2))[1], listed[1]);
+  views.close();
+});
+
+test('a list of the same frozen items is sent from the same chunks; any other list is made anew', () => {
+  const items = Array.from({ length: 200 }, (_, i) => Object.freeze({ id: `job-${i}` }));
+  const chunks = jsonListChunks('jobs', items);
+  assert.equal(jsonListChunks('jobs', [...items]), chunks, 'the same items: the kept chunks');
+  assert.notEqual(jsonListChunks('summaries', items), chunks, 'another name');
+  const fewer = items.slice(0, 199);
+  assert.equal(Buffer.concat(jsonListChunks('jobs', fewer)).toString(), JSON.stringify({ jobs: fewer }));
+  const other = [...items.slice(0, 100), Object.freeze({ id: 'new' }), ...items.slice(101)];
+  assert.equal(Buffer.concat(jsonListChunks('jobs', other)).toString(), JSON.stringify({ jobs: other }));
+  const live = [...items.slice(0, 199), { id: 'live' }];
+  const once = jsonListChunks('jobs', live);
+  (live[199] as { id: string }).id = 'moved';
+  assert.notEqual(jsonListChunks('jobs', live), once, 'a list with a live item is not kept');
+  assert.equal(Buffer.concat(jsonListChunks('jobs', live)).toString(), JSON.stringify({ jobs: live }));
+});
