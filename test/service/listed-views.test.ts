@@ -119,7 +119,7 @@ test('a list of the same records at rest is the last list again; a changed or li
   const again = views.summaries([...jobs]);
   assert.notEqual(again, first, 'a copy: a caller may change its array');
   assert.deepEqual(again, first);
-  again.forEach((item, i) => assert.equal(item, first[i]));
+  for (const [i, item] of again.entries()) assert.equal(item, first[i]);
   assert.equal(built.length, made, 'nothing made again');
   // A new record of b: b's summary is made from it, the others are the kept ones.
   const b2 = record('b', 'SUSPENDED');
