@@ -1,4 +1,4 @@
-// Loads the CLI bundle (dist/cli.cjs, a CommonJS file) with a V8 code cache made at the END of a
+// Loads a bundle (dist/cli.cjs or dist/bitsd.cjs, CommonJS files) with a V8 code cache made at the END of a
 // run. Node's compile cache (compile-cache.js) is made when a file is compiled, before it runs,
 // so it holds only the functions V8 compiled eagerly: every run compiled the rest again (a few
 // ms of a 40 ms `bitsadmin /getstate`). Made after a run, the cache holds every function that
@@ -14,17 +14,20 @@ const nodeModule = require('node:module');
 const { isPrivateFolder } = require('./private-folder.js');
 const { closeSync, constants, fstatSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeFileSync } =
   require('node:fs');
-const { dirname, join, resolve } = require('node:path');
+const { basename, dirname, join, resolve } = require('node:path');
 const { Script } = require('node:vm');
 const { crc32 } = require('node:zlib');
 
 /** Header: the length of the bundle copy, then the CRC-32 of the V8 data (both u32 LE). */
 const HEADER = 8;
 
-/** The cache's file name for the bundle at `file`: this Node's version and a hash of the path. */
+/**
+ * The cache's file name for the bundle at `file` (cli.cjs, bitsd.cjs): its name, this Node's
+ * version and a hash of the path.
+ */
 function cacheFileName(file) {
   const pathHash = crc32(resolve(file)).toString(16).padStart(8, '0');
-  return `cli-bundle-${process.version}-${pathHash}.v8cache`;
+  return `${basename(file, '.cjs')}-bundle-${process.version}-${pathHash}.v8cache`;
 }
 
 /** The whole of `cachePath` when it is a regular file of this user's (not a link), else undefined. */

@@ -29,7 +29,7 @@ function moduleUrl(path) {
 
 /**
  * The CLIs' entry (src/cli/bin-entry.ts): from dist/ the one-file bundle dist/cli.cjs
- * (scripts/build-cli.ts), whose start-up reads one file instead of sixty modules, run by `load`
+ * (scripts/bundle.ts), whose start-up reads one file instead of sixty modules, run by `load`
  * (the bins pass load-bundle.js's, which keeps a code cache made after a run).
  */
 async function cliEntry(load = require) {
@@ -39,4 +39,15 @@ async function cliEntry(load = require) {
   return load(bundle);
 }
 
-module.exports = { RUN_FROM, cliEntry, moduleUrl };
+/**
+ * bitsd (src/daemon/main.ts): from dist/ the one-file bundle dist/bitsd.cjs (scripts/bundle.ts),
+ * run by `load` like the CLI's; from a checkout its modules from src/.
+ */
+async function daemonEntry(load = require) {
+  if (RUN_FROM === 'src') return import(moduleUrl('daemon/main'));
+  const bundle = join(root, 'dist', 'bitsd.cjs');
+  mustExist(bundle);
+  return load(bundle);
+}
+
+module.exports = { RUN_FROM, cliEntry, daemonEntry, moduleUrl };

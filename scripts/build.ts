@@ -3,14 +3,15 @@
  * and .d.ts from `tsc -p tsconfig.build.json` (relative `.ts` imports rewritten to `.js`), the
  * man pages of bitsadmin and openbits, generated from the same switch tables as `--help`, the
  * web dashboard bundled by esbuild into dist/dashboard/ (served as is by the installed package),
- * and the CLIs bundled into dist/cli.cjs (scripts/build-cli.ts), which the bins run.
+ * the CLIs bundled into dist/cli.cjs and bitsd into dist/bitsd.cjs (scripts/bundle.ts), which the
+ * bins run.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { buildDashboardFiles } from '../dashboard/build.ts';
 import { manPages } from '../src/cli/man-page.ts';
-import { buildCliBundle } from './build-cli.ts';
+import { buildCliBundle, buildDaemonBundle } from './bundle.ts';
 
 const root = join(import.meta.dirname, '..');
 const dist = join(root, 'dist');
@@ -27,4 +28,5 @@ for (const [path, file] of await buildDashboardFiles()) {
   writeFileSync(join(dist, 'dashboard', path), file.body);
 }
 await buildCliBundle();
+await buildDaemonBundle();
 process.stderr.write(`built ${dist}\n`);

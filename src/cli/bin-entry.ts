@@ -2,7 +2,7 @@ import { main as bitsadminMain } from './main.ts';
 
 /**
  * What bin/bitsadmin.js and bin/openbits.js run: the one entry that `npm run build` bundles into
- * dist/cli.cjs (scripts/build-cli.ts), so an installed CLI loads one file instead of sixty
+ * dist/cli.cjs (scripts/bundle.ts), so an installed CLI loads one file instead of sixty
  * modules; from a checkout the bins import it from src/. The client loads only for switches
  * that talk to the service (not for /help or /examples).
  */

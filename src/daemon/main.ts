@@ -95,7 +95,11 @@ process.on('SIGHUP', () => {
   void daemon?.reload();
 });
 
-if (args.system) {
+// Not a top-level await: the daemon's bundle (dist/bitsd.cjs, scripts/bundle.ts) is CommonJS.
+void (args.system ? startSystemDaemonHere() : startUserDaemon());
+
+/** `bitsd --system`: the system-wide service. */
+async function startSystemDaemonHere(): Promise<void> {
   try {
     const systemPaths = resolveSystemPaths(process.env);
     const running = await startSystemDaemon({
@@ -129,8 +133,6 @@ if (args.system) {
     logger.fatal({ err }, `bitsd --system could not start: ${(err as Error).message}`);
     process.exit(1);
   }
-} else {
-  await startUserDaemon();
 }
 
 /** The per-user daemon (the default). */

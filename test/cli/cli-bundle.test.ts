@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildCliBundle } from '../../scripts/build-cli.ts';
+import { buildCliBundle } from '../../scripts/bundle.ts';
 
 // The CLIs as an installed package runs them: one CommonJS bundle, dist/cli.cjs (issue 11: a
 // `bitsadmin /list` loaded ~60 modules and node:fs's ES facade, most of its start-up). Built into

@@ -113,6 +113,7 @@ describe('the npm package, installed from its tarball', () => {
       'dist/upload-server.js',
       'dist/daemon/main.js',
       'dist/cli.cjs',
+      'dist/bitsd.cjs',
       'dist/man/bitsadmin.1',
       'dist/man/openbits.1',
       'dist/dashboard/index.html',
@@ -243,11 +244,15 @@ describe('the npm package, installed from its tarball', () => {
     assert.equal(version, `openbits ${OPENBITS_VERSION}\n`);
   });
 
-  it('bitsadmin and openbits run the one-file bundle dist/cli.cjs, not the per-module build', () => {
-    // bin/load-bundle.js runs the bundle and keeps its code cache, with a copy of the bytes it
-    // was made from, in the user's compile cache: that copy is the installed dist/cli.cjs.
-    const bundle = readFileSync(join(scratch, 'node_modules', 'openbits', 'dist', 'cli.cjs'));
-    for (const name of ['bitsadmin', 'openbits']) {
+  it('bitsadmin, openbits and bitsd run their one-file bundles (dist/cli.cjs, dist/bitsd.cjs), not the per-module build', () => {
+    // bin/load-bundle.js runs a bundle and keeps its code cache, with a copy of the bytes it was
+    // made from, in the user's compile cache: that copy is the installed bundle.
+    for (const [name, file] of [
+      ['bitsadmin', 'cli'],
+      ['openbits', 'cli'],
+      ['bitsd', 'bitsd'],
+    ] as const) {
+      const bundle = readFileSync(join(scratch, 'node_modules', 'openbits', 'dist', `${file}.cjs`));
       const home = join(scratch, `home-${name}`);
       const bin = join(scratch, 'node_modules', 'openbits', 'bin', `${name}.js`);
       const r = spawnSync(process.execPath, [bin, '--version'], {
@@ -256,13 +261,13 @@ describe('the npm package, installed from its tarball', () => {
         encoding: 'utf8',
       });
       assert.equal(r.status, 0, r.stderr);
-      // Named for the Node and a hash of the bundle's path; an 8-byte header (length, CRC-32).
+      // Named for the bundle, the Node and a hash of its path; an 8-byte header (length, CRC-32).
       const names = readdirSync(join(home, 'compile-cache')).filter((n) =>
-        n.startsWith(`cli-bundle-${process.version}-`),
+        n.startsWith(`${file}-bundle-${process.version}-`),
       );
       assert.equal(names.length, 1, names.join(' '));
       const cache = readFileSync(join(home, 'compile-cache', names[0] as string));
-      assert.ok(cache.subarray(8, 8 + bundle.length).equals(bundle), `${name}: the cache is not of dist/cli.cjs`);
+      assert.ok(cache.subarray(8, 8 + bundle.length).equals(bundle), `${name}: the cache is not of dist/${file}.cjs`);
     }
   });
 
