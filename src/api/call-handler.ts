@@ -18,6 +18,14 @@ const DEFAULT_MAX_BODY = 4 * 1024 * 1024;
 const DEFAULT_HEARTBEAT_MS = 15_000;
 const silent: ApiLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/** The calls answered here, counted (bitsd's warm-up waits for a quiet moment: src/daemon/warm-up.ts). */
+export interface CallActivity {
+  /** Calls being answered now (event streams are not calls). */
+  inFlight(): number;
+  /** Calls answered since the start. */
+  answered(): number;
+}
+
 /**
  * The socket's plain calls on bare node:http: the operations table and GET /v1/status, with the
  * same replies as the Hono app (hono-app.ts) gives — JSON or 204, the error envelope, the version
@@ -30,6 +38,7 @@ const silent: ApiLogger = { debug() {}, info() {}, warn() {}, error() {} };
 export function createCallHandler(options: CallHandlerOptions): {
   handle(req: IncomingMessage, res: ServerResponse): boolean;
   readonly streams: EventStreams;
+  readonly activity: CallActivity;
 } {
   const { manager, clock } = options;
   const events = nodeEventStreams({
@@ -62,6 +71,8 @@ export function createCallHandler(options: CallHandlerOptions): {
     res.end();
   };
 
+  let inFlight = 0;
+  let answered = 0;
   const answer = async (
     req: IncomingMessage,
     res: ServerResponse,
@@ -70,6 +81,7 @@ export function createCallHandler(options: CallHandlerOptions): {
   ) => {
     const started = clock.monotonicMs();
     let status: number;
+    inFlight++;
     try {
       const [code, result] = await run();
       status = code;
@@ -82,6 +94,9 @@ export function createCallHandler(options: CallHandlerOptions): {
       const r = errorReply(error);
       status = r.status;
       reply(res, r.status, JSON.stringify(r.body));
+    } finally {
+      inFlight--;
+      answered++;
     }
     options.logger?.debug(
       { method: req.method, path: req.url, status, ms: Math.round(clock.monotonicMs() - started) },
@@ -131,7 +146,7 @@ export function createCallHandler(options: CallHandlerOptions): {
     );
     return true;
   };
-  return { handle, streams: events.streams };
+  return { handle, streams: events.streams, activity: { inFlight: () => inFlight, answered: () => answered } };
 }
 
 function byteLength(chunks: readonly Buffer[]): number {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Clock } from '../core/clock.ts';
 import type { BitsManager } from './bits-manager.ts';
-import { createCallHandler } from './call-handler.ts';
+import { type CallActivity, createCallHandler } from './call-handler.ts';
 import type { createApiApp } from './hono-app.ts';
 import type { MetricsSource } from './metrics-route.ts';
 import { http } from './node-http.ts';
@@ -40,6 +40,8 @@ export interface ApiServer {
   fetch(request: Request): Promise<Response>;
   /** Connections open now (calls in flight, event streams, clients' idle keep-alive sockets). */
   connections(): Promise<number>;
+  /** The calls answered on bare node:http (the operations, GET /v1/status): in flight, answered. */
+  readonly activity: CallActivity;
   /** Stop accepting, end event streams, close idle connections; waits for requests in flight. */
   close(): Promise<void>;
 }
@@ -101,6 +103,7 @@ export async function listenApi(options: ApiOptions & { socketPath: string }): P
   return {
     path: options.socketPath,
     fetch: async (request) => (await honoApi()).app.fetch(request),
+    activity: calls.activity,
     connections: () =>
       new Promise<number>((resolve) => server.getConnections((err, count) => resolve(err ? 0 : count))),
     async close() {

@@ -180,5 +180,7 @@ async function startUserDaemon(): Promise<void> {
     return;
   }
   void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${paths.socketPath}` });
-  warmUpTransfers(systemClock, (ms) => logger.debug({ ms: Math.round(ms) }, 'transfer modules loaded'));
+  warmUpTransfers(systemClock, running.server.activity, (ms) =>
+    logger.debug({ ms: Math.round(ms) }, 'transfer modules loaded'),
+  );
 }

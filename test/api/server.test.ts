@@ -13,6 +13,7 @@ import { BitsError, OPENBITS_VERSION } from '../../src/core/index.ts';
 import { startBitsUploadServer } from '../../src/upload-server/server.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { waitForState } from '../helpers/manager-harness.ts';
+import { until } from '../helpers/until.ts';
 import { startBackEnd } from '../upload-server/helpers/back-end.ts';
 import { type Observed, observe, rawCall, realManager, serve, tempDir } from './helpers.ts';
 import { rejectsWith } from './manager-contract.ts';
@@ -112,6 +113,38 @@ describe('API server', () => {
       assert.equal(status, 500);
       assert.equal(json.error.name, 'E_FAIL');
       assert.doesNotMatch(json.error.message, /secret/);
+    } finally {
+      restore();
+    }
+  });
+
+  it("counts the calls in flight and answered (what bitsd's warm-up waits on); an event stream is no call", async () => {
+    const { activity } = served.server;
+    let release = (): void => {};
+    const restore = manager.replace(
+      'getTimes',
+      () =>
+        new Promise((_resolve, reject) => {
+          release = () => reject(new BitsError('BG_E_NOT_FOUND', 'no such job'));
+        }),
+    );
+    try {
+      const before = activity.answered();
+      const held = call('GET', '/v1/jobs/00000000-0000-4000-8000-000000000000/times');
+      await until(() => activity.inFlight() === 1, 'the call in flight');
+      assert.equal(activity.answered(), before);
+      release();
+      assert.equal((await held).status, 404);
+      assert.equal(activity.inFlight(), 0);
+      assert.equal(activity.answered(), before + 1);
+      const stream = await agent.request({ origin: 'http://bitsd', path: '/v1/events', method: 'GET' });
+      try {
+        assert.equal(stream.statusCode, 200);
+        assert.equal(activity.inFlight(), 0, 'an open event stream');
+        assert.equal(activity.answered(), before + 1);
+      } finally {
+        stream.body.destroy();
+      }
     } finally {
       restore();
     }
