@@ -14,6 +14,7 @@ import type { CreateJobInput, JobStore, TransitionInput } from '../store/job-sto
 import type { EventHub } from './event-hub.ts';
 import type { StepTimer } from './metrics/service-metrics.ts';
 import type { NotifyCommandRunner } from './notify-cmdline.ts';
+import { SavedTimers } from './saved-timers.ts';
 import { isConditionWait } from './wait-conditions.ts';
 import type { Webhooks } from './webhooks/webhooks.ts';
 
@@ -86,6 +87,8 @@ export class JobTransitions {
   readonly #p: TransitionParts;
   /** Changes committed whose effects (scheduler, events, notify) have not run yet. */
   readonly #applying = new Set<Promise<unknown>>();
+  /** The timers last written per job: a change writes them only once they moved (saved-timers.ts). */
+  readonly #saved = new SavedTimers();
 
   constructor(parts: TransitionParts) {
     this.#p = parts;
@@ -117,11 +120,13 @@ export class JobTransitions {
     const { store, scheduler, clock } = this.#p;
     const retryDelayMs = options.retryDelayMs === undefined ? job.minimumRetryDelay * 1000 : options.retryDelayMs;
     const target = transition(job.state, event, job.type);
-    // An illegal event gets no timers; the store refuses it with the BITS error.
-    const timers =
+    // An illegal event gets no timers; the store refuses it with the BITS error. Timers that
+    // barely moved since they were last written are not written again (saved-timers.ts).
+    const entering =
       target.ok && !isFinalState(target.to)
         ? scheduler.timersOnEntering(job.id, phaseOf(target.to), retryDelayMs)
         : undefined;
+    const timers = entering === undefined ? undefined : this.#saved.due(job.id, entering);
     const { webhooks } = this.#p;
     let fired = 0;
     const started = clock.monotonicMs();
@@ -141,6 +146,8 @@ export class JobTransitions {
             },
           }),
     });
+    if (isFinalState(next.state)) this.#saved.forget(job.id);
+    else if (timers !== undefined) this.#saved.stored(job.id, timers);
     return this.#afterCommit(async () => {
       await store.durable(options.background === true ? { background: true } : {});
       this.#p.observe?.('commit', (clock.monotonicMs() - started) / 1000);
@@ -156,7 +163,10 @@ export class JobTransitions {
 
   /** CreateJob: the row and its first timers in one commit; `job:created` once it is durable. */
   async create(input: Omit<CreateJobInput, 'timers'>): Promise<Job> {
-    const job = this.#p.store.createJob({ ...input, timers: FRESH_TIMERS });
+    // All defaults: no timers row at all (a job without one is restored with exactly these).
+    const timers = this.#saved.initial(FRESH_TIMERS);
+    const job = this.#p.store.createJob({ ...input, ...(timers === undefined ? {} : { timers }) });
+    this.#saved.stored(job.id, timers);
     return this.#tookUp(job, () => this.#p.scheduler.idle(job.id), { type: 'job:created', jobId: job.id });
   }
 
@@ -191,6 +201,7 @@ export class JobTransitions {
     const taken: Array<Promise<unknown>> = [];
     for (const job of store.listJobs()) {
       const timers = store.getTimers(job.id);
+      this.#saved.stored(job.id, timers);
       this.track(job);
       if (timers !== undefined) scheduler.restore(job.id, timers);
       if (isActiveState(job.state)) {
@@ -210,6 +221,20 @@ export class JobTransitions {
     await Promise.all(taken);
     // Deliveries a previous run left in the outbox (due now, or at their back-off time).
     this.#p.webhooks?.kick();
+  }
+
+  /**
+   * Shutdown: each queued job's timers as the scheduler has them now, written where they moved
+   * (saved-timers.ts) — one commit per job written, none for a job whose timers stood still.
+   */
+  saveTimers(jobs: readonly Job[]): void {
+    const { store, scheduler } = this.#p;
+    for (const job of jobs) {
+      const timers = this.#saved.due(job.id, scheduler.timers(job.id));
+      if (timers === undefined) continue;
+      store.saveTimers(job.id, timers);
+      this.#saved.stored(job.id, timers);
+    }
   }
 
   /** The scheduling properties of a job (priority, MaximumDownloadTime, NoProgressTimeout). */

@@ -511,7 +511,7 @@ export class InProcessManager implements BitsManager {
     await runs.stopAll();
     await this.#p.webhooks.close();
     await this.#p.io.close();
-    for (const job of store.listJobs()) store.saveTimers(job.id, scheduler.timers(job.id));
+    this.#p.transitions.saveTimers(store.listJobs());
     notify.stop();
     uploads.stop();
     bandwidth.stop();

@@ -318,6 +318,51 @@ function jobStoreBasicContract(factory: StoreFactory): void {
       assert.equal(store.getJob(id)?.customHeadersWriteOnly, true);
     });
 
+    test('changes that keep the state and the owner keep the job where state and owner find it; others move it', () => {
+      createJob(store, 1, 'alice');
+      createJob(store, 2, 'bob');
+      createJob(store, 3, 'alice');
+      const [one, two, three] = [jobId(1), jobId(2), jobId(3)];
+      // Same state, same owner: a setter, AddFile, a setter on a QUEUED job.
+      store.updateJob(one, 'setDescription', { description: 'kept in place' }, T0 + 10);
+      store.addFiles(one, [file(1)], caller('alice', T0 + 11));
+      store.addFiles(three, [file(3)], caller('alice', T0 + 12));
+      store.applyTransition(three, { expected: 'SUSPENDED', event: 'resume', now: T0 + 12 });
+      store.updateJob(three, 'setPriority', { priority: 'HIGH' }, T0 + 13);
+      assert.deepEqual(
+        store.listJobs().map((j) => j.id),
+        [one, two, three],
+      );
+      assert.deepEqual(
+        store.listJobs({ owner: 'alice' }).map((j) => [j.id, j.state]),
+        [
+          [one, 'SUSPENDED'],
+          [three, 'QUEUED'],
+        ],
+      );
+      const kept = store.getJob(one);
+      assert.equal(kept?.description, 'kept in place');
+      assert.equal(kept?.files.length, 1);
+      assert.equal(kept?.times.modificationTime, T0 + 11);
+      assert.equal(store.getJob(three)?.priority, 'HIGH');
+      // A new owner moves it to that owner; a final state takes it out of the queue.
+      store.updateJob(
+        three,
+        'takeOwnership',
+        { owner: 'bob', credentials: [], customHeaders: null, notifyCmdLine: null },
+        T0 + 14,
+      );
+      store.applyTransition(one, { expected: 'SUSPENDED', event: 'cancel', now: T0 + 15 });
+      assert.deepEqual(
+        store.listJobs({ owner: 'bob' }).map((j) => j.id),
+        [two, three],
+      );
+      assert.deepEqual(store.listJobs({ owner: 'alice' }), []);
+      assert.equal(store.getJob(one)?.state, 'CANCELLED');
+      assert.equal(store.getJob(three)?.owner, 'bob');
+      assert.equal(store.getJob(three)?.state, 'QUEUED');
+    });
+
     test('timers round-trip, are replaced by the next save, and go with their job', () => {
       createJob(store, 1);
       const id = jobId(1);

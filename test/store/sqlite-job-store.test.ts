@@ -472,6 +472,68 @@ describe('SqliteJobStore on disk', () => {
     }
   });
 
+  test('a change that keeps state and owner writes the job row in place: one WAL frame, no index page', () => {
+    const store = openSqliteJobStore(path);
+    const frames = (step: () => void): number => {
+      const before = statSync(`${path}-wal`).size;
+      step();
+      return (statSync(`${path}-wal`).size - before) / (4096 + 24);
+    };
+    try {
+      createJob(store, 1, 'alice');
+      createJob(store, 2, 'bob');
+      const id = jobId(1);
+      store.addFiles(id, [file(1)], caller('alice', T0 + 2));
+      // The row's table page only (jobs_by_state_owner and the id index are not touched).
+      assert.equal(
+        frames(() => store.updateJob(id, 'setDescription', { description: 'x' }, T0 + 3)),
+        1,
+      );
+      assert.equal(
+        frames(() => store.updateJob(id, 'setPriority', { priority: 'HIGH' }, T0 + 4)),
+        1,
+      );
+      // A state change moves its index entry: the table page and the index page.
+      assert.equal(
+        frames(() => store.applyTransition(id, { expected: 'SUSPENDED', event: 'resume', now: T0 + 5 })),
+        2,
+      );
+      assert.equal(
+        frames(() => store.updateJob(id, 'setPriority', { priority: 'LOW' }, T0 + 6)),
+        1,
+      );
+      store.updateJob(
+        jobId(2),
+        'takeOwnership',
+        { owner: 'carol', credentials: [], customHeaders: null, notifyCmdLine: null },
+        T0 + 7,
+      );
+      const db = new DatabaseSync(path);
+      try {
+        assert.equal((db.prepare('PRAGMA integrity_check').get() as { integrity_check: string }).integrity_check, 'ok');
+        const byIndex = db
+          .prepare('SELECT id, state, owner FROM jobs INDEXED BY jobs_by_state_owner WHERE state = ? AND owner = ?')
+          .all('QUEUED', 'alice') as Array<{ id: string }>;
+        assert.deepEqual(
+          byIndex.map((r) => r.id),
+          [id],
+        );
+        const carol = db
+          .prepare('SELECT id FROM jobs INDEXED BY jobs_by_state_owner WHERE state = ? AND owner = ?')
+          .all('SUSPENDED', 'carol') as Array<{ id: string }>;
+        assert.deepEqual(
+          carol.map((r) => r.id),
+          [jobId(2)],
+        );
+      } finally {
+        db.close();
+      }
+      assert.equal(store.getJob(id)?.priority, 'LOW');
+    } finally {
+      store.close();
+    }
+  });
+
   test('a job cancelled on the same connection frees its place in the kept quota counts', () => {
     const quotas = { ...DEFAULT_QUOTAS, maxJobsPerUser: 2, maxJobsPerMachine: 2 };
     const store = openSqliteJobStore(path, { quotas });

@@ -32,20 +32,46 @@ export function migrate(db: DatabaseSync, steps: readonly Migration[] = MIGRATIO
   if (from > latest) throw refuseNewer(from, latest);
   for (const step of steps) {
     if (step.version <= from) continue;
-    db.exec('BEGIN IMMEDIATE');
+    // PRAGMA foreign_keys is a no-op inside a transaction: off before BEGIN, back after the end.
+    const foreignKeys = step.rebuild === true ? foreignKeysOn(db) : false;
+    if (foreignKeys) db.exec('PRAGMA foreign_keys = OFF');
     try {
-      // Re-read under the write lock: another process may have migrated meanwhile.
-      const now = schemaVersion(db);
-      if (now > latest) throw refuseNewer(now, latest);
-      if (now < step.version) {
-        db.exec(step.sql);
-        db.exec(`PRAGMA user_version = ${step.version}`);
+      db.exec('BEGIN IMMEDIATE');
+      try {
+        // Re-read under the write lock: another process may have migrated meanwhile.
+        const now = schemaVersion(db);
+        if (now > latest) throw refuseNewer(now, latest);
+        if (now < step.version) {
+          db.exec(step.sql);
+          if (step.rebuild === true) checkForeignKeys(db, step);
+          db.exec(`PRAGMA user_version = ${step.version}`);
+        }
+        db.exec('COMMIT');
+      } catch (err) {
+        if (db.isTransaction) db.exec('ROLLBACK');
+        throw err;
       }
-      db.exec('COMMIT');
-    } catch (err) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw err;
+    } finally {
+      if (foreignKeys) db.exec('PRAGMA foreign_keys = ON');
     }
   }
   return { from, to: latest };
+}
+
+function foreignKeysOn(db: DatabaseSync): boolean {
+  const row = db.prepare('PRAGMA foreign_keys').get() as { foreign_keys: number } | undefined;
+  return row?.foreign_keys === 1;
+}
+
+/** A rebuild left every reference whole, or the step rolls back. */
+function checkForeignKeys(db: DatabaseSync, step: Migration): void {
+  const broken = db.prepare('PRAGMA foreign_key_check').all();
+  if (broken.length > 0) {
+    throw new BitsError(
+      'BG_E_DATABASE_CORRUPT',
+      `schema step ${step.version} (${step.description}) would leave ${broken.length} broken references; ` +
+        'the database was left at the previous version',
+      { context: 'GENERAL_QUEUE_MANAGER' },
+    );
+  }
 }

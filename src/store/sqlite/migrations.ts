@@ -7,7 +7,51 @@ export interface Migration {
   readonly version: number;
   readonly description: string;
   readonly sql: string;
+  /**
+   * A step that rebuilds a table others reference: foreign keys are off while it runs (set
+   * outside its transaction, where SQLite allows it, and put back after), so dropping the old
+   * table deletes nothing by cascade; `PRAGMA foreign_key_check` must find nothing before the
+   * step commits.
+   */
+  readonly rebuild?: boolean;
 }
+
+/** The jobs table's columns after step 9, in their order (step 10 copies them). */
+const JOBS_COLUMNS_V9 = [
+  'seq',
+  'id',
+  'type',
+  'display_name',
+  'description',
+  'owner',
+  'state',
+  'priority',
+  'minimum_retry_delay',
+  'no_progress_timeout',
+  'maximum_download_time',
+  'notify_flags',
+  'notify_cmd_line',
+  'proxy',
+  'security_flags',
+  'custom_headers',
+  'custom_headers_write_only',
+  'credentials',
+  'dynamic_content',
+  'high_performance',
+  'max_download_size',
+  'max_bandwidth',
+  'reply_file_name',
+  'error_count',
+  'error',
+  'creation_time',
+  'modification_time',
+  'transfer_completion_time',
+  'ever_resumed',
+  'file_mode',
+  'webhooks',
+  'max_connections',
+  'cost_flags',
+].join(', ');
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -154,6 +198,57 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER file_written_cleared AFTER UPDATE ON files BEGIN
         DELETE FROM file_written WHERE job_id = OLD.job_id AND idx = OLD.idx;
       END;
+    `,
+  },
+  {
+    version: 10,
+    description: 'jobs.seq without AUTOINCREMENT (no sqlite_sequence write per created job)',
+    // seq only orders the queue. Without AUTOINCREMENT a new row takes the largest seq + 1, so a
+    // new job still sorts after every job in the table (what the queue cache assumes); only a
+    // seq above every remaining row, freed by the purge, can be taken again. Every column, row,
+    // the index and the UNIQUE id come across; the tables referencing jobs (id) keep their rows
+    // (foreign keys off for the rebuild, checked before the commit). No trigger is on jobs.
+    rebuild: true,
+    sql: `
+      CREATE TABLE jobs_v10 (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        state TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        minimum_retry_delay INTEGER NOT NULL,
+        no_progress_timeout INTEGER NOT NULL,
+        maximum_download_time INTEGER NOT NULL,
+        notify_flags INTEGER NOT NULL,
+        notify_cmd_line TEXT,
+        proxy TEXT NOT NULL,
+        security_flags INTEGER NOT NULL,
+        custom_headers TEXT,
+        custom_headers_write_only INTEGER NOT NULL,
+        credentials TEXT NOT NULL,
+        dynamic_content INTEGER NOT NULL,
+        high_performance INTEGER NOT NULL,
+        max_download_size INTEGER,
+        max_bandwidth INTEGER NOT NULL,
+        reply_file_name TEXT,
+        error_count INTEGER NOT NULL,
+        error TEXT,
+        creation_time INTEGER NOT NULL,
+        modification_time INTEGER NOT NULL,
+        transfer_completion_time INTEGER,
+        ever_resumed INTEGER NOT NULL,
+        file_mode INTEGER,
+        webhooks TEXT NOT NULL DEFAULT '[]',
+        max_connections INTEGER NOT NULL DEFAULT 1,
+        cost_flags INTEGER
+      );
+      INSERT INTO jobs_v10 (${JOBS_COLUMNS_V9}) SELECT ${JOBS_COLUMNS_V9} FROM jobs ORDER BY seq;
+      DROP TABLE jobs;
+      ALTER TABLE jobs_v10 RENAME TO jobs;
+      CREATE INDEX jobs_by_state_owner ON jobs (state, owner);
     `,
   },
 ];

@@ -8,7 +8,6 @@ import {
   type Job,
   type JobFile,
   type JobMethod,
-  type JobState,
   type Quotas,
   type WebhookDelivery,
 } from '../../core/index.ts';
@@ -118,7 +117,7 @@ export class SqliteJobStore implements JobStore {
         const next = withoutUrlCredentials(job);
         if (next === job) continue;
         for (const file of next.files) this.#sql.updateFile.run(fileParams(job.id, file));
-        this.#saveJob(next, job.state);
+        this.#saveJob(next, job);
       }
     });
   }
@@ -195,7 +194,7 @@ export class SqliteJobStore implements JobStore {
         this.#sql.insertFile.run(params);
         stored.push(rowToFile(params));
       }
-      this.#written = this.#saveJob(next, job.state, stored);
+      this.#written = this.#saveJob(next, job, stored);
       return next;
     }, id);
   }
@@ -207,7 +206,7 @@ export class SqliteJobStore implements JobStore {
       const job = this.#mustLoad(id);
       const next = transitionJob(job, change, this.#transferStateFor(job));
       left = isFinalState(next.state) && !isFinalState(job.state);
-      this.#written = this.#saveJob(next, job.state, job.files);
+      this.#written = this.#saveJob(next, job, job.files);
       if (timers !== undefined) this.#saveTimers(id, timers);
       // The deliveries this change fires: in this commit, so they exist exactly when it does.
       for (const d of change.webhooks?.(next) ?? []) this.#outbox.insert.run(deliveryParams(d));
@@ -252,7 +251,7 @@ export class SqliteJobStore implements JobStore {
       const job = this.#mustLoad(id);
       const next = patchJob(job, method, patch, now, this.#transferStateFor(job));
       if (next.owner !== job.owner || isFinalState(next.state)) this.#counts.clear();
-      this.#written = this.#saveJob(next, job.state, job.files);
+      this.#written = this.#saveJob(next, job, job.files);
       return next;
     }, id);
   }
@@ -263,7 +262,7 @@ export class SqliteJobStore implements JobStore {
       const next = patchFile(job, fileIndex, patch, now);
       this.#sql.updateFile.run(fileParams(id, next.files[fileIndex] as JobFile));
       // A remote name's userinfo moved into the job's credentials: the job row changes too.
-      if (next.credentials !== job.credentials) this.#saveJob(next, job.state);
+      if (next.credentials !== job.credentials) this.#saveJob(next, job);
       else this.#sql.touchJob.run(now, id);
     }, id);
   }
@@ -276,7 +275,7 @@ export class SqliteJobStore implements JobStore {
       );
       const job = patchFiles(before, changes, now);
       for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile));
-      if (job.credentials !== before.credentials) this.#saveJob(job, before.state);
+      if (job.credentials !== before.credentials) this.#saveJob(job, before);
       else this.#sql.touchJob.run(now, id);
     }, id);
   }
@@ -452,12 +451,17 @@ export class SqliteJobStore implements JobStore {
   }
 
   /**
-   * Write the whole job row, only if it is still in the state the change was computed from.
+   * Write the job row, only if it is still in the state the change was computed from (`before`'s).
+   * A change that keeps the state and the owner writes every column but those (and the id) in
+   * place: no index entry moves, so the commit carries the table's page and no index page.
    * Returns the record as a read would now return it, given the job's stored `files`.
    */
-  #saveJob(job: Job, expected: JobState, files?: readonly JobFile[]): Job | null {
+  #saveJob(job: Job, before: Job, files?: readonly JobFile[]): Job | null {
+    const expected = before.state;
     const params = jobParams(job);
-    const { changes } = this.#sql.updateJobIfState.run({ ...params, expected_state: expected });
+    const inPlace = job.state === expected && job.owner === before.owner && job.id === before.id;
+    const statement = inPlace ? this.#sql.updateJobInPlace : this.#sql.updateJobIfState;
+    const { changes } = statement.run({ ...params, expected_state: expected });
     if (Number(changes) !== 1) {
       throw new BitsError('BG_E_INVALID_STATE', `job ${job.id} left state ${expected} during the update`);
     }

@@ -10,6 +10,13 @@ const insertText = (table: string, columns: readonly string[]): string =>
 const updateText = (table: string, columns: readonly string[], key: string): string =>
   `UPDATE ${table} SET ${columns.map((c) => `${c} = :${c}`).join(', ')} WHERE ${key}`;
 
+/** A statement that takes a whole row's parameters and uses some (the in-place update). */
+function prepareLenient(db: DatabaseSync, sql: string): StatementSync {
+  const statement = db.prepare(sql);
+  statement.setAllowUnknownNamedParameters(true);
+  return statement;
+}
+
 /** Every statement the store runs, prepared once when the store opens. */
 export interface Statements {
   readonly begin: StatementSync;
@@ -30,6 +37,11 @@ export interface Statements {
   readonly insertJob: StatementSync;
   /** Full-row update, compare-and-set on the state the change was computed from. */
   readonly updateJobIfState: StatementSync;
+  /**
+   * The same for a change that keeps the state and the owner: every column but the indexed ones
+   * (id, state, owner), so SQLite writes the table's page and no index page.
+   */
+  readonly updateJobInPlace: StatementSync;
   readonly insertFile: StatementSync;
   readonly updateFile: StatementSync;
   readonly updateCheckpoint: StatementSync;
@@ -50,6 +62,8 @@ export interface Statements {
 /** Prepare every statement on `db` (migrated already: the tables must exist). */
 export function prepareStatements(db: DatabaseSync): Statements {
   const jobUpdateColumns = JOB_COLUMNS.filter((c) => c !== 'id');
+  // jobs_by_state_owner and the UNIQUE id: an UPDATE naming none of these columns leaves both alone.
+  const jobInPlaceColumns = JOB_COLUMNS.filter((c) => c !== 'id' && c !== 'state' && c !== 'owner');
   const fileUpdateColumns = FILE_COLUMNS.filter((c) => c !== 'job_id' && c !== 'idx');
   return {
     begin: db.prepare('BEGIN IMMEDIATE'),
@@ -73,6 +87,7 @@ export function prepareStatements(db: DatabaseSync): Statements {
     countOwnerQueue: db.prepare(`SELECT count(*) AS n FROM jobs WHERE state NOT IN ${FINAL} AND owner = ?`),
     insertJob: db.prepare(insertText('jobs', JOB_COLUMNS)),
     updateJobIfState: db.prepare(updateText('jobs', jobUpdateColumns, 'id = :id AND state = :expected_state')),
+    updateJobInPlace: prepareLenient(db, updateText('jobs', jobInPlaceColumns, 'id = :id AND state = :expected_state')),
     insertFile: db.prepare(insertText('files', FILE_COLUMNS)),
     updateFile: db.prepare(updateText('files', fileUpdateColumns, 'job_id = :job_id AND idx = :idx')),
     updateCheckpoint: db.prepare('UPDATE files SET bytes_transferred = ? WHERE job_id = ? AND idx = ?'),
