@@ -20,6 +20,11 @@ export interface ListedViewsParts {
   readonly queue: () => readonly Job[];
   /** Whether the job's view is a function of its record alone (no run, no yielding, no upload-reply). */
   readonly atRest: (job: Job) => boolean;
+  /**
+   * Whether the job is running: its view would not be kept (it is not at rest), and it changes on;
+   * the warm pass leaves it out without reading the queue (its state event once it stops marks it).
+   */
+  readonly busy: (jobId: string) => boolean;
   /** The job as callers see it now. */
   readonly build: (job: Job) => JobInfo;
 }
@@ -31,7 +36,8 @@ export interface ListedViewsParts {
  * itself, the first list after 10,000 jobs were queued spent 0.3–0.7 s building views and text
  * (S8's list p99). So a job that changed gets its view and its text made in the background,
  * WARM_DELAY_MS later, a chunk per turn: a list then finds them made. A job that changes again
- * or leaves the queue within that delay (S8's create…cancel cycles) costs nothing. Then the
+ * or leaves the queue within that delay (S8's create…cancel cycles), or is running then, costs
+ * nothing. Then the
  * list's blocks are joined (at most once a second): making them inside the list cost it a major
  * GC. The passes only fill caches: a list never waits for them, and shows what it would anyway.
  */
@@ -134,8 +140,12 @@ export class ListedViews {
   #warm(): void {
     this.#timer = null;
     if (this.#closed || this.#touched.size === 0) return;
-    const ids = new Set(this.#touched);
+    // A running job's view is made anew for each list: nothing to warm, and no queue to read for
+    // it (a job of 1,000 small files marks itself at each file: a queue read every 50 ms).
+    const ids = new Set<string>();
+    for (const id of this.#touched) if (!this.#parts.busy(id)) ids.add(id);
     this.#touched.clear();
+    if (ids.size === 0) return;
     let queue: readonly Job[];
     try {
       queue = this.#parts.queue();

@@ -231,6 +231,7 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     queue: () => store.listJobs(),
     atRest: (job) =>
       job.type !== 'UPLOAD_REPLY' && runs.live(job.id) === undefined && bandwidth.yieldStatus(job.id) === null,
+    busy: (jobId) => runs.live(jobId) !== undefined,
     build: (job) =>
       toJobInfo(
         withLiveProgress(job, runs.live(job.id)),

@@ -12,9 +12,10 @@ import { currentTurn, shareEnded, shareStarted, sharing, TURN_QUOTA } from './tu
  *
  * The head is parsed strictly (response-head.ts); anything unusual (1xx, Transfer-Encoding, a
  * body delimited by the close) makes the caller send the request again through undici, and that
- * origin then goes to undici from the start. Idle connections could be kept per origin
- * (MAX_IDLE_PER_ORIGIN, 0 for now); a request on a kept connection that the server closed
- * before answering would be sent once more on a new one.
+ * origin then goes to undici from the start. Idle connections are kept per origin
+ * (MAX_IDLE_PER_ORIGIN); a request on a kept connection that the server closed before any byte
+ * of the answer (EOF, ECONNRESET, EPIPE) is sent once more on a new one. Any other failure of a
+ * kept connection fails the request, as undici does: the server may have read the request.
  */
 
 /** Head reads, and body reads when the reader offers no target (or a small one). */
@@ -26,13 +27,14 @@ const MIN_TARGET_BYTES = 16 * 1024;
 const DEFAULT_IDLE_MS = 4000;
 const MAX_IDLE_MS = 60_000;
 /**
- * Kept connections per origin: none for now. With reuse, test/service/manager-download.test.ts
- * '§18.8 503' failed when run beside other test files (load): the origin read the request on a
- * kept connection (its hit counted) and the connection closed before the 503 reached us; the
- * retry then got the next answer (200). Not understood yet; undici's reuse does not show it.
- * Until it is, each plain request has its own connection (a connect per file: ~0.1 ms here).
+ * Kept connections per origin (a connect per small file cost more than its GET). Reuse once
+ * failed test/service/manager-download.test.ts '§18.8 503' under load: any error on a kept
+ * connection before its answer (a local read error such as ENOBUFS included) was taken for the
+ * server closing it, and the GET was sent again — the origin counted a hit whose answer (the
+ * 503) was lost. Only the server's close (EOF, ECONNRESET, EPIPE) before any answer byte counts
+ * as stale now (Connection.#closedByServer); any other error fails the request.
  */
-const MAX_IDLE_PER_ORIGIN = 0;
+const MAX_IDLE_PER_ORIGIN = 8;
 /** Origins remembered as needing undici (they answered with something this reader leaves to it). */
 const MAX_UNDICI_ORIGINS = 256;
 
@@ -142,6 +144,7 @@ function takeIdle(key: string): Connection | null {
     const c = list.pop() as Connection;
     if (list.length === 0) idle.delete(key);
     if (c.reusable()) return c;
+    c.close();
   }
   return null;
 }
@@ -150,7 +153,7 @@ function socketError(message: string): Error {
   return Object.assign(new Error(message), { code: 'UND_ERR_SOCKET' });
 }
 
-/** A kept connection that closed before any byte of the answer. */
+/** A kept connection that the server closed before any byte of the answer. */
 const STALE = new Error('the kept connection was closed');
 
 type Phase = 'head' | 'body' | 'idle' | 'closed';
@@ -171,6 +174,8 @@ class Connection {
   #connectTimer: NodeJS.Timeout | null = null;
   /** The fair-share choice of the exchange being sent. */
   #fairShareNext = true;
+  /** The server closed the connection (EOF, ECONNRESET, EPIPE), not a local failure. */
+  #closedByServer = false;
 
   constructor(key: string, url: URL, connectTimeoutMs: number) {
     this.#key = key;
@@ -187,8 +192,14 @@ class Connection {
     }, connectTimeoutMs);
     this.#connectTimer.unref();
     this.#socket.once('connect', () => this.#clearConnectTimer());
-    this.#socket.on('error', (err) => this.#closed(err));
-    this.#socket.on('end', () => this.#closed(null));
+    this.#socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNRESET' || err.code === 'EPIPE') this.#closedByServer = true;
+      this.#closed(err);
+    });
+    this.#socket.on('end', () => {
+      this.#closedByServer = true;
+      this.#closed(null);
+    });
     this.#socket.on('close', () => this.#closed(null));
   }
 
@@ -259,10 +270,20 @@ class Connection {
   }
 
   close(): void {
+    if (this.#phase === 'idle') this.#dropIdle();
     this.#phase = 'closed';
     if (this.#idleTimer !== null) clearTimeout(this.#idleTimer);
     this.#idleTimer = null;
     this.#socket.destroy();
+  }
+
+  /** Out of the idle list (it closed, or timed out, while idle). */
+  #dropIdle(): void {
+    const list = idle.get(this.#key);
+    const at = list?.indexOf(this) ?? -1;
+    if (list === undefined || at < 0) return;
+    list.splice(at, 1);
+    if (list.length === 0) idle.delete(this.#key);
   }
 
   /** Stop reading until `resume` (the reader is busy, or yields the turn). */
@@ -322,17 +343,16 @@ class Connection {
   #closed(err: Error | null): void {
     this.#clearConnectTimer();
     const phase = this.#phase;
-    this.#phase = 'closed';
     if (phase === 'idle') {
-      const list = idle.get(this.#key);
-      const at = list?.indexOf(this) ?? -1;
-      if (list !== undefined && at >= 0) list.splice(at, 1);
       this.close();
       return;
     }
+    this.#phase = 'closed';
     if (phase === 'head') {
-      const kept = this.#served > 0 && this.#headFill === 0;
-      this.#fail(kept ? STALE : (err ?? socketError('other side closed')));
+      // Stale only when the server closed a kept connection before any byte of the answer;
+      // a local error (ENOBUFS, a timeout…) may come after the server read the request.
+      const stale = this.#served > 0 && this.#headFill === 0 && this.#closedByServer;
+      this.#fail(stale ? STALE : (err ?? socketError('other side closed')));
       return;
     }
     if (phase === 'body') this.#fail(err ?? socketError('other side closed'));

@@ -27,10 +27,16 @@ export interface OriginServer {
   route(path: string, handler: Handler): void;
   /** Requests seen for one path. */
   hits(path: string): RecordedRequest[];
+  /** TCP connections accepted so far. */
+  connections(): number;
   close(): Promise<void>;
 }
 
-export async function startOrigin(tls?: { key: string; cert: string }): Promise<OriginServer> {
+/** `keepAliveMs`: the server's keep-alive timeout (1 s by default: too short for a client to keep the connection). */
+export async function startOrigin(
+  tls?: { key: string; cert: string },
+  options: { readonly keepAliveMs?: number } = {},
+): Promise<OriginServer> {
   const routes = new Map<string, Handler>();
   const counts = new Map<string, number>();
   const requests: RecordedRequest[] = [];
@@ -51,7 +57,9 @@ export async function startOrigin(tls?: { key: string; cert: string }): Promise<
     }
   };
   const server: Server = tls === undefined ? createHttp(handle) : createHttps({ ...tls }, handle);
-  server.keepAliveTimeout = 1000;
+  server.keepAliveTimeout = options.keepAliveMs ?? 1000;
+  let connections = 0;
+  server.on(tls === undefined ? 'connection' : 'secureConnection', () => connections++);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -65,6 +73,7 @@ export async function startOrigin(tls?: { key: string; cert: string }): Promise<
       routes.set(path, handler);
     },
     hits: (path) => requests.filter((r) => r.path === path),
+    connections: () => connections,
     close: async () => {
       server.closeAllConnections();
       server.close();

@@ -16,6 +16,7 @@ function setup(queue: Job[], live = new Set<string>()) {
     clock,
     queue: () => queue,
     atRest: (job) => !live.has(job.id),
+    busy: (id) => live.has(id),
     build: (job) => {
       built.push(job.id);
       return { id: job.id, state: job.state, files: [] } as unknown as JobInfo;
@@ -75,6 +76,7 @@ test('the list blocks are made at most once a second while jobs keep changing, a
       return jobs;
     },
     atRest: () => true,
+    busy: () => false,
     build: (job) => ({ id: job.id }) as unknown as JobInfo,
   });
   views.touched('a');
@@ -152,4 +154,52 @@ test('a list of the same frozen items is sent from the same chunks; any other li
   (live[199] as { id: string }).id = 'moved';
   assert.notEqual(jsonListChunks('jobs', live), once, 'a list with a live item is not kept');
   assert.equal(Buffer.concat(jsonListChunks('jobs', live)).toString(), JSON.stringify({ jobs: live }));
+});
+
+test('a running job is left out of the warm pass: no queue read, no view, until it stops and changes', async () => {
+  const a = record('a');
+  const b = record('b');
+  const running = new Set(['a']);
+  const clock = new TestClock();
+  let queueReads = 0;
+  const built: string[] = [];
+  const views = new ListedViews({
+    clock,
+    queue: () => {
+      queueReads++;
+      return [a, b];
+    },
+    atRest: (job) => !running.has(job.id),
+    busy: (id) => running.has(id),
+    build: (job) => {
+      built.push(job.id);
+      return { id: job.id } as unknown as JobInfo;
+    },
+  });
+  // A job of many small files marks itself at each file.
+  for (let i = 0; i < 10; i++) {
+    views.touched('a');
+    clock.advance(WARM_DELAY_MS);
+  }
+  assert.equal(queueReads, 0, 'no pass read the queue for the running job');
+  assert.equal(built.length, 0, 'no view made');
+  // Beside a job at rest that changed: that one is warmed (the list's blocks then made, which
+  // list the running job too, made anew as a list would).
+  views.touched('a');
+  views.touched('b');
+  clock.advance(WARM_DELAY_MS);
+  await until(() => built.includes('b'));
+  assert.equal(built[0], 'b', 'the pass made b first, not a');
+  assert.ok(queueReads >= 1);
+  // It stopped: its state event marks it, and the pass makes its view, kept from then on.
+  running.delete('a');
+  const madeBefore = built.length;
+  views.touched('a');
+  clock.advance(WARM_DELAY_MS);
+  await until(() => built.length > madeBefore);
+  assert.equal(built.at(-1), 'a');
+  const made = built.length;
+  views.view(a);
+  assert.equal(built.length, made, 'the view made by the pass is kept');
+  views.close();
 });
