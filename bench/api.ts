@@ -37,6 +37,8 @@ export interface ApiBenchOptions {
   readonly startRepeats?: number;
   /** Pin the daemon and the CLI to this CPU (taskset -c). */
   readonly cpu?: string;
+  /** OPENBITS_RUN_FROM for bitsd and the CLI: 'dist' runs them as installed (bundles); default inherited. */
+  readonly runFrom?: 'src' | 'dist';
   readonly log?: (line: string) => void;
 }
 
@@ -87,9 +89,13 @@ function rssMiB(pid: number): number {
 }
 
 /** Spawn bitsd, then ask GET /v1/jobs until it answers: the daemon and ms from spawn to that answer. */
-async function startBitsdTimed(home: string, cpu: string | undefined): Promise<{ daemon: ChildProcess; ms: number }> {
+async function startBitsdTimed(
+  home: string,
+  cpu: string | undefined,
+  runFrom: ApiBenchOptions['runFrom'],
+): Promise<{ daemon: ChildProcess; ms: number }> {
   const started = performance.now();
-  const daemon = await startBitsd(home, cpu);
+  const daemon = await startBitsd(home, cpu, runFrom);
   const client = connect({ socketPath: join(home, 'bitsd.sock'), autoStart: false, timeoutMs: 120_000 });
   try {
     await client.enumJobs();
@@ -99,15 +105,24 @@ async function startBitsdTimed(home: string, cpu: string | undefined): Promise<{
   }
 }
 
+/** OPENBITS_RUN_FROM when the caller chose where bitsd and the CLI run from. */
+function runFromEnv(runFrom: ApiBenchOptions['runFrom']): NodeJS.ProcessEnv {
+  return runFrom === undefined ? {} : { OPENBITS_RUN_FROM: runFrom };
+}
+
 async function stopBitsd(daemon: ChildProcess): Promise<void> {
   daemon.kill('SIGTERM');
   await once(daemon, 'exit');
 }
 
-async function startBitsd(home: string, cpu: string | undefined): Promise<ChildProcess> {
+async function startBitsd(
+  home: string,
+  cpu: string | undefined,
+  runFrom: ApiBenchOptions['runFrom'],
+): Promise<ChildProcess> {
   const [cmd, args] = pinned(cpu, [process.execPath, BITSD]);
   const child = spawn(cmd, args, {
-    env: { ...process.env, OPENBITS_HOME: home, OPENBITS_LOG_LEVEL: 'info' },
+    env: { ...process.env, ...runFromEnv(runFrom), OPENBITS_HOME: home, OPENBITS_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
@@ -198,8 +213,8 @@ export async function measureApi(options: ApiBenchOptions): Promise<ApiBenchResu
   const quotas = { maxJobsPerUser: options.listJobs * 2 + 100, maxJobsPerMachine: options.listJobs * 2 + 100 };
   writeFileSync(join(home, 'config.json'), JSON.stringify({ quotas }));
   // The first start in a fresh home fills the compile cache; time the second, as any later start.
-  await stopBitsd((await startBitsdTimed(home, options.cpu)).daemon);
-  const { daemon, ms: daemonFirstReplyMs } = await startBitsdTimed(home, options.cpu);
+  await stopBitsd((await startBitsdTimed(home, options.cpu, options.runFrom)).daemon);
+  const { daemon, ms: daemonFirstReplyMs } = await startBitsdTimed(home, options.cpu, options.runFrom);
   const pid = daemon.pid as number;
   const client = connect({ socketPath: join(home, 'bitsd.sock'), autoStart: false, timeoutMs: 120_000 });
   const hole = await blackHole();
@@ -207,7 +222,7 @@ export async function measureApi(options: ApiBenchOptions): Promise<ApiBenchResu
     for (let i = 0; i < 50; i++) await client.enumJobs(); // warm the JIT and the connection
     const rssIdleMiB = rssMiB(pid);
 
-    const env = { ...process.env, OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1' };
+    const env = { ...process.env, ...runFromEnv(options.runFrom), OPENBITS_HOME: home, OPENBITS_NO_AUTOSTART: '1' };
     const startRepeats = options.startRepeats ?? 10;
     log(`cold starts ×${startRepeats}`);
     const nodeStartMs = await medianRun(startRepeats, [process.execPath, '-e', '0'], env, options.cpu);

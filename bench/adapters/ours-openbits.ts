@@ -321,7 +321,12 @@ export function createOpenbitsAdapter(options: { readonly home?: string } = {}):
     },
 
     async api(options) {
-      const r = await measureApi({ cycles: options.cycles, listJobs: options.listJobs, cpu: options.cpu });
+      const r = await measureApi({
+        cycles: options.cycles,
+        listJobs: options.listJobs,
+        cpu: options.cpu,
+        runFrom: CLI_FROM,
+      });
       return {
         cyclesPerSecond: r.cyclesPerSecond,
         cycleCpuMs: r.cycleCpuMs,
