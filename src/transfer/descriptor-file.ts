@@ -1,4 +1,4 @@
-import { close, closeSync, fdatasync, ftruncate, open, openSync, write, writeSync } from 'node:fs';
+import { close, closeSync, fdatasync, ftruncate, open, openSync, write } from 'node:fs';
 import { promisify } from 'node:util';
 
 /**
@@ -23,20 +23,12 @@ const openOnPool = promisify(
 );
 
 /**
- * The largest write made on the event loop (local file systems only): a write into the page cache
- * of 64 KiB costs less than the thread-pool round trip around it (a small file is one such write).
- */
-export const SMALL_WRITE_BYTES = 128 * 1024;
-
-/**
  * A temp file over a bare descriptor, opened and closed on the event loop when its folder is on a
  * local file system (metadata-calls.ts), where neither waits on the disk: a `FileHandle` sends both
  * to the thread pool, and on a loaded core each trip costs ~50 µs of CPU (futex wake-ups, the
  * completion's eventfd) — a tenth of a small file's cost. The create's own kernel work (inode
- * allocation) is the same on either thread, and the file's request waits for it anyway. A write of
- * at most SMALL_WRITE_BYTES goes on the loop there too (into the page cache; the caller still
- * awaits it, so the order of writes, fdatasync and records is the same); bigger writes, fdatasync
- * and truncate, which can wait on the disk, go to the pool. Closed at most once.
+ * allocation) is the same on either thread, and the file's request waits for it anyway. Writes,
+ * fdatasync and truncate, which can wait on the disk, always go to the pool. Closed at most once.
  */
 export class DescriptorFile implements DataFile {
   readonly fd: number;
@@ -56,9 +48,6 @@ export class DescriptorFile implements DataFile {
 
   async write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
     this.#check();
-    if (this.#onLoop && length <= SMALL_WRITE_BYTES) {
-      return { bytesWritten: writeSync(this.fd, buffer, offset, length, position) };
-    }
     return await writeOnPool(this.fd, buffer, offset, length, position);
   }
 

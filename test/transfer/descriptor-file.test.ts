@@ -3,7 +3,7 @@ import { constants, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DescriptorFile, SMALL_WRITE_BYTES } from '../../src/transfer/descriptor-file.ts';
+import { DescriptorFile } from '../../src/transfer/descriptor-file.ts';
 
 const CREATE = constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | constants.O_WRONLY;
 
@@ -34,22 +34,3 @@ for (const onLoop of [true, false]) {
     assert.equal(readFileSync(target, 'utf8'), 'keep');
   });
 }
-
-test('on the event loop, a write of at most SMALL_WRITE_BYTES is made before the call returns; a bigger one on the pool, whole', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'openbits-fd-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const path = join(dir, 'f');
-  const file = await DescriptorFile.open(path, CREATE, 0o600, true);
-  const small = Buffer.alloc(SMALL_WRITE_BYTES, 7);
-  const wrote = file.write(small, 0, small.length, 0);
-  // No thread-pool round trip: the bytes are in the file before the promise is awaited.
-  assert.equal(statSync(path).size, SMALL_WRITE_BYTES);
-  assert.equal((await wrote).bytesWritten, SMALL_WRITE_BYTES);
-  const big = Buffer.alloc(SMALL_WRITE_BYTES + 1, 9);
-  assert.equal((await file.write(big, 0, big.length, SMALL_WRITE_BYTES)).bytesWritten, big.length);
-  await file.datasync();
-  await file.close();
-  assert.ok(readFileSync(path).equals(Buffer.concat([small, big])), 'both writes whole, in place');
-  // A failed write on the loop is a rejection, as one from the pool.
-  await assert.rejects(file.write(Buffer.from('x'), 0, 1, 0), { code: 'EBADF' });
-});
