@@ -5,6 +5,8 @@ import type { Clock } from '../core/clock.ts';
 export const WARM_UP_TICK_MS = 20;
 /** With no call at all (a daemon started by systemd or the dashboard), it warms up after this. */
 export const WARM_UP_UNASKED_MS = 1_000;
+/** Calls that never leave a quiet tick (a script polling every few ms) do not hold it past this. */
+export const WARM_UP_LATEST_MS = 5_000;
 
 /** A step of the warm-up: one module graph, evaluated at once (the event loop waits for it). */
 export type WarmUpStep = () => Promise<unknown>;
@@ -16,7 +18,9 @@ export type WarmUpStep = () => Promise<unknown>;
  * first 128 MiB `bitsadmin /transfer` took 1.2 s against 0.5 s for the next). Evaluating a module
  * holds the event loop, so the warm-up waits for the calls that come first: it starts after the
  * first call is answered (or WARM_UP_UNASKED_MS with none), in steps, each one only when no call
- * is in flight and none was answered for WARM_UP_TICK_MS. Started at a fixed 20 ms after
+ * is in flight and none was answered for WARM_UP_TICK_MS (calls that never pause for that long
+ * hold it WARM_UP_LATEST_MS at most; calls the Hono app answers — the event stream, /metrics,
+ * the dashboard — are not counted). Started at a fixed 20 ms after
  * listening, it had held the first call of a CLI that started bitsd (its request came after
  * ~300 ms of polling) for the whole load: an on-demand `bitsadmin /list` took ~800 ms.
  * Per-user daemon only: in system mode, bytes move in the owners' worker processes.
@@ -33,15 +37,23 @@ export function warmUpTransfers(
   let loadingMs = 0;
   const tick = (): void => {
     const answered = activity.answered();
-    const quiet = activity.inFlight() === 0 && answered === seen;
-    const asked = answered > 0 || clock.monotonicMs() - started >= WARM_UP_UNASKED_MS;
+    const waited = clock.monotonicMs() - started;
+    const quiet = (activity.inFlight() === 0 && answered === seen) || waited >= WARM_UP_LATEST_MS;
+    const asked = answered > 0 || waited >= WARM_UP_UNASKED_MS;
     seen = answered;
     if (!quiet || !asked) {
       clock.setTimer(WARM_UP_TICK_MS, tick);
       return;
     }
     const stepStarted = clock.monotonicMs();
-    (steps[next] as WarmUpStep)().then(
+    let loading: Promise<unknown>;
+    try {
+      loading = (steps[next] as WarmUpStep)();
+    } catch (err) {
+      // Thrown at once: as a rejection, not an uncaught exception (bitsd exits on those).
+      loading = Promise.reject(err);
+    }
+    loading.then(
       () => {
         loadingMs += clock.monotonicMs() - stepStarted;
         next++;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WARM_UP_TICK_MS, WARM_UP_UNASKED_MS, warmUpTransfers } from '../../src/daemon/warm-up.ts';
+import { WARM_UP_LATEST_MS, WARM_UP_TICK_MS, WARM_UP_UNASKED_MS, warmUpTransfers } from '../../src/daemon/warm-up.ts';
 import { tempDir } from '../api/helpers.ts';
 import { TestClock } from '../helpers/test-clock.ts';
 import { until } from '../helpers/until.ts';
@@ -79,6 +79,37 @@ describe('bitsd warms up what a first download needs', () => {
     s.finish[0]?.();
     await settle();
     assert.deepEqual(logged, [0]);
+  });
+
+  it('calls that never leave a quiet tick hold it WARM_UP_LATEST_MS at most', async () => {
+    const clock = new TestClock();
+    const activity = calls();
+    const s = steps(1);
+    warmUpTransfers(clock, activity, () => {}, s.list);
+    // A call answered in every tick, from the start.
+    for (let t = 0; t < WARM_UP_LATEST_MS - WARM_UP_TICK_MS; t += WARM_UP_TICK_MS) {
+      activity.start();
+      activity.end();
+      clock.advance(WARM_UP_TICK_MS);
+    }
+    assert.deepEqual(s.started, [], 'never quiet before WARM_UP_LATEST_MS');
+    activity.start();
+    clock.advance(WARM_UP_TICK_MS);
+    assert.deepEqual(s.started, [0], 'a call in flight, but the limit is reached');
+  });
+
+  it('a step that throws at once is a failed step, not an uncaught exception', async () => {
+    const clock = new TestClock();
+    const logged: number[] = [];
+    warmUpTransfers(clock, calls(), (ms) => logged.push(ms), [
+      () => {
+        throw new Error('thrown synchronously');
+      },
+    ]);
+    clock.advance(WARM_UP_UNASKED_MS + WARM_UP_TICK_MS);
+    await settle();
+    assert.deepEqual(logged, []);
+    assert.equal(clock.pending, 0);
   });
 
   it('a failed step is left to the first download, which reports it: no log, no later step', async () => {

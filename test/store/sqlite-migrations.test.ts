@@ -183,6 +183,12 @@ test('a rebuild step runs with foreign keys off, puts them back, and rolls back 
   assert.equal(schemaVersion(db), 1);
   assert.deepEqual(db.prepare('SELECT count(*) AS n FROM c').get(), { __proto__: null, n: 1 });
   assert.deepEqual(db.prepare('PRAGMA foreign_keys').get(), { __proto__: null, foreign_keys: 1 });
+  // Inside a caller's transaction SQLite ignores foreign_keys = OFF: refused before anything runs.
+  db.exec('BEGIN');
+  assertBitsError(() => migrate(db, [...base, rebuild]), 'E_FAIL', /needs foreign keys off/);
+  db.exec('ROLLBACK');
+  assert.equal(schemaVersion(db), 1);
+  assert.deepEqual(db.prepare('SELECT count(*) AS n FROM c').get(), { __proto__: null, n: 1 });
   migrate(db, [...base, rebuild]);
   assert.equal(schemaVersion(db), 2);
   assert.deepEqual(

@@ -141,8 +141,13 @@ test('a kept connection that fails otherwise (a local read error) after sending:
     client = this;
     return write.apply(this, args);
   };
-  const second = getText(url);
-  await until(() => s.requests() === 2, 'the second request read by the origin');
+  let second: Promise<string>;
+  try {
+    second = getText(url);
+    await until(() => s.requests() === 2, 'the second request read by the origin');
+  } finally {
+    proto.write = write; // also when no write happened
+  }
   assert.ok(client !== null);
   (client as Socket).destroy(Object.assign(new Error('read ENOBUFS'), { code: 'ENOBUFS' }));
   await assert.rejects(second, (err: NodeJS.ErrnoException) => err.code === 'ENOBUFS');

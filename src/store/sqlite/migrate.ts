@@ -34,7 +34,18 @@ export function migrate(db: DatabaseSync, steps: readonly Migration[] = MIGRATIO
     if (step.version <= from) continue;
     // PRAGMA foreign_keys is a no-op inside a transaction: off before BEGIN, back after the end.
     const foreignKeys = step.rebuild === true ? foreignKeysOn(db) : false;
-    if (foreignKeys) db.exec('PRAGMA foreign_keys = OFF');
+    if (foreignKeys) {
+      db.exec('PRAGMA foreign_keys = OFF');
+      // Still on (the caller holds a transaction): dropping the rebuilt table would cascade, and
+      // the check below sees deleted rows as no broken reference. Refuse before anything runs.
+      if (foreignKeysOn(db)) {
+        throw new BitsError(
+          'E_FAIL',
+          `schema step ${step.version} (${step.description}) needs foreign keys off, which SQLite ignores inside a transaction`,
+          { context: 'GENERAL_QUEUE_MANAGER' },
+        );
+      }
+    }
     try {
       db.exec('BEGIN IMMEDIATE');
       try {
