@@ -6,7 +6,6 @@ import {
   type Job,
   type JobEvent,
   type JobState,
-  type JobTimers,
   transition,
 } from '../core/index.ts';
 import type { Scheduler, SchedulerPhase } from '../scheduler/scheduler.ts';
@@ -14,7 +13,7 @@ import type { CreateJobInput, JobStore, TransitionInput } from '../store/job-sto
 import type { EventHub } from './event-hub.ts';
 import type { StepTimer } from './metrics/service-metrics.ts';
 import type { NotifyCommandRunner } from './notify-cmdline.ts';
-import { SavedTimers } from './saved-timers.ts';
+import { DEFAULT_TIMERS, SavedTimers } from './saved-timers.ts';
 import { isConditionWait } from './wait-conditions.ts';
 import type { Webhooks } from './webhooks/webhooks.ts';
 
@@ -52,8 +51,6 @@ export interface TransitionParts {
 }
 
 /** A new job's timers: nothing elapsed, no retry, no open no-progress window. */
-const FRESH_TIMERS: JobTimers = { activeMs: 0, noProgressMs: null, retryRemainingMs: null, inactiveMs: 0 };
-
 function phaseOf(state: JobState): SchedulerPhase {
   switch (state) {
     case 'QUEUED':
@@ -164,7 +161,7 @@ export class JobTransitions {
   /** CreateJob: the row and its first timers in one commit; `job:created` once it is durable. */
   async create(input: Omit<CreateJobInput, 'timers'>): Promise<Job> {
     // All defaults: no timers row at all (a job without one is restored with exactly these).
-    const timers = this.#saved.initial(FRESH_TIMERS);
+    const timers = this.#saved.initial(DEFAULT_TIMERS);
     const job = this.#p.store.createJob({ ...input, ...(timers === undefined ? {} : { timers }) });
     this.#saved.stored(job.id, timers);
     return this.#tookUp(job, () => this.#p.scheduler.idle(job.id), { type: 'job:created', jobId: job.id });

@@ -459,7 +459,7 @@ export class SqliteJobStore implements JobStore {
   #saveJob(job: Job, before: Job, files?: readonly JobFile[]): Job | null {
     const expected = before.state;
     const params = jobParams(job);
-    const inPlace = job.state === expected && job.owner === before.owner && job.id === before.id;
+    const inPlace = job.state === expected && job.owner === before.owner;
     const statement = inPlace ? this.#sql.updateJobInPlace : this.#sql.updateJobIfState;
     const { changes } = statement.run({ ...params, expected_state: expected });
     if (Number(changes) !== 1) {
