@@ -1,6 +1,7 @@
 import { type Clock, type FileSegment, type Job, type JobFile, MAX_MIRRORS } from '../core/index.ts';
 import type { FileChange, FilePatch } from '../store/job-store.ts';
 import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/download-request.ts';
+import { followSignal } from '../transfer/follow-signal.ts';
 import { downloadFile, publishedMode, TransferError, unexpectedFailure } from '../transfer/index.ts';
 import { FileSyncRounds } from './file-sync-rounds.ts';
 
@@ -156,9 +157,8 @@ function startFile(
 ): FileRun {
   const stop = new AbortController();
   const body = Promise.withResolvers<void>();
-  // `stop` follows the run's signal through one listener, removed when the file ends: an
-  // AbortSignal.any per file costs a composite signal, weak references and their finalizers.
-  const unfollow = previous === null ? null : follow(ctx.signal, stop);
+  // `stop` follows the run's signal through one listener, removed when the file ends.
+  const unfollow = previous === null ? null : followSignal(ctx.signal, stop);
   const signal = previous === null ? ctx.signal : stop.signal;
   const handOver = async (sync: () => Promise<void>, queue: () => Promise<void>): Promise<void> => {
     const before = previous === null ? null : await previous.done;
@@ -178,14 +178,6 @@ function startFile(
     }),
   };
   return run;
-}
-
-/** Abort `child` when `parent` aborts (with its reason); returns how to stop following. */
-function follow(parent: AbortSignal, child: AbortController): () => void {
-  const abort = (): void => child.abort(parent.reason);
-  if (parent.aborted) abort();
-  else parent.addEventListener('abort', abort, { once: true });
-  return () => parent.removeEventListener('abort', abort);
 }
 
 async function runFile(
