@@ -19,14 +19,16 @@ import {
   type Stats,
   stat,
   statSync,
+  unlink,
+  unlinkSync,
 } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { type Clock, systemClock } from '../core/clock.ts';
 
 /**
- * The metadata system calls of AddFile's checks, temp-file creation and Complete (stat, open,
- * fstat, futimes, fchmod, rename, close), made either on the event loop or on libuv's thread pool.
+ * The metadata system calls of AddFile's checks, temp-file creation, Complete and Cancel's
+ * leftover sweep (stat, open, fstat, futimes, fchmod, rename, unlink, close), made either on the event loop or on libuv's thread pool.
  * On a local file system each is a few microseconds of kernel work that never waits on the disk,
  * where a trip to the pool costs more than the call (a Complete of 1,000 small files makes 8,000);
  * on a network or FUSE file system the same call can wait on a server — for ever on a hard-mounted
@@ -46,6 +48,7 @@ export interface MetadataCalls {
   futimes(fd: number, atime: Date, mtime: Date): Promise<void>;
   fchmod(fd: number, mode: number): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
   close(fd: number): Promise<void>;
 }
 
@@ -61,6 +64,7 @@ const ON_LOOP: MetadataCalls = {
   futimes: async (fd, atime, mtime) => futimesSync(fd, atime, mtime),
   fchmod: async (fd, mode) => fchmodSync(fd, mode),
   rename: async (from, to) => renameSync(from, to),
+  unlink: async (path) => unlinkSync(path),
   close: async (fd) => closeSync(fd),
 };
 
@@ -92,6 +96,7 @@ const ON_POOL: MetadataCalls = {
   futimes: promisify(futimes),
   fchmod: promisify(fchmod),
   rename: promisify(rename),
+  unlink: promisify(unlink),
   close: promisify(close),
 };
 

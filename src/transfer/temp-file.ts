@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { constants, lstat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type DataFile, DescriptorFile } from './descriptor-file.ts';
 import { metadataCallsFor } from './metadata-calls.ts';
@@ -131,9 +131,12 @@ async function createAt(path: string): Promise<OpenTempFile> {
  * ours, or what is there, could not be removed or even looked at (EACCES, EROFS, EIO).
  */
 export async function removeLeftover(path: string): Promise<'gone' | 'not-ours' | 'failed'> {
+  // On the loop for a local folder (a trip to the pool cost more than the lstat: every Cancel
+  // makes one), on the pool for a network one (metadata-calls.ts).
+  const calls = await metadataCallsFor(dirname(path));
   let st: Stats;
   try {
-    st = await lstat(path);
+    st = await calls.lstat(path);
   } catch (err) {
     // ENOTDIR: a folder on the way is a file now, so no file of ours can be there.
     const code = (err as NodeJS.ErrnoException).code;
@@ -142,7 +145,7 @@ export async function removeLeftover(path: string): Promise<'gone' | 'not-ours' 
   const uid = process.geteuid?.() ?? -1;
   if (!st.isFile() || st.nlink !== 1 || (uid >= 0 && st.uid !== uid)) return 'not-ours';
   try {
-    await unlink(path);
+    await calls.unlink(path);
     return 'gone';
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'failed';
