@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { constants } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -70,7 +70,8 @@ const lastTag = { jobId: '', tag: '' };
 /** The temp name a job's file gets first: the same on every run, so a leftover is recognisable. */
 export function derivedTempName(localName: string, owner: TempFileOwner): string {
   if (lastTag.jobId !== owner.jobId) {
-    lastTag.tag = createHash('sha256').update(owner.jobId).digest('hex').slice(0, 16);
+    // One-shot hash(): createHash's object costs more than hashing a job id (every Cancel asks).
+    lastTag.tag = hash('sha256', owner.jobId, 'hex').slice(0, 16);
     lastTag.jobId = owner.jobId;
   }
   return `${hiddenBase(localName)}.${lastTag.tag}-${owner.fileIndex}${TEMP_SUFFIX}`;

@@ -15,8 +15,10 @@ export interface SqliteJobStoreOptions {
    * No other connection writes the database while this store is open: bitsd, which holds the
    * instance lock (a second bitsd, even one taking over, opens the database only once the first
    * has exited). A read of a cached record then skips `PRAGMA data_version`, a read transaction
-   * with its own locks on the -shm file (~4 fcntl per getJob). Every write verb still asks
-   * inside its transaction, so a change is never computed from a record another writer replaced.
+   * with its own locks on the -shm file (~4 fcntl per getJob), and the WAL sync takes the log's
+   * size from its descriptor (no other connection can replace the file). Every write verb still
+   * asks inside its transaction, so a change is never computed from a record another writer
+   * replaced.
    */
   readonly soleWriter?: boolean;
 }
@@ -72,7 +74,7 @@ export function openSqliteJobStore(path: string, options: SqliteJobStoreOptions 
     db.exec('PRAGMA foreign_keys = ON');
     migrate(db);
     // The migration's writes (or a first read) made the WAL; sync it before anything relies on it.
-    const walSync = new WalSync(path);
+    const walSync = new WalSync(path, undefined, options.soleWriter === true);
     return new SqliteJobStore(db, {
       walSync,
       soleWriter: options.soleWriter === true,
