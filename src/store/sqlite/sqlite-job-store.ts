@@ -119,7 +119,7 @@ export class SqliteJobStore implements JobStore {
         const job = this.#mustLoad(row.job_id as string);
         const next = withoutUrlCredentials(job);
         if (next === job) continue;
-        for (const file of next.files) this.#sql.updateFile.run(fileParams(job.id, file));
+        for (const file of next.files) this.#sql.updateFile.run(fileParams(job.id, file), job.id, file.index);
         this.#saveJob(next, job);
       }
     });
@@ -264,7 +264,7 @@ export class SqliteJobStore implements JobStore {
     this.#write(() => {
       const job = this.#mustLoadWithFile(id, fileIndex);
       const next = patchFile(job, fileIndex, patch, now);
-      this.#sql.updateFile.run(fileParams(id, next.files[fileIndex] as JobFile));
+      this.#sql.updateFile.run(fileParams(id, next.files[fileIndex] as JobFile), id, fileIndex);
       // A remote name's userinfo moved into the job's credentials: the job row changes too.
       if (next.credentials !== job.credentials) this.#saveJob(next, job);
       else this.#sql.touchJob.run(now, id);
@@ -278,7 +278,7 @@ export class SqliteJobStore implements JobStore {
         changes.map((c) => c.index),
       );
       const job = patchFiles(before, changes, now);
-      for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile));
+      for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile), id, c.index);
       if (job.credentials !== before.credentials) this.#saveJob(job, before);
       else this.#sql.touchJob.run(now, id);
     }, id);
@@ -465,7 +465,7 @@ export class SqliteJobStore implements JobStore {
     const params = jobParams(job);
     const inPlace = job.state === expected && job.owner === before.owner;
     const statement = inPlace ? this.#sql.updateJobInPlace : this.#sql.updateJobIfState;
-    const { changes } = statement.run({ ...params, expected_state: expected });
+    const { changes } = statement.run(params, job.id, expected);
     if (Number(changes) !== 1) {
       throw new BitsError('BG_E_INVALID_STATE', `job ${job.id} left state ${expected} during the update`);
     }
