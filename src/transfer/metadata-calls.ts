@@ -38,6 +38,12 @@ export interface MetadataCalls {
   readonly onLoop: boolean;
   stat(path: string): Promise<Stats>;
   lstat(path: string): Promise<Stats>;
+  /**
+   * lstat, undefined when nothing is there (ENOENT) — without an exception: on the loop, the
+   * error Node builds for ENOENT (its stack captured) costs more than the call itself, and the
+   * checks that ask (AddFile's, Cancel's leftover sweep) mostly find nothing.
+   */
+  lstatIfAny(path: string): Promise<Stats | undefined>;
   /** lstat with 64-bit dev/ino; undefined when nothing is there. */
   lstatId(path: string): Promise<BigIntStats | undefined>;
   access(path: string, mode: number): Promise<void>;
@@ -56,6 +62,7 @@ const ON_LOOP: MetadataCalls = {
   onLoop: true,
   stat: async (path) => statSync(path),
   lstat: async (path) => lstatSync(path),
+  lstatIfAny: async (path) => lstatSync(path, { throwIfNoEntry: false }),
   lstatId: async (path) => lstatSync(path, { bigint: true, throwIfNoEntry: false }),
   access: async (path, mode) => accessSync(path, mode),
   open: async (path, flags) => openSync(path, flags),
@@ -76,11 +83,20 @@ const fstatBig = promisify((fd: number, done: (err: NodeJS.ErrnoException | null
 );
 
 const openOnPool = promisify(open);
+const lstatOnPool = promisify(lstat);
 
 const ON_POOL: MetadataCalls = {
   onLoop: false,
   stat: promisify(stat),
-  lstat: promisify(lstat),
+  lstat: lstatOnPool,
+  lstatIfAny: async (path) => {
+    try {
+      return await lstatOnPool(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  },
   lstatId: async (path) => {
     try {
       return await lstatBig(path);

@@ -135,14 +135,15 @@ export async function removeLeftover(path: string): Promise<'gone' | 'not-ours' 
   // On the loop for a local folder (a trip to the pool cost more than the lstat: every Cancel
   // makes one), on the pool for a network one (metadata-calls.ts).
   const calls = await metadataCallsFor(dirname(path));
-  let st: Stats;
+  let st: Stats | undefined;
   try {
-    st = await calls.lstat(path);
+    st = await calls.lstatIfAny(path);
   } catch (err) {
     // ENOTDIR: a folder on the way is a file now, so no file of ours can be there.
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' || code === 'ENOTDIR' ? 'gone' : 'failed';
   }
+  if (st === undefined) return 'gone';
   const uid = process.geteuid?.() ?? -1;
   if (!st.isFile() || st.nlink !== 1 || (uid >= 0 && st.uid !== uid)) return 'not-ours';
   try {
