@@ -1,10 +1,14 @@
 import type { Operation, PathParams } from './operation.ts';
 import { OPERATIONS } from './operations.ts';
 
-/** One operation route: its template split at `/`, `:name` segments being parameters. */
+/**
+ * One operation route: its template split at `/`; `params[i]` names segment i's parameter (a
+ * `:name` segment), or is null where the segment is literal text.
+ */
 interface Route {
   readonly op: Operation;
   readonly segments: readonly string[];
+  readonly params: readonly (string | null)[];
 }
 
 /** A request matched to its operation, with the path's parameters. */
@@ -20,7 +24,8 @@ export interface RouteMatch {
  * addFile and addFileWithRanges share POST …/files; the first one takes it, as when mounted.
  */
 export class RouteTable {
-  readonly #byMethod = new Map<string, Route[]>();
+  /** By method and segment count (`POST 5`), in table order. */
+  readonly #routes = new Map<string, Route[]>();
 
   constructor(operations: readonly Operation[] = Object.values(OPERATIONS) as Operation[]) {
     const seen = new Set<string>();
@@ -28,35 +33,40 @@ export class RouteTable {
       const key = `${op.method} ${op.path}`;
       if (seen.has(key)) continue;
       seen.add(key);
-      const routes = this.#byMethod.get(op.method) ?? [];
-      routes.push({ op, segments: op.path.split('/') });
-      this.#byMethod.set(op.method, routes);
+      const segments = op.path.split('/');
+      const params = segments.map((s) => (s.startsWith(':') ? s.slice(1) : null));
+      const shape = `${op.method} ${segments.length}`;
+      const routes = this.#routes.get(shape) ?? [];
+      routes.push({ op, segments, params });
+      this.#routes.set(shape, routes);
     }
   }
 
   match(method: string, path: string): RouteMatch | undefined {
-    const routes = this.#byMethod.get(method);
-    if (routes === undefined) return undefined;
     const parts = path.split('/');
+    const routes = this.#routes.get(`${method} ${parts.length}`);
+    if (routes === undefined) return undefined;
     for (const route of routes) {
-      const params = matchSegments(route.segments, parts);
-      if (params !== undefined) return { op: route.op, params };
+      if (fits(route, parts)) return { op: route.op, params: paramsOf(route, parts) };
     }
     return undefined;
   }
 }
 
-function matchSegments(template: readonly string[], parts: readonly string[]): PathParams | undefined {
-  if (template.length !== parts.length) return undefined;
-  let params: Record<string, string> | undefined;
-  for (let i = 0; i < template.length; i++) {
-    const want = template[i] as string;
+/** Every literal segment equal, every parameter non-empty (nothing allocated: most routes fail). */
+function fits(route: Route, parts: readonly string[]): boolean {
+  for (let i = 0; i < parts.length; i++) {
     const got = parts[i] as string;
-    if (want.startsWith(':')) {
-      if (got === '') return undefined;
-      params ??= {};
-      params[want.slice(1)] = got;
-    } else if (want !== got) return undefined;
+    if (route.params[i] === null ? route.segments[i] !== got : got === '') return false;
   }
-  return params ?? {};
+  return true;
+}
+
+function paramsOf(route: Route, parts: readonly string[]): PathParams {
+  const params: Record<string, string> = {};
+  for (let i = 0; i < parts.length; i++) {
+    const name = route.params[i];
+    if (name !== null && name !== undefined) params[name] = parts[i] as string;
+  }
+  return params;
 }

@@ -27,7 +27,12 @@ export interface DaemonOptions {
   readonly version: string;
   readonly clock: Clock;
   readonly logger: ApiLogger;
-  readonly createManager: (options: { home: string; policyFile: string }) => Promise<ServedManager>;
+  /** `soleWriter`: true, the instance lock being held (ManagerOptions.soleWriter). */
+  readonly createManager: (options: {
+    home: string;
+    policyFile: string;
+    soleWriter: boolean;
+  }) => Promise<ServedManager>;
   /** Stop a bitsd that already serves the socket and take over (systemd's `--replace`). */
   readonly replace?: boolean;
 }
@@ -107,7 +112,7 @@ async function serve(options: DaemonOptions, lock: InstanceLock): Promise<Runnin
       logger.info({ socket: paths.socketPath }, 'removed a stale socket');
     }
     writeHolderInfo(paths.stateDir, { pid: process.pid, socketPath: paths.socketPath });
-    manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath });
+    manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath, soleWriter: true });
     const startedAt = options.clock.wallMs();
     const served = manager;
     let web: WebListeners | undefined;

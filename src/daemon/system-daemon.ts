@@ -36,11 +36,13 @@ export interface SystemDaemonOptions {
   readonly sessions: SessionMode;
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** `io`: the workers that handle each owner's files and transfers as that owner. */
+  /** `soleWriter`: true, the instance lock being held (ManagerOptions.soleWriter). */
   readonly createManager: (options: {
     home: string;
     policyFile: string;
     io: OwnerIo;
     presence: OwnerPresence;
+    soleWriter: boolean;
   }) => Promise<SystemManager>;
 }
 
@@ -234,7 +236,13 @@ export async function startSystemDaemon(options: SystemDaemonOptions): Promise<R
       ...(sessionsDir === undefined || sessionsDir === '' ? {} : { logindDir: sessionsDir }),
     });
     logger.info({ sessions: presence.mode }, 'owner sessions watched');
-    manager = await options.createManager({ home: paths.stateDir, policyFile: paths.configPath, io, presence });
+    manager = await options.createManager({
+      home: paths.stateDir,
+      policyFile: paths.configPath,
+      io,
+      presence,
+      soleWriter: true,
+    });
     relay = await startWebRelay(manager, users, options);
     // Sockets of a previous run (a crash, kill -9) go: each is made again on the next hello.
     for (const name of readdirSync(paths.usersDir)) rmSync(join(paths.usersDir, name), { force: true });

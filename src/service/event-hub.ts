@@ -1,8 +1,14 @@
 import type { ManagerEvent } from '../api/bits-manager.ts';
 import { EventQueue } from '../api/event-queue.ts';
-import { type Clock, type JobProgress, NotifyFlag, normalizeJobId } from '../core/index.ts';
+import { type Clock, type Job, type JobProgress, NotifyFlag, normalizeJobId } from '../core/index.ts';
 
 type Listener = (event: ManagerEvent) => void;
+/**
+ * An observer inside the service. `job`: the record as the change behind a `job:state` event
+ * committed it, when the emitter has it (so a tap need not read the store again: by the time the
+ * event goes out, after the sync, a Cancel may have taken the job out of the store's caches).
+ */
+export type Tap = (event: ManagerEvent, job?: Job) => void;
 /** Which jobs a subscriber may hear of (system mode: a user's own). */
 type Visible = (jobId: string) => boolean;
 
@@ -50,7 +56,7 @@ const MAX_PROGRESS_PER_SECOND = 10;
 export class EventHub {
   readonly #listeners = new Set<{ fn: Listener; jobId: string | undefined; sees: Visible | undefined }>();
   /** Observers inside the service (metrics): they see every event and are no subscribers. */
-  readonly #taps = new Set<Listener>();
+  readonly #taps = new Set<Tap>();
   readonly #lastProgressAt = new Map<string, number>();
   readonly #pendingProgress = new Map<string, JobProgress | (() => JobProgress)>();
   /** How a running job's progress is totalled (its run's live files), until the run ends. */
@@ -79,7 +85,8 @@ export class EventHub {
     } else this.#flags.set(jobId, flags);
   }
 
-  emit(event: ManagerEvent): void {
+  /** `job`: the record as the change behind the event committed it (given to the taps only). */
+  emit(event: ManagerEvent, job?: Job): void {
     if (event.type === 'job:progress') {
       this.#progress(event.jobId, event.progress);
       return;
@@ -93,7 +100,7 @@ export class EventHub {
     }
     // Any other event flushes pending progress (and the files behind it) first: order is kept.
     if (event.type !== 'job:created') this.flushProgress(event.jobId);
-    this.#deliver(event);
+    this.#deliver(event, job);
   }
 
   /**
@@ -150,8 +157,8 @@ export class EventHub {
     for (const event of held) this.#deliver(event);
   }
 
-  #deliver(event: ManagerEvent): void {
-    for (const tap of this.#taps) tap(event);
+  #deliver(event: ManagerEvent, job?: Job): void {
+    for (const tap of this.#taps) tap(event, job);
     const flags = this.#flags.get(event.jobId);
     if (flags !== undefined && !notifies(event.type, flags)) return;
     for (const l of this.#listeners) {
@@ -166,7 +173,7 @@ export class EventHub {
   }
 
   /** Observe every event as delivered, without counting as a subscriber; `fn` must not throw. */
-  tap(fn: Listener): () => void {
+  tap(fn: Tap): () => void {
     this.#taps.add(fn);
     return () => this.#taps.delete(fn);
   }

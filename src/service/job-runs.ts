@@ -45,6 +45,13 @@ interface Runner {
 }
 
 /**
+ * The reason every stopped run is aborted with, made once: `abort()` without a reason makes a
+ * DOMException, stack trace and all, on each call (~35 µs, more than the rest of a Cancel's stop);
+ * what reads the reason looks only at its name (AbortError).
+ */
+const STOPPED = new DOMException('the job was stopped', 'AbortError');
+
+/**
  * Running jobs: what the scheduler asks for (start, preempt, the retry, no-progress, maximum
  * download time and inactivity timers) and the runs it starts. A run owns its job from `pick`
  * to its last transition (JobRun); everything else that changes a job first stops its run and
@@ -114,7 +121,7 @@ export class JobRuns implements SchedulerActions {
   async stop(jobId: string): Promise<void> {
     const runner = this.#runners.get(jobId);
     if (runner === undefined) return;
-    runner.abort.abort();
+    runner.abort.abort(STOPPED);
     if (!runner.picking) await runner.done;
   }
 
@@ -123,7 +130,7 @@ export class JobRuns implements SchedulerActions {
     this.#closed = true;
     await Promise.all(
       [...this.#runners.values()].map((runner) => {
-        runner.abort.abort();
+        runner.abort.abort(STOPPED);
         return runner.done;
       }),
     );

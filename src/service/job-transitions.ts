@@ -151,7 +151,7 @@ export class JobTransitions {
       if (fired > 0) webhooks?.kick();
       this.#schedule(next, retryDelayMs);
       if (next.state !== job.state) {
-        this.#p.hub.emit({ type: 'job:state', jobId: job.id, state: next.state, previous: job.state });
+        this.#p.hub.emit({ type: 'job:state', jobId: job.id, state: next.state, previous: job.state }, next);
       }
       this.#announce(next);
       return next;

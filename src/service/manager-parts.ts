@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Clock, type JobPriority, type JobState, jobProgress, systemClock } from '../core/index.ts';
+import { type Clock, type JobPriority, type JobState, systemClock } from '../core/index.ts';
 import type { NetworkSource } from '../scheduler/network.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { openSqliteJobStore } from '../store/index.ts';
@@ -15,7 +15,7 @@ import { JobRuns } from './job-runs.ts';
 import { JobTransitions, outcomeOf } from './job-transitions.ts';
 import { kernelLinkProbes } from './link-counters.ts';
 import { ListedViews } from './listed-views.ts';
-import { ServiceMetrics, type TimedStep } from './metrics/service-metrics.ts';
+import { ServiceMetrics, storedJob, type TimedStep } from './metrics/service-metrics.ts';
 import { type MeteredReader, NetworkCost, networkManagerMetered } from './network-cost.ts';
 import { NotifyCommandRunner } from './notify-cmdline.ts';
 import { localIo, type OwnerIo } from './owner-io.ts';
@@ -46,6 +46,12 @@ export interface ManagerOptions {
   readonly loopbackWithoutNetwork?: boolean;
   /** Use this store instead of opening `home/jobs.db`. */
   readonly store?: JobStore;
+  /**
+   * Nothing else writes `home/jobs.db` while this manager runs (bitsd holds the instance lock):
+   * the store's reads of cached records need not ask whether another connection wrote
+   * (SqliteJobStoreOptions.soleWriter). A library's manager leaves it off.
+   */
+  readonly soleWriter?: boolean;
   /** Keep Prometheus metrics (bitsd does; `openbits_info{version}` names it). */
   readonly metrics?: { readonly version: string };
   /** Where the webhook sender logs a failed or abandoned delivery (default: nowhere). */
@@ -128,7 +134,12 @@ export function assembleManager(options: ManagerOptions): ManagerParts {
     },
   });
   if (options.store === undefined) mkdirSync(options.home, { recursive: true, mode: 0o700 });
-  const store = options.store ?? openSqliteJobStore(join(options.home, 'jobs.db'), { quotas: policy.policy.quotas });
+  const store =
+    options.store ??
+    openSqliteJobStore(join(options.home, 'jobs.db'), {
+      quotas: policy.policy.quotas,
+      soleWriter: options.soleWriter === true,
+    });
   const isAdmin = options.isAdmin ?? process.getuid?.() === 0;
   const access = new JobAccess(store, {
     owner: options.owner ?? String(process.getuid?.() ?? 0),
@@ -288,15 +299,10 @@ function serviceMetrics(store: JobStore, hub: EventHub, clock: Clock, version: s
       subscribers: () => hub.size,
       job(id) {
         const job = store.getJob(id);
-        if (job === undefined) return undefined;
-        return {
-          type: job.type,
-          bytesTransferred: jobProgress(job.files).bytesTransferred,
-          errorName: job.error?.name ?? null,
-        };
+        return job === undefined ? undefined : storedJob(job);
       },
     },
   });
-  hub.tap((event) => metrics.onEvent(event));
+  hub.tap((event, job) => metrics.onEvent(event, job));
   return metrics;
 }

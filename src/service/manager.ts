@@ -492,7 +492,7 @@ export class InProcessManager implements BitsManager {
 
   /** Every event as delivered, unfiltered by NotifyFlags (bitsd's job log); not a subscriber. */
   observe(listener: (event: ManagerEvent) => void): () => void {
-    return this.#p.hub.tap(listener);
+    return this.#p.hub.tap((event) => listener(event));
   }
 
   events(options?: { jobId?: string; signal?: AbortSignal }): AsyncIterable<ManagerEvent> {

@@ -53,8 +53,10 @@ export async function checkLocalDestination(localName: string): Promise<void> {
     });
   }
   try {
-    const st = await calls.lstat(localName);
-    if (st.isDirectory()) throw new BitsError('E_INVALIDARG', `the local name ${localName} is an existing folder`);
+    const st = await calls.lstatIfAny(localName);
+    if (st?.isDirectory() === true) {
+      throw new BitsError('E_INVALIDARG', `the local name ${localName} is an existing folder`);
+    }
   } catch (err) {
     if (err instanceof BitsError) throw err;
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw localError(err, localName);

@@ -19,14 +19,16 @@ import {
   type Stats,
   stat,
   statSync,
+  unlink,
+  unlinkSync,
 } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { type Clock, systemClock } from '../core/clock.ts';
 
 /**
- * The metadata system calls of AddFile's checks, temp-file creation and Complete (stat, open,
- * fstat, futimes, fchmod, rename, close), made either on the event loop or on libuv's thread pool.
+ * The metadata system calls of AddFile's checks, temp-file creation, Complete and Cancel's
+ * leftover sweep (stat, open, fstat, futimes, fchmod, rename, unlink, close), made either on the event loop or on libuv's thread pool.
  * On a local file system each is a few microseconds of kernel work that never waits on the disk,
  * where a trip to the pool costs more than the call (a Complete of 1,000 small files makes 8,000);
  * on a network or FUSE file system the same call can wait on a server — for ever on a hard-mounted
@@ -36,6 +38,12 @@ export interface MetadataCalls {
   readonly onLoop: boolean;
   stat(path: string): Promise<Stats>;
   lstat(path: string): Promise<Stats>;
+  /**
+   * lstat, undefined when nothing is there (ENOENT) — without an exception: on the loop, the
+   * error Node builds for ENOENT (its stack captured) costs more than the call itself, and the
+   * checks that ask (AddFile's, Cancel's leftover sweep) mostly find nothing.
+   */
+  lstatIfAny(path: string): Promise<Stats | undefined>;
   /** lstat with 64-bit dev/ino; undefined when nothing is there. */
   lstatId(path: string): Promise<BigIntStats | undefined>;
   access(path: string, mode: number): Promise<void>;
@@ -45,6 +53,7 @@ export interface MetadataCalls {
   futimes(fd: number, atime: Date, mtime: Date): Promise<void>;
   fchmod(fd: number, mode: number): Promise<void>;
   rename(from: string, to: string): Promise<void>;
+  unlink(path: string): Promise<void>;
   close(fd: number): Promise<void>;
 }
 
@@ -52,6 +61,7 @@ const ON_LOOP: MetadataCalls = {
   onLoop: true,
   stat: async (path) => statSync(path),
   lstat: async (path) => lstatSync(path),
+  lstatIfAny: async (path) => lstatSync(path, { throwIfNoEntry: false }),
   lstatId: async (path) => lstatSync(path, { bigint: true, throwIfNoEntry: false }),
   access: async (path, mode) => accessSync(path, mode),
   open: async (path, flags) => openSync(path, flags),
@@ -59,6 +69,7 @@ const ON_LOOP: MetadataCalls = {
   futimes: async (fd, atime, mtime) => futimesSync(fd, atime, mtime),
   fchmod: async (fd, mode) => fchmodSync(fd, mode),
   rename: async (from, to) => renameSync(from, to),
+  unlink: async (path) => unlinkSync(path),
   close: async (fd) => closeSync(fd),
 };
 
@@ -70,11 +81,20 @@ const fstatBig = promisify((fd: number, done: (err: NodeJS.ErrnoException | null
 );
 
 const openOnPool = promisify(open);
+const lstatOnPool = promisify(lstat);
 
 const ON_POOL: MetadataCalls = {
   onLoop: false,
   stat: promisify(stat),
-  lstat: promisify(lstat),
+  lstat: lstatOnPool,
+  lstatIfAny: async (path) => {
+    try {
+      return await lstatOnPool(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  },
   lstatId: async (path) => {
     try {
       return await lstatBig(path);
@@ -89,6 +109,7 @@ const ON_POOL: MetadataCalls = {
   futimes: promisify(futimes),
   fchmod: promisify(fchmod),
   rename: promisify(rename),
+  unlink: promisify(unlink),
   close: promisify(close),
 };
 

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { constants, lstat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { type DataFile, DescriptorFile } from './descriptor-file.ts';
 import { metadataCallsFor } from './metadata-calls.ts';
@@ -70,7 +70,8 @@ const lastTag = { jobId: '', tag: '' };
 /** The temp name a job's file gets first: the same on every run, so a leftover is recognisable. */
 export function derivedTempName(localName: string, owner: TempFileOwner): string {
   if (lastTag.jobId !== owner.jobId) {
-    lastTag.tag = createHash('sha256').update(owner.jobId).digest('hex').slice(0, 16);
+    // One-shot hash(): createHash's object costs more than hashing a job id (every Cancel asks).
+    lastTag.tag = hash('sha256', owner.jobId, 'hex').slice(0, 16);
     lastTag.jobId = owner.jobId;
   }
   return `${hiddenBase(localName)}.${lastTag.tag}-${owner.fileIndex}${TEMP_SUFFIX}`;
@@ -131,18 +132,22 @@ async function createAt(path: string): Promise<OpenTempFile> {
  * ours, or what is there, could not be removed or even looked at (EACCES, EROFS, EIO).
  */
 export async function removeLeftover(path: string): Promise<'gone' | 'not-ours' | 'failed'> {
-  let st: Stats;
+  // On the loop for a local folder (a trip to the pool cost more than the lstat: every Cancel
+  // makes one), on the pool for a network one (metadata-calls.ts).
+  const calls = await metadataCallsFor(dirname(path));
+  let st: Stats | undefined;
   try {
-    st = await lstat(path);
+    st = await calls.lstatIfAny(path);
   } catch (err) {
     // ENOTDIR: a folder on the way is a file now, so no file of ours can be there.
     const code = (err as NodeJS.ErrnoException).code;
     return code === 'ENOENT' || code === 'ENOTDIR' ? 'gone' : 'failed';
   }
+  if (st === undefined) return 'gone';
   const uid = process.geteuid?.() ?? -1;
   if (!st.isFile() || st.nlink !== 1 || (uid >= 0 && st.uid !== uid)) return 'not-ours';
   try {
-    await unlink(path);
+    await calls.unlink(path);
     return 'gone';
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'failed';

@@ -5,8 +5,10 @@ import { describe, it } from 'node:test';
 import type { ManagerEvent } from '../../src/api/bits-manager.ts';
 import type { JobPriority, JobState, JobType } from '../../src/core/index.ts';
 import { type MetricsSources, ServiceMetrics } from '../../src/service/metrics/service-metrics.ts';
+import { MemoryJobStore } from '../../src/store/index.ts';
 import { metricNames, metricValue } from '../helpers/prometheus.ts';
 import { TestClock } from '../helpers/test-clock.ts';
+import { caller, createJob, file, T0 } from '../store/store-fixtures.ts';
 
 interface StoredJob {
   type: JobType;
@@ -142,6 +144,28 @@ describe('ServiceMetrics', () => {
       text = await m.text();
       assert.equal(metricValue(text, 'openbits_transferred_bytes_total', { direction: 'download' }), 11_500_000);
       assert.equal(metricValue(text, 'openbits_transfer_rate_bytes_per_second', { direction: 'download' }), 0, 'idle');
+    } finally {
+      m.close();
+    }
+  });
+
+  it('a state event that carries the committed record is counted from it, without asking the store', async () => {
+    const w = world();
+    const m = new ServiceMetrics({ clock: new TestClock(), sources: w.sources, version: '1' });
+    try {
+      const store = new MemoryJobStore();
+      const job = createJob(store, 1);
+      store.addFiles(job.id, [file(1)], caller());
+      store.applyTransition(job.id, { expected: 'SUSPENDED', event: 'resume', now: T0 + 1 });
+      const picked = store.applyTransition(job.id, { expected: 'QUEUED', event: 'pick', now: T0 + 2 });
+      store.saveCheckpoint(job.id, 0, 8_000_000, T0 + 3);
+      const connecting = store.getJob(job.id);
+      assert.ok(connecting !== undefined && picked.state === 'CONNECTING');
+      // The sources know no such job: what is counted can only come from the record.
+      m.onEvent({ type: 'job:state', jobId: job.id, state: 'CONNECTING', previous: 'QUEUED' }, connecting);
+      m.onEvent(progress(job.id, 9_000_000));
+      const text = await m.text();
+      assert.equal(metricValue(text, 'openbits_transferred_bytes_total', { direction: 'download' }), 1_000_000);
     } finally {
       m.close();
     }

@@ -87,3 +87,8 @@ it('Cancel answers BG_S_UNABLE_TO_DELETE_FILES when a leftover of ours cannot be
   }
   await m.close();
 });
+
+it('a derived temp name stays what earlier versions made: their leftovers are still recognised', () => {
+  const name = derivedTempName('/dl/file.bin', { jobId: '0f8fad5b-d9cb-469f-a165-70867728950e', fileIndex: 3 });
+  assert.equal(name, '/dl/.file.bin.c812e1edb64417d6-3.bits-tmp');
+});

@@ -24,6 +24,19 @@ jobStoreContract('SqliteJobStore', (options) => {
   };
 });
 
+// bitsd's store (it holds the instance lock): cached records are read without PRAGMA data_version.
+jobStoreContract('SqliteJobStore, sole writer', (options) => {
+  const dir = mkdtempSync(join(tmpdir(), 'openbits-store-'));
+  const store = openSqliteJobStore(join(dir, 'jobs.db'), { ...options, soleWriter: true });
+  return {
+    store,
+    cleanup: () => {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
 describe('SqliteJobStore on disk', () => {
   let dir: string;
   let path: string;
@@ -469,6 +482,29 @@ describe('SqliteJobStore on disk', () => {
     } finally {
       store.close();
       reader.close();
+    }
+  });
+
+  test('a sole writer reads cached records without asking, but builds every change from the rows another connection left', () => {
+    const store = openSqliteJobStore(path, { soleWriter: true });
+    const other = openSqliteJobStore(path);
+    try {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1)], caller());
+      const cached = store.getJob(id);
+      assert.equal(store.getJob(id), cached, 'the same frozen record, from the cache');
+      // A writer the store was told cannot exist: reads do not look, but the next write verb
+      // asks inside its transaction and starts from the rows, so nothing it wrote is lost.
+      other.updateJob(id, 'setDescription', { description: 'from the other connection' }, T0 + 1);
+      store.updateJob(id, 'setPriority', { priority: 'HIGH' }, T0 + 2);
+      const after = store.getJob(id);
+      assert.equal(after?.description, 'from the other connection');
+      assert.equal(after?.priority, 'HIGH');
+      assert.deepEqual(after, other.getJob(id));
+    } finally {
+      store.close();
+      other.close();
     }
   });
 

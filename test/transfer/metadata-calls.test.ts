@@ -38,6 +38,13 @@ test('both kinds of calls give the same answers', async (t) => {
     assert.equal((await calls.stat(path)).mode & 0o777, 0o640);
     await calls.close(fd);
     assert.equal(await calls.lstatId(join(dir, 'none')), undefined);
+    assert.equal(await calls.lstatIfAny(join(dir, 'none')), undefined);
+    assert.equal((await calls.lstatIfAny(path))?.size, 1);
+    await assert.rejects(calls.lstatIfAny(join(path, 'below-a-file')), { code: 'ENOTDIR' });
+    const doomed = join(dir, 'doomed');
+    writeFileSync(doomed, '');
+    await calls.unlink(doomed);
+    assert.equal(await calls.lstatIfAny(doomed), undefined);
   }
 });
 

@@ -12,9 +12,11 @@ import {
   isUploadType,
   JOB_PRIORITIES,
   JOB_STATES,
+  type Job,
   type JobPriority,
   type JobState,
   type JobType,
+  jobProgress,
 } from '../../core/index.ts';
 import { ProcessMetrics } from './process-metrics.ts';
 import { Counter, Gauge, Histogram, Registry } from './prom-classes.ts';
@@ -29,11 +31,27 @@ export interface MetricsSources {
   jobCounts(): Iterable<{ readonly state: JobState; readonly priority: JobPriority; readonly count: number }>;
   /** Open event subscribers (event streams of the API, in-process listeners). */
   subscribers(): number;
-  /**
-   * A job as stored: its type, the bytes its last checkpoint covers (where a run resumes) and
-   * its current error's BITS name. Undefined for an unknown job.
-   */
-  job(jobId: string): { type: JobType; bytesTransferred: number; errorName: string | null } | undefined;
+  /** A job as stored now (undefined for an unknown job). */
+  job(jobId: string): StoredJob | undefined;
+}
+
+/**
+ * What the metrics need of a job's record: its type, the bytes its last checkpoint covers (where
+ * a run resumes) and its current error's BITS name.
+ */
+export interface StoredJob {
+  readonly type: JobType;
+  readonly bytesTransferred: number;
+  readonly errorName: string | null;
+}
+
+/** A record's StoredJob. */
+export function storedJob(job: Job): StoredJob {
+  return {
+    type: job.type,
+    bytesTransferred: jobProgress(job.files).bytesTransferred,
+    errorName: job.error?.name ?? null,
+  };
 }
 
 /** The timing hooks: `checkpoint` = fdatasync + recorded offset; `commit` = a store commit made durable. */
@@ -174,8 +192,11 @@ export class ServiceMetrics {
     this.#process = new ProcessMetrics(this.registry);
   }
 
-  /** Feed one manager event (subscribe this to the event hub). */
-  onEvent(event: ManagerEvent): void {
+  /**
+   * Feed one manager event (tap the event hub). `job`: the record as the change behind a
+   * `job:state` event committed it, when the hub has it (else the store is asked).
+   */
+  onEvent(event: ManagerEvent, job?: Job): void {
     switch (event.type) {
       case 'job:created':
         this.#states.inc({ state: 'CREATED' });
@@ -184,7 +205,7 @@ export class ServiceMetrics {
         this.#progress(event.jobId, event.progress.bytesTransferred);
         return;
       case 'job:state':
-        this.#state(event.jobId, event.state, event.previous);
+        this.#state(event.jobId, event.state, event.previous, job);
         return;
       default:
         return;
@@ -221,7 +242,7 @@ export class ServiceMetrics {
     this.#process.close();
   }
 
-  #state(jobId: string, state: JobState, previous: JobState): void {
+  #state(jobId: string, state: JobState, previous: JobState, job: Job | undefined): void {
     this.#states.inc({ state });
     if (isFinalState(state)) {
       this.#jobs.delete(jobId);
@@ -229,13 +250,13 @@ export class ServiceMetrics {
     }
     if (state === 'CONNECTING') {
       // A run starts from the last checkpoint: bytes above it are moved again, and count again.
-      this.#track(jobId, true);
+      this.#track(jobId, true, job);
       return;
     }
     if (state === 'ERROR' || state === 'TRANSIENT_ERROR') {
-      const code = this.#sources.job(jobId)?.errorName ?? 'UNKNOWN';
+      const code = (job === undefined ? this.#sources.job(jobId)?.errorName : job.error?.name) ?? 'UNKNOWN';
       this.#errors.inc({ code, kind: state === 'ERROR' ? 'fatal' : 'transient' });
-      const tracked = this.#track(jobId, false);
+      const tracked = this.#track(jobId, false, job);
       if (tracked !== undefined) tracked.lastError = code;
       return;
     }
@@ -244,11 +265,11 @@ export class ServiceMetrics {
     }
   }
 
-  /** The job's entry; `fromStore` re-reads where its bytes stand. */
-  #track(jobId: string, fromStore: boolean): Tracked | undefined {
+  /** The job's entry; `fromStore` re-reads where its bytes stand (from `known` when given). */
+  #track(jobId: string, fromStore: boolean, known?: Job): Tracked | undefined {
     let tracked = this.#jobs.get(jobId);
     if (tracked !== undefined && !fromStore) return tracked;
-    const stored = this.#sources.job(jobId);
+    const stored = known === undefined ? this.#sources.job(jobId) : storedJob(known);
     if (stored === undefined) return tracked;
     const direction: Direction = isUploadType(stored.type) ? 'upload' : 'download';
     if (tracked === undefined) {

@@ -13,7 +13,7 @@ type Row = Record<string, unknown>;
 const json = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
 const parse = <T>(text: unknown): T => (text === null ? null : JSON.parse(text as string)) as T;
 
-/** Named parameters for the job columns (insert and full-row update). */
+/** The job's column values by name (bound in column order: statements.ts RowStatement). */
 export function jobParams(job: Job): Record<string, SQLInputValue> {
   return {
     id: job.id,
@@ -66,7 +66,7 @@ export const JOB_COLUMNS: readonly string[] = Object.keys(
   } as unknown as Job),
 );
 
-/** Named parameters for one file row. */
+/** One file row's column values by name. */
 export function fileParams(jobId: string, file: JobFile): Record<string, SQLInputValue> {
   return {
     job_id: jobId,

@@ -11,6 +11,16 @@ export interface SqliteJobStoreOptions {
   readonly quotas?: Quotas;
   /** How long a verb waits for another connection's write lock, in ms (default 5 s). */
   readonly busyTimeoutMs?: number;
+  /**
+   * No other connection writes the database while this store is open: bitsd, which holds the
+   * instance lock (a second bitsd, even one taking over, opens the database only once the first
+   * has exited). A read of a cached record then skips `PRAGMA data_version`, a read transaction
+   * with its own locks on the -shm file (~4 fcntl per getJob), and the WAL sync takes the log's
+   * size from its descriptor (no other connection can replace the file). Every write verb still
+   * asks inside its transaction, so a change is never computed from a record another writer
+   * replaced.
+   */
+  readonly soleWriter?: boolean;
 }
 
 /**
@@ -64,9 +74,10 @@ export function openSqliteJobStore(path: string, options: SqliteJobStoreOptions 
     db.exec('PRAGMA foreign_keys = ON');
     migrate(db);
     // The migration's writes (or a first read) made the WAL; sync it before anything relies on it.
-    const walSync = new WalSync(path);
+    const walSync = new WalSync(path, undefined, options.soleWriter === true);
     return new SqliteJobStore(db, {
       walSync,
+      soleWriter: options.soleWriter === true,
       ...(options.quotas === undefined ? {} : { quotas: options.quotas }),
     });
   } catch (err) {

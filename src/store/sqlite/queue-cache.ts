@@ -17,6 +17,12 @@ export class QueueCache {
     if (this.#jobs !== null) this.#dirty.add(jobId);
   }
 
+  /** This connection committed `jobId` into a final state: it left the queue, nothing to read. */
+  left(jobId: string): void {
+    this.#jobs?.delete(jobId);
+    this.#dirty.delete(jobId);
+  }
+
   clear(): void {
     this.#jobs = null;
     this.#dirty.clear();

@@ -23,6 +23,14 @@ export class RecordCache {
   }
 
   /**
+   * The cached record of `id` without asking whether another connection wrote: for a store that
+   * is the database's only writer (`soleWriter`), whose reads need no `PRAGMA data_version`.
+   */
+  peek(id: string): Job | undefined {
+    return this.#jobs.get(id);
+  }
+
+  /**
    * `job` is what the database holds for its id now (a committed write, or a read). It is frozen
    * (deeply): verbs build the next record from it, so nothing may change it in place.
    */

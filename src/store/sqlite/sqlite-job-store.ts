@@ -96,11 +96,14 @@ export class SqliteJobStore implements JobStore {
   /** The record a write verb stored whole, as a read would return it (cached once committed). */
   #written: Job | null = null;
   #quotas: Quotas;
+  /** No other connection writes the database (see SqliteJobStoreOptions.soleWriter). */
+  readonly #soleWriter: boolean;
 
   /** Takes an open, migrated database (see openSqliteJobStore). */
-  constructor(db: DatabaseSync, options: { quotas?: Quotas; walSync?: WalSync } = {}) {
+  constructor(db: DatabaseSync, options: { quotas?: Quotas; walSync?: WalSync; soleWriter?: boolean } = {}) {
     this.#db = db;
     this.#wal = options.walSync ?? null;
+    this.#soleWriter = options.soleWriter === true;
     this.#sql = prepareStatements(db);
     this.#outbox = prepareOutboxStatements(db);
     this.#quotas = checkQuotas(options.quotas ?? DEFAULT_QUOTAS);
@@ -116,7 +119,7 @@ export class SqliteJobStore implements JobStore {
         const job = this.#mustLoad(row.job_id as string);
         const next = withoutUrlCredentials(job);
         if (next === job) continue;
-        for (const file of next.files) this.#sql.updateFile.run(fileParams(job.id, file));
+        for (const file of next.files) this.#sql.updateFile.run(fileParams(job.id, file), job.id, file.index);
         this.#saveJob(next, job);
       }
     });
@@ -146,12 +149,13 @@ export class SqliteJobStore implements JobStore {
 
   /**
    * A queued job this connection read or wrote last comes from the record cache: no transaction,
-   * no rows parsed, only PRAGMA data_version asked. Such a record is frozen (nothing can change
-   * what the cache holds through it).
+   * no rows parsed, only PRAGMA data_version asked (a read transaction of its own, with its locks
+   * on the -shm file) — or not even that when this is the only writer. Such a record is frozen
+   * (nothing can change what the cache holds through it).
    */
   getJob(id: string): Job | undefined {
     if (!this.#db.isOpen) throw new BitsError('E_FAIL', 'the job store is closed');
-    const cached = this.#cached(id);
+    const cached = this.#soleWriter ? this.#records.peek(id) : this.#cached(id);
     if (cached !== undefined) return cached;
     const job = this.#read(() => this.#load(id));
     if (job !== undefined) this.#records.put(job);
@@ -260,7 +264,7 @@ export class SqliteJobStore implements JobStore {
     this.#write(() => {
       const job = this.#mustLoadWithFile(id, fileIndex);
       const next = patchFile(job, fileIndex, patch, now);
-      this.#sql.updateFile.run(fileParams(id, next.files[fileIndex] as JobFile));
+      this.#sql.updateFile.run(fileParams(id, next.files[fileIndex] as JobFile), id, fileIndex);
       // A remote name's userinfo moved into the job's credentials: the job row changes too.
       if (next.credentials !== job.credentials) this.#saveJob(next, job);
       else this.#sql.touchJob.run(now, id);
@@ -274,7 +278,7 @@ export class SqliteJobStore implements JobStore {
         changes.map((c) => c.index),
       );
       const job = patchFiles(before, changes, now);
-      for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile));
+      for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile), id, c.index);
       if (job.credentials !== before.credentials) this.#saveJob(job, before);
       else this.#sql.touchJob.run(now, id);
     }, id);
@@ -461,7 +465,7 @@ export class SqliteJobStore implements JobStore {
     const params = jobParams(job);
     const inPlace = job.state === expected && job.owner === before.owner;
     const statement = inPlace ? this.#sql.updateJobInPlace : this.#sql.updateJobIfState;
-    const { changes } = statement.run({ ...params, expected_state: expected });
+    const { changes } = statement.run(params, job.id, expected);
     if (Number(changes) !== 1) {
       throw new BitsError('BG_E_INVALID_STATE', `job ${job.id} left state ${expected} during the update`);
     }
@@ -489,10 +493,16 @@ export class SqliteJobStore implements JobStore {
         this.#counts.clear();
         this.#records.clear();
       } else if (jobId !== null) {
-        this.#queue.forget(jobId);
-        // Only a committed record stored whole is kept; anything else is read again.
-        if (committed && written?.id === jobId) this.#records.put(written);
-        else this.#records.forget(jobId);
+        // Only a committed record stored whole is kept; anything else is read again. One that
+        // left the queue (Cancel, Complete) needs no read to find that out.
+        if (committed && written?.id === jobId) {
+          this.#records.put(written);
+          if (isFinalState(written.state)) this.#queue.left(jobId);
+          else this.#queue.forget(jobId);
+        } else {
+          this.#records.forget(jobId);
+          this.#queue.forget(jobId);
+        }
       }
     }
   }

@@ -1,21 +1,40 @@
-import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementResultingChanges, StatementSync } from 'node:sqlite';
 import { FILE_COLUMNS, JOB_COLUMNS } from './job-rows.ts';
 
 /** Final states, spelled once for the SQL below. */
 const FINAL = `('ACKNOWLEDGED', 'CANCELLED')`;
 
-const insertText = (table: string, columns: readonly string[]): string =>
-  `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `:${c}`).join(', ')})`;
+/** A row's values by column name (jobParams, fileParams). */
+type RowValues = Readonly<Record<string, SQLInputValue>>;
 
-const updateText = (table: string, columns: readonly string[], key: string): string =>
-  `UPDATE ${table} SET ${columns.map((c) => `${c} = :${c}`).join(', ')} WHERE ${key}`;
-
-/** A statement that takes a whole row's parameters and uses some (the in-place update). */
-function prepareLenient(db: DatabaseSync, sql: string): StatementSync {
-  const statement = db.prepare(sql);
-  statement.setAllowUnknownNamedParameters(true);
-  return statement;
+/**
+ * A statement whose parameters are some of a row's columns, in a fixed order, then the values of
+ * its WHERE clause — all bound by position. node:sqlite binds a named parameter by searching the
+ * statement's parameter names for it, twice for a bare name (`id`, then `:id`): ~2,000 string
+ * compares for a 32-column job row, 8 % of bitsd's CPU in S8's cycles. By position each value
+ * goes straight to its slot.
+ */
+export interface RowStatement {
+  run(row: RowValues, ...where: SQLInputValue[]): StatementResultingChanges;
 }
+
+function rowStatement(db: DatabaseSync, sql: string, columns: readonly string[]): RowStatement {
+  const statement = db.prepare(sql);
+  return {
+    run: (row, ...where) => statement.run(...columns.map((c) => row[c] as SQLInputValue), ...where),
+  };
+}
+
+const insertRow = (db: DatabaseSync, table: string, columns: readonly string[]): RowStatement =>
+  rowStatement(
+    db,
+    `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+    columns,
+  );
+
+/** `where` has its own `?`s, bound after the columns (RowStatement.run's `where`). */
+const updateRow = (db: DatabaseSync, table: string, columns: readonly string[], where: string): RowStatement =>
+  rowStatement(db, `UPDATE ${table} SET ${columns.map((c) => `${c} = ?`).join(', ')} WHERE ${where}`, columns);
 
 /** Every statement the store runs, prepared once when the store opens. */
 export interface Statements {
@@ -34,16 +53,17 @@ export interface Statements {
   readonly selectOwnerQueueFiles: StatementSync;
   readonly countQueue: StatementSync;
   readonly countOwnerQueue: StatementSync;
-  readonly insertJob: StatementSync;
-  /** Full-row update, compare-and-set on the state the change was computed from. */
-  readonly updateJobIfState: StatementSync;
+  readonly insertJob: RowStatement;
+  /** Full-row update, compare-and-set on the state the change was computed from: (row, id, state). */
+  readonly updateJobIfState: RowStatement;
   /**
    * The same for a change that keeps the state and the owner: every column but the indexed ones
    * (id, state, owner), so SQLite writes the table's page and no index page.
    */
-  readonly updateJobInPlace: StatementSync;
-  readonly insertFile: StatementSync;
-  readonly updateFile: StatementSync;
+  readonly updateJobInPlace: RowStatement;
+  readonly insertFile: RowStatement;
+  /** (row, job id, index). */
+  readonly updateFile: RowStatement;
   readonly updateCheckpoint: StatementSync;
   /** A segmented download's checkpoint: the byte sum and the layout. */
   readonly updateSegments: StatementSync;
@@ -85,11 +105,11 @@ export function prepareStatements(db: DatabaseSync): Statements {
     ),
     countQueue: db.prepare(`SELECT count(*) AS n FROM jobs WHERE state NOT IN ${FINAL}`),
     countOwnerQueue: db.prepare(`SELECT count(*) AS n FROM jobs WHERE state NOT IN ${FINAL} AND owner = ?`),
-    insertJob: db.prepare(insertText('jobs', JOB_COLUMNS)),
-    updateJobIfState: db.prepare(updateText('jobs', jobUpdateColumns, 'id = :id AND state = :expected_state')),
-    updateJobInPlace: prepareLenient(db, updateText('jobs', jobInPlaceColumns, 'id = :id AND state = :expected_state')),
-    insertFile: db.prepare(insertText('files', FILE_COLUMNS)),
-    updateFile: db.prepare(updateText('files', fileUpdateColumns, 'job_id = :job_id AND idx = :idx')),
+    insertJob: insertRow(db, 'jobs', JOB_COLUMNS),
+    updateJobIfState: updateRow(db, 'jobs', jobUpdateColumns, 'id = ? AND state = ?'),
+    updateJobInPlace: updateRow(db, 'jobs', jobInPlaceColumns, 'id = ? AND state = ?'),
+    insertFile: insertRow(db, 'files', FILE_COLUMNS),
+    updateFile: updateRow(db, 'files', fileUpdateColumns, 'job_id = ? AND idx = ?'),
     updateCheckpoint: db.prepare('UPDATE files SET bytes_transferred = ? WHERE job_id = ? AND idx = ?'),
     updateSegments: db.prepare('UPDATE files SET bytes_transferred = ?, segments = ? WHERE job_id = ? AND idx = ?'),
     // Kept only past the durable offset and short of a known size, never for a transferred file;

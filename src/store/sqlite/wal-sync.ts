@@ -57,10 +57,14 @@ export class WalSync {
   #backgroundTimer: ReturnType<typeof setTimeout> | null = null;
   #failure: BitsError | null = null;
 
+  /** No other connection can delete and re-make the WAL (SqliteJobStoreOptions.soleWriter). */
+  readonly #soleWriter: boolean;
+
   /** `dbPath`'s WAL must exist (an open WAL-mode connection has created it). */
-  constructor(dbPath: string, fs: WalSyncFs = realFs) {
+  constructor(dbPath: string, fs: WalSyncFs = realFs, soleWriter = false) {
     this.#path = `${dbPath}-wal`;
     this.#fs = fs;
+    this.#soleWriter = soleWriter;
     this.#fd = openSync(this.#path, constants.O_RDONLY | constants.O_NOFOLLOW);
     this.#ino = fstatSync(this.#fd).ino;
     // What was written before (a migration) and the WAL's directory entry must survive too
@@ -180,9 +184,11 @@ export class WalSync {
    * The WAL's size now, from the file at its path. SQLite deletes the WAL when the last
    * connection closes; if another connection (a second daemon during a takeover) did that and a
    * new one was made, sync the file that exists now. One stat of the path tells both (it is the
-   * same inode as ours in all other cases), so a sync costs one stat, not two.
+   * same inode as ours in all other cases), so a sync costs one stat, not two. The sole writer
+   * (bitsd) has no such other connection: an fstat of its descriptor, without the path's lookup.
    */
   #sizeNow(): number {
+    if (this.#soleWriter) return fstatSync(this.#fd).size;
     let stat: ReturnType<typeof statSync>;
     try {
       stat = statSync(this.#path);
