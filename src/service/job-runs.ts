@@ -75,7 +75,9 @@ export class JobRuns implements SchedulerActions {
    * Scheduler: QUEUED → CONNECTING, and run — unless a wait condition holds the job back. While a
    * call holds the job (a Cancel reading it before its own commit, a Resume still returning), the
    * pick waits for it, so it never changes the job under that call; then the scheduler plans
-   * again rather than picking it blindly: meanwhile the slot may have gone to another job.
+   * again rather than picking it blindly: meanwhile the slot may have gone to another job. That
+   * plan runs once the call's reply is out (setImmediate: after the microtasks that answer it),
+   * so a Resume's caller does not wait for the pick's commit and the run's start.
    */
   start(jobId: string): void {
     if (this.#closed || this.#runners.has(jobId)) return;
@@ -83,8 +85,11 @@ export class JobRuns implements SchedulerActions {
       const plan = (): void => {
         if (!this.#closed) this.#p.scheduler.kick();
       };
+      const afterReply = (): void => {
+        setImmediate(plan);
+      };
       // After run() settled, the lock is free again: planning inside it would only defer again.
-      void this.#p.locks.run(jobId, () => undefined).then(plan, plan);
+      void this.#p.locks.run(jobId, () => undefined).then(afterReply, afterReply);
       return;
     }
     this.#start(jobId);

@@ -50,6 +50,7 @@ export class RecordCache {
 
 function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  for (const v of Object.values(value)) deepFreeze(v);
+  // for…in, not Object.values: no array per object (a record is a dozen of them, every write).
+  for (const key in value) deepFreeze(value[key]);
   return Object.freeze(value);
 }

@@ -21,7 +21,12 @@ export interface RowStatement {
 function rowStatement(db: DatabaseSync, sql: string, columns: readonly string[]): RowStatement {
   const statement = db.prepare(sql);
   return {
-    run: (row, ...where) => statement.run(...columns.map((c) => row[c] as SQLInputValue), ...where),
+    run: (row, ...where) => {
+      const values: SQLInputValue[] = new Array(columns.length + where.length);
+      for (let i = 0; i < columns.length; i++) values[i] = row[columns[i] as string] as SQLInputValue;
+      for (let i = 0; i < where.length; i++) values[columns.length + i] = where[i] as SQLInputValue;
+      return statement.run(...values);
+    },
   };
 }
 
