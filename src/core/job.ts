@@ -142,6 +142,12 @@ export interface JobFile {
   readonly temporaryName: string | null;
   /** `dev:ino` of the temp file when created; a file with another identity is not trusted. */
   readonly temporaryFileId: string | null;
+  /**
+   * Beyond BITS: the mode the download gave the finished temp file, with the server's
+   * Last-Modified as its time, before the fsync its TRANSFERRED record waited for (null: not made
+   * ready). When it is still the mode to publish with, Complete only renames the file.
+   */
+  readonly readyMode: number | null;
   readonly validators: RemoteValidators | null;
   /**
    * Beyond BITS: the durable progress of a segmented download, one entry per segment (their
@@ -196,7 +202,9 @@ export interface Job {
   readonly maxBandwidth: number;
   /**
    * Beyond BITS: the mode of the files Complete publishes (e.g. 0o600), or null to follow the
-   * service's umask (0o666 & ~umask, as curl and wget create files). Temp files are 0600.
+   * service's umask (0o666 & ~umask, as curl and wget create files). Temp files are 0600 while
+   * they fill; a finished one gets this mode before Complete when it gives no one but the owner
+   * write access (docs/transfer.md).
    */
   readonly fileMode: number | null;
   /**

@@ -160,7 +160,7 @@ function startFile(
   // `stop` follows the run's signal through one listener, removed when the file ends.
   const unfollow = previous === null ? null : followSignal(ctx.signal, stop);
   const signal = previous === null ? ctx.signal : stop.signal;
-  const handOver = async (sync: () => Promise<void>, queue: () => Promise<void>): Promise<void> => {
+  const handOver = async (sync: () => Promise<unknown>, queue: () => Promise<void>): Promise<void> => {
     const before = previous === null ? null : await previous.done;
     if (before === null || before.kind === 'done') return await queue();
     await sync();
@@ -186,7 +186,7 @@ async function runFile(
   live: JobFile[],
   syncs: FileSyncRounds,
   onBodyRead: () => void,
-  handOver: (sync: () => Promise<void>, queue: () => Promise<void>) => Promise<void>,
+  handOver: (sync: () => Promise<unknown>, queue: () => Promise<void>) => Promise<void>,
 ): Promise<RunOutcome> {
   const { report } = ctx;
   const update = (patch: Partial<JobFile>): void => {
@@ -208,7 +208,9 @@ async function runFile(
     deferred = null;
     report.file(file.index, facts === null ? patch : { ...facts, ...patch });
   };
-  /** After the file's last fdatasync: transferred (its last checkpoint and facts folded in). */
+  /** The mode the file's last sync covered with its published metadata (docs/durability.md). */
+  let readyMode: number | null = null;
+  /** After the file's last sync: transferred (its last checkpoint, facts and readiness folded in). */
   const finish = (): FileChange => {
     const done = live[file.index] ?? file;
     const total = done.bytesTotal >= 0 ? done.bytesTotal : done.bytesTransferred;
@@ -217,7 +219,7 @@ async function runFile(
     const layout = file.segments === null && !segmentedRun ? {} : { segments: null };
     const facts = deferred ?? {};
     deferred = null;
-    const patch = { ...facts, bytesTransferred: total, bytesTotal: total, transferred: true, ...layout };
+    const patch = { ...facts, bytesTransferred: total, bytesTotal: total, transferred: true, readyMode, ...layout };
     return { index: file.index, patch };
   };
   let lastCheckpoint: number | null = null;
@@ -278,7 +280,12 @@ async function runFile(
       signal: ctx.signal,
       clock: ctx.clock,
       limiter: ctx.limiter,
-      finalSync: (sync) => handOver(sync, () => syncs.add(file.index, sync, finish)),
+      finalSync: (sync) => {
+        const synced = async (): Promise<void> => {
+          readyMode = await sync();
+        };
+        return handOver(synced, () => syncs.add(file.index, synced, finish));
+      },
       ...(ctx.publishMode === undefined ? {} : { publishMode: ctx.publishMode }),
       onBodyRead,
       hooks: {

@@ -39,6 +39,7 @@ export async function publishFiles(job: Job, store: JobStore, io: OwnerIo, now: 
       lastModified: file.validators?.lastModified ?? null,
       mode: job.fileMode,
       fileId: file.temporaryFileId,
+      readyMode: file.readyMode,
     })),
   );
   let failed: { file: JobFile; err: BitsErrorData } | null = null;

@@ -191,6 +191,11 @@ const FILE_VALIDATORS: { readonly [K in keyof FilePatch]-?: (value: unknown, job
   completed: (v) => bool(v, 'completed'),
   temporaryName: (v) => (v === null ? null : validateLocalPath(v, 'temporary name')),
   temporaryFileId: (v) => (v === null ? null : String(v)),
+  readyMode: (v) => {
+    if (v === null) return null;
+    if (!Number.isInteger(v) || (v as number) < 0 || (v as number) > 0o7777) throw invalid('readyMode is a file mode');
+    return v as number;
+  },
   validators: (v) => {
     if (v === null) return null;
     const { size, lastModified = null, etag = null } = (v ?? {}) as Record<string, unknown>;

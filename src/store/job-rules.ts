@@ -252,6 +252,7 @@ export function newFiles(job: Job, files: readonly NewFile[], ctx: CallerContext
       completed: false,
       temporaryName: null,
       temporaryFileId: null,
+      readyMode: null,
       validators: null,
       segments: null,
       mirrors: file.mirrors === undefined ? [] : validateMirrors(file.mirrors),

@@ -194,6 +194,7 @@ export type FilePatch = Partial<{
   completed: boolean;
   temporaryName: string | null;
   temporaryFileId: string | null;
+  readyMode: number | null;
   validators: RemoteValidators | null;
   segments: readonly FileSegment[] | null;
   mirrors: readonly string[];

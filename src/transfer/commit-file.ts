@@ -92,6 +92,11 @@ export interface PublishOptions {
    * that very inode, an earlier Complete renamed it and stopped before recording it — done.
    */
   readonly fileId?: string | null;
+  /**
+   * The mode the download made the temp file ready with (JobFile.readyMode): its last fsync
+   * covered that mode and the Last-Modified time. Only then may Complete skip the file's fsync.
+   */
+  readonly readyMode?: number | null;
 }
 
 /**
@@ -178,7 +183,7 @@ async function renameIntoPlace(temporaryName: string, localName: string, options
   const calls = await metadataCallsFor(dirname(localName));
   const mode = publishedMode(options.mode);
   const mtime = options.lastModified == null ? Number.NaN : Date.parse(options.lastModified);
-  if (await readyToRename(calls, temporaryName, options.fileId, mode, mtime)) {
+  if (options.readyMode === mode && (await readyToRename(calls, temporaryName, options.fileId, mode, mtime))) {
     await renameChecked(calls, temporaryName, localName, options.fileId as string);
     return;
   }
@@ -213,11 +218,13 @@ async function renameIntoPlace(temporaryName: string, localName: string, options
 
 /**
  * The recorded temp file is already what publishing makes of it: the download gave it its
- * published mode and time before the fsync its TRANSFERRED record waited for (download-file.ts,
- * `publishMode`), so no open, chmod or fsync is left to do — only the rename. Checked with lstat,
- * which never follows a symlink: our regular file with one link, the recorded inode, that mode,
- * that mtime. Anything else (an older record, a mode set since, a replaced file) takes the full
- * path, which opens, checks, sets and fsyncs as before.
+ * published mode and time before the fsync its TRANSFERRED record waited for (the record's
+ * `readyMode`, which the caller checked against the mode to publish with), so no open, chmod or
+ * fsync is left to do — only the rename. What the record says is checked with lstat, which never
+ * follows a symlink: our regular file with one link, the recorded inode, that mode, that mtime.
+ * Anything else (no readiness recorded — an older record, a mode set since, a file made ready by
+ * a full path whose fsync failed — or a replaced file) takes the full path, which opens, checks,
+ * sets and fsyncs as before.
  */
 async function readyToRename(
   calls: MetadataCalls,

@@ -19,14 +19,22 @@ import {
 } from './temp-file.ts';
 import { abortError, TransferError } from './transfer-error.ts';
 
-/** The published mode, and the server's Last-Modified as atime and mtime (as Complete sets them). */
-async function setPublishedMetadata(file: DataFile, mode: number, lastModified: string | null): Promise<void> {
+/**
+ * Give a finished temp file the mode Complete publishes it with, and the server's Last-Modified as
+ * its atime and mtime (as Complete sets them); returns that mode, or null when the file stays as
+ * it is — a mode that lets anyone but the owner write (a 0664 or 0666 temp file could be changed
+ * or hard-linked by others before Complete), or a file system that refuses (vfat, some FUSE or
+ * CIFS mounts: Complete sets what it can). Best effort: Complete's full path does it otherwise.
+ */
+async function makeReady(file: DataFile, mode: number, lastModified: string | null): Promise<number | null> {
+  if ((mode & 0o022) !== 0) return null;
   try {
     const mtime = lastModified === null ? Number.NaN : Date.parse(lastModified);
     if (!Number.isNaN(mtime)) await file.utimes(new Date(mtime), new Date(mtime));
     await file.chmod(mode);
-  } catch (err) {
-    throw new TransferError(classifyLocalError(err), { cause: err });
+    return mode;
+  } catch {
+    return null;
   }
 }
 
@@ -123,12 +131,10 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
       const lastModified = st?.validators?.lastModified ?? null;
       await req.finalSync(async () => {
         try {
-          if (publishMode === undefined) await sink.checkpoint();
-          else {
-            // Every byte is written: the mode and time Complete would set, then one fsync for all.
-            await setPublishedMetadata(temp.file.handle, publishMode, lastModified);
-            await sink.checkpoint(true);
-          }
+          // Every byte is written: the mode and time Complete would set, then one fsync for all.
+          const ready = publishMode === undefined ? null : await makeReady(temp.file.handle, publishMode, lastModified);
+          await sink.checkpoint(ready !== null);
+          return ready;
         } catch (err) {
           throw err instanceof HookFailure ? err.cause : err;
         } finally {

@@ -63,15 +63,17 @@ export interface DownloadFileRequest {
    * Takes the file's last fdatasync off the caller's path: once every byte is written (not yet
    * synced), `downloadFile` hands `sync` — fdatasync, then the last onCheckpoint, then the temp
    * file closed — to this function and resolves when it returns (it may wait, for back-pressure).
-   * `sync` rejects as `downloadFile` would (a TransferError for a failed fdatasync, after
-   * truncating to the last checkpoint). Omitted: `downloadFile` syncs before it resolves.
+   * `sync` resolves with the mode the file was made ready with (`publishMode`), else null, and
+   * rejects as `downloadFile` would (a TransferError for a failed sync, after truncating to the
+   * last checkpoint). Omitted: `downloadFile` syncs before it resolves.
    */
-  readonly finalSync?: (sync: () => Promise<void>) => Promise<void>;
+  readonly finalSync?: (sync: () => Promise<number | null>) => Promise<void>;
   /**
    * With finalSync: the mode Complete will publish the file with (commit-file.ts publishedMode).
    * The handed-over `sync` then first gives the temp file that mode and the server's
-   * Last-Modified as its time, and fsyncs instead of fdatasyncs, so the file is ready to publish
-   * the moment it is recorded transferred: Complete only checks and renames it.
+   * Last-Modified as its time (when the mode lets no one but the owner write, and the file
+   * system allows it), and fsyncs instead of fdatasyncs, so the file is ready to publish the
+   * moment it is recorded transferred (`readyMode`): Complete only checks and renames it.
    */
   readonly publishMode?: number;
   /**

@@ -1,12 +1,13 @@
 // Child of test/transfer/publish-syncs.test.ts: makes `count` temp files in `folder` as a download
 // leaves them (data, then `readyMode` and the Last-Modified time, then fsync), writes the line
 // "publishing" (the parent's marker in the strace log), publishes them with mode `mode` through
-// commitFiles, and prints the outcomes as one JSON line.
+// commitFiles — their records saying `recorded` as readyMode ('null': none) — and prints the
+// outcomes as one JSON line.
 import { closeSync, fchmodSync, fstatSync, fsyncSync, futimesSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { commitFiles } from '../../src/transfer/commit-file.ts';
 
-const [folder = '', count = '0', readyMode = '0', mode = '0'] = process.argv.slice(2);
+const [folder = '', count = '0', readyMode = '0', mode = '0', recorded = 'null'] = process.argv.slice(2);
 const lastModified = 'Wed, 01 Jan 2025 00:00:00 GMT';
 const items = [];
 for (let i = 0; i < Number(count); i++) {
@@ -25,6 +26,7 @@ for (let i = 0; i < Number(count); i++) {
     lastModified,
     mode: Number(mode),
     fileId: `${st.dev}:${st.ino}`,
+    readyMode: recorded === 'null' ? null : Number(recorded),
   });
 }
 process.stdout.write('publishing\n');

@@ -12,8 +12,9 @@ import { tempDir, waitForState } from '../helpers/manager-harness.ts';
 // Issue 13: Complete published every file 0600; curl, wget and BITS (the folder's ACL) follow
 // the user's umask. A temp file is 0600 while it fills; once its last byte is in, the download
 // gives it the mode Complete would (the run's umask or the job's mode) before the fsync its
-// TRANSFERRED record waits for, and Complete only renames it — unless the mode to publish with
-// changed since (a new umask, setFileMode), which Complete then sets (and fsyncs) itself.
+// TRANSFERRED record waits for, and Complete only renames it — unless that mode lets others
+// write, or the mode to publish with changed since (a new umask, setFileMode): Complete then sets
+// it (and fsyncs) itself.
 
 let server: FileServer;
 let m: InProcessManager;
@@ -98,6 +99,15 @@ describe('file modes', () => {
       filling: 0o600,
       transferred: 0o640,
       published: 0o640,
+    });
+  });
+
+  it('a mode that lets others write keeps the temp file 0600 until Complete sets it', async () => {
+    // A 0664 or 0666 temp file could be changed or hard-linked by others before Complete.
+    assert.deepEqual(await download('shared.bin', 0o664, { umask: 0o002 }), {
+      filling: 0o600,
+      transferred: 0o600,
+      published: 0o664,
     });
   });
 

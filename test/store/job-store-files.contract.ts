@@ -41,6 +41,7 @@ export function jobStoreFileContract(factory: StoreFactory): void {
         completed: false,
         temporaryName: null,
         temporaryFileId: null,
+        readyMode: null,
         validators: null,
         segments: null,
         mirrors: [],

@@ -6,13 +6,19 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 // Complete of a file the download made ready (its published mode and time set before the fsync
-// its TRANSFERRED record waited for) renames it and fsyncs only the folder; a file whose mode to
-// publish with changed since gets the full path: chmod and fsync of its own. Seen in strace's log.
+// its TRANSFERRED record waited for, and recorded as its readyMode) renames it and fsyncs only the
+// folder; a file whose mode to publish with changed since, or whose readiness no record vouches
+// for (a full path whose fsync failed leaves the same mode and time), gets the full path: chmod
+// and fsync of its own. Seen in strace's log.
 
 const child = new URL('../helpers/publish-child.ts', import.meta.url).pathname;
 
 /** The fsync/fdatasync calls made after the child's "publishing" line, by the path of their descriptor. */
-function publishSyncs(readyMode: number, mode: number): { synced: string[]; folder: string; outcomes: unknown } {
+function publishSyncs(
+  readyMode: number,
+  mode: number,
+  recorded: number | null,
+): { synced: string[]; folder: string; outcomes: unknown } {
   const folder = mkdtempSync(join(tmpdir(), 'openbits-publish-'));
   const log = join(folder, '..', `${folder.split('/').at(-1)}.strace`);
   try {
@@ -32,6 +38,7 @@ function publishSyncs(readyMode: number, mode: number): { synced: string[]; fold
         '8',
         String(readyMode),
         String(mode),
+        String(recorded),
       ],
       { encoding: 'utf8' },
     );
@@ -41,7 +48,9 @@ function publishSyncs(readyMode: number, mode: number): { synced: string[]; fold
     assert.ok(from >= 0, 'the marker is in the log');
     const synced = lines
       .slice(from)
-      .map((l) => /\b(?:fsync|fdatasync)\(\d+<([^>]*)>\)\s+=\s+0/u.exec(l)?.[1])
+      // A call's opening line (a call another thread interrupts is split: `<unfinished ...>`,
+      // then `<... fsync resumed>` without its descriptor).
+      .map((l) => /\bf(?:data)?sync\(\d+<([^>]*)>/u.exec(l)?.[1])
       .filter((p): p is string => p !== undefined);
     for (let i = 0; i < 8; i++) {
       const st = statSync(join(folder, `f${i}`));
@@ -56,13 +65,20 @@ function publishSyncs(readyMode: number, mode: number): { synced: string[]; fold
 }
 
 test('files made ready by the download: Complete renames them and fsyncs the folder once', () => {
-  const { synced, folder, outcomes } = publishSyncs(0o644, 0o644);
+  const { synced, folder, outcomes } = publishSyncs(0o644, 0o644, 0o644);
   assert.deepEqual(outcomes, Array(8).fill(null));
   assert.deepEqual(synced, [folder]);
 });
 
 test('a mode to publish with that changed since: each file is chmodded and fsynced, then the folder', () => {
-  const { synced, folder, outcomes } = publishSyncs(0o644, 0o600);
+  const { synced, folder, outcomes } = publishSyncs(0o644, 0o600, 0o644);
+  assert.deepEqual(outcomes, Array(8).fill(null));
+  assert.equal(synced.filter((p) => p === folder).length, 1);
+  assert.equal(synced.filter((p) => p.includes('.bits-tmp')).length, 8, synced.join('\n'));
+});
+
+test('the same mode and time with no readiness recorded: each file is fsynced before its rename', () => {
+  const { synced, folder, outcomes } = publishSyncs(0o644, 0o644, null);
   assert.deepEqual(outcomes, Array(8).fill(null));
   assert.equal(synced.filter((p) => p === folder).length, 1);
   assert.equal(synced.filter((p) => p.includes('.bits-tmp')).length, 8, synced.join('\n'));

@@ -251,6 +251,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX jobs_by_state_owner ON jobs (state, owner);
     `,
   },
+  {
+    version: 11,
+    description: 'files.ready_mode: the mode a finished temp file was synced with (Complete only renames it)',
+    sql: `
+      ALTER TABLE files ADD COLUMN ready_mode INTEGER;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
