@@ -199,7 +199,9 @@ async function renameIntoPlace(temporaryName: string, localName: string, options
   try {
     const st = await calls.fstatId(fd);
     const uid = process.geteuid?.() ?? -1;
-    if (!st.isFile() || st.nlink !== 1n || (uid >= 0 && st.uid !== BigInt(uid))) {
+    // Another regular file of ours put at the temp name is not the download either.
+    const replaced = options.fileId != null && `${st.dev}:${st.ino}` !== options.fileId;
+    if (!st.isFile() || st.nlink !== 1n || (uid >= 0 && st.uid !== BigInt(uid)) || replaced) {
       throw new BitsError('E_ACCESSDENIED', `${temporaryName} is no longer the download's temporary file`, {
         context: 'LOCAL_FILE',
       });

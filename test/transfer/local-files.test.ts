@@ -143,6 +143,20 @@ describe('temp files', () => {
     assert.equal(sha256(await readFile(f.localName)), sha256(BODY));
   });
 
+  test('commitFile refuses another regular file of ours put at the temp name (not the recorded inode)', async () => {
+    const f = file();
+    await downloadFile(f.request());
+    const temp = f.temporaryName ?? '';
+    // Keep the old inode alive so the replacement surely gets another number.
+    await rename(temp, join(dir, 'kept-inode'));
+    await writeFile(temp, 'not the download', { mode: 0o600 });
+    await assert.rejects(
+      commitFile(temp, f.localName, { fileId: f.temporaryFileId }),
+      (err: unknown) => err instanceof BitsError && err.name === 'E_ACCESSDENIED',
+    );
+    await assert.rejects(lstat(f.localName), { code: 'ENOENT' });
+  });
+
   test('deleteTempFile removes the file; a missing one counts as deleted', async () => {
     const f = file();
     await downloadFile(f.request());
