@@ -8,4 +8,5 @@ require('./young-generation.js');
 const { loadBundle } = require('./load-bundle.js');
 const { daemonEntry } = require('./locate.js');
 
-daemonEntry((file) => loadBundle(file, COMPILE_CACHE_DIR).exports);
+// The code cache is written at exit once the daemon has warmed up (src/daemon/warm-up.ts).
+daemonEntry((file) => loadBundle(file, COMPILE_CACHE_DIR, { writeAfter: 'openbits:warm' }).exports);

@@ -93,9 +93,12 @@ function writeCache(cachePath, source, script) {
  * Runs the CommonJS file `file` as require() would and returns its exports, with its code cache
  * in `cacheDir` (none when undefined or not a private folder). `state` says what the cache did:
  * 'used', 'written' (none, a stale or refused one; a new one is written at exit), 'rejected'
- * (V8 refused it; written anew), 'off'.
+ * (V8 refused it; written anew), 'off'. `writeAfter`: a process event; the new cache is written
+ * at exit only if the run emitted it. bitsd emits 'openbits:warm' once its warm-up is done
+ * (src/daemon/warm-up.ts, WARM_EVENT): a `bitsd --version`, `--help` or a second instance that
+ * exits at once would otherwise leave a cache of start-up code only, used by every later start.
  */
-function loadBundle(file, cacheDir) {
+function loadBundle(file, cacheDir, options = {}) {
   const source = readFileSync(file);
   const cachePath =
     cacheDir === undefined || !isPrivateFolder(cacheDir) ? undefined : join(cacheDir, cacheFileName(file));
@@ -106,7 +109,11 @@ function loadBundle(file, cacheDir) {
   );
   const rejected = script.cachedDataRejected === true;
   const state = cachePath === undefined ? 'off' : cachedData === undefined ? 'written' : rejected ? 'rejected' : 'used';
-  if (state === 'written' || state === 'rejected') process.once('exit', () => writeCache(cachePath, source, script));
+  if (state === 'written' || state === 'rejected') {
+    const atExit = () => process.once('exit', () => writeCache(cachePath, source, script));
+    if (options.writeAfter === undefined) atExit();
+    else process.once(options.writeAfter, atExit);
+  }
   const bundle = { exports: {} };
   // import() from this file (CommonJS may import()): a vm.Script may only import() with an
   // experimental option.

@@ -14,7 +14,7 @@ import { RotatingFile } from './rotating-file.ts';
 import { sdNotify } from './sd-notify.ts';
 import { startSystemDaemon } from './system-daemon.ts';
 import { usage } from './usage.ts';
-import { warmUpTransfers } from './warm-up.ts';
+import { WARM_EVENT, warmUpTransfers } from './warm-up.ts';
 import { yieldTraceOption } from './yield-trace.ts';
 
 /** Exit code when another bitsd already serves the socket (systemd: RestartPreventExitStatus). */
@@ -124,7 +124,11 @@ async function startSystemDaemonHere(): Promise<void> {
     daemon = running;
     logJobEvents(running.manager, jobLogger);
     if (stopRequested !== undefined) shutdown(stopRequested);
-    else void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${systemPaths.helloPath}` });
+    else {
+      void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${systemPaths.helloPath}` });
+      // No warm-up here (bytes move in the owners' workers): serving is what makes the run worth caching.
+      (process as NodeJS.EventEmitter).emit(WARM_EVENT);
+    }
   } catch (err) {
     if (err instanceof AlreadyRunning) {
       logger.warn({}, err.message);
@@ -180,7 +184,8 @@ async function startUserDaemon(): Promise<void> {
     return;
   }
   void sdNotify({ READY: '1', MAINPID: String(process.pid), STATUS: `serving ${paths.socketPath}` });
-  warmUpTransfers(systemClock, running.server.activity, (ms) =>
-    logger.debug({ ms: Math.round(ms) }, 'transfer modules loaded'),
-  );
+  warmUpTransfers(systemClock, running.server.activity, (ms) => {
+    logger.debug({ ms: Math.round(ms) }, 'transfer modules loaded');
+    (process as NodeJS.EventEmitter).emit(WARM_EVENT);
+  });
 }

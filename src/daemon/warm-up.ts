@@ -8,6 +8,13 @@ export const WARM_UP_UNASKED_MS = 1_000;
 /** Calls that never leave a quiet tick (a script polling every few ms) do not hold it past this. */
 export const WARM_UP_LATEST_MS = 5_000;
 
+/**
+ * Emitted on `process` when the warm-up is done (by `bitsd --system` once it serves): only then
+ * does bin/load-bundle.js write bitsd's code cache, at exit — a run that never served (--version,
+ * --help, a second instance) would cache start-up code only, and every later start would use it.
+ */
+export const WARM_EVENT = 'openbits:warm';
+
 /** A step of the warm-up: one module graph, evaluated at once (the event loop waits for it). */
 export type WarmUpStep = () => Promise<unknown>;
 

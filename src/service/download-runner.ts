@@ -1,7 +1,8 @@
 import { type Clock, type FileSegment, type Job, type JobFile, MAX_MIRRORS } from '../core/index.ts';
 import type { FileChange, FilePatch } from '../store/job-store.ts';
 import type { RateLimiter, TransferFailure, TransferOptions } from '../transfer/download-request.ts';
-import { downloadFile, TransferError, unexpectedFailure } from '../transfer/index.ts';
+import { followSignal } from '../transfer/follow-signal.ts';
+import { downloadFile, publishedMode, TransferError, unexpectedFailure } from '../transfer/index.ts';
 import { FileSyncRounds } from './file-sync-rounds.ts';
 
 /** The least spacing of written-not-synced records (a quarter of the checkpoint interval above it). */
@@ -58,6 +59,8 @@ export interface RunContext {
    * (to keep), null when not (to clear before the file's first write).
    */
   readonly written?: ReadonlyMap<number, number | null>;
+  /** The mode Complete publishes the job's files with (set by runDownloadJob, once per run). */
+  readonly publishMode?: number;
 }
 
 /**
@@ -75,7 +78,9 @@ export function runFailure(err: unknown, signal: AbortSignal, fileIndex: number)
  * an error on one file stops the later ones. Every durable fact the engine reports goes to
  * `ctx.report` as it arrives; the run owner applies the resulting transition.
  */
-export async function runDownloadJob(ctx: RunContext): Promise<RunOutcome> {
+export async function runDownloadJob(given: RunContext): Promise<RunOutcome> {
+  // Read once (the umask comes from /proc), not for each of 1,000 small files.
+  const ctx: RunContext = { ...given, publishMode: publishedMode(given.job.fileMode) };
   // Live progress is kept in memory: the hot path never reads the store.
   const live = [...ctx.job.files];
   // The failed last sync (or record) of the lowest file index: files fail in order.
@@ -152,9 +157,8 @@ function startFile(
 ): FileRun {
   const stop = new AbortController();
   const body = Promise.withResolvers<void>();
-  // `stop` follows the run's signal through one listener, removed when the file ends: an
-  // AbortSignal.any per file costs a composite signal, weak references and their finalizers.
-  const unfollow = previous === null ? null : follow(ctx.signal, stop);
+  // `stop` follows the run's signal through one listener, removed when the file ends.
+  const unfollow = previous === null ? null : followSignal(ctx.signal, stop);
   const signal = previous === null ? ctx.signal : stop.signal;
   const handOver = async (sync: () => Promise<void>, queue: () => Promise<void>): Promise<void> => {
     const before = previous === null ? null : await previous.done;
@@ -174,14 +178,6 @@ function startFile(
     }),
   };
   return run;
-}
-
-/** Abort `child` when `parent` aborts (with its reason); returns how to stop following. */
-function follow(parent: AbortSignal, child: AbortController): () => void {
-  const abort = (): void => child.abort(parent.reason);
-  if (parent.aborted) abort();
-  else parent.addEventListener('abort', abort, { once: true });
-  return () => parent.removeEventListener('abort', abort);
 }
 
 async function runFile(
@@ -283,6 +279,7 @@ async function runFile(
       clock: ctx.clock,
       limiter: ctx.limiter,
       finalSync: (sync) => handOver(sync, () => syncs.add(file.index, sync, finish)),
+      ...(ctx.publishMode === undefined ? {} : { publishMode: ctx.publishMode }),
       onBodyRead,
       hooks: {
         onConnected: () => {

@@ -1,4 +1,4 @@
-import { fsync, readFileSync } from 'node:fs';
+import { type BigIntStats, fsync, readFileSync } from 'node:fs';
 import { constants, open, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
@@ -144,7 +144,9 @@ export async function commitFiles(items: readonly PublishItem[]): Promise<Array<
   for (const [i, item] of items.entries()) {
     if (outcomes[i] !== null) continue;
     const folder = dirname(item.localName);
-    folders.set(folder, [...(folders.get(folder) ?? []), i]);
+    const members = folders.get(folder);
+    if (members === undefined) folders.set(folder, [i]);
+    else members.push(i);
   }
   for (const [folder, members] of folders) {
     try {
@@ -174,6 +176,12 @@ async function renameIntoPlace(temporaryName: string, localName: string, options
     });
   }
   const calls = await metadataCallsFor(dirname(localName));
+  const mode = publishedMode(options.mode);
+  const mtime = options.lastModified == null ? Number.NaN : Date.parse(options.lastModified);
+  if (await readyToRename(calls, temporaryName, options.fileId, mode, mtime)) {
+    await renameChecked(calls, temporaryName, localName, options.fileId as string);
+    return;
+  }
   let fd: number;
   try {
     fd = await calls.open(temporaryName, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -184,35 +192,77 @@ async function renameIntoPlace(temporaryName: string, localName: string, options
     throw localError(err, temporaryName);
   }
   try {
-    const st = await calls.fstat(fd);
+    const st = await calls.fstatId(fd);
     const uid = process.geteuid?.() ?? -1;
-    if (!st.isFile() || st.nlink !== 1 || (uid >= 0 && st.uid !== uid)) {
+    if (!st.isFile() || st.nlink !== 1n || (uid >= 0 && st.uid !== BigInt(uid))) {
       throw new BitsError('E_ACCESSDENIED', `${temporaryName} is no longer the download's temporary file`, {
         context: 'LOCAL_FILE',
       });
     }
-    const mtime = options.lastModified == null ? Number.NaN : Date.parse(options.lastModified);
     if (!Number.isNaN(mtime)) await calls.futimes(fd, new Date(mtime), new Date(mtime));
-    await calls.fchmod(fd, publishedMode(options.mode));
+    await calls.fchmod(fd, mode);
     await fsyncOnPool(fd);
-    try {
-      await calls.rename(temporaryName, localName);
-    } catch (err) {
-      // rename(2) never replaces a folder with a file.
-      if ((err as NodeJS.ErrnoException).code === 'EISDIR') {
-        throw new BitsError('E_INVALIDARG', `${localName} is a folder`, { context: 'LOCAL_FILE' });
-      }
-      throw err;
-    }
-    const after = await calls.lstat(localName);
-    if (after.ino !== st.ino || after.dev !== st.dev) {
-      throw new BitsError('E_ACCESSDENIED', `${localName} was replaced during the rename`, { context: 'LOCAL_FILE' });
-    }
+    await renameChecked(calls, temporaryName, localName, `${st.dev}:${st.ino}`);
   } catch (err) {
     if (err instanceof BitsError) throw err;
     throw localError(err, localName);
   } finally {
     await calls.close(fd);
+  }
+}
+
+/**
+ * The recorded temp file is already what publishing makes of it: the download gave it its
+ * published mode and time before the fsync its TRANSFERRED record waited for (download-file.ts,
+ * `publishMode`), so no open, chmod or fsync is left to do — only the rename. Checked with lstat,
+ * which never follows a symlink: our regular file with one link, the recorded inode, that mode,
+ * that mtime. Anything else (an older record, a mode set since, a replaced file) takes the full
+ * path, which opens, checks, sets and fsyncs as before.
+ */
+async function readyToRename(
+  calls: MetadataCalls,
+  temporaryName: string,
+  fileId: string | null | undefined,
+  mode: number,
+  mtime: number,
+): Promise<boolean> {
+  if (fileId == null) return false;
+  let st: BigIntStats | undefined;
+  try {
+    st = await calls.lstatId(temporaryName);
+  } catch {
+    return false;
+  }
+  const uid = process.geteuid?.() ?? -1;
+  return (
+    st?.isFile() === true &&
+    st.nlink === 1n &&
+    (uid < 0 || st.uid === BigInt(uid)) &&
+    `${st.dev}:${st.ino}` === fileId &&
+    Number(st.mode & 0o7777n) === mode &&
+    (Number.isNaN(mtime) || st.mtimeNs === BigInt(mtime) * 1_000_000n)
+  );
+}
+
+/** rename(2) the temp file over the local name, then check the local name is that inode. */
+async function renameChecked(calls: MetadataCalls, temporaryName: string, localName: string, id: string) {
+  try {
+    await calls.rename(temporaryName, localName);
+  } catch (err) {
+    // rename(2) never replaces a folder with a file.
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') {
+      throw new BitsError('E_INVALIDARG', `${localName} is a folder`, { context: 'LOCAL_FILE' });
+    }
+    throw localError(err, localName);
+  }
+  let after: BigIntStats | undefined;
+  try {
+    after = await calls.lstatId(localName);
+  } catch (err) {
+    throw localError(err, localName);
+  }
+  if (after === undefined || `${after.dev}:${after.ino}` !== id) {
+    throw new BitsError('E_ACCESSDENIED', `${localName} was replaced during the rename`, { context: 'LOCAL_FILE' });
   }
 }
 

@@ -1,20 +1,41 @@
-import { close, closeSync, fdatasync, ftruncate, open, openSync, write } from 'node:fs';
+import {
+  close,
+  closeSync,
+  fchmod,
+  fchmodSync,
+  fdatasync,
+  fsync,
+  ftruncate,
+  futimes,
+  futimesSync,
+  open,
+  openSync,
+  write,
+} from 'node:fs';
 import { promisify } from 'node:util';
 
 /**
  * The calls the download path makes on an open temp file: the shape of a `FileHandle`'s
- * `write`, `datasync`, `truncate` and `close`, so either one fits the sinks.
+ * `write`, `datasync`, `sync`, `chmod`, `utimes`, `truncate` and `close`, so either one fits the
+ * sinks. `chmod` and `utimes` give a finished file its published mode and time before its last
+ * sync (`sync`, which covers them), so that Complete only renames it (commit-file.ts).
  */
 export interface DataFile {
   readonly fd: number;
   write(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
   datasync(): Promise<void>;
+  sync(): Promise<void>;
+  chmod(mode: number): Promise<void>;
+  utimes(atime: Date, mtime: Date): Promise<void>;
   truncate(length: number): Promise<void>;
   close(): Promise<void>;
 }
 
 const writeOnPool = promisify(write);
 const datasyncOnPool = promisify(fdatasync);
+const syncOnPool = promisify(fsync);
+const chmodOnPool = promisify(fchmod);
+const utimesOnPool = promisify(futimes);
 const truncateOnPool = promisify(ftruncate);
 const closeOnPool = promisify(close);
 const openOnPool = promisify(
@@ -27,8 +48,9 @@ const openOnPool = promisify(
  * local file system (metadata-calls.ts), where neither waits on the disk: a `FileHandle` sends both
  * to the thread pool, and on a loaded core each trip costs ~50 µs of CPU (futex wake-ups, the
  * completion's eventfd) — a tenth of a small file's cost. The create's own kernel work (inode
- * allocation) is the same on either thread, and the file's request waits for it anyway. Writes,
- * fdatasync and truncate, which can wait on the disk, always go to the pool. Closed at most once.
+ * allocation) is the same on either thread, and the file's request waits for it anyway; so do
+ * chmod and utimes, which only change the inode in memory. Writes, fdatasync, fsync and truncate,
+ * which can wait on the disk, always go to the pool. Closed at most once.
  */
 export class DescriptorFile implements DataFile {
   readonly fd: number;
@@ -54,6 +76,23 @@ export class DescriptorFile implements DataFile {
   async datasync(): Promise<void> {
     this.#check();
     await datasyncOnPool(this.fd);
+  }
+
+  async sync(): Promise<void> {
+    this.#check();
+    await syncOnPool(this.fd);
+  }
+
+  async chmod(mode: number): Promise<void> {
+    this.#check();
+    if (this.#onLoop) fchmodSync(this.fd, mode);
+    else await chmodOnPool(this.fd, mode);
+  }
+
+  async utimes(atime: Date, mtime: Date): Promise<void> {
+    this.#check();
+    if (this.#onLoop) futimesSync(this.fd, atime, mtime);
+    else await utimesOnPool(this.fd, atime, mtime);
   }
 
   async truncate(length: number): Promise<void> {

@@ -1,3 +1,4 @@
+import type { DataFile } from './descriptor-file.ts';
 import { verifyDigests } from './digest-repair.ts';
 import type { DownloadFileRequest, DownloadHooks } from './download-request.ts';
 import { DownloadSink } from './download-sink.ts';
@@ -17,6 +18,17 @@ import {
   TempFileReplaced,
 } from './temp-file.ts';
 import { abortError, TransferError } from './transfer-error.ts';
+
+/** The published mode, and the server's Last-Modified as atime and mtime (as Complete sets them). */
+async function setPublishedMetadata(file: DataFile, mode: number, lastModified: string | null): Promise<void> {
+  try {
+    const mtime = lastModified === null ? Number.NaN : Date.parse(lastModified);
+    if (!Number.isNaN(mtime)) await file.utimes(new Date(mtime), new Date(mtime));
+    await file.chmod(mode);
+  } catch (err) {
+    throw new TransferError(classifyLocalError(err), { cause: err });
+  }
+}
 
 /**
  * Move the bytes of one download file into its temp file. Resolves when every byte is in the
@@ -107,9 +119,16 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
     }
     if (req.finalSync !== undefined) {
       handedOff = true;
+      const publishMode = req.publishMode;
+      const lastModified = st?.validators?.lastModified ?? null;
       await req.finalSync(async () => {
         try {
-          await sink.checkpoint();
+          if (publishMode === undefined) await sink.checkpoint();
+          else {
+            // Every byte is written: the mode and time Complete would set, then one fsync for all.
+            await setPublishedMetadata(temp.file.handle, publishMode, lastModified);
+            await sink.checkpoint(true);
+          }
         } catch (err) {
           throw err instanceof HookFailure ? err.cause : err;
         } finally {

@@ -68,6 +68,13 @@ export interface DownloadFileRequest {
    */
   readonly finalSync?: (sync: () => Promise<void>) => Promise<void>;
   /**
+   * With finalSync: the mode Complete will publish the file with (commit-file.ts publishedMode).
+   * The handed-over `sync` then first gives the temp file that mode and the server's
+   * Last-Modified as its time, and fsyncs instead of fdatasyncs, so the file is ready to publish
+   * the moment it is recorded transferred: Complete only checks and renames it.
+   */
+  readonly publishMode?: number;
+  /**
    * Called once the body's last byte was read from the network, before it is written out and
    * synced: the connection is free, so the caller may send the next file's request while this
    * file's write, sync and close go on. Not called when the transfer fails first.

@@ -198,15 +198,19 @@ export class DownloadSink implements HashSource {
     }
   }
 
-  /** Write out what is pending, wait for every write, fdatasync, then report the offset. */
-  async checkpoint(): Promise<void> {
+  /**
+   * Write out what is pending, wait for every write, fdatasync, then report the offset.
+   * `withMetadata`: fsync instead, which also covers a mode or time just given to the file.
+   */
+  async checkpoint(withMetadata = false): Promise<void> {
     await this.#settleBackground();
     const started = this.#opts.clock.monotonicMs();
     try {
       if (this.#writeError !== null) throw this.#writeError;
       if (this.#filled > 0) await this.#flushWhenFree();
       await this.#drain();
-      await this.#fh.datasync();
+      if (withMetadata) await this.#fh.sync();
+      else await this.#fh.datasync();
     } catch (err) {
       throw await this.#rollback(err);
     }

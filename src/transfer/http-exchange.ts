@@ -6,6 +6,7 @@ import { type DispatchedResponse, dispatchRequest, type ReadTarget, type TakeChu
 import { dispatcherFor } from './dispatcher-pool.ts';
 import type { DownloadState } from './download-state.ts';
 import { transferError } from './failure-table.ts';
+import { followSignal } from './follow-signal.ts';
 import { PhaseTimer } from './phase-timer.ts';
 import { plainEligible, plainRequest } from './plain-http.ts';
 import { selectProxy } from './proxy.ts';
@@ -162,7 +163,9 @@ export class HttpSession {
   ): Promise<Exchange> {
     const { req, timeouts } = this.#st;
     const attempt = new AbortController();
-    const signal = AbortSignal.any([req.signal, attempt.signal]);
+    // The attempt follows the file's signal until the exchange ends (its body read or dropped).
+    const unfollow = followSignal(req.signal, attempt);
+    const signal = attempt.signal;
     const headersTimer = new PhaseTimer(req.clock, timeouts.headersMs, 'UND_ERR_HEADERS_TIMEOUT', (e) =>
       attempt.abort(e),
     );
@@ -179,6 +182,9 @@ export class HttpSession {
         signal,
         this.#fairShare,
       );
+    } catch (err) {
+      unfollow();
+      throw err;
     } finally {
       headersTimer.cancel();
     }
@@ -197,19 +203,25 @@ export class HttpSession {
           }, target);
         } finally {
           idle.cancel();
+          unfollow();
         }
       },
       stop(reason) {
+        unfollow();
         res.destroy(reason as Error);
       },
       async discard() {
         idle.cancel();
-        if (taken) {
-          res.destroy(new Error('the body was dropped'));
-          return;
+        try {
+          if (taken) {
+            res.destroy(new Error('the body was dropped'));
+            return;
+          }
+          taken = true;
+          await res.dump(DUMP_LIMIT);
+        } finally {
+          unfollow();
         }
-        taken = true;
-        await res.dump(DUMP_LIMIT);
       },
     };
   }

@@ -48,7 +48,6 @@ export interface MetadataCalls {
   lstatId(path: string): Promise<BigIntStats | undefined>;
   access(path: string, mode: number): Promise<void>;
   open(path: string, flags: number): Promise<number>;
-  fstat(fd: number): Promise<Stats>;
   /** fstat with 64-bit dev/ino. */
   fstatId(fd: number): Promise<BigIntStats>;
   futimes(fd: number, atime: Date, mtime: Date): Promise<void>;
@@ -66,7 +65,6 @@ const ON_LOOP: MetadataCalls = {
   lstatId: async (path) => lstatSync(path, { bigint: true, throwIfNoEntry: false }),
   access: async (path, mode) => accessSync(path, mode),
   open: async (path, flags) => openSync(path, flags),
-  fstat: async (fd) => fstatSync(fd),
   fstatId: async (fd) => fstatSync(fd, { bigint: true }),
   futimes: async (fd, atime, mtime) => futimesSync(fd, atime, mtime),
   fchmod: async (fd, mode) => fchmodSync(fd, mode),
@@ -107,7 +105,6 @@ const ON_POOL: MetadataCalls = {
   },
   access: promisify(access),
   open: (path, flags) => openOnPool(path, flags),
-  fstat: promisify(fstat),
   fstatId: fstatBig,
   futimes: promisify(futimes),
   fchmod: promisify(fchmod),

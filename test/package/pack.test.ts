@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { OPENBITS_VERSION } from '../../src/core/version.ts';
+import { until } from '../helpers/until.ts';
 
 // Issue 13: openbits worked from a git clone but not as a package (only .ts shipped, bins and
 // the library failed under node_modules, 212 TS errors for a consumer, no clear message on an
@@ -244,31 +246,61 @@ describe('the npm package, installed from its tarball', () => {
     assert.equal(version, `openbits ${OPENBITS_VERSION}\n`);
   });
 
-  it('bitsadmin, openbits and bitsd run their one-file bundles (dist/cli.cjs, dist/bitsd.cjs), not the per-module build', () => {
+  it('bitsadmin, openbits and bitsd run their one-file bundles (dist/cli.cjs, dist/bitsd.cjs), not the per-module build', async () => {
     // bin/load-bundle.js runs a bundle and keeps its code cache, with a copy of the bytes it was
     // made from, in the user's compile cache: that copy is the installed bundle.
+    const bundleOf = (file: string) => readFileSync(join(scratch, 'node_modules', 'openbits', 'dist', `${file}.cjs`));
+    const binOf = (name: string) => join(scratch, 'node_modules', 'openbits', 'bin', `${name}.js`);
+    // Named for the bundle, the Node and a hash of its path; an 8-byte header (length, CRC-32).
+    const cachesOf = (home: string, file: string) =>
+      existsSync(join(home, 'compile-cache'))
+        ? readdirSync(join(home, 'compile-cache')).filter((n) => n.startsWith(`${file}-bundle-${process.version}-`))
+        : [];
+    const assertCacheOf = (home: string, file: string, name: string) => {
+      const names = cachesOf(home, file);
+      assert.equal(names.length, 1, names.join(' '));
+      const cache = readFileSync(join(home, 'compile-cache', names[0] as string));
+      const bundle = bundleOf(file);
+      assert.ok(cache.subarray(8, 8 + bundle.length).equals(bundle), `${name}: the cache is not of dist/${file}.cjs`);
+    };
     for (const [name, file] of [
       ['bitsadmin', 'cli'],
       ['openbits', 'cli'],
       ['bitsd', 'bitsd'],
     ] as const) {
-      const bundle = readFileSync(join(scratch, 'node_modules', 'openbits', 'dist', `${file}.cjs`));
       const home = join(scratch, `home-${name}`);
-      const bin = join(scratch, 'node_modules', 'openbits', 'bin', `${name}.js`);
-      const r = spawnSync(process.execPath, [bin, '--version'], {
+      const r = spawnSync(process.execPath, [binOf(name), '--version'], {
         cwd: scratch,
         env: { ...env, OPENBITS_HOME: home },
         encoding: 'utf8',
       });
       assert.equal(r.status, 0, r.stderr);
-      // Named for the bundle, the Node and a hash of its path; an 8-byte header (length, CRC-32).
-      const names = readdirSync(join(home, 'compile-cache')).filter((n) =>
-        n.startsWith(`${file}-bundle-${process.version}-`),
-      );
-      assert.equal(names.length, 1, names.join(' '));
-      const cache = readFileSync(join(home, 'compile-cache', names[0] as string));
-      assert.ok(cache.subarray(8, 8 + bundle.length).equals(bundle), `${name}: the cache is not of dist/${file}.cjs`);
+      // The CLIs cache what any run used; bitsd only what a daemon that served used (its
+      // --version would cache start-up code only, and every later start would take it).
+      if (file === 'cli') assertCacheOf(home, file, name);
+      else assert.deepEqual(cachesOf(home, file), [], 'bitsd --version writes no code cache');
     }
+    const home = join(scratch, 'home-bitsd-served');
+    const daemon = spawn(process.execPath, [binOf('bitsd')], {
+      cwd: scratch,
+      env: { ...env, OPENBITS_HOME: home, OPENBITS_LOG_LEVEL: 'debug' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(daemon, 'exit');
+    try {
+      let output = '';
+      daemon.stdout.on('data', (c) => {
+        output += String(c);
+      });
+      daemon.stderr.on('data', (c) => {
+        output += String(c);
+      });
+      await until(() => output.includes('transfer modules loaded'), 'bitsd to warm up', 60_000);
+    } finally {
+      daemon.kill('SIGTERM');
+      await exited;
+    }
+    assertCacheOf(home, 'bitsd', 'bitsd');
   });
 
   it('on a Node older than 24, every entry point and bin stops with one clear sentence', (t) => {

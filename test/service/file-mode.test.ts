@@ -5,11 +5,15 @@ import { after, before, describe, it } from 'node:test';
 import { ManualNetworkSource } from '../../src/scheduler/network.ts';
 import { createManager, type InProcessManager } from '../../src/service/manager.ts';
 import { currentUmask } from '../../src/transfer/commit-file.ts';
+import { derivedTempName } from '../../src/transfer/temp-file.ts';
 import { FileServer } from '../helpers/file-server.ts';
 import { tempDir, waitForState } from '../helpers/manager-harness.ts';
 
 // Issue 13: Complete published every file 0600; curl, wget and BITS (the folder's ACL) follow
-// the user's umask. Temp files stay 0600 until Complete either way.
+// the user's umask. A temp file is 0600 while it fills; once its last byte is in, the download
+// gives it the mode Complete would (the run's umask or the job's mode) before the fsync its
+// TRANSFERRED record waits for, and Complete only renames it — unless the mode to publish with
+// changed since (a new umask, setFileMode), which Complete then sets (and fsyncs) itself.
 
 let server: FileServer;
 let m: InProcessManager;
@@ -24,52 +28,84 @@ after(async () => {
   await server.close();
 });
 
+/** The temp file's mode while bytes arrive, once TRANSFERRED, and the published file's. */
+interface Modes {
+  filling: number;
+  transferred: number;
+  published: number;
+}
+
 async function download(
   name: string,
   mode: number | null | undefined,
-  umask?: number,
-): Promise<{ temp: number; published: number }> {
+  options: { umask?: number; modeAfterTransfer?: number } = {},
+): Promise<Modes> {
   server.add(`/${name}`, 2_000_000, { rateBps: 4_000_000 });
   const job = await m.createJob(name);
   const local = join(home, name);
   await m.addFile(job.id, server.url(`/${name}`), local);
   if (mode !== undefined) await m.setFileMode(job.id, mode);
   await m.resume(job.id);
-  // The temp file exists once bytes arrive.
-  let temp: number | undefined;
+  // The temp file is at its derived name once bytes arrive (the record names it later).
+  const temp = derivedTempName(local, { jobId: job.id, fileIndex: 0 });
+  let filling: number | undefined;
   const deadline = Date.now() + 30_000;
-  while (temp === undefined && Date.now() < deadline) {
-    const name = (await m.enumFiles(job.id))[0]?.temporaryName;
-    if (name) temp = statSync(name).mode & 0o777;
-    else await new Promise((resolve) => setTimeout(resolve, 20)); // the engine's progress: polled
+  while (filling === undefined && Date.now() < deadline) {
+    const st = statSync(temp, { throwIfNoEntry: false });
+    if (st !== undefined && st.size > 0 && st.size < 2_000_000) filling = st.mode & 0o777;
+    else await new Promise((resolve) => setTimeout(resolve, 5)); // the engine's progress: polled
   }
   await waitForState(m, job.id, 'TRANSFERRED');
-  const previous = umask === undefined ? undefined : process.umask(umask);
+  const transferred = statSync(temp).mode & 0o777;
+  if (options.modeAfterTransfer !== undefined) await m.setFileMode(job.id, options.modeAfterTransfer);
+  const previous = options.umask === undefined ? undefined : process.umask(options.umask);
   try {
     await m.complete(job.id);
   } finally {
     if (previous !== undefined) process.umask(previous);
   }
-  return { temp: temp ?? -1, published: statSync(local).mode & 0o777 };
+  return { filling: filling ?? -1, transferred, published: statSync(local).mode & 0o777 };
 }
 
 describe('file modes', () => {
-  it('by default a published file gets 0666 & ~umask (022 → 0644, 027 → 0640); the temp file is 0600', async () => {
-    const a = await download('umask-022.bin', undefined, 0o022);
-    assert.deepEqual(a, { temp: 0o600, published: 0o644 });
-    const b = await download('umask-027.bin', undefined, 0o027);
-    assert.deepEqual(b, { temp: 0o600, published: 0o640 });
-    const previous = process.umask(0o027);
+  it('by default a published file gets 0666 & ~umask (022 → 0644, 027 → 0640); the temp file is 0600 while it fills', async () => {
+    const previous = process.umask(0o022);
+    try {
+      const a = await download('umask-022.bin', undefined);
+      assert.deepEqual(a, { filling: 0o600, transferred: 0o644, published: 0o644 });
+      // The run read umask 022; Complete reads 027 and sets the mode itself.
+      const b = await download('umask-027.bin', undefined, { umask: 0o027 });
+      assert.deepEqual(b, { filling: 0o600, transferred: 0o644, published: 0o640 });
+    } finally {
+      process.umask(previous);
+    }
+    const before = process.umask(0o027);
     try {
       assert.equal(currentUmask(), 0o027);
       assert.equal(currentUmask(), 0o027, 'reading the umask (from /proc) leaves it as it was');
     } finally {
-      process.umask(previous);
+      process.umask(before);
     }
   });
 
-  it('setFileMode(0o600) keeps the published file private; another mode is applied as given', async () => {
-    assert.deepEqual(await download('private.bin', 0o600, 0o022), { temp: 0o600, published: 0o600 });
-    assert.deepEqual(await download('group.bin', 0o640, 0o077), { temp: 0o600, published: 0o640 });
+  it('setFileMode(0o600) keeps the file private throughout; another mode is applied as given', async () => {
+    assert.deepEqual(await download('private.bin', 0o600, { umask: 0o022 }), {
+      filling: 0o600,
+      transferred: 0o600,
+      published: 0o600,
+    });
+    assert.deepEqual(await download('group.bin', 0o640, { umask: 0o077 }), {
+      filling: 0o600,
+      transferred: 0o640,
+      published: 0o640,
+    });
+  });
+
+  it('a mode set after the file was transferred is the one Complete publishes with', async () => {
+    assert.deepEqual(await download('later.bin', 0o640, { modeAfterTransfer: 0o600 }), {
+      filling: 0o600,
+      transferred: 0o640,
+      published: 0o600,
+    });
   });
 });

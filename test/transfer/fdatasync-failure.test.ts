@@ -28,11 +28,13 @@ function strace(): string {
 }
 
 /**
- * Run a child script under strace with every fdatasync after a thread's first failing with EIO
- * (strace counts per thread: libuv's pool); its last stdout line, parsed.
+ * Run a child script under strace with every fdatasync and fsync after a thread's first failing
+ * with EIO (strace counts per thread: libuv's pool); its last stdout line, parsed. A job's files
+ * end with an fsync (their published mode and time ride on it), a checkpoint with an fdatasync.
  */
 function withFailingSyncs(child: string, args: readonly string[]) {
-  const inject = ['-f', '-qq', '-o', '/dev/null', '-e', 'trace=fdatasync', '-e', 'inject=fdatasync:error=EIO:when=2+'];
+  const syncs = 'fdatasync,fsync';
+  const inject = ['-f', '-qq', '-o', '/dev/null', '-e', `trace=${syncs}`, '-e', `inject=${syncs}:error=EIO:when=2+`];
   const r = spawnSync(strace(), [...inject, process.execPath, child, ...args], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}');
@@ -79,7 +81,7 @@ test('EIO from fdatasync (second call per thread on): LOCAL_FILE failure, temp f
 /** download-job-child.ts's job. */
 const JOB_ID = '00000000-0000-4000-8000-000000000001';
 
-test('a job of many files: a file whose background fdatasync fails is never reported transferred, and fails the job', async () => {
+test('a job of many files: a file whose background sync fails is never reported transferred, and fails the job', async () => {
   const child = new URL('../helpers/download-job-child.ts', import.meta.url).pathname;
   const folder = await mkdtemp(join(dir, 'job-'));
   const COUNT = 24;
