@@ -8,7 +8,10 @@
  * and the API requests bitsd read, by path.
  *
  * `node bench/profile.ts --case transfer-big|transfer-many|list|info|library-many|library-concurrent|api-cycles|api-list|upload
- *   [--files 1000] [--big-mib 1024] [--runs 5] [--strace | --no-prof] [--out DIR] [--resummarize]`
+ *   [--files 1000] [--big-mib 1024] [--runs 5] [--loops 1] [--strace | --no-prof] [--out DIR] [--resummarize]`
+ *
+ * `--loops 16` runs api-cycles' cycles from 16 client loops at once (S8's concurrent figure, where
+ * bitsd's main thread is what saturates).
  *
  * `--case upload` runs S7's route (bitsd uploads the big file to bits-upload-server) and profiles
  * or straces the upload server too; `--no-prof` runs it bare, for CPU seconds per upload.
@@ -25,7 +28,7 @@ import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { connect } from '../src/client/connect.ts';
+import { type BitsClient, connect } from '../src/client/connect.ts';
 import { parseCreatedJob, transferArgs } from './adapters/cli-command.ts';
 import type { CliRoute, DownloadItem } from './adapters/ours.ts';
 import { createOpenbitsAdapter } from './adapters/ours-openbits.ts';
@@ -106,6 +109,8 @@ async function runCase(options: {
   files: number;
   bigMiB: number;
   runs: number;
+  /** api-cycles: client loops at once (1: one after another). */
+  loops: number;
   strace: boolean;
   /** Neither profiler nor strace: CPU seconds and wall as they are. */
   noProf: boolean;
@@ -227,15 +232,19 @@ async function runCase(options: {
       await stopTrace();
       await cli(['/cancel', job]);
     } else if (which === 'api-cycles' || which === 'api-list') {
-      // S8's calls through the library client: --files cycles of create+addfile+resume+cancel,
-      // or --files queued jobs and --runs lists of them; bitsd's CPU per call from /proc.
-      const client = connect({ socketPath: route.socketPath, autoStart: false, timeoutMs: 120_000 });
+      // S8's calls through the library client: --files cycles of create+addfile+resume+cancel
+      // (from --loops client loops at once, each on its own connection, as S8's concurrent
+      // figure), or --files queued jobs and --runs lists of them; bitsd's CPU per call from /proc.
+      const connectClient = () => connect({ socketPath: route.socketPath, autoStart: false, timeoutMs: 120_000 });
+      const client = connectClient();
+      const loops = which === 'api-cycles' ? Math.max(1, options.loops) : 1;
+      const others = Array.from({ length: loops - 1 }, connectClient);
       try {
-        const cycle = async (i: number, url: string) => {
-          const job = await client.createJob(`prof-${i}`);
-          await client.addFile(job.id, url, join(ws.diskDest, `prof-${i}.bin`));
-          await client.resume(job.id);
-          if (which === 'api-cycles') await client.cancel(job.id);
+        const cycle = async (i: number, url: string, c: BitsClient = client) => {
+          const job = await c.createJob(`prof-${i}`);
+          await c.addFile(job.id, url, join(ws.diskDest, `prof-${i}.bin`));
+          await c.resume(job.id);
+          if (which === 'api-cycles') await c.cancel(job.id);
         };
         for (let i = 0; i < 20; i++) await cycle(i, 'http://127.0.0.1:9/never.bin'); // warm the JIT
         const calls = which === 'api-cycles' ? options.files : options.runs;
@@ -246,17 +255,25 @@ async function runCase(options: {
         await startTrace();
         const cpuBefore = await processCpuMs(route.daemonPid);
         fromUs = nowUs();
-        if (which === 'api-cycles') for (let i = 0; i < calls; i++) await cycle(i, 'http://127.0.0.1:9/never.bin');
-        else for (let i = 0; i < calls; i++) await client.enumJobs();
+        if (which === 'api-cycles') {
+          await Promise.all(
+            [client, ...others].map(async (c, k) => {
+              for (let i = k; i < calls; i += loops) await cycle(i, 'http://127.0.0.1:9/never.bin', c);
+            }),
+          );
+        } else for (let i = 0; i < calls; i++) await client.enumJobs();
         toUs = nowUs();
         const cpuMs = (await processCpuMs(route.daemonPid)) - cpuBefore;
-        const what = which === 'api-cycles' ? 'create+addfile+resume+cancel cycles' : `lists of ${options.files} jobs`;
+        const what =
+          which === 'api-cycles'
+            ? `create+addfile+resume+cancel cycles${loops > 1 ? ` from ${loops} client loops` : ''}`
+            : `lists of ${options.files} jobs`;
         notes.push(
-          `${calls} ${what}: ${((toUs - fromUs) / 1000).toFixed(0)} ms wall, bitsd ${cpuMs.toFixed(0)} ms CPU = ${(cpuMs / calls).toFixed(2)} ms per ${which === 'api-cycles' ? 'cycle' : 'list'} (${options.strace ? 'under strace' : 'profiled'})`,
+          `${calls} ${what}: ${((toUs - fromUs) / 1000).toFixed(0)} ms wall, bitsd ${cpuMs.toFixed(0)} ms CPU = ${(cpuMs / calls).toFixed(2)} ms per ${which === 'api-cycles' ? 'cycle' : 'list'} (${options.strace ? 'under strace' : options.noProf ? 'bare' : 'profiled'})`,
         );
         transferred = which === 'api-cycles' ? calls : 0;
       } finally {
-        await client.close();
+        await Promise.all([client, ...others].map((c) => c.close()));
       }
     } else {
       const many = which === 'library-many';
@@ -400,6 +417,7 @@ const { values } = parseArgs({
     files: { type: 'string', default: '1000' },
     'big-mib': { type: 'string', default: '1024' },
     runs: { type: 'string', default: '5' },
+    loops: { type: 'string', default: '1' },
     strace: { type: 'boolean', default: false },
     'no-prof': { type: 'boolean', default: false },
     out: { type: 'string' },
@@ -420,6 +438,7 @@ else {
     files: Number(values.files),
     bigMiB: Number(values['big-mib']),
     runs: Number(values.runs),
+    loops: Number(values.loops),
     strace: values.strace ?? false,
     noProf: values['no-prof'] ?? false,
   });
