@@ -133,7 +133,13 @@ export async function downloadFile(request: DownloadFileRequest): Promise<void> 
         try {
           // Every byte is written: the mode and time Complete would set, then one fsync for all.
           const ready = publishMode === undefined ? null : await makeReady(temp.file.handle, publishMode, lastModified);
-          await sink.checkpoint(ready !== null);
+          try {
+            await sink.checkpoint(ready !== null);
+          } catch (err) {
+            // Its bytes go back to the last checkpoint and will be written again: 0600 while it fills.
+            if (ready !== null) await temp.file.handle.chmod(0o600).catch(() => undefined);
+            throw err;
+          }
           return ready;
         } catch (err) {
           throw err instanceof HookFailure ? err.cause : err;

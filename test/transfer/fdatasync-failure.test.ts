@@ -104,4 +104,5 @@ test('a job of many files: a file whose background sync fails is never reported 
   // it is at the name derived from the job and the file, where a later run or Cancel finds it.
   const temp = derivedTempName(join(folder, `out${failed}.bin`), { jobId: JOB_ID, fileIndex: failed });
   assert.equal((await stat(temp)).size, 0, 'the failed file went back to its last checkpoint');
+  assert.equal((await stat(temp)).mode & 0o777, 0o600, 'and to 0600, as a file that fills');
 });
