@@ -83,26 +83,22 @@ const fstatBig = promisify((fd: number, done: (err: NodeJS.ErrnoException | null
 const openOnPool = promisify(open);
 const lstatOnPool = promisify(lstat);
 
+/** A pool lstat's result, or undefined when nothing is there (as `throwIfNoEntry: false` on the loop). */
+async function unlessMissing<T>(stat: Promise<T>): Promise<T | undefined> {
+  try {
+    return await stat;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 const ON_POOL: MetadataCalls = {
   onLoop: false,
   stat: promisify(stat),
   lstat: lstatOnPool,
-  lstatIfAny: async (path) => {
-    try {
-      return await lstatOnPool(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-  },
-  lstatId: async (path) => {
-    try {
-      return await lstatBig(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-  },
+  lstatIfAny: (path) => unlessMissing(lstatOnPool(path)),
+  lstatId: (path) => unlessMissing(lstatBig(path)),
   access: promisify(access),
   open: (path, flags) => openOnPool(path, flags),
   fstatId: fstatBig,
