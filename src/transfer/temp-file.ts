@@ -160,8 +160,9 @@ export class TempFileReplaced extends Error {
 }
 
 /**
- * Reopen a recorded temp file. Throws TempFileReplaced when it is missing, a symlink, not a
- * regular file, not ours, hard-linked, or another inode than recorded; other errors as thrown.
+ * Reopen a recorded temp file, back at mode 0600 (best effort: a file system may refuse chmod).
+ * Throws TempFileReplaced when it is missing, a symlink, not a regular file, not ours,
+ * hard-linked, or another inode than recorded; other errors as thrown.
  */
 export async function reopenTempFile(path: string, expectedId: string | null): Promise<OpenTempFile> {
   const calls = await metadataCallsFor(dirname(path));
@@ -186,6 +187,9 @@ export async function reopenTempFile(path: string, expectedId: string | null): P
     else if (expectedId !== null && expectedId !== undefined && id !== expectedId)
       why = 'is another file than recorded';
     if (why !== null) throw new TempFileReplaced(`temporary file ${path} ${why}`);
+    // A finished file gets its published mode before its last sync; a kill -9 between the two
+    // leaves a file that is filled again here, and it fills at 0600 like any other.
+    if ((Number(st.mode) & 0o7777) !== 0o600) await handle.chmod(0o600).catch(() => undefined);
     return { handle, path, id, size: Number(st.size) };
   } catch (err) {
     await handle.close();

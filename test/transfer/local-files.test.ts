@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import {
   chmod,
@@ -128,6 +129,33 @@ describe('temp files', () => {
     f.bytesTransferred = 1000;
     await downloadFile(f.request());
     assert.equal(origin.hits('/f').at(-1)?.headers.range, 'bytes=1000-');
+    assert.equal(await f.tempSha256(), sha256(BODY));
+  });
+
+  test('a temp file left at its published mode (kill -9 before its last sync) fills again at 0600', async () => {
+    const f = file();
+    await downloadFile(f.request());
+    const temp = f.temporaryName ?? '';
+    // The finished file's chmod happened, its fsync did not: the record still says 1000 bytes.
+    await chmod(temp, 0o644);
+    f.bytesTransferred = 1000;
+    const modes: number[] = [];
+    const req = f.request();
+    const onProgress = req.hooks.onProgress;
+    await downloadFile({
+      ...req,
+      hooks: {
+        ...req.hooks,
+        onProgress: (n) => {
+          modes.push(statSync(temp).mode & 0o777);
+          onProgress(n);
+        },
+      },
+    });
+    assert.equal(f.restarts, 0, 'the same temp file was resumed');
+    assert.equal(origin.hits('/f').at(-1)?.headers.range, 'bytes=1000-');
+    assert.ok(modes.length > 0);
+    assert.deepEqual(new Set(modes), new Set([0o600]));
     assert.equal(await f.tempSha256(), sha256(BODY));
   });
 
