@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import {
   chmod,
   copyFile,
