@@ -11,7 +11,7 @@
  * switch still runs only what it needs; npm packages (cli-progress, saxes, undici…) stay
  * outside, loaded from node_modules as before, but for typebox in bitsd's (outsideButTypebox).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 
@@ -118,7 +118,20 @@ async function bundle(entry: string, outfile: string, withTypebox: boolean): Pro
     legalComments: 'none',
     ...(withTypebox ? { footer: { js: await typeboxNotice() } } : {}),
   });
+  await asciiOnly(outfile);
   return outfile;
+}
+
+/**
+ * esbuild escapes every non-ASCII character of the code (its default charset) but copies comments
+ * as they are, and one `…` or `→` in a comment made V8 hold the whole bundle's source as a
+ * two-byte string for the life of the process (bitsd's: 2.5 MB instead of 1.3). Each such
+ * character becomes `?`: one UTF-16 unit for one, so the source map's columns still hold.
+ */
+async function asciiOnly(file: string): Promise<void> {
+  const text = await readFile(file, 'utf8');
+  const ascii = text.replace(/[^\x00-\x7f]/gu, '?');
+  if (ascii !== text) await writeFile(file, ascii);
 }
 
 if (import.meta.main) process.stderr.write(`built ${await buildCliBundle()} and ${await buildDaemonBundle()}\n`);

@@ -303,6 +303,26 @@ describe('the npm package, installed from its tarball', () => {
     assertCacheOf(home, 'bitsd', 'bitsd');
   });
 
+  it('the bundles are ASCII (one-byte source strings in V8); bitsd holds TypeBox, with its MIT notice', () => {
+    const dist = join(scratch, 'node_modules', 'openbits', 'dist');
+    for (const file of ['cli.cjs', 'bitsd.cjs']) {
+      const bytes = readFileSync(join(dist, file));
+      assert.equal(
+        bytes.findIndex((b) => b > 0x7f),
+        -1,
+        `${file} holds a non-ASCII byte`,
+      );
+    }
+    const daemon = readFileSync(join(dist, 'bitsd.cjs'), 'utf8');
+    assert.doesNotMatch(daemon, /require\("typebox|__openbitsImport\("typebox/u);
+    assert.match(daemon, /Includes TypeBox \(MIT License, Copyright/u);
+    assert.doesNotMatch(
+      readFileSync(join(dist, 'cli.cjs'), 'utf8'),
+      /Includes TypeBox/u,
+      'the CLI bundle keeps packages outside',
+    );
+  });
+
   it('on a Node older than 24, every entry point and bin stops with one clear sentence', (t) => {
     const old = '/usr/bin/node';
     const major = existsSync(old)
