@@ -23,11 +23,13 @@ import { abortError, TransferError } from './transfer-error.ts';
  * Give a finished temp file the mode Complete publishes it with, and the server's Last-Modified as
  * its atime and mtime (as Complete sets them); returns that mode, or null when the file stays as
  * it is — a mode that lets anyone but the owner write (a 0664 or 0666 temp file could be changed
- * or hard-linked by others before Complete), or a file system that refuses (vfat, some FUSE or
- * CIFS mounts: Complete sets what it can). Best effort: Complete's full path does it otherwise.
+ * or hard-linked by others before Complete), one that does not let the owner write (a 0444 temp
+ * file left by a kill -9 before its sync could not be reopened to fill again), or a file system
+ * that refuses (vfat, some FUSE or CIFS mounts: Complete sets what it can). Best effort:
+ * Complete's full path does it otherwise.
  */
 async function makeReady(file: DataFile, mode: number, lastModified: string | null): Promise<number | null> {
-  if ((mode & 0o022) !== 0) return null;
+  if ((mode & 0o022) !== 0 || (mode & 0o200) === 0) return null;
   try {
     const mtime = lastModified === null ? Number.NaN : Date.parse(lastModified);
     if (!Number.isNaN(mtime)) await file.utimes(new Date(mtime), new Date(mtime));

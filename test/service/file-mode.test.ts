@@ -111,6 +111,15 @@ describe('file modes', () => {
     });
   });
 
+  it("a mode without the owner's write keeps the temp file 0600 until Complete sets it", async () => {
+    // A 0444 temp file left by a kill -9 before its last sync could not be reopened to fill again.
+    assert.deepEqual(await download('read-only.bin', 0o444), {
+      filling: 0o600,
+      transferred: 0o600,
+      published: 0o444,
+    });
+  });
+
   it('a mode set after the file was transferred is the one Complete publishes with', async () => {
     assert.deepEqual(await download('later.bin', 0o640, { modeAfterTransfer: 0o600 }), {
       filling: 0o600,
