@@ -55,7 +55,7 @@ function importMetaOfDist(hostImport: RegExp): Plugin {
  */
 const HOST_IMPORT = /(?<!typeof\s+)\bimport\((?!\s*['"]\.)/gu;
 /** HOST_IMPORT but for typebox, which the daemon's bundle holds. */
-const HOST_IMPORT_BUT_TYPEBOX = /(?<!typeof\s+)\bimport\((?!\s*['"](\.|typebox['/]))/gu;
+const HOST_IMPORT_BUT_TYPEBOX = /(?<!typeof\s+)\bimport\((?!\s*['"](\.|typebox['"/]))/gu;
 
 const BANNER = [
   '"use strict";',
@@ -90,11 +90,13 @@ const outsideButTypebox: Plugin = {
   },
 };
 
-/** The MIT notice of the typebox copy the daemon's bundle holds (its license file's copyright line). */
+/** The license of the typebox copy the daemon's bundle holds (MIT: its notice goes with every copy). */
 async function typeboxNotice(): Promise<string> {
   const license = await readFile(join(root, 'node_modules', 'typebox', 'license'), 'utf8');
-  const copyright = license.split('\n').find((line) => line.startsWith('Copyright')) ?? '';
-  return `// Includes TypeBox (MIT License, ${copyright}): node_modules/typebox/license.`;
+  if (!/\bMIT\b/u.test(license) || !/^Copyright/mu.test(license)) {
+    throw new Error('node_modules/typebox/license is not the MIT notice the bundle expects');
+  }
+  return `/*! Includes TypeBox:\n${license.replaceAll('*/', '* /').replace(/\r\n?/gu, '\n').trim()}\n*/`;
 }
 
 async function bundle(entry: string, outfile: string, withTypebox: boolean): Promise<string> {
