@@ -117,39 +117,51 @@ export class HttpSession {
         url,
         kind === 'direct' && plainEligible(url),
       );
-      const status = ex.status;
-      if (REDIRECT_STATUSES.has(status)) {
-        await ex.discard();
-        url = nextHop(url, status, headerValue(ex.headers, 'location'), req.options.securityFlags, visited, (t) =>
-          req.hooks.onRemoteNameChanged(t),
-        );
-        continue;
-      }
-      if (status === 401 && sameOrigin && serverChallenges++ === 0) {
-        if (this.#serverAuth.accept(parseChallenges(headerValues(ex.headers, 'www-authenticate')))) {
-          await ex.discard();
+      // Whatever throws before the exchange is handed over (a hook, a refused redirect) drops its
+      // body here: nobody else would, and its socket and abort listener would stay.
+      let dropped = false;
+      const drop = (): Promise<void> => {
+        dropped = true;
+        return ex.discard();
+      };
+      try {
+        const status = ex.status;
+        if (REDIRECT_STATUSES.has(status)) {
+          await drop();
+          url = nextHop(url, status, headerValue(ex.headers, 'location'), req.options.securityFlags, visited, (t) =>
+            req.hooks.onRemoteNameChanged(t),
+          );
           continue;
         }
-      }
-      if (status === 407 && kind === 'forward' && proxyChallenges++ === 0) {
-        if (this.#proxyAuth.accept(parseChallenges(headerValues(ex.headers, 'proxy-authenticate')))) {
-          await ex.discard();
-          continue;
+        if (status === 401 && sameOrigin && serverChallenges++ === 0) {
+          if (this.#serverAuth.accept(parseChallenges(headerValues(ex.headers, 'www-authenticate')))) {
+            await drop();
+            continue;
+          }
         }
-      }
-      if (status >= 200 && status <= 299) {
-        // Both framings at once is how responses get smuggled (aria2 #473): never read such a body.
-        if (ex.headers['content-length'] !== undefined && ex.headers['transfer-encoding'] !== undefined) {
-          await ex.discard();
-          throw transferError('response:both-lengths', 'the response has both Content-Length and Transfer-Encoding');
+        if (status === 407 && kind === 'forward' && proxyChallenges++ === 0) {
+          if (this.#proxyAuth.accept(parseChallenges(headerValues(ex.headers, 'proxy-authenticate')))) {
+            await drop();
+            continue;
+          }
         }
-        this.#current = url;
-        if (redirectPolicy(req.options.securityFlags) === 'ALLOW_REPORT' && url.href !== this.#origin.href) {
-          if (this.#reported !== url.href) req.hooks.onRemoteNameChanged(url.href);
-          this.#reported = url.href;
+        if (status >= 200 && status <= 299) {
+          // Both framings at once is how responses get smuggled (aria2 #473): never read such a body.
+          if (ex.headers['content-length'] !== undefined && ex.headers['transfer-encoding'] !== undefined) {
+            await drop();
+            throw transferError('response:both-lengths', 'the response has both Content-Length and Transfer-Encoding');
+          }
+          this.#current = url;
+          if (redirectPolicy(req.options.securityFlags) === 'ALLOW_REPORT' && url.href !== this.#origin.href) {
+            if (this.#reported !== url.href) req.hooks.onRemoteNameChanged(url.href);
+            this.#reported = url.href;
+          }
         }
+        return ex;
+      } catch (err) {
+        if (!dropped) await ex.discard();
+        throw err;
       }
-      return ex;
     }
   }
 

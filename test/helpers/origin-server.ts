@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 /**
  * A real origin server on 127.0.0.1:0 (HTTP, or HTTPS with a given key/cert) whose paths are
@@ -29,6 +29,8 @@ export interface OriginServer {
   hits(path: string): RecordedRequest[];
   /** TCP connections accepted so far. */
   connections(): number;
+  /** TCP connections still open (accepted, not yet closed). */
+  openConnections(): number;
   close(): Promise<void>;
 }
 
@@ -59,7 +61,12 @@ export async function startOrigin(
   const server: Server = tls === undefined ? createHttp(handle) : createHttps({ ...tls }, handle);
   server.keepAliveTimeout = options.keepAliveMs ?? 1000;
   let connections = 0;
-  server.on(tls === undefined ? 'connection' : 'secureConnection', () => connections++);
+  let open = 0;
+  server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
+    connections++;
+    open++;
+    socket.once('close', () => open--);
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -74,6 +81,7 @@ export async function startOrigin(
     },
     hits: (path) => requests.filter((r) => r.path === path),
     connections: () => connections,
+    openConnections: () => open,
     close: async () => {
       server.closeAllConnections();
       server.close();

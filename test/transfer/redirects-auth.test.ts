@@ -50,6 +50,35 @@ describe('redirect policies', () => {
     assert.equal(await f.tempSha256(), sha256(BODY));
   });
 
+  test('ALLOW_REPORT whose hook throws: the error as thrown, the connection of the answer closed', async () => {
+    // 8 MiB: more than the socket buffers hold, so the server's connection stays open for as long
+    // as nobody reads or closes the body.
+    const c = await startOrigin();
+    try {
+      c.route('/big', serving(randomBytes(8 * 1024 * 1024)));
+      a.route('/to-c', redirectTo(c.url('/big')));
+      const f = file(a.url('/to-c'));
+      const req = f.request({ options: { securityFlags: SecurityFlag.REDIRECT_POLICY_ALLOW_REPORT } });
+      const boom = new Error('the hook failed');
+      const thrown = await downloadFile({
+        ...req,
+        hooks: {
+          ...req.hooks,
+          onRemoteNameChanged: () => {
+            throw boom;
+          },
+        },
+      }).catch((err: unknown) => err);
+      assert.equal(thrown, boom);
+      assert.equal(c.hits('/big').length, 1);
+      const deadline = Date.now() + 30_000;
+      while (c.openConnections() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+      assert.equal(c.openConnections(), 0, 'the dropped answer left its connection open');
+    } finally {
+      await c.close();
+    }
+  });
+
   test('DISALLOW: fatal HTTP_STATUS_REDIRECT, remote name becomes the target, target never asked', async () => {
     const before = b.hits('/final').length;
     const f = file(a.url('/to-b'));
