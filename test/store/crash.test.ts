@@ -32,14 +32,17 @@ function prng(seed: number): () => number {
  * Run the child from step `start` and SIGKILL it `delayMs` after it starts (or after its first
  * reported step, so most kills land mid-run); returns the steps it reported durable and the WAL
  * bytes the group commit had synced when it reported the last one (null: none reported).
+ * `soleWriter`: the child opens the store as bitsd does (SqliteJobStoreOptions.soleWriter).
  */
 async function runAndKill(
   path: string,
   start: number,
   delayMs: number,
   afterFirstStep: boolean,
+  soleWriter: boolean,
 ): Promise<{ reported: number; syncedBytes: number | null }> {
-  const child = spawn(process.execPath, [CHILD, path, String(start)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [CHILD, path, String(start), ...(soleWriter ? ['sole'] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -107,10 +110,12 @@ async function crashRounds(rounds: number, powerLoss: boolean): Promise<void> {
   let dropped = 0;
   try {
     for (let round = 0; round < rounds; round++) {
-      const where = `round ${round}, seed ${seed}`;
+      // Every other round as bitsd opens the store: the database's only writer.
+      const soleWriter = round % 2 === 1;
+      const where = `round ${round}${soleWriter ? ' (sole writer)' : ''}, seed ${seed}`;
       const afterFirstStep = random() < 0.8;
       const delay = Math.floor(random() * (afterFirstStep ? 60 : 150));
-      const { reported, syncedBytes } = await runAndKill(path, committed, delay, afterFirstStep);
+      const { reported, syncedBytes } = await runAndKill(path, committed, delay, afterFirstStep, soleWriter);
       if (reported > committed) killedMidRun++;
       if (powerLoss) dropped += dropUnsynced(path, syncedBytes) > 0 ? 1 : 0;
       assert.equal(integrityCheck(path), 'ok', where);
