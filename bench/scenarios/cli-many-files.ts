@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { type CliPair, urlListText } from '../adapters/cli-command.ts';
 import type { CliRoute } from '../adapters/ours.ts';
 import { alternate, type BenchContext, notAvailable, type Scenario } from '../lib/context.ts';
+import { describeDisk } from '../lib/disk.ts';
 import { runTimed } from '../lib/exec.ts';
 import { medianOf, ratioRow } from '../lib/ratio.ts';
 import type { ScenarioOutcome } from '../lib/types.ts';
@@ -52,7 +53,7 @@ export function manyFilesScenario(spec: ManyFilesRoute): Scenario {
       writeFileSync(listFile, urlListText(urls));
       const wget = ['wget', '-q', '-P', dir, '-i', listFile];
       const notes = [
-        `${files.length} × ${(files[0]?.size ?? 0) / 1024} KiB to the disk (bench/work/disk, ext4 here); page cache dropped before every run. Peer: \`${wget.join(' ')}\` (no sync).`,
+        `${files.length} × ${(files[0]?.size ?? 0) / 1024} KiB to the disk (bench/work/disk: ${describeDisk(ctx.ws.diskDest)}); page cache dropped before every run. Peer: \`${wget.join(' ')}\` (no sync).`,
         ...spec.notes(route, pairs, ctx),
       ];
       spec.prepare?.(pairs, ctx);

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { singleFilePeers, syncedPeer } from '../adapters/peers.ts';
 import { alternate, push, type Scenario } from '../lib/context.ts';
+import { describeDisk } from '../lib/disk.ts';
 import { measurement, medianOf, ratioRow } from '../lib/ratio.ts';
 import { dropCaches } from '../lib/workspace.ts';
 import { OURS, oursTool, withPeers } from './download-tools.ts';
@@ -18,7 +19,7 @@ export const s2: Scenario = {
     const peers = curl ? [syncedPeer(curl, dest)] : [];
     const tools = withPeers(ctx, oursTool(ctx, [{ url, dest, size: file.size }], 'one-job'), peers);
     const notes = [
-      `${(file.size / 2 ** 20).toFixed(0)} MiB to the disk (bench/work/disk, ext4 here). CPU = user + sys of the client processes (GNU time).`,
+      `${(file.size / 2 ** 20).toFixed(0)} MiB to the disk (bench/work/disk: ${describeDisk(ctx.ws.diskDest)}). CPU = user + sys of the client processes (GNU time).`,
       ctx.ws.canDropCaches ? 'Page cache dropped before every run.' : 'Page cache NOT dropped (not permitted).',
     ];
     const wall = new Map<string, number[]>();

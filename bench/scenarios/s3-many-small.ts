@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { manyFilePeers } from '../adapters/peers.ts';
 import { alternate, push, type Scenario } from '../lib/context.ts';
+import { describeDisk } from '../lib/disk.ts';
 import { measurement, medianOf, ratioRow } from '../lib/ratio.ts';
 import { clearDir, dropCaches } from '../lib/workspace.ts';
 import { OURS, oursTool, withPeers } from './download-tools.ts';
@@ -19,7 +20,7 @@ export const s3: Scenario = {
     const items = files.map((f, i) => ({ url: urls[i] as string, dest: join(dir, basename(f.path)), size: f.size }));
     const tools = withPeers(ctx, oursTool(ctx, items, 'one-job'), manyFilePeers(listFile, urls, dir));
     const notes = [
-      `${files.length} × ${files[0] ? files[0].size / 1024 : 0} KiB to the disk (bench/work/disk). Ours makes each file durable (fdatasync + checkpoint); the peers do not sync.`,
+      `${files.length} × ${files[0] ? files[0].size / 1024 : 0} KiB to the disk (bench/work/disk: ${describeDisk(ctx.ws.diskDest)}). Ours makes each file durable (fdatasync + checkpoint); the peers do not sync.`,
     ];
     const rate = new Map<string, number[]>();
     await alternate(

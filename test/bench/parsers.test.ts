@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseAria2PerFile, parseCurlPerFile, syncedPeer } from '../../bench/adapters/peers.ts';
 import { throttleStats } from '../../bench/lib/counting-proxy.ts';
+import { mountFor } from '../../bench/lib/disk.ts';
 import { perJobSpread } from '../../bench/scenarios/s4-concurrent.ts';
 import { mergeTraces } from '../../bench/scenarios/s6-throttle.ts';
 
@@ -51,4 +52,23 @@ test('traces of several connections merge on the first one', () => {
   ]);
   assert.deepEqual(merged.slots, [1, 2, 10, 20]);
   assert.deepEqual(mergeTraces([]).slots, []);
+});
+
+test('mountFor picks the longest mount point holding the path, the last of equals, unescaped', () => {
+  const info = [
+    '22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw',
+    '30 22 0:40 / /work/b rw - tmpfs tmpfs rw,size=1g',
+    '31 22 0:41 / /work/b\\040c rw - tmpfs none rw',
+    '32 30 7:0 / /work/b/disk rw,relatime shared:9 - ext4 /dev/loop0 rw',
+    '33 30 0:42 / /work/b rw - tmpfs later rw',
+  ].join('\n');
+  assert.deepEqual(mountFor(info, '/work/b/disk/x'), {
+    mountPoint: '/work/b/disk',
+    fsType: 'ext4',
+    source: '/dev/loop0',
+  });
+  assert.deepEqual(mountFor(info, '/work/b/other'), { mountPoint: '/work/b', fsType: 'tmpfs', source: 'later' });
+  assert.deepEqual(mountFor(info, '/work/b c/f'), { mountPoint: '/work/b c', fsType: 'tmpfs', source: 'none' });
+  assert.deepEqual(mountFor(info, '/work/bb'), { mountPoint: '/', fsType: 'ext4', source: '/dev/vda' });
+  assert.equal(mountFor('', '/x'), null);
 });
