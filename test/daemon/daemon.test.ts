@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { describe, it } from 'node:test';
 import { connect } from '../../src/client/connect.ts';
 import { tempDir } from '../api/helpers.ts';
@@ -26,6 +27,32 @@ describe('bitsd process', () => {
         assert.equal(mode(join(home.path, file)), 0o600, file);
       }
     } finally {
+      await stopDaemon(daemon);
+      await home.remove();
+    }
+  });
+
+  it('opens its store as the sole writer: reads come from its cache, a write verb sees an outside commit', async () => {
+    // docs/durability.md: bitsd holds the instance lock, so its getJob skips `PRAGMA data_version`;
+    // every write verb still asks inside its transaction. An administrator's sqlite3 stands in.
+    const home = await tempDir('openbits-sole-');
+    const daemon = await spawnDaemon(home.path);
+    const client = connect({ socketPath: daemon.socketPath, autoStart: false });
+    try {
+      const job = await client.createJob('as created');
+      const db = new DatabaseSync(join(home.path, 'jobs.db'));
+      try {
+        db.exec('PRAGMA busy_timeout = 10000');
+        db.prepare('UPDATE jobs SET display_name = ? WHERE id = ?').run('changed outside', job.id);
+      } finally {
+        db.close();
+      }
+      assert.equal((await client.getJob(job.id)).displayName, 'as created', 'a read asked the database');
+      await client.setDescription(job.id, 'a write verb');
+      const after = await client.getJob(job.id);
+      assert.deepEqual([after.displayName, after.description], ['changed outside', 'a write verb']);
+    } finally {
+      await client.close();
       await stopDaemon(daemon);
       await home.remove();
     }
