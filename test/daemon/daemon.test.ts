@@ -40,6 +40,10 @@ describe('bitsd process', () => {
     const client = connect({ socketPath: daemon.socketPath, autoStart: false });
     try {
       const job = await client.createJob('as created');
+      // The create schedules a list of the queue (the warm pass, 50 ms on), which reads the new
+      // job once and leaves it out of the record cache: list now, then read it into the cache.
+      await client.enumJobs();
+      assert.equal((await client.getJob(job.id)).displayName, 'as created');
       const db = new DatabaseSync(join(home.path, 'jobs.db'));
       try {
         db.exec('PRAGMA busy_timeout = 10000');
