@@ -54,7 +54,7 @@ test('traces of several connections merge on the first one', () => {
   assert.deepEqual(mergeTraces([]).slots, []);
 });
 
-test('mountFor picks the longest mount point holding the path, the last of equals, unescaped', () => {
+test("mountFor: the longest mount point of the path's device holding it, the last of equals, unescaped", () => {
   const info = [
     '22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw',
     '30 22 0:40 / /work/b rw - tmpfs tmpfs rw,size=1g',
@@ -62,13 +62,15 @@ test('mountFor picks the longest mount point holding the path, the last of equal
     '32 30 7:0 / /work/b/disk rw,relatime shared:9 - ext4 /dev/loop0 rw',
     '33 30 0:42 / /work/b rw - tmpfs later rw',
   ].join('\n');
-  assert.deepEqual(mountFor(info, '/work/b/disk/x'), {
-    mountPoint: '/work/b/disk',
-    fsType: 'ext4',
-    source: '/dev/loop0',
-  });
-  assert.deepEqual(mountFor(info, '/work/b/other'), { mountPoint: '/work/b', fsType: 'tmpfs', source: 'later' });
-  assert.deepEqual(mountFor(info, '/work/b c/f'), { mountPoint: '/work/b c', fsType: 'tmpfs', source: 'none' });
-  assert.deepEqual(mountFor(info, '/work/bb'), { mountPoint: '/', fsType: 'ext4', source: '/dev/vda' });
-  assert.equal(mountFor('', '/x'), null);
+  const loop = { mountPoint: '/work/b/disk', fsType: 'ext4', source: '/dev/loop0', device: '7:0' };
+  const later = { mountPoint: '/work/b', fsType: 'tmpfs', source: 'later', device: '0:42' };
+  assert.deepEqual(mountFor(info, '/work/b/disk/x', '7:0'), loop);
+  // Mount 33 covers /work/b after 32 was mounted below it: the device says which one the path is on.
+  assert.deepEqual(mountFor(info, '/work/b/disk/x', '0:42'), later);
+  assert.deepEqual(mountFor(info, '/work/b/other', '0:42'), later);
+  assert.deepEqual(mountFor(info, '/work/b c/f', '0:41')?.mountPoint, '/work/b c');
+  assert.deepEqual(mountFor(info, '/work/bb', '254:0')?.source, '/dev/vda');
+  // No mount of that device: the longest holding the path.
+  assert.deepEqual(mountFor(info, '/work/b/disk/x', '9:9'), loop);
+  assert.equal(mountFor('', '/x', '1:1'), null);
 });
