@@ -127,12 +127,13 @@ async function bundle(entry: string, outfile: string, withTypebox: boolean): Pro
 /**
  * esbuild escapes every non-ASCII character of the code (its default charset) but copies comments
  * as they are, and one `…` or `→` in a comment made V8 hold the whole bundle's source as a
- * two-byte string for the life of the process (bitsd's: 2.5 MB instead of 1.3). Each such
- * character becomes `?`: one UTF-16 unit for one, so the source map's columns still hold.
+ * two-byte string for the life of the process (bitsd's: 2.5 MB instead of 1.3). Each UTF-16
+ * unit of such a character becomes `?` (no `u` flag: a character beyond the BMP gives two), so
+ * the source map's columns still hold.
  */
 async function asciiOnly(file: string): Promise<void> {
   const text = await readFile(file, 'utf8');
-  const ascii = text.replace(/[^\x00-\x7f]/gu, '?');
+  const ascii = text.replace(/[^\x00-\x7f]/g, '?');
   if (ascii !== text) await writeFile(file, ascii);
 }
 
