@@ -117,8 +117,9 @@ export class HttpSession {
         url,
         kind === 'direct' && plainEligible(url),
       );
-      // Whatever throws before the exchange is handed over (a hook, a refused redirect) drops its
-      // body here: nobody else would, and its socket and abort listener would stay.
+      // Whatever throws before the exchange is handed over (the ALLOW_REPORT hook of a 2xx answer,
+      // a challenge's parser) drops its body here, unless it was dropped already (a redirect):
+      // nobody else would, and its socket and abort listener would stay.
       let dropped = false;
       const drop = (): Promise<void> => {
         dropped = true;
