@@ -29,7 +29,7 @@ export interface OriginServer {
   hits(path: string): RecordedRequest[];
   /** TCP connections accepted so far. */
   connections(): number;
-  /** TCP connections still open (accepted, not yet closed). */
+  /** Connections still open: accepted (for HTTPS, past the handshake) and not yet closed. */
   openConnections(): number;
   close(): Promise<void>;
 }
