@@ -13,7 +13,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { build, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Plugin } from 'esbuild';
 
 const root = join(import.meta.dirname, '..');
 const src = join(root, 'src');
@@ -67,12 +67,18 @@ const BANNER = [
 
 /** Writes dist/cli.cjs (and its source map) under `outRoot` (default: the package's root). */
 export function buildCliBundle(outRoot: string = root): Promise<string> {
-  return bundle(join(src, 'cli', 'bin-entry.ts'), join(outRoot, CLI_BUNDLE), false);
+  return bundle(join(src, 'cli', 'bin-entry.ts'), join(outRoot, CLI_BUNDLE), {
+    packages: 'external',
+    plugins: [importMetaOfDist(HOST_IMPORT)],
+  });
 }
 
 /** Writes dist/bitsd.cjs (and its source map) under `outRoot` (default: the package's root). */
-export function buildDaemonBundle(outRoot: string = root): Promise<string> {
-  return bundle(join(src, 'daemon', 'main.ts'), join(outRoot, DAEMON_BUNDLE), true);
+export async function buildDaemonBundle(outRoot: string = root): Promise<string> {
+  return bundle(join(src, 'daemon', 'main.ts'), join(outRoot, DAEMON_BUNDLE), {
+    plugins: [importMetaOfDist(HOST_IMPORT_BUT_TYPEBOX), outsideButTypebox],
+    footer: { js: await typeboxNotice() },
+  });
 }
 
 /**
@@ -99,26 +105,27 @@ async function typeboxNotice(): Promise<string> {
   return `/*! Includes TypeBox:\n${license.replaceAll('*/', '* /').replace(/\r\n?/gu, '\n').trim()}\n*/`;
 }
 
-async function bundle(entry: string, outfile: string, withTypebox: boolean): Promise<string> {
+/** `own`: what differs between the bundles (which packages stay outside, and how). */
+async function bundle(
+  entry: string,
+  outfile: string,
+  own: Pick<BuildOptions, 'packages' | 'plugins' | 'footer'>,
+): Promise<string> {
   await build({
+    ...own,
     entryPoints: [entry],
     outfile,
     bundle: true,
     platform: 'node',
-    ...(withTypebox ? {} : { packages: 'external' as const }),
     format: 'cjs',
     target: 'node24',
     sourcemap: 'linked',
     sourcesContent: false,
     banner: { js: BANNER },
-    plugins: withTypebox
-      ? [importMetaOfDist(HOST_IMPORT_BUT_TYPEBOX), outsideButTypebox]
-      : [importMetaOfDist(HOST_IMPORT)],
     logLevel: 'warning',
     // Any import.meta the plugin did not replace would be empty in CommonJS: fail the build.
     logOverride: { 'empty-import-meta': 'error' },
     legalComments: 'none',
-    ...(withTypebox ? { footer: { js: await typeboxNotice() } } : {}),
   });
   await asciiOnly(outfile);
   return outfile;
