@@ -32,12 +32,10 @@ export class JobFiles {
     await locks.run(access.id(jobId), async () => {
       const job = access.job(jobId);
       access.check(method, job);
-      for (const f of Array.isArray(files) ? files : []) {
-        if (!checkable(f?.localName)) continue;
-        // As the job's owner: a name another user (or root) could reach proves nothing.
-        if (isUploadType(job.type)) await io.checkUploadSource(job.owner, f.localName);
-        else await io.checkLocalDestination(job.owner, f.localName);
-      }
+      // As the job's owner: a name another user (or root) could reach proves nothing.
+      const names = (Array.isArray(files) ? files : []).map((f) => f?.localName).filter(checkable);
+      if (isUploadType(job.type)) for (const name of names) await io.checkUploadSource(job.owner, name);
+      else if (names.length > 0) await io.checkLocalDestinations(job.owner, names);
       await transitions.changed(store.addFiles(job.id, files, { ...access.quotaCaller, now: clock.wallMs() }));
     });
   }

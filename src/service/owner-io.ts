@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { BitsErrorData, Clock } from '../core/index.ts';
 import {
-  checkLocalDestination,
+  checkLocalDestinations,
   commitFile,
   commitFiles,
   deleteTempFile,
@@ -42,8 +42,11 @@ export interface CancelSessionRequest {
 export interface OwnerIo {
   download(owner: string, ctx: RunContext): Promise<RunOutcome>;
   upload(owner: string, ctx: UploadRunContext): Promise<RunOutcome>;
-  /** AddFile's checks: a download's folder is writable; an upload's file is readable. */
-  checkLocalDestination(owner: string, localName: string): Promise<void>;
+  /**
+   * AddFile's checks: a download's folders are writable (all the names of one AddFileSet in one
+   * call, each folder looked at once); an upload's file is readable.
+   */
+  checkLocalDestinations(owner: string, localNames: readonly string[]): Promise<void>;
   checkUploadSource(owner: string, localName: string): Promise<void>;
   /** Complete: the temp file renamed into place. */
   commitFile(owner: string, temporaryName: string, localName: string, options: CommitOptions): Promise<void>;
@@ -111,7 +114,7 @@ export function localIo(clock: Clock): OwnerIo {
   return {
     download: async (_owner, ctx) => (await downloads()).runDownloadJob(ctx),
     upload: async (_owner, ctx) => (await uploads()).runUploadJob(ctx),
-    checkLocalDestination: (_owner, localName) => checkLocalDestination(localName),
+    checkLocalDestinations: (_owner, localNames) => checkLocalDestinations(localNames),
     checkUploadSource: async (_owner, localName) => (await uploads()).checkUploadSource(localName),
     commitFile: (_owner, temporaryName, localName, options) => commitFile(temporaryName, localName, options),
     commitFiles: async (_owner, items) => (await commitFiles(items)).map((err) => err?.toJSON() ?? null),

@@ -23,9 +23,30 @@ function localError(err: unknown, what: string): BitsError {
  * included); the name itself is not an existing folder (E_INVALIDARG).
  */
 export async function checkLocalDestination(localName: string): Promise<void> {
+  await checkLocalDestinations([localName]);
+}
+
+/**
+ * checkLocalDestination for the names of one AddFileSet, in order: the first name that fails
+ * throws, as checking them one by one would, but each folder is looked at (stat, access) once
+ * however many of the names it holds — 1,000 names in one folder make 1,002 calls, not 3,000.
+ */
+export async function checkLocalDestinations(localNames: readonly string[]): Promise<void> {
   // On the event loop where the file system is local (metadata-calls.ts): AddFileSet checks 1,000 names in a row.
-  const folder = dirname(localName);
-  const calls = await metadataCallsFor(folder);
+  const checked = new Map<string, MetadataCalls>();
+  for (const localName of localNames) {
+    const folder = dirname(localName);
+    let calls = checked.get(folder);
+    if (calls === undefined) {
+      calls = await metadataCallsFor(folder);
+      await checkFolder(calls, folder, localName);
+      checked.set(folder, calls);
+    }
+    await checkNotAFolder(calls, localName);
+  }
+}
+
+async function checkFolder(calls: MetadataCalls, folder: string, localName: string): Promise<void> {
   try {
     const st = await calls.stat(folder);
     if (!st.isDirectory()) {
@@ -52,6 +73,9 @@ export async function checkLocalDestination(localName: string): Promise<void> {
       cause: err,
     });
   }
+}
+
+async function checkNotAFolder(calls: MetadataCalls, localName: string): Promise<void> {
   try {
     const st = await calls.lstatIfAny(localName);
     if (st?.isDirectory() === true) {

@@ -1,11 +1,12 @@
 /**
  * The transfer layer: moves the bytes of one download file with BITS semantics (see
  * docs/transfer.md). The service's download runner calls `downloadFile` per file and the job's
- * run persists what the hooks report; `checkLocalDestination` at AddFile; `commitFile` /
+ * run persists what the hooks report; `checkLocalDestinations` at AddFile; `commitFile` /
  * `deleteTempFile` at Complete/Cancel; `FAILURE_TABLE` decides transient vs fatal.
  */
 export {
   checkLocalDestination,
+  checkLocalDestinations,
   commitFile,
   commitFiles,
   deleteTempFile,

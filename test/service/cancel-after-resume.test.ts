@@ -160,9 +160,9 @@ test('a Cancel of a queued job is not undone by a run starting while it removes 
 test('a start deferred behind a call plans again when the call ends, keeping the concurrency limit', async () => {
   const gate = new Gate();
   const t = await oneAtATime((real) => ({
-    checkLocalDestination: async (owner, path) => {
-      if (path.endsWith('a-second.bin')) await gate.wait();
-      return real.checkLocalDestination(owner, path);
+    checkLocalDestinations: async (owner, paths) => {
+      if (paths.some((path) => path.endsWith('a-second.bin'))) await gate.wait();
+      return real.checkLocalDestinations(owner, paths);
     },
   }));
   try {

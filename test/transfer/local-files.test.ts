@@ -24,6 +24,7 @@ import { after, before, describe, test } from 'node:test';
 import { BitsError } from '../../src/core/index.ts';
 import {
   checkLocalDestination,
+  checkLocalDestinations,
   closeDispatchers,
   commitFile,
   deleteTempFile,
@@ -200,6 +201,30 @@ describe('checkLocalDestination (AddFile)', () => {
     await mkdir(join(dir, 'a-folder'));
     assert.equal((await bitsError(checkLocalDestination(join(dir, 'a-folder')))).name, 'E_INVALIDARG');
     await checkLocalDestination(join(dir, 'fine.bin'));
+  });
+
+  test('AddFileSet: the names in order, the first that fails throws (each folder looked at once)', async () => {
+    const a = join(dir, 'set-a');
+    const b = join(dir, 'set-b');
+    await mkdir(a);
+    await mkdir(b);
+    await mkdir(join(b, 'taken'));
+    await checkLocalDestinations([join(a, '1'), join(b, '1'), join(a, '2'), join(b, '2')]);
+    // The missing folder comes first in the list, the folder name second: the folder wins.
+    const missing = await bitsError(
+      checkLocalDestinations([join(a, '3'), join(dir, 'set-none', 'x'), join(b, 'taken')]),
+    );
+    assert.equal(missing.name, 'ERROR_PATH_NOT_FOUND');
+    assert.match(missing.message, /set-none/u);
+    // A name of a folder already checked fails on its own, after the names before it passed.
+    const taken = await bitsError(checkLocalDestinations([join(b, '3'), join(a, '4'), join(b, 'taken')]));
+    assert.equal(taken.name, 'E_INVALIDARG');
+    assert.match(taken.message, /taken/u);
+    // A file where the folder should be: named with the first local name in it.
+    await writeFile(join(dir, 'set-file'), '');
+    const file = await bitsError(checkLocalDestinations([join(a, '5'), join(dir, 'set-file', 'y'), join(b, 'taken')]));
+    assert.equal(file.name, 'ERROR_PATH_NOT_FOUND');
+    assert.match(file.message, /set-file\/y cannot be created/u);
   });
 
   test('a folder this user cannot write → E_ACCESSDENIED (checked as uid nobody)', async () => {

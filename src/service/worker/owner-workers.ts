@@ -422,8 +422,8 @@ export class OwnerWorkers implements OwnerIo {
   upload(owner: string, ctx: UploadRunContext): Promise<RunOutcome> {
     return this.#run('upload', owner, ctx);
   }
-  checkLocalDestination(owner: string, localName: string): Promise<void> {
-    return this.#call(owner, 'checkLocalDestination', [localName]);
+  checkLocalDestinations(owner: string, localNames: readonly string[]): Promise<void> {
+    return this.#call(owner, 'checkLocalDestinations', [localNames]);
   }
   checkUploadSource(owner: string, localName: string): Promise<void> {
     return this.#call(owner, 'checkUploadSource', [localName]);

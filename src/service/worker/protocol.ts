@@ -11,7 +11,7 @@ import type { RunOutcome } from '../download-runner.ts';
 
 /** One-shot operations on the owner's files (and Cancel-Session on the network). */
 export type CallOp =
-  | 'checkLocalDestination'
+  | 'checkLocalDestinations'
   | 'checkUploadSource'
   | 'commitFile'
   | 'commitFiles'

@@ -29,7 +29,7 @@ export function runWorker(): void {
   const revokes = new Map<number, () => void>();
 
   const calls: Record<CallOp, (args: unknown[], signal: AbortSignal) => Promise<unknown>> = {
-    checkLocalDestination: ([path]) => io.checkLocalDestination('', path as string),
+    checkLocalDestinations: ([paths]) => io.checkLocalDestinations('', paths as string[]),
     checkUploadSource: ([path]) => io.checkUploadSource('', path as string),
     commitFile: ([temp, local, options]) =>
       io.commitFile('', temp as string, local as string, options as Parameters<typeof io.commitFile>[3]),
