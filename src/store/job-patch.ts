@@ -230,7 +230,9 @@ export function patchFiles(job: Job, changes: readonly FileChange[], now: number
   const patched = new Map<number, JobFile>();
   let credentials = job.credentials;
   for (const { index, patch } of changes) {
-    const next = patchedFile({ ...job, credentials }, patched.get(index) ?? fileAt(job, index), patch);
+    // The job is copied only for a change that sees credentials an earlier change moved in.
+    const seen = credentials === job.credentials ? job : { ...job, credentials };
+    const next = patchedFile(seen, patched.get(index) ?? fileAt(job, index), patch);
     patched.set(index, next.file);
     credentials = next.credentials;
   }

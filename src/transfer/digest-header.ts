@@ -26,6 +26,10 @@ const NAMES: Readonly<Record<string, DigestAlgorithm>> = {
  * value of the wrong length for its algorithm, or an unknown algorithm, is ignored.
  */
 export function offeredDigest(headers: RawHeaders, wholeBody: boolean): FileDigest | null {
+  // Most answers offer none: nothing to build for each small file of a job.
+  if (headers['repr-digest'] === undefined && headers.digest === undefined && headers['content-digest'] === undefined) {
+    return null;
+  }
   const offers = [
     ...parse(headerValues(headers, 'repr-digest'), true),
     ...parse(headerValues(headers, 'digest'), false),

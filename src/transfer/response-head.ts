@@ -107,30 +107,24 @@ function findHeadEnd(buf: Uint8Array, end: number): number {
 /**
  * The head's lines (CRLF-separated, up to `end`), as latin1. Every CR and LF must be part of a
  * CRLF, no line may start with whitespace (obs-fold) and no other control character but HTAB
- * may appear.
+ * may appear. The bytes are checked first, then decoded once and split (no Buffer per line).
  */
 function splitLines(buf: Uint8Array, end: number): string[] {
-  const lines: string[] = [];
-  let start = 0;
+  let lineStart = 0;
   for (let i = 0; i < end; i++) {
     const c = buf[i] as number;
     if (c === CR) {
       if (buf[i + 1] !== LF) throw new HeadError('HPE_LF_EXPECTED', 'bare CR in the head');
-      if (lines.length > 0 && (buf[start] === 0x20 || buf[start] === 0x09)) {
+      lineStart = i + 2;
+      if (buf[lineStart] === 0x20 || buf[lineStart] === 0x09) {
         throw new HeadError('HPE_INVALID_HEADER_TOKEN', 'obs-fold in the head');
       }
-      lines.push(Buffer.from(buf.buffer, buf.byteOffset + start, i - start).toString('latin1'));
-      start = i + 2;
       i++;
     } else if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
       throw new HeadError(c === LF ? 'HPE_CR_EXPECTED' : 'HPE_INVALID_HEADER_TOKEN', 'control character in the head');
     }
   }
-  if (lines.length > 0 && (buf[start] === 0x20 || buf[start] === 0x09)) {
-    throw new HeadError('HPE_INVALID_HEADER_TOKEN', 'obs-fold in the head');
-  }
-  lines.push(Buffer.from(buf.buffer, buf.byteOffset + start, end - start).toString('latin1'));
-  return lines;
+  return Buffer.from(buf.buffer, buf.byteOffset, end).toString('latin1').split('\r\n');
 }
 
 /**

@@ -84,6 +84,7 @@ describe('response head parser', () => {
       'HPE_INVALID_HEADER_TOKEN',
     );
     assert.equal(headError('HTTP/1.1 200 OK\r\nX-A: 1\r\n\tfolded\r\n\r\n'), 'HPE_INVALID_HEADER_TOKEN');
+    assert.equal(headError('HTTP/1.1 200 OK\r\nX-A: 1\r\n folded\r\nX-B: 2\r\n\r\n'), 'HPE_INVALID_HEADER_TOKEN');
     assert.equal(headError('HTTP/1.1 200 OK\nContent-Length: 1\r\n\r\n'), 'HPE_CR_EXPECTED');
     assert.equal(headError('HTTP/1.1 200 OK\r\nX-A: a\rb\r\n\r\n'), 'HPE_LF_EXPECTED');
     assert.equal(headError('HTTP/1.1 200 OK\r\nX-A: a\x00b\r\n\r\n'), 'HPE_INVALID_HEADER_TOKEN');
