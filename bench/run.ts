@@ -10,6 +10,7 @@ import { currentOurs } from './adapters/ours.ts';
 import { parseBenchArgs } from './lib/args.ts';
 import type { BenchContext } from './lib/context.ts';
 import { generateCorpus } from './lib/files.ts';
+import { unmountJournaledDisk } from './lib/journaled-disk.ts';
 import { startNginx } from './lib/nginx.ts';
 import { ensurePackages, hasBinary } from './lib/packages.ts';
 import { writeReport } from './lib/report-files.ts';
@@ -43,7 +44,13 @@ async function main(): Promise<void> {
 
   // Full: 2.1 GiB of corpus, S16F's lying copy (1 GiB) and a destination (1 GiB).
   const ws = makeWorkspace(WORK, args.quick ? 1 : 6, log);
-  const cleanups: Array<() => Promise<void> | void> = [() => (args.keep ? undefined : unmountWorkspace(WORK))];
+  const cleanups: Array<() => Promise<void> | void> = [
+    () => (args.keep ? undefined : unmountWorkspace(WORK)),
+    // S3's journaled disk, when a run stopped inside it (Ctrl-C, a crash of the scenario).
+    () => {
+      unmountJournaledDisk(WORK, log);
+    },
+  ];
   const cleanup = async () => {
     for (const fn of cleanups.reverse()) await fn();
   };

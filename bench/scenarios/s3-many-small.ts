@@ -58,7 +58,7 @@ export const s3: Scenario = {
         );
         measurements.push(...(await filesPerSecond(ctx, join(journaled.mountPoint, 'small'), JOURNALED_METRIC, notes)));
       } finally {
-        unmountJournaledDisk(ctx.ws.root);
+        unmountJournaledDisk(ctx.ws.root, ctx.log);
       }
     }
     const r = (tool: string, metric: string) =>

@@ -110,20 +110,21 @@ function findHeadEnd(buf: Uint8Array, end: number): number {
  * may appear. The bytes are checked first, then decoded once and split (no Buffer per line).
  */
 function splitLines(buf: Uint8Array, end: number): string[] {
+  // A line is judged at its end, as a line-by-line reader would: its bytes first, then its fold.
+  const folded = (start: number) => start > 0 && (buf[start] === 0x20 || buf[start] === 0x09);
   let lineStart = 0;
   for (let i = 0; i < end; i++) {
     const c = buf[i] as number;
     if (c === CR) {
       if (buf[i + 1] !== LF) throw new HeadError('HPE_LF_EXPECTED', 'bare CR in the head');
+      if (folded(lineStart)) throw new HeadError('HPE_INVALID_HEADER_TOKEN', 'obs-fold in the head');
       lineStart = i + 2;
-      if (buf[lineStart] === 0x20 || buf[lineStart] === 0x09) {
-        throw new HeadError('HPE_INVALID_HEADER_TOKEN', 'obs-fold in the head');
-      }
       i++;
     } else if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
       throw new HeadError(c === LF ? 'HPE_CR_EXPECTED' : 'HPE_INVALID_HEADER_TOKEN', 'control character in the head');
     }
   }
+  if (folded(lineStart)) throw new HeadError('HPE_INVALID_HEADER_TOKEN', 'obs-fold in the head');
   return Buffer.from(buf.buffer, buf.byteOffset, end).toString('latin1').split('\r\n');
 }
 
