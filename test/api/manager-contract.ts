@@ -170,6 +170,17 @@ export function managerContract(label: string, factory: () => Promise<ContractSu
       assert.deepEqual(await m.enumFiles(id), []);
     });
 
+    it('addFileSet with a name in a missing folder refuses the whole set (ERROR_PATH_NOT_FOUND)', async () => {
+      const id = await newJob();
+      const set = [
+        { remoteName: `${UNREACHABLE}?1`, localName: local() },
+        { remoteName: `${UNREACHABLE}?2`, localName: local() },
+        { remoteName: `${UNREACHABLE}?3`, localName: join(subject.workDir, 'no-such-folder', 'x.bin') },
+      ];
+      await rejectsWith(() => m.addFileSet(id, set), 'ERROR_PATH_NOT_FOUND');
+      assert.deepEqual(await m.enumFiles(id), []);
+    });
+
     it('addFileWithRanges keeps ranges and refuses overlapping ones', async () => {
       const id = await newJob();
       const ranges = [
