@@ -467,6 +467,18 @@ describe('SqliteJobStore on disk', () => {
       store.applyTransition(id, { expected: 'SUSPENDED', event: 'resume', now: T0 + 8 });
       store.applyTransition(id, { expected: 'QUEUED', event: 'pick', now: T0 + 9 });
       same('picked');
+      // A run's rounds: the change is computed on the cached record, which is put back.
+      store.updateFiles(
+        id,
+        [
+          { index: 0, patch: { bytesTotal: 10, bytesTransferred: 10, transferred: true } },
+          { index: 1, patch: { temporaryName: '/tmp/f2.bin.tmp' } },
+        ],
+        T0 + 9,
+      );
+      same('files updated');
+      store.updateFiles(id, [{ index: 1, patch: { remoteName: 'https://bob:pw@example.org/moved.bin' } }], T0 + 9);
+      same('a remote name with userinfo moved into the credentials');
       const error = {
         ...new BitsError('BG_E_HTTP_ERROR_503', 'Service Unavailable', { context: 'REMOTE_FILE' }).toJSON(),
         fileIndex: 1,
@@ -502,6 +514,31 @@ describe('SqliteJobStore on disk', () => {
       assert.equal(after?.description, 'from the other connection');
       assert.equal(after?.priority, 'HIGH');
       assert.deepEqual(after, other.getJob(id));
+    } finally {
+      store.close();
+      other.close();
+    }
+  });
+
+  test('updateFiles puts the record it computed back into the cache: the next round reads no rows', () => {
+    const store = openSqliteJobStore(path, { soleWriter: true });
+    const other = openSqliteJobStore(path);
+    try {
+      createJob(store, 1);
+      const id = jobId(1);
+      store.addFiles(id, [file(1), file(2)], caller());
+      store.updateFiles(id, [{ index: 0, patch: { bytesTotal: 10, bytesTransferred: 10, transferred: true } }], T0 + 3);
+      // A sole writer's reads do not look for other writers: a record read from the rows would
+      // show this description, the one the round put back does not.
+      other.updateJob(id, 'setDescription', { description: 'from the other connection' }, T0 + 4);
+      const kept = store.getJob(id);
+      assert.notEqual(kept?.description, 'from the other connection', 'the round left its record in the cache');
+      assert.equal(kept?.files[0]?.transferred, true);
+      assert.equal(kept?.times.modificationTime, T0 + 3);
+      assert.ok(Object.isFrozen(kept?.files[0]), 'cached records are frozen');
+      // The next write verb still starts from the rows.
+      store.updateFiles(id, [{ index: 1, patch: { bytesTotal: 20 } }], T0 + 5);
+      assert.deepEqual(store.getJob(id), other.getJob(id));
     } finally {
       store.close();
       other.close();

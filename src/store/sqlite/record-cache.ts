@@ -50,7 +50,10 @@ export class RecordCache {
 
 function deepFreeze<T>(value: T): T {
   if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  // An array by index: for…in would make a string key per element (a run's rounds put a
+  // 1,000-file record back every few files, most of its files already frozen).
+  if (Array.isArray(value)) for (let i = 0; i < value.length; i++) deepFreeze(value[i]);
   // for…in, not Object.values: no array per object (a record is a dozen of them, every write).
-  for (const key in value) deepFreeze(value[key]);
+  else for (const key in value) deepFreeze(value[key]);
   return Object.freeze(value);
 }

@@ -271,16 +271,33 @@ export class SqliteJobStore implements JobStore {
     }, id);
   }
 
+  /**
+   * A run's rounds (a few files each) come here. With the job's record cached, the change is
+   * computed on it and the record put back (as a read would return it): no row is read, and the
+   * next round finds it again. Without one, only the job row and the changed files are read.
+   */
   updateFiles(id: string, changes: readonly FileChange[], now: number): void {
     this.#write(() => {
-      const before = this.#mustLoadWithFiles(
-        id,
-        changes.map((c) => c.index),
-      );
+      const cached = this.#cached(id);
+      const before =
+        cached ??
+        this.#mustLoadWithFiles(
+          id,
+          changes.map((c) => c.index),
+        );
       const job = patchFiles(before, changes, now);
-      for (const c of changes) this.#sql.updateFile.run(fileParams(id, job.files[c.index] as JobFile), id, c.index);
-      if (job.credentials !== before.credentials) this.#saveJob(job, before);
-      else this.#sql.touchJob.run(now, id);
+      // patchFiles made the list afresh: it becomes the record's, with each change as stored.
+      const stored = cached === undefined ? undefined : (job.files as JobFile[]);
+      for (const c of changes) {
+        const params = fileParams(id, job.files[c.index] as JobFile);
+        this.#sql.updateFile.run(params, id, c.index);
+        if (stored !== undefined) stored[c.index] = rowToFile(params);
+      }
+      if (job.credentials !== before.credentials) this.#written = this.#saveJob(job, before, stored);
+      else {
+        this.#sql.touchJob.run(now, id);
+        if (stored !== undefined) this.#written = rowToJob(jobParams(job), stored);
+      }
     }, id);
   }
 
