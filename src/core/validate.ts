@@ -245,14 +245,16 @@ export function splitUrlCredentials(url: string): UrlWithoutCredentials {
 }
 
 /** A local name: absolute, normalised (no `.`/`..` segments), no NUL or newline, ≤ PATH_MAX. */
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/u;
+
 export function validateLocalPath(value: unknown, what = 'local name'): string {
   const s = requireString(value, what);
   if (!s.startsWith('/')) throw invalid(`${what} must be an absolute path: ${JSON.stringify(s)}`);
   if (s.length > LIMITS.localPath) throw invalid(`${what} is longer than ${LIMITS.localPath} characters`);
   if (/[\n\r]/u.test(s)) throw invalid(`${what} must not contain a line break`);
   if (/[*?]/u.test(s)) throw invalid(`${what} must not contain wildcards`);
-  const segments = s.split('/').slice(1);
-  if (segments.some((seg) => seg === '.' || seg === '..')) throw invalid(`${what} must not contain . or .. segments`);
+  // A `.` or `..` segment, tested without splitting (every segment follows a slash).
+  if (DOT_SEGMENT.test(s)) throw invalid(`${what} must not contain . or .. segments`);
   if (s.endsWith('/')) throw invalid(`${what} must name a file, not a folder`);
   return s;
 }

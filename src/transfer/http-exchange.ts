@@ -45,6 +45,8 @@ export type SessionContext = Pick<DownloadState, 'req' | 'url' | 'timeouts'>;
 export class HttpSession {
   readonly #st: SessionContext;
   readonly #origin: URL;
+  /** `#origin.origin`, a string the getter would build again for every hop. */
+  readonly #originKey: string;
   readonly #serverAuth: AuthResponder;
   readonly #proxyAuth: AuthResponder;
   #current: URL;
@@ -59,13 +61,18 @@ export class HttpSession {
   constructor(st: SessionContext, options: { readonly fairShare?: boolean } = {}) {
     this.#fairShare = options.fairShare ?? true;
     this.#st = st;
-    const url = new URL(st.url.href);
+    // The store moved URL userinfo into the job's credentials; none is ever sent in a URL. A URL
+    // without userinfo or fragment is used as it is (nothing changes a URL in place here).
+    let url = st.url;
+    if (url.username !== '' || url.password !== '' || url.hash !== '') {
+      url = new URL(url.href);
+      url.username = '';
+      url.password = '';
+      url.hash = '';
+    }
     const creds = st.req.options.credentials;
-    // The store moved URL userinfo into the job's credentials; none is ever sent in a URL.
-    url.username = '';
-    url.password = '';
-    url.hash = '';
     this.#origin = url;
+    this.#originKey = url.origin;
     this.#current = url;
     this.#serverAuth = new AuthResponder('SERVER', creds);
     this.#proxyAuth = new AuthResponder('PROXY', creds);
@@ -79,7 +86,7 @@ export class HttpSession {
     let serverChallenges = 0;
     let proxyChallenges = 0;
     for (;;) {
-      const sameOrigin = url.origin === this.#origin.origin;
+      const sameOrigin = url === this.#origin || url.origin === this.#originKey;
       const route = selectProxy(req.options.proxy, url);
       const kind = route === null ? 'direct' : url.protocol === 'https:' ? 'tunnel' : 'forward';
       const headers: Record<string, string> = {};
@@ -102,13 +109,15 @@ export class HttpSession {
         const pa = this.#proxyAuth.header('GET', url.href);
         if (pa !== null) headers['proxy-authorization'] = pa;
       }
-      const dispatcher = dispatcherFor({
-        kind,
-        proxy: route,
-        securityFlags: req.options.securityFlags,
-        timeouts: this.#st.timeouts,
-        proxyCredentials: req.options.credentials.filter((c) => c.target === 'PROXY'),
-      });
+      // Looked up only when undici carries the request (plain http goes without an Agent).
+      const dispatcher = () =>
+        dispatcherFor({
+          kind,
+          proxy: route,
+          securityFlags: req.options.securityFlags,
+          timeouts: this.#st.timeouts,
+          proxyCredentials: req.options.credentials.filter((c) => c.target === 'PROXY'),
+        });
       const ex = await this.#send(
         dispatcher,
         kind === 'forward' && route !== null ? route : url,
@@ -167,7 +176,7 @@ export class HttpSession {
   }
 
   async #send(
-    dispatcher: Dispatcher,
+    dispatcher: () => Dispatcher,
     to: URL,
     path: string,
     headers: Record<string, string>,
@@ -190,7 +199,7 @@ export class HttpSession {
         res = await plainRequest({ url: to, path, headers, connectTimeoutMs: timeouts.connectMs, fairShare }, signal);
       }
       res ??= await dispatchRequest(
-        dispatcher,
+        dispatcher(),
         { origin: to.origin, path, method: 'GET', headers },
         signal,
         this.#fairShare,

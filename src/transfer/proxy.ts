@@ -14,15 +14,19 @@ import { transferError } from './failure-table.ts';
  *   `*.example.org`, exact names or addresses).
  */
 export function selectProxy(settings: ProxySettings, target: URL, env: NodeJS.ProcessEnv = process.env): URL | null {
-  const host = target.hostname.toLowerCase().replace(/^\[|\]$/gu, '');
   switch (settings.usage) {
     case 'NO_PROXY':
       return null;
     case 'OVERRIDE':
-      return overrideProxy(settings, target, host);
+      return overrideProxy(settings, target, hostOf(target));
     default:
-      return envProxy(target, host, env);
+      return envProxy(target, env);
   }
+}
+
+/** The target's host name as the bypass lists name it: lower case, an IPv6 address unbracketed. */
+function hostOf(target: URL): string {
+  return target.hostname.toLowerCase().replace(/^\[|\]$/gu, '');
 }
 
 function parseProxyUrl(raw: string, what: string): URL {
@@ -70,19 +74,19 @@ export function bypassMatches(list: string, host: string): boolean {
   return false;
 }
 
-function envVar(env: NodeJS.ProcessEnv, name: string): string | null {
-  const v = env[name] ?? env[name.toUpperCase()];
+/** The variable in lower case, else in upper case (both spellings passed: no case change per request). */
+function envVar(env: NodeJS.ProcessEnv, lower: string, upper: string): string | null {
+  const v = env[lower] ?? env[upper];
   return v === undefined || v.trim() === '' ? null : v.trim();
 }
 
-function envProxy(target: URL, host: string, env: NodeJS.ProcessEnv): URL | null {
-  const httpProxy = envVar(env, 'http_proxy');
-  const raw = target.protocol === 'https:' ? (envVar(env, 'https_proxy') ?? httpProxy) : httpProxy;
+function envProxy(target: URL, env: NodeJS.ProcessEnv): URL | null {
+  const httpProxy = envVar(env, 'http_proxy', 'HTTP_PROXY');
+  const raw = target.protocol === 'https:' ? (envVar(env, 'https_proxy', 'HTTPS_PROXY') ?? httpProxy) : httpProxy;
   if (raw === null) return null;
-  const noProxy = envVar(env, 'no_proxy');
-  if (noProxy !== null && noProxyMatches(noProxy, host, target.port || (target.protocol === 'https:' ? '443' : '80'))) {
-    return null;
-  }
+  const noProxy = envVar(env, 'no_proxy', 'NO_PROXY');
+  const port = target.port || (target.protocol === 'https:' ? '443' : '80');
+  if (noProxy !== null && noProxyMatches(noProxy, hostOf(target), port)) return null;
   return parseProxyUrl(raw, 'proxy environment variable');
 }
 

@@ -50,6 +50,14 @@ function randomHex8(): string {
 
 /** `localName`'s hidden base name, cut to keep the temp name within NAME_MAX. */
 function hiddenBase(localName: string): string {
+  const slash = localName.lastIndexOf('/');
+  const base = localName.slice(slash + 1);
+  // The common name, short and well-formed (a UTF-16 unit is at most 3 bytes of UTF-8) in a
+  // folder path without `//` (validateLocalPath allows no `.` or `..`): what the general form
+  // below gives, without a Buffer and a join per file.
+  if (slash > 0 && base.length * 3 <= MAX_BASE && base.isWellFormed() && !localName.includes('//')) {
+    return `${localName.slice(0, slash)}/.${base}`;
+  }
   return join(dirname(localName), `.${Buffer.from(basename(localName)).subarray(0, MAX_BASE).toString()}`);
 }
 

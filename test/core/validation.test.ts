@@ -78,12 +78,19 @@ describe('strings at their limits', () => {
 describe('paths and URLs', () => {
   test('local names must be absolute and normalised', () => {
     assert.equal(validateLocalPath('/srv/data/file.bin'), '/srv/data/file.bin');
+    // Dots that are part of a name, not a `.` or `..` segment.
+    for (const good of ['/srv/.hidden', '/srv/..x/f', '/srv/a..', '/srv/.../f', '/.f']) {
+      assert.equal(validateLocalPath(good), good);
+    }
     for (const bad of [
       'relative/file',
       './file',
       'file',
       '/srv/../etc/passwd',
       '/srv/./f',
+      '/srv/..',
+      '/srv/.',
+      '/../f',
       '/srv/dir/',
       '/a\nb',
       '/a*',

@@ -91,4 +91,13 @@ it('Cancel answers BG_S_UNABLE_TO_DELETE_FILES when a leftover of ours cannot be
 it('a derived temp name stays what earlier versions made: their leftovers are still recognised', () => {
   const name = derivedTempName('/dl/file.bin', { jobId: '0f8fad5b-d9cb-469f-a165-70867728950e', fileIndex: 3 });
   assert.equal(name, '/dl/.file.bin.c812e1edb64417d6-3.bits-tmp');
+  // The forms that take the general path (a join, a cut to 200 bytes) give what they always gave.
+  const owner = { jobId: '0f8fad5b-d9cb-469f-a165-70867728950e', fileIndex: 0 };
+  const tag = '.c812e1edb64417d6-0.bits-tmp';
+  assert.equal(derivedTempName('/file.bin', owner), `/.file.bin${tag}`);
+  assert.equal(derivedTempName('/dl//sub//file.bin', owner), `/dl/sub/.file.bin${tag}`);
+  assert.equal(derivedTempName(`/dl/${'é'.repeat(150)}`, owner), `/dl/.${'é'.repeat(100)}${tag}`);
+  assert.equal(derivedTempName(`/dl/${'a'.repeat(66)}`, owner), `/dl/.${'a'.repeat(66)}${tag}`);
+  assert.equal(derivedTempName(`/dl/${'a'.repeat(250)}`, owner), `/dl/.${'a'.repeat(200)}${tag}`);
+  assert.equal(derivedTempName('/dl/x\ud800.bin', owner), `/dl/.x\ufffd.bin${tag}`);
 });
