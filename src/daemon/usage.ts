@@ -21,6 +21,7 @@ Files (from the environment; see docs/api.md):
 Environment:
   OPENBITS_HOME=DIR      everything in DIR (socket, database, policy, log)
   OPENBITS_LOG_LEVEL=L   debug, info (default), warn, error — readable lines on a terminal, NDJSON otherwise
+  UV_THREADPOOL_SIZE=N   libuv's thread pool (default 16: a round of file syncs at once)
   XDG_STATE_HOME, XDG_RUNTIME_DIR, XDG_CONFIG_HOME   the usual XDG folders
   NOTIFY_SOCKET          set by systemd (Type=notify): READY=1 once the socket answers
 

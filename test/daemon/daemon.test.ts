@@ -1,7 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -29,6 +40,29 @@ describe('bitsd process', () => {
     } finally {
       await stopDaemon(daemon);
       await home.remove();
+    }
+  });
+
+  it('runs 16 thread-pool threads (a round of fsyncs at once) unless UV_THREADPOOL_SIZE says otherwise', async () => {
+    const poolThreads = (pid: number): number =>
+      readdirSync(`/proc/${pid}/task`).filter(
+        (t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim() === 'libuv-worker',
+      ).length;
+    for (const [given, expected] of [
+      ['', 16],
+      ['6', 6],
+    ] as const) {
+      const home = await tempDir('openbits-pool-');
+      const daemon = await spawnDaemon(home.path, { UV_THREADPOOL_SIZE: given });
+      try {
+        const client = connect({ socketPath: daemon.socketPath, autoStart: false });
+        await client.createJob('its WAL sync starts the pool'); // libuv makes every thread at once
+        await client.close();
+        assert.equal(poolThreads(daemon.child.pid as number), expected, `UV_THREADPOOL_SIZE=${given}`);
+      } finally {
+        await stopDaemon(daemon);
+        await home.remove();
+      }
     }
   });
 
