@@ -3,8 +3,12 @@
  * stops reading and TCP pushes back on the server. The scheduler's token bucket implements it.
  */
 export interface RateLimiter {
-  /** Resolves when `bytes` may be read; rejects with the signal's reason when it aborts. */
-  take(bytes: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Ask for `bytes`: null when they may be read at once (the reader goes on without a promise
+   * or a pause of its socket), else a promise that resolves when they may, and rejects with the
+   * signal's reason when it aborts.
+   */
+  take(bytes: number, signal: AbortSignal): Promise<void> | null;
   /** No limit applies now (a worker in another process may then read on without asking). */
   isUnlimited?(): boolean;
   /**

@@ -74,9 +74,17 @@ export class TokenBucket implements RateLimiter {
     return !Number.isFinite(this.#rate);
   }
 
-  take(bytes: number, signal: AbortSignal): Promise<void> {
-    if (!Number.isFinite(this.#rate) || bytes <= 0) return Promise.resolve();
+  take(bytes: number, signal: AbortSignal): Promise<void> | null {
+    if (!Number.isFinite(this.#rate) || bytes <= 0) return null;
     if (signal.aborted) return Promise.reject(signal.reason);
+    // Nobody waits and there are tokens: granted now, as #pump would grant the head.
+    if (this.#queue.length === 0) {
+      this.#refill();
+      if (this.#grantable(bytes)) {
+        this.#tokens -= bytes;
+        return null;
+      }
+    }
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         bytes,
@@ -107,7 +115,7 @@ export class TokenBucket implements RateLimiter {
         return;
       }
       const head = this.#queue[0] as Waiter;
-      if (this.#tokens > 0 || this.#tokens >= Math.min(head.bytes, this.#burst())) {
+      if (this.#grantable(head.bytes)) {
         this.#queue.shift();
         this.#tokens -= head.bytes;
         this.#grant(head);
@@ -123,6 +131,11 @@ export class TokenBucket implements RateLimiter {
     }
   }
 
+  /** A take of `bytes` at the head may go now (a take larger than the burst runs into debt). */
+  #grantable(bytes: number): boolean {
+    return this.#tokens > 0 || this.#tokens >= Math.min(bytes, this.#burst());
+  }
+
   #grant(w: Waiter): void {
     w.signal.removeEventListener('abort', w.onAbort);
     w.resolve();
@@ -135,8 +148,13 @@ export function combineLimiters(limiters: ReadonlyArray<RateLimiter | null>): Ra
   if (active.length === 0) return null;
   if (active.length === 1) return active[0] as RateLimiter;
   return {
-    async take(bytes: number, signal: AbortSignal): Promise<void> {
-      for (const l of active) await l.take(bytes, signal);
+    take(bytes: number, signal: AbortSignal): Promise<void> | null {
+      // Each in turn; a promise only once one of them makes the reader wait.
+      for (let i = 0; i < active.length; i++) {
+        const wait = (active[i] as RateLimiter).take(bytes, signal);
+        if (wait !== null) return wait.then(() => takeRest(active, i + 1, bytes, signal));
+      }
+      return null;
     },
     isUnlimited: () => active.every((l) => l.isUnlimited?.() === true),
     onLimited(listener: () => void): () => void {
@@ -146,4 +164,14 @@ export function combineLimiters(limiters: ReadonlyArray<RateLimiter | null>): Ra
       };
     },
   };
+}
+
+/** The takes of `limiters[from…]`, one after another. */
+async function takeRest(
+  limiters: readonly RateLimiter[],
+  from: number,
+  bytes: number,
+  signal: AbortSignal,
+): Promise<void> {
+  for (let i = from; i < limiters.length; i++) await (limiters[i] as RateLimiter).take(bytes, signal);
 }

@@ -135,7 +135,7 @@ export class BandwidthControl {
       count === null
         ? null
         : {
-            take(bytes: number, signal: AbortSignal): Promise<void> {
+            take(bytes: number, signal: AbortSignal): Promise<void> | null {
               count(bytes);
               return yieldBucket.take(bytes, signal);
             },

@@ -151,8 +151,8 @@ export class DownloadSink implements HashSource {
       if (this.#background === null) this.#checkpointBeside();
       else wait = wait === null ? this.#background : Promise.all([wait, this.#background]).then(() => undefined);
     }
-    if (limiter === null) return wait;
-    const grant = limiter.take(chunk.byteLength, this.#opts.signal);
+    const grant = limiter === null ? null : limiter.take(chunk.byteLength, this.#opts.signal);
+    if (grant === null) return wait;
     return wait === null ? grant : Promise.all([grant, wait]).then(() => undefined);
   }
 

@@ -124,8 +124,9 @@ export class SegmentedSink implements HashSource {
   accept(part: Part, chunk: Uint8Array): Promise<void> | null {
     if (chunk.byteLength > part.left) throw new RangeError(`${chunk.byteLength} bytes past the end of the part`);
     const limiter = this.#opts.limiter;
-    if (limiter === null) return this.#take(part, chunk);
-    return limiter.take(chunk.byteLength, this.#opts.signal).then(() => this.#take(part, chunk) ?? undefined);
+    const grant = limiter === null ? null : limiter.take(chunk.byteLength, this.#opts.signal);
+    if (grant === null) return this.#take(part, chunk);
+    return grant.then(() => this.#take(part, chunk) ?? undefined);
   }
 
   /**

@@ -49,7 +49,9 @@ describe('TokenBucket (throttling on the injected clock)', () => {
     let granted = false;
     // The initial burst is the 16 KiB floor; drain it first.
     await bucket.take(16 * 1024, new AbortController().signal);
-    const p = bucket.take(1024, new AbortController().signal).then(() => {
+    const wait = bucket.take(1024, new AbortController().signal);
+    assert.ok(wait !== null, 'no tokens left: the take waits');
+    const p = wait.then(() => {
       granted = true;
     });
     clock.advance(60_000);
@@ -68,7 +70,7 @@ describe('TokenBucket (throttling on the injected clock)', () => {
       let granted = 0;
       for (;;) {
         let done = false;
-        const p = bucket.take(8 * 1024, signal).then(() => {
+        const p = (bucket.take(8 * 1024, signal) ?? Promise.resolve()).then(() => {
           done = true;
         });
         await new Promise((r) => setImmediate(r));
@@ -94,8 +96,31 @@ describe('TokenBucket (throttling on the injected clock)', () => {
     const ac = new AbortController();
     await bucket.take(100_000, ac.signal);
     const p = bucket.take(1000, ac.signal);
+    assert.ok(p !== null, 'in debt: the take waits');
     ac.abort(new Error('stopped'));
     await assert.rejects(p, /stopped/);
+  });
+
+  it('grants at once, with no promise, what nobody waits for: unlimited, or tokens left and no queue', () => {
+    const clock = new TestClock();
+    const signal = new AbortController().signal;
+    const unlimited = new TokenBucket(clock, Number.POSITIVE_INFINITY);
+    assert.equal(unlimited.take(1 << 20, signal), null);
+    const limited = new TokenBucket(clock, 1_000_000); // a burst of 100 kB
+    assert.equal(limited.take(64 * 1024, signal), null, 'within the burst');
+    assert.equal(limited.take(64 * 1024, signal), null, 'tokens left: runs into debt');
+    const waits = limited.take(1024, signal);
+    assert.ok(waits instanceof Promise, 'in debt: waits');
+    clock.advance(1);
+    assert.ok(limited.take(1, signal) instanceof Promise, 'behind a waiting take, whatever the tokens');
+    // Combined: null while each grants at once, else one promise for all of them in turn.
+    const machine = new TokenBucket(clock, Number.POSITIVE_INFINITY);
+    const job = new TokenBucket(clock, Number.POSITIVE_INFINITY);
+    const both = combineLimiters([machine, job]);
+    assert.equal(both?.take(1 << 20, signal), null);
+    job.setRate(0);
+    assert.equal(both?.take(16 * 1024, signal), null, 'the floor burst of a blocked bucket');
+    assert.ok(both?.take(1, signal) instanceof Promise, 'a blocked bucket makes the reader wait');
   });
 
   it('tells its listeners when a limit begins (not when a limit changes or ends), through combined limiters too', () => {

@@ -225,10 +225,14 @@ class OwnerWorker {
           this.#send({ t: 'granted', id: m.id, take: m.take, ok: true, credit: Math.max(m.bytes, UNLIMITED_CREDIT) });
           break;
         }
-        limiter.take(m.bytes, run.ctx.signal).then(
-          () => this.#send({ t: 'granted', id: m.id, take: m.take, ok: true, credit: m.bytes }),
-          () => this.#send({ t: 'granted', id: m.id, take: m.take, ok: false, credit: 0 }),
-        );
+        const grant = limiter.take(m.bytes, run.ctx.signal);
+        if (grant === null) this.#send({ t: 'granted', id: m.id, take: m.take, ok: true, credit: m.bytes });
+        else {
+          grant.then(
+            () => this.#send({ t: 'granted', id: m.id, take: m.take, ok: true, credit: m.bytes }),
+            () => this.#send({ t: 'granted', id: m.id, take: m.take, ok: false, credit: 0 }),
+          );
+        }
         break;
       }
       case 'done': {
