@@ -244,16 +244,17 @@ export function splitUrlCredentials(url: string): UrlWithoutCredentials {
   };
 }
 
-/** A local name: absolute, normalised (no `.`/`..` segments), no NUL or newline, ≤ PATH_MAX. */
+/** A `.` or `..` segment of a path (every segment follows a slash). */
 const DOT_SEGMENT = /\/\.\.?(?:\/|$)/u;
 
+/** A local name: absolute, normalised (no `.`/`..` segments), no NUL or newline, ≤ PATH_MAX. */
 export function validateLocalPath(value: unknown, what = 'local name'): string {
   const s = requireString(value, what);
   if (!s.startsWith('/')) throw invalid(`${what} must be an absolute path: ${JSON.stringify(s)}`);
   if (s.length > LIMITS.localPath) throw invalid(`${what} is longer than ${LIMITS.localPath} characters`);
   if (/[\n\r]/u.test(s)) throw invalid(`${what} must not contain a line break`);
   if (/[*?]/u.test(s)) throw invalid(`${what} must not contain wildcards`);
-  // A `.` or `..` segment, tested without splitting (every segment follows a slash).
+  // Tested without splitting the path: no array per name (AddFileSet checks 1,000 at once).
   if (DOT_SEGMENT.test(s)) throw invalid(`${what} must not contain . or .. segments`);
   if (s.endsWith('/')) throw invalid(`${what} must name a file, not a folder`);
   return s;
