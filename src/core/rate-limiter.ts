@@ -4,8 +4,8 @@
  */
 export interface RateLimiter {
   /**
-   * Ask for `bytes`: null when they may be read at once (the reader goes on without a promise
-   * or a pause of its socket), else a promise that resolves when they may, and rejects with the
+   * Ask for `bytes`: null when no limit applies (the reader goes on without a promise or a pause
+   * of its socket), else a promise that resolves when they may be read, and rejects with the
    * signal's reason when it aborts.
    */
   take(bytes: number, signal: AbortSignal): Promise<void> | null;

@@ -77,14 +77,8 @@ export class TokenBucket implements RateLimiter {
   take(bytes: number, signal: AbortSignal): Promise<void> | null {
     if (!Number.isFinite(this.#rate) || bytes <= 0) return null;
     if (signal.aborted) return Promise.reject(signal.reason);
-    // Nobody waits and there are tokens: granted now, as #pump would grant the head.
-    if (this.#queue.length === 0) {
-      this.#refill();
-      if (this.#grantable(bytes)) {
-        this.#tokens -= bytes;
-        return null;
-      }
-    }
+    // A limited take always goes through the queue and a promise, granted or not: the reader's
+    // pause after each chunk is part of how a throttled or yielding transfer behaves (S6, S15).
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
         bytes,
@@ -115,7 +109,7 @@ export class TokenBucket implements RateLimiter {
         return;
       }
       const head = this.#queue[0] as Waiter;
-      if (this.#grantable(head.bytes)) {
+      if (this.#tokens > 0 || this.#tokens >= Math.min(head.bytes, this.#burst())) {
         this.#queue.shift();
         this.#tokens -= head.bytes;
         this.#grant(head);
@@ -129,11 +123,6 @@ export class TokenBucket implements RateLimiter {
       });
       return;
     }
-  }
-
-  /** A take of `bytes` at the head may go now (a take larger than the burst runs into debt). */
-  #grantable(bytes: number): boolean {
-    return this.#tokens > 0 || this.#tokens >= Math.min(bytes, this.#burst());
   }
 
   #grant(w: Waiter): void {
