@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { RawHeaders } from './content-range.ts';
-import { currentTurn, shareEnded, shareStarted, sharing, TURN_QUOTA } from './turn-share.ts';
+import { type ShareSlot, shareStarted } from './turn-share.ts';
 
 /**
  * What a body's reader does with one chunk, synchronously, as it comes off the socket: null to
@@ -83,12 +83,10 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   #settled = false;
   #resolveBody: (() => void) | null = null;
   #rejectBody: ((err: unknown) => void) | null = null;
-  /** The turn this response last read in, the bytes it read then, and whether it yields the rest of it. */
-  #turn = -1;
-  #turnBytes = 0;
+  /** Paused for the fair share until a later turn. */
   #yielding = false;
-  /** Counted in the turn share (from pump() until settled). */
-  #counted = false;
+  /** Its place in the fair share (turn-share.ts), from pump() until settled. */
+  #shareSlot: ShareSlot | null = null;
   /** Takes part in the turn's fair share (the segments of one file do not: see HttpSession). */
   readonly #fairShare: boolean;
 
@@ -158,8 +156,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   pump(take: TakeChunk): Promise<void> {
     if (this.#take !== null) return Promise.reject(new Error('the body is already being read'));
     if (!this.#settled && this.#fairShare) {
-      shareStarted();
-      this.#counted = true;
+      this.#shareSlot = shareStarted();
     }
     return new Promise((resolve, reject) => {
       this.#resolveBody = resolve;
@@ -192,21 +189,14 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
     this.#abort(reason);
   }
 
-  /** Count `bytes` against this turn's share; past it, pause until the next turn. */
+  /** Count `bytes` in the fair share; past this turn's share (or too far ahead), pause until a later turn. */
   #share(controller: Controller, bytes: number): void {
-    // Alone, a response pausing each turn would only add a pause and a resume per 256 KiB.
-    if (!sharing() || !this.#fairShare) return;
-    const now = currentTurn();
-    if (now !== this.#turn) {
-      this.#turn = now;
-      this.#turnBytes = 0;
-    }
-    this.#turnBytes += bytes;
+    // Alone, a response is never paused (turn-share.ts counts its bytes only).
     // Never on a body's last bytes (see onResponseData): the parser must reach the message end.
-    if (this.#turnBytes < TURN_QUOTA || this.#yielding || this.#received === this.#length) return;
+    if (this.#shareSlot?.counted(bytes) !== true || this.#yielding || this.#received === this.#length) return;
     this.#yielding = true;
     controller.pause();
-    setImmediate(() => {
+    this.#shareSlot.nextTurn(() => {
       this.#yielding = false;
       this.#drain();
     });
@@ -293,7 +283,7 @@ class PumpHandler implements Dispatcher.DispatchHandler, DispatchedResponse {
   #finish(err: unknown): void {
     if (this.#settled) return;
     this.#settled = true;
-    if (this.#counted) shareEnded();
+    this.#shareSlot?.end();
     this.#removeAbort?.();
     this.#removeAbort = null;
     if (err === null) this.#resolveBody?.();

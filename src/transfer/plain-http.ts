@@ -1,7 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import type { DispatchedResponse, ReadTarget, TakeChunk } from './dispatch-response.ts';
 import { parseResponseHead, type ResponseHead, UNUSUAL } from './response-head.ts';
-import { currentTurn, shareEnded, shareStarted, sharing, TURN_QUOTA } from './turn-share.ts';
+import { type ShareSlot, shareStarted, sharing, TURN_QUOTA } from './turn-share.ts';
 
 /**
  * GET over plain `http:` (no proxy) on `node:net`, for the bodies of big files: the socket reads
@@ -20,8 +20,6 @@ import { currentTurn, shareEnded, shareStarted, sharing, TURN_QUOTA } from './tu
 
 /** Head reads, and body reads when the reader offers no target (or a small one). */
 const SCRATCH_BYTES = 64 * 1024;
-/** The most one read takes beside other bodies (a socket read's size through undici). */
-const SHARED_READ_BYTES = 64 * 1024;
 /** A target smaller than this is not worth its own read: the scratch buffer takes it (one copy). */
 const MIN_TARGET_BYTES = 16 * 1024;
 const DEFAULT_IDLE_MS = 4000;
@@ -400,9 +398,8 @@ class PlainResponse implements DispatchedResponse {
   #resolve: (() => void) | null = null;
   #reject: ((err: unknown) => void) | null = null;
   #onSettled: (() => void) | null = null;
-  #counted = false;
-  #turn = -1;
-  #turnBytes = 0;
+  /** Its place in the fair share (turn-share.ts), from pump() until settled. */
+  #share: ShareSlot | null = null;
 
   constructor(conn: Connection, head: ResponseHead, leftover: Buffer, fairShare: boolean) {
     this.#conn = conn;
@@ -450,8 +447,7 @@ class PlainResponse implements DispatchedResponse {
     // Ended before anyone read it (an abort between the head and the pump): settle at once.
     if (this.#settled) return this.#error === null ? Promise.resolve() : Promise.reject(this.#error);
     if (this.#fairShare && !this.#settled) {
-      shareStarted();
-      this.#counted = true;
+      this.#share = shareStarted();
     }
     return new Promise((resolve, reject) => {
       this.#resolve = resolve;
@@ -504,10 +500,8 @@ class PlainResponse implements DispatchedResponse {
     // Nothing more to read: a later read is stray bytes (or the next answer, once released) and
     // goes to scratch; a zero-length buffer would fail that read with ENOBUFS.
     if (max === 0) return this.#conn.scratch;
-    // Beside other bodies a read takes at most 64 KiB, as one through undici: a sink that started
-    // alone has 1 MiB buffers (write-buffers.ts), and its reads of up to 1 MiB against the others'
-    // 256 KiB gave it several times their rate (S4 per-job spread 60 %; 8 % with this cap).
-    if (this.#fairShare && sharing() && max > SHARED_READ_BYTES) max = SHARED_READ_BYTES;
+    // Beside other bodies a read takes at most a turn's share (turn-share.ts keeps the rates even).
+    if (this.#share !== null && sharing() && max > TURN_QUOTA) max = TURN_QUOTA;
     if (this.#target !== null && !this.#waiting && !this.#yielding && this.#error === null) {
       const t = this.#target();
       if (t !== null && t.byteLength >= Math.min(MIN_TARGET_BYTES, max))
@@ -533,23 +527,15 @@ class PlainResponse implements DispatchedResponse {
       this.#endBody();
       return this.#released;
     }
-    // Every read counts toward the turn's share, also one the reader makes wait (a write slot):
-    // else a body whose reader often waited could be resumed and read again within one turn.
-    if (this.#fairShare && sharing()) {
-      const now = currentTurn();
-      if (now !== this.#turn) {
-        this.#turn = now;
-        this.#turnBytes = 0;
-      }
-      this.#turnBytes += n;
-      if (this.#turnBytes >= TURN_QUOTA && !this.#yielding) {
-        this.#yielding = true;
-        setImmediate(() => {
-          this.#yielding = false;
-          this.#resumeIfReady();
-        });
-        return false;
-      }
+    // Every read counts toward the share, also one the reader makes wait (a write slot): else a
+    // body whose reader often waited could be resumed and read again within one turn.
+    if (this.#share?.counted(n) === true && !this.#yielding) {
+      this.#yielding = true;
+      this.#share.nextTurn(() => {
+        this.#yielding = false;
+        this.#resumeIfReady();
+      });
+      return false;
     }
     return go;
   }
@@ -633,7 +619,7 @@ class PlainResponse implements DispatchedResponse {
   #finish(err: unknown): void {
     if (this.#settled) return;
     this.#settled = true;
-    if (this.#counted) shareEnded();
+    this.#share?.end();
     this.#onSettled?.();
     this.#onSettled = null;
     if (err === null) this.#resolve?.();

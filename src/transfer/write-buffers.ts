@@ -1,12 +1,16 @@
 /**
- * Bytes gathered before one positional write: 1 MiB for a transfer that writes alone (smaller
- * writes cost ~12 % more CPU per GiB on ext4, S2), 256 KiB for one that starts beside others — a
- * sink holds up to four buffers (one filling, up to three being written), and eight concurrent
- * jobs with 1 MiB each held 32 MiB: S9 measured 153–158 MiB of bitsd RSS, 139–140 with 256 KiB
- * (target < 150).
+ * Bytes gathered before one positional write: 1 MiB (smaller writes cost ~12 % more CPU per GiB
+ * on ext4, S2, and with reads as large as the buffer, turn-share.ts, eight concurrent jobs took
+ * 19 % less time than with 256 KiB buffers read 64 KiB at a time, S4). A sink holds up to four
+ * buffers (one filling, up to three being written), so the size shrinks with the number of
+ * transfers writing at once to keep them all within WRITE_BUFFER_BUDGET: 1 MiB for up to eight,
+ * 512 KiB for up to sixteen, 256 KiB past that.
  */
 export const WRITE_BUFFER_BYTES = 1024 * 1024;
 export const SHARED_WRITE_BUFFER_BYTES = 256 * 1024;
+/** What the write buffers of all concurrent transfers may hold at most (four per transfer). */
+export const WRITE_BUFFER_BUDGET = 32 * WRITE_BUFFER_BYTES;
+const BUFFERS_PER_SINK = 4;
 /**
  * The parts of a segmented file (segmented-sink.ts) each fill one of these. Recycled like the
  * others: a new 512 KiB Buffer per write (4 parts, 2,048 per GiB) kept V8 collecting old space
@@ -36,7 +40,9 @@ let sinks = 0;
 /** A transfer starts writing: the size of its buffers (it keeps it to the end). Pair with writerDone(). */
 export function writerStarted(): number {
   sinks++;
-  return sinks > 1 ? SHARED_WRITE_BUFFER_BYTES : WRITE_BUFFER_BYTES;
+  let size = WRITE_BUFFER_BYTES;
+  while (size > SHARED_WRITE_BUFFER_BYTES && size * BUFFERS_PER_SINK * sinks > WRITE_BUFFER_BUDGET) size /= 2;
+  return size;
 }
 
 /** A transfer is done writing (its buffers were given back). */

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { dispatchRequest } from '../../src/transfer/dispatch-response.ts';
+import { TURN_QUOTA } from '../../src/transfer/turn-share.ts';
 
 const KiB = 1024;
 
@@ -91,8 +92,8 @@ async function readTurns(x: ReturnType<typeof scriptedExchange>, got: () => numb
 }
 
 describe('fair share of the event loop between responses', () => {
-  test('beside another body, a socket that could hand over 1 MiB in one turn gives 256 KiB per turn, losing nothing', async () => {
-    const total = 16 * 64 * KiB;
+  test('beside another body, a socket that could hand over 4 MiB in one turn gives 1 MiB per turn, losing nothing', async () => {
+    const total = 4 * TURN_QUOTA;
     const done = await neighbour();
     const x = scriptedExchange(total);
     const reader = await readAll(x.dispatcher);
@@ -100,7 +101,8 @@ describe('fair share of the event loop between responses', () => {
     await reader.pumped;
     await done();
     assert.equal(reader.got(), total);
-    assert.deepEqual(perTurn, [256 * KiB, 256 * KiB, 256 * KiB, 256 * KiB]);
+    assert.equal(TURN_QUOTA, 1024 * KiB);
+    assert.deepEqual(perTurn, [TURN_QUOTA, TURN_QUOTA, TURN_QUOTA, TURN_QUOTA]);
     assert.deepEqual(x.log, ['pause', 'resume', 'pause', 'resume', 'pause', 'resume']);
   });
 
@@ -128,7 +130,7 @@ describe('fair share of the event loop between responses', () => {
   });
 
   test('less than the share per turn never pauses, and the last bytes of a body never do', async () => {
-    const chunk = 64 * KiB;
+    const chunk = TURN_QUOTA / 4;
     const done = await neighbour();
     const x = scriptedExchange(12 * chunk);
     const reader = await readAll(x.dispatcher);

@@ -10,6 +10,7 @@ import {
   pooledWriteBuffers,
   SHARED_WRITE_BUFFER_BYTES,
   takeWriteBuffer,
+  WRITE_BUFFER_BUDGET,
   WRITE_BUFFER_BYTES,
   writerDone,
   writerStarted,
@@ -19,11 +20,11 @@ import { TestClock } from '../helpers/test-clock.ts';
 const MiB = 1024 * 1024;
 
 describe('write buffers', () => {
-  test('a transfer writing alone writes 1 MiB at a time; one starting beside others takes 256 KiB buffers', () => {
-    assert.deepEqual([writerStarted(), writerStarted(), writerStarted()], [MiB, 256 * 1024, 256 * 1024]);
-    writerDone();
-    writerDone();
-    writerDone();
+  test('concurrent transfers share WRITE_BUFFER_BUDGET: 1 MiB buffers for up to eight, 512 KiB up to sixteen, 256 KiB past that', () => {
+    assert.equal(WRITE_BUFFER_BUDGET, 32 * MiB);
+    const sizes = Array.from({ length: 20 }, () => writerStarted());
+    assert.deepEqual(sizes, [...Array(8).fill(MiB), ...Array(8).fill(512 * 1024), ...Array(4).fill(256 * 1024)]);
+    for (let i = 0; i < 20; i++) writerDone();
     assert.equal(writerStarted(), MiB, 'alone again: 1 MiB');
     writerDone();
   });
@@ -49,7 +50,9 @@ describe('write buffers', () => {
     }
   });
 
-  test('three sinks at once: the first writes 1 MiB pieces, the others 256 KiB ones; the bytes are the same', async () => {
+  test('the ninth sink at once writes 512 KiB pieces, the seventh and eighth 1 MiB ones; the bytes are the same', async () => {
+    // Six other transfers are writing: the three sinks below are the seventh, eighth and ninth.
+    for (let i = 0; i < 6; i++) writerStarted();
     const dir = await mkdtemp(join(tmpdir(), 'openbits-wbuf-'));
     const sizes: number[][] = [[], [], []];
     const handles: FileHandle[] = [];
@@ -88,12 +91,10 @@ describe('write buffers', () => {
         await s.checkpoint();
         s.release();
       }
-      assert.deepEqual(sizes, [Array(2).fill(MiB), Array(8).fill(256 * 1024), Array(8).fill(256 * 1024)]);
+      assert.deepEqual(sizes, [Array(2).fill(MiB), Array(2).fill(MiB), Array(4).fill(512 * 1024)]);
       for (let i = 0; i < 3; i++) assert.deepEqual(await readFile(join(dir, `f${i}`)), Buffer.alloc(2 * MiB, 5));
-      // Released: the next sink alone writes 1 MiB pieces again.
-      assert.equal(writerStarted(), MiB);
-      writerDone();
     } finally {
+      for (let i = 0; i < 6; i++) writerDone();
       for (const fh of handles) await fh.close();
       await rm(dir, { recursive: true, force: true });
     }
