@@ -16,7 +16,7 @@ import { ensurePackages, hasBinary } from './lib/packages.ts';
 import { writeReport } from './lib/report-files.ts';
 import { runIdFor, runMeta, writeResult } from './lib/results.ts';
 import type { ScenarioOutcome } from './lib/types.ts';
-import { makeWorkspace, unmountWorkspace } from './lib/workspace.ts';
+import { makeWorkspace, unmountWorkspace, warmMemory } from './lib/workspace.ts';
 import { fmtMet, fmtRatio, fmtTarget } from './report/format.ts';
 import { SCENARIOS } from './scenarios/index.ts';
 
@@ -65,6 +65,10 @@ async function main(): Promise<void> {
       args.quick
         ? { bigBytes: 128 * MiB, smallCount: 200, smallBytes: 64 * KiB, midCount: 8, midBytes: 16 * MiB }
         : { bigBytes: 1024 * MiB, smallCount: 1000, smallBytes: 64 * KiB, midCount: 8, midBytes: 128 * MiB },
+    );
+    const warm = args.quick ? 512 * MiB : 3072 * MiB;
+    log(
+      `warmed ${warm / MiB} MiB of memory in ${(warmMemory(ws, warm) / 1000).toFixed(1)} s (first touch paid here, by no tool)`,
     );
     const nginx = await startNginx(join(ws.scratch, 'nginx'), ws.served, '0', {
       putDir: join(ws.diskDest, 'nginx-put'),
