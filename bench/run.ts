@@ -16,6 +16,7 @@ import { ensurePackages, hasBinary } from './lib/packages.ts';
 import { writeReport } from './lib/report-files.ts';
 import { runIdFor, runMeta, writeResult } from './lib/results.ts';
 import type { ScenarioOutcome } from './lib/types.ts';
+import { holdPageReporting } from './lib/page-reporting.ts';
 import { makeWorkspace, unmountWorkspace, warmMemory } from './lib/workspace.ts';
 import { fmtMet, fmtRatio, fmtTarget } from './report/format.ts';
 import { SCENARIOS } from './scenarios/index.ts';
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   // Full: 2.1 GiB of corpus, S16F's lying copy (1 GiB) and a destination (1 GiB).
   const ws = makeWorkspace(WORK, args.quick ? 1 : 6, log);
   const cleanups: Array<() => Promise<void> | void> = [
+    holdPageReporting(log),
     () => (args.keep ? undefined : unmountWorkspace(WORK)),
     // S3's journaled disk, when a run stopped inside it (Ctrl-C, a crash of the scenario).
     () => {
