@@ -3,10 +3,12 @@
  * on ext4, S2, and with reads as large as the buffer, turn-share.ts, eight concurrent jobs took
  * 19 % less time than with 256 KiB buffers read 64 KiB at a time, S4). A sink holds up to four
  * buffers (one filling, up to three being written), so the size shrinks with the number of
- * transfers writing at once to keep them all within WRITE_BUFFER_BUDGET: 1 MiB for up to eight,
- * 512 KiB for up to sixteen, 256 KiB past that.
+ * transfers writing at once to keep them all within WRITE_BUFFER_BUDGET: 1 MiB for up to eight
+ * (S9's eight jobs: 112–115 MiB of bitsd RSS, target < 150), 512 KiB for up to sixteen, 256 KiB
+ * past that.
  */
 export const WRITE_BUFFER_BYTES = 1024 * 1024;
+/** The smallest buffer: a transfer's when more than sixteen write at once. */
 export const SHARED_WRITE_BUFFER_BYTES = 256 * 1024;
 /** What the write buffers of all concurrent transfers may hold at most (four per transfer). */
 export const WRITE_BUFFER_BUDGET = 32 * WRITE_BUFFER_BYTES;
