@@ -63,6 +63,8 @@ export function renderMarkdown(results: readonly ScenarioResult[], chartFile: st
   out.push(
     'Method: nginx on 127.0.0.1 (sendfile, pinned to CPU 0) serves random-byte files from a tmpfs; every',
     'client is pinned to CPU 1; tools alternate A B A B; figures are medians with min and max over n runs.',
+    'On a VM, the memory is touched once before the scenarios and free page reporting by the guest is held',
+    'while they run (from 2026-12-08 on; bench/README.md), so that no tool pays page faults in the hypervisor.',
     'Targets are printed, never asserted. Reproduce with `npm run bench` (full) or `npm run bench -- --quick`.',
     '',
   );
