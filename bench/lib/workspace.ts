@@ -67,7 +67,7 @@ export function clearDir(dir: string): void {
 /**
  * Write `bytes` into the tmpfs and delete them again, once, before any scenario: on a virtual
  * machine whose memory the hypervisor backs lazily (this one: ~2.5 s per GiB the first time a
- * page is touched, against ~0.3 s after), whichever tool wrote first into fresh memory paid for
+ * page is touched, ~0.6 s once touched), whichever tool wrote first into fresh memory paid for
  * it — ours, as it runs first in every round (S4's first run: 2.5 s against 1.1–1.3 s, the
  * peers' first runs 0.1–0.6 s slower too). The pages freed here are the ones handed out next.
  * Returns the milliseconds it took.
