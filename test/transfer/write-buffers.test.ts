@@ -19,6 +19,19 @@ import { TestClock } from '../helpers/test-clock.ts';
 
 const MiB = 1024 * 1024;
 
+/** A sink's options: checkpoints far apart (none falls due in these tests), nothing reported. */
+function sinkOptions(clock: TestClock, limiter: TokenBucket | null) {
+  return {
+    clock,
+    checkpointBytes: 64 * MiB,
+    checkpointMs: 60_000,
+    limiter,
+    signal: new AbortController().signal,
+    onCheckpoint: () => undefined,
+    onProgress: () => undefined,
+  };
+}
+
 describe('write buffers', () => {
   test('concurrent transfers share WRITE_BUFFER_BUDGET: 1 MiB buffers for up to eight, 512 KiB up to sixteen, 256 KiB past that', () => {
     assert.equal(WRITE_BUFFER_BUDGET, 32 * MiB);
@@ -74,15 +87,7 @@ describe('write buffers', () => {
               return typeof v === 'function' ? v.bind(target) : v;
             },
           });
-          return new DownloadSink(recording, 0, {
-            clock: new TestClock(),
-            checkpointBytes: 64 * MiB,
-            checkpointMs: 60_000,
-            limiter: null,
-            signal: new AbortController().signal,
-            onCheckpoint: () => undefined,
-            onProgress: () => undefined,
-          });
+          return new DownloadSink(recording, 0, sinkOptions(new TestClock(), null));
         }),
       );
       const chunk = Buffer.alloc(64 * 1024, 5);
@@ -108,15 +113,7 @@ describe('the sink and the rate limiter', () => {
     try {
       const clock = new TestClock();
       const bucket = new TokenBucket(clock, Number.POSITIVE_INFINITY);
-      const sink = new DownloadSink(fh, 0, {
-        clock,
-        checkpointBytes: 64 * MiB,
-        checkpointMs: 60_000,
-        limiter: bucket,
-        signal: new AbortController().signal,
-        onCheckpoint: () => undefined,
-        onProgress: () => undefined,
-      });
+      const sink = new DownloadSink(fh, 0, sinkOptions(clock, bucket));
       const chunk = Buffer.alloc(64 * 1024, 7);
       // A promise here pauses the socket and resumes it a tick later: for every chunk of a
       // NORMAL-priority download, ~0.5 s of bitsd's CPU per GiB before the limiter said null.

@@ -225,14 +225,10 @@ class OwnerWorker {
           this.#send({ t: 'granted', id: m.id, take: m.take, ok: true, credit: Math.max(m.bytes, UNLIMITED_CREDIT) });
           break;
         }
+        const granted = (): void => this.#send({ t: 'granted', id: m.id, take: m.take, ok: true, credit: m.bytes });
         const grant = limiter.take(m.bytes, run.ctx.signal);
-        if (grant === null) this.#send({ t: 'granted', id: m.id, take: m.take, ok: true, credit: m.bytes });
-        else {
-          grant.then(
-            () => this.#send({ t: 'granted', id: m.id, take: m.take, ok: true, credit: m.bytes }),
-            () => this.#send({ t: 'granted', id: m.id, take: m.take, ok: false, credit: 0 }),
-          );
-        }
+        if (grant === null) granted();
+        else grant.then(granted, () => this.#send({ t: 'granted', id: m.id, take: m.take, ok: false, credit: 0 }));
         break;
       }
       case 'done': {
