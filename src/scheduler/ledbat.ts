@@ -59,6 +59,14 @@ export interface YieldSample {
   readonly newFlow?: boolean;
   /** `newFlow` became true at this step. Optional: false. */
   readonly newFlowArrived?: boolean;
+  /** How long `newFlow` has held (ms since it arrived). Optional: unknown, as if long ago. */
+  readonly newFlowForMs?: number;
+  /**
+   * The job's own rate and the others' over the last two steps (the fast path), or null. Optional:
+   * without them the rule cannot tell whether the new flow still gets less than the job.
+   */
+  readonly ownLately?: number | null;
+  readonly otherLately?: number | null;
   /** The most the interface carried lately (payload bytes/s); null without counters. */
   readonly capacity: number | null;
   /** The most it carried lately while a queue stood: the link's rate; null until seen. */
@@ -86,17 +94,32 @@ const NEAR_CAPACITY = 0.9;
  */
 const OWN_DOWN_FACTOR_PER_REACTION = 4;
 const OWN_QUEUE_DRAIN = 0.85;
+/**
+ * For this many reaction times after a new flow arrives, NORMAL does not grow, and it shrinks as
+ * under a queue at twice the target until the newcomer gets twice what the job takes, whatever
+ * the delay says:
+ * senders that pace (BBR) keep the queue under the target however full the link is, so the queue
+ * never says that the newcomer is starved. Only then: a small flow that stays beside the job
+ * costs it one dip, and the cap below gives it back what that flow leaves.
+ */
+const NEW_FLOW_YIELD_REACTIONS = 2;
+/** NORMAL's rate when a new flow is first seen: what it took, divided by this. */
+const NEW_FLOW_CUT = 4;
 
 /**
  * One step of the rate rule. RFC 6817 moves its window in proportion to how far the queueing
  * delay is off target; this does the same to a rate. Off target by +1 (empty queue) the rate
  * grows 8-fold per reaction time (so it fills an idle link within seconds whatever its speed) up
  * to 90 % of the link's rate (what the counters showed while a queue stood), and from there by a
- * tenth of it per reaction time (so it does not overshoot the link by much); off by -1 (queue at twice the target) it shrinks 64-fold per
- * reaction time. While the counters show no other traffic the queue is the job's own: it is only
- * drained, 4-fold per reaction time at most and down to 85 % of the capacity, not given away. Traffic of others caps the rate at
- * what they leave with room for them to double (NORMAL) or sends it to the floor (LOW); a new flow
- * counts as others however little it gets, and NORMAL halves when one is first seen. Never below the floor.
+ * tenth of it per reaction time (so it does not overshoot the link by much); off by -1 (queue at
+ * twice the target) it shrinks 64-fold per reaction time. While the counters show no other
+ * traffic the queue is the job's own: it is only drained, 4-fold per reaction time at most and
+ * down to 85 % of the capacity, not given away. Traffic of others caps the rate at what they
+ * leave with room for them to double (NORMAL) or sends it to the floor (LOW). A new flow counts
+ * as others however little it gets: NORMAL falls to a quarter of what it took when one is first
+ * seen, and for two reaction times after does not grow and shrinks as under a queue at twice the
+ * target until the newcomer gets twice what the job takes, whatever the delay (paced senders
+ * build no queue to say so). Never below the floor.
  */
 export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, policy: YieldPolicy): number {
   const floor = policy.floorRate;
@@ -104,6 +127,9 @@ export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, pol
   const cap = s.capacity;
   const others =
     s.newFlow === true || (s.otherRate !== null && s.otherRate > Math.max(OTHERS_MIN_RATE, OTHERS_SHARE * (cap ?? 0)));
+  // What the job took lately, when it took less than its rate allows: a cut is made from that (a
+  // paced sender, BBR, lets a rate grow far past the link's without ever using it).
+  const taken = Math.min(current, s.ownLately ?? current);
   let next = current;
   if (s.queueDelayMs !== null) {
     const off = Math.max(-1, Math.min(1, (cls.targetDelayMs - s.queueDelayMs) / cls.targetDelayMs));
@@ -121,10 +147,22 @@ export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, pol
       }
     }
   }
+  if (
+    cls.others === 'cap' &&
+    s.newFlow === true &&
+    (s.newFlowForMs ?? Number.POSITIVE_INFINITY) < NEW_FLOW_YIELD_REACTIONS * policy.reactionMs
+  ) {
+    // The newcomer is still finding its rate: no growth, and a fall until it gets twice what the
+    // job takes (room to double, as the cap below leaves it).
+    next = Math.min(next, current);
+    if (s.ownLately != null && s.otherLately != null && 2 * s.ownLately > s.otherLately)
+      next = Math.min(next, taken / DOWN_FACTOR_PER_REACTION ** (s.dtMs / policy.reactionMs));
+  }
   if (others && cls.others === 'floor') next = floor;
-  // A flow that just arrived and gets only what the job leaves it: halve at once (as TCP and
-  // LEDBAT do on a loss), so it grows into the room and the cap below sees it in a step or two.
-  if (s.newFlowArrived === true && cls.others === 'cap') next = Math.min(next, current / 2);
+  // A flow that just arrived and gets only what the job leaves it: a quarter of what the job took
+  // at once (TCP halves on a loss; a background job gives more), so the newcomer grows into the
+  // room and the cap below sees it in a step or two.
+  if (s.newFlowArrived === true && cls.others === 'cap') next = Math.min(next, taken / NEW_FLOW_CUT);
   // Room for twice what the others carry: a new flow grows into it instead of waiting for the queue.
   if (others && cls.others === 'cap' && cap !== null) next = Math.min(next, cap - 2 * (s.otherRate as number));
   return Math.max(floor, next);

@@ -104,6 +104,8 @@ class YieldLoop {
   /** The last NEW_FLOW_STEPS steps' others over their last two steps (newest last). */
   #otherLately: number[] = [];
   #newFlow = false;
+  /** When the new flow now seen arrived (monotonic ms). */
+  #newFlowSince = 0;
   #lastTick = 0;
   #iface: string | null = null;
   #ifaceFor: string | null = null;
@@ -295,9 +297,11 @@ class YieldLoop {
     // others for a step, then as much less): act on it now, not when the mean catches up.
     const recent = this.#history.at(-3);
     let otherLately: number | null = null;
+    let ownLately: number | null = null;
     if (otherRate !== null && capacity !== null && recent !== undefined && recent.others !== null && others !== null) {
       const s = (now - recent.at) / 1000;
       otherLately = s > 0 ? (others - recent.others) / s : 0;
+      ownLately = s > 0 ? (wire - recent.wire) / s : 0;
       const both = Math.min(otherLately, this.#otherLately.at(-1) ?? 0);
       if (both > Math.max(FAST_OTHERS_SHARE * capacity, FAST_OTHERS_MIN_RATE)) otherRate = Math.max(otherRate, both);
     }
@@ -310,11 +314,26 @@ class YieldLoop {
     if (newFlow && otherRate !== null) otherRate = Math.max(otherRate, lowest);
     const newFlowArrived = newFlow && !this.#newFlow;
     this.#newFlow = newFlow;
+    if (newFlowArrived) this.#newFlowSince = now;
+    const newFlowForMs = newFlow ? now - this.#newFlowSince : undefined;
     // No handshake under way or due (there was no target when the last one ended): start one.
     if (!this.#probing && this.#probeTimer === null) this.#probe();
     if (this.mode !== 'yielding') return;
     const limited = this.#c.limited(this.priority);
-    const sample = { dtMs, queueDelayMs, used, limited, otherRate, newFlow, newFlowArrived, capacity, linkRate };
+    const sample = {
+      dtMs,
+      queueDelayMs,
+      used,
+      limited,
+      otherRate,
+      newFlow,
+      newFlowArrived,
+      ...(newFlowForMs === undefined ? {} : { newFlowForMs }),
+      ownLately,
+      otherLately,
+      capacity,
+      linkRate,
+    };
     this.#rate = nextYieldRate(this.#rate, sample, cls, this.#c.policy);
     this.#c.apply(this.priority, this.#rate);
     this.#c.trace?.({

@@ -67,11 +67,48 @@ describe('nextYieldRate (the LEDBAT-style rule)', () => {
     // leaves): the queue is someone's, the rate falls 64-fold per reaction time.
     const starved = run(2_300_000, 1000, { ...own, newFlow: true });
     assert.ok(starved < 0.02 * capacity, `fell to ${starved}`);
-    // Even with no queue to say so, NORMAL halves when it arrives; LOW goes to the floor; HIGH keeps on.
+    // Even with no queue to say so, NORMAL falls to a quarter when it arrives — of what it took,
+    // when that was less than its rate; LOW goes to the floor; HIGH keeps on.
     const arrived = { queueDelayMs: 0, otherRate: 80_000, capacity, newFlow: true, newFlowArrived: true };
-    assert.equal(nextYieldRate(2_000_000, sample(arrived), normal, policy), 1_000_000);
+    assert.equal(nextYieldRate(2_000_000, sample(arrived), normal, policy), 500_000);
+    const paced = { ...arrived, newFlowForMs: 0, ownLately: 1_600_000, otherLately: 100_000 };
+    assert.equal(nextYieldRate(5_000_000, sample(paced), normal, policy), 400_000);
     assert.equal(nextYieldRate(2_000_000, sample(arrived), yieldClass(policy, 'LOW'), policy), policy.floorRate);
     assert.ok(nextYieldRate(2_000_000, sample(arrived), yieldClass(policy, 'HIGH'), policy) > 2_000_000);
+  });
+
+  it('for two reaction times after a new flow arrives NORMAL does not grow, and falls until the newcomer has twice its rate', () => {
+    const capacity = 2_500_000;
+    // A queue under the target (senders that pace, as BBR does, build none) would let it grow.
+    const seen = { queueDelayMs: 3, otherRate: 120_000, capacity, newFlow: true, newFlowForMs: 400 };
+    const down = DEFAULT_YIELD_POLICY.reactionMs / 200;
+    const starved = nextYieldRate(
+      2_000_000,
+      sample({ ...seen, ownLately: 2_000_000, otherLately: 300_000 }),
+      normal,
+      policy,
+    );
+    assert.ok(Math.abs(starved - 2_000_000 / 64 ** (1 / down)) < 1, `fell to ${starved}`);
+    // The newcomer has twice what the job takes: no more fall, and no growth either.
+    const roomy = sample({ ...seen, otherRate: 120_000, ownLately: 400_000, otherLately: 800_000 });
+    assert.equal(nextYieldRate(400_000, roomy, normal, policy), 400_000);
+    // HIGH and LOW are not affected (HIGH looks at the delay only, LOW is at the floor already).
+    const high = nextYieldRate(
+      400_000,
+      sample({ ...seen, ownLately: 400_000, otherLately: 100_000 }),
+      yieldClass(policy, 'HIGH'),
+      policy,
+    );
+    assert.ok(high > 400_000, `HIGH went to ${high}`);
+    // Two reaction times on, a flow that stayed (a small steady one) no longer holds the job down:
+    // it grows again, up to what the cap leaves.
+    const later = sample({
+      ...seen,
+      newFlowForMs: 2 * DEFAULT_YIELD_POLICY.reactionMs,
+      ownLately: 400_000,
+      otherLately: 120_000,
+    });
+    assert.ok(nextYieldRate(400_000, later, normal, policy) > 400_000);
   });
 
   it('LOW aims at half the delay NORMAL aims at, HIGH at twice', () => {

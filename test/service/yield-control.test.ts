@@ -20,6 +20,13 @@ class FluidLink {
   foreground = false;
   /** An app-limited stream of others (bytes/s) that builds no queue. */
   steady = 0;
+  /**
+   * Senders pace like BBR: the queue stays a few ms whatever the rate, and a foreground flow that
+   * starts beside the job gets a share that grows from a few per cent to half the link over
+   * seconds (what the job leaves, when that is more).
+   */
+  bbr = false;
+  #foregroundMs = 0;
   rx = 0;
   lastOwn = 0;
   lastForeground = 0;
@@ -28,7 +35,17 @@ class FluidLink {
     const s = dtMs / 1000;
     let own: number;
     let fg = 0;
-    if (this.foreground) {
+    if (this.foreground && this.bbr) {
+      this.#foregroundMs += dtMs;
+      const share = Math.min(0.5, 0.05 * 2 ** (this.#foregroundMs / 500));
+      own = Math.min(limit, C * (1 - share) - this.steady);
+      fg = C - own - this.steady;
+      this.queueMs = 3;
+    } else if (this.bbr) {
+      this.#foregroundMs = 0;
+      own = Math.min(limit, C - this.steady);
+      this.queueMs = 3;
+    } else if (this.foreground) {
       own = Math.min(limit, C / 2);
       fg = C - own - this.steady;
       this.queueMs = 0.8 * MAX_QUEUE_MS;
@@ -118,6 +135,17 @@ function simulate(
   return { clock, link, control, trace, logs, rate: () => limit, count: (b) => count?.(b), run };
 }
 
+/** Start the foreground flow; the simulated ms until the job's rate is under 10 % of the link (5 s at most). */
+async function msToGiveWay(sim: Sim): Promise<number> {
+  sim.link.foreground = true;
+  let ms = 0;
+  while (sim.link.lastOwn > 0.1 * C && ms < 5000) {
+    await sim.run(10, 10);
+    ms += 10;
+  }
+  return ms;
+}
+
 describe('YieldControl on a simulated 20 Mbit/s bottleneck (TestClock, no sleeps)', () => {
   it('fills an idle link, gives way to a foreground flow within 2 s and takes the link back within 5 s', async () => {
     const sim = simulate();
@@ -141,13 +169,21 @@ describe('YieldControl on a simulated 20 Mbit/s bottleneck (TestClock, no sleeps
   it('gives way to a foreground flow within 1 s: a big new flow counts within a few steps', async () => {
     const sim = simulate();
     await sim.run(8000, 10);
-    sim.link.foreground = true;
-    let ms = 0;
-    while (sim.link.lastOwn > 0.1 * C && ms < 5000) {
-      await sim.run(10, 10);
-      ms += 10;
-    }
+    const ms = await msToGiveWay(sim);
     assert.ok(ms <= 1000, `own rate under 10 % of the link after ${ms} ms`);
+  });
+
+  it('on a link whose senders pace like BBR (a queue of 3 ms, under the target) it still gives way within 2 s', async () => {
+    const sim = simulate();
+    sim.link.bbr = true;
+    const alone = await sim.run(8000, 3000);
+    assert.ok(alone.own >= 0.9 * C, `alone it used ${(alone.own / C).toFixed(2)} of the link`);
+    const ms = await msToGiveWay(sim);
+    // S15's target; the new flow is seen ~1 s in, as it grows past 4 % of the link (2.4 s before
+    // the rule that does not wait for a queue paced senders never build).
+    assert.ok(ms <= 2000, `own rate under 10 % of the link after ${ms} ms`);
+    const beside = await sim.run(3000, 3000);
+    assert.ok(beside.foreground >= 0.9 * C, `the foreground flow kept ${(beside.foreground / C).toFixed(2)}`);
   });
 
   it('does not take its own bytes, read but not yet taken for a step, for another flow', async () => {
