@@ -97,10 +97,9 @@ const OWN_QUEUE_DRAIN = 0.85;
 /**
  * For this many reaction times after a new flow arrives, NORMAL does not grow, and it shrinks as
  * under a queue at twice the target until the newcomer gets twice what the job takes, whatever
- * the delay says:
- * senders that pace (BBR) keep the queue under the target however full the link is, so the queue
- * never says that the newcomer is starved. Only then: a small flow that stays beside the job
- * costs it one dip, and the cap below gives it back what that flow leaves.
+ * the delay says: senders that pace (BBR) keep the queue under the target however full the link
+ * is, so there the queue never says that the newcomer is starved. Only then: a small flow that
+ * stays beside the job costs it one dip, and the cap below gives it back what that flow leaves.
  */
 const NEW_FLOW_YIELD_REACTIONS = 2;
 /** NORMAL's rate when a new flow is first seen: what it took, divided by this. */
@@ -129,7 +128,7 @@ export function nextYieldRate(rate: number, s: YieldSample, cls: YieldClass, pol
     s.newFlow === true || (s.otherRate !== null && s.otherRate > Math.max(OTHERS_MIN_RATE, OTHERS_SHARE * (cap ?? 0)));
   // What the job took lately, when it took less than its rate allows: a cut is made from that (a
   // paced sender, BBR, lets a rate grow far past the link's without ever using it).
-  const taken = Math.min(current, s.ownLately ?? current);
+  const taken = Math.max(floor, Math.min(current, s.ownLately ?? current));
   let next = current;
   if (s.queueDelayMs !== null) {
     const off = Math.max(-1, Math.min(1, (cls.targetDelayMs - s.queueDelayMs) / cls.targetDelayMs));

@@ -73,6 +73,9 @@ describe('nextYieldRate (the LEDBAT-style rule)', () => {
     assert.equal(nextYieldRate(2_000_000, sample(arrived), normal, policy), 500_000);
     const paced = { ...arrived, newFlowForMs: 0, ownLately: 1_600_000, otherLately: 100_000 };
     assert.equal(nextYieldRate(5_000_000, sample(paced), normal, policy), 400_000);
+    // A job that took nothing lately (a stalled read) goes to the floor, never below it.
+    const stalled = { ...paced, ownLately: 0 };
+    assert.equal(nextYieldRate(5_000_000, sample(stalled), normal, policy), policy.floorRate);
     assert.equal(nextYieldRate(2_000_000, sample(arrived), yieldClass(policy, 'LOW'), policy), policy.floorRate);
     assert.ok(nextYieldRate(2_000_000, sample(arrived), yieldClass(policy, 'HIGH'), policy) > 2_000_000);
   });
