@@ -344,6 +344,7 @@ class YieldLoop {
       ownRate,
       otherRate,
       otherLately,
+      ownLately,
       capacity,
       gap,
     });
@@ -363,6 +364,8 @@ export interface YieldTrace {
   readonly otherRate: number | null;
   /** Others over the last two steps (the fast path), or null. */
   readonly otherLately: number | null;
+  /** The job's own bytes on the wire over the same two steps, or null. */
+  readonly ownLately: number | null;
   readonly capacity: number | null;
   /** Bytes the interface carried beyond our own since the loop started (before the filter), or null. */
   readonly gap: number | null;

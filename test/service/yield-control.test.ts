@@ -184,6 +184,9 @@ describe('YieldControl on a simulated 20 Mbit/s bottleneck (TestClock, no sleeps
     assert.ok(ms <= 2000, `own rate under 10 % of the link after ${ms} ms`);
     const beside = await sim.run(3000, 3000);
     assert.ok(beside.foreground >= 0.9 * C, `the foreground flow kept ${(beside.foreground / C).toFixed(2)}`);
+    // The trace says what the cuts were made from: the job's own rate over the last two steps.
+    const last = sim.trace.at(-1);
+    assert.ok(last?.ownLately != null && last.ownLately < 0.1 * C, `traced own rate ${last?.ownLately}`);
   });
 
   it('does not take its own bytes, read but not yet taken for a step, for another flow', async () => {
